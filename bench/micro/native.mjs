@@ -1,0 +1,256 @@
+#!/usr/bin/env node
+// Micro-benchmarks of the native data plane (benchmark.js): CRC-32C hardware vs portable,
+// validateBatches, SegmentLog.append, index lookup + read, and the two delivery modes of a
+// 1 MiB read to a socket on 127.0.0.1 (mmap Buffer + socket.write vs sendfile(2) on a
+// worker thread). Run `npm run build` first; then `node bench/micro/native.mjs`.
+// The receiving end is a child process that only drains the socket, so the two modes
+// compete for the same CPU the broker would have. Disk use stays under ~200 MB: the logs
+// live in a temporary directory, trimmed as they grow and removed at the end.
+import Benchmark from 'benchmark';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  SegmentLog,
+  crc32c,
+  crc32cHardware,
+  crc32cPortable,
+  sendFile,
+  socketFd,
+  validateBatches,
+} from '../../dist/log/native.js';
+
+const MiB = 1 << 20;
+
+// benchmark.js inlines test bodies by decompiling them, which loses their closures (and
+// those are how the tests reach their logs and sockets): call the functions instead.
+Benchmark.support.decompilation = false;
+
+// ---- record batches --------------------------------------------------------------------
+
+function zigZag(value) {
+  let raw = (value << 1) ^ (value >> 31);
+  const out = [];
+  do {
+    let byte = raw & 0x7f;
+    raw >>>= 7;
+    if (raw !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (raw !== 0);
+  return Buffer.from(out);
+}
+
+/** An uncompressed magic-2 batch of `count` records with `valueBytes`-byte values. */
+function makeBatch(count, valueBytes) {
+  const records = [];
+  for (let i = 0; i < count; i++) {
+    const key = Buffer.from(`key-${i}`);
+    const body = Buffer.concat([
+      Buffer.from([0]),
+      zigZag(i), // timestamp delta
+      zigZag(i), // offset delta
+      zigZag(key.length),
+      key,
+      zigZag(valueBytes),
+      randomBytes(valueBytes),
+      zigZag(0),
+    ]);
+    records.push(zigZag(body.length), body);
+  }
+  const section = Buffer.concat(records);
+  const header = Buffer.alloc(61);
+  header.writeInt32BE(49 + section.length, 8);
+  header.writeInt32BE(-1, 12);
+  header.writeInt8(2, 16);
+  header.writeInt32BE(count - 1, 23);
+  header.writeBigInt64BE(BigInt(Date.now()), 27);
+  header.writeBigInt64BE(BigInt(Date.now() + count - 1), 35);
+  header.writeBigInt64BE(-1n, 43);
+  header.writeInt16BE(-1, 51);
+  header.writeInt32BE(-1, 53);
+  header.writeInt32BE(count, 57);
+  const batch = Buffer.concat([header, section]);
+  batch.writeUInt32BE(crc32c(batch.subarray(21)), 17);
+  return batch;
+}
+
+// ---- helpers ---------------------------------------------------------------------------
+
+function runSuite(name, build) {
+  return new Promise((resolve) => {
+    const suite = new Benchmark.Suite(name);
+    build(suite);
+    const results = new Map();
+    suite.on('cycle', (event) => {
+      const bench = event.target;
+      results.set(bench.name, bench);
+      if (bench.error) console.log(`  ${bench.name}: ${bench.error.stack ?? bench.error}`);
+      const bytes = bytesPerOp.get(bench.name);
+      const extra = bytes ? `  ${((bench.hz * bytes) / 1e9).toFixed(2)} GB/s` : '';
+      console.log(`  ${String(bench)}${extra}`);
+    });
+    suite.on('complete', () => resolve(results));
+    console.log(`\n${name}`);
+    suite.run({ async: true });
+  });
+}
+
+// Throughput per benchmark name, for the GB/s column.
+const bytesPerOp = new Map();
+
+/** suite.add, remembering how many bytes one call processes. */
+function add(suite, name, fn, { bytes, defer = false } = {}) {
+  if (bytes) bytesPerOp.set(name, bytes);
+  suite.add(name, fn, { defer });
+}
+
+/** A log of `totalBytes` of 16 x 1 KiB batches in a fresh directory. */
+function filledLog(root, name, totalBytes, options) {
+  const log = new SegmentLog(join(root, name), options);
+  const batch = makeBatch(16, 1024);
+  const info = validateBatches(batch);
+  while (log.size < totalBytes) log.append(batch, info, Date.now());
+  return log;
+}
+
+/** A child process that connects to `port` and discards everything it receives. */
+async function drainingPeer(server) {
+  const { port } = server.address();
+  const accepted = once(server, 'connection');
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('net').connect(${port}, '127.0.0.1').on('data', () => {}).on('error', () => {})`],
+    { stdio: 'ignore' },
+  );
+  const [socket] = await accepted;
+  return { socket, child };
+}
+
+// ---- suites ----------------------------------------------------------------------------
+
+async function crcSuite() {
+  const data = randomBytes(MiB);
+  const results = await runSuite(`CRC-32C of 1 MiB (hardware path: ${crc32cHardware})`, (suite) => {
+    add(suite, 'crc32c (native dispatch)', () => crc32c(data), { bytes: MiB });
+    add(suite, 'crc32cPortable (slicing-by-8)', () => crc32cPortable(data), { bytes: MiB });
+  });
+  const [native, portable] = [...results.values()];
+  console.log(`  => native is ${(native.hz / portable.hz).toFixed(1)}x the portable code`);
+}
+
+async function validateSuite() {
+  const batch = makeBatch(16, 1024);
+  const blob = Buffer.concat(Array.from({ length: 64 }, () => batch));
+  await runSuite('validateBatches', (suite) => {
+    add(suite, `one batch, 16 x 1 KiB records (${batch.length} B)`, () => validateBatches(batch), { bytes: batch.length });
+    add(suite, `64 batches (${blob.length} B)`, () => validateBatches(blob), { bytes: blob.length });
+  });
+}
+
+async function appendSuite(root) {
+  const log = new SegmentLog(join(root, 'append'), { segmentBytes: 64 * MiB });
+  const batch = makeBatch(16, 1024);
+  const info = validateBatches(batch);
+  await runSuite('SegmentLog.append', (suite) => {
+    add(
+      suite,
+      `append one 16 x 1 KiB batch (${batch.length} B)`,
+      () => {
+        log.append(batch, info, Date.now());
+        // Retention keeps the benchmark's disk use bounded.
+        if (log.size > 160 * MiB) log.deleteSegmentsBefore(log.logEndOffset);
+      },
+      { bytes: batch.length },
+    );
+  });
+  log.close();
+}
+
+async function readSuite(root) {
+  const log = filledLog(root, 'read', 64 * MiB, { segmentBytes: 16 * MiB });
+  const end = Number(log.logEndOffset);
+  const random = () => BigInt(Math.floor(Math.random() * end));
+  const read = (delivery) => async (deferred) => {
+    const slice = await log.read(random(), 1, true, delivery);
+    slice.release();
+    deferred.resolve();
+  };
+  await runSuite(`index lookup + read of one batch at a random offset (${log.segmentCount} segments, page cache warm)`, (suite) => {
+    add(suite, 'read, mmap delivery (map + prefault)', read('mmap'), { defer: true });
+    add(suite, 'read, sendfile delivery (locate only)', read('sendfile'), { defer: true });
+  });
+  log.close();
+}
+
+async function deliverySuite(root) {
+  const log = filledLog(root, 'delivery', 64 * MiB, { segmentBytes: 64 * MiB });
+  const end = log.logEndOffset;
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const mmapPeer = await drainingPeer(server);
+  const sendfilePeer = await drainingPeer(server);
+  const sendfileFd = socketFd(sendfilePeer.socket);
+
+  let mmapOffset = 0n;
+  let sendfileOffset = 0n;
+  const nextOffset = (_offset, slice) => (slice.lastOffset + 1n >= end ? 0n : slice.lastOffset + 1n);
+  const results = await runSuite('delivery of a 1 MiB read to a socket on 127.0.0.1', (suite) => {
+    add(
+      suite,
+      'mmap: read -> socket.write(buffer)',
+      async (deferred) => {
+        const slice = await log.read(mmapOffset, MiB, true, 'mmap');
+        mmapOffset = nextOffset(mmapOffset, slice);
+        mmapPeer.socket.write(slice.buffer, () => {
+          slice.release();
+          deferred.resolve();
+        });
+      },
+      { bytes: MiB, defer: true },
+    );
+    add(
+      suite,
+      'sendfile: read -> sendFile(fd, slice) on a worker',
+      async (deferred) => {
+        const slice = await log.read(sendfileOffset, MiB, true, 'sendfile');
+        sendfileOffset = nextOffset(sendfileOffset, slice);
+        await sendFile(sendfileFd, slice);
+        slice.release();
+        deferred.resolve();
+      },
+      { bytes: MiB, defer: true },
+    );
+  });
+  const [mmap, sendfile] = [...results.values()];
+  const ratio = sendfile.hz / mmap.hz;
+  console.log(
+    `  => sendfile / mmap = ${ratio.toFixed(2)} (${ratio >= 1 ? 'sendfile' : 'mmap'} is faster by ${Math.abs(ratio - 1) * 100 < 1 ? '<1' : (Math.abs(ratio >= 1 ? ratio - 1 : 1 / ratio - 1) * 100).toFixed(0)}%)`,
+  );
+  for (const peer of [mmapPeer, sendfilePeer]) {
+    peer.socket.destroy();
+    peer.child.kill();
+  }
+  server.close();
+  log.close();
+}
+
+export async function run() {
+  const root = mkdtempSync(join(tmpdir(), 'spate-bench-native-'));
+  try {
+    await crcSuite();
+    await validateSuite();
+    await appendSuite(root);
+    await readSuite(root);
+    await deliverySuite(root);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

@@ -1,0 +1,180 @@
+// The read path of SegmentLog, run on libuv worker threads: locate the segment and the
+// index entry under the mutex, then scan batch headers with pread outside it, then (for
+// mmap delivery) map and prefault the bytes so the JS thread never waits on the disk.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "segment-log.h"
+
+namespace spate {
+namespace {
+
+// Where a read continues: one segment file and the byte range it may scan.
+struct ScanTarget {
+  std::shared_ptr<SegmentFile> file;
+  int64_t base_offset = 0;
+  uint64_t start = 0;
+  uint64_t end = 0;        // the segment size when the read started
+  uint64_t map_hint = 0;   // mapping length for a new whole-segment mapping
+};
+
+void Prefault(const MappedRegion& region, uint64_t position, uint64_t length) {
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t first = position / page * page;
+  uint64_t end = position + length;
+  ::madvise(region.address + first, end - first, MADV_WILLNEED);
+  volatile uint8_t sink = 0;
+  for (uint64_t at = first; at < end; at += page) sink = sink + region.address[at];
+  (void)sink;
+}
+
+}  // namespace
+
+Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map,
+                        ReadResult* out) {
+  *out = ReadResult();
+  ScanTarget target;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return Status::Closed();
+    if (offset < log_start_offset_ || offset > log_end_offset_)
+      return Status::OutOfRange("offset " + std::to_string(offset) + " is outside the log [" +
+                                std::to_string(log_start_offset_) + ", " +
+                                std::to_string(log_end_offset_) + "]");
+    if (offset == log_end_offset_) {
+      out->at_end = true;
+      return Status::Ok();
+    }
+    size_t index = SegmentIndexFor(offset);
+    const LogSegment& segment = *segments_[index];
+    target.file = segment.file();
+    target.base_offset = segment.base_offset();
+    target.start = segment.offset_index().Lookup(offset).position;
+    target.end = segment.size();
+    target.map_hint = index + 1 == segments_.size() ? static_cast<uint64_t>(config_.segment_bytes)
+                                                    : segment.size();
+  }
+
+  // Find the batch holding `offset`: the first whose last offset is >= offset.
+  uint64_t first_position = 0;
+  BatchHeader first;
+  for (;;) {
+    BatchScanner scanner(*target.file, target.start, target.end);
+    bool found = false;
+    for (;;) {
+      uint64_t position = 0;
+      SPATE_RETURN_IF_ERROR(scanner.Next(&found, &position, &first));
+      if (!found || first.last_offset() >= offset) {
+        first_position = position;
+        break;
+      }
+    }
+    if (found) break;
+    // Past this segment's last batch (an offset gap): the next segment starts the answer.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return Status::Closed();
+    auto next = std::find_if(segments_.begin(), segments_.end(), [&](const auto& segment) {
+      return segment->base_offset() > target.base_offset;
+    });
+    if (next == segments_.end()) {
+      out->at_end = true;
+      return Status::Ok();
+    }
+    target.file = (*next)->file();
+    target.base_offset = (*next)->base_offset();
+    target.start = 0;
+    target.end = (*next)->size();
+    target.map_hint = next + 1 == segments_.end() ? static_cast<uint64_t>(config_.segment_bytes)
+                                                  : (*next)->size();
+  }
+
+  out->file = target.file;
+  out->mapped = map;
+  out->position = first_position;
+  out->base_offset = first.base_offset;
+  if (static_cast<int64_t>(first.size()) > max_bytes && !min_one_batch) {
+    // Without min_one_batch an oversized first batch gives an empty read, as in Kafka
+    // (KIP-74 makes the first batch whole only for the first partition of a fetch).
+    out->last_offset = first.base_offset - 1;
+    return Status::Ok();
+  }
+  // Extend over whole batches while they fit (the first one always, per KIP-74).
+  uint64_t length = first.size();
+  int64_t last_offset = first.last_offset();
+  BatchScanner scanner(*target.file, first_position + first.size(), target.end);
+  for (;;) {
+    bool found = false;
+    uint64_t position = 0;
+    BatchHeader h;
+    if (static_cast<int64_t>(length + kBatchHeaderSize) > max_bytes) break;
+    SPATE_RETURN_IF_ERROR(scanner.Next(&found, &position, &h));
+    if (!found || static_cast<int64_t>(length + h.size()) > max_bytes) break;
+    length += h.size();
+    last_offset = h.last_offset();
+  }
+  out->length = length;
+  out->last_offset = last_offset;
+
+  if (map && length > 0) {
+    SPATE_RETURN_IF_ERROR(target.file->MappingCovering(first_position + length, target.map_hint, &out->mapping));
+    Prefault(*out->mapping, first_position, length);
+  }
+  return Status::Ok();
+}
+
+Status SegmentLog::OffsetForTimestamp(int64_t timestamp, TimestampLookup* out) {
+  *out = TimestampLookup();
+  int64_t after_base = std::numeric_limits<int64_t>::min();
+  for (;;) {
+    ScanTarget target;
+    int64_t log_start = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (closed_) return Status::Closed();
+      // Kafka: the first segment whose largest timestamp reaches the target.
+      auto it = std::find_if(segments_.begin(), segments_.end(), [&](const auto& segment) {
+        return segment->base_offset() > after_base && segment->max_timestamp() >= timestamp;
+      });
+      if (it == segments_.end()) return Status::Ok();
+      const LogSegment& segment = **it;
+      TimestampOffset before = segment.time_index().LookupBefore(timestamp);
+      target.file = segment.file();
+      target.base_offset = segment.base_offset();
+      target.start = segment.offset_index().Lookup(before.offset).position;
+      target.end = segment.size();
+      log_start = log_start_offset_;
+    }
+    BatchScanner scanner(*target.file, target.start, target.end);
+    for (;;) {
+      bool found = false;
+      uint64_t position = 0;
+      BatchHeader h;
+      SPATE_RETURN_IF_ERROR(scanner.Next(&found, &position, &h));
+      if (!found) break;
+      if (h.last_offset() < log_start || h.max_timestamp < timestamp) continue;
+      out->found = true;
+      out->offset = std::max(h.base_offset, log_start);
+      out->timestamp = h.max_timestamp;
+      if (h.compression() == 0) {
+        // Uncompressed: find the exact record, as Kafka's ListOffsets does.
+        std::vector<uint8_t> batch(h.size());
+        size_t got = 0;
+        SPATE_RETURN_IF_ERROR(PreadFully(target.file->fd.get(), batch.data(), batch.size(), position, &got, target.file->path));
+        int64_t record_offset, record_timestamp;
+        if (got == batch.size() &&
+            FindRecordByTimestamp(batch.data(), batch.size(), timestamp, log_start, &record_offset, &record_timestamp)) {
+          out->offset = record_offset;
+          out->timestamp = record_timestamp;
+        }
+      }
+      return Status::Ok();
+    }
+    after_base = target.base_offset;
+  }
+}
+
+}  // namespace spate

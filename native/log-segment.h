@@ -1,0 +1,140 @@
+// LogSegment: one .log file with its OffsetIndex and TimeIndex, named by base offset.
+// All mutation happens under SegmentLog's mutex; readers on worker threads use only the
+// SegmentFile they were handed, which stays valid after the segment is rolled, truncated
+// (the file is swapped out) or deleted.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "file-util.h"
+#include "log-config.h"
+#include "offset-index.h"
+#include "record-batch.h"
+#include "status.h"
+#include "time-index.h"
+
+namespace spate {
+
+// The .log file, shared with in-flight reads and read slices.
+struct SegmentFile {
+  std::string path;
+  UniqueFd fd;
+
+  // The whole-segment read mapping, created on the first mmap read and reused; Buffers
+  // handed to JS each own a reference, so unmapping waits for the last of them.
+  std::mutex mapping_mutex;
+  std::shared_ptr<MappedRegion> mapping;
+
+  // True when a reader or a Buffer may still look at bytes of this file, in which case
+  // truncation must not shrink it in place (a mapped page past EOF raises SIGBUS).
+  bool InUse(const std::shared_ptr<SegmentFile>& self);
+  // A mapping covering [0, end), at least `hint` bytes long when it has to be created.
+  Status MappingCovering(uint64_t end, uint64_t hint, std::shared_ptr<MappedRegion>* out);
+};
+
+// Walks batch headers of a segment file in [start, end) with small buffered preads.
+// Thread-safe on a shared SegmentFile: it only preads.
+class BatchScanner {
+ public:
+  BatchScanner(const SegmentFile& file, uint64_t start, uint64_t end)
+      : file_(file), position_(start), end_(end) {}
+  // The next batch header, or *found = false at `end`. A torn or malformed header inside
+  // the range is an error.
+  Status Next(bool* found, uint64_t* position, BatchHeader* header);
+  uint64_t position() const { return position_; }
+
+ private:
+  const SegmentFile& file_;
+  uint64_t position_;
+  uint64_t end_;
+  uint8_t buffer_[4096];
+  uint64_t buffer_start_ = 0;
+  size_t buffer_length_ = 0;
+};
+
+struct RecoveryResult {
+  int64_t next_offset = 0;
+  uint64_t truncated_bytes = 0;
+  size_t batches = 0;
+};
+
+class LogSegment {
+ public:
+  // A new, empty segment (an existing file of that name is emptied).
+  static Status Create(const std::string& dir, int64_t base_offset, const LogConfig& config,
+                       std::unique_ptr<LogSegment>* out);
+  // An existing segment as found on disk; indexes as they are (trimmed if cleanly closed).
+  // *indexes_found tells whether both index files existed.
+  static Status Load(const std::string& dir, int64_t base_offset, const LogConfig& config,
+                     std::unique_ptr<LogSegment>* out, bool* indexes_found);
+
+  int64_t base_offset() const { return base_offset_; }
+  uint64_t size() const { return size_; }
+  const std::shared_ptr<SegmentFile>& file() const { return file_; }
+  const OffsetIndex& offset_index() const { return offset_index_; }
+  const TimeIndex& time_index() const { return time_index_; }
+  int64_t max_timestamp() const { return max_timestamp_; }
+  int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
+  int64_t next_offset() const { return next_offset_; }
+  bool dirty() const { return dirty_; }
+
+  bool IndexesFull() const { return offset_index_.full() || time_index_.full(); }
+  // Whether the next append of `bytes` must go to a new segment (Kafka's shouldRoll).
+  bool ShouldRoll(uint64_t bytes, int64_t last_offset, int64_t now_ms) const;
+
+  // Writes `length` bytes of whole batches (offsets already assigned) at the end of the
+  // file, straight from `data`. On failure the file is cut back to its previous size.
+  Status Append(const uint8_t* data, size_t length, int64_t now_ms);
+
+  // Rescans the whole file: validates each batch (length, CRC, offsets), cuts the file at
+  // the first invalid one and rebuilds both indexes.
+  Status Recover(RecoveryResult* result);
+  // After a clean shutdown: the next offset from the last index entry and a header scan,
+  // and the max timestamp from the last time index entry.
+  Status LoadCleanState();
+  // Sanity of the on-disk indexes against the log (Kafka's sanityCheck).
+  bool IndexesSane() const;
+
+  // Preallocates the indexes so they can grow (the segment receives appends).
+  Status MakeActive();
+  // Adds the final time index entry and trims both indexes to their entries.
+  Status MakeInactive();
+
+  // Removes every batch with an offset >= `offset` (the whole batch that holds it).
+  Status TruncateTo(int64_t offset);
+
+  Status Flush();
+  // Index file paths, for a background flush after roll.
+  std::vector<std::string> IndexPaths() const;
+  void Close();
+  Status Delete();
+
+ private:
+  LogSegment(const std::string& dir, int64_t base_offset, const LogConfig& config);
+  Status OpenFiles(bool create, bool* indexes_found);
+  void IndexBatch(uint64_t position, size_t batch_size, int64_t last_offset,
+                  int64_t max_timestamp);
+  void ResetIndexState();
+  Status SwapInTruncatedCopy(uint64_t length);
+
+  std::string dir_;
+  int64_t base_offset_;
+  LogConfig config_;
+  std::shared_ptr<SegmentFile> file_;
+  OffsetIndex offset_index_;
+  TimeIndex time_index_;
+  uint64_t size_ = 0;
+  int64_t next_offset_;
+  int64_t max_timestamp_ = -1;
+  int64_t offset_of_max_timestamp_;
+  uint64_t bytes_since_last_index_entry_ = 0;
+  int64_t roll_base_ms_ = -1;  // when the first batch arrived; -1 while empty
+  bool dirty_ = false;
+};
+
+}  // namespace spate

@@ -1,0 +1,158 @@
+#include "read-binding.h"
+
+#include <cstring>
+
+#include "binding-util.h"
+
+namespace spate {
+namespace js {
+namespace {
+
+// Only native code may construct a ReadSlice: it passes this token as the argument.
+int construction_token;
+
+class ReadWorker : public Napi::AsyncWorker {
+ public:
+  ReadWorker(Napi::Env env, std::shared_ptr<SegmentLog> log, int64_t offset, int64_t max_bytes,
+             bool min_one_batch, bool map)
+      : Napi::AsyncWorker(env, "spate.read"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        log_(std::move(log)),
+        offset_(offset),
+        max_bytes_(max_bytes),
+        min_one_batch_(min_one_batch),
+        map_(map) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override { status_ = log_->Read(offset_, max_bytes_, min_one_batch_, map_, &result_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!status_.ok()) return deferred_.Reject(MakeError(env, status_));
+    if (result_.at_end) return deferred_.Resolve(env.Null());
+    deferred_.Resolve(ReadSliceWrap::Create(env, result_));
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<SegmentLog> log_;
+  int64_t offset_, max_bytes_;
+  bool min_one_batch_, map_;
+  Status status_;
+  ReadResult result_;
+};
+
+class TimestampWorker : public Napi::AsyncWorker {
+ public:
+  TimestampWorker(Napi::Env env, std::shared_ptr<SegmentLog> log, int64_t timestamp)
+      : Napi::AsyncWorker(env, "spate.offsetForTimestamp"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        log_(std::move(log)),
+        timestamp_(timestamp) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override { status_ = log_->OffsetForTimestamp(timestamp_, &result_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!status_.ok()) return deferred_.Reject(MakeError(env, status_));
+    if (!result_.found) return deferred_.Resolve(env.Null());
+    Napi::Object found = Napi::Object::New(env);
+    found.Set("offset", Napi::BigInt::New(env, result_.offset));
+    found.Set("timestamp", Napi::BigInt::New(env, result_.timestamp));
+    deferred_.Resolve(found);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<SegmentLog> log_;
+  int64_t timestamp_;
+  Status status_;
+  TimestampLookup result_;
+};
+
+void FinalizeMapping(Napi::Env, uint8_t*, std::shared_ptr<MappedRegion>* mapping) { delete mapping; }
+
+}  // namespace
+
+ReadSliceWrap::ReadSliceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReadSliceWrap>(info) {
+  if (!info[0].IsExternal() || info[0].As<Napi::External<int>>().Data() != &construction_token)
+    ThrowArgument(info.Env(), "ReadSlice", "created by SegmentLog.read, not by new");
+}
+
+Napi::Object ReadSliceWrap::Create(Napi::Env env, ReadResult& result) {
+  Napi::Object slice = Data(env).read_slice_class.New({Napi::External<int>::New(env, &construction_token)});
+  ReadSliceWrap* wrap = ReadSliceWrap::Unwrap(slice);
+  wrap->file_ = std::move(result.file);
+  wrap->position_ = result.position;
+  wrap->length_ = result.length;
+  slice.Set("baseOffset", Napi::BigInt::New(env, result.base_offset));
+  slice.Set("lastOffset", Napi::BigInt::New(env, result.last_offset));
+  slice.Set("length", Napi::Number::New(env, static_cast<double>(result.length)));
+  slice.Set("position", Napi::Number::New(env, static_cast<double>(result.position)));
+  slice.Set("fd", Napi::Number::New(env, wrap->file_->fd.get()));
+  if (result.mapping) {
+    uint8_t* bytes = result.mapping->address + result.position;
+    auto* pin = new std::shared_ptr<MappedRegion>(std::move(result.mapping));
+    slice.Set("buffer", Napi::Buffer<uint8_t>::New(env, bytes, result.length, FinalizeMapping, pin));
+  } else if (result.mapped) {
+    slice.Set("buffer", Napi::Buffer<uint8_t>::New(env, 0));
+  } else {
+    slice.Set("buffer", env.Undefined());
+  }
+  return slice;
+}
+
+Napi::Value ReadSliceWrap::Release(const Napi::CallbackInfo& info) {
+  file_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value ReadSliceWrap::Released(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !file_);
+}
+
+Napi::Value StartRead(const Napi::CallbackInfo& info, const std::shared_ptr<SegmentLog>& log) {
+  int64_t offset = 0, max_bytes = 0;
+  bool min_one_batch = false;
+  SPATE_ARG_INT64(info, 0, "offset", offset);
+  SPATE_ARG_INT64(info, 1, "maxBytes", max_bytes);
+  SPATE_ARG_BOOL(info, 2, "minOneBatch", min_one_batch);
+  bool map = true;
+  if (!info[3].IsUndefined()) {
+    std::string delivery;
+    SPATE_ARG_STRING(info, 3, "delivery", delivery);
+    if (delivery == "sendfile")
+      map = false;
+    else if (delivery != "mmap")
+      ThrowArgument(info.Env(), "delivery", "'mmap' or 'sendfile'");
+  }
+  auto* worker = new ReadWorker(info.Env(), log, offset, max_bytes, min_one_batch, map);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value StartOffsetForTimestamp(const Napi::CallbackInfo& info,
+                                    const std::shared_ptr<SegmentLog>& log) {
+  int64_t timestamp = 0;
+  SPATE_ARG_INT64(info, 0, "timestamp", timestamp);
+  auto* worker = new TimestampWorker(info.Env(), log, timestamp);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+void InitReadSlice(Napi::Env env, Napi::Object exports) {
+  Napi::Function slice_class = ReadSliceWrap::DefineClass(
+      env, "ReadSlice",
+      {ReadSliceWrap::InstanceMethod<&ReadSliceWrap::Release>("release"),
+       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::Released>("released")});
+  Data(env).read_slice_class = Napi::Persistent(slice_class);
+  exports.Set("ReadSlice", slice_class);
+}
+
+}  // namespace js
+}  // namespace spate

@@ -1,0 +1,40 @@
+// JS side of the read path: the ReadSlice object and the promise-returning workers.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "segment-log.h"
+
+namespace spate {
+namespace js {
+
+// A slice of a segment returned by SegmentLog.read. It pins the segment file (fd) until
+// release() or garbage collection; its `buffer` (mmap delivery) pins the mapping on its own.
+class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
+ public:
+  explicit ReadSliceWrap(const Napi::CallbackInfo& info);
+  static Napi::Object Create(Napi::Env env, ReadResult& result);
+
+  // The pinned file, empty after release().
+  const std::shared_ptr<SegmentFile>& file() const { return file_; }
+  uint64_t position() const { return position_; }
+  uint64_t length() const { return length_; }
+
+  Napi::Value Release(const Napi::CallbackInfo& info);
+  Napi::Value Released(const Napi::CallbackInfo& info);
+
+ private:
+
+  std::shared_ptr<SegmentFile> file_;
+  uint64_t position_ = 0;
+  uint64_t length_ = 0;
+};
+
+Napi::Value StartRead(const Napi::CallbackInfo& info, const std::shared_ptr<SegmentLog>& log);
+Napi::Value StartOffsetForTimestamp(const Napi::CallbackInfo& info,
+                                    const std::shared_ptr<SegmentLog>& log);
+
+}  // namespace js
+}  // namespace spate

@@ -1,0 +1,206 @@
+// The SegmentLog class as JS sees it: construction (sync) or SegmentLog.open (on a worker),
+// append (sync page-cache write), read / offsetForTimestamp (promises, on workers), and
+// the maintenance calls. Argument checking and Status -> LogError happen here only.
+#include <limits>
+
+#include "binding-util.h"
+#include "read-binding.h"
+#include "segment-log.h"
+
+namespace spate {
+namespace js {
+namespace {
+
+int64_t OptionInt64(Napi::Object options, const char* name, int64_t fallback, int64_t min,
+                    int64_t max) {
+  Napi::Value value = options.Get(name);
+  if (value.IsUndefined() || value.IsNull()) return fallback;
+  int64_t out = 0;
+  // Number.MAX_SAFE_INTEGER and beyond (Kafka's Long.MAX_VALUE defaults) mean "never".
+  if (value.IsNumber() && value.As<Napi::Number>().DoubleValue() >= 9007199254740991.0) return max;
+  if (!ToInt64(value, &out) || out < min || out > max) {
+    std::string expected = "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+    ThrowArgument(options.Env(), (std::string("options.") + name).c_str(), expected.c_str());
+  }
+  return out;
+}
+
+LogConfig ParseOptions(Napi::Value value) {
+  LogConfig config;
+  if (value.IsUndefined()) return config;
+  if (!value.IsObject()) ThrowArgument(value.Env(), "options", "an object");
+  Napi::Object options = value.As<Napi::Object>();
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+  config.segment_bytes = OptionInt64(options, "segmentBytes", config.segment_bytes, 128, kInt32Max);
+  config.segment_ms = OptionInt64(options, "segmentMs", config.segment_ms, 1, kInt64Max);
+  config.index_interval_bytes = OptionInt64(options, "indexIntervalBytes", config.index_interval_bytes, 0, kInt32Max);
+  config.segment_index_bytes = OptionInt64(options, "segmentIndexBytes", config.segment_index_bytes, 48, kInt32Max);
+  config.flush_messages = OptionInt64(options, "flushMessages", config.flush_messages, 1, kInt64Max);
+  config.flush_ms = OptionInt64(options, "flushMs", config.flush_ms, 0, kInt64Max);
+  return config;
+}
+
+class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
+ public:
+  explicit SegmentLogWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentLogWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info[0].IsExternal()) {  // from SegmentLog.open: already opened on a worker
+      log_ = *info[0].As<Napi::External<std::shared_ptr<SegmentLog>>>().Data();
+      return;
+    }
+    std::string dir;
+    SPATE_ARG_STRING(info, 0, "dir", dir);
+    LogConfig config = ParseOptions(info[1]);
+    Status status = SegmentLog::Open(dir, config, &log_);
+    if (!status.ok()) Throw(env, status);
+  }
+
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "SegmentLog",
+        {StaticMethod<&SegmentLogWrap::Open>("open"),
+         InstanceMethod<&SegmentLogWrap::Append>("append"),
+         InstanceMethod<&SegmentLogWrap::Read>("read"),
+         InstanceMethod<&SegmentLogWrap::OffsetForTimestamp>("offsetForTimestamp"),
+         InstanceMethod<&SegmentLogWrap::MaxTimestamp>("maxTimestamp"),
+         InstanceMethod<&SegmentLogWrap::Flush>("flush"),
+         InstanceMethod<&SegmentLogWrap::Close>("close"),
+         InstanceMethod<&SegmentLogWrap::TruncateTo>("truncateTo"),
+         InstanceMethod<&SegmentLogWrap::DeleteSegmentsBefore>("deleteSegmentsBefore"),
+         InstanceAccessor<&SegmentLogWrap::LogStartOffset>("logStartOffset"),
+         InstanceAccessor<&SegmentLogWrap::LogEndOffset>("logEndOffset"),
+         InstanceAccessor<&SegmentLogWrap::Size>("size"),
+         InstanceAccessor<&SegmentLogWrap::SegmentCount>("segmentCount"),
+         InstanceAccessor<&SegmentLogWrap::Closed>("closed")});
+  }
+
+ private:
+  class OpenWorker : public Napi::AsyncWorker {
+   public:
+    OpenWorker(Napi::Env env, std::string dir, LogConfig config)
+        : Napi::AsyncWorker(env, "spate.open"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          dir_(std::move(dir)),
+          config_(config) {}
+    Napi::Promise promise() const { return deferred_.Promise(); }
+    void Execute() override { status_ = SegmentLog::Open(dir_, config_, &log_); }
+    void OnOK() override {
+      Napi::Env env = Env();
+      if (!status_.ok()) return deferred_.Reject(MakeError(env, status_));
+      auto external = Napi::External<std::shared_ptr<SegmentLog>>::New(env, &log_);
+      deferred_.Resolve(Data(env).segment_log_class.New({external}));
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::string dir_;
+    LogConfig config_;
+    Status status_;
+    std::shared_ptr<SegmentLog> log_;
+  };
+
+  static Napi::Value Open(const Napi::CallbackInfo& info) {
+    std::string dir;
+    SPATE_ARG_STRING(info, 0, "dir", dir);
+    auto* worker = new OpenWorker(info.Env(), dir, ParseOptions(info[1]));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value Append(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint8_t* data = nullptr;
+    size_t length = 0;
+    Napi::Object batches_info;
+    double now_ms = 0;
+    SPATE_ARG_BYTES(info, 0, "records", data, length);
+    SPATE_ARG_OBJECT(info, 1, "info", batches_info);
+    SPATE_ARG_NUMBER(info, 2, "nowMs", now_ms);
+    Napi::Value batch_count = batches_info.Get("batchCount");
+    if (!batch_count.IsNumber()) ThrowArgument(env, "info.batchCount", "a number");
+    AppendResult result;
+    Status status = log_->Append(data, length, static_cast<size_t>(batch_count.As<Napi::Number>().Int64Value()),
+                                 static_cast<int64_t>(now_ms), &result);
+    if (!status.ok()) Throw(env, status);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("baseOffset", Napi::BigInt::New(env, result.base_offset));
+    out.Set("lastOffset", Napi::BigInt::New(env, result.last_offset));
+    out.Set("logAppendTime", Napi::BigInt::New(env, int64_t{-1}));
+    out.Set("position", Napi::Number::New(env, static_cast<double>(result.position)));
+    return out;
+  }
+
+  Napi::Value Read(const Napi::CallbackInfo& info) { return StartRead(info, log_); }
+
+  Napi::Value OffsetForTimestamp(const Napi::CallbackInfo& info) {
+    return StartOffsetForTimestamp(info, log_);
+  }
+
+  Napi::Value MaxTimestamp(const Napi::CallbackInfo& info) {
+    TimestampOffset max = log_->MaxTimestamp();
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("offset", Napi::BigInt::New(info.Env(), max.offset));
+    out.Set("timestamp", Napi::BigInt::New(info.Env(), max.timestamp));
+    return out;
+  }
+
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    Status status = log_->Flush();
+    if (!status.ok()) Throw(info.Env(), status);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Status status = log_->Close();
+    if (!status.ok()) Throw(info.Env(), status);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value TruncateTo(const Napi::CallbackInfo& info) {
+    int64_t offset = 0;
+    SPATE_ARG_INT64(info, 0, "offset", offset);
+    Status status = log_->TruncateTo(offset);
+    if (!status.ok()) Throw(info.Env(), status);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value DeleteSegmentsBefore(const Napi::CallbackInfo& info) {
+    int64_t offset = 0;
+    SPATE_ARG_INT64(info, 0, "offset", offset);
+    int deleted = 0;
+    Status status = log_->DeleteSegmentsBefore(offset, &deleted);
+    if (!status.ok()) Throw(info.Env(), status);
+    return Napi::Number::New(info.Env(), deleted);
+  }
+
+  Napi::Value LogStartOffset(const Napi::CallbackInfo& info) {
+    return Napi::BigInt::New(info.Env(), log_->log_start_offset());
+  }
+  Napi::Value LogEndOffset(const Napi::CallbackInfo& info) {
+    return Napi::BigInt::New(info.Env(), log_->log_end_offset());
+  }
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(log_->size()));
+  }
+  Napi::Value SegmentCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(log_->segment_count()));
+  }
+  Napi::Value Closed(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), log_->closed());
+  }
+
+  std::shared_ptr<SegmentLog> log_;
+};
+
+}  // namespace
+
+void InitSegmentLog(Napi::Env env, Napi::Object exports) {
+  Napi::Function log_class = SegmentLogWrap::Define(env);
+  Data(env).segment_log_class = Napi::Persistent(log_class);
+  exports.Set("SegmentLog", log_class);
+}
+
+}  // namespace js
+}  // namespace spate

@@ -1,0 +1,463 @@
+#include "segment-log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdlib>
+#include <limits>
+#include <thread>
+
+#include "byte-order.h"
+
+namespace spate {
+namespace {
+
+bool EndsWith(const std::string& s, const char* suffix) {
+  size_t n = std::char_traits<char>::length(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+// "00000000000000000042.log" -> 42 for the given suffix; false for any other name.
+bool ParseSegmentName(const std::string& name, const char* suffix, int64_t* base) {
+  if (!EndsWith(name, suffix) || name.size() != 20 + std::char_traits<char>::length(suffix))
+    return false;
+  int64_t value = 0;
+  for (size_t i = 0; i < 20; i++) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    value = value * 10 + (name[i] - '0');
+  }
+  *base = value;
+  return true;
+}
+
+Status ReadOffsetFile(const std::string& path, int64_t* value, bool* exists) {
+  std::string content;
+  SPATE_RETURN_IF_ERROR(ReadSmallFile(path, &content, exists));
+  if (!*exists) return Status::Ok();
+  char* end = nullptr;
+  long long parsed = std::strtoll(content.c_str(), &end, 10);
+  if (end == content.c_str()) {
+    *exists = false;  // unreadable: treat as absent (both files are only hints)
+    return Status::Ok();
+  }
+  *value = parsed;
+  return Status::Ok();
+}
+
+bool FileExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+}  // namespace
+
+// ---- RecoveryPoint -----------------------------------------------------------------
+
+Status RecoveryPoint::WriteLocked(int64_t to) {
+  SPATE_RETURN_IF_ERROR(WriteFileAtomic(dir_, SegmentLog::kRecoveryPointFile, std::to_string(to) + "\n"));
+  value_ = to;
+  return Status::Ok();
+}
+
+int64_t RecoveryPoint::value() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return value_;
+}
+
+Status RecoveryPoint::Set(int64_t to) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  generation_++;
+  first_ticket_of_generation_ = next_ticket_;
+  return WriteLocked(to);
+}
+
+Status RecoveryPoint::Lower(int64_t to) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  generation_++;
+  first_ticket_of_generation_ = next_ticket_;
+  if (to < value_) return WriteLocked(to);
+  return Status::Ok();
+}
+
+uint64_t RecoveryPoint::BeginFlush() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return next_ticket_++;
+}
+
+void RecoveryPoint::Complete(uint64_t ticket, int64_t to, bool flushed) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return completed_tickets_ == ticket; });
+  if (!flushed) flush_failed_ = true;  // never claim durability past a failed flush
+  if (!flush_failed_ && ticket >= first_ticket_of_generation_ && to > value_) WriteLocked(to);
+  completed_tickets_++;
+  changed_.notify_all();
+}
+
+void RecoveryPoint::WaitForFlushes() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return completed_tickets_ == next_ticket_; });
+}
+
+// ---- SegmentLog: open and recovery -------------------------------------------------
+
+SegmentLog::SegmentLog(std::string dir, const LogConfig& config)
+    : dir_(std::move(dir)), config_(config) {}
+
+SegmentLog::~SegmentLog() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!closed_) CloseLocked(false);
+}
+
+Status SegmentLog::Open(const std::string& dir, const LogConfig& config,
+                        std::shared_ptr<SegmentLog>* out) {
+  std::shared_ptr<SegmentLog> log(new SegmentLog(dir, config));
+  Status s = log->Load();
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(log->mutex_);
+    log->CloseLocked(false);
+    return s;
+  }
+  *out = std::move(log);
+  return Status::Ok();
+}
+
+Status SegmentLog::LockDirectory() {
+  SPATE_RETURN_IF_ERROR(OpenFile(dir_, O_RDONLY | O_DIRECTORY, &directory_lock_));
+  if (::flock(directory_lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    directory_lock_.reset();
+    if (err == EWOULDBLOCK)
+      return Status::Make(kKafkaStorageError, "LOG_DIR_LOCKED",
+                          dir_ + " is already open by another SegmentLog", err);
+    return Status::Storage("flock " + dir_, err);
+  }
+  return Status::Ok();
+}
+
+Status SegmentLog::Load() {
+  SPATE_RETURN_IF_ERROR(MakeDirectories(dir_));
+  SPATE_RETURN_IF_ERROR(LockDirectory());
+
+  std::vector<int64_t> bases;
+  std::vector<std::string> index_names;
+  DIR* listing = ::opendir(dir_.c_str());
+  if (listing == nullptr) return Status::Storage("opendir " + dir_, errno);
+  while (struct dirent* entry = ::readdir(listing)) {
+    std::string name = entry->d_name;
+    int64_t base;
+    if (EndsWith(name, ".tmp") || EndsWith(name, ".truncating")) {
+      RemoveFile(JoinPath(dir_, name));  // an interrupted atomic write or truncation
+    } else if (ParseSegmentName(name, ".log", &base)) {
+      bases.push_back(base);
+    } else if (ParseSegmentName(name, ".index", &base) || ParseSegmentName(name, ".timeindex", &base)) {
+      index_names.push_back(name);
+    }
+  }
+  ::closedir(listing);
+  std::sort(bases.begin(), bases.end());
+  for (const auto& name : index_names) {  // an index without its .log is an orphan
+    int64_t base = 0;
+    if (!ParseSegmentName(name, ".index", &base)) ParseSegmentName(name, ".timeindex", &base);
+    if (!std::binary_search(bases.begin(), bases.end(), base))
+      SPATE_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, name)));
+  }
+
+  // The marker goes before anything else is written, so a crash from now on is unclean.
+  const std::string marker = JoinPath(dir_, kCleanShutdownFile);
+  const bool clean = FileExists(marker);
+  if (clean) {
+    SPATE_RETURN_IF_ERROR(RemoveFile(marker));
+    SPATE_RETURN_IF_ERROR(FsyncDirectory(dir_));
+  }
+
+  int64_t persisted_start = -1, recovery_point = std::numeric_limits<int64_t>::min();
+  bool exists = false;
+  SPATE_RETURN_IF_ERROR(ReadOffsetFile(JoinPath(dir_, kLogStartOffsetFile), &persisted_start, &exists));
+  if (!exists) persisted_start = -1;
+  SPATE_RETURN_IF_ERROR(ReadOffsetFile(JoinPath(dir_, kRecoveryPointFile), &recovery_point, &exists));
+  if (!exists) recovery_point = std::numeric_limits<int64_t>::min();  // recover every segment
+  recovery_point_ = std::make_shared<RecoveryPoint>(dir_, exists ? recovery_point : -1);
+
+  bool recovered_any = false;
+  for (size_t i = 0; i < bases.size(); i++) {
+    std::unique_ptr<LogSegment> segment;
+    bool indexes_found = false;
+    SPATE_RETURN_IF_ERROR(LogSegment::Load(dir_, bases[i], config_, &segment, &indexes_found));
+    bool recover = (!clean && bases[i] >= recovery_point) ||
+                   (!indexes_found && segment->size() > 0) || !segment->IndexesSane();
+    if (!recover && !segment->LoadCleanState().ok()) recover = true;
+    if (recover) {
+      RecoveryResult result;
+      SPATE_RETURN_IF_ERROR(segment->Recover(&result));
+      recovered_any = true;
+      if (i + 1 < bases.size() && result.truncated_bytes > 0) {
+        // Kafka: everything after a corrupted segment is unflushed and gets deleted.
+        for (size_t j = i + 1; j < bases.size(); j++) {
+          std::unique_ptr<LogSegment> later;
+          SPATE_RETURN_IF_ERROR(LogSegment::Load(dir_, bases[j], config_, &later, nullptr));
+          SPATE_RETURN_IF_ERROR(later->Delete());
+        }
+        bases.resize(i + 1);
+      }
+      if (i + 1 < bases.size()) {
+        SPATE_RETURN_IF_ERROR(segment->MakeInactive());
+        SPATE_RETURN_IF_ERROR(segment->Flush());
+      }
+    }
+    segments_.push_back(std::move(segment));
+  }
+  if (segments_.empty()) {
+    std::unique_ptr<LogSegment> segment;
+    SPATE_RETURN_IF_ERROR(LogSegment::Create(dir_, std::max<int64_t>(0, persisted_start), config_, &segment));
+    segments_.push_back(std::move(segment));
+  }
+  SPATE_RETURN_IF_ERROR(segments_.back()->MakeActive());
+
+  log_end_offset_ = segments_.back()->next_offset();
+  log_start_offset_ = std::min(std::max(segments_.front()->base_offset(), persisted_start), log_end_offset_);
+  for (const auto& segment : segments_) total_bytes_ += segment->size();
+  RecomputeMaxTimestamp();
+  if (recovered_any || recovery_point_->value() != segments_.back()->base_offset())
+    SPATE_RETURN_IF_ERROR(recovery_point_->Set(segments_.back()->base_offset()));
+  return Status::Ok();
+}
+
+void SegmentLog::RecomputeMaxTimestamp() {
+  max_timestamp_ = {-1, -1};
+  for (const auto& segment : segments_) {
+    if (segment->max_timestamp() > max_timestamp_.timestamp)
+      max_timestamp_ = {segment->max_timestamp(), segment->offset_of_max_timestamp()};
+  }
+}
+
+size_t SegmentLog::SegmentIndexFor(int64_t offset) const {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](int64_t value, const std::shared_ptr<LogSegment>& segment) {
+                               return value < segment->base_offset();
+                             });
+  return it == segments_.begin() ? 0 : static_cast<size_t>(it - segments_.begin()) - 1;
+}
+
+// ---- append and roll ---------------------------------------------------------------
+
+Status SegmentLog::Append(uint8_t* data, size_t length, size_t batch_count, int64_t now_ms,
+                          AppendResult* out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return Status::Closed();
+
+  // The bytes were validated by validateBatches; re-walk the framing (cheap, no CRC) so
+  // that a buffer changed since can never put a partial batch into the log.
+  size_t batches = 0;
+  int64_t offset_count = 0;
+  for (size_t position = 0; position < length; batches++) {
+    if (!CheckBatchFraming(data + position, length - position).ok())
+      return Status::InvalidRecord("records do not match their BatchesInfo (batch " +
+                                   std::to_string(batches) + ")");
+    BatchHeader h = ParseBatchHeader(data + position);
+    if (h.last_offset_delta < 0) return Status::InvalidRecord("negative lastOffsetDelta");
+    offset_count += int64_t{h.last_offset_delta} + 1;
+    position += h.size();
+  }
+  if (batches != batch_count || batches == 0)
+    return Status::InvalidRecord("records hold " + std::to_string(batches) +
+                                 " batches, BatchesInfo says " + std::to_string(batch_count));
+  // Kafka's RecordBatchTooLargeException: one append must fit in one segment.
+  if (length > static_cast<uint64_t>(config_.segment_bytes))
+    return Status::Make(kRecordListTooLarge, "RECORD_LIST_TOO_LARGE",
+                        "records of " + std::to_string(length) +
+                            " bytes exceed segment.bytes " + std::to_string(config_.segment_bytes));
+
+  const int64_t first_offset = log_end_offset_;
+  const int64_t last_offset = first_offset + offset_count - 1;
+  if (segments_.back()->ShouldRoll(length, last_offset, now_ms)) SPATE_RETURN_IF_ERROR(Roll(now_ms));
+  LogSegment& active = *segments_.back();
+  if (last_offset - active.base_offset() > INT32_MAX)
+    return Status::InvalidRecord("offset range of one append exceeds a segment");
+
+  int64_t next = first_offset;
+  for (size_t position = 0; position < length;) {
+    WriteBe64(data + position, static_cast<uint64_t>(next));
+    BatchHeader h = ParseBatchHeader(data + position);
+    next += int64_t{h.last_offset_delta} + 1;
+    position += h.size();
+  }
+  const uint64_t position = active.size();
+  SPATE_RETURN_IF_ERROR(active.Append(data, length, now_ms));
+  log_end_offset_ = last_offset + 1;
+  total_bytes_ += length;
+  if (active.max_timestamp() > max_timestamp_.timestamp)
+    max_timestamp_ = {active.max_timestamp(), active.offset_of_max_timestamp()};
+
+  // flush.messages / flush.ms, checked on append (Kafka checks flush.ms on a scheduler).
+  unflushed_messages_ += offset_count;
+  if (last_flush_ms_ < 0) last_flush_ms_ = now_ms;
+  if (unflushed_messages_ >= config_.flush_messages ||
+      (config_.flush_ms != std::numeric_limits<int64_t>::max() && now_ms - last_flush_ms_ >= config_.flush_ms)) {
+    for (auto& segment : segments_) SPATE_RETURN_IF_ERROR(segment->Flush());
+    unflushed_messages_ = 0;
+    last_flush_ms_ = now_ms;
+  }
+  out->base_offset = first_offset;
+  out->last_offset = last_offset;
+  out->position = position;
+  return Status::Ok();
+}
+
+Status SegmentLog::Roll(int64_t now_ms) {
+  (void)now_ms;
+  std::shared_ptr<LogSegment> previous = segments_.back();
+  std::unique_ptr<LogSegment> next;
+  SPATE_RETURN_IF_ERROR(LogSegment::Create(dir_, log_end_offset_, config_, &next));
+  SPATE_RETURN_IF_ERROR(next->MakeActive());
+  SPATE_RETURN_IF_ERROR(previous->MakeInactive());
+  segments_.push_back(std::move(next));
+
+  // Like Kafka, flush the rolled segment off the request path, then move the recovery
+  // point past it so a crash never rescans it.
+  std::shared_ptr<SegmentFile> file = previous->file();
+  std::vector<std::string> index_paths = previous->IndexPaths();
+  std::shared_ptr<RecoveryPoint> recovery_point = recovery_point_;
+  const int64_t new_point = log_end_offset_;
+  const uint64_t ticket = recovery_point->BeginFlush();
+  std::thread([file, index_paths, recovery_point, new_point, ticket] {
+    bool flushed = DataSync(file->fd.get(), file->path).ok();
+    for (const auto& path : index_paths) {
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;  // deleted meanwhile
+      if (::fsync(fd) != 0) flushed = false;
+      ::close(fd);
+    }
+    recovery_point->Complete(ticket, new_point, flushed);
+  }).detach();
+  return Status::Ok();
+}
+
+// ---- flush, close, truncation, deletion --------------------------------------------
+
+Status SegmentLog::Flush() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return Status::Closed();
+  for (auto& segment : segments_) SPATE_RETURN_IF_ERROR(segment->Flush());
+  unflushed_messages_ = 0;
+  return Status::Ok();
+}
+
+void SegmentLog::CloseLocked(bool clean) {
+  if (recovery_point_) recovery_point_->WaitForFlushes();
+  for (auto& segment : segments_) segment->Close();
+  segments_.clear();
+  directory_lock_.reset();
+  closed_ = true;
+  (void)clean;
+}
+
+Status SegmentLog::Close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return Status::Ok();
+  Status s = segments_.back()->MakeInactive();  // final time index entry, trimmed indexes
+  for (auto& segment : segments_) {
+    if (!s.ok()) break;
+    s = segment->Flush();
+  }
+  if (s.ok()) s = recovery_point_->Set(segments_.back()->base_offset());
+  if (s.ok()) s = WriteFileAtomic(dir_, kCleanShutdownFile, "");
+  CloseLocked(s.ok());
+  return s;
+}
+
+Status SegmentLog::SetLogStartOffset(int64_t offset) {
+  SPATE_RETURN_IF_ERROR(WriteFileAtomic(dir_, kLogStartOffsetFile, std::to_string(offset) + "\n"));
+  log_start_offset_ = offset;
+  return Status::Ok();
+}
+
+Status SegmentLog::TruncateTo(int64_t offset) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return Status::Closed();
+  if (offset >= log_end_offset_) return Status::Ok();
+  if (offset < log_start_offset_ || offset < 0) {
+    // Kafka's truncateFullyAndStartAt.
+    for (auto& segment : segments_) SPATE_RETURN_IF_ERROR(segment->Delete());
+    segments_.clear();
+    total_bytes_ = 0;
+    std::unique_ptr<LogSegment> segment;
+    int64_t start = std::max<int64_t>(0, offset);
+    SPATE_RETURN_IF_ERROR(LogSegment::Create(dir_, start, config_, &segment));
+    SPATE_RETURN_IF_ERROR(segment->MakeActive());
+    segments_.push_back(std::move(segment));
+    log_end_offset_ = start;
+    SPATE_RETURN_IF_ERROR(recovery_point_->Lower(start));
+    SPATE_RETURN_IF_ERROR(SetLogStartOffset(start));
+    RecomputeMaxTimestamp();
+    return Status::Ok();
+  }
+  bool reactivate = false;
+  while (segments_.size() > 1 && segments_.back()->base_offset() > offset) {
+    total_bytes_ -= segments_.back()->size();
+    SPATE_RETURN_IF_ERROR(segments_.back()->Delete());
+    segments_.pop_back();
+    reactivate = true;
+  }
+  LogSegment& last = *segments_.back();
+  if (reactivate) SPATE_RETURN_IF_ERROR(last.MakeActive());
+  SPATE_RETURN_IF_ERROR(recovery_point_->Lower(last.base_offset()));
+  uint64_t before = last.size();
+  SPATE_RETURN_IF_ERROR(last.TruncateTo(offset));
+  total_bytes_ -= before - last.size();
+  log_end_offset_ = last.next_offset();
+  if (log_start_offset_ > log_end_offset_) SPATE_RETURN_IF_ERROR(SetLogStartOffset(log_end_offset_));
+  RecomputeMaxTimestamp();
+  return Status::Ok();
+}
+
+Status SegmentLog::DeleteSegmentsBefore(int64_t offset, int* deleted) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  *deleted = 0;
+  if (closed_) return Status::Closed();
+  int64_t target = std::min(offset, log_end_offset_);
+  if (target > log_start_offset_) SPATE_RETURN_IF_ERROR(SetLogStartOffset(target));
+  while (segments_.size() > 1 && segments_[1]->base_offset() <= log_start_offset_) {
+    total_bytes_ -= segments_.front()->size();
+    SPATE_RETURN_IF_ERROR(segments_.front()->Delete());
+    segments_.erase(segments_.begin());
+    (*deleted)++;
+  }
+  if (*deleted > 0) RecomputeMaxTimestamp();
+  return Status::Ok();
+}
+
+// ---- getters -------------------------------------------------------------------------
+
+int64_t SegmentLog::log_start_offset() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return log_start_offset_;
+}
+
+int64_t SegmentLog::log_end_offset() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return log_end_offset_;
+}
+
+uint64_t SegmentLog::size() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return total_bytes_;
+}
+
+size_t SegmentLog::segment_count() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return segments_.size();
+}
+
+TimestampOffset SegmentLog::MaxTimestamp() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return max_timestamp_;
+}
+
+bool SegmentLog::closed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return closed_;
+}
+
+}  // namespace spate

@@ -1,0 +1,135 @@
+// SegmentLog: the segments of one partition directory, Kafka's UnifiedLog/LocalLog in
+// miniature. Opening it is recovery; appends come from the JS thread (page-cache writes);
+// reads and timestamp lookups run on libuv worker threads and hold the mutex only for
+// in-memory lookups, never while reading the disk.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "file-util.h"
+#include "log-config.h"
+#include "log-segment.h"
+#include "status.h"
+
+namespace spate {
+
+struct AppendResult {
+  int64_t base_offset;
+  int64_t last_offset;
+  uint64_t position;  // of the first batch, in its segment's .log file
+};
+
+// A contiguous run of whole batches inside one segment file.
+struct ReadResult {
+  bool at_end = false;  // the offset was the log end offset: nothing to read yet
+  int64_t base_offset = 0;
+  int64_t last_offset = -1;
+  uint64_t position = 0;
+  uint64_t length = 0;  // 0 when the first batch exceeds max_bytes and min_one_batch is off
+  std::shared_ptr<SegmentFile> file;
+  bool mapped = false;                    // mmap delivery was asked for
+  std::shared_ptr<MappedRegion> mapping;  // mmap delivery only; covers [position, +length)
+};
+
+struct TimestampLookup {
+  bool found = false;
+  int64_t offset = -1;
+  int64_t timestamp = -1;
+};
+
+// The recovery point: segments whose base offset is below it are known to be on disk, so
+// recovery after a crash starts at it. Written after the background flush of a rolled
+// segment; lowered by truncation.
+class RecoveryPoint {
+ public:
+  RecoveryPoint(std::string dir, int64_t value) : dir_(std::move(dir)), value_(value) {}
+  int64_t value();
+  // Replaces the value (at open, or lowered by a truncation); in-flight flushes started
+  // before it can no longer advance it.
+  Status Set(int64_t to);
+  Status Lower(int64_t to);
+  // Background flushes of rolled segments complete in roll order: a flush takes a ticket,
+  // and Complete(ticket) advances the point only after all earlier tickets completed.
+  uint64_t BeginFlush();
+  void Complete(uint64_t ticket, int64_t to, bool flushed);
+  void WaitForFlushes();
+
+ private:
+  Status WriteLocked(int64_t to);
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string dir_;
+  int64_t value_;
+  uint64_t generation_ = 0;
+  uint64_t next_ticket_ = 0;
+  uint64_t completed_tickets_ = 0;
+  uint64_t first_ticket_of_generation_ = 0;
+  bool flush_failed_ = false;
+};
+
+class SegmentLog {
+ public:
+  static constexpr const char* kCleanShutdownFile = ".spate-clean";
+  static constexpr const char* kLogStartOffsetFile = "log-start-offset";
+  static constexpr const char* kRecoveryPointFile = "recovery-point";
+
+  static Status Open(const std::string& dir, const LogConfig& config,
+                     std::shared_ptr<SegmentLog>* out);
+  ~SegmentLog();
+  SegmentLog(const SegmentLog&) = delete;
+  SegmentLog& operator=(const SegmentLog&) = delete;
+
+  // `data` holds `batch_count` validated batches; their baseOffset fields are patched in
+  // place before the bytes are written (baseOffset is outside the CRC).
+  Status Append(uint8_t* data, size_t length, size_t batch_count, int64_t now_ms,
+                AppendResult* out);
+
+  // Worker-thread entry points (log-read.cc).
+  Status Read(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map, ReadResult* out);
+  Status OffsetForTimestamp(int64_t timestamp, TimestampLookup* out);
+
+  Status Flush();
+  Status Close();
+  Status TruncateTo(int64_t offset);
+  Status DeleteSegmentsBefore(int64_t offset, int* deleted);
+
+  int64_t log_start_offset();
+  int64_t log_end_offset();
+  uint64_t size();
+  size_t segment_count();
+  TimestampOffset MaxTimestamp();  // (-1, -1) for an empty log
+  bool closed();
+
+ private:
+  SegmentLog(std::string dir, const LogConfig& config);
+  Status Load();
+  Status LockDirectory();
+  Status Roll(int64_t now_ms);
+  Status SetLogStartOffset(int64_t offset);
+  void RecomputeMaxTimestamp();
+  void CloseLocked(bool clean);
+  // Index of the segment holding `offset`: the last one whose base offset is <= offset.
+  size_t SegmentIndexFor(int64_t offset) const;
+
+  const std::string dir_;
+  const LogConfig config_;
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<LogSegment>> segments_;
+  int64_t log_start_offset_ = 0;
+  int64_t log_end_offset_ = 0;
+  uint64_t total_bytes_ = 0;
+  TimestampOffset max_timestamp_{-1, -1};
+  int64_t unflushed_messages_ = 0;
+  int64_t last_flush_ms_ = -1;
+  bool closed_ = false;
+  UniqueFd directory_lock_;
+  std::shared_ptr<RecoveryPoint> recovery_point_;
+};
+
+}  // namespace spate

@@ -1,0 +1,99 @@
+// Metadata, v0-13: brokers, cluster ID, controller, topics with their IDs (v10+) and
+// partitions. Unknown topics are created when auto.create.topics.enable is on and the
+// request allows it (v4+ flag; always allowed before v4), and answered at once with their
+// partitions rather than with LEADER_NOT_AVAILABLE, since creation here is synchronous.
+
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import {
+  type MetadataRequest,
+  type MetadataResponse,
+  type MetadataResponseTopic,
+} from '../protocol/generated/index.js';
+import { type Topic } from '../log/log-manager.js';
+import { defineHandler } from './api-handler.js';
+import { type BrokerState } from './broker-state.js';
+import { createTopic } from './topic-creation.js';
+
+const ZERO_UUID = Buffer.alloc(16);
+/** "Operations not requested" in Kafka's authorized-operations fields. */
+const NO_OPERATIONS = -2147483648;
+
+export function describeTopic(broker: BrokerState, topic: Topic, _version: number): MetadataResponseTopic {
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.id,
+    isInternal: topic.internal,
+    partitions: topic.partitions.map((_, index) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: index,
+      leaderId: broker.nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [broker.nodeId],
+      isrNodes: [broker.nodeId],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: NO_OPERATIONS,
+  };
+}
+
+function errorTopic(name: string | null, topicId: Buffer, errorCode: number): MetadataResponseTopic {
+  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: NO_OPERATIONS };
+}
+
+export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>({
+  apiKey: 3,
+  minVersion: 0,
+  maxVersion: 13,
+  handle(request, context) {
+    const { broker, apiVersion } = context;
+    const topics: MetadataResponseTopic[] = [];
+    // v0: an empty list means all topics; v1+: null means all topics.
+    const all = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
+    if (all) {
+      for (const topic of broker.logs.allTopics()) topics.push(describeTopic(broker, topic, apiVersion));
+    } else {
+      const allowCreate = broker.config.autoCreateTopics && (apiVersion < 4 || request.allowAutoTopicCreation !== false);
+      for (const wanted of request.topics!) {
+        if (wanted.name === null || wanted.name === undefined) {
+          const topic = wanted.topicId !== undefined ? broker.logs.topicById(wanted.topicId) : undefined;
+          topics.push(
+            topic !== undefined
+              ? describeTopic(broker, topic, apiVersion)
+              : errorTopic(null, wanted.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID),
+          );
+          continue;
+        }
+        let topic = broker.logs.topic(wanted.name);
+        if (topic === undefined && allowCreate) {
+          try {
+            topic = createTopic(broker, { name: wanted.name, numPartitions: -1, replicationFactor: -1 });
+          } catch (error) {
+            const code = error instanceof KafkaError ? error.kafkaCode : ErrorCode.UNKNOWN_SERVER_ERROR;
+            topics.push(errorTopic(wanted.name, ZERO_UUID, code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : code));
+            continue;
+          }
+        }
+        topics.push(
+          topic !== undefined
+            ? describeTopic(broker, topic, apiVersion)
+            : errorTopic(wanted.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+        );
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: broker.advertised.slice(0, 1).map((endpoint) => ({
+        nodeId: broker.nodeId,
+        host: endpoint.host,
+        port: endpoint.port,
+        rack: null,
+      })),
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      topics,
+      clusterAuthorizedOperations: NO_OPERATIONS,
+      errorCode: ErrorCode.NONE,
+    };
+  },
+});

@@ -1,0 +1,74 @@
+// CreateTopics, v2-7: name, collision, partition, replication-factor (1 on one node) and
+// config validation with Kafka's codes; validateOnly checks without creating. v5+ answers
+// with the partition count, replication factor and every config of the new topic; v7 adds
+// the topic ID.
+
+import { describeTopicConfigs } from '../config/topic-config.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import {
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  type CreateTopicsResponseCreatableTopicResult,
+} from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+import { createTopic, validateTopicRequest, type TopicRequest } from './topic-creation.js';
+
+const ZERO_UUID = Buffer.alloc(16);
+
+export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
+  apiKey: 19,
+  minVersion: 2,
+  maxVersion: 7,
+  handle(request, context) {
+    const { broker } = context;
+    const counts = new Map<string, number>();
+    for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
+
+    const results: CreateTopicsResponseCreatableTopicResult[] = request.topics.map((wanted) => {
+      const failed = (errorCode: number, errorMessage: string | null): CreateTopicsResponseCreatableTopicResult => ({
+        name: wanted.name,
+        topicId: ZERO_UUID,
+        errorCode,
+        errorMessage,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: null,
+      });
+      if (counts.get(wanted.name)! > 1) {
+        return failed(ErrorCode.INVALID_REQUEST, `Create topics request from client contains multiple entries for topic ${wanted.name}`);
+      }
+      const configs: Record<string, string | null> = {};
+      for (const config of wanted.configs) configs[config.name] = config.value;
+      const topicRequest: TopicRequest = {
+        name: wanted.name,
+        numPartitions: wanted.numPartitions,
+        replicationFactor: wanted.replicationFactor,
+        assignments: wanted.assignments,
+        configs,
+      };
+      try {
+        const validated = validateTopicRequest(broker, topicRequest);
+        const topicId = request.validateOnly === true ? ZERO_UUID : createTopic(broker, topicRequest).id;
+        return {
+          name: wanted.name,
+          topicId,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          numPartitions: validated.numPartitions,
+          replicationFactor: validated.replicationFactor,
+          configs: describeTopicConfigs(validated.configs, broker.config).map((config) => ({
+            name: config.name,
+            value: config.value,
+            readOnly: config.readOnly,
+            configSource: config.source,
+            isSensitive: config.isSensitive,
+          })),
+        };
+      } catch (error) {
+        if (error instanceof KafkaError) return failed(error.kafkaCode, error.message);
+        throw error;
+      }
+    });
+    return { throttleTimeMs: 0, topics: results };
+  },
+});

@@ -1,0 +1,76 @@
+// DescribeConfigs, v1-4: every topic config (value, source, synonyms with includeSynonyms,
+// type and documentation from v3) and every broker config of this node. Topic configs can
+// be changed in the topic administration work; broker configs are static, so read-only.
+
+import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/topic-config.js';
+import { ErrorCode } from '../protocol/errors.js';
+import {
+  type DescribeConfigsRequest,
+  type DescribeConfigsResponse,
+  type DescribeConfigsResponseDescribeConfigsResult,
+} from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+/** DescribeConfigs' ConfigType numbering. */
+const CONFIG_TYPE: Record<DescribedConfig['type'], number> = {
+  boolean: 1,
+  string: 2,
+  int: 3,
+  long: 5,
+  double: 6,
+  list: 7,
+  password: 9,
+};
+
+export const describeConfigsHandler = defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
+  apiKey: 32,
+  minVersion: 1,
+  maxVersion: 4,
+  handle(request, context) {
+    const { broker } = context;
+    const results = request.resources.map((resource): DescribeConfigsResponseDescribeConfigsResult => {
+      const failed = (errorCode: number, errorMessage: string) => ({
+        errorCode,
+        errorMessage,
+        resourceType: resource.resourceType,
+        resourceName: resource.resourceName,
+        configs: [],
+      });
+      let configs: DescribedConfig[];
+      if (resource.resourceType === ResourceType.TOPIC) {
+        const topic = broker.logs.topic(resource.resourceName);
+        if (topic === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resource.resourceName} does not exist`);
+        configs = describeTopicConfigs(topic.configs, broker.config);
+      } else if (resource.resourceType === ResourceType.BROKER) {
+        if (resource.resourceName !== '' && resource.resourceName !== String(broker.nodeId)) {
+          return failed(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${resource.resourceName}`);
+        }
+        configs = describeBrokerConfigs(broker.config);
+      } else if (resource.resourceType === ResourceType.BROKER_LOGGER) {
+        configs = [];
+      } else {
+        return failed(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resource.resourceType}`);
+      }
+      const keys = resource.configurationKeys;
+      if (keys !== null && keys.length > 0) configs = configs.filter((config) => keys.includes(config.name));
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        resourceType: resource.resourceType,
+        resourceName: resource.resourceName,
+        configs: configs.map((config) => ({
+          name: config.name,
+          value: config.isSensitive ? null : config.value,
+          readOnly: config.readOnly,
+          configSource: config.source,
+          isSensitive: config.isSensitive,
+          synonyms: request.includeSynonyms === true ? config.synonyms.map((s) => ({ name: s.name, value: s.value, source: s.source })) : [],
+          configType: CONFIG_TYPE[config.type],
+          documentation: request.includeDocumentation === true ? config.documentation : null,
+        })),
+      };
+    });
+    return { throttleTimeMs: 0, results };
+  },
+});

@@ -1,0 +1,37 @@
+// The contract between the server layer and the per-API handler files. Each handler file
+// exports one ApiHandler; its version range is what ApiVersions advertises.
+
+import { type BrokerState } from './broker-state.js';
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+  /** Resolves when the connection closes, so long-running work can stop early. */
+  readonly closed: Promise<void>;
+  readonly isOpen: boolean;
+}
+
+export interface RequestContext {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly broker: BrokerState;
+  readonly connection: ConnectionInfo;
+}
+
+/** What a handler returns: the response body, or NO_RESPONSE (Produce with acks=0). */
+export const NO_RESPONSE = Symbol('no response');
+
+export interface ApiHandler<Request = any, Response = any> {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** Advertised in ApiVersions when lower than minVersion (Produce: 0, as Kafka 4.x does). */
+  readonly advertisedMinVersion?: number;
+  handle(request: Request, context: RequestContext): Response | typeof NO_RESPONSE | Promise<Response | typeof NO_RESPONSE>;
+}
+
+export function defineHandler<Request, Response>(handler: ApiHandler<Request, Response>): ApiHandler<Request, Response> {
+  return handler;
+}

@@ -1,0 +1,44 @@
+// Everything a handler may reach: configuration, the logs, fetch sessions, producer IDs and
+// the logger. One instance per broker; nothing here is process-global.
+
+import { type BrokerConfig } from '../config/broker-config.js';
+import { type Logger } from '../logger.js';
+import { type LogManager } from '../log/log-manager.js';
+import { FetchSessionCache } from './fetch-sessions.js';
+import { ProducerIdManager } from './producer-ids.js';
+
+export interface Endpoint {
+  readonly listener: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export class BrokerState {
+  readonly fetchSessions: FetchSessionCache;
+  readonly producerIds: ProducerIdManager;
+  /** Filled in once the listeners are bound (port 0 resolves to the real port then). */
+  advertised: Endpoint[] = [];
+  /** The served version ranges, set by the dispatcher from its handler table. */
+  supportedApis: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }> = [];
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly logs: LogManager,
+    readonly logger: Logger,
+  ) {
+    this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
+    this.producerIds = new ProducerIdManager(config.dataDir);
+  }
+
+  get nodeId(): number {
+    return this.config.nodeId;
+  }
+
+  get clusterId(): string {
+    return this.logs.clusterId;
+  }
+
+  now(): number {
+    return Date.now();
+  }
+}

@@ -1,0 +1,244 @@
+// The typed facade over the native data plane (native/, built to build/Release/spate.node).
+// This is the only module that loads the addon; everything else imports from here.
+//
+// Threading: validateBatches, append, flush, close, truncateTo and deleteSegmentsBefore
+// run synchronously on the calling thread (appends are page-cache writes, like Kafka's).
+// read, offsetForTimestamp, SegmentLog.open and sendFile run on libuv worker threads and
+// return promises, so the event loop never waits on the disk or a slow socket.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Socket } from 'node:net';
+
+/** Kafka error codes the data plane reports (a subset of the protocol's error table). */
+export const KafkaErrorCode = {
+  UNKNOWN_SERVER_ERROR: -1,
+  OFFSET_OUT_OF_RANGE: 1,
+  CORRUPT_MESSAGE: 2,
+  RECORD_LIST_TOO_LARGE: 18,
+  KAFKA_STORAGE_ERROR: 56,
+  INVALID_RECORD: 87,
+} as const;
+
+/**
+ * Every error raised by the addon (thrown or rejected) is a LogError.
+ * `code` is Spate's internal code (e.g. 'CORRUPT_MESSAGE', 'LOG_CLOSED', 'EPIPE'),
+ * `kafkaCode` the Kafka protocol error code to answer the client with.
+ */
+export class LogError extends Error {
+  readonly code: string;
+  readonly kafkaCode: number;
+  /** The OS errno behind a storage or socket failure, when there is one. */
+  declare readonly errno?: number;
+  /** sendFile only: bytes that reached the socket before the failure. */
+  declare readonly bytesSent?: number;
+
+  constructor(message: string, code: string, kafkaCode: number) {
+    super(message);
+    this.name = 'LogError';
+    this.code = code;
+    this.kafkaCode = kafkaCode;
+  }
+}
+
+/** Compression codec ids of the record batch attributes (bits 0-2). */
+export type CompressionCodec = 0 | 1 | 2 | 3 | 4;
+
+/** One record batch of a validated produce payload. */
+export interface BatchInfo {
+  /** Byte offset of the batch in the validated buffer. */
+  position: number;
+  /** Whole batch size in bytes (batchLength + 12). */
+  size: number;
+  lastOffsetDelta: number;
+  attributes: number;
+  baseTimestamp: bigint;
+  maxTimestamp: bigint;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+  isTransactional: boolean;
+  isControl: boolean;
+  compression: CompressionCodec;
+}
+
+/** The result of validateBatches: what append needs, and what the produce handler checks. */
+export interface BatchesInfo {
+  batchCount: number;
+  recordCount: number;
+  /** Largest batch maxTimestamp, -1n if none. */
+  maxTimestamp: bigint;
+  batches: BatchInfo[];
+}
+
+export interface SegmentLogOptions {
+  /** segment.bytes: roll when the active segment would exceed it (default 1 GiB, max 2^31-1). */
+  segmentBytes?: number;
+  /** segment.ms: roll when the active segment's first batch is older (default 7 days). */
+  segmentMs?: number;
+  /** index.interval.bytes: bytes between sparse index entries (default 4096). */
+  indexIntervalBytes?: number;
+  /** segment.index.bytes: preallocated size of each index of the active segment (default 10 MiB). */
+  segmentIndexBytes?: number;
+  /** flush.messages: fdatasync after this many messages (default: never, the page cache decides). */
+  flushMessages?: number | bigint;
+  /** flush.ms: fdatasync when this long passed since the last flush, checked on append (default: never). */
+  flushMs?: number | bigint;
+}
+
+export interface AppendResult {
+  /** Offset assigned to the first record; each batch's baseOffset was patched in the caller's buffer. */
+  baseOffset: bigint;
+  lastOffset: bigint;
+  /** Always -1n: the caller stamps LogAppendTime before appending if the topic wants it. */
+  logAppendTime: bigint;
+  /** Byte position of the first batch in its segment file. */
+  position: number;
+}
+
+export type Delivery = 'mmap' | 'sendfile';
+
+/**
+ * Whole record batches from one segment, starting with the batch that holds the requested
+ * offset (so `baseOffset` can be below it). The slice pins its segment file: it stays
+ * readable after a roll, a truncation or a segment deletion until `release()` (or garbage
+ * collection of the slice).
+ */
+export interface ReadSlice {
+  /** Base offset of the first batch. */
+  readonly baseOffset: bigint;
+  /** Last offset of the last batch (baseOffset - 1n when length is 0). */
+  readonly lastOffset: bigint;
+  /**
+   * Bytes in the slice. 0 only when the first batch is larger than maxBytes and
+   * minOneBatch was false.
+   */
+  readonly length: number;
+  /**
+   * 'mmap' delivery: a read-only Buffer over the mapped segment, pages already faulted in on
+   * the worker thread. Never write to it (the mapping is PROT_READ: a write crashes the
+   * process). It keeps the mapping alive by itself, also after release(). Undefined for
+   * 'sendfile' delivery.
+   */
+  readonly buffer: Buffer | undefined;
+  /** The segment file descriptor and byte position, for sendFile. Valid until release(). */
+  readonly fd: number;
+  readonly position: number;
+  readonly released: boolean;
+  /** Drops the slice's reference on the segment file. Idempotent. */
+  release(): void;
+}
+
+export interface TimestampAndOffset {
+  offset: bigint;
+  timestamp: bigint;
+}
+
+/** One partition directory: Kafka's segment files, indexes, recovery and reads. */
+export interface SegmentLog {
+  /**
+   * Appends records already checked by validateBatches (pass its result as `info`): assigns
+   * offsets by patching each batch's baseOffset in `records`, then writes the bytes
+   * straight from that buffer. Rolls first if needed. Throws LogError: 56 on I/O errors
+   * (nothing partial stays in the log), 18 if the records exceed segmentBytes, 87 if
+   * `records` no longer matches `info`.
+   */
+  append(records: Uint8Array, info: Pick<BatchesInfo, 'batchCount'>, nowMs: number): AppendResult;
+  /**
+   * Reads whole batches from `offset` within one segment, at most `maxBytes` (the first
+   * batch whole even if larger, when `minOneBatch`: KIP-74). Resolves null at the log end
+   * offset; rejects with kafkaCode 1 outside [logStartOffset, logEndOffset]. A slice never
+   * crosses a segment boundary: read again from `lastOffset + 1n` for more.
+   */
+  read(offset: bigint, maxBytes: number, minOneBatch: boolean, delivery?: Delivery): Promise<ReadSlice | null>;
+  /**
+   * ListOffsets by timestamp: the first record with timestamp >= `timestamp` (exact for
+   * uncompressed batches; for compressed ones the batch's base offset and max timestamp),
+   * or null if every record is older. The special timestamps -1/-2/-3 are the caller's.
+   */
+  offsetForTimestamp(timestamp: bigint): Promise<TimestampAndOffset | null>;
+  /**
+   * ListOffsets MAX_TIMESTAMP (-3): the largest batch maxTimestamp and the last offset of
+   * the first batch that has it; { offset: -1n, timestamp: -1n } for an empty log.
+   */
+  maxTimestamp(): TimestampAndOffset;
+  /** fdatasync every segment written since the last flush, and msync their indexes. */
+  flush(): void;
+  /** Flushes, trims the indexes, writes the clean-shutdown marker. Live slices stay valid. */
+  close(): void;
+  /** Removes every batch with an offset >= `offset` (the whole batch that holds it). */
+  truncateTo(offset: bigint): void;
+  /**
+   * Advances logStartOffset to `offset` (capped at the log end, persisted) and deletes the
+   * segments that lie wholly below it, never the active one. Returns how many it deleted.
+   */
+  deleteSegmentsBefore(offset: bigint): number;
+  readonly logStartOffset: bigint;
+  readonly logEndOffset: bigint;
+  /** Bytes in all segment files. */
+  readonly size: number;
+  readonly segmentCount: number;
+  readonly closed: boolean;
+}
+
+export interface SegmentLogConstructor {
+  /** Opens (creating if needed) and recovers the log synchronously. */
+  new (dir: string, options?: SegmentLogOptions): SegmentLog;
+  /** The same, with recovery on a worker thread. */
+  open(dir: string, options?: SegmentLogOptions): Promise<SegmentLog>;
+}
+
+interface NativeBinding {
+  setErrorClass(errorClass: typeof LogError): void;
+  crc32c(bytes: Uint8Array, initial?: number): number;
+  crc32cPortable(bytes: Uint8Array, initial?: number): number;
+  crc32cHardware: boolean;
+  validateBatches(records: Uint8Array): BatchesInfo;
+  SegmentLog: SegmentLogConstructor;
+  sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number): Promise<number>;
+}
+
+// src/log/native.ts and dist/log/native.js both sit two levels below the package root.
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const binding = createRequire(import.meta.url)(
+  join(packageRoot, 'build', 'Release', 'spate.node'),
+) as NativeBinding;
+binding.setErrorClass(LogError);
+
+/** CRC-32C (Castagnoli). Chainable: crc32c(b, crc32c(a)) === crc32c(a ‖ b). */
+export const crc32c: (bytes: Uint8Array, initial?: number) => number = binding.crc32c;
+/** The table-driven CRC-32C, for tests and benchmarks. */
+export const crc32cPortable: (bytes: Uint8Array, initial?: number) => number = binding.crc32cPortable;
+/** Whether crc32c uses the SSE4.2 instruction on this machine. */
+export const crc32cHardware: boolean = binding.crc32cHardware;
+
+/**
+ * Validates a produce payload: whole magic-2 batches back to back, CRC-32C, record framing
+ * of uncompressed batches, lastOffsetDelta == recordCount - 1. Throws LogError with
+ * kafkaCode 2 (CORRUPT_MESSAGE) or 87 (INVALID_RECORD).
+ */
+export const validateBatches: (records: Uint8Array) => BatchesInfo = binding.validateBatches;
+
+export const SegmentLog: SegmentLogConstructor = binding.SegmentLog;
+
+/**
+ * Sends a slice (from read(..., 'sendfile') or 'mmap') to a socket with sendfile(2) on a
+ * worker thread; resolves with the bytes sent (= slice.length). The caller must not write
+ * to the socket through Node until the promise settles, and should hand over the socket
+ * only once Node's own write queue is empty (socket.writableLength === 0). While the peer
+ * is not reading, the worker waits (poll) up to `timeoutMs` per stall (default 30 s; it
+ * holds a libuv thread meanwhile). Rejects with LogError code 'EPIPE', 'ECONNRESET',
+ * 'ETIMEDOUT', 'SLICE_RELEASED'.
+ */
+export function sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number): Promise<number> {
+  return binding.sendFile(socketFd, slice, timeoutMs);
+}
+
+/** The OS descriptor of a connected TCP socket (Node keeps it on its internal handle). */
+export function socketFd(socket: Socket): number {
+  const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
+  const fd = handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new LogError('socket has no file descriptor', 'EBADF', -1);
+  return fd;
+}

@@ -1,0 +1,184 @@
+// One client connection: frames in, responses out in request order. Several requests may
+// be in flight at once (clients pipeline); reading pauses when too many are queued or when
+// the socket's send buffer is not draining (backpressure), and idle connections close
+// after connections.max.idle.ms.
+
+import { type Socket } from 'node:net';
+import { type ConnectionInfo } from '../broker/api-handler.js';
+import { type Logger } from '../logger.js';
+import { CloseConnection, type Dispatcher, type ResponseChunks } from './dispatcher.js';
+import { FrameReader, FrameTooLargeError } from './frame-reader.js';
+
+/** A records chunk that can be written to a socket without passing through the JS heap. */
+export interface OutboundRecords {
+  readonly byteLength: number;
+  /** Bytes to hand to the socket (e.g. a view of a memory-mapped segment). */
+  readonly buffer: Buffer;
+  /** Called once the socket no longer needs the bytes. */
+  release(): void;
+}
+
+interface Pending {
+  done: boolean;
+  response: ResponseChunks | null;
+}
+
+export interface ConnectionOptions {
+  readonly maxFrameBytes: number;
+  readonly maxInFlight: number;
+  readonly idleTimeoutMs: number;
+}
+
+/** Above this many unsent bytes the connection stops reading new requests. */
+const WRITE_HIGH_WATER = 4 * 1024 * 1024;
+
+export class Connection implements ConnectionInfo {
+  readonly remoteAddress: string;
+  readonly closed: Promise<void>;
+  private readonly frames: FrameReader;
+  private readonly queue: Pending[] = [];
+  private isClosed = false;
+  private resolveClosed!: () => void;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly dispatcher: Dispatcher,
+    private readonly logger: Logger,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.frames = new FrameReader(options.maxFrameBytes);
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    socket.setNoDelay(true);
+    if (options.idleTimeoutMs > 0) {
+      socket.setTimeout(options.idleTimeoutMs, () => this.close(`idle for ${options.idleTimeoutMs} ms (connections.max.idle.ms)`));
+    }
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', (error) => this.logger.debug(`connection ${this.id} ${this.remoteAddress}: ${error.message}`));
+    socket.on('close', () => this.onSocketClosed());
+  }
+
+  get isOpen(): boolean {
+    return !this.isClosed;
+  }
+
+  get inFlight(): number {
+    return this.queue.length;
+  }
+
+  /** Stops reading; resolves once every queued response has been written. */
+  async drain(): Promise<void> {
+    this.socket.pause();
+    while (this.queue.length > 0 && !this.isClosed) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  close(reason?: string): void {
+    if (this.isClosed) return;
+    if (reason !== undefined) this.logger.info(`Closing connection ${this.id} from ${this.remoteAddress}: ${reason}`);
+    this.isClosed = true;
+    this.socket.destroy();
+    this.releaseQueued();
+    this.resolveClosed();
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(chunk);
+    } catch (error) {
+      if (error instanceof FrameTooLargeError) this.close(error.message);
+      else this.close(`framing error: ${(error as Error).message}`);
+      return;
+    }
+    for (const frame of frames) this.startRequest(frame);
+    if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
+  }
+
+  private startRequest(frame: Buffer): void {
+    if (this.isClosed) return;
+    const pending: Pending = { done: false, response: null };
+    this.queue.push(pending);
+    let result: Promise<ResponseChunks | null>;
+    try {
+      result = this.dispatcher.dispatch(frame, this);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result.then(
+      (response) => {
+        if (this.isClosed) {
+          releaseChunks(response);
+          return;
+        }
+        pending.done = true;
+        pending.response = response;
+        this.flushInOrder();
+      },
+      (error: unknown) => {
+        if (error instanceof CloseConnection) this.close(error.message);
+        else {
+          this.logger.error(`Request on connection ${this.id} failed: ${(error as Error).stack ?? String(error)}`);
+          this.close('internal error while handling a request');
+        }
+      },
+    );
+  }
+
+  /** Writes every finished response at the head of the queue: responses keep request order. */
+  private flushInOrder(): void {
+    if (this.isClosed) {
+      this.releaseQueued();
+      return;
+    }
+    if (this.queue.length === 0 || !this.queue[0]!.done) return;
+    this.socket.cork();
+    while (this.queue.length > 0 && this.queue[0]!.done) {
+      const { response } = this.queue.shift()!;
+      if (response !== null) this.writeChunks(response);
+    }
+    this.socket.uncork();
+    this.maybeResume();
+  }
+
+  private writeChunks(chunks: ResponseChunks): void {
+    for (const chunk of chunks) {
+      if (Buffer.isBuffer(chunk)) {
+        this.socket.write(chunk);
+      } else {
+        const records = chunk as OutboundRecords;
+        this.socket.write(records.buffer, () => records.release());
+      }
+    }
+  }
+
+  private maybeResume(): void {
+    if (this.isClosed) return;
+    if (this.queue.length < this.options.maxInFlight && this.socket.writableLength < WRITE_HIGH_WATER) {
+      if (this.socket.isPaused()) this.socket.resume();
+    } else if (this.socket.writableLength >= WRITE_HIGH_WATER) {
+      this.socket.pause();
+    }
+  }
+
+  private releaseQueued(): void {
+    for (const pending of this.queue.splice(0)) releaseChunks(pending.response);
+  }
+
+  private onSocketClosed(): void {
+    if (!this.isClosed) {
+      this.isClosed = true;
+      this.releaseQueued();
+      this.resolveClosed();
+    }
+  }
+}
+
+function releaseChunks(chunks: ResponseChunks | null): void {
+  for (const chunk of chunks ?? []) {
+    if (!Buffer.isBuffer(chunk)) (chunk as OutboundRecords).release();
+  }
+}

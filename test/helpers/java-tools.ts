@@ -1,0 +1,32 @@
+// Runs Kafka's own command-line tools (from the Maven artifacts that .ci/run resolves into
+// test/interop/java/lib) against a broker.
+
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, type RunResult } from './kcat.js';
+
+const LIB = fileURLToPath(new URL('../interop/java/lib', import.meta.url));
+
+export const TOOLS = {
+  topics: 'org.apache.kafka.tools.TopicCommand',
+  consoleProducer: 'org.apache.kafka.tools.ConsoleProducer',
+  consoleConsumer: 'org.apache.kafka.tools.consumer.ConsoleConsumer',
+} as const;
+
+export function javaToolsAvailable(): boolean {
+  return existsSync(LIB) && readdirSync(LIB).some((file) => file.startsWith('kafka-tools-'));
+}
+
+export function runKafkaTool(mainClass: string, args: string[], input?: string, timeoutMs = 90_000): Promise<RunResult> {
+  const classpath = readdirSync(LIB)
+    .filter((file) => file.endsWith('.jar'))
+    .map((file) => join(LIB, file))
+    .join(':');
+  return run(
+    'java',
+    ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, mainClass, ...args],
+    input,
+    timeoutMs,
+  );
+}

@@ -1,0 +1,44 @@
+// Runs the `spate` command as a child process (for restart, SIGTERM and kill -9 tests)
+// and waits for its ready line to learn the port.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/spate.js', import.meta.url));
+
+export interface ProcessBroker {
+  readonly child: ChildProcess;
+  readonly bootstrap: string;
+  readonly output: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startProcessBroker(dataDir: string, extra: string[] = []): Promise<ProcessBroker> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--data-dir', dataDir, ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.on('exit', (code, signal) => done({ code, signal })),
+    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`broker did not become ready:\n${output}`));
+    }, 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /ready on (\S+:\d+)/.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve({ child, bootstrap: match[1]!, output: () => output, exited });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited (${code}) before ready:\n${output}`));
+    });
+  });
+}
