@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #include <nmmintrin.h>
 #define SPATE_CRC32C_X86 1
 #endif

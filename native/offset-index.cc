@@ -35,6 +35,19 @@ OffsetPosition OffsetIndex::LastEntry() const {
   return EntryAt(entries() - 1);
 }
 
+uint32_t OffsetIndex::WholeBatchesBefore(uint64_t limit) const {
+  size_t low = 0, high = entries();  // entries with position <= limit: [0, low)
+  while (low < high) {
+    size_t mid = low + (high - low) / 2;
+    if (EntryAt(mid).position <= limit)
+      low = mid + 1;
+    else
+      high = mid;
+  }
+  // The batch at entry low-2 ends at or before entry low-1's position, which is <= limit.
+  return low >= 2 ? EntryAt(low - 2).position : 0;
+}
+
 void OffsetIndex::TruncateTo(int64_t offset) {
   size_t low = 0, high = entries();  // first entry with offset >= offset
   while (low < high) {

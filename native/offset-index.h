@@ -31,6 +31,9 @@ class OffsetIndex {
   // The last entry whose offset is <= target, or (base offset, 0).
   OffsetPosition Lookup(int64_t target) const;
   OffsetPosition LastEntry() const;
+  // A batch position p such that the batches in [p, next batch after p) end at or before
+  // `limit`: the entry before the last one positioned at or below limit. 0 if none.
+  uint32_t WholeBatchesBefore(uint64_t limit) const;
   // Drops the entries whose offset is >= offset.
   void TruncateTo(int64_t offset);
   // Kafka's sanity check, plus ordering: after a crash the trimmed length of an older

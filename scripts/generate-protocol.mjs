@@ -400,6 +400,46 @@ function localName(field) {
   return RESERVED.has(field.name) ? `${field.name}_` : field.name;
 }
 
+const MAX_LINE = 110;
+
+/** `if (cond) throw error;` on one line when it fits, else as a block. */
+function guardedThrow(out, cond, error) {
+  const line = `if (${cond}) throw ${error};`;
+  if (out.depth * 2 + line.length <= MAX_LINE) {
+    out.line(line);
+    return;
+  }
+  out.open(`if (${cond}) {`);
+  out.line(`throw ${error};`);
+  out.close();
+}
+
+/** Opens a function, with one parameter per line when the signature does not fit. */
+function openFunction(out, head, params, returnType) {
+  const line = `${head}(${params.join(', ')}): ${returnType} {`;
+  if (out.depth * 2 + line.length <= MAX_LINE) {
+    out.open(line);
+    return;
+  }
+  out.open(`${head}(`);
+  for (const p of params) out.line(`${p},`);
+  out.depth--;
+  out.open(`): ${returnType} {`);
+}
+
+/** `for (...) target.push(expr);`, as a block when the line would be too long. */
+function emitPushLoop(out, id, target, expr) {
+  const head = `for (let _i${id} = 0; _i${id} < _n${id}; _i${id}++)`;
+  const line = `${head} ${target}.push(${expr});`;
+  if (out.depth * 2 + line.length <= MAX_LINE) {
+    out.line(line);
+    return;
+  }
+  out.open(`${head} {`);
+  out.line(`${target}.push(${expr});`);
+  out.close();
+}
+
 class Lines {
   constructor() {
     this.lines = [];
@@ -501,7 +541,7 @@ function emitReadInto(out, message, struct, field, target, flex, nullable, count
     out.line(`${target} = ${readValueExpr(message, field.type, flex, nullable)};`);
     if (nullable !== 'always' && nullable !== 'never' && field.type.kind === 'primitive') {
       ctx.use('ProtocolDecodeError');
-      out.line(`if (${target} === null && !(${nullable})) throw new ProtocolDecodeError('non-nullable ${describe(struct, field)} was null');`);
+      guardedThrow(out, `${target} === null && !(${nullable})`, `new ProtocolDecodeError('non-nullable ${describe(struct, field)} was null')`);
     }
     return;
   }
@@ -512,7 +552,7 @@ function emitReadInto(out, message, struct, field, target, flex, nullable, count
   if (nullable === 'never') {
     out.line(`const _n${id} = ${pick(flex, `r.nonNullCompactArrayLength(${min})`, `r.nonNullArrayLength(${min})`)};`);
     out.line(`const _a${id}: ${elementTs(message, element)}[] = [];`);
-    out.line(`for (let _i${id} = 0; _i${id} < _n${id}; _i${id}++) _a${id}.push(${elementExpr});`);
+    emitPushLoop(out, id, `_a${id}`, elementExpr);
     out.line(`${target} = _a${id};`);
     return;
   }
@@ -520,13 +560,13 @@ function emitReadInto(out, message, struct, field, target, flex, nullable, count
   out.open(`if (_n${id} < 0) {`);
   if (nullable !== 'always') {
     ctx.use('ProtocolDecodeError');
-    out.line(`if (!(${nullable})) throw new ProtocolDecodeError('non-nullable ${describe(struct, field)} was null');`);
+    guardedThrow(out, `!(${nullable})`, `new ProtocolDecodeError('non-nullable ${describe(struct, field)} was null')`);
   }
   out.line(`${target} = null;`);
   out.close('} else {');
   out.depth++;
   out.line(`const _a${id}: ${elementTs(message, element)}[] = [];`);
-  out.line(`for (let _i${id} = 0; _i${id} < _n${id}; _i${id}++) _a${id}.push(${elementExpr});`);
+  emitPushLoop(out, id, `_a${id}`, elementExpr);
   out.line(`${target} = _a${id};`);
   out.close();
 }
@@ -559,7 +599,7 @@ function emitReader(out, message, struct, exported, ctx) {
       body.line(`const ${local} = ${readValueExpr(message, field.type, flex, nullable)};`);
       if (nullable !== 'always' && nullable !== 'never' && field.type.kind === 'primitive') {
         ctx.use('ProtocolDecodeError');
-        body.line(`if (${local} === null && !(${nullable})) throw new ProtocolDecodeError('non-nullable ${describe(struct, field)} was null');`);
+        guardedThrow(body, `${local} === null && !(${nullable})`, `new ProtocolDecodeError('non-nullable ${describe(struct, field)} was null')`);
       }
       continue;
     }
@@ -570,7 +610,7 @@ function emitReader(out, message, struct, exported, ctx) {
       const element = field.type.element;
       body.line(`const _n${id} = ${pick(flex, `r.nonNullCompactArrayLength(${min})`, `r.nonNullArrayLength(${min})`)};`);
       body.line(`const ${local}: ${ts} = [];`);
-      body.line(`for (let _i${id} = 0; _i${id} < _n${id}; _i${id}++) ${local}.push(${readValueExpr(message, element, flex, 'never')});`);
+      emitPushLoop(body, id, local, readValueExpr(message, element, flex, 'never'));
       continue;
     }
     if (present !== 'always' && field.type.kind !== 'array' && !(nullable !== 'always' && nullable !== 'never')) {
@@ -629,7 +669,7 @@ function emitReader(out, message, struct, exported, ctx) {
   }
 
   const text = body.toString();
-  out.open(`${exported ? 'export ' : ''}function read${type}(r: Reader, version: number): ${type} {`);
+  openFunction(out, `${exported ? 'export ' : ''}function read${type}`, ['r: Reader', 'version: number'], type);
   if (/\bflexible\b/.test(text.replace(/'[^']*'/g, ''))) {
     out.line(`const flexible = ${structFlex === 'always' ? 'true' : structFlex === 'never' ? 'false' : structFlex};`);
   }
@@ -640,7 +680,7 @@ function emitReader(out, message, struct, exported, ctx) {
 /** The value of `field` in `m` for writing: the message's value, or the default when left out. */
 function accessExpr(message, field, ctx, source = 'm') {
   const expr = `${source}.${field.name}`;
-  if (isRequired(field, null) && !field.tagged) return expr;
+  if (isRequired(field)) return expr;
   const def = defaultExpr(message, field, ctx);
   if (field.nullableHere && def !== 'null') return `${expr} === undefined ? ${def} : ${expr}`;
   return `${expr} ?? ${def}`;
@@ -660,7 +700,7 @@ function emitWriteValue(out, message, struct, field, type, v, flex, nullable, ct
     }
     if (nullable !== 'always') {
       ctx.use('ProtocolEncodeError');
-      out.line(`if (${v} === null && !(${nullable})) throw new ProtocolEncodeError('${describe(struct, field)} cannot be null in version ' + version);`);
+      guardedThrow(out, `${v} === null && !(${nullable})`, `new ProtocolEncodeError('${describe(struct, field)} cannot be null in version ' + version)`);
     }
     out.open(`if (${v} === null) {`);
     out.line(`${wn}.int8(-1);`);
@@ -673,7 +713,7 @@ function emitWriteValue(out, message, struct, field, type, v, flex, nullable, ct
   }
   if (nullable !== 'always' && field.nullableHere && field.type.kind !== 'array') {
     ctx.use('ProtocolEncodeError');
-    out.line(`if (${v} === null && !(${nullable})) throw new ProtocolEncodeError('${describe(struct, field)} cannot be null in version ' + version);`);
+    guardedThrow(out, `${v} === null && !(${nullable})`, `new ProtocolEncodeError('${describe(struct, field)} cannot be null in version ' + version)`);
   }
   switch (type.name) {
     case 'bool':
@@ -741,7 +781,7 @@ function emitWriteField(out, message, struct, field, v, flex, nullable, counter,
   out.open(`if (${a} === null) {`);
   if (nullable !== 'always') {
     ctx.use('ProtocolEncodeError');
-    out.line(`if (!(${nullable})) throw new ProtocolEncodeError('${describe(struct, field)} cannot be null in version ' + version);`);
+    guardedThrow(out, `!(${nullable})`, `new ProtocolEncodeError('${describe(struct, field)} cannot be null in version ' + version)`);
   }
   emitPick(out, flex, `${wn}.compactArrayLength(-1);`, `${wn}.arrayLength(-1);`);
   out.close('} else {');
@@ -793,8 +833,6 @@ function isDefaultFieldExpr(message, field, ctx) {
   }
 }
 
-const FIXED_TAG_SIZE = { bool: 1, int8: 1, int16: 2, uint16: 2, int32: 4, int64: 8, float64: 8, uuid: 16 };
-
 function emitWriter(out, message, struct, exported, ctx) {
   const type = struct.typeName;
   const structFlex = structFlexMode(message, struct);
@@ -844,7 +882,7 @@ function emitWriter(out, message, struct, exported, ctx) {
       for (const field of tagged) {
         const t = `_t${i}`;
         body.open(`if (_has${i}) {`);
-        const fixed = field.type.kind === 'primitive' && !field.nullableHere ? FIXED_TAG_SIZE[field.type.name] : undefined;
+        const fixed = field.type.kind === 'primitive' && !field.nullableHere ? FIXED_SIZE[field.type.name] : undefined;
         if (fixed !== undefined) {
           body.line(`w.uvarint(${field.tag});`);
           body.line(`w.uvarint(${fixed});`);
@@ -865,7 +903,7 @@ function emitWriter(out, message, struct, exported, ctx) {
 
   const text = body.toString();
   const usesM = /\bm\./.test(text);
-  out.open(`${exported ? 'export ' : ''}function write${type}(w: Writer, version: number, ${usesM ? 'm' : '_m'}: ${type}): void {`);
+  openFunction(out, `${exported ? 'export ' : ''}function write${type}`, ['w: Writer', 'version: number', `${usesM ? 'm' : '_m'}: ${type}`], 'void');
   if (/\bflexible\b/.test(text.replace(/'[^']*'/g, ''))) {
     out.line(`const flexible = ${structFlex === 'always' ? 'true' : structFlex === 'never' ? 'false' : structFlex};`);
   }
@@ -913,6 +951,27 @@ function docComment(text) {
   return text.replace(/\*\//g, '*\\/');
 }
 
+/** A doc comment, on one line when it fits in 110 columns, else wrapped. */
+function emitDoc(out, text) {
+  const indent = out.depth * 2;
+  if (indent + text.length + 7 <= 110) {
+    out.line(`/** ${text} */`);
+    return;
+  }
+  out.line('/**');
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && indent + 3 + line.length + 1 + word.length > 110) {
+      out.line(` * ${line}`);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) out.line(` * ${line}`);
+  out.line(' */');
+}
+
 function emitInterface(out, message, struct) {
   out.line(`/** ${struct === message.root ? `${message.name}, versions ${rangeText(message.valid)}.` : `Struct ${struct.name} of ${message.name} (versions ${rangeText(struct.context)}).`} */`);
   if (struct.fields.length === 0) {
@@ -927,7 +986,7 @@ function emitInterface(out, message, struct) {
     if (field.nullableHere && !sameRange(field.nullableHere, field.context)) notes.push(`nullable in ${rangeText(field.nullableHere)}`);
     if (field.defaultText !== undefined) notes.push(`default ${field.defaultText}`);
     const about = docComment(field.about.trim()) + (notes.length ? ` (${notes.join('; ')})` : '');
-    out.line(`/** ${about} */`);
+    emitDoc(out, about);
     out.line(`${field.name}${isRequired(field) ? '' : '?'}: ${fieldTs(message, field)};`);
   }
   out.close();

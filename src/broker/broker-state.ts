@@ -4,6 +4,7 @@
 import { type BrokerConfig } from '../config/broker-config.js';
 import { type Logger } from '../logger.js';
 import { type LogManager } from '../log/log-manager.js';
+import { GroupCoordinator } from '../group/group-coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
 
@@ -16,6 +17,7 @@ export interface Endpoint {
 export class BrokerState {
   readonly fetchSessions: FetchSessionCache;
   readonly producerIds: ProducerIdManager;
+  readonly groups: GroupCoordinator;
   /** Filled in once the listeners are bound (port 0 resolves to the real port then). */
   advertised: Endpoint[] = [];
   /** The served version ranges, set by the dispatcher from its handler table. */
@@ -28,6 +30,7 @@ export class BrokerState {
   ) {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
     this.producerIds = new ProducerIdManager(config.dataDir);
+    this.groups = new GroupCoordinator(logs, config, logger);
   }
 
   get nodeId(): number {

@@ -75,6 +75,17 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('producer.id.expiration.ms', 'int', 86400000, 'Idle producer IDs expire after this long.', atLeast(1)),
   define('transactional.id.expiration.ms', 'int', 604800000, 'Idle transactional IDs expire after this long.', atLeast(1)),
   define('cluster.id', 'string', null, 'Cluster ID; generated and kept in meta.properties when unset.'),
+  define('group.initial.rebalance.delay.ms', 'int', 3000, 'Wait this long for more members before the first rebalance of an empty group.', atLeast(0)),
+  define('group.min.session.timeout.ms', 'int', 6000, 'Smallest session timeout a member may ask for.', atLeast(0)),
+  define('group.max.session.timeout.ms', 'int', 1800000, 'Largest session timeout a member may ask for.', atLeast(0)),
+  define('group.max.size', 'int', 2147483647, 'Most members one classic group may have.', atLeast(1)),
+  define('group.consumer.session.timeout.ms', 'int', 45000, 'Session timeout of KIP-848 consumer group members.', atLeast(1)),
+  define('group.consumer.heartbeat.interval.ms', 'int', 5000, 'Heartbeat interval of KIP-848 consumer group members.', atLeast(1)),
+  define('offsets.retention.minutes', 'int', 10080, 'Committed offsets of an empty group expire after this long.', atLeast(1)),
+  define('offsets.retention.check.interval.ms', 'long', 600000n, 'How often expired offsets are looked for.', atLeast(1n)),
+  define('offsets.topic.num.partitions', 'int', 50, 'Partitions of the __consumer_offsets topic.', atLeast(1)),
+  define('offsets.topic.segment.bytes', 'int', 104857600, 'Segment size of the __consumer_offsets topic.', atLeast(1)),
+  define('offset.metadata.max.bytes', 'int', 4096, 'Largest metadata string allowed with an offset commit.', atLeast(0)),
 ];
 
 export const topicConfigDefinitions: readonly (ConfigDefinition & { readonly brokerSynonym?: string })[] = [

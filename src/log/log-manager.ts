@@ -29,6 +29,8 @@ const METADATA_FILE = 'topics.json';
 const METADATA_VERSION = 1;
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
+/** Topics Kafka marks internal in Metadata. */
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
 
 /** Kafka's topic name rule: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..". */
 export function topicNameProblem(name: string): string | undefined {
@@ -123,7 +125,7 @@ export class LogManager {
       id: Buffer.from(stored.id, 'hex'),
       partitions,
       configs: stored.configs,
-      internal: stored.name.startsWith('__'),
+      internal: INTERNAL_TOPICS.has(stored.name),
     };
     this.topics.set(topic.name, topic);
     this.topicsById.set(stored.id, topic);

@@ -194,7 +194,9 @@ interface NativeBinding {
   crc32c(bytes: Uint8Array, initial?: number): number;
   crc32cPortable(bytes: Uint8Array, initial?: number): number;
   crc32cHardware: boolean;
-  validateBatches(records: Uint8Array): BatchesInfo;
+  /** Fills 7 int32 and 3 int64 fields per batch (see record-batch-binding.cc); returns the batch count. */
+  validateBatches(records: Uint8Array, fields: Int32Array, wide: BigInt64Array): number;
+  lastBatchFields(fields: Int32Array, wide: BigInt64Array): number;
   SegmentLog: SegmentLogConstructor;
   sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number): Promise<number>;
 }
@@ -218,7 +220,40 @@ export const crc32cHardware: boolean = binding.crc32cHardware;
  * of uncompressed batches, lastOffsetDelta == recordCount - 1. Throws LogError with
  * kafkaCode 2 (CORRUPT_MESSAGE) or 87 (INVALID_RECORD).
  */
-export const validateBatches: (records: Uint8Array) => BatchesInfo = binding.validateBatches;
+// Scratch arrays the addon fills with the batch fields, grown on demand.
+let fields = new Int32Array(7 * 64);
+let wide = new BigInt64Array(3 * 64 + 1);
+
+export function validateBatches(records: Uint8Array): BatchesInfo {
+  const batchCount = binding.validateBatches(records, fields, wide);
+  if (batchCount * 7 > fields.length) {
+    fields = new Int32Array(7 * batchCount);
+    wide = new BigInt64Array(3 * batchCount + 1);
+    binding.lastBatchFields(fields, wide);
+  }
+  const batches: BatchInfo[] = new Array<BatchInfo>(batchCount);
+  let recordCount = 0;
+  for (let i = 0, f = 0, w = 0; i < batchCount; i++, f += 7, w += 3) {
+    const attributes = fields[f + 3]!;
+    batches[i] = {
+      position: fields[f]!,
+      size: fields[f + 1]!,
+      lastOffsetDelta: fields[f + 2]!,
+      attributes,
+      baseTimestamp: wide[w]!,
+      maxTimestamp: wide[w + 1]!,
+      producerId: wide[w + 2]!,
+      producerEpoch: fields[f + 4]!,
+      baseSequence: fields[f + 5]!,
+      recordCount: fields[f + 6]!,
+      isTransactional: (attributes & 0x10) !== 0,
+      isControl: (attributes & 0x20) !== 0,
+      compression: (attributes & 0x7) as CompressionCodec,
+    };
+    recordCount += fields[f + 6]!;
+  }
+  return { batchCount, recordCount, maxTimestamp: wide[batchCount * 3]!, batches };
+}
 
 export const SegmentLog: SegmentLogConstructor = binding.SegmentLog;
 

@@ -65,6 +65,8 @@ export class Reader {
   /** Reads never go at or past this position. */
   readonly end: number;
   offset: number;
+  // Made on first use: DataView's int64 and float64 accessors are much faster than Buffer's.
+  private view: DataView | undefined;
 
   constructor(buffer: Buffer, offset = 0, end = buffer.length) {
     if (!(offset >= 0 && offset <= end && end <= buffer.length)) {
@@ -131,14 +133,18 @@ export class Reader {
     const o = this.offset;
     if (this.end - o < 8) throw truncated('int64', 8, this.end - o);
     this.offset = o + 8;
-    return this.buffer.readBigInt64BE(o);
+    return this.dataView().getBigInt64(o);
   }
 
   float64(): number {
     const o = this.offset;
     if (this.end - o < 8) throw truncated('float64', 8, this.end - o);
     this.offset = o + 8;
-    return this.buffer.readDoubleBE(o);
+    return this.dataView().getFloat64(o);
+  }
+
+  private dataView(): DataView {
+    return (this.view ??= new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength));
   }
 
   bool(): boolean {
@@ -361,6 +367,8 @@ export class Reader {
  */
 export class Writer {
   private buf: Buffer;
+  /** Over `buf`, made on first int64/float64 write after each growth. */
+  private view: DataView | null = null;
   private pos = 0;
   /** Start, in `buf`, of the inline bytes not yet moved to `chunks`. */
   private chunkStart = 0;
@@ -384,6 +392,7 @@ export class Writer {
     // Bytes before chunkStart already belong to a pushed chunk (a view of the old buffer): leave them.
     this.buf.copy(next, 0, this.chunkStart, this.pos);
     this.buf = next;
+    this.view = null;
     this.chunkStart = 0;
     this.pos = live;
   }
@@ -423,14 +432,19 @@ export class Writer {
 
   int64(value: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64BE(value, this.pos);
+    this.dataView().setBigInt64(this.pos, value);
     this.pos += 8;
   }
 
   float64(value: number): void {
     this.ensure(8);
-    this.buf.writeDoubleBE(value, this.pos);
+    this.dataView().setFloat64(this.pos, value);
     this.pos += 8;
+  }
+
+  private dataView(): DataView {
+    const b = this.buf;
+    return (this.view ??= new DataView(b.buffer, b.byteOffset, b.byteLength));
   }
 
   bool(value: boolean): void {

@@ -82,6 +82,7 @@ export class SpateBroker {
     const logs = new LogManager(this.config);
     const state = new BrokerState(this.config, logs, this.logger);
     this.state = state;
+    await state.groups.load();
     const dispatcher = new Dispatcher(handlers, state);
     try {
       for (const listener of this.config.listeners) {
@@ -127,6 +128,7 @@ export class SpateBroker {
     for (const connection of this.connections) connection.close();
     await Promise.all(closing);
     if (this.state !== undefined) {
+      this.state.groups.stop();
       this.state.logs.flush();
       this.state.logs.close();
     }

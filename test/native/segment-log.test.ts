@@ -275,3 +275,27 @@ t.test('argument checks', async (t) => {
   t.throws(() => log.read(0.5 as unknown as bigint, 1, true), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => log.read(0n, 1, true, 'pipe' as 'mmap'), { code: 'ERR_INVALID_ARG_TYPE' });
 });
+
+t.test('reads return the longest run of whole batches that fits maxBytes', async (t) => {
+  const dir = tempDir(t);
+  const options = { segmentBytes: 32768, indexIntervalBytes: 300 };
+  const log = openLog(t, dir, options);
+  const batches = appendMany(log, 300);
+  const segmentBases = new Set(readdirSync(dir).filter((n) => n.endsWith('.log')).map((n) => BigInt(n.slice(0, 20))));
+  let wrong = 0;
+  for (let i = 0; i < 400; i++) {
+    const offset = BigInt(Math.floor(Math.random() * Number(log.logEndOffset)));
+    const maxBytes = Math.floor(Math.random() * 20000);
+    const first = batches.findIndex((b) => b.lastOffset >= offset);
+    let length = batches[first]!.bytes.length;
+    let last = first;
+    while (last + 1 < batches.length && !segmentBases.has(batches[last + 1]!.baseOffset) && length + batches[last + 1]!.bytes.length <= maxBytes) {
+      length += batches[++last]!.bytes.length;
+    }
+    const slice = (await log.read(offset, maxBytes, true))!;
+    const expected = Buffer.concat(batches.slice(first, last + 1).map((b) => b.bytes));
+    if (slice.length !== length || slice.lastOffset !== batches[last]!.lastOffset || !slice.buffer!.equals(expected)) wrong++;
+    slice.release();
+  }
+  t.equal(wrong, 0);
+});

@@ -119,3 +119,13 @@ t.test('rejects record count mismatches and malformed records', async (t) => {
   keyOverrun[61 + 4] = 0x20; // key length 16
   expectKafkaError(t, () => validateBatches(fixCrc(keyOverrun)), INVALID_RECORD, /invalid record structure/);
 });
+
+t.test('many batches in one payload', async (t) => {
+  const batches = Array.from({ length: 300 }, (_, i) => buildBatch({ records: simpleRecords(1 + (i % 3), 5, i), baseTimestamp: BigInt(i) }));
+  const info = validateBatches(Buffer.concat(batches));
+  t.equal(info.batchCount, 300);
+  t.equal(info.batches[299]!.position, batches.slice(0, 299).reduce((n, b) => n + b.length, 0));
+  t.equal(info.batches[299]!.recordCount, 1 + (299 % 3));
+  t.equal(info.maxTimestamp, 299n + BigInt(299 % 3));
+  t.equal(validateBatches(batches[0]!).batchCount, 1, 'and a small one after it');
+});

@@ -65,8 +65,9 @@ t.test('every reader of every API and version only ever throws ProtocolDecodeErr
           check(bytes, 'random');
         }
         for (const sample of samples(name, v)) {
-          // Every strict prefix is truncated and must fail.
-          for (let cut = 0; cut < sample.length; cut++) {
+          // Every strict prefix is truncated and must fail (at most ~64 cuts per sample).
+          const step = Math.max(1, Math.floor(sample.length / 64));
+          for (let cut = 0; cut < sample.length; cut += cut < 16 ? 1 : step) {
             if (check(sample.subarray(0, cut), `prefix ${cut}/${sample.length}`) === 'ok') prefixSucceeded.push(`${name} v${v} cut ${cut}`);
           }
           // Single-byte mutations.

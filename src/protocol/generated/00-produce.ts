@@ -10,7 +10,11 @@ import { Writer, ZERO_UUID, type Reader, type RecordsChunk } from '../primitives
 export interface ProduceRequest {
   /** The transactional ID, or null if the producer is not transactional. (default null) */
   transactionalId: string | null;
-  /** The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
+  /**
+   * The number of acknowledgments the producer requires the leader to have received before considering a
+   * request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full
+   * ISR.
+   */
   acks: number;
   /** The timeout to await a response in milliseconds. */
   timeoutMs: number;
@@ -74,7 +78,10 @@ function readProduceRequestTopicProduceData(r: Reader, version: number): Produce
   return { name, topicId, partitionData };
 }
 
-function readProduceRequestPartitionProduceData(r: Reader, version: number): ProduceRequestPartitionProduceData {
+function readProduceRequestPartitionProduceData(
+  r: Reader,
+  version: number,
+): ProduceRequestPartitionProduceData {
   const flexible = version >= 9;
   const index = r.int32();
   const records = flexible ? r.compactBytes() : r.bytes();
@@ -97,7 +104,11 @@ export function writeProduceRequest(w: Writer, version: number, m: ProduceReques
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeProduceRequestTopicProduceData(w: Writer, version: number, m: ProduceRequestTopicProduceData): void {
+function writeProduceRequestTopicProduceData(
+  w: Writer,
+  version: number,
+  m: ProduceRequestTopicProduceData,
+): void {
   const flexible = version >= 9;
   if (version <= 12) {
     if (flexible) w.compactString(m.name ?? '');
@@ -113,7 +124,11 @@ function writeProduceRequestTopicProduceData(w: Writer, version: number, m: Prod
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeProduceRequestPartitionProduceData(w: Writer, version: number, m: ProduceRequestPartitionProduceData): void {
+function writeProduceRequestPartitionProduceData(
+  w: Writer,
+  version: number,
+  m: ProduceRequestPartitionProduceData,
+): void {
   const flexible = version >= 9;
   w.int32(m.index);
   w.records(m.records, flexible);
@@ -126,9 +141,15 @@ function writeProduceRequestPartitionProduceData(w: Writer, version: number, m: 
 export interface ProduceResponse {
   /** Each produce response. */
   responses: ProduceResponseTopicProduceResponse[];
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (default 0) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (default 0)
+   */
   throttleTimeMs: number;
-  /** Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER. (versions 10-13; tag 0) */
+  /**
+   * Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors
+   * NOT_LEADER_OR_FOLLOWER. (versions 10-13; tag 0)
+   */
   nodeEndpoints?: ProduceResponseNodeEndpoint[];
 }
 
@@ -150,13 +171,20 @@ export interface ProduceResponsePartitionProduceResponse {
   errorCode: number;
   /** The base offset. */
   baseOffset: bigint;
-  /** The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1.  If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended. (default -1) */
+  /**
+   * The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the
+   * timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time
+   * when the messages are appended. (default -1)
+   */
   logAppendTimeMs: bigint;
   /** The log start offset. (versions 5-13; default -1) */
   logStartOffset?: bigint;
   /** The batch indices of records that caused the batch to be dropped. (versions 8-13) */
   recordErrors?: ProduceResponseBatchIndexAndErrorMessage[];
-  /** The global error message summarizing the common root cause of the records that caused the batch to be dropped. (versions 8-13; default null) */
+  /**
+   * The global error message summarizing the common root cause of the records that caused the batch to be
+   * dropped. (versions 8-13; default null)
+   */
   errorMessage?: string | null;
   /** The leader broker that the producer should use for future requests. (versions 10-13; tag 0) */
   currentLeader?: ProduceResponseLeaderIdAndEpoch;
@@ -265,18 +293,26 @@ export function readProduceResponse(r: Reader, version: number): ProduceResponse
   return { responses, throttleTimeMs, nodeEndpoints };
 }
 
-function readProduceResponseTopicProduceResponse(r: Reader, version: number): ProduceResponseTopicProduceResponse {
+function readProduceResponseTopicProduceResponse(
+  r: Reader,
+  version: number,
+): ProduceResponseTopicProduceResponse {
   const flexible = version >= 9;
   const name: string = version <= 12 ? (flexible ? r.nonNullCompactString() : r.nonNullString()) : '';
   const topicId: Buffer = version >= 13 ? r.uuid() : ZERO_UUID;
   const _n1 = flexible ? r.nonNullCompactArrayLength(22) : r.nonNullArrayLength(22);
   const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitionResponses.push(readProduceResponsePartitionProduceResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitionResponses.push(readProduceResponsePartitionProduceResponse(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { name, topicId, partitionResponses };
 }
 
-function readProduceResponsePartitionProduceResponse(r: Reader, version: number): ProduceResponsePartitionProduceResponse {
+function readProduceResponsePartitionProduceResponse(
+  r: Reader,
+  version: number,
+): ProduceResponsePartitionProduceResponse {
   const flexible = version >= 9;
   const index = r.int32();
   const errorCode = r.int16();
@@ -320,7 +356,10 @@ function readProduceResponsePartitionProduceResponse(r: Reader, version: number)
   };
 }
 
-function readProduceResponseBatchIndexAndErrorMessage(r: Reader, version: number): ProduceResponseBatchIndexAndErrorMessage {
+function readProduceResponseBatchIndexAndErrorMessage(
+  r: Reader,
+  version: number,
+): ProduceResponseBatchIndexAndErrorMessage {
   const flexible = version >= 9;
   const batchIndex = r.int32();
   const batchIndexErrorMessage = flexible ? r.compactString() : r.string();
@@ -369,7 +408,11 @@ export function writeProduceResponse(w: Writer, version: number, m: ProduceRespo
   }
 }
 
-function writeProduceResponseTopicProduceResponse(w: Writer, version: number, m: ProduceResponseTopicProduceResponse): void {
+function writeProduceResponseTopicProduceResponse(
+  w: Writer,
+  version: number,
+  m: ProduceResponseTopicProduceResponse,
+): void {
   const flexible = version >= 9;
   if (version <= 12) {
     if (flexible) w.compactString(m.name ?? '');
@@ -385,7 +428,11 @@ function writeProduceResponseTopicProduceResponse(w: Writer, version: number, m:
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeProduceResponsePartitionProduceResponse(w: Writer, version: number, m: ProduceResponsePartitionProduceResponse): void {
+function writeProduceResponsePartitionProduceResponse(
+  w: Writer,
+  version: number,
+  m: ProduceResponsePartitionProduceResponse,
+): void {
   const flexible = version >= 9;
   w.int32(m.index);
   w.int16(m.errorCode);
@@ -416,7 +463,11 @@ function writeProduceResponsePartitionProduceResponse(w: Writer, version: number
   }
 }
 
-function writeProduceResponseBatchIndexAndErrorMessage(w: Writer, version: number, m: ProduceResponseBatchIndexAndErrorMessage): void {
+function writeProduceResponseBatchIndexAndErrorMessage(
+  w: Writer,
+  version: number,
+  m: ProduceResponseBatchIndexAndErrorMessage,
+): void {
   const flexible = version >= 9;
   w.int32(m.batchIndex);
   if (flexible) w.compactString(m.batchIndexErrorMessage);
@@ -424,7 +475,11 @@ function writeProduceResponseBatchIndexAndErrorMessage(w: Writer, version: numbe
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeProduceResponseLeaderIdAndEpoch(w: Writer, version: number, m: ProduceResponseLeaderIdAndEpoch): void {
+function writeProduceResponseLeaderIdAndEpoch(
+  w: Writer,
+  version: number,
+  m: ProduceResponseLeaderIdAndEpoch,
+): void {
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   w.emptyTaggedFields();

@@ -8,7 +8,10 @@ import { Writer, ZERO_UUID, isZeroUuid, type Reader, type RecordsChunk } from '.
 
 /** FetchRequest, versions 4-18. */
 export interface FetchRequest {
-  /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. (versions 12-18; tag 0; default null) */
+  /**
+   * The clusterId if known. This is used to validate metadata fetches prior to broker registration. (versions
+   * 12-18; tag 0; default null)
+   */
   clusterId?: string | null;
   /** The broker ID of the follower, of -1 if this request is from a consumer. (versions 4-14; default -1) */
   replicaId?: number;
@@ -18,13 +21,24 @@ export interface FetchRequest {
   maxWaitMs: number;
   /** The minimum bytes to accumulate in the response. */
   minBytes: number;
-  /** The maximum bytes to fetch.  See KIP-74 for cases where this limit may not be honored. (default 0x7fffffff) */
+  /**
+   * The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. (default
+   * 0x7fffffff)
+   */
   maxBytes: number;
-  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. (default 0) */
+  /**
+   * This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level =
+   * 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED
+   * transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets
+   * smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted
+   * transactions in the result, which allows consumers to discard ABORTED transactional records. (default 0)
+   */
   isolationLevel: number;
   /** The fetch session ID. (versions 7-18; default 0) */
   sessionId?: number;
-  /** The fetch session epoch, which is used for ordering requests in a session. (versions 7-18; default -1) */
+  /**
+   * The fetch session epoch, which is used for ordering requests in a session. (versions 7-18; default -1)
+   */
   sessionEpoch?: number;
   /** The topics to fetch. */
   topics: FetchRequestFetchTopic[];
@@ -62,13 +76,21 @@ export interface FetchRequestFetchPartition {
   fetchOffset: bigint;
   /** The epoch of the last fetched record or -1 if there is none. (versions 12-18; default -1) */
   lastFetchedEpoch?: number;
-  /** The earliest available offset of the follower replica.  The field is only used when the request is sent by the follower. (versions 5-18; default -1) */
+  /**
+   * The earliest available offset of the follower replica. The field is only used when the request is sent by
+   * the follower. (versions 5-18; default -1)
+   */
   logStartOffset?: bigint;
-  /** The maximum bytes to fetch from this partition.  See KIP-74 for cases where this limit may not be honored. */
+  /**
+   * The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored.
+   */
   partitionMaxBytes: number;
   /** The directory id of the follower fetching. (versions 17-18; tag 0) */
   replicaDirectoryId?: Buffer;
-  /** The high-watermark known by the replica. -1 if the high-watermark is not known and 9223372036854775807 if the feature is not supported. (versions 18; tag 1; default 9223372036854775807) */
+  /**
+   * The high-watermark known by the replica. -1 if the high-watermark is not known and 9223372036854775807 if
+   * the feature is not supported. (versions 18; tag 1; default 9223372036854775807)
+   */
   highWatermark?: bigint;
 }
 
@@ -384,7 +406,10 @@ function writeFetchRequestForgottenTopic(w: Writer, version: number, m: FetchReq
 
 /** FetchResponse, versions 4-18. */
 export interface FetchResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top level response error code. (versions 7-18) */
   errorCode?: number;
@@ -392,7 +417,10 @@ export interface FetchResponse {
   sessionId?: number;
   /** The response topics. */
   responses: FetchResponseFetchableTopicResponse[];
-  /** Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH. (versions 16-18; tag 0) */
+  /**
+   * Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER &
+   * FENCED_LEADER_EPOCH. (versions 16-18; tag 0)
+   */
   nodeEndpoints?: FetchResponseNodeEndpoint[];
 }
 
@@ -414,19 +442,32 @@ export interface FetchResponsePartitionData {
   errorCode: number;
   /** The current high water mark. */
   highWatermark: bigint;
-  /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED). (default -1) */
+  /**
+   * The last stable offset (or LSO) of the partition. This is the last offset such that the state of all
+   * transactional records prior to this offset have been decided (ABORTED or COMMITTED). (default -1)
+   */
   lastStableOffset: bigint;
   /** The current log start offset. (versions 5-18; default -1) */
   logStartOffset?: bigint;
-  /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge. (versions 12-18; tag 0) */
+  /**
+   * In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this
+   * field indicates the largest epoch and its end offset such that subsequent records are known to diverge.
+   * (versions 12-18; tag 0)
+   */
   divergingEpoch?: FetchResponseEpochEndOffset;
   /** The current leader of the partition. (versions 12-18; tag 1) */
   currentLeader?: FetchResponseLeaderIdAndEpoch;
-  /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. (versions 12-18; tag 2) */
+  /**
+   * In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that
+   * should be used in the FetchSnapshot request. (versions 12-18; tag 2)
+   */
   snapshotId?: FetchResponseSnapshotId;
   /** The aborted transactions. */
   abortedTransactions: FetchResponseAbortedTransaction[] | null;
-  /** The preferred read replica for the consumer to use on its next fetch request. (versions 11-18; default -1) */
+  /**
+   * The preferred read replica for the consumer to use on its next fetch request. (versions 11-18; default
+   * -1)
+   */
   preferredReadReplica?: number;
   /** The record data. */
   records: Buffer | RecordsChunk | null;
@@ -580,7 +621,10 @@ export function readFetchResponse(r: Reader, version: number): FetchResponse {
   return { throttleTimeMs, errorCode, sessionId, responses, nodeEndpoints };
 }
 
-function readFetchResponseFetchableTopicResponse(r: Reader, version: number): FetchResponseFetchableTopicResponse {
+function readFetchResponseFetchableTopicResponse(
+  r: Reader,
+  version: number,
+): FetchResponseFetchableTopicResponse {
   const flexible = version >= 12;
   const topic: string = version <= 12 ? (flexible ? r.nonNullCompactString() : r.nonNullString()) : '';
   const topicId: Buffer = version >= 13 ? r.uuid() : ZERO_UUID;
@@ -720,7 +764,11 @@ export function writeFetchResponse(w: Writer, version: number, m: FetchResponse)
   }
 }
 
-function writeFetchResponseFetchableTopicResponse(w: Writer, version: number, m: FetchResponseFetchableTopicResponse): void {
+function writeFetchResponseFetchableTopicResponse(
+  w: Writer,
+  version: number,
+  m: FetchResponseFetchableTopicResponse,
+): void {
   const flexible = version >= 12;
   if (version <= 12) {
     if (flexible) w.compactString(m.topic ?? '');
@@ -788,7 +836,11 @@ function writeFetchResponseEpochEndOffset(w: Writer, version: number, m: FetchRe
   w.emptyTaggedFields();
 }
 
-function writeFetchResponseLeaderIdAndEpoch(w: Writer, version: number, m: FetchResponseLeaderIdAndEpoch): void {
+function writeFetchResponseLeaderIdAndEpoch(
+  w: Writer,
+  version: number,
+  m: FetchResponseLeaderIdAndEpoch,
+): void {
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   w.emptyTaggedFields();
@@ -800,7 +852,11 @@ function writeFetchResponseSnapshotId(w: Writer, version: number, m: FetchRespon
   w.emptyTaggedFields();
 }
 
-function writeFetchResponseAbortedTransaction(w: Writer, version: number, m: FetchResponseAbortedTransaction): void {
+function writeFetchResponseAbortedTransaction(
+  w: Writer,
+  version: number,
+  m: FetchResponseAbortedTransaction,
+): void {
   const flexible = version >= 12;
   w.int64(m.producerId);
   w.int64(m.firstOffset);

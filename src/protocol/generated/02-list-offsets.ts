@@ -10,11 +10,21 @@ import { type Reader, type Writer } from '../primitives.js';
 export interface ListOffsetsRequest {
   /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
   replicaId: number;
-  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. (versions 2-11) */
+  /**
+   * This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level =
+   * 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED
+   * transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets
+   * smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted
+   * transactions in the result, which allows consumers to discard ABORTED transactional records. (versions
+   * 2-11)
+   */
   isolationLevel?: number;
   /** Each topic in the request. */
   topics: ListOffsetsRequestListOffsetsTopic[];
-  /** The timeout to await a response in milliseconds for requests that require reading from remote storage for topics enabled with tiered storage. (versions 10-11) */
+  /**
+   * The timeout to await a response in milliseconds for requests that require reading from remote storage for
+   * topics enabled with tiered storage. (versions 10-11)
+   */
   timeoutMs?: number;
 }
 
@@ -63,7 +73,10 @@ export function readListOffsetsRequest(r: Reader, version: number): ListOffsetsR
   return { replicaId, isolationLevel, topics, timeoutMs };
 }
 
-function readListOffsetsRequestListOffsetsTopic(r: Reader, version: number): ListOffsetsRequestListOffsetsTopic {
+function readListOffsetsRequestListOffsetsTopic(
+  r: Reader,
+  version: number,
+): ListOffsetsRequestListOffsetsTopic {
   const flexible = version >= 6;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(12) : r.nonNullArrayLength(12);
@@ -73,7 +86,10 @@ function readListOffsetsRequestListOffsetsTopic(r: Reader, version: number): Lis
   return { name, partitions };
 }
 
-function readListOffsetsRequestListOffsetsPartition(r: Reader, version: number): ListOffsetsRequestListOffsetsPartition {
+function readListOffsetsRequestListOffsetsPartition(
+  r: Reader,
+  version: number,
+): ListOffsetsRequestListOffsetsPartition {
   const flexible = version >= 6;
   const partitionIndex = r.int32();
   const currentLeaderEpoch: number = version >= 4 ? r.int32() : -1;
@@ -96,7 +112,11 @@ export function writeListOffsetsRequest(w: Writer, version: number, m: ListOffse
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeListOffsetsRequestListOffsetsTopic(w: Writer, version: number, m: ListOffsetsRequestListOffsetsTopic): void {
+function writeListOffsetsRequestListOffsetsTopic(
+  w: Writer,
+  version: number,
+  m: ListOffsetsRequestListOffsetsTopic,
+): void {
   const flexible = version >= 6;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -109,7 +129,11 @@ function writeListOffsetsRequestListOffsetsTopic(w: Writer, version: number, m: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeListOffsetsRequestListOffsetsPartition(w: Writer, version: number, m: ListOffsetsRequestListOffsetsPartition): void {
+function writeListOffsetsRequestListOffsetsPartition(
+  w: Writer,
+  version: number,
+  m: ListOffsetsRequestListOffsetsPartition,
+): void {
   const flexible = version >= 6;
   w.int32(m.partitionIndex);
   if (version >= 4) w.int32(m.currentLeaderEpoch ?? -1);
@@ -121,7 +145,10 @@ function writeListOffsetsRequestListOffsetsPartition(w: Writer, version: number,
 
 /** ListOffsetsResponse, versions 1-11. */
 export interface ListOffsetsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 2-11) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 2-11)
+   */
   throttleTimeMs?: number;
   /** Each topic in the response. */
   topics: ListOffsetsResponseListOffsetsTopicResponse[];
@@ -169,22 +196,32 @@ export function readListOffsetsResponse(r: Reader, version: number): ListOffsets
   const throttleTimeMs: number = version >= 2 ? r.int32() : 0;
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const topics: ListOffsetsResponseListOffsetsTopicResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readListOffsetsResponseListOffsetsTopicResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readListOffsetsResponseListOffsetsTopicResponse(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, topics };
 }
 
-function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, version: number): ListOffsetsResponseListOffsetsTopicResponse {
+function readListOffsetsResponseListOffsetsTopicResponse(
+  r: Reader,
+  version: number,
+): ListOffsetsResponseListOffsetsTopicResponse {
   const flexible = version >= 6;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(22) : r.nonNullArrayLength(22);
   const partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readListOffsetsResponseListOffsetsPartitionResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readListOffsetsResponseListOffsetsPartitionResponse(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, version: number): ListOffsetsResponseListOffsetsPartitionResponse {
+function readListOffsetsResponseListOffsetsPartitionResponse(
+  r: Reader,
+  version: number,
+): ListOffsetsResponseListOffsetsPartitionResponse {
   const flexible = version >= 6;
   const partitionIndex = r.int32();
   const errorCode = r.int16();
@@ -207,7 +244,11 @@ export function writeListOffsetsResponse(w: Writer, version: number, m: ListOffs
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeListOffsetsResponseListOffsetsTopicResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsTopicResponse): void {
+function writeListOffsetsResponseListOffsetsTopicResponse(
+  w: Writer,
+  version: number,
+  m: ListOffsetsResponseListOffsetsTopicResponse,
+): void {
   const flexible = version >= 6;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -220,7 +261,11 @@ function writeListOffsetsResponseListOffsetsTopicResponse(w: Writer, version: nu
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
+function writeListOffsetsResponseListOffsetsPartitionResponse(
+  w: Writer,
+  version: number,
+  m: ListOffsetsResponseListOffsetsPartitionResponse,
+): void {
   const flexible = version >= 6;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);

@@ -10,7 +10,10 @@ import { ProtocolDecodeError, ProtocolEncodeError, ZERO_UUID, type Reader, type 
 export interface MetadataRequest {
   /** The topics to fetch metadata for. (nullable in 1-13) */
   topics: MetadataRequestTopic[] | null;
-  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. (versions 4-13; default true) */
+  /**
+   * If this is true, the broker may auto-create topics that we requested which do not already exist, if it is
+   * configured to do so. (versions 4-13; default true)
+   */
   allowAutoTopicCreation?: boolean;
   /** Whether to include cluster authorized operations. (versions 8-10) */
   includeClusterAuthorizedOperations?: boolean;
@@ -69,7 +72,9 @@ function readMetadataRequestTopic(r: Reader, version: number): MetadataRequestTo
   const flexible = version >= 9;
   const topicId: Buffer = version >= 10 ? r.uuid() : ZERO_UUID;
   const name = flexible ? r.compactString() : r.string();
-  if (name === null && !(version >= 10)) throw new ProtocolDecodeError('non-nullable MetadataRequestTopic.name was null');
+  if (name === null && !(version >= 10)) {
+    throw new ProtocolDecodeError('non-nullable MetadataRequestTopic.name was null');
+  }
   if (flexible) r.skipTaggedFields();
   return { topicId, name };
 }
@@ -78,7 +83,9 @@ export function writeMetadataRequest(w: Writer, version: number, m: MetadataRequ
   const flexible = version >= 9;
   const _a1 = m.topics;
   if (_a1 === null) {
-    if (!(version >= 1)) throw new ProtocolEncodeError('MetadataRequest.topics cannot be null in version ' + version);
+    if (!(version >= 1)) {
+      throw new ProtocolEncodeError('MetadataRequest.topics cannot be null in version ' + version);
+    }
     if (flexible) w.compactArrayLength(-1);
     else w.arrayLength(-1);
   } else {
@@ -97,7 +104,9 @@ export function writeMetadataRequest(w: Writer, version: number, m: MetadataRequ
 function writeMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestTopic): void {
   const flexible = version >= 9;
   if (version >= 10) w.uuid(m.topicId ?? ZERO_UUID);
-  if (m.name === null && !(version >= 10)) throw new ProtocolEncodeError('MetadataRequestTopic.name cannot be null in version ' + version);
+  if (m.name === null && !(version >= 10)) {
+    throw new ProtocolEncodeError('MetadataRequestTopic.name cannot be null in version ' + version);
+  }
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
   if (flexible) w.emptyTaggedFields();
@@ -107,7 +116,10 @@ function writeMetadataRequestTopic(w: Writer, version: number, m: MetadataReques
 
 /** MetadataResponse, versions 0-13. */
 export interface MetadataResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 3-13) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 3-13)
+   */
   throttleTimeMs?: number;
   /** A list of brokers present in the cluster. */
   brokers: MetadataResponseBroker[];
@@ -117,7 +129,9 @@ export interface MetadataResponse {
   controllerId?: number;
   /** Each topic in the response. */
   topics: MetadataResponseTopic[];
-  /** 32-bit bitfield to represent authorized operations for this cluster. (versions 8-10; default -2147483648) */
+  /**
+   * 32-bit bitfield to represent authorized operations for this cluster. (versions 8-10; default -2147483648)
+   */
   clusterAuthorizedOperations?: number;
   /** The top-level error code, or 0 if there was no error. (versions 13) */
   errorCode?: number;
@@ -139,15 +153,23 @@ export interface MetadataResponseBroker {
 export interface MetadataResponseTopic {
   /** The topic error, or 0 if there was no error. */
   errorCode: number;
-  /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. (nullable in 12-13) */
+  /**
+   * The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero.
+   * One of Name and TopicId is always populated. (nullable in 12-13)
+   */
   name: string | null;
-  /** The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is zero. One of Name and TopicId is always populated. (versions 10-13) */
+  /**
+   * The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is zero.
+   * One of Name and TopicId is always populated. (versions 10-13)
+   */
   topicId?: Buffer;
   /** True if the topic is internal. (versions 1-13; default false) */
   isInternal?: boolean;
   /** Each partition in the topic. */
   partitions: MetadataResponsePartition[];
-  /** 32-bit bitfield to represent authorized operations for this topic. (versions 8-13; default -2147483648) */
+  /**
+   * 32-bit bitfield to represent authorized operations for this topic. (versions 8-13; default -2147483648)
+   */
   topicAuthorizedOperations?: number;
 }
 
@@ -251,7 +273,9 @@ function readMetadataResponseTopic(r: Reader, version: number): MetadataResponse
   const flexible = version >= 9;
   const errorCode = r.int16();
   const name = flexible ? r.compactString() : r.string();
-  if (name === null && !(version >= 12)) throw new ProtocolDecodeError('non-nullable MetadataResponseTopic.name was null');
+  if (name === null && !(version >= 12)) {
+    throw new ProtocolDecodeError('non-nullable MetadataResponseTopic.name was null');
+  }
   const topicId: Buffer = version >= 10 ? r.uuid() : ZERO_UUID;
   const isInternal: boolean = version >= 1 ? r.bool() : false;
   const _n1 = flexible ? r.nonNullCompactArrayLength(18) : r.nonNullArrayLength(18);
@@ -326,7 +350,9 @@ function writeMetadataResponseBroker(w: Writer, version: number, m: MetadataResp
 function writeMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseTopic): void {
   const flexible = version >= 9;
   w.int16(m.errorCode);
-  if (m.name === null && !(version >= 12)) throw new ProtocolEncodeError('MetadataResponseTopic.name cannot be null in version ' + version);
+  if (m.name === null && !(version >= 12)) {
+    throw new ProtocolEncodeError('MetadataResponseTopic.name cannot be null in version ' + version);
+  }
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
   if (version >= 10) w.uuid(m.topicId ?? ZERO_UUID);

@@ -10,7 +10,10 @@ import { ZERO_UUID, type Reader, type Writer } from '../primitives.js';
 export interface OffsetCommitRequest {
   /** The unique group identifier. */
   groupId: string;
-  /** The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. (default -1) */
+  /**
+   * The generation of the group if using the classic group protocol or the member epoch if using the consumer
+   * protocol. (default -1)
+   */
   generationIdOrMemberEpoch: number;
   /** The member ID assigned by the group coordinator. */
   memberId: string;
@@ -138,7 +141,11 @@ function writeOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetComm
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestPartition): void {
+function writeOffsetCommitRequestPartition(
+  w: Writer,
+  version: number,
+  m: OffsetCommitRequestPartition,
+): void {
   const flexible = version >= 8;
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
@@ -152,7 +159,10 @@ function writeOffsetCommitRequestPartition(w: Writer, version: number, m: Offset
 
 /** OffsetCommitResponse, versions 2-10. */
 export interface OffsetCommitResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 3-10) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 3-10)
+   */
   throttleTimeMs?: number;
   /** The responses for each topic. */
   topics: OffsetCommitResponseTopic[];
@@ -248,7 +258,11 @@ function writeOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCom
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponsePartition): void {
+function writeOffsetCommitResponsePartition(
+  w: Writer,
+  version: number,
+  m: OffsetCommitResponsePartition,
+): void {
   const flexible = version >= 8;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);

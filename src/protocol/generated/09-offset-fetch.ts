@@ -10,11 +10,17 @@ import { ProtocolDecodeError, ProtocolEncodeError, ZERO_UUID, type Reader, type 
 export interface OffsetFetchRequest {
   /** The group to fetch offsets for. (versions 1-7) */
   groupId?: string;
-  /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. (versions 1-7; nullable in 2-7) */
+  /**
+   * Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. (versions 1-7;
+   * nullable in 2-7)
+   */
   topics?: OffsetFetchRequestTopic[] | null;
   /** Each group we would like to fetch offsets for. (versions 8-10) */
   groups?: OffsetFetchRequestGroup[];
-  /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. (versions 7-10; default false) */
+  /**
+   * Whether broker should hold on returning unstable offsets but set a retriable error code for the
+   * partitions. (versions 7-10; default false)
+   */
   requireStable?: boolean;
 }
 
@@ -141,7 +147,9 @@ export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFet
   if (version <= 7) {
     const _a1 = m.topics === undefined ? [] : m.topics;
     if (_a1 === null) {
-      if (!(version >= 2)) throw new ProtocolEncodeError('OffsetFetchRequest.topics cannot be null in version ' + version);
+      if (!(version >= 2)) {
+        throw new ProtocolEncodeError('OffsetFetchRequest.topics cannot be null in version ' + version);
+      }
       if (flexible) w.compactArrayLength(-1);
       else w.arrayLength(-1);
     } else {
@@ -207,7 +215,10 @@ function writeOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetc
 
 /** OffsetFetchResponse, versions 1-10. */
 export interface OffsetFetchResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 3-10) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 3-10)
+   */
   throttleTimeMs?: number;
   /** The responses per topic. (versions 1-7) */
   topics?: OffsetFetchResponseTopic[];
@@ -411,7 +422,11 @@ function writeOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetc
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponsePartition): void {
+function writeOffsetFetchResponsePartition(
+  w: Writer,
+  version: number,
+  m: OffsetFetchResponsePartition,
+): void {
   const flexible = version >= 6;
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
@@ -444,7 +459,11 @@ function writeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFet
   w.emptyTaggedFields();
 }
 
-function writeOffsetFetchResponsePartitions(w: Writer, version: number, m: OffsetFetchResponsePartitions): void {
+function writeOffsetFetchResponsePartitions(
+  w: Writer,
+  version: number,
+  m: OffsetFetchResponsePartitions,
+): void {
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
   w.int32(m.committedLeaderEpoch);

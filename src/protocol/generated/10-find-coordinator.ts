@@ -57,7 +57,10 @@ export function writeFindCoordinatorRequest(w: Writer, version: number, m: FindC
 
 /** FindCoordinatorResponse, versions 0-6. */
 export interface FindCoordinatorResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-6) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 1-6)
+   */
   throttleTimeMs?: number;
   /** The error code, or 0 if there was no error. (versions 0-3) */
   errorCode?: number;
@@ -126,7 +129,10 @@ export function readFindCoordinatorResponse(r: Reader, version: number): FindCoo
   return { throttleTimeMs, errorCode, errorMessage, nodeId, host, port, coordinators };
 }
 
-function readFindCoordinatorResponseCoordinator(r: Reader, version: number): FindCoordinatorResponseCoordinator {
+function readFindCoordinatorResponseCoordinator(
+  r: Reader,
+  version: number,
+): FindCoordinatorResponseCoordinator {
   const key = r.nonNullCompactString();
   const nodeId = r.int32();
   const host = r.nonNullCompactString();
@@ -161,7 +167,11 @@ export function writeFindCoordinatorResponse(w: Writer, version: number, m: Find
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeFindCoordinatorResponseCoordinator(w: Writer, version: number, m: FindCoordinatorResponseCoordinator): void {
+function writeFindCoordinatorResponseCoordinator(
+  w: Writer,
+  version: number,
+  m: FindCoordinatorResponseCoordinator,
+): void {
   w.compactString(m.key);
   w.int32(m.nodeId);
   w.compactString(m.host);

@@ -10,9 +10,15 @@ import { EMPTY_BUFFER, ProtocolDecodeError, ProtocolEncodeError, type Reader, ty
 export interface JoinGroupRequest {
   /** The group identifier. */
   groupId: string;
-  /** The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds. */
+  /**
+   * The coordinator considers the consumer dead if it receives no heartbeat after this timeout in
+   * milliseconds.
+   */
   sessionTimeoutMs: number;
-  /** The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the group. (versions 1-9; default -1) */
+  /**
+   * The maximum time in milliseconds that the coordinator will wait for each member to rejoin when
+   * rebalancing the group. (versions 1-9; default -1)
+   */
   rebalanceTimeoutMs?: number;
   /** The member id assigned by the group coordinator. */
   memberId: string;
@@ -123,7 +129,10 @@ function writeJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupR
 
 /** JoinGroupResponse, versions 0-9. */
 export interface JoinGroupResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 2-9) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 2-9)
+   */
   throttleTimeMs?: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -180,7 +189,9 @@ export function readJoinGroupResponse(r: Reader, version: number): JoinGroupResp
   const generationId = r.int32();
   const protocolType: string | null = version >= 7 ? r.compactString() : null;
   const protocolName = flexible ? r.compactString() : r.string();
-  if (protocolName === null && !(version >= 7)) throw new ProtocolDecodeError('non-nullable JoinGroupResponse.protocolName was null');
+  if (protocolName === null && !(version >= 7)) {
+    throw new ProtocolDecodeError('non-nullable JoinGroupResponse.protocolName was null');
+  }
   const leader = flexible ? r.nonNullCompactString() : r.nonNullString();
   const skipAssignment: boolean = version >= 9 ? r.bool() : false;
   const memberId = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -216,7 +227,9 @@ export function writeJoinGroupResponse(w: Writer, version: number, m: JoinGroupR
   w.int16(m.errorCode);
   w.int32(m.generationId);
   if (version >= 7) w.compactString(m.protocolType ?? null);
-  if (m.protocolName === null && !(version >= 7)) throw new ProtocolEncodeError('JoinGroupResponse.protocolName cannot be null in version ' + version);
+  if (m.protocolName === null && !(version >= 7)) {
+    throw new ProtocolEncodeError('JoinGroupResponse.protocolName cannot be null in version ' + version);
+  }
   if (flexible) w.compactString(m.protocolName);
   else w.string(m.protocolName);
   if (flexible) w.compactString(m.leader);

@@ -51,7 +51,10 @@ export function writeHeartbeatRequest(w: Writer, version: number, m: HeartbeatRe
 
 /** HeartbeatResponse, versions 0-4. */
 export interface HeartbeatResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-4) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 1-4)
+   */
   throttleTimeMs?: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

@@ -76,7 +76,11 @@ export function writeLeaveGroupRequest(w: Writer, version: number, m: LeaveGroup
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeLeaveGroupRequestMemberIdentity(w: Writer, version: number, m: LeaveGroupRequestMemberIdentity): void {
+function writeLeaveGroupRequestMemberIdentity(
+  w: Writer,
+  version: number,
+  m: LeaveGroupRequestMemberIdentity,
+): void {
   const flexible = version >= 4;
   if (flexible) w.compactString(m.memberId);
   else w.string(m.memberId);
@@ -90,7 +94,10 @@ function writeLeaveGroupRequestMemberIdentity(w: Writer, version: number, m: Lea
 
 /** LeaveGroupResponse, versions 0-5. */
 export interface LeaveGroupResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-5) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 1-5)
+   */
   throttleTimeMs?: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -157,7 +164,11 @@ export function writeLeaveGroupResponse(w: Writer, version: number, m: LeaveGrou
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeLeaveGroupResponseMemberResponse(w: Writer, version: number, m: LeaveGroupResponseMemberResponse): void {
+function writeLeaveGroupResponseMemberResponse(
+  w: Writer,
+  version: number,
+  m: LeaveGroupResponseMemberResponse,
+): void {
   const flexible = version >= 4;
   if (flexible) w.compactString(m.memberId);
   else w.string(m.memberId);

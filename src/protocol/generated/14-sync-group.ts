@@ -108,7 +108,10 @@ function writeSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGrou
 
 /** SyncGroupResponse, versions 0-5. */
 export interface SyncGroupResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-5) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 1-5)
+   */
   throttleTimeMs?: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

@@ -46,7 +46,10 @@ export function writeDescribeGroupsRequest(w: Writer, version: number, m: Descri
 
 /** DescribeGroupsResponse, versions 0-6. */
 export interface DescribeGroupsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-6) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 1-6)
+   */
   throttleTimeMs?: number;
   /** Each described group. */
   groups: DescribeGroupsResponseDescribedGroup[];
@@ -68,7 +71,9 @@ export interface DescribeGroupsResponseDescribedGroup {
   protocolData: string;
   /** The group members. */
   members: DescribeGroupsResponseDescribedGroupMember[];
-  /** 32-bit bitfield to represent authorized operations for this group. (versions 3-6; default -2147483648) */
+  /**
+   * 32-bit bitfield to represent authorized operations for this group. (versions 3-6; default -2147483648)
+   */
   authorizedOperations?: number;
 }
 
@@ -129,7 +134,10 @@ export function readDescribeGroupsResponse(r: Reader, version: number): Describe
   return { throttleTimeMs, groups };
 }
 
-function readDescribeGroupsResponseDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
+function readDescribeGroupsResponseDescribedGroup(
+  r: Reader,
+  version: number,
+): DescribeGroupsResponseDescribedGroup {
   const flexible = version >= 5;
   const errorCode = r.int16();
   const errorMessage: string | null = version >= 6 ? r.compactString() : null;
@@ -139,7 +147,9 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, version: number): D
   const protocolData = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(7) : r.nonNullArrayLength(7);
   const members: DescribeGroupsResponseDescribedGroupMember[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) members.push(readDescribeGroupsResponseDescribedGroupMember(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    members.push(readDescribeGroupsResponseDescribedGroupMember(r, version));
+  }
   const authorizedOperations: number = version >= 3 ? r.int32() : -2147483648;
   if (flexible) r.skipTaggedFields();
   return {
@@ -154,7 +164,10 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, version: number): D
   };
 }
 
-function readDescribeGroupsResponseDescribedGroupMember(r: Reader, version: number): DescribeGroupsResponseDescribedGroupMember {
+function readDescribeGroupsResponseDescribedGroupMember(
+  r: Reader,
+  version: number,
+): DescribeGroupsResponseDescribedGroupMember {
   const flexible = version >= 5;
   const memberId = flexible ? r.nonNullCompactString() : r.nonNullString();
   const groupInstanceId: string | null = version >= 4 ? (flexible ? r.compactString() : r.string()) : null;
@@ -178,7 +191,11 @@ export function writeDescribeGroupsResponse(w: Writer, version: number, m: Descr
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroup): void {
+function writeDescribeGroupsResponseDescribedGroup(
+  w: Writer,
+  version: number,
+  m: DescribeGroupsResponseDescribedGroup,
+): void {
   const flexible = version >= 5;
   w.int16(m.errorCode);
   if (version >= 6) w.compactString(m.errorMessage ?? null);
@@ -200,7 +217,11 @@ function writeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeGroupsResponseDescribedGroupMember(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroupMember): void {
+function writeDescribeGroupsResponseDescribedGroupMember(
+  w: Writer,
+  version: number,
+  m: DescribeGroupsResponseDescribedGroupMember,
+): void {
   const flexible = version >= 5;
   if (flexible) w.compactString(m.memberId);
   else w.string(m.memberId);

@@ -8,9 +8,14 @@ import { type Reader, type Writer } from '../primitives.js';
 
 /** ListGroupsRequest, versions 0-5. */
 export interface ListGroupsRequest {
-  /** The states of the groups we want to list. If empty, all groups are returned with their state. (versions 4-5) */
+  /**
+   * The states of the groups we want to list. If empty, all groups are returned with their state. (versions
+   * 4-5)
+   */
   statesFilter?: string[];
-  /** The types of the groups we want to list. If empty, all groups are returned with their type. (versions 5) */
+  /**
+   * The types of the groups we want to list. If empty, all groups are returned with their type. (versions 5)
+   */
   typesFilter?: string[];
 }
 
@@ -62,7 +67,10 @@ export function writeListGroupsRequest(w: Writer, version: number, m: ListGroups
 
 /** ListGroupsResponse, versions 0-5. */
 export interface ListGroupsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-5) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 1-5)
+   */
   throttleTimeMs?: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -126,7 +134,11 @@ export function writeListGroupsResponse(w: Writer, version: number, m: ListGroup
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeListGroupsResponseListedGroup(w: Writer, version: number, m: ListGroupsResponseListedGroup): void {
+function writeListGroupsResponseListedGroup(
+  w: Writer,
+  version: number,
+  m: ListGroupsResponseListedGroup,
+): void {
   const flexible = version >= 3;
   if (flexible) w.compactString(m.groupId);
   else w.string(m.groupId);

@@ -42,15 +42,30 @@ export interface ApiVersionsResponse {
   errorCode: number;
   /** The APIs supported by the broker. */
   apiKeys: ApiVersionsResponseApiVersion[];
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-4) */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota. (versions 1-4)
+   */
   throttleTimeMs?: number;
-  /** Features supported by the broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted. (versions 3-4; tag 0) */
+  /**
+   * Features supported by the broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted.
+   * (versions 3-4; tag 0)
+   */
   supportedFeatures?: ApiVersionsResponseSupportedFeatureKey[];
-  /** The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A value of -1 is special and represents unknown epoch. (versions 3-4; tag 1; default -1) */
+  /**
+   * The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A value
+   * of -1 is special and represents unknown epoch. (versions 3-4; tag 1; default -1)
+   */
   finalizedFeaturesEpoch?: bigint;
-  /** List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. (versions 3-4; tag 2) */
+  /**
+   * List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0.
+   * (versions 3-4; tag 2)
+   */
   finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKey[];
-  /** Set by a KRaft controller if the required configurations for ZK migration are present. (versions 3-4; tag 3; default false) */
+  /**
+   * Set by a KRaft controller if the required configurations for ZK migration are present. (versions 3-4; tag
+   * 3; default false)
+   */
   zkMigrationReady?: boolean;
 }
 
@@ -133,7 +148,9 @@ export function readApiVersionsResponse(r: Reader, version: number): ApiVersions
           if (version >= 3) {
             const _n2 = r.nonNullCompactArrayLength(6);
             const _a2: ApiVersionsResponseSupportedFeatureKey[] = [];
-            for (let _i2 = 0; _i2 < _n2; _i2++) _a2.push(readApiVersionsResponseSupportedFeatureKey(r, version));
+            for (let _i2 = 0; _i2 < _n2; _i2++) {
+              _a2.push(readApiVersionsResponseSupportedFeatureKey(r, version));
+            }
             supportedFeatures = _a2;
           }
           break;
@@ -148,7 +165,9 @@ export function readApiVersionsResponse(r: Reader, version: number): ApiVersions
           if (version >= 3) {
             const _n3 = r.nonNullCompactArrayLength(6);
             const _a3: ApiVersionsResponseFinalizedFeatureKey[] = [];
-            for (let _i3 = 0; _i3 < _n3; _i3++) _a3.push(readApiVersionsResponseFinalizedFeatureKey(r, version));
+            for (let _i3 = 0; _i3 < _n3; _i3++) {
+              _a3.push(readApiVersionsResponseFinalizedFeatureKey(r, version));
+            }
             finalizedFeatures = _a3;
           }
           break;
@@ -183,7 +202,10 @@ function readApiVersionsResponseApiVersion(r: Reader, version: number): ApiVersi
   return { apiKey, minVersion, maxVersion };
 }
 
-function readApiVersionsResponseSupportedFeatureKey(r: Reader, version: number): ApiVersionsResponseSupportedFeatureKey {
+function readApiVersionsResponseSupportedFeatureKey(
+  r: Reader,
+  version: number,
+): ApiVersionsResponseSupportedFeatureKey {
   const name = r.nonNullCompactString();
   const minVersion = r.int16();
   const maxVersion = r.int16();
@@ -191,7 +213,10 @@ function readApiVersionsResponseSupportedFeatureKey(r: Reader, version: number):
   return { name, minVersion, maxVersion };
 }
 
-function readApiVersionsResponseFinalizedFeatureKey(r: Reader, version: number): ApiVersionsResponseFinalizedFeatureKey {
+function readApiVersionsResponseFinalizedFeatureKey(
+  r: Reader,
+  version: number,
+): ApiVersionsResponseFinalizedFeatureKey {
   const name = r.nonNullCompactString();
   const maxVersionLevel = r.int16();
   const minVersionLevel = r.int16();
@@ -250,7 +275,11 @@ export function writeApiVersionsResponse(w: Writer, version: number, m: ApiVersi
   }
 }
 
-function writeApiVersionsResponseApiVersion(w: Writer, version: number, m: ApiVersionsResponseApiVersion): void {
+function writeApiVersionsResponseApiVersion(
+  w: Writer,
+  version: number,
+  m: ApiVersionsResponseApiVersion,
+): void {
   const flexible = version >= 3;
   w.int16(m.apiKey);
   w.int16(m.minVersion);
@@ -258,14 +287,22 @@ function writeApiVersionsResponseApiVersion(w: Writer, version: number, m: ApiVe
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeApiVersionsResponseSupportedFeatureKey(w: Writer, version: number, m: ApiVersionsResponseSupportedFeatureKey): void {
+function writeApiVersionsResponseSupportedFeatureKey(
+  w: Writer,
+  version: number,
+  m: ApiVersionsResponseSupportedFeatureKey,
+): void {
   w.compactString(m.name);
   w.int16(m.minVersion);
   w.int16(m.maxVersion);
   w.emptyTaggedFields();
 }
 
-function writeApiVersionsResponseFinalizedFeatureKey(w: Writer, version: number, m: ApiVersionsResponseFinalizedFeatureKey): void {
+function writeApiVersionsResponseFinalizedFeatureKey(
+  w: Writer,
+  version: number,
+  m: ApiVersionsResponseFinalizedFeatureKey,
+): void {
   w.compactString(m.name);
   w.int16(m.maxVersionLevel);
   w.int16(m.minVersionLevel);

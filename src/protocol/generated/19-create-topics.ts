@@ -12,7 +12,9 @@ export interface CreateTopicsRequest {
   topics: CreateTopicsRequestCreatableTopic[];
   /** How long to wait in milliseconds before timing out the request. (default 60000) */
   timeoutMs: number;
-  /** If true, check that the topics can be created as specified, but don't create anything. (default false) */
+  /**
+   * If true, check that the topics can be created as specified, but don't create anything. (default false)
+   */
   validateOnly: boolean;
 }
 
@@ -20,9 +22,15 @@ export interface CreateTopicsRequest {
 export interface CreateTopicsRequestCreatableTopic {
   /** The topic name. */
   name: string;
-  /** The number of partitions to create in the topic, or -1 if we are either specifying a manual partition assignment or using the default partitions. */
+  /**
+   * The number of partitions to create in the topic, or -1 if we are either specifying a manual partition
+   * assignment or using the default partitions.
+   */
   numPartitions: number;
-  /** The number of replicas to create for each partition in the topic, or -1 if we are either specifying a manual partition assignment or using the default replication factor. */
+  /**
+   * The number of replicas to create for each partition in the topic, or -1 if we are either specifying a
+   * manual partition assignment or using the default replication factor.
+   */
   replicationFactor: number;
   /** The manual partition assignment, or the empty array if we are using automatic assignment. */
   assignments: CreateTopicsRequestCreatableReplicaAssignment[];
@@ -77,14 +85,19 @@ export function readCreateTopicsRequest(r: Reader, version: number): CreateTopic
   return { topics, timeoutMs, validateOnly };
 }
 
-function readCreateTopicsRequestCreatableTopic(r: Reader, version: number): CreateTopicsRequestCreatableTopic {
+function readCreateTopicsRequestCreatableTopic(
+  r: Reader,
+  version: number,
+): CreateTopicsRequestCreatableTopic {
   const flexible = version >= 5;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const numPartitions = r.int32();
   const replicationFactor = r.int16();
   const _n1 = flexible ? r.nonNullCompactArrayLength(6) : r.nonNullArrayLength(6);
   const assignments: CreateTopicsRequestCreatableReplicaAssignment[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) assignments.push(readCreateTopicsRequestCreatableReplicaAssignment(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    assignments.push(readCreateTopicsRequestCreatableReplicaAssignment(r, version));
+  }
   const _n2 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const configs: CreateTopicsRequestCreatableTopicConfig[] = [];
   for (let _i2 = 0; _i2 < _n2; _i2++) configs.push(readCreateTopicsRequestCreatableTopicConfig(r, version));
@@ -92,7 +105,10 @@ function readCreateTopicsRequestCreatableTopic(r: Reader, version: number): Crea
   return { name, numPartitions, replicationFactor, assignments, configs };
 }
 
-function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, version: number): CreateTopicsRequestCreatableReplicaAssignment {
+function readCreateTopicsRequestCreatableReplicaAssignment(
+  r: Reader,
+  version: number,
+): CreateTopicsRequestCreatableReplicaAssignment {
   const flexible = version >= 5;
   const partitionIndex = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
@@ -102,7 +118,10 @@ function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, version: n
   return { partitionIndex, brokerIds };
 }
 
-function readCreateTopicsRequestCreatableTopicConfig(r: Reader, version: number): CreateTopicsRequestCreatableTopicConfig {
+function readCreateTopicsRequestCreatableTopicConfig(
+  r: Reader,
+  version: number,
+): CreateTopicsRequestCreatableTopicConfig {
   const flexible = version >= 5;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const value = flexible ? r.compactString() : r.string();
@@ -123,7 +142,11 @@ export function writeCreateTopicsRequest(w: Writer, version: number, m: CreateTo
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreateTopicsRequestCreatableTopic(w: Writer, version: number, m: CreateTopicsRequestCreatableTopic): void {
+function writeCreateTopicsRequestCreatableTopic(
+  w: Writer,
+  version: number,
+  m: CreateTopicsRequestCreatableTopic,
+): void {
   const flexible = version >= 5;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -144,7 +167,11 @@ function writeCreateTopicsRequestCreatableTopic(w: Writer, version: number, m: C
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, version: number, m: CreateTopicsRequestCreatableReplicaAssignment): void {
+function writeCreateTopicsRequestCreatableReplicaAssignment(
+  w: Writer,
+  version: number,
+  m: CreateTopicsRequestCreatableReplicaAssignment,
+): void {
   const flexible = version >= 5;
   w.int32(m.partitionIndex);
   const _a1 = m.brokerIds;
@@ -156,7 +183,11 @@ function writeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, version: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreateTopicsRequestCreatableTopicConfig(w: Writer, version: number, m: CreateTopicsRequestCreatableTopicConfig): void {
+function writeCreateTopicsRequestCreatableTopicConfig(
+  w: Writer,
+  version: number,
+  m: CreateTopicsRequestCreatableTopicConfig,
+): void {
   const flexible = version >= 5;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -169,7 +200,10 @@ function writeCreateTopicsRequestCreatableTopicConfig(w: Writer, version: number
 
 /** CreateTopicsResponse, versions 2-7. */
 export interface CreateTopicsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** Results for each topic we tried to create. */
   topics: CreateTopicsResponseCreatableTopicResult[];
@@ -185,7 +219,9 @@ export interface CreateTopicsResponseCreatableTopicResult {
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
-  /** Optional topic config error returned if configs are not returned in the response. (versions 5-7; tag 0) */
+  /**
+   * Optional topic config error returned if configs are not returned in the response. (versions 5-7; tag 0)
+   */
   topicConfigErrorCode?: number;
   /** Number of partitions of the topic. (versions 5-7; default -1) */
   numPartitions?: number;
@@ -243,7 +279,10 @@ export function readCreateTopicsResponse(r: Reader, version: number): CreateTopi
   return { throttleTimeMs, topics };
 }
 
-function readCreateTopicsResponseCreatableTopicResult(r: Reader, version: number): CreateTopicsResponseCreatableTopicResult {
+function readCreateTopicsResponseCreatableTopicResult(
+  r: Reader,
+  version: number,
+): CreateTopicsResponseCreatableTopicResult {
   const flexible = version >= 5;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const topicId: Buffer = version >= 7 ? r.uuid() : ZERO_UUID;
@@ -291,7 +330,10 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, version: number
   };
 }
 
-function readCreateTopicsResponseCreatableTopicConfigs(r: Reader, version: number): CreateTopicsResponseCreatableTopicConfigs {
+function readCreateTopicsResponseCreatableTopicConfigs(
+  r: Reader,
+  version: number,
+): CreateTopicsResponseCreatableTopicConfigs {
   const name = r.nonNullCompactString();
   const value = r.compactString();
   const readOnly = r.bool();
@@ -313,7 +355,11 @@ export function writeCreateTopicsResponse(w: Writer, version: number, m: CreateT
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreateTopicsResponseCreatableTopicResult(w: Writer, version: number, m: CreateTopicsResponseCreatableTopicResult): void {
+function writeCreateTopicsResponseCreatableTopicResult(
+  w: Writer,
+  version: number,
+  m: CreateTopicsResponseCreatableTopicResult,
+): void {
   const flexible = version >= 5;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -346,7 +392,11 @@ function writeCreateTopicsResponseCreatableTopicResult(w: Writer, version: numbe
   }
 }
 
-function writeCreateTopicsResponseCreatableTopicConfigs(w: Writer, version: number, m: CreateTopicsResponseCreatableTopicConfigs): void {
+function writeCreateTopicsResponseCreatableTopicConfigs(
+  w: Writer,
+  version: number,
+  m: CreateTopicsResponseCreatableTopicConfigs,
+): void {
   w.compactString(m.name);
   w.compactString(m.value);
   w.bool(m.readOnly);

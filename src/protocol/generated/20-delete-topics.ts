@@ -55,7 +55,10 @@ export function readDeleteTopicsRequest(r: Reader, version: number): DeleteTopic
   return { topics, topicNames, timeoutMs };
 }
 
-function readDeleteTopicsRequestDeleteTopicState(r: Reader, version: number): DeleteTopicsRequestDeleteTopicState {
+function readDeleteTopicsRequestDeleteTopicState(
+  r: Reader,
+  version: number,
+): DeleteTopicsRequestDeleteTopicState {
   const name = r.compactString();
   const topicId = r.uuid();
   r.skipTaggedFields();
@@ -84,7 +87,11 @@ export function writeDeleteTopicsRequest(w: Writer, version: number, m: DeleteTo
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteTopicsRequestDeleteTopicState(w: Writer, version: number, m: DeleteTopicsRequestDeleteTopicState): void {
+function writeDeleteTopicsRequestDeleteTopicState(
+  w: Writer,
+  version: number,
+  m: DeleteTopicsRequestDeleteTopicState,
+): void {
   w.compactString(m.name);
   w.uuid(m.topicId);
   w.emptyTaggedFields();
@@ -94,7 +101,10 @@ function writeDeleteTopicsRequestDeleteTopicState(w: Writer, version: number, m:
 
 /** DeleteTopicsResponse, versions 1-6. */
 export interface DeleteTopicsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The results for each topic we tried to delete. */
   responses: DeleteTopicsResponseDeletableTopicResult[];
@@ -127,15 +137,22 @@ export function readDeleteTopicsResponse(r: Reader, version: number): DeleteTopi
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
   const responses: DeleteTopicsResponseDeletableTopicResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) responses.push(readDeleteTopicsResponseDeletableTopicResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    responses.push(readDeleteTopicsResponseDeletableTopicResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, responses };
 }
 
-function readDeleteTopicsResponseDeletableTopicResult(r: Reader, version: number): DeleteTopicsResponseDeletableTopicResult {
+function readDeleteTopicsResponseDeletableTopicResult(
+  r: Reader,
+  version: number,
+): DeleteTopicsResponseDeletableTopicResult {
   const flexible = version >= 4;
   const name = flexible ? r.compactString() : r.string();
-  if (name === null && !(version >= 6)) throw new ProtocolDecodeError('non-nullable DeleteTopicsResponseDeletableTopicResult.name was null');
+  if (name === null && !(version >= 6)) {
+    throw new ProtocolDecodeError('non-nullable DeleteTopicsResponseDeletableTopicResult.name was null');
+  }
   const topicId: Buffer = version >= 6 ? r.uuid() : ZERO_UUID;
   const errorCode = r.int16();
   const errorMessage: string | null = version >= 5 ? r.compactString() : null;
@@ -155,9 +172,15 @@ export function writeDeleteTopicsResponse(w: Writer, version: number, m: DeleteT
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteTopicsResponseDeletableTopicResult(w: Writer, version: number, m: DeleteTopicsResponseDeletableTopicResult): void {
+function writeDeleteTopicsResponseDeletableTopicResult(
+  w: Writer,
+  version: number,
+  m: DeleteTopicsResponseDeletableTopicResult,
+): void {
   const flexible = version >= 4;
-  if (m.name === null && !(version >= 6)) throw new ProtocolEncodeError('DeleteTopicsResponseDeletableTopicResult.name cannot be null in version ' + version);
+  if (m.name === null && !(version >= 6)) {
+    throw new ProtocolEncodeError('DeleteTopicsResponseDeletableTopicResult.name cannot be null in version ' + version);
+  }
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
   if (version >= 6) w.uuid(m.topicId ?? ZERO_UUID);

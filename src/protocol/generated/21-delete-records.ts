@@ -55,17 +55,25 @@ export function readDeleteRecordsRequest(r: Reader, version: number): DeleteReco
   return { topics, timeoutMs };
 }
 
-function readDeleteRecordsRequestDeleteRecordsTopic(r: Reader, version: number): DeleteRecordsRequestDeleteRecordsTopic {
+function readDeleteRecordsRequestDeleteRecordsTopic(
+  r: Reader,
+  version: number,
+): DeleteRecordsRequestDeleteRecordsTopic {
   const flexible = version >= 2;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(12) : r.nonNullArrayLength(12);
   const partitions: DeleteRecordsRequestDeleteRecordsPartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readDeleteRecordsRequestDeleteRecordsPartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readDeleteRecordsRequestDeleteRecordsPartition(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readDeleteRecordsRequestDeleteRecordsPartition(r: Reader, version: number): DeleteRecordsRequestDeleteRecordsPartition {
+function readDeleteRecordsRequestDeleteRecordsPartition(
+  r: Reader,
+  version: number,
+): DeleteRecordsRequestDeleteRecordsPartition {
   const flexible = version >= 2;
   const partitionIndex = r.int32();
   const offset = r.int64();
@@ -85,7 +93,11 @@ export function writeDeleteRecordsRequest(w: Writer, version: number, m: DeleteR
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsTopic): void {
+function writeDeleteRecordsRequestDeleteRecordsTopic(
+  w: Writer,
+  version: number,
+  m: DeleteRecordsRequestDeleteRecordsTopic,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -98,7 +110,11 @@ function writeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, version: number,
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsPartition): void {
+function writeDeleteRecordsRequestDeleteRecordsPartition(
+  w: Writer,
+  version: number,
+  m: DeleteRecordsRequestDeleteRecordsPartition,
+): void {
   const flexible = version >= 2;
   w.int32(m.partitionIndex);
   w.int64(m.offset);
@@ -109,7 +125,10 @@ function writeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, version: num
 
 /** DeleteRecordsResponse, versions 0-2. */
 export interface DeleteRecordsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** Each topic that we wanted to delete records from. */
   topics: DeleteRecordsResponseDeleteRecordsTopicResult[];
@@ -153,22 +172,32 @@ export function readDeleteRecordsResponse(r: Reader, version: number): DeleteRec
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const topics: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readDeleteRecordsResponseDeleteRecordsTopicResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readDeleteRecordsResponseDeleteRecordsTopicResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, topics };
 }
 
-function readDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, version: number): DeleteRecordsResponseDeleteRecordsTopicResult {
+function readDeleteRecordsResponseDeleteRecordsTopicResult(
+  r: Reader,
+  version: number,
+): DeleteRecordsResponseDeleteRecordsTopicResult {
   const flexible = version >= 2;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(14) : r.nonNullArrayLength(14);
   const partitions: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readDeleteRecordsResponseDeleteRecordsPartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readDeleteRecordsResponseDeleteRecordsPartitionResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader, version: number): DeleteRecordsResponseDeleteRecordsPartitionResult {
+function readDeleteRecordsResponseDeleteRecordsPartitionResult(
+  r: Reader,
+  version: number,
+): DeleteRecordsResponseDeleteRecordsPartitionResult {
   const flexible = version >= 2;
   const partitionIndex = r.int32();
   const lowWatermark = r.int64();
@@ -189,7 +218,11 @@ export function writeDeleteRecordsResponse(w: Writer, version: number, m: Delete
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, version: number, m: DeleteRecordsResponseDeleteRecordsTopicResult): void {
+function writeDeleteRecordsResponseDeleteRecordsTopicResult(
+  w: Writer,
+  version: number,
+  m: DeleteRecordsResponseDeleteRecordsTopicResult,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -202,7 +235,11 @@ function writeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, version: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteRecordsResponseDeleteRecordsPartitionResult(w: Writer, version: number, m: DeleteRecordsResponseDeleteRecordsPartitionResult): void {
+function writeDeleteRecordsResponseDeleteRecordsPartitionResult(
+  w: Writer,
+  version: number,
+  m: DeleteRecordsResponseDeleteRecordsPartitionResult,
+): void {
   const flexible = version >= 2;
   w.int32(m.partitionIndex);
   w.int64(m.lowWatermark);

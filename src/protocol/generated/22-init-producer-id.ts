@@ -10,15 +10,30 @@ import { type Reader, type Writer } from '../primitives.js';
 export interface InitProducerIdRequest {
   /** The transactional id, or null if the producer is not transactional. */
   transactionalId: string | null;
-  /** The time in ms to wait before aborting idle transactions sent by this producer. This is only relevant if a TransactionalId has been defined. */
+  /**
+   * The time in ms to wait before aborting idle transactions sent by this producer. This is only relevant if
+   * a TransactionalId has been defined.
+   */
   transactionTimeoutMs: number;
-  /** The producer id. This is used to disambiguate requests if a transactional id is reused following its expiration. (versions 3-6; default -1) */
+  /**
+   * The producer id. This is used to disambiguate requests if a transactional id is reused following its
+   * expiration. (versions 3-6; default -1)
+   */
   producerId?: bigint;
-  /** The producer's current epoch. This will be checked against the producer epoch on the broker, and the request will return an error if they do not match. (versions 3-6; default -1) */
+  /**
+   * The producer's current epoch. This will be checked against the producer epoch on the broker, and the
+   * request will return an error if they do not match. (versions 3-6; default -1)
+   */
   producerEpoch?: number;
-  /** True if the client wants to enable two-phase commit (2PC) protocol for transactions. (versions 6; default false) */
+  /**
+   * True if the client wants to enable two-phase commit (2PC) protocol for transactions. (versions 6; default
+   * false)
+   */
   enable2Pc?: boolean;
-  /** True if the client wants to keep the currently ongoing transaction instead of aborting it. (versions 6; default false) */
+  /**
+   * True if the client wants to keep the currently ongoing transaction instead of aborting it. (versions 6;
+   * default false)
+   */
   keepPreparedTxn?: boolean;
 }
 
@@ -62,7 +77,10 @@ export function writeInitProducerIdRequest(w: Writer, version: number, m: InitPr
 
 /** InitProducerIdResponse, versions 0-6. */
 export interface InitProducerIdResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -70,9 +88,15 @@ export interface InitProducerIdResponse {
   producerId: bigint;
   /** The current epoch associated with the producer id. */
   producerEpoch: number;
-  /** The producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. (versions 6; default -1) */
+  /**
+   * The producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction
+   * ongoing. (versions 6; default -1)
+   */
   ongoingTxnProducerId?: bigint;
-  /** The epoch associated with the  producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. (versions 6; default -1) */
+  /**
+   * The epoch associated with the producer id for ongoing transaction when KeepPreparedTxn is used, -1 if
+   * there is no transaction ongoing. (versions 6; default -1)
+   */
   ongoingTxnProducerEpoch?: number;
 }
 

@@ -26,7 +26,12 @@ export interface OffsetForLeaderEpochRequestOffsetForLeaderTopic {
 export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   /** The partition index. */
   partition: number;
-  /** An epoch used to fence consumers/replicas with old metadata. If the epoch provided by the client is larger than the current epoch known to the broker, then the UNKNOWN_LEADER_EPOCH error code will be returned. If the provided epoch is smaller, then the FENCED_LEADER_EPOCH error code will be returned. (default -1) */
+  /**
+   * An epoch used to fence consumers/replicas with old metadata. If the epoch provided by the client is
+   * larger than the current epoch known to the broker, then the UNKNOWN_LEADER_EPOCH error code will be
+   * returned. If the provided epoch is smaller, then the FENCED_LEADER_EPOCH error code will be returned.
+   * (default -1)
+   */
   currentLeaderEpoch: number;
   /** The epoch to look up an offset for. */
   leaderEpoch: number;
@@ -52,22 +57,32 @@ export function readOffsetForLeaderEpochRequest(r: Reader, version: number): Off
   const replicaId: number = version >= 3 ? r.int32() : -2;
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { replicaId, topics };
 }
 
-function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, version: number): OffsetForLeaderEpochRequestOffsetForLeaderTopic {
+function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(
+  r: Reader,
+  version: number,
+): OffsetForLeaderEpochRequestOffsetForLeaderTopic {
   const flexible = version >= 4;
   const topic = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(12) : r.nonNullArrayLength(12);
   const partitions: OffsetForLeaderEpochRequestOffsetForLeaderPartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { topic, partitions };
 }
 
-function readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, version: number): OffsetForLeaderEpochRequestOffsetForLeaderPartition {
+function readOffsetForLeaderEpochRequestOffsetForLeaderPartition(
+  r: Reader,
+  version: number,
+): OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   const flexible = version >= 4;
   const partition = r.int32();
   const currentLeaderEpoch = r.int32();
@@ -76,7 +91,11 @@ function readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, vers
   return { partition, currentLeaderEpoch, leaderEpoch };
 }
 
-export function writeOffsetForLeaderEpochRequest(w: Writer, version: number, m: OffsetForLeaderEpochRequest): void {
+export function writeOffsetForLeaderEpochRequest(
+  w: Writer,
+  version: number,
+  m: OffsetForLeaderEpochRequest,
+): void {
   const flexible = version >= 4;
   if (version >= 3) w.int32(m.replicaId ?? -2);
   const _a1 = m.topics;
@@ -88,7 +107,11 @@ export function writeOffsetForLeaderEpochRequest(w: Writer, version: number, m: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, version: number, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
+function writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(
+  w: Writer,
+  version: number,
+  m: OffsetForLeaderEpochRequestOffsetForLeaderTopic,
+): void {
   const flexible = version >= 4;
   if (flexible) w.compactString(m.topic);
   else w.string(m.topic);
@@ -101,7 +124,11 @@ function writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, version
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, version: number, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
+function writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(
+  w: Writer,
+  version: number,
+  m: OffsetForLeaderEpochRequestOffsetForLeaderPartition,
+): void {
   const flexible = version >= 4;
   w.int32(m.partition);
   w.int32(m.currentLeaderEpoch);
@@ -113,7 +140,10 @@ function writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, ver
 
 /** OffsetForLeaderEpochResponse, versions 2-4. */
 export interface OffsetForLeaderEpochResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** Each topic we fetched offsets for. */
   topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[];
@@ -159,22 +189,32 @@ export function readOffsetForLeaderEpochResponse(r: Reader, version: number): Of
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, topics };
 }
 
-function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, version: number): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
+function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(
+  r: Reader,
+  version: number,
+): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
   const flexible = version >= 4;
   const topic = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(18) : r.nonNullArrayLength(18);
   const partitions: OffsetForLeaderEpochResponseEpochEndOffset[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readOffsetForLeaderEpochResponseEpochEndOffset(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readOffsetForLeaderEpochResponseEpochEndOffset(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { topic, partitions };
 }
 
-function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, version: number): OffsetForLeaderEpochResponseEpochEndOffset {
+function readOffsetForLeaderEpochResponseEpochEndOffset(
+  r: Reader,
+  version: number,
+): OffsetForLeaderEpochResponseEpochEndOffset {
   const flexible = version >= 4;
   const errorCode = r.int16();
   const partition = r.int32();
@@ -184,7 +224,11 @@ function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, version: numb
   return { errorCode, partition, leaderEpoch, endOffset };
 }
 
-export function writeOffsetForLeaderEpochResponse(w: Writer, version: number, m: OffsetForLeaderEpochResponse): void {
+export function writeOffsetForLeaderEpochResponse(
+  w: Writer,
+  version: number,
+  m: OffsetForLeaderEpochResponse,
+): void {
   const flexible = version >= 4;
   w.int32(m.throttleTimeMs);
   const _a1 = m.topics;
@@ -196,7 +240,11 @@ export function writeOffsetForLeaderEpochResponse(w: Writer, version: number, m:
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer, version: number, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
+function writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(
+  w: Writer,
+  version: number,
+  m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult,
+): void {
   const flexible = version >= 4;
   if (flexible) w.compactString(m.topic);
   else w.string(m.topic);
@@ -209,7 +257,11 @@ function writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer, 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, version: number, m: OffsetForLeaderEpochResponseEpochEndOffset): void {
+function writeOffsetForLeaderEpochResponseEpochEndOffset(
+  w: Writer,
+  version: number,
+  m: OffsetForLeaderEpochResponseEpochEndOffset,
+): void {
   const flexible = version >= 4;
   w.int16(m.errorCode);
   w.int32(m.partition);

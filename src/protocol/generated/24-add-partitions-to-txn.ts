@@ -36,7 +36,10 @@ export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
   producerId: bigint;
   /** Current epoch associated with the producer id. */
   producerEpoch: number;
-  /** Boolean to signify if we want to check if the partition is in the transaction rather than add it. (default false) */
+  /**
+   * Boolean to signify if we want to check if the partition is in the transaction rather than add it.
+   * (default false)
+   */
   verifyOnly: boolean;
   /** The partitions to add to the transaction. */
   topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
@@ -69,7 +72,9 @@ export function readAddPartitionsToTxnRequest(r: Reader, version: number): AddPa
   if (version >= 4) {
     const _n1 = r.nonNullCompactArrayLength(14);
     const _a1: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[] = [];
-    for (let _i1 = 0; _i1 < _n1; _i1++) _a1.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, version));
+    for (let _i1 = 0; _i1 < _n1; _i1++) {
+      _a1.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, version));
+    }
     transactions = _a1;
   }
   const v3AndBelowTransactionalId: string = version <= 3 ? (flexible ? r.nonNullCompactString() : r.nonNullString()) : '';
@@ -79,7 +84,9 @@ export function readAddPartitionsToTxnRequest(r: Reader, version: number): AddPa
   if (version <= 3) {
     const _n2 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
     const _a2: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
-    for (let _i2 = 0; _i2 < _n2; _i2++) _a2.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, version));
+    for (let _i2 = 0; _i2 < _n2; _i2++) {
+      _a2.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, version));
+    }
     v3AndBelowTopics = _a2;
   }
   if (flexible) r.skipTaggedFields();
@@ -92,7 +99,10 @@ export function readAddPartitionsToTxnRequest(r: Reader, version: number): AddPa
   };
 }
 
-function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, version: number): AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
+function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(
+  r: Reader,
+  version: number,
+): AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
   const flexible = version >= 3;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
@@ -102,19 +112,28 @@ function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, version
   return { name, partitions };
 }
 
-function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Reader, version: number): AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
+function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(
+  r: Reader,
+  version: number,
+): AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
   const transactionalId = r.nonNullCompactString();
   const producerId = r.int64();
   const producerEpoch = r.int16();
   const verifyOnly = r.bool();
   const _n1 = r.nonNullCompactArrayLength(3);
   const topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, version));
+  }
   r.skipTaggedFields();
   return { transactionalId, producerId, producerEpoch, verifyOnly, topics };
 }
 
-export function writeAddPartitionsToTxnRequest(w: Writer, version: number, m: AddPartitionsToTxnRequest): void {
+export function writeAddPartitionsToTxnRequest(
+  w: Writer,
+  version: number,
+  m: AddPartitionsToTxnRequest,
+): void {
   const flexible = version >= 3;
   if (version >= 4) {
     const _a1 = m.transactions ?? [];
@@ -140,7 +159,11 @@ export function writeAddPartitionsToTxnRequest(w: Writer, version: number, m: Ad
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w: Writer, version: number, m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic): void {
+function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(
+  w: Writer,
+  version: number,
+  m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic,
+): void {
   const flexible = version >= 3;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -153,7 +176,11 @@ function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w: Writer, versio
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: Writer, version: number, m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction): void {
+function writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(
+  w: Writer,
+  version: number,
+  m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction,
+): void {
   w.compactString(m.transactionalId);
   w.int64(m.producerId);
   w.int16(m.producerEpoch);
@@ -170,7 +197,10 @@ function writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: Writer, 
 
 /** AddPartitionsToTxnResponse, versions 0-5. */
 export interface AddPartitionsToTxnResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The response top level error code. (versions 4-5) */
   errorCode?: number;
@@ -232,31 +262,43 @@ export function readAddPartitionsToTxnResponse(r: Reader, version: number): AddP
   if (version >= 4) {
     const _n1 = r.nonNullCompactArrayLength(3);
     const _a1: AddPartitionsToTxnResponseAddPartitionsToTxnResult[] = [];
-    for (let _i1 = 0; _i1 < _n1; _i1++) _a1.push(readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, version));
+    for (let _i1 = 0; _i1 < _n1; _i1++) {
+      _a1.push(readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, version));
+    }
     resultsByTransaction = _a1;
   }
   let resultsByTopicV3AndBelow: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
   if (version <= 3) {
     const _n2 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
     const _a2: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
-    for (let _i2 = 0; _i2 < _n2; _i2++) _a2.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, version));
+    for (let _i2 = 0; _i2 < _n2; _i2++) {
+      _a2.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, version));
+    }
     resultsByTopicV3AndBelow = _a2;
   }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, errorCode, resultsByTransaction, resultsByTopicV3AndBelow };
 }
 
-function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, version: number): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
+function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(
+  r: Reader,
+  version: number,
+): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
   const flexible = version >= 3;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(6) : r.nonNullArrayLength(6);
   const resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) resultsByPartition.push(readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    resultsByPartition.push(readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { name, resultsByPartition };
 }
 
-function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Reader, version: number): AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
+function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(
+  r: Reader,
+  version: number,
+): AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
   const flexible = version >= 3;
   const partitionIndex = r.int32();
   const partitionErrorCode = r.int16();
@@ -264,16 +306,25 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Read
   return { partitionIndex, partitionErrorCode };
 }
 
-function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader, version: number): AddPartitionsToTxnResponseAddPartitionsToTxnResult {
+function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(
+  r: Reader,
+  version: number,
+): AddPartitionsToTxnResponseAddPartitionsToTxnResult {
   const transactionalId = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(3);
   const topicResults: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topicResults.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topicResults.push(readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, version));
+  }
   r.skipTaggedFields();
   return { transactionalId, topicResults };
 }
 
-export function writeAddPartitionsToTxnResponse(w: Writer, version: number, m: AddPartitionsToTxnResponse): void {
+export function writeAddPartitionsToTxnResponse(
+  w: Writer,
+  version: number,
+  m: AddPartitionsToTxnResponse,
+): void {
   const flexible = version >= 3;
   w.int32(m.throttleTimeMs);
   if (version >= 4) w.int16(m.errorCode ?? 0);
@@ -295,7 +346,11 @@ export function writeAddPartitionsToTxnResponse(w: Writer, version: number, m: A
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w: Writer, version: number, m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult): void {
+function writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(
+  w: Writer,
+  version: number,
+  m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult,
+): void {
   const flexible = version >= 3;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -308,14 +363,22 @@ function writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w: Writer,
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w: Writer, version: number, m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult): void {
+function writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(
+  w: Writer,
+  version: number,
+  m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult,
+): void {
   const flexible = version >= 3;
   w.int32(m.partitionIndex);
   w.int16(m.partitionErrorCode);
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w: Writer, version: number, m: AddPartitionsToTxnResponseAddPartitionsToTxnResult): void {
+function writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(
+  w: Writer,
+  version: number,
+  m: AddPartitionsToTxnResponseAddPartitionsToTxnResult,
+): void {
   w.compactString(m.transactionalId);
   const _a1 = m.topicResults;
   w.compactArrayLength(_a1.length);

@@ -48,7 +48,10 @@ export function writeAddOffsetsToTxnRequest(w: Writer, version: number, m: AddOf
 
 /** AddOffsetsToTxnResponse, versions 0-4. */
 export interface AddOffsetsToTxnResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The response error code, or 0 if there was no error. */
   errorCode: number;

@@ -47,7 +47,10 @@ export function writeEndTxnRequest(w: Writer, version: number, m: EndTxnRequest)
 
 /** EndTxnResponse, versions 0-5. */
 export interface EndTxnResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

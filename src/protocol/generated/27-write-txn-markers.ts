@@ -66,20 +66,28 @@ export function readWriteTxnMarkersRequest(r: Reader, version: number): WriteTxn
   return { markers };
 }
 
-function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: number): WriteTxnMarkersRequestWritableTxnMarker {
+function readWriteTxnMarkersRequestWritableTxnMarker(
+  r: Reader,
+  version: number,
+): WriteTxnMarkersRequestWritableTxnMarker {
   const producerId = r.int64();
   const producerEpoch = r.int16();
   const transactionResult = r.bool();
   const _n1 = r.nonNullCompactArrayLength(3);
   const topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readWriteTxnMarkersRequestWritableTxnMarkerTopic(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readWriteTxnMarkersRequestWritableTxnMarkerTopic(r, version));
+  }
   const coordinatorEpoch = r.int32();
   const transactionVersion: number = version >= 2 ? r.int8() : 0;
   r.skipTaggedFields();
   return { producerId, producerEpoch, transactionResult, topics, coordinatorEpoch, transactionVersion };
 }
 
-function readWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: number): WriteTxnMarkersRequestWritableTxnMarkerTopic {
+function readWriteTxnMarkersRequestWritableTxnMarkerTopic(
+  r: Reader,
+  version: number,
+): WriteTxnMarkersRequestWritableTxnMarkerTopic {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(4);
   const partitionIndexes: number[] = [];
@@ -97,7 +105,11 @@ export function writeWriteTxnMarkersRequest(w: Writer, version: number, m: Write
   w.emptyTaggedFields();
 }
 
-function writeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, version: number, m: WriteTxnMarkersRequestWritableTxnMarker): void {
+function writeWriteTxnMarkersRequestWritableTxnMarker(
+  w: Writer,
+  version: number,
+  m: WriteTxnMarkersRequestWritableTxnMarker,
+): void {
   w.int64(m.producerId);
   w.int16(m.producerEpoch);
   w.bool(m.transactionResult);
@@ -111,7 +123,11 @@ function writeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, version: number
   w.emptyTaggedFields();
 }
 
-function writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, version: number, m: WriteTxnMarkersRequestWritableTxnMarkerTopic): void {
+function writeWriteTxnMarkersRequestWritableTxnMarkerTopic(
+  w: Writer,
+  version: number,
+  m: WriteTxnMarkersRequestWritableTxnMarkerTopic,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitionIndexes;
   w.compactArrayLength(_a1.length);
@@ -176,30 +192,45 @@ export function createWriteTxnMarkersResponseWritableTxnMarkerPartitionResult():
 export function readWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
   const _n1 = r.nonNullCompactArrayLength(10);
   const markers: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) markers.push(readWriteTxnMarkersResponseWritableTxnMarkerResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    markers.push(readWriteTxnMarkersResponseWritableTxnMarkerResult(r, version));
+  }
   r.skipTaggedFields();
   return { markers };
 }
 
-function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerResult {
+function readWriteTxnMarkersResponseWritableTxnMarkerResult(
+  r: Reader,
+  version: number,
+): WriteTxnMarkersResponseWritableTxnMarkerResult {
   const producerId = r.int64();
   const _n1 = r.nonNullCompactArrayLength(3);
   const topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, version));
+  }
   r.skipTaggedFields();
   return { producerId, topics };
 }
 
-function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
+function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(
+  r: Reader,
+  version: number,
+): WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(7);
   const partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, version));
+  }
   r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
+function readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(
+  r: Reader,
+  version: number,
+): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
   const partitionIndex = r.int32();
   const errorCode = r.int16();
   r.skipTaggedFields();
@@ -215,7 +246,11 @@ export function writeWriteTxnMarkersResponse(w: Writer, version: number, m: Writ
   w.emptyTaggedFields();
 }
 
-function writeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, version: number, m: WriteTxnMarkersResponseWritableTxnMarkerResult): void {
+function writeWriteTxnMarkersResponseWritableTxnMarkerResult(
+  w: Writer,
+  version: number,
+  m: WriteTxnMarkersResponseWritableTxnMarkerResult,
+): void {
   w.int64(m.producerId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -225,7 +260,11 @@ function writeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, version:
   w.emptyTaggedFields();
 }
 
-function writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, version: number, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult): void {
+function writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(
+  w: Writer,
+  version: number,
+  m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -235,7 +274,11 @@ function writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, ver
   w.emptyTaggedFields();
 }
 
-function writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w: Writer, version: number, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult): void {
+function writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(
+  w: Writer,
+  version: number,
+  m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   w.emptyTaggedFields();

@@ -148,7 +148,11 @@ function writeTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOffs
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeTxnOffsetCommitRequestPartition(w: Writer, version: number, m: TxnOffsetCommitRequestPartition): void {
+function writeTxnOffsetCommitRequestPartition(
+  w: Writer,
+  version: number,
+  m: TxnOffsetCommitRequestPartition,
+): void {
   const flexible = version >= 3;
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
@@ -162,7 +166,10 @@ function writeTxnOffsetCommitRequestPartition(w: Writer, version: number, m: Txn
 
 /** TxnOffsetCommitResponse, versions 0-5. */
 export interface TxnOffsetCommitResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The responses for each topic. */
   topics: TxnOffsetCommitResponseTopic[];
@@ -239,7 +246,11 @@ export function writeTxnOffsetCommitResponse(w: Writer, version: number, m: TxnO
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOffsetCommitResponseTopic): void {
+function writeTxnOffsetCommitResponseTopic(
+  w: Writer,
+  version: number,
+  m: TxnOffsetCommitResponseTopic,
+): void {
   const flexible = version >= 3;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -252,7 +263,11 @@ function writeTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOff
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeTxnOffsetCommitResponsePartition(w: Writer, version: number, m: TxnOffsetCommitResponsePartition): void {
+function writeTxnOffsetCommitResponsePartition(
+  w: Writer,
+  version: number,
+  m: TxnOffsetCommitResponsePartition,
+): void {
   const flexible = version >= 3;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);

@@ -77,7 +77,10 @@ export function writeDescribeAclsRequest(w: Writer, version: number, m: Describe
 
 /** DescribeAclsResponse, versions 1-3. */
 export interface DescribeAclsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -133,12 +136,17 @@ export function readDescribeAclsResponse(r: Reader, version: number): DescribeAc
   const errorMessage = flexible ? r.compactString() : r.string();
   const _n1 = flexible ? r.nonNullCompactArrayLength(5) : r.nonNullArrayLength(5);
   const resources: DescribeAclsResponseDescribeAclsResource[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) resources.push(readDescribeAclsResponseDescribeAclsResource(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    resources.push(readDescribeAclsResponseDescribeAclsResource(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, errorCode, errorMessage, resources };
 }
 
-function readDescribeAclsResponseDescribeAclsResource(r: Reader, version: number): DescribeAclsResponseDescribeAclsResource {
+function readDescribeAclsResponseDescribeAclsResource(
+  r: Reader,
+  version: number,
+): DescribeAclsResponseDescribeAclsResource {
   const flexible = version >= 2;
   const resourceType = r.int8();
   const resourceName = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -150,7 +158,10 @@ function readDescribeAclsResponseDescribeAclsResource(r: Reader, version: number
   return { resourceType, resourceName, patternType, acls };
 }
 
-function readDescribeAclsResponseAclDescription(r: Reader, version: number): DescribeAclsResponseAclDescription {
+function readDescribeAclsResponseAclDescription(
+  r: Reader,
+  version: number,
+): DescribeAclsResponseAclDescription {
   const flexible = version >= 2;
   const principal = flexible ? r.nonNullCompactString() : r.nonNullString();
   const host = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -175,7 +186,11 @@ export function writeDescribeAclsResponse(w: Writer, version: number, m: Describ
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeAclsResponseDescribeAclsResource(w: Writer, version: number, m: DescribeAclsResponseDescribeAclsResource): void {
+function writeDescribeAclsResponseDescribeAclsResource(
+  w: Writer,
+  version: number,
+  m: DescribeAclsResponseDescribeAclsResource,
+): void {
   const flexible = version >= 2;
   w.int8(m.resourceType);
   if (flexible) w.compactString(m.resourceName);
@@ -190,7 +205,11 @@ function writeDescribeAclsResponseDescribeAclsResource(w: Writer, version: numbe
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeAclsResponseAclDescription(w: Writer, version: number, m: DescribeAclsResponseAclDescription): void {
+function writeDescribeAclsResponseAclDescription(
+  w: Writer,
+  version: number,
+  m: DescribeAclsResponseAclDescription,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.principal);
   else w.string(m.principal);

@@ -81,7 +81,11 @@ export function writeCreateAclsRequest(w: Writer, version: number, m: CreateAcls
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreateAclsRequestAclCreation(w: Writer, version: number, m: CreateAclsRequestAclCreation): void {
+function writeCreateAclsRequestAclCreation(
+  w: Writer,
+  version: number,
+  m: CreateAclsRequestAclCreation,
+): void {
   const flexible = version >= 2;
   w.int8(m.resourceType);
   if (flexible) w.compactString(m.resourceName);
@@ -100,7 +104,10 @@ function writeCreateAclsRequestAclCreation(w: Writer, version: number, m: Create
 
 /** CreateAclsResponse, versions 1-3. */
 export interface CreateAclsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The results for each ACL creation. */
   results: CreateAclsResponseAclCreationResult[];
@@ -134,7 +141,10 @@ export function readCreateAclsResponse(r: Reader, version: number): CreateAclsRe
   return { throttleTimeMs, results };
 }
 
-function readCreateAclsResponseAclCreationResult(r: Reader, version: number): CreateAclsResponseAclCreationResult {
+function readCreateAclsResponseAclCreationResult(
+  r: Reader,
+  version: number,
+): CreateAclsResponseAclCreationResult {
   const flexible = version >= 2;
   const errorCode = r.int16();
   const errorMessage = flexible ? r.compactString() : r.string();
@@ -154,7 +164,11 @@ export function writeCreateAclsResponse(w: Writer, version: number, m: CreateAcl
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreateAclsResponseAclCreationResult(w: Writer, version: number, m: CreateAclsResponseAclCreationResult): void {
+function writeCreateAclsResponseAclCreationResult(
+  w: Writer,
+  version: number,
+  m: CreateAclsResponseAclCreationResult,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.errorMessage);

@@ -57,7 +57,10 @@ export function readDeleteAclsRequest(r: Reader, version: number): DeleteAclsReq
   return { filters };
 }
 
-function readDeleteAclsRequestDeleteAclsFilter(r: Reader, version: number): DeleteAclsRequestDeleteAclsFilter {
+function readDeleteAclsRequestDeleteAclsFilter(
+  r: Reader,
+  version: number,
+): DeleteAclsRequestDeleteAclsFilter {
   const flexible = version >= 2;
   const resourceTypeFilter = r.int8();
   const resourceNameFilter = flexible ? r.compactString() : r.string();
@@ -89,7 +92,11 @@ export function writeDeleteAclsRequest(w: Writer, version: number, m: DeleteAcls
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteAclsRequestDeleteAclsFilter(w: Writer, version: number, m: DeleteAclsRequestDeleteAclsFilter): void {
+function writeDeleteAclsRequestDeleteAclsFilter(
+  w: Writer,
+  version: number,
+  m: DeleteAclsRequestDeleteAclsFilter,
+): void {
   const flexible = version >= 2;
   w.int8(m.resourceTypeFilter);
   if (flexible) w.compactString(m.resourceNameFilter);
@@ -108,7 +115,10 @@ function writeDeleteAclsRequestDeleteAclsFilter(w: Writer, version: number, m: D
 
 /** DeleteAclsResponse, versions 1-3. */
 export interface DeleteAclsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The results for each filter. */
   filterResults: DeleteAclsResponseDeleteAclsFilterResult[];
@@ -176,23 +186,33 @@ export function readDeleteAclsResponse(r: Reader, version: number): DeleteAclsRe
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(5) : r.nonNullArrayLength(5);
   const filterResults: DeleteAclsResponseDeleteAclsFilterResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) filterResults.push(readDeleteAclsResponseDeleteAclsFilterResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    filterResults.push(readDeleteAclsResponseDeleteAclsFilterResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, filterResults };
 }
 
-function readDeleteAclsResponseDeleteAclsFilterResult(r: Reader, version: number): DeleteAclsResponseDeleteAclsFilterResult {
+function readDeleteAclsResponseDeleteAclsFilterResult(
+  r: Reader,
+  version: number,
+): DeleteAclsResponseDeleteAclsFilterResult {
   const flexible = version >= 2;
   const errorCode = r.int16();
   const errorMessage = flexible ? r.compactString() : r.string();
   const _n1 = flexible ? r.nonNullCompactArrayLength(11) : r.nonNullArrayLength(11);
   const matchingAcls: DeleteAclsResponseDeleteAclsMatchingAcl[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) matchingAcls.push(readDeleteAclsResponseDeleteAclsMatchingAcl(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    matchingAcls.push(readDeleteAclsResponseDeleteAclsMatchingAcl(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { errorCode, errorMessage, matchingAcls };
 }
 
-function readDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, version: number): DeleteAclsResponseDeleteAclsMatchingAcl {
+function readDeleteAclsResponseDeleteAclsMatchingAcl(
+  r: Reader,
+  version: number,
+): DeleteAclsResponseDeleteAclsMatchingAcl {
   const flexible = version >= 2;
   const errorCode = r.int16();
   const errorMessage = flexible ? r.compactString() : r.string();
@@ -229,7 +249,11 @@ export function writeDeleteAclsResponse(w: Writer, version: number, m: DeleteAcl
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteAclsResponseDeleteAclsFilterResult(w: Writer, version: number, m: DeleteAclsResponseDeleteAclsFilterResult): void {
+function writeDeleteAclsResponseDeleteAclsFilterResult(
+  w: Writer,
+  version: number,
+  m: DeleteAclsResponseDeleteAclsFilterResult,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.errorMessage);
@@ -243,7 +267,11 @@ function writeDeleteAclsResponseDeleteAclsFilterResult(w: Writer, version: numbe
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, version: number, m: DeleteAclsResponseDeleteAclsMatchingAcl): void {
+function writeDeleteAclsResponseDeleteAclsMatchingAcl(
+  w: Writer,
+  version: number,
+  m: DeleteAclsResponseDeleteAclsMatchingAcl,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.errorMessage);

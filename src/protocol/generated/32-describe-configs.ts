@@ -40,14 +40,19 @@ export function readDescribeConfigsRequest(r: Reader, version: number): Describe
   const flexible = version >= 4;
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
   const resources: DescribeConfigsRequestDescribeConfigsResource[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) resources.push(readDescribeConfigsRequestDescribeConfigsResource(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    resources.push(readDescribeConfigsRequestDescribeConfigsResource(r, version));
+  }
   const includeSynonyms = r.bool();
   const includeDocumentation: boolean = version >= 3 ? r.bool() : false;
   if (flexible) r.skipTaggedFields();
   return { resources, includeSynonyms, includeDocumentation };
 }
 
-function readDescribeConfigsRequestDescribeConfigsResource(r: Reader, version: number): DescribeConfigsRequestDescribeConfigsResource {
+function readDescribeConfigsRequestDescribeConfigsResource(
+  r: Reader,
+  version: number,
+): DescribeConfigsRequestDescribeConfigsResource {
   const flexible = version >= 4;
   const resourceType = r.int8();
   const resourceName = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -77,7 +82,11 @@ export function writeDescribeConfigsRequest(w: Writer, version: number, m: Descr
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeConfigsRequestDescribeConfigsResource(w: Writer, version: number, m: DescribeConfigsRequestDescribeConfigsResource): void {
+function writeDescribeConfigsRequestDescribeConfigsResource(
+  w: Writer,
+  version: number,
+  m: DescribeConfigsRequestDescribeConfigsResource,
+): void {
   const flexible = version >= 4;
   w.int8(m.resourceType);
   if (flexible) w.compactString(m.resourceName);
@@ -101,7 +110,10 @@ function writeDescribeConfigsRequestDescribeConfigsResource(w: Writer, version: 
 
 /** DescribeConfigsResponse, versions 1-4. */
 export interface DescribeConfigsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The results for each resource. */
   results: DescribeConfigsResponseDescribeConfigsResult[];
@@ -135,7 +147,10 @@ export interface DescribeConfigsResponseDescribeConfigsResourceResult {
   isSensitive: boolean;
   /** The synonyms for this configuration key. */
   synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
-  /** The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD. (versions 3-4; default 0) */
+  /**
+   * The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG,
+   * DOUBLE, LIST, CLASS, PASSWORD. (versions 3-4; default 0)
+   */
   configType?: number;
   /** The configuration documentation. (versions 3-4) */
   documentation?: string | null;
@@ -185,12 +200,17 @@ export function readDescribeConfigsResponse(r: Reader, version: number): Describ
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(7) : r.nonNullArrayLength(7);
   const results: DescribeConfigsResponseDescribeConfigsResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readDescribeConfigsResponseDescribeConfigsResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readDescribeConfigsResponseDescribeConfigsResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, results };
 }
 
-function readDescribeConfigsResponseDescribeConfigsResult(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsResult {
+function readDescribeConfigsResponseDescribeConfigsResult(
+  r: Reader,
+  version: number,
+): DescribeConfigsResponseDescribeConfigsResult {
   const flexible = version >= 4;
   const errorCode = r.int16();
   const errorMessage = flexible ? r.compactString() : r.string();
@@ -198,12 +218,17 @@ function readDescribeConfigsResponseDescribeConfigsResult(r: Reader, version: nu
   const resourceName = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(9) : r.nonNullArrayLength(9);
   const configs: DescribeConfigsResponseDescribeConfigsResourceResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) configs.push(readDescribeConfigsResponseDescribeConfigsResourceResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    configs.push(readDescribeConfigsResponseDescribeConfigsResourceResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { errorCode, errorMessage, resourceType, resourceName, configs };
 }
 
-function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsResourceResult {
+function readDescribeConfigsResponseDescribeConfigsResourceResult(
+  r: Reader,
+  version: number,
+): DescribeConfigsResponseDescribeConfigsResourceResult {
   const flexible = version >= 4;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const value = flexible ? r.compactString() : r.string();
@@ -212,14 +237,19 @@ function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, ver
   const isSensitive = r.bool();
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
   const synonyms: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) synonyms.push(readDescribeConfigsResponseDescribeConfigsSynonym(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    synonyms.push(readDescribeConfigsResponseDescribeConfigsSynonym(r, version));
+  }
   const configType: number = version >= 3 ? r.int8() : 0;
   const documentation: string | null = version >= 3 ? (flexible ? r.compactString() : r.string()) : '';
   if (flexible) r.skipTaggedFields();
   return { name, value, readOnly, configSource, isSensitive, synonyms, configType, documentation };
 }
 
-function readDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsSynonym {
+function readDescribeConfigsResponseDescribeConfigsSynonym(
+  r: Reader,
+  version: number,
+): DescribeConfigsResponseDescribeConfigsSynonym {
   const flexible = version >= 4;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const value = flexible ? r.compactString() : r.string();
@@ -240,7 +270,11 @@ export function writeDescribeConfigsResponse(w: Writer, version: number, m: Desc
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeConfigsResponseDescribeConfigsResult(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsResult): void {
+function writeDescribeConfigsResponseDescribeConfigsResult(
+  w: Writer,
+  version: number,
+  m: DescribeConfigsResponseDescribeConfigsResult,
+): void {
   const flexible = version >= 4;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.errorMessage);
@@ -257,7 +291,11 @@ function writeDescribeConfigsResponseDescribeConfigsResult(w: Writer, version: n
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
+function writeDescribeConfigsResponseDescribeConfigsResourceResult(
+  w: Writer,
+  version: number,
+  m: DescribeConfigsResponseDescribeConfigsResourceResult,
+): void {
   const flexible = version >= 4;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -280,7 +318,11 @@ function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, ve
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
+function writeDescribeConfigsResponseDescribeConfigsSynonym(
+  w: Writer,
+  version: number,
+  m: DescribeConfigsResponseDescribeConfigsSynonym,
+): void {
   const flexible = version >= 4;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);

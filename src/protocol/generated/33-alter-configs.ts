@@ -57,7 +57,10 @@ export function readAlterConfigsRequest(r: Reader, version: number): AlterConfig
   return { resources, validateOnly };
 }
 
-function readAlterConfigsRequestAlterConfigsResource(r: Reader, version: number): AlterConfigsRequestAlterConfigsResource {
+function readAlterConfigsRequestAlterConfigsResource(
+  r: Reader,
+  version: number,
+): AlterConfigsRequestAlterConfigsResource {
   const flexible = version >= 2;
   const resourceType = r.int8();
   const resourceName = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -68,7 +71,10 @@ function readAlterConfigsRequestAlterConfigsResource(r: Reader, version: number)
   return { resourceType, resourceName, configs };
 }
 
-function readAlterConfigsRequestAlterableConfig(r: Reader, version: number): AlterConfigsRequestAlterableConfig {
+function readAlterConfigsRequestAlterableConfig(
+  r: Reader,
+  version: number,
+): AlterConfigsRequestAlterableConfig {
   const flexible = version >= 2;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const value = flexible ? r.compactString() : r.string();
@@ -88,7 +94,11 @@ export function writeAlterConfigsRequest(w: Writer, version: number, m: AlterCon
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterConfigsRequestAlterConfigsResource(w: Writer, version: number, m: AlterConfigsRequestAlterConfigsResource): void {
+function writeAlterConfigsRequestAlterConfigsResource(
+  w: Writer,
+  version: number,
+  m: AlterConfigsRequestAlterConfigsResource,
+): void {
   const flexible = version >= 2;
   w.int8(m.resourceType);
   if (flexible) w.compactString(m.resourceName);
@@ -102,7 +112,11 @@ function writeAlterConfigsRequestAlterConfigsResource(w: Writer, version: number
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterConfigsRequestAlterableConfig(w: Writer, version: number, m: AlterConfigsRequestAlterableConfig): void {
+function writeAlterConfigsRequestAlterableConfig(
+  w: Writer,
+  version: number,
+  m: AlterConfigsRequestAlterableConfig,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -115,7 +129,10 @@ function writeAlterConfigsRequestAlterableConfig(w: Writer, version: number, m: 
 
 /** AlterConfigsResponse, versions 0-2. */
 export interface AlterConfigsResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The responses for each resource. */
   responses: AlterConfigsResponseAlterConfigsResourceResponse[];
@@ -148,12 +165,17 @@ export function readAlterConfigsResponse(r: Reader, version: number): AlterConfi
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(6) : r.nonNullArrayLength(6);
   const responses: AlterConfigsResponseAlterConfigsResourceResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) responses.push(readAlterConfigsResponseAlterConfigsResourceResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    responses.push(readAlterConfigsResponseAlterConfigsResourceResponse(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, responses };
 }
 
-function readAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, version: number): AlterConfigsResponseAlterConfigsResourceResponse {
+function readAlterConfigsResponseAlterConfigsResourceResponse(
+  r: Reader,
+  version: number,
+): AlterConfigsResponseAlterConfigsResourceResponse {
   const flexible = version >= 2;
   const errorCode = r.int16();
   const errorMessage = flexible ? r.compactString() : r.string();
@@ -175,7 +197,11 @@ export function writeAlterConfigsResponse(w: Writer, version: number, m: AlterCo
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, version: number, m: AlterConfigsResponseAlterConfigsResourceResponse): void {
+function writeAlterConfigsResponseAlterConfigsResourceResponse(
+  w: Writer,
+  version: number,
+  m: AlterConfigsResponseAlterConfigsResourceResponse,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.errorMessage);

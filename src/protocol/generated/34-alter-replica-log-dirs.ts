@@ -52,17 +52,25 @@ export function readAlterReplicaLogDirsRequest(r: Reader, version: number): Alte
   return { dirs };
 }
 
-function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, version: number): AlterReplicaLogDirsRequestAlterReplicaLogDir {
+function readAlterReplicaLogDirsRequestAlterReplicaLogDir(
+  r: Reader,
+  version: number,
+): AlterReplicaLogDirsRequestAlterReplicaLogDir {
   const flexible = version >= 2;
   const path = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const topics: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { path, topics };
 }
 
-function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, version: number): AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
+function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(
+  r: Reader,
+  version: number,
+): AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
   const flexible = version >= 2;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
@@ -72,7 +80,11 @@ function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, versio
   return { name, partitions };
 }
 
-export function writeAlterReplicaLogDirsRequest(w: Writer, version: number, m: AlterReplicaLogDirsRequest): void {
+export function writeAlterReplicaLogDirsRequest(
+  w: Writer,
+  version: number,
+  m: AlterReplicaLogDirsRequest,
+): void {
   const flexible = version >= 2;
   const _a1 = m.dirs;
   if (flexible) w.compactArrayLength(_a1.length);
@@ -83,7 +95,11 @@ export function writeAlterReplicaLogDirsRequest(w: Writer, version: number, m: A
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, version: number, m: AlterReplicaLogDirsRequestAlterReplicaLogDir): void {
+function writeAlterReplicaLogDirsRequestAlterReplicaLogDir(
+  w: Writer,
+  version: number,
+  m: AlterReplicaLogDirsRequestAlterReplicaLogDir,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.path);
   else w.string(m.path);
@@ -96,7 +112,11 @@ function writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, version: n
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer, version: number, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic): void {
+function writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(
+  w: Writer,
+  version: number,
+  m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -113,7 +133,10 @@ function writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer, versi
 
 /** AlterReplicaLogDirsResponse, versions 1-2. */
 export interface AlterReplicaLogDirsResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The results for each topic. */
   results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[];
@@ -155,22 +178,32 @@ export function readAlterReplicaLogDirsResponse(r: Reader, version: number): Alt
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, results };
 }
 
-function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reader, version: number): AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult {
+function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(
+  r: Reader,
+  version: number,
+): AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult {
   const flexible = version >= 2;
   const topicName = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(6) : r.nonNullArrayLength(6);
   const partitions: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { topicName, partitions };
 }
 
-function readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r: Reader, version: number): AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
+function readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(
+  r: Reader,
+  version: number,
+): AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
   const flexible = version >= 2;
   const partitionIndex = r.int32();
   const errorCode = r.int16();
@@ -178,7 +211,11 @@ function readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r: Rea
   return { partitionIndex, errorCode };
 }
 
-export function writeAlterReplicaLogDirsResponse(w: Writer, version: number, m: AlterReplicaLogDirsResponse): void {
+export function writeAlterReplicaLogDirsResponse(
+  w: Writer,
+  version: number,
+  m: AlterReplicaLogDirsResponse,
+): void {
   const flexible = version >= 2;
   w.int32(m.throttleTimeMs);
   const _a1 = m.results;
@@ -190,7 +227,11 @@ export function writeAlterReplicaLogDirsResponse(w: Writer, version: number, m: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w: Writer, version: number, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult): void {
+function writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(
+  w: Writer,
+  version: number,
+  m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.topicName);
   else w.string(m.topicName);
@@ -203,7 +244,11 @@ function writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w: Writer
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w: Writer, version: number, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
+function writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(
+  w: Writer,
+  version: number,
+  m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult,
+): void {
   const flexible = version >= 2;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);

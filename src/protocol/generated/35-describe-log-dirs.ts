@@ -38,14 +38,19 @@ export function readDescribeLogDirsRequest(r: Reader, version: number): Describe
     topics = null;
   } else {
     const _a1: DescribeLogDirsRequestDescribableLogDirTopic[] = [];
-    for (let _i1 = 0; _i1 < _n1; _i1++) _a1.push(readDescribeLogDirsRequestDescribableLogDirTopic(r, version));
+    for (let _i1 = 0; _i1 < _n1; _i1++) {
+      _a1.push(readDescribeLogDirsRequestDescribableLogDirTopic(r, version));
+    }
     topics = _a1;
   }
   if (flexible) r.skipTaggedFields();
   return { topics };
 }
 
-function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, version: number): DescribeLogDirsRequestDescribableLogDirTopic {
+function readDescribeLogDirsRequestDescribableLogDirTopic(
+  r: Reader,
+  version: number,
+): DescribeLogDirsRequestDescribableLogDirTopic {
   const flexible = version >= 2;
   const topic = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
@@ -71,7 +76,11 @@ export function writeDescribeLogDirsRequest(w: Writer, version: number, m: Descr
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, version: number, m: DescribeLogDirsRequestDescribableLogDirTopic): void {
+function writeDescribeLogDirsRequestDescribableLogDirTopic(
+  w: Writer,
+  version: number,
+  m: DescribeLogDirsRequestDescribableLogDirTopic,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.topic);
   else w.string(m.topic);
@@ -88,7 +97,10 @@ function writeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, version: n
 
 /** DescribeLogDirsResponse, versions 1-5. */
 export interface DescribeLogDirsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. (versions 3-5) */
   errorCode?: number;
@@ -104,9 +116,15 @@ export interface DescribeLogDirsResponseDescribeLogDirsResult {
   logDir: string;
   /** The topics. */
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
-  /** The total size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. (versions 4-5; default -1) */
+  /**
+   * The total size in bytes of the volume the log directory is in. This value does not include the size of
+   * data stored in remote storage. (versions 4-5; default -1)
+   */
   totalBytes?: bigint;
-  /** The usable size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. (versions 4-5; default -1) */
+  /**
+   * The usable size in bytes of the volume the log directory is in. This value does not include the size of
+   * data stored in remote storage. (versions 4-5; default -1)
+   */
   usableBytes?: bigint;
   /** True if this log directory is cordoned. (versions 5; default false) */
   isCordoned?: boolean;
@@ -126,9 +144,15 @@ export interface DescribeLogDirsResponseDescribeLogDirsPartition {
   partitionIndex: number;
   /** The size of the log segments in this partition in bytes. */
   partitionSize: bigint;
-  /** The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition). */
+  /**
+   * The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current
+   * replica's LEO (if it is the future log for the partition).
+   */
   offsetLag: bigint;
-  /** True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica in the future. */
+  /**
+   * True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica
+   * in the future.
+   */
   isFutureKey: boolean;
 }
 
@@ -158,18 +182,25 @@ export function readDescribeLogDirsResponse(r: Reader, version: number): Describ
   const errorCode: number = version >= 3 ? r.int16() : 0;
   const _n1 = flexible ? r.nonNullCompactArrayLength(5) : r.nonNullArrayLength(5);
   const results: DescribeLogDirsResponseDescribeLogDirsResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readDescribeLogDirsResponseDescribeLogDirsResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readDescribeLogDirsResponseDescribeLogDirsResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, errorCode, results };
 }
 
-function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsResult {
+function readDescribeLogDirsResponseDescribeLogDirsResult(
+  r: Reader,
+  version: number,
+): DescribeLogDirsResponseDescribeLogDirsResult {
   const flexible = version >= 2;
   const errorCode = r.int16();
   const logDir = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const topics: DescribeLogDirsResponseDescribeLogDirsTopic[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readDescribeLogDirsResponseDescribeLogDirsTopic(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readDescribeLogDirsResponseDescribeLogDirsTopic(r, version));
+  }
   const totalBytes: bigint = version >= 4 ? r.int64() : -1n;
   const usableBytes: bigint = version >= 4 ? r.int64() : -1n;
   const isCordoned: boolean = version >= 5 ? r.bool() : false;
@@ -177,17 +208,25 @@ function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: nu
   return { errorCode, logDir, topics, totalBytes, usableBytes, isCordoned };
 }
 
-function readDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsTopic {
+function readDescribeLogDirsResponseDescribeLogDirsTopic(
+  r: Reader,
+  version: number,
+): DescribeLogDirsResponseDescribeLogDirsTopic {
   const flexible = version >= 2;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(21) : r.nonNullArrayLength(21);
   const partitions: DescribeLogDirsResponseDescribeLogDirsPartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readDescribeLogDirsResponseDescribeLogDirsPartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readDescribeLogDirsResponseDescribeLogDirsPartition(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsPartition {
+function readDescribeLogDirsResponseDescribeLogDirsPartition(
+  r: Reader,
+  version: number,
+): DescribeLogDirsResponseDescribeLogDirsPartition {
   const flexible = version >= 2;
   const partitionIndex = r.int32();
   const partitionSize = r.int64();
@@ -210,7 +249,11 @@ export function writeDescribeLogDirsResponse(w: Writer, version: number, m: Desc
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, version: number, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
+function writeDescribeLogDirsResponseDescribeLogDirsResult(
+  w: Writer,
+  version: number,
+  m: DescribeLogDirsResponseDescribeLogDirsResult,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.logDir);
@@ -227,7 +270,11 @@ function writeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, version: n
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeLogDirsResponseDescribeLogDirsTopic(w: Writer, version: number, m: DescribeLogDirsResponseDescribeLogDirsTopic): void {
+function writeDescribeLogDirsResponseDescribeLogDirsTopic(
+  w: Writer,
+  version: number,
+  m: DescribeLogDirsResponseDescribeLogDirsTopic,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -240,7 +287,11 @@ function writeDescribeLogDirsResponseDescribeLogDirsTopic(w: Writer, version: nu
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeLogDirsResponseDescribeLogDirsPartition(w: Writer, version: number, m: DescribeLogDirsResponseDescribeLogDirsPartition): void {
+function writeDescribeLogDirsResponseDescribeLogDirsPartition(
+  w: Writer,
+  version: number,
+  m: DescribeLogDirsResponseDescribeLogDirsPartition,
+): void {
   const flexible = version >= 2;
   w.int32(m.partitionIndex);
   w.int64(m.partitionSize);

@@ -41,7 +41,10 @@ export interface SaslAuthenticateResponse {
   errorMessage: string | null;
   /** The SASL authentication bytes from the server, as defined by the SASL mechanism. */
   authBytes: Buffer;
-  /** Number of milliseconds after which only re-authentication over the existing connection to create a new session can occur. (versions 1-2; default 0) */
+  /**
+   * Number of milliseconds after which only re-authentication over the existing connection to create a new
+   * session can occur. (versions 1-2; default 0)
+   */
   sessionLifetimeMs?: bigint;
 }
 

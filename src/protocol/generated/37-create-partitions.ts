@@ -51,14 +51,19 @@ export function readCreatePartitionsRequest(r: Reader, version: number): CreateP
   const flexible = version >= 2;
   const _n1 = flexible ? r.nonNullCompactArrayLength(7) : r.nonNullArrayLength(7);
   const topics: CreatePartitionsRequestCreatePartitionsTopic[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readCreatePartitionsRequestCreatePartitionsTopic(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readCreatePartitionsRequestCreatePartitionsTopic(r, version));
+  }
   const timeoutMs = r.int32();
   const validateOnly = r.bool();
   if (flexible) r.skipTaggedFields();
   return { topics, timeoutMs, validateOnly };
 }
 
-function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, version: number): CreatePartitionsRequestCreatePartitionsTopic {
+function readCreatePartitionsRequestCreatePartitionsTopic(
+  r: Reader,
+  version: number,
+): CreatePartitionsRequestCreatePartitionsTopic {
   const flexible = version >= 2;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const count = r.int32();
@@ -68,14 +73,19 @@ function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, version: nu
     assignments = null;
   } else {
     const _a1: CreatePartitionsRequestCreatePartitionsAssignment[] = [];
-    for (let _i1 = 0; _i1 < _n1; _i1++) _a1.push(readCreatePartitionsRequestCreatePartitionsAssignment(r, version));
+    for (let _i1 = 0; _i1 < _n1; _i1++) {
+      _a1.push(readCreatePartitionsRequestCreatePartitionsAssignment(r, version));
+    }
     assignments = _a1;
   }
   if (flexible) r.skipTaggedFields();
   return { name, count, assignments };
 }
 
-function readCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, version: number): CreatePartitionsRequestCreatePartitionsAssignment {
+function readCreatePartitionsRequestCreatePartitionsAssignment(
+  r: Reader,
+  version: number,
+): CreatePartitionsRequestCreatePartitionsAssignment {
   const flexible = version >= 2;
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
   const brokerIds: number[] = [];
@@ -97,7 +107,11 @@ export function writeCreatePartitionsRequest(w: Writer, version: number, m: Crea
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, version: number, m: CreatePartitionsRequestCreatePartitionsTopic): void {
+function writeCreatePartitionsRequestCreatePartitionsTopic(
+  w: Writer,
+  version: number,
+  m: CreatePartitionsRequestCreatePartitionsTopic,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -116,7 +130,11 @@ function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, version: n
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, version: number, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
+function writeCreatePartitionsRequestCreatePartitionsAssignment(
+  w: Writer,
+  version: number,
+  m: CreatePartitionsRequestCreatePartitionsAssignment,
+): void {
   const flexible = version >= 2;
   const _a1 = m.brokerIds;
   if (flexible) w.compactArrayLength(_a1.length);
@@ -131,7 +149,10 @@ function writeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, versi
 
 /** CreatePartitionsResponse, versions 0-3. */
 export interface CreatePartitionsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The partition creation results for each topic. */
   results: CreatePartitionsResponseCreatePartitionsTopicResult[];
@@ -162,12 +183,17 @@ export function readCreatePartitionsResponse(r: Reader, version: number): Create
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(5) : r.nonNullArrayLength(5);
   const results: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readCreatePartitionsResponseCreatePartitionsTopicResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readCreatePartitionsResponseCreatePartitionsTopicResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, results };
 }
 
-function readCreatePartitionsResponseCreatePartitionsTopicResult(r: Reader, version: number): CreatePartitionsResponseCreatePartitionsTopicResult {
+function readCreatePartitionsResponseCreatePartitionsTopicResult(
+  r: Reader,
+  version: number,
+): CreatePartitionsResponseCreatePartitionsTopicResult {
   const flexible = version >= 2;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const errorCode = r.int16();
@@ -188,7 +214,11 @@ export function writeCreatePartitionsResponse(w: Writer, version: number, m: Cre
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreatePartitionsResponseCreatePartitionsTopicResult(w: Writer, version: number, m: CreatePartitionsResponseCreatePartitionsTopicResult): void {
+function writeCreatePartitionsResponseCreatePartitionsTopicResult(
+  w: Writer,
+  version: number,
+  m: CreatePartitionsResponseCreatePartitionsTopicResult,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);

@@ -8,9 +8,15 @@ import { EMPTY_BUFFER, type Reader, type Writer } from '../primitives.js';
 
 /** CreateDelegationTokenRequest, versions 1-3. */
 export interface CreateDelegationTokenRequest {
-  /** The principal type of the owner of the token. If it's null it defaults to the token request principal. (versions 3) */
+  /**
+   * The principal type of the owner of the token. If it's null it defaults to the token request principal.
+   * (versions 3)
+   */
   ownerPrincipalType?: string | null;
-  /** The principal name of the owner of the token. If it's null it defaults to the token request principal. (versions 3) */
+  /**
+   * The principal name of the owner of the token. If it's null it defaults to the token request principal.
+   * (versions 3)
+   */
   ownerPrincipalName?: string | null;
   /** A list of those who are allowed to renew this token before it expires. */
   renewers: CreateDelegationTokenRequestCreatableRenewers[];
@@ -42,13 +48,18 @@ export function readCreateDelegationTokenRequest(r: Reader, version: number): Cr
   const ownerPrincipalName: string | null = version >= 3 ? r.compactString() : '';
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const renewers: CreateDelegationTokenRequestCreatableRenewers[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) renewers.push(readCreateDelegationTokenRequestCreatableRenewers(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    renewers.push(readCreateDelegationTokenRequestCreatableRenewers(r, version));
+  }
   const maxLifetimeMs = r.int64();
   if (flexible) r.skipTaggedFields();
   return { ownerPrincipalType, ownerPrincipalName, renewers, maxLifetimeMs };
 }
 
-function readCreateDelegationTokenRequestCreatableRenewers(r: Reader, version: number): CreateDelegationTokenRequestCreatableRenewers {
+function readCreateDelegationTokenRequestCreatableRenewers(
+  r: Reader,
+  version: number,
+): CreateDelegationTokenRequestCreatableRenewers {
   const flexible = version >= 2;
   const principalType = flexible ? r.nonNullCompactString() : r.nonNullString();
   const principalName = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -56,7 +67,11 @@ function readCreateDelegationTokenRequestCreatableRenewers(r: Reader, version: n
   return { principalType, principalName };
 }
 
-export function writeCreateDelegationTokenRequest(w: Writer, version: number, m: CreateDelegationTokenRequest): void {
+export function writeCreateDelegationTokenRequest(
+  w: Writer,
+  version: number,
+  m: CreateDelegationTokenRequest,
+): void {
   const flexible = version >= 2;
   if (version >= 3) w.compactString(m.ownerPrincipalType === undefined ? '' : m.ownerPrincipalType);
   if (version >= 3) w.compactString(m.ownerPrincipalName === undefined ? '' : m.ownerPrincipalName);
@@ -70,7 +85,11 @@ export function writeCreateDelegationTokenRequest(w: Writer, version: number, m:
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeCreateDelegationTokenRequestCreatableRenewers(w: Writer, version: number, m: CreateDelegationTokenRequestCreatableRenewers): void {
+function writeCreateDelegationTokenRequestCreatableRenewers(
+  w: Writer,
+  version: number,
+  m: CreateDelegationTokenRequestCreatableRenewers,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.principalType);
   else w.string(m.principalType);
@@ -103,7 +122,10 @@ export interface CreateDelegationTokenResponse {
   tokenId: string;
   /** HMAC of the delegation token. */
   hmac: Buffer;
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
 }
 
@@ -153,7 +175,11 @@ export function readCreateDelegationTokenResponse(r: Reader, version: number): C
   };
 }
 
-export function writeCreateDelegationTokenResponse(w: Writer, version: number, m: CreateDelegationTokenResponse): void {
+export function writeCreateDelegationTokenResponse(
+  w: Writer,
+  version: number,
+  m: CreateDelegationTokenResponse,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.principalType);

@@ -27,7 +27,11 @@ export function readRenewDelegationTokenRequest(r: Reader, version: number): Ren
   return { hmac, renewPeriodMs };
 }
 
-export function writeRenewDelegationTokenRequest(w: Writer, version: number, m: RenewDelegationTokenRequest): void {
+export function writeRenewDelegationTokenRequest(
+  w: Writer,
+  version: number,
+  m: RenewDelegationTokenRequest,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactBytes(m.hmac);
   else w.bytes(m.hmac);
@@ -43,7 +47,10 @@ export interface RenewDelegationTokenResponse {
   errorCode: number;
   /** The timestamp in milliseconds at which this token expires. */
   expiryTimestampMs: bigint;
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
 }
 
@@ -61,7 +68,11 @@ export function readRenewDelegationTokenResponse(r: Reader, version: number): Re
   return { errorCode, expiryTimestampMs, throttleTimeMs };
 }
 
-export function writeRenewDelegationTokenResponse(w: Writer, version: number, m: RenewDelegationTokenResponse): void {
+export function writeRenewDelegationTokenResponse(
+  w: Writer,
+  version: number,
+  m: RenewDelegationTokenResponse,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   w.int64(m.expiryTimestampMs);

@@ -27,7 +27,11 @@ export function readExpireDelegationTokenRequest(r: Reader, version: number): Ex
   return { hmac, expiryTimePeriodMs };
 }
 
-export function writeExpireDelegationTokenRequest(w: Writer, version: number, m: ExpireDelegationTokenRequest): void {
+export function writeExpireDelegationTokenRequest(
+  w: Writer,
+  version: number,
+  m: ExpireDelegationTokenRequest,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactBytes(m.hmac);
   else w.bytes(m.hmac);
@@ -43,7 +47,10 @@ export interface ExpireDelegationTokenResponse {
   errorCode: number;
   /** The timestamp in milliseconds at which this token expires. */
   expiryTimestampMs: bigint;
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
 }
 
@@ -61,7 +68,11 @@ export function readExpireDelegationTokenResponse(r: Reader, version: number): E
   return { errorCode, expiryTimestampMs, throttleTimeMs };
 }
 
-export function writeExpireDelegationTokenResponse(w: Writer, version: number, m: ExpireDelegationTokenResponse): void {
+export function writeExpireDelegationTokenResponse(
+  w: Writer,
+  version: number,
+  m: ExpireDelegationTokenResponse,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   w.int64(m.expiryTimestampMs);

@@ -30,7 +30,10 @@ export function createDescribeDelegationTokenRequestDescribeDelegationTokenOwner
   return { principalType: '', principalName: '' };
 }
 
-export function readDescribeDelegationTokenRequest(r: Reader, version: number): DescribeDelegationTokenRequest {
+export function readDescribeDelegationTokenRequest(
+  r: Reader,
+  version: number,
+): DescribeDelegationTokenRequest {
   const flexible = version >= 2;
   let owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null;
   const _n1 = flexible ? r.compactArrayLength(3) : r.arrayLength(3);
@@ -38,14 +41,19 @@ export function readDescribeDelegationTokenRequest(r: Reader, version: number): 
     owners = null;
   } else {
     const _a1: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] = [];
-    for (let _i1 = 0; _i1 < _n1; _i1++) _a1.push(readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, version));
+    for (let _i1 = 0; _i1 < _n1; _i1++) {
+      _a1.push(readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, version));
+    }
     owners = _a1;
   }
   if (flexible) r.skipTaggedFields();
   return { owners };
 }
 
-function readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r: Reader, version: number): DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
+function readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(
+  r: Reader,
+  version: number,
+): DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
   const flexible = version >= 2;
   const principalType = flexible ? r.nonNullCompactString() : r.nonNullString();
   const principalName = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -53,7 +61,11 @@ function readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r: Reade
   return { principalType, principalName };
 }
 
-export function writeDescribeDelegationTokenRequest(w: Writer, version: number, m: DescribeDelegationTokenRequest): void {
+export function writeDescribeDelegationTokenRequest(
+  w: Writer,
+  version: number,
+  m: DescribeDelegationTokenRequest,
+): void {
   const flexible = version >= 2;
   const _a1 = m.owners;
   if (_a1 === null) {
@@ -69,7 +81,11 @@ export function writeDescribeDelegationTokenRequest(w: Writer, version: number, 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w: Writer, version: number, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner): void {
+function writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(
+  w: Writer,
+  version: number,
+  m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.principalType);
   else w.string(m.principalType);
@@ -86,7 +102,10 @@ export interface DescribeDelegationTokenResponse {
   errorCode: number;
   /** The tokens. */
   tokens: DescribeDelegationTokenResponseDescribedDelegationToken[];
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
 }
 
@@ -148,18 +167,26 @@ export function createDescribeDelegationTokenResponseDescribedDelegationTokenRen
   return { principalType: '', principalName: '' };
 }
 
-export function readDescribeDelegationTokenResponse(r: Reader, version: number): DescribeDelegationTokenResponse {
+export function readDescribeDelegationTokenResponse(
+  r: Reader,
+  version: number,
+): DescribeDelegationTokenResponse {
   const flexible = version >= 2;
   const errorCode = r.int16();
   const _n1 = flexible ? r.nonNullCompactArrayLength(30) : r.nonNullArrayLength(30);
   const tokens: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) tokens.push(readDescribeDelegationTokenResponseDescribedDelegationToken(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    tokens.push(readDescribeDelegationTokenResponseDescribedDelegationToken(r, version));
+  }
   const throttleTimeMs = r.int32();
   if (flexible) r.skipTaggedFields();
   return { errorCode, tokens, throttleTimeMs };
 }
 
-function readDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, version: number): DescribeDelegationTokenResponseDescribedDelegationToken {
+function readDescribeDelegationTokenResponseDescribedDelegationToken(
+  r: Reader,
+  version: number,
+): DescribeDelegationTokenResponseDescribedDelegationToken {
   const flexible = version >= 2;
   const principalType = flexible ? r.nonNullCompactString() : r.nonNullString();
   const principalName = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -172,7 +199,9 @@ function readDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, 
   const hmac = flexible ? r.nonNullCompactBytes() : r.nonNullBytes();
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const renewers: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) renewers.push(readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    renewers.push(readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return {
     principalType,
@@ -188,7 +217,10 @@ function readDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, 
   };
 }
 
-function readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r: Reader, version: number): DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
+function readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(
+  r: Reader,
+  version: number,
+): DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
   const flexible = version >= 2;
   const principalType = flexible ? r.nonNullCompactString() : r.nonNullString();
   const principalName = flexible ? r.nonNullCompactString() : r.nonNullString();
@@ -196,7 +228,11 @@ function readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r: R
   return { principalType, principalName };
 }
 
-export function writeDescribeDelegationTokenResponse(w: Writer, version: number, m: DescribeDelegationTokenResponse): void {
+export function writeDescribeDelegationTokenResponse(
+  w: Writer,
+  version: number,
+  m: DescribeDelegationTokenResponse,
+): void {
   const flexible = version >= 2;
   w.int16(m.errorCode);
   const _a1 = m.tokens;
@@ -209,7 +245,11 @@ export function writeDescribeDelegationTokenResponse(w: Writer, version: number,
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer, version: number, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
+function writeDescribeDelegationTokenResponseDescribedDelegationToken(
+  w: Writer,
+  version: number,
+  m: DescribeDelegationTokenResponseDescribedDelegationToken,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.principalType);
   else w.string(m.principalType);
@@ -233,7 +273,11 @@ function writeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer,
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w: Writer, version: number, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer): void {
+function writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(
+  w: Writer,
+  version: number,
+  m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.principalType);
   else w.string(m.principalType);

@@ -21,7 +21,9 @@ export function readDeleteGroupsRequest(r: Reader, version: number): DeleteGroup
   const flexible = version >= 2;
   const _n1 = flexible ? r.nonNullCompactArrayLength(1) : r.nonNullArrayLength(1);
   const groupsNames: string[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) groupsNames.push(flexible ? r.nonNullCompactString() : r.nonNullString());
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    groupsNames.push(flexible ? r.nonNullCompactString() : r.nonNullString());
+  }
   if (flexible) r.skipTaggedFields();
   return { groupsNames };
 }
@@ -42,7 +44,10 @@ export function writeDeleteGroupsRequest(w: Writer, version: number, m: DeleteGr
 
 /** DeleteGroupsResponse, versions 0-2. */
 export interface DeleteGroupsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The deletion results. */
   results: DeleteGroupsResponseDeletableGroupResult[];
@@ -76,7 +81,10 @@ export function readDeleteGroupsResponse(r: Reader, version: number): DeleteGrou
   return { throttleTimeMs, results };
 }
 
-function readDeleteGroupsResponseDeletableGroupResult(r: Reader, version: number): DeleteGroupsResponseDeletableGroupResult {
+function readDeleteGroupsResponseDeletableGroupResult(
+  r: Reader,
+  version: number,
+): DeleteGroupsResponseDeletableGroupResult {
   const flexible = version >= 2;
   const groupId = flexible ? r.nonNullCompactString() : r.nonNullString();
   const errorCode = r.int16();
@@ -96,7 +104,11 @@ export function writeDeleteGroupsResponse(w: Writer, version: number, m: DeleteG
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDeleteGroupsResponseDeletableGroupResult(w: Writer, version: number, m: DeleteGroupsResponseDeletableGroupResult): void {
+function writeDeleteGroupsResponseDeletableGroupResult(
+  w: Writer,
+  version: number,
+  m: DeleteGroupsResponseDeletableGroupResult,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.groupId);
   else w.string(m.groupId);

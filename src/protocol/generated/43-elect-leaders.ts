@@ -8,7 +8,10 @@ import { type Reader, type Writer } from '../primitives.js';
 
 /** ElectLeadersRequest, versions 0-2. */
 export interface ElectLeadersRequest {
-  /** Type of elections to conduct for the partition. A value of '0' elects the preferred replica. A value of '1' elects the first live replica if there are no in-sync replica. (versions 1-2) */
+  /**
+   * Type of elections to conduct for the partition. A value of '0' elects the preferred replica. A value of
+   * '1' elects the first live replica if there are no in-sync replica. (versions 1-2)
+   */
   electionType?: number;
   /** The topic partitions to elect leaders. */
   topicPartitions: ElectLeadersRequestTopicPartitions[] | null;
@@ -51,7 +54,10 @@ export function readElectLeadersRequest(r: Reader, version: number): ElectLeader
   return { electionType, topicPartitions, timeoutMs };
 }
 
-function readElectLeadersRequestTopicPartitions(r: Reader, version: number): ElectLeadersRequestTopicPartitions {
+function readElectLeadersRequestTopicPartitions(
+  r: Reader,
+  version: number,
+): ElectLeadersRequestTopicPartitions {
   const flexible = version >= 2;
   const topic = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
@@ -79,7 +85,11 @@ export function writeElectLeadersRequest(w: Writer, version: number, m: ElectLea
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeElectLeadersRequestTopicPartitions(w: Writer, version: number, m: ElectLeadersRequestTopicPartitions): void {
+function writeElectLeadersRequestTopicPartitions(
+  w: Writer,
+  version: number,
+  m: ElectLeadersRequestTopicPartitions,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.topic);
   else w.string(m.topic);
@@ -96,11 +106,17 @@ function writeElectLeadersRequestTopicPartitions(w: Writer, version: number, m: 
 
 /** ElectLeadersResponse, versions 0-2. */
 export interface ElectLeadersResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top level response error code. (versions 1-2) */
   errorCode?: number;
-  /** The election results, or an empty array if the requester did not have permission and the request asks for all partitions. */
+  /**
+   * The election results, or an empty array if the requester did not have permission and the request asks for
+   * all partitions.
+   */
   replicaElectionResults: ElectLeadersResponseReplicaElectionResult[];
 }
 
@@ -143,22 +159,32 @@ export function readElectLeadersResponse(r: Reader, version: number): ElectLeade
   const errorCode: number = version >= 1 ? r.int16() : 0;
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const replicaElectionResults: ElectLeadersResponseReplicaElectionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) replicaElectionResults.push(readElectLeadersResponseReplicaElectionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    replicaElectionResults.push(readElectLeadersResponseReplicaElectionResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, errorCode, replicaElectionResults };
 }
 
-function readElectLeadersResponseReplicaElectionResult(r: Reader, version: number): ElectLeadersResponseReplicaElectionResult {
+function readElectLeadersResponseReplicaElectionResult(
+  r: Reader,
+  version: number,
+): ElectLeadersResponseReplicaElectionResult {
   const flexible = version >= 2;
   const topic = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(8) : r.nonNullArrayLength(8);
   const partitionResult: ElectLeadersResponsePartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitionResult.push(readElectLeadersResponsePartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitionResult.push(readElectLeadersResponsePartitionResult(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { topic, partitionResult };
 }
 
-function readElectLeadersResponsePartitionResult(r: Reader, version: number): ElectLeadersResponsePartitionResult {
+function readElectLeadersResponsePartitionResult(
+  r: Reader,
+  version: number,
+): ElectLeadersResponsePartitionResult {
   const flexible = version >= 2;
   const partitionId = r.int32();
   const errorCode = r.int16();
@@ -180,7 +206,11 @@ export function writeElectLeadersResponse(w: Writer, version: number, m: ElectLe
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeElectLeadersResponseReplicaElectionResult(w: Writer, version: number, m: ElectLeadersResponseReplicaElectionResult): void {
+function writeElectLeadersResponseReplicaElectionResult(
+  w: Writer,
+  version: number,
+  m: ElectLeadersResponseReplicaElectionResult,
+): void {
   const flexible = version >= 2;
   if (flexible) w.compactString(m.topic);
   else w.string(m.topic);
@@ -193,7 +223,11 @@ function writeElectLeadersResponseReplicaElectionResult(w: Writer, version: numb
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeElectLeadersResponsePartitionResult(w: Writer, version: number, m: ElectLeadersResponsePartitionResult): void {
+function writeElectLeadersResponsePartitionResult(
+  w: Writer,
+  version: number,
+  m: ElectLeadersResponsePartitionResult,
+): void {
   const flexible = version >= 2;
   w.int32(m.partitionId);
   w.int16(m.errorCode);

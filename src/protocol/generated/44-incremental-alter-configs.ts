@@ -49,28 +49,41 @@ export function createIncrementalAlterConfigsRequestAlterableConfig(): Increment
   return { name: '', configOperation: 0, value: '' };
 }
 
-export function readIncrementalAlterConfigsRequest(r: Reader, version: number): IncrementalAlterConfigsRequest {
+export function readIncrementalAlterConfigsRequest(
+  r: Reader,
+  version: number,
+): IncrementalAlterConfigsRequest {
   const flexible = version >= 1;
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
   const resources: IncrementalAlterConfigsRequestAlterConfigsResource[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) resources.push(readIncrementalAlterConfigsRequestAlterConfigsResource(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    resources.push(readIncrementalAlterConfigsRequestAlterConfigsResource(r, version));
+  }
   const validateOnly = r.bool();
   if (flexible) r.skipTaggedFields();
   return { resources, validateOnly };
 }
 
-function readIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, version: number): IncrementalAlterConfigsRequestAlterConfigsResource {
+function readIncrementalAlterConfigsRequestAlterConfigsResource(
+  r: Reader,
+  version: number,
+): IncrementalAlterConfigsRequestAlterConfigsResource {
   const flexible = version >= 1;
   const resourceType = r.int8();
   const resourceName = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
   const configs: IncrementalAlterConfigsRequestAlterableConfig[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) configs.push(readIncrementalAlterConfigsRequestAlterableConfig(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    configs.push(readIncrementalAlterConfigsRequestAlterableConfig(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { resourceType, resourceName, configs };
 }
 
-function readIncrementalAlterConfigsRequestAlterableConfig(r: Reader, version: number): IncrementalAlterConfigsRequestAlterableConfig {
+function readIncrementalAlterConfigsRequestAlterableConfig(
+  r: Reader,
+  version: number,
+): IncrementalAlterConfigsRequestAlterableConfig {
   const flexible = version >= 1;
   const name = flexible ? r.nonNullCompactString() : r.nonNullString();
   const configOperation = r.int8();
@@ -79,7 +92,11 @@ function readIncrementalAlterConfigsRequestAlterableConfig(r: Reader, version: n
   return { name, configOperation, value };
 }
 
-export function writeIncrementalAlterConfigsRequest(w: Writer, version: number, m: IncrementalAlterConfigsRequest): void {
+export function writeIncrementalAlterConfigsRequest(
+  w: Writer,
+  version: number,
+  m: IncrementalAlterConfigsRequest,
+): void {
   const flexible = version >= 1;
   const _a1 = m.resources;
   if (flexible) w.compactArrayLength(_a1.length);
@@ -91,7 +108,11 @@ export function writeIncrementalAlterConfigsRequest(w: Writer, version: number, 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, version: number, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
+function writeIncrementalAlterConfigsRequestAlterConfigsResource(
+  w: Writer,
+  version: number,
+  m: IncrementalAlterConfigsRequestAlterConfigsResource,
+): void {
   const flexible = version >= 1;
   w.int8(m.resourceType);
   if (flexible) w.compactString(m.resourceName);
@@ -105,7 +126,11 @@ function writeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, vers
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, version: number, m: IncrementalAlterConfigsRequestAlterableConfig): void {
+function writeIncrementalAlterConfigsRequestAlterableConfig(
+  w: Writer,
+  version: number,
+  m: IncrementalAlterConfigsRequestAlterableConfig,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.name);
   else w.string(m.name);
@@ -119,7 +144,10 @@ function writeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, version: 
 
 /** IncrementalAlterConfigsResponse, versions 0-1. */
 export interface IncrementalAlterConfigsResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The responses for each resource. */
   responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[];
@@ -147,17 +175,25 @@ export function createIncrementalAlterConfigsResponseAlterConfigsResourceRespons
   return { errorCode: 0, errorMessage: '', resourceType: 0, resourceName: '' };
 }
 
-export function readIncrementalAlterConfigsResponse(r: Reader, version: number): IncrementalAlterConfigsResponse {
+export function readIncrementalAlterConfigsResponse(
+  r: Reader,
+  version: number,
+): IncrementalAlterConfigsResponse {
   const flexible = version >= 1;
   const throttleTimeMs = r.int32();
   const _n1 = flexible ? r.nonNullCompactArrayLength(6) : r.nonNullArrayLength(6);
   const responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) responses.push(readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    responses.push(readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, version));
+  }
   if (flexible) r.skipTaggedFields();
   return { throttleTimeMs, responses };
 }
 
-function readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, version: number): IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
+function readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(
+  r: Reader,
+  version: number,
+): IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
   const flexible = version >= 1;
   const errorCode = r.int16();
   const errorMessage = flexible ? r.compactString() : r.string();
@@ -167,7 +203,11 @@ function readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Read
   return { errorCode, errorMessage, resourceType, resourceName };
 }
 
-export function writeIncrementalAlterConfigsResponse(w: Writer, version: number, m: IncrementalAlterConfigsResponse): void {
+export function writeIncrementalAlterConfigsResponse(
+  w: Writer,
+  version: number,
+  m: IncrementalAlterConfigsResponse,
+): void {
   const flexible = version >= 1;
   w.int32(m.throttleTimeMs);
   const _a1 = m.responses;
@@ -179,7 +219,11 @@ export function writeIncrementalAlterConfigsResponse(w: Writer, version: number,
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, version: number, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
+function writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(
+  w: Writer,
+  version: number,
+  m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse,
+): void {
   const flexible = version >= 1;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.errorMessage);

@@ -10,7 +10,10 @@ import { type Reader, type Writer } from '../primitives.js';
 export interface AlterPartitionReassignmentsRequest {
   /** The time in ms to wait for the request to complete. (default 60000) */
   timeoutMs: number;
-  /** The option indicating whether changing the replication factor of any given partition as part of this request is a valid move. (versions 1; default true) */
+  /**
+   * The option indicating whether changing the replication factor of any given partition as part of this
+   * request is a valid move. (versions 1; default true)
+   */
   allowReplicationFactorChange?: boolean;
   /** The topics to reassign. */
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
@@ -28,7 +31,10 @@ export interface AlterPartitionReassignmentsRequestReassignableTopic {
 export interface AlterPartitionReassignmentsRequestReassignablePartition {
   /** The partition index. */
   partitionIndex: number;
-  /** The replicas to place the partitions on, or null to cancel a pending reassignment for this partition. (default null) */
+  /**
+   * The replicas to place the partitions on, or null to cancel a pending reassignment for this partition.
+   * (default null)
+   */
   replicas: number[] | null;
 }
 
@@ -47,26 +53,39 @@ export function createAlterPartitionReassignmentsRequestReassignablePartition():
   return { partitionIndex: 0, replicas: null };
 }
 
-export function readAlterPartitionReassignmentsRequest(r: Reader, version: number): AlterPartitionReassignmentsRequest {
+export function readAlterPartitionReassignmentsRequest(
+  r: Reader,
+  version: number,
+): AlterPartitionReassignmentsRequest {
   const timeoutMs = r.int32();
   const allowReplicationFactorChange: boolean = version >= 1 ? r.bool() : true;
   const _n1 = r.nonNullCompactArrayLength(3);
   const topics: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readAlterPartitionReassignmentsRequestReassignableTopic(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readAlterPartitionReassignmentsRequestReassignableTopic(r, version));
+  }
   r.skipTaggedFields();
   return { timeoutMs, allowReplicationFactorChange, topics };
 }
 
-function readAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, version: number): AlterPartitionReassignmentsRequestReassignableTopic {
+function readAlterPartitionReassignmentsRequestReassignableTopic(
+  r: Reader,
+  version: number,
+): AlterPartitionReassignmentsRequestReassignableTopic {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(6);
   const partitions: AlterPartitionReassignmentsRequestReassignablePartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readAlterPartitionReassignmentsRequestReassignablePartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readAlterPartitionReassignmentsRequestReassignablePartition(r, version));
+  }
   r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readAlterPartitionReassignmentsRequestReassignablePartition(r: Reader, version: number): AlterPartitionReassignmentsRequestReassignablePartition {
+function readAlterPartitionReassignmentsRequestReassignablePartition(
+  r: Reader,
+  version: number,
+): AlterPartitionReassignmentsRequestReassignablePartition {
   const partitionIndex = r.int32();
   let replicas: number[] | null;
   const _n1 = r.compactArrayLength(4);
@@ -81,7 +100,11 @@ function readAlterPartitionReassignmentsRequestReassignablePartition(r: Reader, 
   return { partitionIndex, replicas };
 }
 
-export function writeAlterPartitionReassignmentsRequest(w: Writer, version: number, m: AlterPartitionReassignmentsRequest): void {
+export function writeAlterPartitionReassignmentsRequest(
+  w: Writer,
+  version: number,
+  m: AlterPartitionReassignmentsRequest,
+): void {
   w.int32(m.timeoutMs);
   if (version >= 1) w.bool(m.allowReplicationFactorChange ?? true);
   const _a1 = m.topics;
@@ -92,7 +115,11 @@ export function writeAlterPartitionReassignmentsRequest(w: Writer, version: numb
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionReassignmentsRequestReassignableTopic(w: Writer, version: number, m: AlterPartitionReassignmentsRequestReassignableTopic): void {
+function writeAlterPartitionReassignmentsRequestReassignableTopic(
+  w: Writer,
+  version: number,
+  m: AlterPartitionReassignmentsRequestReassignableTopic,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -102,7 +129,11 @@ function writeAlterPartitionReassignmentsRequestReassignableTopic(w: Writer, ver
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionReassignmentsRequestReassignablePartition(w: Writer, version: number, m: AlterPartitionReassignmentsRequestReassignablePartition): void {
+function writeAlterPartitionReassignmentsRequestReassignablePartition(
+  w: Writer,
+  version: number,
+  m: AlterPartitionReassignmentsRequestReassignablePartition,
+): void {
   w.int32(m.partitionIndex);
   const _a1 = m.replicas;
   if (_a1 === null) {
@@ -120,9 +151,15 @@ function writeAlterPartitionReassignmentsRequestReassignablePartition(w: Writer,
 
 /** AlterPartitionReassignmentsResponse, versions 0-1. */
 export interface AlterPartitionReassignmentsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
-  /** The option indicating whether changing the replication factor of any given partition as part of the request was allowed. (versions 1; default true) */
+  /**
+   * The option indicating whether changing the replication factor of any given partition as part of the
+   * request was allowed. (versions 1; default true)
+   */
   allowReplicationFactorChange?: boolean;
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
@@ -171,28 +208,41 @@ export function createAlterPartitionReassignmentsResponseReassignablePartitionRe
   return { partitionIndex: 0, errorCode: 0, errorMessage: '' };
 }
 
-export function readAlterPartitionReassignmentsResponse(r: Reader, version: number): AlterPartitionReassignmentsResponse {
+export function readAlterPartitionReassignmentsResponse(
+  r: Reader,
+  version: number,
+): AlterPartitionReassignmentsResponse {
   const throttleTimeMs = r.int32();
   const allowReplicationFactorChange: boolean = version >= 1 ? r.bool() : true;
   const errorCode = r.int16();
   const errorMessage = r.compactString();
   const _n1 = r.nonNullCompactArrayLength(3);
   const responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) responses.push(readAlterPartitionReassignmentsResponseReassignableTopicResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    responses.push(readAlterPartitionReassignmentsResponseReassignableTopicResponse(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, allowReplicationFactorChange, errorCode, errorMessage, responses };
 }
 
-function readAlterPartitionReassignmentsResponseReassignableTopicResponse(r: Reader, version: number): AlterPartitionReassignmentsResponseReassignableTopicResponse {
+function readAlterPartitionReassignmentsResponseReassignableTopicResponse(
+  r: Reader,
+  version: number,
+): AlterPartitionReassignmentsResponseReassignableTopicResponse {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(8);
   const partitions: AlterPartitionReassignmentsResponseReassignablePartitionResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r, version));
+  }
   r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r: Reader, version: number): AlterPartitionReassignmentsResponseReassignablePartitionResponse {
+function readAlterPartitionReassignmentsResponseReassignablePartitionResponse(
+  r: Reader,
+  version: number,
+): AlterPartitionReassignmentsResponseReassignablePartitionResponse {
   const partitionIndex = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -200,7 +250,11 @@ function readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r:
   return { partitionIndex, errorCode, errorMessage };
 }
 
-export function writeAlterPartitionReassignmentsResponse(w: Writer, version: number, m: AlterPartitionReassignmentsResponse): void {
+export function writeAlterPartitionReassignmentsResponse(
+  w: Writer,
+  version: number,
+  m: AlterPartitionReassignmentsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   if (version >= 1) w.bool(m.allowReplicationFactorChange ?? true);
   w.int16(m.errorCode);
@@ -213,7 +267,11 @@ export function writeAlterPartitionReassignmentsResponse(w: Writer, version: num
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionReassignmentsResponseReassignableTopicResponse(w: Writer, version: number, m: AlterPartitionReassignmentsResponseReassignableTopicResponse): void {
+function writeAlterPartitionReassignmentsResponseReassignableTopicResponse(
+  w: Writer,
+  version: number,
+  m: AlterPartitionReassignmentsResponseReassignableTopicResponse,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -223,7 +281,11 @@ function writeAlterPartitionReassignmentsResponseReassignableTopicResponse(w: Wr
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionReassignmentsResponseReassignablePartitionResponse(w: Writer, version: number, m: AlterPartitionReassignmentsResponseReassignablePartitionResponse): void {
+function writeAlterPartitionReassignmentsResponseReassignablePartitionResponse(
+  w: Writer,
+  version: number,
+  m: AlterPartitionReassignmentsResponseReassignablePartitionResponse,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

@@ -32,7 +32,10 @@ export function createListPartitionReassignmentsRequestListPartitionReassignment
   return { name: '', partitionIndexes: [] };
 }
 
-export function readListPartitionReassignmentsRequest(r: Reader, version: number): ListPartitionReassignmentsRequest {
+export function readListPartitionReassignmentsRequest(
+  r: Reader,
+  version: number,
+): ListPartitionReassignmentsRequest {
   const timeoutMs = r.int32();
   let topics: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] | null;
   const _n1 = r.compactArrayLength(3);
@@ -40,14 +43,19 @@ export function readListPartitionReassignmentsRequest(r: Reader, version: number
     topics = null;
   } else {
     const _a1: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] = [];
-    for (let _i1 = 0; _i1 < _n1; _i1++) _a1.push(readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, version));
+    for (let _i1 = 0; _i1 < _n1; _i1++) {
+      _a1.push(readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, version));
+    }
     topics = _a1;
   }
   r.skipTaggedFields();
   return { timeoutMs, topics };
 }
 
-function readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r: Reader, version: number): ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
+function readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(
+  r: Reader,
+  version: number,
+): ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(4);
   const partitionIndexes: number[] = [];
@@ -56,7 +64,11 @@ function readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r
   return { name, partitionIndexes };
 }
 
-export function writeListPartitionReassignmentsRequest(w: Writer, version: number, m: ListPartitionReassignmentsRequest): void {
+export function writeListPartitionReassignmentsRequest(
+  w: Writer,
+  version: number,
+  m: ListPartitionReassignmentsRequest,
+): void {
   w.int32(m.timeoutMs);
   const _a1 = m.topics;
   if (_a1 === null) {
@@ -70,7 +82,11 @@ export function writeListPartitionReassignmentsRequest(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w: Writer, version: number, m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics): void {
+function writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(
+  w: Writer,
+  version: number,
+  m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitionIndexes;
   w.compactArrayLength(_a1.length);
@@ -84,7 +100,10 @@ function writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(
 
 /** ListPartitionReassignmentsResponse, versions 0. */
 export interface ListPartitionReassignmentsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
@@ -129,27 +148,40 @@ export function createListPartitionReassignmentsResponseOngoingPartitionReassign
   return { partitionIndex: 0, replicas: [], addingReplicas: [], removingReplicas: [] };
 }
 
-export function readListPartitionReassignmentsResponse(r: Reader, version: number): ListPartitionReassignmentsResponse {
+export function readListPartitionReassignmentsResponse(
+  r: Reader,
+  version: number,
+): ListPartitionReassignmentsResponse {
   const throttleTimeMs = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
   const _n1 = r.nonNullCompactArrayLength(3);
   const topics: ListPartitionReassignmentsResponseOngoingTopicReassignment[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readListPartitionReassignmentsResponseOngoingTopicReassignment(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readListPartitionReassignmentsResponseOngoingTopicReassignment(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, errorCode, errorMessage, topics };
 }
 
-function readListPartitionReassignmentsResponseOngoingTopicReassignment(r: Reader, version: number): ListPartitionReassignmentsResponseOngoingTopicReassignment {
+function readListPartitionReassignmentsResponseOngoingTopicReassignment(
+  r: Reader,
+  version: number,
+): ListPartitionReassignmentsResponseOngoingTopicReassignment {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(8);
   const partitions: ListPartitionReassignmentsResponseOngoingPartitionReassignment[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readListPartitionReassignmentsResponseOngoingPartitionReassignment(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readListPartitionReassignmentsResponseOngoingPartitionReassignment(r, version));
+  }
   r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readListPartitionReassignmentsResponseOngoingPartitionReassignment(r: Reader, version: number): ListPartitionReassignmentsResponseOngoingPartitionReassignment {
+function readListPartitionReassignmentsResponseOngoingPartitionReassignment(
+  r: Reader,
+  version: number,
+): ListPartitionReassignmentsResponseOngoingPartitionReassignment {
   const partitionIndex = r.int32();
   const _n1 = r.nonNullCompactArrayLength(4);
   const replicas: number[] = [];
@@ -164,7 +196,11 @@ function readListPartitionReassignmentsResponseOngoingPartitionReassignment(r: R
   return { partitionIndex, replicas, addingReplicas, removingReplicas };
 }
 
-export function writeListPartitionReassignmentsResponse(w: Writer, version: number, m: ListPartitionReassignmentsResponse): void {
+export function writeListPartitionReassignmentsResponse(
+  w: Writer,
+  version: number,
+  m: ListPartitionReassignmentsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -176,7 +212,11 @@ export function writeListPartitionReassignmentsResponse(w: Writer, version: numb
   w.emptyTaggedFields();
 }
 
-function writeListPartitionReassignmentsResponseOngoingTopicReassignment(w: Writer, version: number, m: ListPartitionReassignmentsResponseOngoingTopicReassignment): void {
+function writeListPartitionReassignmentsResponseOngoingTopicReassignment(
+  w: Writer,
+  version: number,
+  m: ListPartitionReassignmentsResponseOngoingTopicReassignment,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -186,7 +226,11 @@ function writeListPartitionReassignmentsResponseOngoingTopicReassignment(w: Writ
   w.emptyTaggedFields();
 }
 
-function writeListPartitionReassignmentsResponseOngoingPartitionReassignment(w: Writer, version: number, m: ListPartitionReassignmentsResponseOngoingPartitionReassignment): void {
+function writeListPartitionReassignmentsResponseOngoingPartitionReassignment(
+  w: Writer,
+  version: number,
+  m: ListPartitionReassignmentsResponseOngoingPartitionReassignment,
+): void {
   w.int32(m.partitionIndex);
   const _a1 = m.replicas;
   w.compactArrayLength(_a1.length);

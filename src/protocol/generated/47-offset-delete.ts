@@ -82,7 +82,11 @@ function writeOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDele
   }
 }
 
-function writeOffsetDeleteRequestPartition(w: Writer, version: number, m: OffsetDeleteRequestPartition): void {
+function writeOffsetDeleteRequestPartition(
+  w: Writer,
+  version: number,
+  m: OffsetDeleteRequestPartition,
+): void {
   w.int32(m.partitionIndex);
 }
 
@@ -92,7 +96,10 @@ function writeOffsetDeleteRequestPartition(w: Writer, version: number, m: Offset
 export interface OffsetDeleteResponse {
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The responses for each topic. */
   topics: OffsetDeleteResponseTopic[];
@@ -171,7 +178,11 @@ function writeOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDel
   }
 }
 
-function writeOffsetDeleteResponsePartition(w: Writer, version: number, m: OffsetDeleteResponsePartition): void {
+function writeOffsetDeleteResponsePartition(
+  w: Writer,
+  version: number,
+  m: OffsetDeleteResponsePartition,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
 }

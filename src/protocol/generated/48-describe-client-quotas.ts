@@ -38,13 +38,18 @@ export function readDescribeClientQuotasRequest(r: Reader, version: number): Des
   const flexible = version >= 1;
   const _n1 = flexible ? r.nonNullCompactArrayLength(4) : r.nonNullArrayLength(4);
   const components: DescribeClientQuotasRequestComponentData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) components.push(readDescribeClientQuotasRequestComponentData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    components.push(readDescribeClientQuotasRequestComponentData(r, version));
+  }
   const strict = r.bool();
   if (flexible) r.skipTaggedFields();
   return { components, strict };
 }
 
-function readDescribeClientQuotasRequestComponentData(r: Reader, version: number): DescribeClientQuotasRequestComponentData {
+function readDescribeClientQuotasRequestComponentData(
+  r: Reader,
+  version: number,
+): DescribeClientQuotasRequestComponentData {
   const flexible = version >= 1;
   const entityType = flexible ? r.nonNullCompactString() : r.nonNullString();
   const matchType = r.int8();
@@ -53,7 +58,11 @@ function readDescribeClientQuotasRequestComponentData(r: Reader, version: number
   return { entityType, matchType, match };
 }
 
-export function writeDescribeClientQuotasRequest(w: Writer, version: number, m: DescribeClientQuotasRequest): void {
+export function writeDescribeClientQuotasRequest(
+  w: Writer,
+  version: number,
+  m: DescribeClientQuotasRequest,
+): void {
   const flexible = version >= 1;
   const _a1 = m.components;
   if (flexible) w.compactArrayLength(_a1.length);
@@ -65,7 +74,11 @@ export function writeDescribeClientQuotasRequest(w: Writer, version: number, m: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeClientQuotasRequestComponentData(w: Writer, version: number, m: DescribeClientQuotasRequestComponentData): void {
+function writeDescribeClientQuotasRequestComponentData(
+  w: Writer,
+  version: number,
+  m: DescribeClientQuotasRequestComponentData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.entityType);
   else w.string(m.entityType);
@@ -79,7 +92,10 @@ function writeDescribeClientQuotasRequestComponentData(w: Writer, version: numbe
 
 /** DescribeClientQuotasResponse, versions 0-1. */
 export interface DescribeClientQuotasResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or `0` if the quota description succeeded. */
   errorCode: number;
@@ -151,7 +167,10 @@ export function readDescribeClientQuotasResponse(r: Reader, version: number): De
   return { throttleTimeMs, errorCode, errorMessage, entries };
 }
 
-function readDescribeClientQuotasResponseEntryData(r: Reader, version: number): DescribeClientQuotasResponseEntryData {
+function readDescribeClientQuotasResponseEntryData(
+  r: Reader,
+  version: number,
+): DescribeClientQuotasResponseEntryData {
   const flexible = version >= 1;
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const entity: DescribeClientQuotasResponseEntityData[] = [];
@@ -163,7 +182,10 @@ function readDescribeClientQuotasResponseEntryData(r: Reader, version: number): 
   return { entity, values };
 }
 
-function readDescribeClientQuotasResponseEntityData(r: Reader, version: number): DescribeClientQuotasResponseEntityData {
+function readDescribeClientQuotasResponseEntityData(
+  r: Reader,
+  version: number,
+): DescribeClientQuotasResponseEntityData {
   const flexible = version >= 1;
   const entityType = flexible ? r.nonNullCompactString() : r.nonNullString();
   const entityName = flexible ? r.compactString() : r.string();
@@ -171,7 +193,10 @@ function readDescribeClientQuotasResponseEntityData(r: Reader, version: number):
   return { entityType, entityName };
 }
 
-function readDescribeClientQuotasResponseValueData(r: Reader, version: number): DescribeClientQuotasResponseValueData {
+function readDescribeClientQuotasResponseValueData(
+  r: Reader,
+  version: number,
+): DescribeClientQuotasResponseValueData {
   const flexible = version >= 1;
   const key = flexible ? r.nonNullCompactString() : r.nonNullString();
   const value = r.float64();
@@ -179,7 +204,11 @@ function readDescribeClientQuotasResponseValueData(r: Reader, version: number): 
   return { key, value };
 }
 
-export function writeDescribeClientQuotasResponse(w: Writer, version: number, m: DescribeClientQuotasResponse): void {
+export function writeDescribeClientQuotasResponse(
+  w: Writer,
+  version: number,
+  m: DescribeClientQuotasResponse,
+): void {
   const flexible = version >= 1;
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
@@ -199,7 +228,11 @@ export function writeDescribeClientQuotasResponse(w: Writer, version: number, m:
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeClientQuotasResponseEntryData(w: Writer, version: number, m: DescribeClientQuotasResponseEntryData): void {
+function writeDescribeClientQuotasResponseEntryData(
+  w: Writer,
+  version: number,
+  m: DescribeClientQuotasResponseEntryData,
+): void {
   const flexible = version >= 1;
   const _a1 = m.entity;
   if (flexible) w.compactArrayLength(_a1.length);
@@ -216,7 +249,11 @@ function writeDescribeClientQuotasResponseEntryData(w: Writer, version: number, 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeClientQuotasResponseEntityData(w: Writer, version: number, m: DescribeClientQuotasResponseEntityData): void {
+function writeDescribeClientQuotasResponseEntityData(
+  w: Writer,
+  version: number,
+  m: DescribeClientQuotasResponseEntityData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.entityType);
   else w.string(m.entityType);
@@ -225,7 +262,11 @@ function writeDescribeClientQuotasResponseEntityData(w: Writer, version: number,
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeDescribeClientQuotasResponseValueData(w: Writer, version: number, m: DescribeClientQuotasResponseValueData): void {
+function writeDescribeClientQuotasResponseValueData(
+  w: Writer,
+  version: number,
+  m: DescribeClientQuotasResponseValueData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.key);
   else w.string(m.key);

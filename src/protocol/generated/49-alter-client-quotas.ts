@@ -70,7 +70,10 @@ export function readAlterClientQuotasRequest(r: Reader, version: number): AlterC
   return { entries, validateOnly };
 }
 
-function readAlterClientQuotasRequestEntryData(r: Reader, version: number): AlterClientQuotasRequestEntryData {
+function readAlterClientQuotasRequestEntryData(
+  r: Reader,
+  version: number,
+): AlterClientQuotasRequestEntryData {
   const flexible = version >= 1;
   const _n1 = flexible ? r.nonNullCompactArrayLength(3) : r.nonNullArrayLength(3);
   const entity: AlterClientQuotasRequestEntityData[] = [];
@@ -82,7 +85,10 @@ function readAlterClientQuotasRequestEntryData(r: Reader, version: number): Alte
   return { entity, ops };
 }
 
-function readAlterClientQuotasRequestEntityData(r: Reader, version: number): AlterClientQuotasRequestEntityData {
+function readAlterClientQuotasRequestEntityData(
+  r: Reader,
+  version: number,
+): AlterClientQuotasRequestEntityData {
   const flexible = version >= 1;
   const entityType = flexible ? r.nonNullCompactString() : r.nonNullString();
   const entityName = flexible ? r.compactString() : r.string();
@@ -111,7 +117,11 @@ export function writeAlterClientQuotasRequest(w: Writer, version: number, m: Alt
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterClientQuotasRequestEntryData(w: Writer, version: number, m: AlterClientQuotasRequestEntryData): void {
+function writeAlterClientQuotasRequestEntryData(
+  w: Writer,
+  version: number,
+  m: AlterClientQuotasRequestEntryData,
+): void {
   const flexible = version >= 1;
   const _a1 = m.entity;
   if (flexible) w.compactArrayLength(_a1.length);
@@ -128,7 +138,11 @@ function writeAlterClientQuotasRequestEntryData(w: Writer, version: number, m: A
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterClientQuotasRequestEntityData(w: Writer, version: number, m: AlterClientQuotasRequestEntityData): void {
+function writeAlterClientQuotasRequestEntityData(
+  w: Writer,
+  version: number,
+  m: AlterClientQuotasRequestEntityData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.entityType);
   else w.string(m.entityType);
@@ -137,7 +151,11 @@ function writeAlterClientQuotasRequestEntityData(w: Writer, version: number, m: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterClientQuotasRequestOpData(w: Writer, version: number, m: AlterClientQuotasRequestOpData): void {
+function writeAlterClientQuotasRequestOpData(
+  w: Writer,
+  version: number,
+  m: AlterClientQuotasRequestOpData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.key);
   else w.string(m.key);
@@ -150,7 +168,10 @@ function writeAlterClientQuotasRequestOpData(w: Writer, version: number, m: Alte
 
 /** AlterClientQuotasResponse, versions 0-1. */
 export interface AlterClientQuotasResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The quota configuration entries to alter. */
   entries: AlterClientQuotasResponseEntryData[];
@@ -199,7 +220,10 @@ export function readAlterClientQuotasResponse(r: Reader, version: number): Alter
   return { throttleTimeMs, entries };
 }
 
-function readAlterClientQuotasResponseEntryData(r: Reader, version: number): AlterClientQuotasResponseEntryData {
+function readAlterClientQuotasResponseEntryData(
+  r: Reader,
+  version: number,
+): AlterClientQuotasResponseEntryData {
   const flexible = version >= 1;
   const errorCode = r.int16();
   const errorMessage = flexible ? r.compactString() : r.string();
@@ -210,7 +234,10 @@ function readAlterClientQuotasResponseEntryData(r: Reader, version: number): Alt
   return { errorCode, errorMessage, entity };
 }
 
-function readAlterClientQuotasResponseEntityData(r: Reader, version: number): AlterClientQuotasResponseEntityData {
+function readAlterClientQuotasResponseEntityData(
+  r: Reader,
+  version: number,
+): AlterClientQuotasResponseEntityData {
   const flexible = version >= 1;
   const entityType = flexible ? r.nonNullCompactString() : r.nonNullString();
   const entityName = flexible ? r.compactString() : r.string();
@@ -218,7 +245,11 @@ function readAlterClientQuotasResponseEntityData(r: Reader, version: number): Al
   return { entityType, entityName };
 }
 
-export function writeAlterClientQuotasResponse(w: Writer, version: number, m: AlterClientQuotasResponse): void {
+export function writeAlterClientQuotasResponse(
+  w: Writer,
+  version: number,
+  m: AlterClientQuotasResponse,
+): void {
   const flexible = version >= 1;
   w.int32(m.throttleTimeMs);
   const _a1 = m.entries;
@@ -230,7 +261,11 @@ export function writeAlterClientQuotasResponse(w: Writer, version: number, m: Al
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterClientQuotasResponseEntryData(w: Writer, version: number, m: AlterClientQuotasResponseEntryData): void {
+function writeAlterClientQuotasResponseEntryData(
+  w: Writer,
+  version: number,
+  m: AlterClientQuotasResponseEntryData,
+): void {
   const flexible = version >= 1;
   w.int16(m.errorCode);
   if (flexible) w.compactString(m.errorMessage);
@@ -244,7 +279,11 @@ function writeAlterClientQuotasResponseEntryData(w: Writer, version: number, m: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeAlterClientQuotasResponseEntityData(w: Writer, version: number, m: AlterClientQuotasResponseEntityData): void {
+function writeAlterClientQuotasResponseEntityData(
+  w: Writer,
+  version: number,
+  m: AlterClientQuotasResponseEntityData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.entityType);
   else w.string(m.entityType);

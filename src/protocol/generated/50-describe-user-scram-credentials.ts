@@ -28,7 +28,10 @@ export function createDescribeUserScramCredentialsRequestUserName(): DescribeUse
   return { name: '' };
 }
 
-export function readDescribeUserScramCredentialsRequest(r: Reader, version: number): DescribeUserScramCredentialsRequest {
+export function readDescribeUserScramCredentialsRequest(
+  r: Reader,
+  version: number,
+): DescribeUserScramCredentialsRequest {
   let users: DescribeUserScramCredentialsRequestUserName[] | null;
   const _n1 = r.compactArrayLength(2);
   if (_n1 < 0) {
@@ -42,13 +45,20 @@ export function readDescribeUserScramCredentialsRequest(r: Reader, version: numb
   return { users };
 }
 
-function readDescribeUserScramCredentialsRequestUserName(r: Reader, version: number): DescribeUserScramCredentialsRequestUserName {
+function readDescribeUserScramCredentialsRequestUserName(
+  r: Reader,
+  version: number,
+): DescribeUserScramCredentialsRequestUserName {
   const name = r.nonNullCompactString();
   r.skipTaggedFields();
   return { name };
 }
 
-export function writeDescribeUserScramCredentialsRequest(w: Writer, version: number, m: DescribeUserScramCredentialsRequest): void {
+export function writeDescribeUserScramCredentialsRequest(
+  w: Writer,
+  version: number,
+  m: DescribeUserScramCredentialsRequest,
+): void {
   const _a1 = m.users;
   if (_a1 === null) {
     w.compactArrayLength(-1);
@@ -61,7 +71,11 @@ export function writeDescribeUserScramCredentialsRequest(w: Writer, version: num
   w.emptyTaggedFields();
 }
 
-function writeDescribeUserScramCredentialsRequestUserName(w: Writer, version: number, m: DescribeUserScramCredentialsRequestUserName): void {
+function writeDescribeUserScramCredentialsRequestUserName(
+  w: Writer,
+  version: number,
+  m: DescribeUserScramCredentialsRequestUserName,
+): void {
   w.compactString(m.name);
   w.emptyTaggedFields();
 }
@@ -70,7 +84,10 @@ function writeDescribeUserScramCredentialsRequestUserName(w: Writer, version: nu
 
 /** DescribeUserScramCredentialsResponse, versions 0. */
 export interface DescribeUserScramCredentialsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The message-level error code, 0 except for user authorization or infrastructure issues. */
   errorCode: number;
@@ -115,36 +132,53 @@ export function createDescribeUserScramCredentialsResponseCredentialInfo(): Desc
   return { mechanism: 0, iterations: 0 };
 }
 
-export function readDescribeUserScramCredentialsResponse(r: Reader, version: number): DescribeUserScramCredentialsResponse {
+export function readDescribeUserScramCredentialsResponse(
+  r: Reader,
+  version: number,
+): DescribeUserScramCredentialsResponse {
   const throttleTimeMs = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
   const _n1 = r.nonNullCompactArrayLength(6);
   const results: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, errorCode, errorMessage, results };
 }
 
-function readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r: Reader, version: number): DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult {
+function readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(
+  r: Reader,
+  version: number,
+): DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult {
   const user = r.nonNullCompactString();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
   const _n1 = r.nonNullCompactArrayLength(6);
   const credentialInfos: DescribeUserScramCredentialsResponseCredentialInfo[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) credentialInfos.push(readDescribeUserScramCredentialsResponseCredentialInfo(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    credentialInfos.push(readDescribeUserScramCredentialsResponseCredentialInfo(r, version));
+  }
   r.skipTaggedFields();
   return { user, errorCode, errorMessage, credentialInfos };
 }
 
-function readDescribeUserScramCredentialsResponseCredentialInfo(r: Reader, version: number): DescribeUserScramCredentialsResponseCredentialInfo {
+function readDescribeUserScramCredentialsResponseCredentialInfo(
+  r: Reader,
+  version: number,
+): DescribeUserScramCredentialsResponseCredentialInfo {
   const mechanism = r.int8();
   const iterations = r.int32();
   r.skipTaggedFields();
   return { mechanism, iterations };
 }
 
-export function writeDescribeUserScramCredentialsResponse(w: Writer, version: number, m: DescribeUserScramCredentialsResponse): void {
+export function writeDescribeUserScramCredentialsResponse(
+  w: Writer,
+  version: number,
+  m: DescribeUserScramCredentialsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -156,7 +190,11 @@ export function writeDescribeUserScramCredentialsResponse(w: Writer, version: nu
   w.emptyTaggedFields();
 }
 
-function writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w: Writer, version: number, m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult): void {
+function writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(
+  w: Writer,
+  version: number,
+  m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult,
+): void {
   w.compactString(m.user);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -168,7 +206,11 @@ function writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsRe
   w.emptyTaggedFields();
 }
 
-function writeDescribeUserScramCredentialsResponseCredentialInfo(w: Writer, version: number, m: DescribeUserScramCredentialsResponseCredentialInfo): void {
+function writeDescribeUserScramCredentialsResponseCredentialInfo(
+  w: Writer,
+  version: number,
+  m: DescribeUserScramCredentialsResponseCredentialInfo,
+): void {
   w.int8(m.mechanism);
   w.int32(m.iterations);
   w.emptyTaggedFields();

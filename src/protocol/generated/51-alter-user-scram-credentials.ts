@@ -51,25 +51,38 @@ export function createAlterUserScramCredentialsRequestScramCredentialUpsertion()
   return { name: '', mechanism: 0, iterations: 0, salt: EMPTY_BUFFER, saltedPassword: EMPTY_BUFFER };
 }
 
-export function readAlterUserScramCredentialsRequest(r: Reader, version: number): AlterUserScramCredentialsRequest {
+export function readAlterUserScramCredentialsRequest(
+  r: Reader,
+  version: number,
+): AlterUserScramCredentialsRequest {
   const _n1 = r.nonNullCompactArrayLength(3);
   const deletions: AlterUserScramCredentialsRequestScramCredentialDeletion[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) deletions.push(readAlterUserScramCredentialsRequestScramCredentialDeletion(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    deletions.push(readAlterUserScramCredentialsRequestScramCredentialDeletion(r, version));
+  }
   const _n2 = r.nonNullCompactArrayLength(9);
   const upsertions: AlterUserScramCredentialsRequestScramCredentialUpsertion[] = [];
-  for (let _i2 = 0; _i2 < _n2; _i2++) upsertions.push(readAlterUserScramCredentialsRequestScramCredentialUpsertion(r, version));
+  for (let _i2 = 0; _i2 < _n2; _i2++) {
+    upsertions.push(readAlterUserScramCredentialsRequestScramCredentialUpsertion(r, version));
+  }
   r.skipTaggedFields();
   return { deletions, upsertions };
 }
 
-function readAlterUserScramCredentialsRequestScramCredentialDeletion(r: Reader, version: number): AlterUserScramCredentialsRequestScramCredentialDeletion {
+function readAlterUserScramCredentialsRequestScramCredentialDeletion(
+  r: Reader,
+  version: number,
+): AlterUserScramCredentialsRequestScramCredentialDeletion {
   const name = r.nonNullCompactString();
   const mechanism = r.int8();
   r.skipTaggedFields();
   return { name, mechanism };
 }
 
-function readAlterUserScramCredentialsRequestScramCredentialUpsertion(r: Reader, version: number): AlterUserScramCredentialsRequestScramCredentialUpsertion {
+function readAlterUserScramCredentialsRequestScramCredentialUpsertion(
+  r: Reader,
+  version: number,
+): AlterUserScramCredentialsRequestScramCredentialUpsertion {
   const name = r.nonNullCompactString();
   const mechanism = r.int8();
   const iterations = r.int32();
@@ -79,7 +92,11 @@ function readAlterUserScramCredentialsRequestScramCredentialUpsertion(r: Reader,
   return { name, mechanism, iterations, salt, saltedPassword };
 }
 
-export function writeAlterUserScramCredentialsRequest(w: Writer, version: number, m: AlterUserScramCredentialsRequest): void {
+export function writeAlterUserScramCredentialsRequest(
+  w: Writer,
+  version: number,
+  m: AlterUserScramCredentialsRequest,
+): void {
   const _a1 = m.deletions;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -93,13 +110,21 @@ export function writeAlterUserScramCredentialsRequest(w: Writer, version: number
   w.emptyTaggedFields();
 }
 
-function writeAlterUserScramCredentialsRequestScramCredentialDeletion(w: Writer, version: number, m: AlterUserScramCredentialsRequestScramCredentialDeletion): void {
+function writeAlterUserScramCredentialsRequestScramCredentialDeletion(
+  w: Writer,
+  version: number,
+  m: AlterUserScramCredentialsRequestScramCredentialDeletion,
+): void {
   w.compactString(m.name);
   w.int8(m.mechanism);
   w.emptyTaggedFields();
 }
 
-function writeAlterUserScramCredentialsRequestScramCredentialUpsertion(w: Writer, version: number, m: AlterUserScramCredentialsRequestScramCredentialUpsertion): void {
+function writeAlterUserScramCredentialsRequestScramCredentialUpsertion(
+  w: Writer,
+  version: number,
+  m: AlterUserScramCredentialsRequestScramCredentialUpsertion,
+): void {
   w.compactString(m.name);
   w.int8(m.mechanism);
   w.int32(m.iterations);
@@ -112,7 +137,10 @@ function writeAlterUserScramCredentialsRequestScramCredentialUpsertion(w: Writer
 
 /** AlterUserScramCredentialsResponse, versions 0. */
 export interface AlterUserScramCredentialsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The results for deletions and alterations, one per affected user. */
   results: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[];
@@ -138,16 +166,24 @@ export function createAlterUserScramCredentialsResponseAlterUserScramCredentials
   return { user: '', errorCode: 0, errorMessage: '' };
 }
 
-export function readAlterUserScramCredentialsResponse(r: Reader, version: number): AlterUserScramCredentialsResponse {
+export function readAlterUserScramCredentialsResponse(
+  r: Reader,
+  version: number,
+): AlterUserScramCredentialsResponse {
   const throttleTimeMs = r.int32();
   const _n1 = r.nonNullCompactArrayLength(5);
   const results: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, results };
 }
 
-function readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r: Reader, version: number): AlterUserScramCredentialsResponseAlterUserScramCredentialsResult {
+function readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(
+  r: Reader,
+  version: number,
+): AlterUserScramCredentialsResponseAlterUserScramCredentialsResult {
   const user = r.nonNullCompactString();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -155,7 +191,11 @@ function readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r:
   return { user, errorCode, errorMessage };
 }
 
-export function writeAlterUserScramCredentialsResponse(w: Writer, version: number, m: AlterUserScramCredentialsResponse): void {
+export function writeAlterUserScramCredentialsResponse(
+  w: Writer,
+  version: number,
+  m: AlterUserScramCredentialsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   const _a1 = m.results;
   w.compactArrayLength(_a1.length);
@@ -165,7 +205,11 @@ export function writeAlterUserScramCredentialsResponse(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w: Writer, version: number, m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult): void {
+function writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(
+  w: Writer,
+  version: number,
+  m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult,
+): void {
   w.compactString(m.user);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

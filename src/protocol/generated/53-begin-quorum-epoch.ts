@@ -96,7 +96,10 @@ function readBeginQuorumEpochRequestTopicData(r: Reader, version: number): Begin
   return { topicName, partitions };
 }
 
-function readBeginQuorumEpochRequestPartitionData(r: Reader, version: number): BeginQuorumEpochRequestPartitionData {
+function readBeginQuorumEpochRequestPartitionData(
+  r: Reader,
+  version: number,
+): BeginQuorumEpochRequestPartitionData {
   const flexible = version >= 1;
   const partitionIndex = r.int32();
   const voterDirectoryId: Buffer = version >= 1 ? r.uuid() : ZERO_UUID;
@@ -106,7 +109,10 @@ function readBeginQuorumEpochRequestPartitionData(r: Reader, version: number): B
   return { partitionIndex, voterDirectoryId, leaderId, leaderEpoch };
 }
 
-function readBeginQuorumEpochRequestLeaderEndpoint(r: Reader, version: number): BeginQuorumEpochRequestLeaderEndpoint {
+function readBeginQuorumEpochRequestLeaderEndpoint(
+  r: Reader,
+  version: number,
+): BeginQuorumEpochRequestLeaderEndpoint {
   const name = r.nonNullCompactString();
   const host = r.nonNullCompactString();
   const port = r.uint16();
@@ -135,7 +141,11 @@ export function writeBeginQuorumEpochRequest(w: Writer, version: number, m: Begi
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeBeginQuorumEpochRequestTopicData(w: Writer, version: number, m: BeginQuorumEpochRequestTopicData): void {
+function writeBeginQuorumEpochRequestTopicData(
+  w: Writer,
+  version: number,
+  m: BeginQuorumEpochRequestTopicData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.topicName);
   else w.string(m.topicName);
@@ -148,7 +158,11 @@ function writeBeginQuorumEpochRequestTopicData(w: Writer, version: number, m: Be
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeBeginQuorumEpochRequestPartitionData(w: Writer, version: number, m: BeginQuorumEpochRequestPartitionData): void {
+function writeBeginQuorumEpochRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: BeginQuorumEpochRequestPartitionData,
+): void {
   const flexible = version >= 1;
   w.int32(m.partitionIndex);
   if (version >= 1) w.uuid(m.voterDirectoryId ?? ZERO_UUID);
@@ -157,7 +171,11 @@ function writeBeginQuorumEpochRequestPartitionData(w: Writer, version: number, m
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeBeginQuorumEpochRequestLeaderEndpoint(w: Writer, version: number, m: BeginQuorumEpochRequestLeaderEndpoint): void {
+function writeBeginQuorumEpochRequestLeaderEndpoint(
+  w: Writer,
+  version: number,
+  m: BeginQuorumEpochRequestLeaderEndpoint,
+): void {
   w.compactString(m.name);
   w.compactString(m.host);
   w.uint16(m.port);
@@ -243,7 +261,9 @@ export function readBeginQuorumEpochResponse(r: Reader, version: number): BeginQ
           if (version >= 1) {
             const _n2 = r.nonNullCompactArrayLength(8);
             const _a2: BeginQuorumEpochResponseNodeEndpoint[] = [];
-            for (let _i2 = 0; _i2 < _n2; _i2++) _a2.push(readBeginQuorumEpochResponseNodeEndpoint(r, version));
+            for (let _i2 = 0; _i2 < _n2; _i2++) {
+              _a2.push(readBeginQuorumEpochResponseNodeEndpoint(r, version));
+            }
             nodeEndpoints = _a2;
           }
           break;
@@ -255,7 +275,10 @@ export function readBeginQuorumEpochResponse(r: Reader, version: number): BeginQ
   return { errorCode, topics, nodeEndpoints };
 }
 
-function readBeginQuorumEpochResponseTopicData(r: Reader, version: number): BeginQuorumEpochResponseTopicData {
+function readBeginQuorumEpochResponseTopicData(
+  r: Reader,
+  version: number,
+): BeginQuorumEpochResponseTopicData {
   const flexible = version >= 1;
   const topicName = flexible ? r.nonNullCompactString() : r.nonNullString();
   const _n1 = flexible ? r.nonNullCompactArrayLength(14) : r.nonNullArrayLength(14);
@@ -265,7 +288,10 @@ function readBeginQuorumEpochResponseTopicData(r: Reader, version: number): Begi
   return { topicName, partitions };
 }
 
-function readBeginQuorumEpochResponsePartitionData(r: Reader, version: number): BeginQuorumEpochResponsePartitionData {
+function readBeginQuorumEpochResponsePartitionData(
+  r: Reader,
+  version: number,
+): BeginQuorumEpochResponsePartitionData {
   const flexible = version >= 1;
   const partitionIndex = r.int32();
   const errorCode = r.int16();
@@ -275,7 +301,10 @@ function readBeginQuorumEpochResponsePartitionData(r: Reader, version: number): 
   return { partitionIndex, errorCode, leaderId, leaderEpoch };
 }
 
-function readBeginQuorumEpochResponseNodeEndpoint(r: Reader, version: number): BeginQuorumEpochResponseNodeEndpoint {
+function readBeginQuorumEpochResponseNodeEndpoint(
+  r: Reader,
+  version: number,
+): BeginQuorumEpochResponseNodeEndpoint {
   const nodeId = r.int32();
   const host = r.nonNullCompactString();
   const port = r.uint16();
@@ -308,7 +337,11 @@ export function writeBeginQuorumEpochResponse(w: Writer, version: number, m: Beg
   }
 }
 
-function writeBeginQuorumEpochResponseTopicData(w: Writer, version: number, m: BeginQuorumEpochResponseTopicData): void {
+function writeBeginQuorumEpochResponseTopicData(
+  w: Writer,
+  version: number,
+  m: BeginQuorumEpochResponseTopicData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.topicName);
   else w.string(m.topicName);
@@ -321,7 +354,11 @@ function writeBeginQuorumEpochResponseTopicData(w: Writer, version: number, m: B
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeBeginQuorumEpochResponsePartitionData(w: Writer, version: number, m: BeginQuorumEpochResponsePartitionData): void {
+function writeBeginQuorumEpochResponsePartitionData(
+  w: Writer,
+  version: number,
+  m: BeginQuorumEpochResponsePartitionData,
+): void {
   const flexible = version >= 1;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
@@ -330,7 +367,11 @@ function writeBeginQuorumEpochResponsePartitionData(w: Writer, version: number, 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeBeginQuorumEpochResponseNodeEndpoint(w: Writer, version: number, m: BeginQuorumEpochResponseNodeEndpoint): void {
+function writeBeginQuorumEpochResponseNodeEndpoint(
+  w: Writer,
+  version: number,
+  m: BeginQuorumEpochResponseNodeEndpoint,
+): void {
   w.int32(m.nodeId);
   w.compactString(m.host);
   w.uint16(m.port);

@@ -108,7 +108,10 @@ function readEndQuorumEpochRequestTopicData(r: Reader, version: number): EndQuor
   return { topicName, partitions };
 }
 
-function readEndQuorumEpochRequestPartitionData(r: Reader, version: number): EndQuorumEpochRequestPartitionData {
+function readEndQuorumEpochRequestPartitionData(
+  r: Reader,
+  version: number,
+): EndQuorumEpochRequestPartitionData {
   const flexible = version >= 1;
   const partitionIndex = r.int32();
   const leaderId = r.int32();
@@ -138,7 +141,10 @@ function readEndQuorumEpochRequestReplicaInfo(r: Reader, version: number): EndQu
   return { candidateId, candidateDirectoryId };
 }
 
-function readEndQuorumEpochRequestLeaderEndpoint(r: Reader, version: number): EndQuorumEpochRequestLeaderEndpoint {
+function readEndQuorumEpochRequestLeaderEndpoint(
+  r: Reader,
+  version: number,
+): EndQuorumEpochRequestLeaderEndpoint {
   const name = r.nonNullCompactString();
   const host = r.nonNullCompactString();
   const port = r.uint16();
@@ -166,7 +172,11 @@ export function writeEndQuorumEpochRequest(w: Writer, version: number, m: EndQuo
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeEndQuorumEpochRequestTopicData(w: Writer, version: number, m: EndQuorumEpochRequestTopicData): void {
+function writeEndQuorumEpochRequestTopicData(
+  w: Writer,
+  version: number,
+  m: EndQuorumEpochRequestTopicData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.topicName);
   else w.string(m.topicName);
@@ -179,7 +189,11 @@ function writeEndQuorumEpochRequestTopicData(w: Writer, version: number, m: EndQ
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeEndQuorumEpochRequestPartitionData(w: Writer, version: number, m: EndQuorumEpochRequestPartitionData): void {
+function writeEndQuorumEpochRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: EndQuorumEpochRequestPartitionData,
+): void {
   const flexible = version >= 1;
   w.int32(m.partitionIndex);
   w.int32(m.leaderId);
@@ -201,13 +215,21 @@ function writeEndQuorumEpochRequestPartitionData(w: Writer, version: number, m: 
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeEndQuorumEpochRequestReplicaInfo(w: Writer, version: number, m: EndQuorumEpochRequestReplicaInfo): void {
+function writeEndQuorumEpochRequestReplicaInfo(
+  w: Writer,
+  version: number,
+  m: EndQuorumEpochRequestReplicaInfo,
+): void {
   w.int32(m.candidateId);
   w.uuid(m.candidateDirectoryId);
   w.emptyTaggedFields();
 }
 
-function writeEndQuorumEpochRequestLeaderEndpoint(w: Writer, version: number, m: EndQuorumEpochRequestLeaderEndpoint): void {
+function writeEndQuorumEpochRequestLeaderEndpoint(
+  w: Writer,
+  version: number,
+  m: EndQuorumEpochRequestLeaderEndpoint,
+): void {
   w.compactString(m.name);
   w.compactString(m.host);
   w.uint16(m.port);
@@ -315,7 +337,10 @@ function readEndQuorumEpochResponseTopicData(r: Reader, version: number): EndQuo
   return { topicName, partitions };
 }
 
-function readEndQuorumEpochResponsePartitionData(r: Reader, version: number): EndQuorumEpochResponsePartitionData {
+function readEndQuorumEpochResponsePartitionData(
+  r: Reader,
+  version: number,
+): EndQuorumEpochResponsePartitionData {
   const flexible = version >= 1;
   const partitionIndex = r.int32();
   const errorCode = r.int16();
@@ -325,7 +350,10 @@ function readEndQuorumEpochResponsePartitionData(r: Reader, version: number): En
   return { partitionIndex, errorCode, leaderId, leaderEpoch };
 }
 
-function readEndQuorumEpochResponseNodeEndpoint(r: Reader, version: number): EndQuorumEpochResponseNodeEndpoint {
+function readEndQuorumEpochResponseNodeEndpoint(
+  r: Reader,
+  version: number,
+): EndQuorumEpochResponseNodeEndpoint {
   const nodeId = r.int32();
   const host = r.nonNullCompactString();
   const port = r.uint16();
@@ -358,7 +386,11 @@ export function writeEndQuorumEpochResponse(w: Writer, version: number, m: EndQu
   }
 }
 
-function writeEndQuorumEpochResponseTopicData(w: Writer, version: number, m: EndQuorumEpochResponseTopicData): void {
+function writeEndQuorumEpochResponseTopicData(
+  w: Writer,
+  version: number,
+  m: EndQuorumEpochResponseTopicData,
+): void {
   const flexible = version >= 1;
   if (flexible) w.compactString(m.topicName);
   else w.string(m.topicName);
@@ -371,7 +403,11 @@ function writeEndQuorumEpochResponseTopicData(w: Writer, version: number, m: End
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeEndQuorumEpochResponsePartitionData(w: Writer, version: number, m: EndQuorumEpochResponsePartitionData): void {
+function writeEndQuorumEpochResponsePartitionData(
+  w: Writer,
+  version: number,
+  m: EndQuorumEpochResponsePartitionData,
+): void {
   const flexible = version >= 1;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
@@ -380,7 +416,11 @@ function writeEndQuorumEpochResponsePartitionData(w: Writer, version: number, m:
   if (flexible) w.emptyTaggedFields();
 }
 
-function writeEndQuorumEpochResponseNodeEndpoint(w: Writer, version: number, m: EndQuorumEpochResponseNodeEndpoint): void {
+function writeEndQuorumEpochResponseNodeEndpoint(
+  w: Writer,
+  version: number,
+  m: EndQuorumEpochResponseNodeEndpoint,
+): void {
   w.int32(m.nodeId);
   w.compactString(m.host);
   w.uint16(m.port);

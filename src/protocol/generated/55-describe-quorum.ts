@@ -58,7 +58,10 @@ function readDescribeQuorumRequestTopicData(r: Reader, version: number): Describ
   return { topicName, partitions };
 }
 
-function readDescribeQuorumRequestPartitionData(r: Reader, version: number): DescribeQuorumRequestPartitionData {
+function readDescribeQuorumRequestPartitionData(
+  r: Reader,
+  version: number,
+): DescribeQuorumRequestPartitionData {
   const partitionIndex = r.int32();
   r.skipTaggedFields();
   return { partitionIndex };
@@ -73,7 +76,11 @@ export function writeDescribeQuorumRequest(w: Writer, version: number, m: Descri
   w.emptyTaggedFields();
 }
 
-function writeDescribeQuorumRequestTopicData(w: Writer, version: number, m: DescribeQuorumRequestTopicData): void {
+function writeDescribeQuorumRequestTopicData(
+  w: Writer,
+  version: number,
+  m: DescribeQuorumRequestTopicData,
+): void {
   w.compactString(m.topicName);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -83,7 +90,11 @@ function writeDescribeQuorumRequestTopicData(w: Writer, version: number, m: Desc
   w.emptyTaggedFields();
 }
 
-function writeDescribeQuorumRequestPartitionData(w: Writer, version: number, m: DescribeQuorumRequestPartitionData): void {
+function writeDescribeQuorumRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: DescribeQuorumRequestPartitionData,
+): void {
   w.int32(m.partitionIndex);
   w.emptyTaggedFields();
 }
@@ -110,9 +121,16 @@ export interface DescribeQuorumResponseReplicaState {
   replicaDirectoryId?: Buffer;
   /** The last known log end offset of the follower or -1 if it is unknown. */
   logEndOffset: bigint;
-  /** The last known leader wall clock time time when a follower fetched from the leader. This is reported as -1 both for the current leader or if it is unknown for a voter. (versions 1-2; default -1) */
+  /**
+   * The last known leader wall clock time time when a follower fetched from the leader. This is reported as
+   * -1 both for the current leader or if it is unknown for a voter. (versions 1-2; default -1)
+   */
   lastFetchTimestamp?: bigint;
-  /** The leader wall clock append time of the offset for which the follower made the most recent fetch request. This is reported as the current time for the leader and -1 if unknown for a voter. (versions 1-2; default -1) */
+  /**
+   * The leader wall clock append time of the offset for which the follower made the most recent fetch
+   * request. This is reported as the current time for the leader and -1 if unknown for a voter. (versions
+   * 1-2; default -1)
+   */
   lastCaughtUpTimestamp?: bigint;
 }
 
@@ -224,7 +242,10 @@ export function readDescribeQuorumResponse(r: Reader, version: number): Describe
   return { errorCode, errorMessage, topics, nodes };
 }
 
-function readDescribeQuorumResponseReplicaState(r: Reader, version: number): DescribeQuorumResponseReplicaState {
+function readDescribeQuorumResponseReplicaState(
+  r: Reader,
+  version: number,
+): DescribeQuorumResponseReplicaState {
   const replicaId = r.int32();
   const replicaDirectoryId: Buffer = version >= 2 ? r.uuid() : ZERO_UUID;
   const logEndOffset = r.int64();
@@ -243,7 +264,10 @@ function readDescribeQuorumResponseTopicData(r: Reader, version: number): Descri
   return { topicName, partitions };
 }
 
-function readDescribeQuorumResponsePartitionData(r: Reader, version: number): DescribeQuorumResponsePartitionData {
+function readDescribeQuorumResponsePartitionData(
+  r: Reader,
+  version: number,
+): DescribeQuorumResponsePartitionData {
   const partitionIndex = r.int32();
   const errorCode = r.int16();
   const errorMessage: string | null = version >= 2 ? r.compactString() : '';
@@ -304,7 +328,11 @@ export function writeDescribeQuorumResponse(w: Writer, version: number, m: Descr
   w.emptyTaggedFields();
 }
 
-function writeDescribeQuorumResponseReplicaState(w: Writer, version: number, m: DescribeQuorumResponseReplicaState): void {
+function writeDescribeQuorumResponseReplicaState(
+  w: Writer,
+  version: number,
+  m: DescribeQuorumResponseReplicaState,
+): void {
   w.int32(m.replicaId);
   if (version >= 2) w.uuid(m.replicaDirectoryId ?? ZERO_UUID);
   w.int64(m.logEndOffset);
@@ -313,7 +341,11 @@ function writeDescribeQuorumResponseReplicaState(w: Writer, version: number, m: 
   w.emptyTaggedFields();
 }
 
-function writeDescribeQuorumResponseTopicData(w: Writer, version: number, m: DescribeQuorumResponseTopicData): void {
+function writeDescribeQuorumResponseTopicData(
+  w: Writer,
+  version: number,
+  m: DescribeQuorumResponseTopicData,
+): void {
   w.compactString(m.topicName);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -323,7 +355,11 @@ function writeDescribeQuorumResponseTopicData(w: Writer, version: number, m: Des
   w.emptyTaggedFields();
 }
 
-function writeDescribeQuorumResponsePartitionData(w: Writer, version: number, m: DescribeQuorumResponsePartitionData): void {
+function writeDescribeQuorumResponsePartitionData(
+  w: Writer,
+  version: number,
+  m: DescribeQuorumResponsePartitionData,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   if (version >= 2) w.compactString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -353,7 +389,11 @@ function writeDescribeQuorumResponseNode(w: Writer, version: number, m: Describe
   w.emptyTaggedFields();
 }
 
-function writeDescribeQuorumResponseListener(w: Writer, version: number, m: DescribeQuorumResponseListener): void {
+function writeDescribeQuorumResponseListener(
+  w: Writer,
+  version: number,
+  m: DescribeQuorumResponseListener,
+): void {
   w.compactString(m.name);
   w.compactString(m.host);
   w.uint16(m.port);

@@ -94,7 +94,10 @@ function readAlterPartitionRequestTopicData(r: Reader, version: number): AlterPa
   return { topicId, partitions };
 }
 
-function readAlterPartitionRequestPartitionData(r: Reader, version: number): AlterPartitionRequestPartitionData {
+function readAlterPartitionRequestPartitionData(
+  r: Reader,
+  version: number,
+): AlterPartitionRequestPartitionData {
   const partitionIndex = r.int32();
   const leaderEpoch = r.int32();
   let newIsr: number[] = [];
@@ -135,7 +138,11 @@ export function writeAlterPartitionRequest(w: Writer, version: number, m: AlterP
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionRequestTopicData(w: Writer, version: number, m: AlterPartitionRequestTopicData): void {
+function writeAlterPartitionRequestTopicData(
+  w: Writer,
+  version: number,
+  m: AlterPartitionRequestTopicData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -145,7 +152,11 @@ function writeAlterPartitionRequestTopicData(w: Writer, version: number, m: Alte
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionRequestPartitionData(w: Writer, version: number, m: AlterPartitionRequestPartitionData): void {
+function writeAlterPartitionRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: AlterPartitionRequestPartitionData,
+): void {
   w.int32(m.partitionIndex);
   w.int32(m.leaderEpoch);
   if (version <= 2) {
@@ -167,7 +178,11 @@ function writeAlterPartitionRequestPartitionData(w: Writer, version: number, m: 
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionRequestBrokerState(w: Writer, version: number, m: AlterPartitionRequestBrokerState): void {
+function writeAlterPartitionRequestBrokerState(
+  w: Writer,
+  version: number,
+  m: AlterPartitionRequestBrokerState,
+): void {
   w.int32(m.brokerId);
   w.int64(m.brokerEpoch);
   w.emptyTaggedFields();
@@ -177,7 +192,10 @@ function writeAlterPartitionRequestBrokerState(w: Writer, version: number, m: Al
 
 /** AlterPartitionResponse, versions 2-3. */
 export interface AlterPartitionResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top level response error code. */
   errorCode: number;
@@ -253,7 +271,10 @@ function readAlterPartitionResponseTopicData(r: Reader, version: number): AlterP
   return { topicId, partitions };
 }
 
-function readAlterPartitionResponsePartitionData(r: Reader, version: number): AlterPartitionResponsePartitionData {
+function readAlterPartitionResponsePartitionData(
+  r: Reader,
+  version: number,
+): AlterPartitionResponsePartitionData {
   const partitionIndex = r.int32();
   const errorCode = r.int16();
   const leaderId = r.int32();
@@ -278,7 +299,11 @@ export function writeAlterPartitionResponse(w: Writer, version: number, m: Alter
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionResponseTopicData(w: Writer, version: number, m: AlterPartitionResponseTopicData): void {
+function writeAlterPartitionResponseTopicData(
+  w: Writer,
+  version: number,
+  m: AlterPartitionResponseTopicData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -288,7 +313,11 @@ function writeAlterPartitionResponseTopicData(w: Writer, version: number, m: Alt
   w.emptyTaggedFields();
 }
 
-function writeAlterPartitionResponsePartitionData(w: Writer, version: number, m: AlterPartitionResponsePartitionData): void {
+function writeAlterPartitionResponsePartitionData(
+  w: Writer,
+  version: number,
+  m: AlterPartitionResponsePartitionData,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   w.int32(m.leaderId);

@@ -12,7 +12,10 @@ export interface UpdateFeaturesRequest {
   timeoutMs: number;
   /** The list of updates to finalized features. */
   featureUpdates: UpdateFeaturesRequestFeatureUpdateKey[];
-  /** True if we should validate the request, but not perform the upgrade or downgrade. (versions 1-2; default false) */
+  /**
+   * True if we should validate the request, but not perform the upgrade or downgrade. (versions 1-2; default
+   * false)
+   */
   validateOnly?: boolean;
 }
 
@@ -20,11 +23,21 @@ export interface UpdateFeaturesRequest {
 export interface UpdateFeaturesRequestFeatureUpdateKey {
   /** The name of the finalized feature to be updated. */
   feature: string;
-  /** The new maximum version level for the finalized feature. A value >= 1 is valid. A value < 1, is special, and can be used to request the deletion of the finalized feature. */
+  /**
+   * The new maximum version level for the finalized feature. A value >= 1 is valid. A value < 1, is special,
+   * and can be used to request the deletion of the finalized feature.
+   */
   maxVersionLevel: number;
-  /** DEPRECATED in version 1 (see DowngradeType). When set to true, the finalized feature version level is allowed to be downgraded/deleted. The downgrade request will fail if the new maximum version level is a value that's not lower than the existing maximum finalized version level. (versions 0) */
+  /**
+   * DEPRECATED in version 1 (see DowngradeType). When set to true, the finalized feature version level is
+   * allowed to be downgraded/deleted. The downgrade request will fail if the new maximum version level is a
+   * value that's not lower than the existing maximum finalized version level. (versions 0)
+   */
   allowDowngrade?: boolean;
-  /** Determine which type of upgrade will be performed: 1 will perform an upgrade only (default), 2 is safe downgrades only (lossless), 3 is unsafe downgrades (lossy). (versions 1-2; default 1) */
+  /**
+   * Determine which type of upgrade will be performed: 1 will perform an upgrade only (default), 2 is safe
+   * downgrades only (lossless), 3 is unsafe downgrades (lossy). (versions 1-2; default 1)
+   */
   upgradeType?: number;
 }
 
@@ -42,13 +55,18 @@ export function readUpdateFeaturesRequest(r: Reader, version: number): UpdateFea
   const timeoutMs = r.int32();
   const _n1 = r.nonNullCompactArrayLength(5);
   const featureUpdates: UpdateFeaturesRequestFeatureUpdateKey[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) featureUpdates.push(readUpdateFeaturesRequestFeatureUpdateKey(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    featureUpdates.push(readUpdateFeaturesRequestFeatureUpdateKey(r, version));
+  }
   const validateOnly: boolean = version >= 1 ? r.bool() : false;
   r.skipTaggedFields();
   return { timeoutMs, featureUpdates, validateOnly };
 }
 
-function readUpdateFeaturesRequestFeatureUpdateKey(r: Reader, version: number): UpdateFeaturesRequestFeatureUpdateKey {
+function readUpdateFeaturesRequestFeatureUpdateKey(
+  r: Reader,
+  version: number,
+): UpdateFeaturesRequestFeatureUpdateKey {
   const feature = r.nonNullCompactString();
   const maxVersionLevel = r.int16();
   const allowDowngrade: boolean = version <= 0 ? r.bool() : false;
@@ -68,7 +86,11 @@ export function writeUpdateFeaturesRequest(w: Writer, version: number, m: Update
   w.emptyTaggedFields();
 }
 
-function writeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, version: number, m: UpdateFeaturesRequestFeatureUpdateKey): void {
+function writeUpdateFeaturesRequestFeatureUpdateKey(
+  w: Writer,
+  version: number,
+  m: UpdateFeaturesRequestFeatureUpdateKey,
+): void {
   w.compactString(m.feature);
   w.int16(m.maxVersionLevel);
   if (version <= 0) w.bool(m.allowDowngrade ?? false);
@@ -80,7 +102,10 @@ function writeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, version: number, 
 
 /** UpdateFeaturesResponse, versions 0-2. */
 export interface UpdateFeaturesResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top-level error code, or `0` if there was no top-level error. */
   errorCode: number;
@@ -118,14 +143,19 @@ export function readUpdateFeaturesResponse(r: Reader, version: number): UpdateFe
   if (version <= 1) {
     const _n1 = r.nonNullCompactArrayLength(5);
     const _a1: UpdateFeaturesResponseUpdatableFeatureResult[] = [];
-    for (let _i1 = 0; _i1 < _n1; _i1++) _a1.push(readUpdateFeaturesResponseUpdatableFeatureResult(r, version));
+    for (let _i1 = 0; _i1 < _n1; _i1++) {
+      _a1.push(readUpdateFeaturesResponseUpdatableFeatureResult(r, version));
+    }
     results = _a1;
   }
   r.skipTaggedFields();
   return { throttleTimeMs, errorCode, errorMessage, results };
 }
 
-function readUpdateFeaturesResponseUpdatableFeatureResult(r: Reader, version: number): UpdateFeaturesResponseUpdatableFeatureResult {
+function readUpdateFeaturesResponseUpdatableFeatureResult(
+  r: Reader,
+  version: number,
+): UpdateFeaturesResponseUpdatableFeatureResult {
   const feature = r.nonNullCompactString();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -147,7 +177,11 @@ export function writeUpdateFeaturesResponse(w: Writer, version: number, m: Updat
   w.emptyTaggedFields();
 }
 
-function writeUpdateFeaturesResponseUpdatableFeatureResult(w: Writer, version: number, m: UpdateFeaturesResponseUpdatableFeatureResult): void {
+function writeUpdateFeaturesResponseUpdatableFeatureResult(
+  w: Writer,
+  version: number,
+  m: UpdateFeaturesResponseUpdatableFeatureResult,
+): void {
   w.compactString(m.feature);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

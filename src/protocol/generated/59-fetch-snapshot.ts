@@ -8,7 +8,10 @@ import { EMPTY_BUFFER, Writer, ZERO_UUID, isZeroUuid, type Reader, type RecordsC
 
 /** FetchSnapshotRequest, versions 0-1. */
 export interface FetchSnapshotRequest {
-  /** The clusterId if known, this is used to validate metadata fetches prior to broker registration. (tag 0; default null) */
+  /**
+   * The clusterId if known, this is used to validate metadata fetches prior to broker registration. (tag 0;
+   * default null)
+   */
   clusterId?: string | null;
   /** The broker ID of the follower. (default -1) */
   replicaId: number;
@@ -96,7 +99,10 @@ export function readFetchSnapshotRequest(r: Reader, version: number): FetchSnaps
   return { clusterId, replicaId, maxBytes, topics };
 }
 
-function readFetchSnapshotRequestTopicSnapshot(r: Reader, version: number): FetchSnapshotRequestTopicSnapshot {
+function readFetchSnapshotRequestTopicSnapshot(
+  r: Reader,
+  version: number,
+): FetchSnapshotRequestTopicSnapshot {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(30);
   const partitions: FetchSnapshotRequestPartitionSnapshot[] = [];
@@ -105,7 +111,10 @@ function readFetchSnapshotRequestTopicSnapshot(r: Reader, version: number): Fetc
   return { name, partitions };
 }
 
-function readFetchSnapshotRequestPartitionSnapshot(r: Reader, version: number): FetchSnapshotRequestPartitionSnapshot {
+function readFetchSnapshotRequestPartitionSnapshot(
+  r: Reader,
+  version: number,
+): FetchSnapshotRequestPartitionSnapshot {
   const partition = r.int32();
   const currentLeaderEpoch = r.int32();
   const snapshotId = readFetchSnapshotRequestSnapshotId(r, version);
@@ -153,7 +162,11 @@ export function writeFetchSnapshotRequest(w: Writer, version: number, m: FetchSn
   }
 }
 
-function writeFetchSnapshotRequestTopicSnapshot(w: Writer, version: number, m: FetchSnapshotRequestTopicSnapshot): void {
+function writeFetchSnapshotRequestTopicSnapshot(
+  w: Writer,
+  version: number,
+  m: FetchSnapshotRequestTopicSnapshot,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -163,7 +176,11 @@ function writeFetchSnapshotRequestTopicSnapshot(w: Writer, version: number, m: F
   w.emptyTaggedFields();
 }
 
-function writeFetchSnapshotRequestPartitionSnapshot(w: Writer, version: number, m: FetchSnapshotRequestPartitionSnapshot): void {
+function writeFetchSnapshotRequestPartitionSnapshot(
+  w: Writer,
+  version: number,
+  m: FetchSnapshotRequestPartitionSnapshot,
+): void {
   w.int32(m.partition);
   w.int32(m.currentLeaderEpoch);
   writeFetchSnapshotRequestSnapshotId(w, version, m.snapshotId);
@@ -178,7 +195,11 @@ function writeFetchSnapshotRequestPartitionSnapshot(w: Writer, version: number, 
   }
 }
 
-function writeFetchSnapshotRequestSnapshotId(w: Writer, version: number, m: FetchSnapshotRequestSnapshotId): void {
+function writeFetchSnapshotRequestSnapshotId(
+  w: Writer,
+  version: number,
+  m: FetchSnapshotRequestSnapshotId,
+): void {
   w.int64(m.endOffset);
   w.int32(m.epoch);
   w.emptyTaggedFields();
@@ -188,7 +209,10 @@ function writeFetchSnapshotRequestSnapshotId(w: Writer, version: number, m: Fetc
 
 /** FetchSnapshotResponse, versions 0-1. */
 export interface FetchSnapshotResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top level response error code. */
   errorCode: number;
@@ -322,7 +346,10 @@ export function readFetchSnapshotResponse(r: Reader, version: number): FetchSnap
   return { throttleTimeMs, errorCode, topics, nodeEndpoints };
 }
 
-function readFetchSnapshotResponseTopicSnapshot(r: Reader, version: number): FetchSnapshotResponseTopicSnapshot {
+function readFetchSnapshotResponseTopicSnapshot(
+  r: Reader,
+  version: number,
+): FetchSnapshotResponseTopicSnapshot {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(37);
   const partitions: FetchSnapshotResponsePartitionSnapshot[] = [];
@@ -331,7 +358,10 @@ function readFetchSnapshotResponseTopicSnapshot(r: Reader, version: number): Fet
   return { name, partitions };
 }
 
-function readFetchSnapshotResponsePartitionSnapshot(r: Reader, version: number): FetchSnapshotResponsePartitionSnapshot {
+function readFetchSnapshotResponsePartitionSnapshot(
+  r: Reader,
+  version: number,
+): FetchSnapshotResponsePartitionSnapshot {
   const index = r.int32();
   const errorCode = r.int16();
   const snapshotId = readFetchSnapshotResponseSnapshotId(r, version);
@@ -361,14 +391,20 @@ function readFetchSnapshotResponseSnapshotId(r: Reader, version: number): FetchS
   return { endOffset, epoch };
 }
 
-function readFetchSnapshotResponseLeaderIdAndEpoch(r: Reader, version: number): FetchSnapshotResponseLeaderIdAndEpoch {
+function readFetchSnapshotResponseLeaderIdAndEpoch(
+  r: Reader,
+  version: number,
+): FetchSnapshotResponseLeaderIdAndEpoch {
   const leaderId = r.int32();
   const leaderEpoch = r.int32();
   r.skipTaggedFields();
   return { leaderId, leaderEpoch };
 }
 
-function readFetchSnapshotResponseNodeEndpoint(r: Reader, version: number): FetchSnapshotResponseNodeEndpoint {
+function readFetchSnapshotResponseNodeEndpoint(
+  r: Reader,
+  version: number,
+): FetchSnapshotResponseNodeEndpoint {
   const nodeId = r.int32();
   const host = r.nonNullCompactString();
   const port = r.uint16();
@@ -398,7 +434,11 @@ export function writeFetchSnapshotResponse(w: Writer, version: number, m: FetchS
   }
 }
 
-function writeFetchSnapshotResponseTopicSnapshot(w: Writer, version: number, m: FetchSnapshotResponseTopicSnapshot): void {
+function writeFetchSnapshotResponseTopicSnapshot(
+  w: Writer,
+  version: number,
+  m: FetchSnapshotResponseTopicSnapshot,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -408,7 +448,11 @@ function writeFetchSnapshotResponseTopicSnapshot(w: Writer, version: number, m: 
   w.emptyTaggedFields();
 }
 
-function writeFetchSnapshotResponsePartitionSnapshot(w: Writer, version: number, m: FetchSnapshotResponsePartitionSnapshot): void {
+function writeFetchSnapshotResponsePartitionSnapshot(
+  w: Writer,
+  version: number,
+  m: FetchSnapshotResponsePartitionSnapshot,
+): void {
   w.int32(m.index);
   w.int16(m.errorCode);
   writeFetchSnapshotResponseSnapshotId(w, version, m.snapshotId);
@@ -425,19 +469,31 @@ function writeFetchSnapshotResponsePartitionSnapshot(w: Writer, version: number,
   }
 }
 
-function writeFetchSnapshotResponseSnapshotId(w: Writer, version: number, m: FetchSnapshotResponseSnapshotId): void {
+function writeFetchSnapshotResponseSnapshotId(
+  w: Writer,
+  version: number,
+  m: FetchSnapshotResponseSnapshotId,
+): void {
   w.int64(m.endOffset);
   w.int32(m.epoch);
   w.emptyTaggedFields();
 }
 
-function writeFetchSnapshotResponseLeaderIdAndEpoch(w: Writer, version: number, m: FetchSnapshotResponseLeaderIdAndEpoch): void {
+function writeFetchSnapshotResponseLeaderIdAndEpoch(
+  w: Writer,
+  version: number,
+  m: FetchSnapshotResponseLeaderIdAndEpoch,
+): void {
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   w.emptyTaggedFields();
 }
 
-function writeFetchSnapshotResponseNodeEndpoint(w: Writer, version: number, m: FetchSnapshotResponseNodeEndpoint): void {
+function writeFetchSnapshotResponseNodeEndpoint(
+  w: Writer,
+  version: number,
+  m: FetchSnapshotResponseNodeEndpoint,
+): void {
   w.int32(m.nodeId);
   w.compactString(m.host);
   w.uint16(m.port);

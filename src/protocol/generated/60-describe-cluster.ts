@@ -40,7 +40,10 @@ export function writeDescribeClusterRequest(w: Writer, version: number, m: Descr
 
 /** DescribeClusterResponse, versions 0-2. */
 export interface DescribeClusterResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
@@ -50,7 +53,10 @@ export interface DescribeClusterResponse {
   endpointType?: number;
   /** The cluster ID that responding broker belongs to. */
   clusterId: string;
-  /** The ID of the controller. When handled by a controller, returns the current voter leader ID. When handled by a broker, returns a random alive broker ID as a fallback. (default -1) */
+  /**
+   * The ID of the controller. When handled by a controller, returns the current voter leader ID. When handled
+   * by a broker, returns a random alive broker ID as a fallback. (default -1)
+   */
   controllerId: number;
   /** Each broker in the response. */
   brokers: DescribeClusterResponseDescribeClusterBroker[];
@@ -100,7 +106,9 @@ export function readDescribeClusterResponse(r: Reader, version: number): Describ
   const controllerId = r.int32();
   const _n1 = r.nonNullCompactArrayLength(11);
   const brokers: DescribeClusterResponseDescribeClusterBroker[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) brokers.push(readDescribeClusterResponseDescribeClusterBroker(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    brokers.push(readDescribeClusterResponseDescribeClusterBroker(r, version));
+  }
   const clusterAuthorizedOperations = r.int32();
   r.skipTaggedFields();
   return {
@@ -115,7 +123,10 @@ export function readDescribeClusterResponse(r: Reader, version: number): Describ
   };
 }
 
-function readDescribeClusterResponseDescribeClusterBroker(r: Reader, version: number): DescribeClusterResponseDescribeClusterBroker {
+function readDescribeClusterResponseDescribeClusterBroker(
+  r: Reader,
+  version: number,
+): DescribeClusterResponseDescribeClusterBroker {
   const brokerId = r.int32();
   const host = r.nonNullCompactString();
   const port = r.int32();
@@ -141,7 +152,11 @@ export function writeDescribeClusterResponse(w: Writer, version: number, m: Desc
   w.emptyTaggedFields();
 }
 
-function writeDescribeClusterResponseDescribeClusterBroker(w: Writer, version: number, m: DescribeClusterResponseDescribeClusterBroker): void {
+function writeDescribeClusterResponseDescribeClusterBroker(
+  w: Writer,
+  version: number,
+  m: DescribeClusterResponseDescribeClusterBroker,
+): void {
   w.int32(m.brokerId);
   w.compactString(m.host);
   w.int32(m.port);

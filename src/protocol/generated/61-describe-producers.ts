@@ -38,7 +38,10 @@ export function readDescribeProducersRequest(r: Reader, version: number): Descri
   return { topics };
 }
 
-function readDescribeProducersRequestTopicRequest(r: Reader, version: number): DescribeProducersRequestTopicRequest {
+function readDescribeProducersRequestTopicRequest(
+  r: Reader,
+  version: number,
+): DescribeProducersRequestTopicRequest {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(4);
   const partitionIndexes: number[] = [];
@@ -56,7 +59,11 @@ export function writeDescribeProducersRequest(w: Writer, version: number, m: Des
   w.emptyTaggedFields();
 }
 
-function writeDescribeProducersRequestTopicRequest(w: Writer, version: number, m: DescribeProducersRequestTopicRequest): void {
+function writeDescribeProducersRequestTopicRequest(
+  w: Writer,
+  version: number,
+  m: DescribeProducersRequestTopicRequest,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitionIndexes;
   w.compactArrayLength(_a1.length);
@@ -70,7 +77,10 @@ function writeDescribeProducersRequestTopicRequest(w: Writer, version: number, m
 
 /** DescribeProducersResponse, versions 0. */
 export interface DescribeProducersResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** Each topic in the response. */
   topics: DescribeProducersResponseTopicResponse[];
@@ -148,27 +158,40 @@ export function readDescribeProducersResponse(r: Reader, version: number): Descr
   return { throttleTimeMs, topics };
 }
 
-function readDescribeProducersResponseTopicResponse(r: Reader, version: number): DescribeProducersResponseTopicResponse {
+function readDescribeProducersResponseTopicResponse(
+  r: Reader,
+  version: number,
+): DescribeProducersResponseTopicResponse {
   const name = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(9);
   const partitions: DescribeProducersResponsePartitionResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readDescribeProducersResponsePartitionResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readDescribeProducersResponsePartitionResponse(r, version));
+  }
   r.skipTaggedFields();
   return { name, partitions };
 }
 
-function readDescribeProducersResponsePartitionResponse(r: Reader, version: number): DescribeProducersResponsePartitionResponse {
+function readDescribeProducersResponsePartitionResponse(
+  r: Reader,
+  version: number,
+): DescribeProducersResponsePartitionResponse {
   const partitionIndex = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
   const _n1 = r.nonNullCompactArrayLength(37);
   const activeProducers: DescribeProducersResponseProducerState[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) activeProducers.push(readDescribeProducersResponseProducerState(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    activeProducers.push(readDescribeProducersResponseProducerState(r, version));
+  }
   r.skipTaggedFields();
   return { partitionIndex, errorCode, errorMessage, activeProducers };
 }
 
-function readDescribeProducersResponseProducerState(r: Reader, version: number): DescribeProducersResponseProducerState {
+function readDescribeProducersResponseProducerState(
+  r: Reader,
+  version: number,
+): DescribeProducersResponseProducerState {
   const producerId = r.int64();
   const producerEpoch = r.int32();
   const lastSequence = r.int32();
@@ -179,7 +202,11 @@ function readDescribeProducersResponseProducerState(r: Reader, version: number):
   return { producerId, producerEpoch, lastSequence, lastTimestamp, coordinatorEpoch, currentTxnStartOffset };
 }
 
-export function writeDescribeProducersResponse(w: Writer, version: number, m: DescribeProducersResponse): void {
+export function writeDescribeProducersResponse(
+  w: Writer,
+  version: number,
+  m: DescribeProducersResponse,
+): void {
   w.int32(m.throttleTimeMs);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -189,7 +216,11 @@ export function writeDescribeProducersResponse(w: Writer, version: number, m: De
   w.emptyTaggedFields();
 }
 
-function writeDescribeProducersResponseTopicResponse(w: Writer, version: number, m: DescribeProducersResponseTopicResponse): void {
+function writeDescribeProducersResponseTopicResponse(
+  w: Writer,
+  version: number,
+  m: DescribeProducersResponseTopicResponse,
+): void {
   w.compactString(m.name);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -199,7 +230,11 @@ function writeDescribeProducersResponseTopicResponse(w: Writer, version: number,
   w.emptyTaggedFields();
 }
 
-function writeDescribeProducersResponsePartitionResponse(w: Writer, version: number, m: DescribeProducersResponsePartitionResponse): void {
+function writeDescribeProducersResponsePartitionResponse(
+  w: Writer,
+  version: number,
+  m: DescribeProducersResponsePartitionResponse,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -211,7 +246,11 @@ function writeDescribeProducersResponsePartitionResponse(w: Writer, version: num
   w.emptyTaggedFields();
 }
 
-function writeDescribeProducersResponseProducerState(w: Writer, version: number, m: DescribeProducersResponseProducerState): void {
+function writeDescribeProducersResponseProducerState(
+  w: Writer,
+  version: number,
+  m: DescribeProducersResponseProducerState,
+): void {
   w.int64(m.producerId);
   w.int32(m.producerEpoch);
   w.int32(m.lastSequence);

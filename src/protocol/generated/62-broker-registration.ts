@@ -20,7 +20,10 @@ export interface BrokerRegistrationRequest {
   features: BrokerRegistrationRequestFeature[];
   /** The rack which this broker is in. */
   rack: string | null;
-  /** If the required configurations for ZK migration are present, this value is set to true. (versions 1-4; default false) */
+  /**
+   * If the required configurations for ZK migration are present, this value is set to true. (versions 1-4;
+   * default false)
+   */
   isMigratingZkBroker?: boolean;
   /** Log directories configured in this broker which are available. (versions 2-4) */
   logDirs?: Buffer[];
@@ -109,7 +112,10 @@ export function readBrokerRegistrationRequest(r: Reader, version: number): Broke
   };
 }
 
-function readBrokerRegistrationRequestListener(r: Reader, version: number): BrokerRegistrationRequestListener {
+function readBrokerRegistrationRequestListener(
+  r: Reader,
+  version: number,
+): BrokerRegistrationRequestListener {
   const name = r.nonNullCompactString();
   const host = r.nonNullCompactString();
   const port = r.uint16();
@@ -126,7 +132,11 @@ function readBrokerRegistrationRequestFeature(r: Reader, version: number): Broke
   return { name, minSupportedVersion, maxSupportedVersion };
 }
 
-export function writeBrokerRegistrationRequest(w: Writer, version: number, m: BrokerRegistrationRequest): void {
+export function writeBrokerRegistrationRequest(
+  w: Writer,
+  version: number,
+  m: BrokerRegistrationRequest,
+): void {
   w.int32(m.brokerId);
   w.compactString(m.clusterId);
   w.uuid(m.incarnationId);
@@ -153,7 +163,11 @@ export function writeBrokerRegistrationRequest(w: Writer, version: number, m: Br
   w.emptyTaggedFields();
 }
 
-function writeBrokerRegistrationRequestListener(w: Writer, version: number, m: BrokerRegistrationRequestListener): void {
+function writeBrokerRegistrationRequestListener(
+  w: Writer,
+  version: number,
+  m: BrokerRegistrationRequestListener,
+): void {
   w.compactString(m.name);
   w.compactString(m.host);
   w.uint16(m.port);
@@ -161,7 +175,11 @@ function writeBrokerRegistrationRequestListener(w: Writer, version: number, m: B
   w.emptyTaggedFields();
 }
 
-function writeBrokerRegistrationRequestFeature(w: Writer, version: number, m: BrokerRegistrationRequestFeature): void {
+function writeBrokerRegistrationRequestFeature(
+  w: Writer,
+  version: number,
+  m: BrokerRegistrationRequestFeature,
+): void {
   w.compactString(m.name);
   w.int16(m.minSupportedVersion);
   w.int16(m.maxSupportedVersion);
@@ -172,7 +190,10 @@ function writeBrokerRegistrationRequestFeature(w: Writer, version: number, m: Br
 
 /** BrokerRegistrationResponse, versions 0-4. */
 export interface BrokerRegistrationResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -193,7 +214,11 @@ export function readBrokerRegistrationResponse(r: Reader, version: number): Brok
   return { throttleTimeMs, errorCode, brokerEpoch };
 }
 
-export function writeBrokerRegistrationResponse(w: Writer, version: number, m: BrokerRegistrationResponse): void {
+export function writeBrokerRegistrationResponse(
+  w: Writer,
+  version: number,
+  m: BrokerRegistrationResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.int64(m.brokerEpoch);

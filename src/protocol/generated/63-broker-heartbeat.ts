@@ -20,7 +20,10 @@ export interface BrokerHeartbeatRequest {
   wantShutDown: boolean;
   /** Log directories that failed and went offline. (versions 1-2; tag 0) */
   offlineLogDirs?: Buffer[];
-  /** List of log directories that are cordoned. This is null before the broker reaches the RECOVERY state. (versions 2; tag 1; default null) */
+  /**
+   * List of log directories that are cordoned. This is null before the broker reaches the RECOVERY state.
+   * (versions 2; tag 1; default null)
+   */
   cordonedLogDirs?: Buffer[] | null;
 }
 
@@ -125,7 +128,10 @@ export function writeBrokerHeartbeatRequest(w: Writer, version: number, m: Broke
 
 /** BrokerHeartbeatResponse, versions 0-2. */
 export interface BrokerHeartbeatResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

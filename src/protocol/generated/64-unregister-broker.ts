@@ -32,7 +32,10 @@ export function writeUnregisterBrokerRequest(w: Writer, version: number, m: Unre
 
 /** UnregisterBrokerResponse, versions 0. */
 export interface UnregisterBrokerResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

@@ -25,7 +25,11 @@ export function readDescribeTransactionsRequest(r: Reader, version: number): Des
   return { transactionalIds };
 }
 
-export function writeDescribeTransactionsRequest(w: Writer, version: number, m: DescribeTransactionsRequest): void {
+export function writeDescribeTransactionsRequest(
+  w: Writer,
+  version: number,
+  m: DescribeTransactionsRequest,
+): void {
   const _a1 = m.transactionalIds;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -38,7 +42,10 @@ export function writeDescribeTransactionsRequest(w: Writer, version: number, m: 
 
 /** DescribeTransactionsResponse, versions 0. */
 export interface DescribeTransactionsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The current state of the transaction. */
   transactionStates: DescribeTransactionsResponseTransactionState[];
@@ -60,7 +67,10 @@ export interface DescribeTransactionsResponseTransactionState {
   producerId: bigint;
   /** The current epoch associated with the producer id. */
   producerEpoch: number;
-  /** The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers. */
+  /**
+   * The set of partitions included in the current transaction (if active). When a transaction is preparing to
+   * commit or abort, this will include only partitions which do not have markers.
+   */
   topics: DescribeTransactionsResponseTopicData[];
 }
 
@@ -100,12 +110,17 @@ export function readDescribeTransactionsResponse(r: Reader, version: number): De
   const throttleTimeMs = r.int32();
   const _n1 = r.nonNullCompactArrayLength(28);
   const transactionStates: DescribeTransactionsResponseTransactionState[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) transactionStates.push(readDescribeTransactionsResponseTransactionState(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    transactionStates.push(readDescribeTransactionsResponseTransactionState(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, transactionStates };
 }
 
-function readDescribeTransactionsResponseTransactionState(r: Reader, version: number): DescribeTransactionsResponseTransactionState {
+function readDescribeTransactionsResponseTransactionState(
+  r: Reader,
+  version: number,
+): DescribeTransactionsResponseTransactionState {
   const errorCode = r.int16();
   const transactionalId = r.nonNullCompactString();
   const transactionState = r.nonNullCompactString();
@@ -129,7 +144,10 @@ function readDescribeTransactionsResponseTransactionState(r: Reader, version: nu
   };
 }
 
-function readDescribeTransactionsResponseTopicData(r: Reader, version: number): DescribeTransactionsResponseTopicData {
+function readDescribeTransactionsResponseTopicData(
+  r: Reader,
+  version: number,
+): DescribeTransactionsResponseTopicData {
   const topic = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(4);
   const partitions: number[] = [];
@@ -138,7 +156,11 @@ function readDescribeTransactionsResponseTopicData(r: Reader, version: number): 
   return { topic, partitions };
 }
 
-export function writeDescribeTransactionsResponse(w: Writer, version: number, m: DescribeTransactionsResponse): void {
+export function writeDescribeTransactionsResponse(
+  w: Writer,
+  version: number,
+  m: DescribeTransactionsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   const _a1 = m.transactionStates;
   w.compactArrayLength(_a1.length);
@@ -148,7 +170,11 @@ export function writeDescribeTransactionsResponse(w: Writer, version: number, m:
   w.emptyTaggedFields();
 }
 
-function writeDescribeTransactionsResponseTransactionState(w: Writer, version: number, m: DescribeTransactionsResponseTransactionState): void {
+function writeDescribeTransactionsResponseTransactionState(
+  w: Writer,
+  version: number,
+  m: DescribeTransactionsResponseTransactionState,
+): void {
   w.int16(m.errorCode);
   w.compactString(m.transactionalId);
   w.compactString(m.transactionState);
@@ -164,7 +190,11 @@ function writeDescribeTransactionsResponseTransactionState(w: Writer, version: n
   w.emptyTaggedFields();
 }
 
-function writeDescribeTransactionsResponseTopicData(w: Writer, version: number, m: DescribeTransactionsResponseTopicData): void {
+function writeDescribeTransactionsResponseTopicData(
+  w: Writer,
+  version: number,
+  m: DescribeTransactionsResponseTopicData,
+): void {
   w.compactString(m.topic);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);

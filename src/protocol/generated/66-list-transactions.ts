@@ -8,13 +8,26 @@ import { type Reader, type Writer } from '../primitives.js';
 
 /** ListTransactionsRequest, versions 0-2. */
 export interface ListTransactionsRequest {
-  /** The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned. */
+  /**
+   * The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only
+   * transactions matching one of the filtered states will be returned.
+   */
   stateFilters: string[];
-  /** The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned. */
+  /**
+   * The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only
+   * transactions which match one of the filtered producerIds will be returned.
+   */
   producerIdFilters: bigint[];
-  /** Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned. (versions 1-2; default -1) */
+  /**
+   * Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only
+   * transactions running longer than this duration will be returned. (versions 1-2; default -1)
+   */
   durationFilter?: bigint;
-  /** The transactional ID regular expression pattern to filter by: if it is empty or null, all transactions are returned; Otherwise then only the transactions matching the given regular expression will be returned. (versions 2; default null) */
+  /**
+   * The transactional ID regular expression pattern to filter by: if it is empty or null, all transactions
+   * are returned; Otherwise then only the transactions matching the given regular expression will be
+   * returned. (versions 2; default null)
+   */
   transactionalIdPattern?: string | null;
 }
 
@@ -56,7 +69,10 @@ export function writeListTransactionsRequest(w: Writer, version: number, m: List
 
 /** ListTransactionsResponse, versions 0-2. */
 export interface ListTransactionsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -94,12 +110,17 @@ export function readListTransactionsResponse(r: Reader, version: number): ListTr
   for (let _i1 = 0; _i1 < _n1; _i1++) unknownStateFilters.push(r.nonNullCompactString());
   const _n2 = r.nonNullCompactArrayLength(11);
   const transactionStates: ListTransactionsResponseTransactionState[] = [];
-  for (let _i2 = 0; _i2 < _n2; _i2++) transactionStates.push(readListTransactionsResponseTransactionState(r, version));
+  for (let _i2 = 0; _i2 < _n2; _i2++) {
+    transactionStates.push(readListTransactionsResponseTransactionState(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, errorCode, unknownStateFilters, transactionStates };
 }
 
-function readListTransactionsResponseTransactionState(r: Reader, version: number): ListTransactionsResponseTransactionState {
+function readListTransactionsResponseTransactionState(
+  r: Reader,
+  version: number,
+): ListTransactionsResponseTransactionState {
   const transactionalId = r.nonNullCompactString();
   const producerId = r.int64();
   const transactionState = r.nonNullCompactString();
@@ -123,7 +144,11 @@ export function writeListTransactionsResponse(w: Writer, version: number, m: Lis
   w.emptyTaggedFields();
 }
 
-function writeListTransactionsResponseTransactionState(w: Writer, version: number, m: ListTransactionsResponseTransactionState): void {
+function writeListTransactionsResponseTransactionState(
+  w: Writer,
+  version: number,
+  m: ListTransactionsResponseTransactionState,
+): void {
   w.compactString(m.transactionalId);
   w.int64(m.producerId);
   w.compactString(m.transactionState);

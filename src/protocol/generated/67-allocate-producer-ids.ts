@@ -26,7 +26,11 @@ export function readAllocateProducerIdsRequest(r: Reader, version: number): Allo
   return { brokerId, brokerEpoch };
 }
 
-export function writeAllocateProducerIdsRequest(w: Writer, version: number, m: AllocateProducerIdsRequest): void {
+export function writeAllocateProducerIdsRequest(
+  w: Writer,
+  version: number,
+  m: AllocateProducerIdsRequest,
+): void {
   w.int32(m.brokerId);
   w.int64(m.brokerEpoch);
   w.emptyTaggedFields();
@@ -36,7 +40,10 @@ export function writeAllocateProducerIdsRequest(w: Writer, version: number, m: A
 
 /** AllocateProducerIdsResponse, versions 0. */
 export interface AllocateProducerIdsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top level response error code. */
   errorCode: number;
@@ -60,7 +67,11 @@ export function readAllocateProducerIdsResponse(r: Reader, version: number): All
   return { throttleTimeMs, errorCode, producerIdStart, producerIdLen };
 }
 
-export function writeAllocateProducerIdsResponse(w: Writer, version: number, m: AllocateProducerIdsResponse): void {
+export function writeAllocateProducerIdsResponse(
+  w: Writer,
+  version: number,
+  m: AllocateProducerIdsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.int64(m.producerIdStart);

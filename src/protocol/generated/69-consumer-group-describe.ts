@@ -28,7 +28,11 @@ export function readConsumerGroupDescribeRequest(r: Reader, version: number): Co
   return { groupIds, includeAuthorizedOperations };
 }
 
-export function writeConsumerGroupDescribeRequest(w: Writer, version: number, m: ConsumerGroupDescribeRequest): void {
+export function writeConsumerGroupDescribeRequest(
+  w: Writer,
+  version: number,
+  m: ConsumerGroupDescribeRequest,
+): void {
   const _a1 = m.groupIds;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -42,7 +46,10 @@ export function writeConsumerGroupDescribeRequest(w: Writer, version: number, m:
 
 /** ConsumerGroupDescribeResponse, versions 0-1. */
 export interface ConsumerGroupDescribeResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** Each described group. */
   groups: ConsumerGroupDescribeResponseDescribedGroup[];
@@ -163,12 +170,17 @@ export function readConsumerGroupDescribeResponse(r: Reader, version: number): C
   const throttleTimeMs = r.int32();
   const _n1 = r.nonNullCompactArrayLength(20);
   const groups: ConsumerGroupDescribeResponseDescribedGroup[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) groups.push(readConsumerGroupDescribeResponseDescribedGroup(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    groups.push(readConsumerGroupDescribeResponseDescribedGroup(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, groups };
 }
 
-function readConsumerGroupDescribeResponseTopicPartitions(r: Reader, version: number): ConsumerGroupDescribeResponseTopicPartitions {
+function readConsumerGroupDescribeResponseTopicPartitions(
+  r: Reader,
+  version: number,
+): ConsumerGroupDescribeResponseTopicPartitions {
   const topicId = r.uuid();
   const topicName = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(4);
@@ -178,15 +190,23 @@ function readConsumerGroupDescribeResponseTopicPartitions(r: Reader, version: nu
   return { topicId, topicName, partitions };
 }
 
-function readConsumerGroupDescribeResponseAssignment(r: Reader, version: number): ConsumerGroupDescribeResponseAssignment {
+function readConsumerGroupDescribeResponseAssignment(
+  r: Reader,
+  version: number,
+): ConsumerGroupDescribeResponseAssignment {
   const _n1 = r.nonNullCompactArrayLength(19);
   const topicPartitions: ConsumerGroupDescribeResponseTopicPartitions[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topicPartitions.push(readConsumerGroupDescribeResponseTopicPartitions(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topicPartitions.push(readConsumerGroupDescribeResponseTopicPartitions(r, version));
+  }
   r.skipTaggedFields();
   return { topicPartitions };
 }
 
-function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, version: number): ConsumerGroupDescribeResponseDescribedGroup {
+function readConsumerGroupDescribeResponseDescribedGroup(
+  r: Reader,
+  version: number,
+): ConsumerGroupDescribeResponseDescribedGroup {
   const errorCode = r.int16();
   const errorMessage = r.compactString();
   const groupId = r.nonNullCompactString();
@@ -212,7 +232,10 @@ function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, version: num
   };
 }
 
-function readConsumerGroupDescribeResponseMember(r: Reader, version: number): ConsumerGroupDescribeResponseMember {
+function readConsumerGroupDescribeResponseMember(
+  r: Reader,
+  version: number,
+): ConsumerGroupDescribeResponseMember {
   const memberId = r.nonNullCompactString();
   const instanceId = r.compactString();
   const rackId = r.compactString();
@@ -242,7 +265,11 @@ function readConsumerGroupDescribeResponseMember(r: Reader, version: number): Co
   };
 }
 
-export function writeConsumerGroupDescribeResponse(w: Writer, version: number, m: ConsumerGroupDescribeResponse): void {
+export function writeConsumerGroupDescribeResponse(
+  w: Writer,
+  version: number,
+  m: ConsumerGroupDescribeResponse,
+): void {
   w.int32(m.throttleTimeMs);
   const _a1 = m.groups;
   w.compactArrayLength(_a1.length);
@@ -252,7 +279,11 @@ export function writeConsumerGroupDescribeResponse(w: Writer, version: number, m
   w.emptyTaggedFields();
 }
 
-function writeConsumerGroupDescribeResponseTopicPartitions(w: Writer, version: number, m: ConsumerGroupDescribeResponseTopicPartitions): void {
+function writeConsumerGroupDescribeResponseTopicPartitions(
+  w: Writer,
+  version: number,
+  m: ConsumerGroupDescribeResponseTopicPartitions,
+): void {
   w.uuid(m.topicId);
   w.compactString(m.topicName);
   const _a1 = m.partitions;
@@ -263,7 +294,11 @@ function writeConsumerGroupDescribeResponseTopicPartitions(w: Writer, version: n
   w.emptyTaggedFields();
 }
 
-function writeConsumerGroupDescribeResponseAssignment(w: Writer, version: number, m: ConsumerGroupDescribeResponseAssignment): void {
+function writeConsumerGroupDescribeResponseAssignment(
+  w: Writer,
+  version: number,
+  m: ConsumerGroupDescribeResponseAssignment,
+): void {
   const _a1 = m.topicPartitions;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -272,7 +307,11 @@ function writeConsumerGroupDescribeResponseAssignment(w: Writer, version: number
   w.emptyTaggedFields();
 }
 
-function writeConsumerGroupDescribeResponseDescribedGroup(w: Writer, version: number, m: ConsumerGroupDescribeResponseDescribedGroup): void {
+function writeConsumerGroupDescribeResponseDescribedGroup(
+  w: Writer,
+  version: number,
+  m: ConsumerGroupDescribeResponseDescribedGroup,
+): void {
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
   w.compactString(m.groupId);
@@ -289,7 +328,11 @@ function writeConsumerGroupDescribeResponseDescribedGroup(w: Writer, version: nu
   w.emptyTaggedFields();
 }
 
-function writeConsumerGroupDescribeResponseMember(w: Writer, version: number, m: ConsumerGroupDescribeResponseMember): void {
+function writeConsumerGroupDescribeResponseMember(
+  w: Writer,
+  version: number,
+  m: ConsumerGroupDescribeResponseMember,
+): void {
   w.compactString(m.memberId);
   w.compactString(m.instanceId);
   w.compactString(m.rackId);

@@ -71,7 +71,10 @@ export function readControllerRegistrationRequest(r: Reader, version: number): C
   return { controllerId, incarnationId, zkMigrationReady, listeners, features };
 }
 
-function readControllerRegistrationRequestListener(r: Reader, version: number): ControllerRegistrationRequestListener {
+function readControllerRegistrationRequestListener(
+  r: Reader,
+  version: number,
+): ControllerRegistrationRequestListener {
   const name = r.nonNullCompactString();
   const host = r.nonNullCompactString();
   const port = r.uint16();
@@ -80,7 +83,10 @@ function readControllerRegistrationRequestListener(r: Reader, version: number): 
   return { name, host, port, securityProtocol };
 }
 
-function readControllerRegistrationRequestFeature(r: Reader, version: number): ControllerRegistrationRequestFeature {
+function readControllerRegistrationRequestFeature(
+  r: Reader,
+  version: number,
+): ControllerRegistrationRequestFeature {
   const name = r.nonNullCompactString();
   const minSupportedVersion = r.int16();
   const maxSupportedVersion = r.int16();
@@ -88,7 +94,11 @@ function readControllerRegistrationRequestFeature(r: Reader, version: number): C
   return { name, minSupportedVersion, maxSupportedVersion };
 }
 
-export function writeControllerRegistrationRequest(w: Writer, version: number, m: ControllerRegistrationRequest): void {
+export function writeControllerRegistrationRequest(
+  w: Writer,
+  version: number,
+  m: ControllerRegistrationRequest,
+): void {
   w.int32(m.controllerId);
   w.uuid(m.incarnationId);
   w.bool(m.zkMigrationReady);
@@ -105,7 +115,11 @@ export function writeControllerRegistrationRequest(w: Writer, version: number, m
   w.emptyTaggedFields();
 }
 
-function writeControllerRegistrationRequestListener(w: Writer, version: number, m: ControllerRegistrationRequestListener): void {
+function writeControllerRegistrationRequestListener(
+  w: Writer,
+  version: number,
+  m: ControllerRegistrationRequestListener,
+): void {
   w.compactString(m.name);
   w.compactString(m.host);
   w.uint16(m.port);
@@ -113,7 +127,11 @@ function writeControllerRegistrationRequestListener(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeControllerRegistrationRequestFeature(w: Writer, version: number, m: ControllerRegistrationRequestFeature): void {
+function writeControllerRegistrationRequestFeature(
+  w: Writer,
+  version: number,
+  m: ControllerRegistrationRequestFeature,
+): void {
   w.compactString(m.name);
   w.int16(m.minSupportedVersion);
   w.int16(m.maxSupportedVersion);
@@ -124,7 +142,10 @@ function writeControllerRegistrationRequestFeature(w: Writer, version: number, m
 
 /** ControllerRegistrationResponse, versions 0. */
 export interface ControllerRegistrationResponse {
-  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The response error code. */
   errorCode: number;
@@ -137,7 +158,10 @@ export function createControllerRegistrationResponse(): ControllerRegistrationRe
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-export function readControllerRegistrationResponse(r: Reader, version: number): ControllerRegistrationResponse {
+export function readControllerRegistrationResponse(
+  r: Reader,
+  version: number,
+): ControllerRegistrationResponse {
   const throttleTimeMs = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -145,7 +169,11 @@ export function readControllerRegistrationResponse(r: Reader, version: number): 
   return { throttleTimeMs, errorCode, errorMessage };
 }
 
-export function writeControllerRegistrationResponse(w: Writer, version: number, m: ControllerRegistrationResponse): void {
+export function writeControllerRegistrationResponse(
+  w: Writer,
+  version: number,
+  m: ControllerRegistrationResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

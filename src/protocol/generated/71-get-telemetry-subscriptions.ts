@@ -17,13 +17,20 @@ export function createGetTelemetrySubscriptionsRequest(): GetTelemetrySubscripti
   return { clientInstanceId: ZERO_UUID };
 }
 
-export function readGetTelemetrySubscriptionsRequest(r: Reader, version: number): GetTelemetrySubscriptionsRequest {
+export function readGetTelemetrySubscriptionsRequest(
+  r: Reader,
+  version: number,
+): GetTelemetrySubscriptionsRequest {
   const clientInstanceId = r.uuid();
   r.skipTaggedFields();
   return { clientInstanceId };
 }
 
-export function writeGetTelemetrySubscriptionsRequest(w: Writer, version: number, m: GetTelemetrySubscriptionsRequest): void {
+export function writeGetTelemetrySubscriptionsRequest(
+  w: Writer,
+  version: number,
+  m: GetTelemetrySubscriptionsRequest,
+): void {
   w.uuid(m.clientInstanceId);
   w.emptyTaggedFields();
 }
@@ -32,7 +39,10 @@ export function writeGetTelemetrySubscriptionsRequest(w: Writer, version: number
 
 /** GetTelemetrySubscriptionsResponse, versions 0. */
 export interface GetTelemetrySubscriptionsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -48,7 +58,10 @@ export interface GetTelemetrySubscriptionsResponse {
   telemetryMaxBytes: number;
   /** Flag to indicate monotonic/counter metrics are to be emitted as deltas or cumulative values. */
   deltaTemporality: boolean;
-  /** Requested metrics prefix string match. Empty array: No metrics subscribed, Array[0] empty string: All metrics subscribed. */
+  /**
+   * Requested metrics prefix string match. Empty array: No metrics subscribed, Array[0] empty string: All
+   * metrics subscribed.
+   */
   requestedMetrics: string[];
 }
 
@@ -67,7 +80,10 @@ export function createGetTelemetrySubscriptionsResponse(): GetTelemetrySubscript
   };
 }
 
-export function readGetTelemetrySubscriptionsResponse(r: Reader, version: number): GetTelemetrySubscriptionsResponse {
+export function readGetTelemetrySubscriptionsResponse(
+  r: Reader,
+  version: number,
+): GetTelemetrySubscriptionsResponse {
   const throttleTimeMs = r.int32();
   const errorCode = r.int16();
   const clientInstanceId = r.uuid();
@@ -95,7 +111,11 @@ export function readGetTelemetrySubscriptionsResponse(r: Reader, version: number
   };
 }
 
-export function writeGetTelemetrySubscriptionsResponse(w: Writer, version: number, m: GetTelemetrySubscriptionsResponse): void {
+export function writeGetTelemetrySubscriptionsResponse(
+  w: Writer,
+  version: number,
+  m: GetTelemetrySubscriptionsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.uuid(m.clientInstanceId);

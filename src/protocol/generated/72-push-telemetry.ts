@@ -54,7 +54,10 @@ export function writePushTelemetryRequest(w: Writer, version: number, m: PushTel
 
 /** PushTelemetryResponse, versions 0. */
 export interface PushTelemetryResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

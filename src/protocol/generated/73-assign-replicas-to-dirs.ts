@@ -63,12 +63,17 @@ export function readAssignReplicasToDirsRequest(r: Reader, version: number): Ass
   const brokerEpoch = r.int64();
   const _n1 = r.nonNullCompactArrayLength(18);
   const directories: AssignReplicasToDirsRequestDirectoryData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) directories.push(readAssignReplicasToDirsRequestDirectoryData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    directories.push(readAssignReplicasToDirsRequestDirectoryData(r, version));
+  }
   r.skipTaggedFields();
   return { brokerId, brokerEpoch, directories };
 }
 
-function readAssignReplicasToDirsRequestDirectoryData(r: Reader, version: number): AssignReplicasToDirsRequestDirectoryData {
+function readAssignReplicasToDirsRequestDirectoryData(
+  r: Reader,
+  version: number,
+): AssignReplicasToDirsRequestDirectoryData {
   const id = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(18);
   const topics: AssignReplicasToDirsRequestTopicData[] = [];
@@ -77,22 +82,34 @@ function readAssignReplicasToDirsRequestDirectoryData(r: Reader, version: number
   return { id, topics };
 }
 
-function readAssignReplicasToDirsRequestTopicData(r: Reader, version: number): AssignReplicasToDirsRequestTopicData {
+function readAssignReplicasToDirsRequestTopicData(
+  r: Reader,
+  version: number,
+): AssignReplicasToDirsRequestTopicData {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(5);
   const partitions: AssignReplicasToDirsRequestPartitionData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readAssignReplicasToDirsRequestPartitionData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readAssignReplicasToDirsRequestPartitionData(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readAssignReplicasToDirsRequestPartitionData(r: Reader, version: number): AssignReplicasToDirsRequestPartitionData {
+function readAssignReplicasToDirsRequestPartitionData(
+  r: Reader,
+  version: number,
+): AssignReplicasToDirsRequestPartitionData {
   const partitionIndex = r.int32();
   r.skipTaggedFields();
   return { partitionIndex };
 }
 
-export function writeAssignReplicasToDirsRequest(w: Writer, version: number, m: AssignReplicasToDirsRequest): void {
+export function writeAssignReplicasToDirsRequest(
+  w: Writer,
+  version: number,
+  m: AssignReplicasToDirsRequest,
+): void {
   w.int32(m.brokerId);
   w.int64(m.brokerEpoch);
   const _a1 = m.directories;
@@ -103,7 +120,11 @@ export function writeAssignReplicasToDirsRequest(w: Writer, version: number, m: 
   w.emptyTaggedFields();
 }
 
-function writeAssignReplicasToDirsRequestDirectoryData(w: Writer, version: number, m: AssignReplicasToDirsRequestDirectoryData): void {
+function writeAssignReplicasToDirsRequestDirectoryData(
+  w: Writer,
+  version: number,
+  m: AssignReplicasToDirsRequestDirectoryData,
+): void {
   w.uuid(m.id);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -113,7 +134,11 @@ function writeAssignReplicasToDirsRequestDirectoryData(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeAssignReplicasToDirsRequestTopicData(w: Writer, version: number, m: AssignReplicasToDirsRequestTopicData): void {
+function writeAssignReplicasToDirsRequestTopicData(
+  w: Writer,
+  version: number,
+  m: AssignReplicasToDirsRequestTopicData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -123,7 +148,11 @@ function writeAssignReplicasToDirsRequestTopicData(w: Writer, version: number, m
   w.emptyTaggedFields();
 }
 
-function writeAssignReplicasToDirsRequestPartitionData(w: Writer, version: number, m: AssignReplicasToDirsRequestPartitionData): void {
+function writeAssignReplicasToDirsRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: AssignReplicasToDirsRequestPartitionData,
+): void {
   w.int32(m.partitionIndex);
   w.emptyTaggedFields();
 }
@@ -132,7 +161,10 @@ function writeAssignReplicasToDirsRequestPartitionData(w: Writer, version: numbe
 
 /** AssignReplicasToDirsResponse, versions 0. */
 export interface AssignReplicasToDirsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top level response error code. */
   errorCode: number;
@@ -189,12 +221,17 @@ export function readAssignReplicasToDirsResponse(r: Reader, version: number): As
   const errorCode = r.int16();
   const _n1 = r.nonNullCompactArrayLength(18);
   const directories: AssignReplicasToDirsResponseDirectoryData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) directories.push(readAssignReplicasToDirsResponseDirectoryData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    directories.push(readAssignReplicasToDirsResponseDirectoryData(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, errorCode, directories };
 }
 
-function readAssignReplicasToDirsResponseDirectoryData(r: Reader, version: number): AssignReplicasToDirsResponseDirectoryData {
+function readAssignReplicasToDirsResponseDirectoryData(
+  r: Reader,
+  version: number,
+): AssignReplicasToDirsResponseDirectoryData {
   const id = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(18);
   const topics: AssignReplicasToDirsResponseTopicData[] = [];
@@ -203,23 +240,35 @@ function readAssignReplicasToDirsResponseDirectoryData(r: Reader, version: numbe
   return { id, topics };
 }
 
-function readAssignReplicasToDirsResponseTopicData(r: Reader, version: number): AssignReplicasToDirsResponseTopicData {
+function readAssignReplicasToDirsResponseTopicData(
+  r: Reader,
+  version: number,
+): AssignReplicasToDirsResponseTopicData {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(7);
   const partitions: AssignReplicasToDirsResponsePartitionData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readAssignReplicasToDirsResponsePartitionData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readAssignReplicasToDirsResponsePartitionData(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readAssignReplicasToDirsResponsePartitionData(r: Reader, version: number): AssignReplicasToDirsResponsePartitionData {
+function readAssignReplicasToDirsResponsePartitionData(
+  r: Reader,
+  version: number,
+): AssignReplicasToDirsResponsePartitionData {
   const partitionIndex = r.int32();
   const errorCode = r.int16();
   r.skipTaggedFields();
   return { partitionIndex, errorCode };
 }
 
-export function writeAssignReplicasToDirsResponse(w: Writer, version: number, m: AssignReplicasToDirsResponse): void {
+export function writeAssignReplicasToDirsResponse(
+  w: Writer,
+  version: number,
+  m: AssignReplicasToDirsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   const _a1 = m.directories;
@@ -230,7 +279,11 @@ export function writeAssignReplicasToDirsResponse(w: Writer, version: number, m:
   w.emptyTaggedFields();
 }
 
-function writeAssignReplicasToDirsResponseDirectoryData(w: Writer, version: number, m: AssignReplicasToDirsResponseDirectoryData): void {
+function writeAssignReplicasToDirsResponseDirectoryData(
+  w: Writer,
+  version: number,
+  m: AssignReplicasToDirsResponseDirectoryData,
+): void {
   w.uuid(m.id);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -240,7 +293,11 @@ function writeAssignReplicasToDirsResponseDirectoryData(w: Writer, version: numb
   w.emptyTaggedFields();
 }
 
-function writeAssignReplicasToDirsResponseTopicData(w: Writer, version: number, m: AssignReplicasToDirsResponseTopicData): void {
+function writeAssignReplicasToDirsResponseTopicData(
+  w: Writer,
+  version: number,
+  m: AssignReplicasToDirsResponseTopicData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -250,7 +307,11 @@ function writeAssignReplicasToDirsResponseTopicData(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeAssignReplicasToDirsResponsePartitionData(w: Writer, version: number, m: AssignReplicasToDirsResponsePartitionData): void {
+function writeAssignReplicasToDirsResponsePartitionData(
+  w: Writer,
+  version: number,
+  m: AssignReplicasToDirsResponsePartitionData,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   w.emptyTaggedFields();

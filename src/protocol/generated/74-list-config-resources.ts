@@ -8,7 +8,10 @@ import { type Reader, type Writer } from '../primitives.js';
 
 /** ListConfigResourcesRequest, versions 0-1. */
 export interface ListConfigResourcesRequest {
-  /** The list of resource type. If the list is empty, it uses default supported config resource types. (versions 1) */
+  /**
+   * The list of resource type. If the list is empty, it uses default supported config resource types.
+   * (versions 1)
+   */
   resourceTypes?: number[];
 }
 
@@ -29,7 +32,11 @@ export function readListConfigResourcesRequest(r: Reader, version: number): List
   return { resourceTypes };
 }
 
-export function writeListConfigResourcesRequest(w: Writer, version: number, m: ListConfigResourcesRequest): void {
+export function writeListConfigResourcesRequest(
+  w: Writer,
+  version: number,
+  m: ListConfigResourcesRequest,
+): void {
   if (version >= 1) {
     const _a1 = m.resourceTypes ?? [];
     w.compactArrayLength(_a1.length);
@@ -44,7 +51,10 @@ export function writeListConfigResourcesRequest(w: Writer, version: number, m: L
 
 /** ListConfigResourcesResponse, versions 0-1. */
 export interface ListConfigResourcesResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -75,19 +85,28 @@ export function readListConfigResourcesResponse(r: Reader, version: number): Lis
   const errorCode = r.int16();
   const _n1 = r.nonNullCompactArrayLength(2);
   const configResources: ListConfigResourcesResponseConfigResource[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) configResources.push(readListConfigResourcesResponseConfigResource(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    configResources.push(readListConfigResourcesResponseConfigResource(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, errorCode, configResources };
 }
 
-function readListConfigResourcesResponseConfigResource(r: Reader, version: number): ListConfigResourcesResponseConfigResource {
+function readListConfigResourcesResponseConfigResource(
+  r: Reader,
+  version: number,
+): ListConfigResourcesResponseConfigResource {
   const resourceName = r.nonNullCompactString();
   const resourceType: number = version >= 1 ? r.int8() : 16;
   r.skipTaggedFields();
   return { resourceName, resourceType };
 }
 
-export function writeListConfigResourcesResponse(w: Writer, version: number, m: ListConfigResourcesResponse): void {
+export function writeListConfigResourcesResponse(
+  w: Writer,
+  version: number,
+  m: ListConfigResourcesResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   const _a1 = m.configResources;
@@ -98,7 +117,11 @@ export function writeListConfigResourcesResponse(w: Writer, version: number, m: 
   w.emptyTaggedFields();
 }
 
-function writeListConfigResourcesResponseConfigResource(w: Writer, version: number, m: ListConfigResourcesResponseConfigResource): void {
+function writeListConfigResourcesResponseConfigResource(
+  w: Writer,
+  version: number,
+  m: ListConfigResourcesResponseConfigResource,
+): void {
   w.compactString(m.resourceName);
   if (version >= 1) w.int8(m.resourceType ?? 16);
   w.emptyTaggedFields();

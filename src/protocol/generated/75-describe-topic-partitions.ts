@@ -45,7 +45,10 @@ export function createDescribeTopicPartitionsRequestCursor(): DescribeTopicParti
   return { topicName: '', partitionIndex: 0 };
 }
 
-export function readDescribeTopicPartitionsRequest(r: Reader, version: number): DescribeTopicPartitionsRequest {
+export function readDescribeTopicPartitionsRequest(
+  r: Reader,
+  version: number,
+): DescribeTopicPartitionsRequest {
   const _n1 = r.nonNullCompactArrayLength(2);
   const topics: DescribeTopicPartitionsRequestTopicRequest[] = [];
   for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readDescribeTopicPartitionsRequestTopicRequest(r, version));
@@ -55,20 +58,30 @@ export function readDescribeTopicPartitionsRequest(r: Reader, version: number): 
   return { topics, responsePartitionLimit, cursor };
 }
 
-function readDescribeTopicPartitionsRequestTopicRequest(r: Reader, version: number): DescribeTopicPartitionsRequestTopicRequest {
+function readDescribeTopicPartitionsRequestTopicRequest(
+  r: Reader,
+  version: number,
+): DescribeTopicPartitionsRequestTopicRequest {
   const name = r.nonNullCompactString();
   r.skipTaggedFields();
   return { name };
 }
 
-function readDescribeTopicPartitionsRequestCursor(r: Reader, version: number): DescribeTopicPartitionsRequestCursor {
+function readDescribeTopicPartitionsRequestCursor(
+  r: Reader,
+  version: number,
+): DescribeTopicPartitionsRequestCursor {
   const topicName = r.nonNullCompactString();
   const partitionIndex = r.int32();
   r.skipTaggedFields();
   return { topicName, partitionIndex };
 }
 
-export function writeDescribeTopicPartitionsRequest(w: Writer, version: number, m: DescribeTopicPartitionsRequest): void {
+export function writeDescribeTopicPartitionsRequest(
+  w: Writer,
+  version: number,
+  m: DescribeTopicPartitionsRequest,
+): void {
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -84,12 +97,20 @@ export function writeDescribeTopicPartitionsRequest(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeDescribeTopicPartitionsRequestTopicRequest(w: Writer, version: number, m: DescribeTopicPartitionsRequestTopicRequest): void {
+function writeDescribeTopicPartitionsRequestTopicRequest(
+  w: Writer,
+  version: number,
+  m: DescribeTopicPartitionsRequestTopicRequest,
+): void {
   w.compactString(m.name);
   w.emptyTaggedFields();
 }
 
-function writeDescribeTopicPartitionsRequestCursor(w: Writer, version: number, m: DescribeTopicPartitionsRequestCursor): void {
+function writeDescribeTopicPartitionsRequestCursor(
+  w: Writer,
+  version: number,
+  m: DescribeTopicPartitionsRequestCursor,
+): void {
   w.compactString(m.topicName);
   w.int32(m.partitionIndex);
   w.emptyTaggedFields();
@@ -99,7 +120,10 @@ function writeDescribeTopicPartitionsRequestCursor(w: Writer, version: number, m
 
 /** DescribeTopicPartitionsResponse, versions 0. */
 export interface DescribeTopicPartitionsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** Each topic in the response. */
   topics: DescribeTopicPartitionsResponseTopic[];
@@ -190,7 +214,10 @@ export function createDescribeTopicPartitionsResponseCursor(): DescribeTopicPart
   return { topicName: '', partitionIndex: 0 };
 }
 
-export function readDescribeTopicPartitionsResponse(r: Reader, version: number): DescribeTopicPartitionsResponse {
+export function readDescribeTopicPartitionsResponse(
+  r: Reader,
+  version: number,
+): DescribeTopicPartitionsResponse {
   const throttleTimeMs = r.int32();
   const _n1 = r.nonNullCompactArrayLength(26);
   const topics: DescribeTopicPartitionsResponseTopic[] = [];
@@ -200,20 +227,28 @@ export function readDescribeTopicPartitionsResponse(r: Reader, version: number):
   return { throttleTimeMs, topics, nextCursor };
 }
 
-function readDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseTopic {
+function readDescribeTopicPartitionsResponseTopic(
+  r: Reader,
+  version: number,
+): DescribeTopicPartitionsResponseTopic {
   const errorCode = r.int16();
   const name = r.compactString();
   const topicId = r.uuid();
   const isInternal = r.bool();
   const _n1 = r.nonNullCompactArrayLength(20);
   const partitions: DescribeTopicPartitionsResponsePartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readDescribeTopicPartitionsResponsePartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readDescribeTopicPartitionsResponsePartition(r, version));
+  }
   const topicAuthorizedOperations = r.int32();
   r.skipTaggedFields();
   return { errorCode, name, topicId, isInternal, partitions, topicAuthorizedOperations };
 }
 
-function readDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponsePartition {
+function readDescribeTopicPartitionsResponsePartition(
+  r: Reader,
+  version: number,
+): DescribeTopicPartitionsResponsePartition {
   const errorCode = r.int16();
   const partitionIndex = r.int32();
   const leaderId = r.int32();
@@ -259,14 +294,21 @@ function readDescribeTopicPartitionsResponsePartition(r: Reader, version: number
   };
 }
 
-function readDescribeTopicPartitionsResponseCursor(r: Reader, version: number): DescribeTopicPartitionsResponseCursor {
+function readDescribeTopicPartitionsResponseCursor(
+  r: Reader,
+  version: number,
+): DescribeTopicPartitionsResponseCursor {
   const topicName = r.nonNullCompactString();
   const partitionIndex = r.int32();
   r.skipTaggedFields();
   return { topicName, partitionIndex };
 }
 
-export function writeDescribeTopicPartitionsResponse(w: Writer, version: number, m: DescribeTopicPartitionsResponse): void {
+export function writeDescribeTopicPartitionsResponse(
+  w: Writer,
+  version: number,
+  m: DescribeTopicPartitionsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -282,7 +324,11 @@ export function writeDescribeTopicPartitionsResponse(w: Writer, version: number,
   w.emptyTaggedFields();
 }
 
-function writeDescribeTopicPartitionsResponseTopic(w: Writer, version: number, m: DescribeTopicPartitionsResponseTopic): void {
+function writeDescribeTopicPartitionsResponseTopic(
+  w: Writer,
+  version: number,
+  m: DescribeTopicPartitionsResponseTopic,
+): void {
   w.int16(m.errorCode);
   w.compactString(m.name);
   w.uuid(m.topicId);
@@ -296,7 +342,11 @@ function writeDescribeTopicPartitionsResponseTopic(w: Writer, version: number, m
   w.emptyTaggedFields();
 }
 
-function writeDescribeTopicPartitionsResponsePartition(w: Writer, version: number, m: DescribeTopicPartitionsResponsePartition): void {
+function writeDescribeTopicPartitionsResponsePartition(
+  w: Writer,
+  version: number,
+  m: DescribeTopicPartitionsResponsePartition,
+): void {
   w.int16(m.errorCode);
   w.int32(m.partitionIndex);
   w.int32(m.leaderId);
@@ -337,7 +387,11 @@ function writeDescribeTopicPartitionsResponsePartition(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeDescribeTopicPartitionsResponseCursor(w: Writer, version: number, m: DescribeTopicPartitionsResponseCursor): void {
+function writeDescribeTopicPartitionsResponseCursor(
+  w: Writer,
+  version: number,
+  m: DescribeTopicPartitionsResponseCursor,
+): void {
   w.compactString(m.topicName);
   w.int32(m.partitionIndex);
   w.emptyTaggedFields();

@@ -28,7 +28,11 @@ export function readShareGroupDescribeRequest(r: Reader, version: number): Share
   return { groupIds, includeAuthorizedOperations };
 }
 
-export function writeShareGroupDescribeRequest(w: Writer, version: number, m: ShareGroupDescribeRequest): void {
+export function writeShareGroupDescribeRequest(
+  w: Writer,
+  version: number,
+  m: ShareGroupDescribeRequest,
+): void {
   const _a1 = m.groupIds;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -42,7 +46,10 @@ export function writeShareGroupDescribeRequest(w: Writer, version: number, m: Sh
 
 /** ShareGroupDescribeResponse, versions 1. */
 export interface ShareGroupDescribeResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** Each described group. */
   groups: ShareGroupDescribeResponseDescribedGroup[];
@@ -156,7 +163,10 @@ export function readShareGroupDescribeResponse(r: Reader, version: number): Shar
   return { throttleTimeMs, groups };
 }
 
-function readShareGroupDescribeResponseTopicPartitions(r: Reader, version: number): ShareGroupDescribeResponseTopicPartitions {
+function readShareGroupDescribeResponseTopicPartitions(
+  r: Reader,
+  version: number,
+): ShareGroupDescribeResponseTopicPartitions {
   const topicId = r.uuid();
   const topicName = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(4);
@@ -166,15 +176,23 @@ function readShareGroupDescribeResponseTopicPartitions(r: Reader, version: numbe
   return { topicId, topicName, partitions };
 }
 
-function readShareGroupDescribeResponseAssignment(r: Reader, version: number): ShareGroupDescribeResponseAssignment {
+function readShareGroupDescribeResponseAssignment(
+  r: Reader,
+  version: number,
+): ShareGroupDescribeResponseAssignment {
   const _n1 = r.nonNullCompactArrayLength(19);
   const topicPartitions: ShareGroupDescribeResponseTopicPartitions[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topicPartitions.push(readShareGroupDescribeResponseTopicPartitions(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topicPartitions.push(readShareGroupDescribeResponseTopicPartitions(r, version));
+  }
   r.skipTaggedFields();
   return { topicPartitions };
 }
 
-function readShareGroupDescribeResponseDescribedGroup(r: Reader, version: number): ShareGroupDescribeResponseDescribedGroup {
+function readShareGroupDescribeResponseDescribedGroup(
+  r: Reader,
+  version: number,
+): ShareGroupDescribeResponseDescribedGroup {
   const errorCode = r.int16();
   const errorMessage = r.compactString();
   const groupId = r.nonNullCompactString();
@@ -214,7 +232,11 @@ function readShareGroupDescribeResponseMember(r: Reader, version: number): Share
   return { memberId, rackId, memberEpoch, clientId, clientHost, subscribedTopicNames, assignment };
 }
 
-export function writeShareGroupDescribeResponse(w: Writer, version: number, m: ShareGroupDescribeResponse): void {
+export function writeShareGroupDescribeResponse(
+  w: Writer,
+  version: number,
+  m: ShareGroupDescribeResponse,
+): void {
   w.int32(m.throttleTimeMs);
   const _a1 = m.groups;
   w.compactArrayLength(_a1.length);
@@ -224,7 +246,11 @@ export function writeShareGroupDescribeResponse(w: Writer, version: number, m: S
   w.emptyTaggedFields();
 }
 
-function writeShareGroupDescribeResponseTopicPartitions(w: Writer, version: number, m: ShareGroupDescribeResponseTopicPartitions): void {
+function writeShareGroupDescribeResponseTopicPartitions(
+  w: Writer,
+  version: number,
+  m: ShareGroupDescribeResponseTopicPartitions,
+): void {
   w.uuid(m.topicId);
   w.compactString(m.topicName);
   const _a1 = m.partitions;
@@ -235,7 +261,11 @@ function writeShareGroupDescribeResponseTopicPartitions(w: Writer, version: numb
   w.emptyTaggedFields();
 }
 
-function writeShareGroupDescribeResponseAssignment(w: Writer, version: number, m: ShareGroupDescribeResponseAssignment): void {
+function writeShareGroupDescribeResponseAssignment(
+  w: Writer,
+  version: number,
+  m: ShareGroupDescribeResponseAssignment,
+): void {
   const _a1 = m.topicPartitions;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -244,7 +274,11 @@ function writeShareGroupDescribeResponseAssignment(w: Writer, version: number, m
   w.emptyTaggedFields();
 }
 
-function writeShareGroupDescribeResponseDescribedGroup(w: Writer, version: number, m: ShareGroupDescribeResponseDescribedGroup): void {
+function writeShareGroupDescribeResponseDescribedGroup(
+  w: Writer,
+  version: number,
+  m: ShareGroupDescribeResponseDescribedGroup,
+): void {
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
   w.compactString(m.groupId);
@@ -261,7 +295,11 @@ function writeShareGroupDescribeResponseDescribedGroup(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeShareGroupDescribeResponseMember(w: Writer, version: number, m: ShareGroupDescribeResponseMember): void {
+function writeShareGroupDescribeResponseMember(
+  w: Writer,
+  version: number,
+  m: ShareGroupDescribeResponseMember,
+): void {
   w.compactString(m.memberId);
   w.compactString(m.rackId);
   w.int32(m.memberEpoch);

@@ -12,19 +12,28 @@ export interface ShareFetchRequest {
   groupId: string | null;
   /** The member ID. */
   memberId: string | null;
-  /** The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
+  /**
+   * The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for
+   * consecutive requests.
+   */
   shareSessionEpoch: number;
   /** The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number;
   /** The minimum bytes to accumulate in the response. */
   minBytes: number;
-  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. (default 0x7fffffff) */
+  /**
+   * The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. (default
+   * 0x7fffffff)
+   */
   maxBytes: number;
   /** The maximum number of records to fetch. This limit can be exceeded for alignment of batch boundaries. */
   maxRecords: number;
   /** The optimal number of records for batches of acquired records and acknowledgements. */
   batchSize: number;
-  /** The acquire mode to control the fetch behavior - 0:batch-optimized,1:record-limit. (versions 2; default 0) */
+  /**
+   * The acquire mode to control the fetch behavior - 0:batch-optimized,1:record-limit. (versions 2; default
+   * 0)
+   */
   shareAcquireMode?: number;
   /** Whether Renew type acknowledgements present in AcknowledgementBatches. (versions 2; default false) */
   isRenewAck?: boolean;
@@ -122,7 +131,9 @@ export function readShareFetchRequest(r: Reader, version: number): ShareFetchReq
   for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readShareFetchRequestFetchTopic(r, version));
   const _n2 = r.nonNullCompactArrayLength(18);
   const forgottenTopicsData: ShareFetchRequestForgottenTopic[] = [];
-  for (let _i2 = 0; _i2 < _n2; _i2++) forgottenTopicsData.push(readShareFetchRequestForgottenTopic(r, version));
+  for (let _i2 = 0; _i2 < _n2; _i2++) {
+    forgottenTopicsData.push(readShareFetchRequestForgottenTopic(r, version));
+  }
   r.skipTaggedFields();
   return {
     groupId,
@@ -153,12 +164,17 @@ function readShareFetchRequestFetchPartition(r: Reader, version: number): ShareF
   const partitionIndex = r.int32();
   const _n1 = r.nonNullCompactArrayLength(18);
   const acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) acknowledgementBatches.push(readShareFetchRequestAcknowledgementBatch(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    acknowledgementBatches.push(readShareFetchRequestAcknowledgementBatch(r, version));
+  }
   r.skipTaggedFields();
   return { partitionIndex, acknowledgementBatches };
 }
 
-function readShareFetchRequestAcknowledgementBatch(r: Reader, version: number): ShareFetchRequestAcknowledgementBatch {
+function readShareFetchRequestAcknowledgementBatch(
+  r: Reader,
+  version: number,
+): ShareFetchRequestAcknowledgementBatch {
   const firstOffset = r.int64();
   const lastOffset = r.int64();
   const _n1 = r.nonNullCompactArrayLength(1);
@@ -211,7 +227,11 @@ function writeShareFetchRequestFetchTopic(w: Writer, version: number, m: ShareFe
   w.emptyTaggedFields();
 }
 
-function writeShareFetchRequestFetchPartition(w: Writer, version: number, m: ShareFetchRequestFetchPartition): void {
+function writeShareFetchRequestFetchPartition(
+  w: Writer,
+  version: number,
+  m: ShareFetchRequestFetchPartition,
+): void {
   w.int32(m.partitionIndex);
   const _a1 = m.acknowledgementBatches;
   w.compactArrayLength(_a1.length);
@@ -221,7 +241,11 @@ function writeShareFetchRequestFetchPartition(w: Writer, version: number, m: Sha
   w.emptyTaggedFields();
 }
 
-function writeShareFetchRequestAcknowledgementBatch(w: Writer, version: number, m: ShareFetchRequestAcknowledgementBatch): void {
+function writeShareFetchRequestAcknowledgementBatch(
+  w: Writer,
+  version: number,
+  m: ShareFetchRequestAcknowledgementBatch,
+): void {
   w.int64(m.firstOffset);
   w.int64(m.lastOffset);
   const _a1 = m.acknowledgeTypes;
@@ -232,7 +256,11 @@ function writeShareFetchRequestAcknowledgementBatch(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeShareFetchRequestForgottenTopic(w: Writer, version: number, m: ShareFetchRequestForgottenTopic): void {
+function writeShareFetchRequestForgottenTopic(
+  w: Writer,
+  version: number,
+  m: ShareFetchRequestForgottenTopic,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -246,7 +274,10 @@ function writeShareFetchRequestForgottenTopic(w: Writer, version: number, m: Sha
 
 /** ShareFetchResponse, versions 1-2. */
 export interface ShareFetchResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top-level response error code. */
   errorCode: number;
@@ -371,7 +402,9 @@ export function readShareFetchResponse(r: Reader, version: number): ShareFetchRe
   const acquisitionLockTimeoutMs = r.int32();
   const _n1 = r.nonNullCompactArrayLength(18);
   const responses: ShareFetchResponseShareFetchableTopicResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) responses.push(readShareFetchResponseShareFetchableTopicResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    responses.push(readShareFetchResponseShareFetchableTopicResponse(r, version));
+  }
   const _n2 = r.nonNullCompactArrayLength(11);
   const nodeEndpoints: ShareFetchResponseNodeEndpoint[] = [];
   for (let _i2 = 0; _i2 < _n2; _i2++) nodeEndpoints.push(readShareFetchResponseNodeEndpoint(r, version));
@@ -379,7 +412,10 @@ export function readShareFetchResponse(r: Reader, version: number): ShareFetchRe
   return { throttleTimeMs, errorCode, errorMessage, acquisitionLockTimeoutMs, responses, nodeEndpoints };
 }
 
-function readShareFetchResponseShareFetchableTopicResponse(r: Reader, version: number): ShareFetchResponseShareFetchableTopicResponse {
+function readShareFetchResponseShareFetchableTopicResponse(
+  r: Reader,
+  version: number,
+): ShareFetchResponseShareFetchableTopicResponse {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(22);
   const partitions: ShareFetchResponsePartitionData[] = [];
@@ -412,14 +448,20 @@ function readShareFetchResponsePartitionData(r: Reader, version: number): ShareF
   };
 }
 
-function readShareFetchResponseLeaderIdAndEpoch(r: Reader, version: number): ShareFetchResponseLeaderIdAndEpoch {
+function readShareFetchResponseLeaderIdAndEpoch(
+  r: Reader,
+  version: number,
+): ShareFetchResponseLeaderIdAndEpoch {
   const leaderId = r.int32();
   const leaderEpoch = r.int32();
   r.skipTaggedFields();
   return { leaderId, leaderEpoch };
 }
 
-function readShareFetchResponseAcquiredRecords(r: Reader, version: number): ShareFetchResponseAcquiredRecords {
+function readShareFetchResponseAcquiredRecords(
+  r: Reader,
+  version: number,
+): ShareFetchResponseAcquiredRecords {
   const firstOffset = r.int64();
   const lastOffset = r.int64();
   const deliveryCount = r.int16();
@@ -454,7 +496,11 @@ export function writeShareFetchResponse(w: Writer, version: number, m: ShareFetc
   w.emptyTaggedFields();
 }
 
-function writeShareFetchResponseShareFetchableTopicResponse(w: Writer, version: number, m: ShareFetchResponseShareFetchableTopicResponse): void {
+function writeShareFetchResponseShareFetchableTopicResponse(
+  w: Writer,
+  version: number,
+  m: ShareFetchResponseShareFetchableTopicResponse,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -464,7 +510,11 @@ function writeShareFetchResponseShareFetchableTopicResponse(w: Writer, version: 
   w.emptyTaggedFields();
 }
 
-function writeShareFetchResponsePartitionData(w: Writer, version: number, m: ShareFetchResponsePartitionData): void {
+function writeShareFetchResponsePartitionData(
+  w: Writer,
+  version: number,
+  m: ShareFetchResponsePartitionData,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -480,20 +530,32 @@ function writeShareFetchResponsePartitionData(w: Writer, version: number, m: Sha
   w.emptyTaggedFields();
 }
 
-function writeShareFetchResponseLeaderIdAndEpoch(w: Writer, version: number, m: ShareFetchResponseLeaderIdAndEpoch): void {
+function writeShareFetchResponseLeaderIdAndEpoch(
+  w: Writer,
+  version: number,
+  m: ShareFetchResponseLeaderIdAndEpoch,
+): void {
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   w.emptyTaggedFields();
 }
 
-function writeShareFetchResponseAcquiredRecords(w: Writer, version: number, m: ShareFetchResponseAcquiredRecords): void {
+function writeShareFetchResponseAcquiredRecords(
+  w: Writer,
+  version: number,
+  m: ShareFetchResponseAcquiredRecords,
+): void {
   w.int64(m.firstOffset);
   w.int64(m.lastOffset);
   w.int16(m.deliveryCount);
   w.emptyTaggedFields();
 }
 
-function writeShareFetchResponseNodeEndpoint(w: Writer, version: number, m: ShareFetchResponseNodeEndpoint): void {
+function writeShareFetchResponseNodeEndpoint(
+  w: Writer,
+  version: number,
+  m: ShareFetchResponseNodeEndpoint,
+): void {
   w.int32(m.nodeId);
   w.compactString(m.host);
   w.int32(m.port);

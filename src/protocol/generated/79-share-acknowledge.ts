@@ -12,7 +12,10 @@ export interface ShareAcknowledgeRequest {
   groupId: string | null;
   /** The member ID. */
   memberId: string | null;
-  /** The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
+  /**
+   * The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for
+   * consecutive requests.
+   */
   shareSessionEpoch: number;
   /** Whether Renew type acknowledgements present in AcknowledgementBatches. (versions 2; default false) */
   isRenewAck?: boolean;
@@ -78,25 +81,38 @@ export function readShareAcknowledgeRequest(r: Reader, version: number): ShareAc
   return { groupId, memberId, shareSessionEpoch, isRenewAck, topics };
 }
 
-function readShareAcknowledgeRequestAcknowledgeTopic(r: Reader, version: number): ShareAcknowledgeRequestAcknowledgeTopic {
+function readShareAcknowledgeRequestAcknowledgeTopic(
+  r: Reader,
+  version: number,
+): ShareAcknowledgeRequestAcknowledgeTopic {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(6);
   const partitions: ShareAcknowledgeRequestAcknowledgePartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readShareAcknowledgeRequestAcknowledgePartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readShareAcknowledgeRequestAcknowledgePartition(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readShareAcknowledgeRequestAcknowledgePartition(r: Reader, version: number): ShareAcknowledgeRequestAcknowledgePartition {
+function readShareAcknowledgeRequestAcknowledgePartition(
+  r: Reader,
+  version: number,
+): ShareAcknowledgeRequestAcknowledgePartition {
   const partitionIndex = r.int32();
   const _n1 = r.nonNullCompactArrayLength(18);
   const acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatch[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) acknowledgementBatches.push(readShareAcknowledgeRequestAcknowledgementBatch(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    acknowledgementBatches.push(readShareAcknowledgeRequestAcknowledgementBatch(r, version));
+  }
   r.skipTaggedFields();
   return { partitionIndex, acknowledgementBatches };
 }
 
-function readShareAcknowledgeRequestAcknowledgementBatch(r: Reader, version: number): ShareAcknowledgeRequestAcknowledgementBatch {
+function readShareAcknowledgeRequestAcknowledgementBatch(
+  r: Reader,
+  version: number,
+): ShareAcknowledgeRequestAcknowledgementBatch {
   const firstOffset = r.int64();
   const lastOffset = r.int64();
   const _n1 = r.nonNullCompactArrayLength(1);
@@ -119,7 +135,11 @@ export function writeShareAcknowledgeRequest(w: Writer, version: number, m: Shar
   w.emptyTaggedFields();
 }
 
-function writeShareAcknowledgeRequestAcknowledgeTopic(w: Writer, version: number, m: ShareAcknowledgeRequestAcknowledgeTopic): void {
+function writeShareAcknowledgeRequestAcknowledgeTopic(
+  w: Writer,
+  version: number,
+  m: ShareAcknowledgeRequestAcknowledgeTopic,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -129,7 +149,11 @@ function writeShareAcknowledgeRequestAcknowledgeTopic(w: Writer, version: number
   w.emptyTaggedFields();
 }
 
-function writeShareAcknowledgeRequestAcknowledgePartition(w: Writer, version: number, m: ShareAcknowledgeRequestAcknowledgePartition): void {
+function writeShareAcknowledgeRequestAcknowledgePartition(
+  w: Writer,
+  version: number,
+  m: ShareAcknowledgeRequestAcknowledgePartition,
+): void {
   w.int32(m.partitionIndex);
   const _a1 = m.acknowledgementBatches;
   w.compactArrayLength(_a1.length);
@@ -139,7 +163,11 @@ function writeShareAcknowledgeRequestAcknowledgePartition(w: Writer, version: nu
   w.emptyTaggedFields();
 }
 
-function writeShareAcknowledgeRequestAcknowledgementBatch(w: Writer, version: number, m: ShareAcknowledgeRequestAcknowledgementBatch): void {
+function writeShareAcknowledgeRequestAcknowledgementBatch(
+  w: Writer,
+  version: number,
+  m: ShareAcknowledgeRequestAcknowledgementBatch,
+): void {
   w.int64(m.firstOffset);
   w.int64(m.lastOffset);
   const _a1 = m.acknowledgeTypes;
@@ -154,7 +182,10 @@ function writeShareAcknowledgeRequestAcknowledgementBatch(w: Writer, version: nu
 
 /** ShareAcknowledgeResponse, versions 1-2. */
 export interface ShareAcknowledgeResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top level response error code. */
   errorCode: number;
@@ -252,15 +283,22 @@ export function readShareAcknowledgeResponse(r: Reader, version: number): ShareA
   const acquisitionLockTimeoutMs: number = version >= 2 ? r.int32() : 0;
   const _n1 = r.nonNullCompactArrayLength(18);
   const responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) responses.push(readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    responses.push(readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, version));
+  }
   const _n2 = r.nonNullCompactArrayLength(11);
   const nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[] = [];
-  for (let _i2 = 0; _i2 < _n2; _i2++) nodeEndpoints.push(readShareAcknowledgeResponseNodeEndpoint(r, version));
+  for (let _i2 = 0; _i2 < _n2; _i2++) {
+    nodeEndpoints.push(readShareAcknowledgeResponseNodeEndpoint(r, version));
+  }
   r.skipTaggedFields();
   return { throttleTimeMs, errorCode, errorMessage, acquisitionLockTimeoutMs, responses, nodeEndpoints };
 }
 
-function readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Reader, version: number): ShareAcknowledgeResponseShareAcknowledgeTopicResponse {
+function readShareAcknowledgeResponseShareAcknowledgeTopicResponse(
+  r: Reader,
+  version: number,
+): ShareAcknowledgeResponseShareAcknowledgeTopicResponse {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(17);
   const partitions: ShareAcknowledgeResponsePartitionData[] = [];
@@ -269,7 +307,10 @@ function readShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Reader, ve
   return { topicId, partitions };
 }
 
-function readShareAcknowledgeResponsePartitionData(r: Reader, version: number): ShareAcknowledgeResponsePartitionData {
+function readShareAcknowledgeResponsePartitionData(
+  r: Reader,
+  version: number,
+): ShareAcknowledgeResponsePartitionData {
   const partitionIndex = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -278,14 +319,20 @@ function readShareAcknowledgeResponsePartitionData(r: Reader, version: number): 
   return { partitionIndex, errorCode, errorMessage, currentLeader };
 }
 
-function readShareAcknowledgeResponseLeaderIdAndEpoch(r: Reader, version: number): ShareAcknowledgeResponseLeaderIdAndEpoch {
+function readShareAcknowledgeResponseLeaderIdAndEpoch(
+  r: Reader,
+  version: number,
+): ShareAcknowledgeResponseLeaderIdAndEpoch {
   const leaderId = r.int32();
   const leaderEpoch = r.int32();
   r.skipTaggedFields();
   return { leaderId, leaderEpoch };
 }
 
-function readShareAcknowledgeResponseNodeEndpoint(r: Reader, version: number): ShareAcknowledgeResponseNodeEndpoint {
+function readShareAcknowledgeResponseNodeEndpoint(
+  r: Reader,
+  version: number,
+): ShareAcknowledgeResponseNodeEndpoint {
   const nodeId = r.int32();
   const host = r.nonNullCompactString();
   const port = r.int32();
@@ -312,7 +359,11 @@ export function writeShareAcknowledgeResponse(w: Writer, version: number, m: Sha
   w.emptyTaggedFields();
 }
 
-function writeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w: Writer, version: number, m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse): void {
+function writeShareAcknowledgeResponseShareAcknowledgeTopicResponse(
+  w: Writer,
+  version: number,
+  m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -322,7 +373,11 @@ function writeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w: Writer, v
   w.emptyTaggedFields();
 }
 
-function writeShareAcknowledgeResponsePartitionData(w: Writer, version: number, m: ShareAcknowledgeResponsePartitionData): void {
+function writeShareAcknowledgeResponsePartitionData(
+  w: Writer,
+  version: number,
+  m: ShareAcknowledgeResponsePartitionData,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -330,13 +385,21 @@ function writeShareAcknowledgeResponsePartitionData(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeShareAcknowledgeResponseLeaderIdAndEpoch(w: Writer, version: number, m: ShareAcknowledgeResponseLeaderIdAndEpoch): void {
+function writeShareAcknowledgeResponseLeaderIdAndEpoch(
+  w: Writer,
+  version: number,
+  m: ShareAcknowledgeResponseLeaderIdAndEpoch,
+): void {
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   w.emptyTaggedFields();
 }
 
-function writeShareAcknowledgeResponseNodeEndpoint(w: Writer, version: number, m: ShareAcknowledgeResponseNodeEndpoint): void {
+function writeShareAcknowledgeResponseNodeEndpoint(
+  w: Writer,
+  version: number,
+  m: ShareAcknowledgeResponseNodeEndpoint,
+): void {
   w.int32(m.nodeId);
   w.compactString(m.host);
   w.int32(m.port);

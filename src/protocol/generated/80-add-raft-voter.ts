@@ -18,7 +18,10 @@ export interface AddRaftVoterRequest {
   voterDirectoryId: Buffer;
   /** The endpoints that can be used to communicate with the voter. */
   listeners: AddRaftVoterRequestListener[];
-  /** When true, return a response after the new voter set is committed. Otherwise, return after the leader writes the changes locally. (versions 1; default true) */
+  /**
+   * When true, return a response after the new voter set is committed. Otherwise, return after the leader
+   * writes the changes locally. (versions 1; default true)
+   */
   ackWhenCommitted?: boolean;
 }
 
@@ -95,7 +98,10 @@ function writeAddRaftVoterRequestListener(w: Writer, version: number, m: AddRaft
 
 /** AddRaftVoterResponse, versions 0-1. */
 export interface AddRaftVoterResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

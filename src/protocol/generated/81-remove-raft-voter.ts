@@ -40,7 +40,10 @@ export function writeRemoveRaftVoterRequest(w: Writer, version: number, m: Remov
 
 /** RemoveRaftVoterResponse, versions 0. */
 export interface RemoveRaftVoterResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

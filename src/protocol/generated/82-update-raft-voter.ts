@@ -83,7 +83,10 @@ function readUpdateRaftVoterRequestListener(r: Reader, version: number): UpdateR
   return { name, host, port };
 }
 
-function readUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, version: number): UpdateRaftVoterRequestKRaftVersionFeature {
+function readUpdateRaftVoterRequestKRaftVersionFeature(
+  r: Reader,
+  version: number,
+): UpdateRaftVoterRequestKRaftVersionFeature {
   const minSupportedVersion = r.int16();
   const maxSupportedVersion = r.int16();
   r.skipTaggedFields();
@@ -104,14 +107,22 @@ export function writeUpdateRaftVoterRequest(w: Writer, version: number, m: Updat
   w.emptyTaggedFields();
 }
 
-function writeUpdateRaftVoterRequestListener(w: Writer, version: number, m: UpdateRaftVoterRequestListener): void {
+function writeUpdateRaftVoterRequestListener(
+  w: Writer,
+  version: number,
+  m: UpdateRaftVoterRequestListener,
+): void {
   w.compactString(m.name);
   w.compactString(m.host);
   w.uint16(m.port);
   w.emptyTaggedFields();
 }
 
-function writeUpdateRaftVoterRequestKRaftVersionFeature(w: Writer, version: number, m: UpdateRaftVoterRequestKRaftVersionFeature): void {
+function writeUpdateRaftVoterRequestKRaftVersionFeature(
+  w: Writer,
+  version: number,
+  m: UpdateRaftVoterRequestKRaftVersionFeature,
+): void {
   w.int16(m.minSupportedVersion);
   w.int16(m.maxSupportedVersion);
   w.emptyTaggedFields();
@@ -121,7 +132,10 @@ function writeUpdateRaftVoterRequestKRaftVersionFeature(w: Writer, version: numb
 
 /** UpdateRaftVoterResponse, versions 0. */
 export interface UpdateRaftVoterResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -179,7 +193,10 @@ export function readUpdateRaftVoterResponse(r: Reader, version: number): UpdateR
   return { throttleTimeMs, errorCode, currentLeader };
 }
 
-function readUpdateRaftVoterResponseCurrentLeader(r: Reader, version: number): UpdateRaftVoterResponseCurrentLeader {
+function readUpdateRaftVoterResponseCurrentLeader(
+  r: Reader,
+  version: number,
+): UpdateRaftVoterResponseCurrentLeader {
   const leaderId = r.int32();
   const leaderEpoch = r.int32();
   const host = r.nonNullCompactString();
@@ -201,7 +218,11 @@ export function writeUpdateRaftVoterResponse(w: Writer, version: number, m: Upda
   }
 }
 
-function writeUpdateRaftVoterResponseCurrentLeader(w: Writer, version: number, m: UpdateRaftVoterResponseCurrentLeader): void {
+function writeUpdateRaftVoterResponseCurrentLeader(
+  w: Writer,
+  version: number,
+  m: UpdateRaftVoterResponseCurrentLeader,
+): void {
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   w.compactString(m.host);

@@ -47,25 +47,38 @@ export function createInitializeShareGroupStateRequestPartitionData(): Initializ
   return { partition: 0, stateEpoch: 0, startOffset: 0n };
 }
 
-export function readInitializeShareGroupStateRequest(r: Reader, version: number): InitializeShareGroupStateRequest {
+export function readInitializeShareGroupStateRequest(
+  r: Reader,
+  version: number,
+): InitializeShareGroupStateRequest {
   const groupId = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(18);
   const topics: InitializeShareGroupStateRequestInitializeStateData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readInitializeShareGroupStateRequestInitializeStateData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readInitializeShareGroupStateRequestInitializeStateData(r, version));
+  }
   r.skipTaggedFields();
   return { groupId, topics };
 }
 
-function readInitializeShareGroupStateRequestInitializeStateData(r: Reader, version: number): InitializeShareGroupStateRequestInitializeStateData {
+function readInitializeShareGroupStateRequestInitializeStateData(
+  r: Reader,
+  version: number,
+): InitializeShareGroupStateRequestInitializeStateData {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(17);
   const partitions: InitializeShareGroupStateRequestPartitionData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readInitializeShareGroupStateRequestPartitionData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readInitializeShareGroupStateRequestPartitionData(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readInitializeShareGroupStateRequestPartitionData(r: Reader, version: number): InitializeShareGroupStateRequestPartitionData {
+function readInitializeShareGroupStateRequestPartitionData(
+  r: Reader,
+  version: number,
+): InitializeShareGroupStateRequestPartitionData {
   const partition = r.int32();
   const stateEpoch = r.int32();
   const startOffset = r.int64();
@@ -73,7 +86,11 @@ function readInitializeShareGroupStateRequestPartitionData(r: Reader, version: n
   return { partition, stateEpoch, startOffset };
 }
 
-export function writeInitializeShareGroupStateRequest(w: Writer, version: number, m: InitializeShareGroupStateRequest): void {
+export function writeInitializeShareGroupStateRequest(
+  w: Writer,
+  version: number,
+  m: InitializeShareGroupStateRequest,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -83,7 +100,11 @@ export function writeInitializeShareGroupStateRequest(w: Writer, version: number
   w.emptyTaggedFields();
 }
 
-function writeInitializeShareGroupStateRequestInitializeStateData(w: Writer, version: number, m: InitializeShareGroupStateRequestInitializeStateData): void {
+function writeInitializeShareGroupStateRequestInitializeStateData(
+  w: Writer,
+  version: number,
+  m: InitializeShareGroupStateRequestInitializeStateData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -93,7 +114,11 @@ function writeInitializeShareGroupStateRequestInitializeStateData(w: Writer, ver
   w.emptyTaggedFields();
 }
 
-function writeInitializeShareGroupStateRequestPartitionData(w: Writer, version: number, m: InitializeShareGroupStateRequestPartitionData): void {
+function writeInitializeShareGroupStateRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: InitializeShareGroupStateRequestPartitionData,
+): void {
   w.int32(m.partition);
   w.int32(m.stateEpoch);
   w.int64(m.startOffset);
@@ -141,24 +166,37 @@ export function createInitializeShareGroupStateResponsePartitionResult(): Initia
   return { partition: 0, errorCode: 0, errorMessage: null };
 }
 
-export function readInitializeShareGroupStateResponse(r: Reader, version: number): InitializeShareGroupStateResponse {
+export function readInitializeShareGroupStateResponse(
+  r: Reader,
+  version: number,
+): InitializeShareGroupStateResponse {
   const _n1 = r.nonNullCompactArrayLength(18);
   const results: InitializeShareGroupStateResponseInitializeStateResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readInitializeShareGroupStateResponseInitializeStateResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readInitializeShareGroupStateResponseInitializeStateResult(r, version));
+  }
   r.skipTaggedFields();
   return { results };
 }
 
-function readInitializeShareGroupStateResponseInitializeStateResult(r: Reader, version: number): InitializeShareGroupStateResponseInitializeStateResult {
+function readInitializeShareGroupStateResponseInitializeStateResult(
+  r: Reader,
+  version: number,
+): InitializeShareGroupStateResponseInitializeStateResult {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(8);
   const partitions: InitializeShareGroupStateResponsePartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readInitializeShareGroupStateResponsePartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readInitializeShareGroupStateResponsePartitionResult(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readInitializeShareGroupStateResponsePartitionResult(r: Reader, version: number): InitializeShareGroupStateResponsePartitionResult {
+function readInitializeShareGroupStateResponsePartitionResult(
+  r: Reader,
+  version: number,
+): InitializeShareGroupStateResponsePartitionResult {
   const partition = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -166,7 +204,11 @@ function readInitializeShareGroupStateResponsePartitionResult(r: Reader, version
   return { partition, errorCode, errorMessage };
 }
 
-export function writeInitializeShareGroupStateResponse(w: Writer, version: number, m: InitializeShareGroupStateResponse): void {
+export function writeInitializeShareGroupStateResponse(
+  w: Writer,
+  version: number,
+  m: InitializeShareGroupStateResponse,
+): void {
   const _a1 = m.results;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -175,7 +217,11 @@ export function writeInitializeShareGroupStateResponse(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeInitializeShareGroupStateResponseInitializeStateResult(w: Writer, version: number, m: InitializeShareGroupStateResponseInitializeStateResult): void {
+function writeInitializeShareGroupStateResponseInitializeStateResult(
+  w: Writer,
+  version: number,
+  m: InitializeShareGroupStateResponseInitializeStateResult,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -185,7 +231,11 @@ function writeInitializeShareGroupStateResponseInitializeStateResult(w: Writer, 
   w.emptyTaggedFields();
 }
 
-function writeInitializeShareGroupStateResponsePartitionResult(w: Writer, version: number, m: InitializeShareGroupStateResponsePartitionResult): void {
+function writeInitializeShareGroupStateResponsePartitionResult(
+  w: Writer,
+  version: number,
+  m: InitializeShareGroupStateResponsePartitionResult,
+): void {
   w.int32(m.partition);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

@@ -54,23 +54,35 @@ export function readReadShareGroupStateRequest(r: Reader, version: number): Read
   return { groupId, topics };
 }
 
-function readReadShareGroupStateRequestReadStateData(r: Reader, version: number): ReadShareGroupStateRequestReadStateData {
+function readReadShareGroupStateRequestReadStateData(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateRequestReadStateData {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(9);
   const partitions: ReadShareGroupStateRequestPartitionData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readReadShareGroupStateRequestPartitionData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readReadShareGroupStateRequestPartitionData(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readReadShareGroupStateRequestPartitionData(r: Reader, version: number): ReadShareGroupStateRequestPartitionData {
+function readReadShareGroupStateRequestPartitionData(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateRequestPartitionData {
   const partition = r.int32();
   const leaderEpoch = r.int32();
   r.skipTaggedFields();
   return { partition, leaderEpoch };
 }
 
-export function writeReadShareGroupStateRequest(w: Writer, version: number, m: ReadShareGroupStateRequest): void {
+export function writeReadShareGroupStateRequest(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateRequest,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -80,7 +92,11 @@ export function writeReadShareGroupStateRequest(w: Writer, version: number, m: R
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateRequestReadStateData(w: Writer, version: number, m: ReadShareGroupStateRequestReadStateData): void {
+function writeReadShareGroupStateRequestReadStateData(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateRequestReadStateData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -90,7 +106,11 @@ function writeReadShareGroupStateRequestReadStateData(w: Writer, version: number
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateRequestPartitionData(w: Writer, version: number, m: ReadShareGroupStateRequestPartitionData): void {
+function writeReadShareGroupStateRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateRequestPartitionData,
+): void {
   w.int32(m.partition);
   w.int32(m.leaderEpoch);
   w.emptyTaggedFields();
@@ -163,21 +183,31 @@ export function createReadShareGroupStateResponseStateBatch(): ReadShareGroupSta
 export function readReadShareGroupStateResponse(r: Reader, version: number): ReadShareGroupStateResponse {
   const _n1 = r.nonNullCompactArrayLength(18);
   const results: ReadShareGroupStateResponseReadStateResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readReadShareGroupStateResponseReadStateResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readReadShareGroupStateResponseReadStateResult(r, version));
+  }
   r.skipTaggedFields();
   return { results };
 }
 
-function readReadShareGroupStateResponseReadStateResult(r: Reader, version: number): ReadShareGroupStateResponseReadStateResult {
+function readReadShareGroupStateResponseReadStateResult(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateResponseReadStateResult {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(21);
   const partitions: ReadShareGroupStateResponsePartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readReadShareGroupStateResponsePartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readReadShareGroupStateResponsePartitionResult(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readReadShareGroupStateResponsePartitionResult(r: Reader, version: number): ReadShareGroupStateResponsePartitionResult {
+function readReadShareGroupStateResponsePartitionResult(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateResponsePartitionResult {
   const partition = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -185,12 +215,17 @@ function readReadShareGroupStateResponsePartitionResult(r: Reader, version: numb
   const startOffset = r.int64();
   const _n1 = r.nonNullCompactArrayLength(20);
   const stateBatches: ReadShareGroupStateResponseStateBatch[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) stateBatches.push(readReadShareGroupStateResponseStateBatch(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    stateBatches.push(readReadShareGroupStateResponseStateBatch(r, version));
+  }
   r.skipTaggedFields();
   return { partition, errorCode, errorMessage, stateEpoch, startOffset, stateBatches };
 }
 
-function readReadShareGroupStateResponseStateBatch(r: Reader, version: number): ReadShareGroupStateResponseStateBatch {
+function readReadShareGroupStateResponseStateBatch(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateResponseStateBatch {
   const firstOffset = r.int64();
   const lastOffset = r.int64();
   const deliveryState = r.int8();
@@ -199,7 +234,11 @@ function readReadShareGroupStateResponseStateBatch(r: Reader, version: number): 
   return { firstOffset, lastOffset, deliveryState, deliveryCount };
 }
 
-export function writeReadShareGroupStateResponse(w: Writer, version: number, m: ReadShareGroupStateResponse): void {
+export function writeReadShareGroupStateResponse(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateResponse,
+): void {
   const _a1 = m.results;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -208,7 +247,11 @@ export function writeReadShareGroupStateResponse(w: Writer, version: number, m: 
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateResponseReadStateResult(w: Writer, version: number, m: ReadShareGroupStateResponseReadStateResult): void {
+function writeReadShareGroupStateResponseReadStateResult(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateResponseReadStateResult,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -218,7 +261,11 @@ function writeReadShareGroupStateResponseReadStateResult(w: Writer, version: num
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateResponsePartitionResult(w: Writer, version: number, m: ReadShareGroupStateResponsePartitionResult): void {
+function writeReadShareGroupStateResponsePartitionResult(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateResponsePartitionResult,
+): void {
   w.int32(m.partition);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -232,7 +279,11 @@ function writeReadShareGroupStateResponsePartitionResult(w: Writer, version: num
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateResponseStateBatch(w: Writer, version: number, m: ReadShareGroupStateResponseStateBatch): void {
+function writeReadShareGroupStateResponseStateBatch(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateResponseStateBatch,
+): void {
   w.int64(m.firstOffset);
   w.int64(m.lastOffset);
   w.int8(m.deliveryState);

@@ -32,7 +32,10 @@ export interface WriteShareGroupStateRequestPartitionData {
   leaderEpoch: number;
   /** The share-partition start offset, or -1 if the start offset is not being written. */
   startOffset: bigint;
-  /** The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. (versions 1; default -1) */
+  /**
+   * The number of offsets greater than or equal to share-partition start offset for which delivery has been
+   * completed. (versions 1; default -1)
+   */
   deliveryCompleteCount?: number;
   /** The state batches for the share-partition. */
   stateBatches: WriteShareGroupStateRequestStateBatch[];
@@ -86,16 +89,24 @@ export function readWriteShareGroupStateRequest(r: Reader, version: number): Wri
   return { groupId, topics };
 }
 
-function readWriteShareGroupStateRequestWriteStateData(r: Reader, version: number): WriteShareGroupStateRequestWriteStateData {
+function readWriteShareGroupStateRequestWriteStateData(
+  r: Reader,
+  version: number,
+): WriteShareGroupStateRequestWriteStateData {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(22);
   const partitions: WriteShareGroupStateRequestPartitionData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readWriteShareGroupStateRequestPartitionData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readWriteShareGroupStateRequestPartitionData(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readWriteShareGroupStateRequestPartitionData(r: Reader, version: number): WriteShareGroupStateRequestPartitionData {
+function readWriteShareGroupStateRequestPartitionData(
+  r: Reader,
+  version: number,
+): WriteShareGroupStateRequestPartitionData {
   const partition = r.int32();
   const stateEpoch = r.int32();
   const leaderEpoch = r.int32();
@@ -103,12 +114,17 @@ function readWriteShareGroupStateRequestPartitionData(r: Reader, version: number
   const deliveryCompleteCount: number = version >= 1 ? r.int32() : -1;
   const _n1 = r.nonNullCompactArrayLength(20);
   const stateBatches: WriteShareGroupStateRequestStateBatch[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) stateBatches.push(readWriteShareGroupStateRequestStateBatch(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    stateBatches.push(readWriteShareGroupStateRequestStateBatch(r, version));
+  }
   r.skipTaggedFields();
   return { partition, stateEpoch, leaderEpoch, startOffset, deliveryCompleteCount, stateBatches };
 }
 
-function readWriteShareGroupStateRequestStateBatch(r: Reader, version: number): WriteShareGroupStateRequestStateBatch {
+function readWriteShareGroupStateRequestStateBatch(
+  r: Reader,
+  version: number,
+): WriteShareGroupStateRequestStateBatch {
   const firstOffset = r.int64();
   const lastOffset = r.int64();
   const deliveryState = r.int8();
@@ -117,7 +133,11 @@ function readWriteShareGroupStateRequestStateBatch(r: Reader, version: number): 
   return { firstOffset, lastOffset, deliveryState, deliveryCount };
 }
 
-export function writeWriteShareGroupStateRequest(w: Writer, version: number, m: WriteShareGroupStateRequest): void {
+export function writeWriteShareGroupStateRequest(
+  w: Writer,
+  version: number,
+  m: WriteShareGroupStateRequest,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -127,7 +147,11 @@ export function writeWriteShareGroupStateRequest(w: Writer, version: number, m: 
   w.emptyTaggedFields();
 }
 
-function writeWriteShareGroupStateRequestWriteStateData(w: Writer, version: number, m: WriteShareGroupStateRequestWriteStateData): void {
+function writeWriteShareGroupStateRequestWriteStateData(
+  w: Writer,
+  version: number,
+  m: WriteShareGroupStateRequestWriteStateData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -137,7 +161,11 @@ function writeWriteShareGroupStateRequestWriteStateData(w: Writer, version: numb
   w.emptyTaggedFields();
 }
 
-function writeWriteShareGroupStateRequestPartitionData(w: Writer, version: number, m: WriteShareGroupStateRequestPartitionData): void {
+function writeWriteShareGroupStateRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: WriteShareGroupStateRequestPartitionData,
+): void {
   w.int32(m.partition);
   w.int32(m.stateEpoch);
   w.int32(m.leaderEpoch);
@@ -151,7 +179,11 @@ function writeWriteShareGroupStateRequestPartitionData(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeWriteShareGroupStateRequestStateBatch(w: Writer, version: number, m: WriteShareGroupStateRequestStateBatch): void {
+function writeWriteShareGroupStateRequestStateBatch(
+  w: Writer,
+  version: number,
+  m: WriteShareGroupStateRequestStateBatch,
+): void {
   w.int64(m.firstOffset);
   w.int64(m.lastOffset);
   w.int8(m.deliveryState);
@@ -203,21 +235,31 @@ export function createWriteShareGroupStateResponsePartitionResult(): WriteShareG
 export function readWriteShareGroupStateResponse(r: Reader, version: number): WriteShareGroupStateResponse {
   const _n1 = r.nonNullCompactArrayLength(18);
   const results: WriteShareGroupStateResponseWriteStateResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readWriteShareGroupStateResponseWriteStateResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readWriteShareGroupStateResponseWriteStateResult(r, version));
+  }
   r.skipTaggedFields();
   return { results };
 }
 
-function readWriteShareGroupStateResponseWriteStateResult(r: Reader, version: number): WriteShareGroupStateResponseWriteStateResult {
+function readWriteShareGroupStateResponseWriteStateResult(
+  r: Reader,
+  version: number,
+): WriteShareGroupStateResponseWriteStateResult {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(8);
   const partitions: WriteShareGroupStateResponsePartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readWriteShareGroupStateResponsePartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readWriteShareGroupStateResponsePartitionResult(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readWriteShareGroupStateResponsePartitionResult(r: Reader, version: number): WriteShareGroupStateResponsePartitionResult {
+function readWriteShareGroupStateResponsePartitionResult(
+  r: Reader,
+  version: number,
+): WriteShareGroupStateResponsePartitionResult {
   const partition = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -225,7 +267,11 @@ function readWriteShareGroupStateResponsePartitionResult(r: Reader, version: num
   return { partition, errorCode, errorMessage };
 }
 
-export function writeWriteShareGroupStateResponse(w: Writer, version: number, m: WriteShareGroupStateResponse): void {
+export function writeWriteShareGroupStateResponse(
+  w: Writer,
+  version: number,
+  m: WriteShareGroupStateResponse,
+): void {
   const _a1 = m.results;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -234,7 +280,11 @@ export function writeWriteShareGroupStateResponse(w: Writer, version: number, m:
   w.emptyTaggedFields();
 }
 
-function writeWriteShareGroupStateResponseWriteStateResult(w: Writer, version: number, m: WriteShareGroupStateResponseWriteStateResult): void {
+function writeWriteShareGroupStateResponseWriteStateResult(
+  w: Writer,
+  version: number,
+  m: WriteShareGroupStateResponseWriteStateResult,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -244,7 +294,11 @@ function writeWriteShareGroupStateResponseWriteStateResult(w: Writer, version: n
   w.emptyTaggedFields();
 }
 
-function writeWriteShareGroupStateResponsePartitionResult(w: Writer, version: number, m: WriteShareGroupStateResponsePartitionResult): void {
+function writeWriteShareGroupStateResponsePartitionResult(
+  w: Writer,
+  version: number,
+  m: WriteShareGroupStateResponsePartitionResult,
+): void {
   w.int32(m.partition);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

@@ -47,27 +47,41 @@ export function readDeleteShareGroupStateRequest(r: Reader, version: number): De
   const groupId = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(18);
   const topics: DeleteShareGroupStateRequestDeleteStateData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readDeleteShareGroupStateRequestDeleteStateData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readDeleteShareGroupStateRequestDeleteStateData(r, version));
+  }
   r.skipTaggedFields();
   return { groupId, topics };
 }
 
-function readDeleteShareGroupStateRequestDeleteStateData(r: Reader, version: number): DeleteShareGroupStateRequestDeleteStateData {
+function readDeleteShareGroupStateRequestDeleteStateData(
+  r: Reader,
+  version: number,
+): DeleteShareGroupStateRequestDeleteStateData {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(5);
   const partitions: DeleteShareGroupStateRequestPartitionData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readDeleteShareGroupStateRequestPartitionData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readDeleteShareGroupStateRequestPartitionData(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readDeleteShareGroupStateRequestPartitionData(r: Reader, version: number): DeleteShareGroupStateRequestPartitionData {
+function readDeleteShareGroupStateRequestPartitionData(
+  r: Reader,
+  version: number,
+): DeleteShareGroupStateRequestPartitionData {
   const partition = r.int32();
   r.skipTaggedFields();
   return { partition };
 }
 
-export function writeDeleteShareGroupStateRequest(w: Writer, version: number, m: DeleteShareGroupStateRequest): void {
+export function writeDeleteShareGroupStateRequest(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupStateRequest,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -77,7 +91,11 @@ export function writeDeleteShareGroupStateRequest(w: Writer, version: number, m:
   w.emptyTaggedFields();
 }
 
-function writeDeleteShareGroupStateRequestDeleteStateData(w: Writer, version: number, m: DeleteShareGroupStateRequestDeleteStateData): void {
+function writeDeleteShareGroupStateRequestDeleteStateData(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupStateRequestDeleteStateData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -87,7 +105,11 @@ function writeDeleteShareGroupStateRequestDeleteStateData(w: Writer, version: nu
   w.emptyTaggedFields();
 }
 
-function writeDeleteShareGroupStateRequestPartitionData(w: Writer, version: number, m: DeleteShareGroupStateRequestPartitionData): void {
+function writeDeleteShareGroupStateRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupStateRequestPartitionData,
+): void {
   w.int32(m.partition);
   w.emptyTaggedFields();
 }
@@ -136,21 +158,31 @@ export function createDeleteShareGroupStateResponsePartitionResult(): DeleteShar
 export function readDeleteShareGroupStateResponse(r: Reader, version: number): DeleteShareGroupStateResponse {
   const _n1 = r.nonNullCompactArrayLength(18);
   const results: DeleteShareGroupStateResponseDeleteStateResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readDeleteShareGroupStateResponseDeleteStateResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readDeleteShareGroupStateResponseDeleteStateResult(r, version));
+  }
   r.skipTaggedFields();
   return { results };
 }
 
-function readDeleteShareGroupStateResponseDeleteStateResult(r: Reader, version: number): DeleteShareGroupStateResponseDeleteStateResult {
+function readDeleteShareGroupStateResponseDeleteStateResult(
+  r: Reader,
+  version: number,
+): DeleteShareGroupStateResponseDeleteStateResult {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(8);
   const partitions: DeleteShareGroupStateResponsePartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readDeleteShareGroupStateResponsePartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readDeleteShareGroupStateResponsePartitionResult(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readDeleteShareGroupStateResponsePartitionResult(r: Reader, version: number): DeleteShareGroupStateResponsePartitionResult {
+function readDeleteShareGroupStateResponsePartitionResult(
+  r: Reader,
+  version: number,
+): DeleteShareGroupStateResponsePartitionResult {
   const partition = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -158,7 +190,11 @@ function readDeleteShareGroupStateResponsePartitionResult(r: Reader, version: nu
   return { partition, errorCode, errorMessage };
 }
 
-export function writeDeleteShareGroupStateResponse(w: Writer, version: number, m: DeleteShareGroupStateResponse): void {
+export function writeDeleteShareGroupStateResponse(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupStateResponse,
+): void {
   const _a1 = m.results;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -167,7 +203,11 @@ export function writeDeleteShareGroupStateResponse(w: Writer, version: number, m
   w.emptyTaggedFields();
 }
 
-function writeDeleteShareGroupStateResponseDeleteStateResult(w: Writer, version: number, m: DeleteShareGroupStateResponseDeleteStateResult): void {
+function writeDeleteShareGroupStateResponseDeleteStateResult(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupStateResponseDeleteStateResult,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -177,7 +217,11 @@ function writeDeleteShareGroupStateResponseDeleteStateResult(w: Writer, version:
   w.emptyTaggedFields();
 }
 
-function writeDeleteShareGroupStateResponsePartitionResult(w: Writer, version: number, m: DeleteShareGroupStateResponsePartitionResult): void {
+function writeDeleteShareGroupStateResponsePartitionResult(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupStateResponsePartitionResult,
+): void {
   w.int32(m.partition);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

@@ -45,32 +45,49 @@ export function createReadShareGroupStateSummaryRequestPartitionData(): ReadShar
   return { partition: 0, leaderEpoch: 0 };
 }
 
-export function readReadShareGroupStateSummaryRequest(r: Reader, version: number): ReadShareGroupStateSummaryRequest {
+export function readReadShareGroupStateSummaryRequest(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateSummaryRequest {
   const groupId = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(18);
   const topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) topics.push(readReadShareGroupStateSummaryRequestReadStateSummaryData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    topics.push(readReadShareGroupStateSummaryRequestReadStateSummaryData(r, version));
+  }
   r.skipTaggedFields();
   return { groupId, topics };
 }
 
-function readReadShareGroupStateSummaryRequestReadStateSummaryData(r: Reader, version: number): ReadShareGroupStateSummaryRequestReadStateSummaryData {
+function readReadShareGroupStateSummaryRequestReadStateSummaryData(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateSummaryRequestReadStateSummaryData {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(9);
   const partitions: ReadShareGroupStateSummaryRequestPartitionData[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readReadShareGroupStateSummaryRequestPartitionData(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readReadShareGroupStateSummaryRequestPartitionData(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readReadShareGroupStateSummaryRequestPartitionData(r: Reader, version: number): ReadShareGroupStateSummaryRequestPartitionData {
+function readReadShareGroupStateSummaryRequestPartitionData(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateSummaryRequestPartitionData {
   const partition = r.int32();
   const leaderEpoch = r.int32();
   r.skipTaggedFields();
   return { partition, leaderEpoch };
 }
 
-export function writeReadShareGroupStateSummaryRequest(w: Writer, version: number, m: ReadShareGroupStateSummaryRequest): void {
+export function writeReadShareGroupStateSummaryRequest(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateSummaryRequest,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -80,7 +97,11 @@ export function writeReadShareGroupStateSummaryRequest(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateSummaryRequestReadStateSummaryData(w: Writer, version: number, m: ReadShareGroupStateSummaryRequestReadStateSummaryData): void {
+function writeReadShareGroupStateSummaryRequestReadStateSummaryData(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateSummaryRequestReadStateSummaryData,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -90,7 +111,11 @@ function writeReadShareGroupStateSummaryRequestReadStateSummaryData(w: Writer, v
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateSummaryRequestPartitionData(w: Writer, version: number, m: ReadShareGroupStateSummaryRequestPartitionData): void {
+function writeReadShareGroupStateSummaryRequestPartitionData(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateSummaryRequestPartitionData,
+): void {
   w.int32(m.partition);
   w.int32(m.leaderEpoch);
   w.emptyTaggedFields();
@@ -126,7 +151,10 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   leaderEpoch: number;
   /** The share-partition start offset. */
   startOffset: bigint;
-  /** The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. (versions 1; default -1) */
+  /**
+   * The number of offsets greater than or equal to share-partition start offset for which delivery has been
+   * completed. (versions 1; default -1)
+   */
   deliveryCompleteCount?: number;
 }
 
@@ -153,24 +181,37 @@ export function createReadShareGroupStateSummaryResponsePartitionResult(): ReadS
   };
 }
 
-export function readReadShareGroupStateSummaryResponse(r: Reader, version: number): ReadShareGroupStateSummaryResponse {
+export function readReadShareGroupStateSummaryResponse(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateSummaryResponse {
   const _n1 = r.nonNullCompactArrayLength(18);
   const results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) results.push(readReadShareGroupStateSummaryResponseReadStateSummaryResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    results.push(readReadShareGroupStateSummaryResponseReadStateSummaryResult(r, version));
+  }
   r.skipTaggedFields();
   return { results };
 }
 
-function readReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reader, version: number): ReadShareGroupStateSummaryResponseReadStateSummaryResult {
+function readReadShareGroupStateSummaryResponseReadStateSummaryResult(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateSummaryResponseReadStateSummaryResult {
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(24);
   const partitions: ReadShareGroupStateSummaryResponsePartitionResult[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readReadShareGroupStateSummaryResponsePartitionResult(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readReadShareGroupStateSummaryResponsePartitionResult(r, version));
+  }
   r.skipTaggedFields();
   return { topicId, partitions };
 }
 
-function readReadShareGroupStateSummaryResponsePartitionResult(r: Reader, version: number): ReadShareGroupStateSummaryResponsePartitionResult {
+function readReadShareGroupStateSummaryResponsePartitionResult(
+  r: Reader,
+  version: number,
+): ReadShareGroupStateSummaryResponsePartitionResult {
   const partition = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -182,7 +223,11 @@ function readReadShareGroupStateSummaryResponsePartitionResult(r: Reader, versio
   return { partition, errorCode, errorMessage, stateEpoch, leaderEpoch, startOffset, deliveryCompleteCount };
 }
 
-export function writeReadShareGroupStateSummaryResponse(w: Writer, version: number, m: ReadShareGroupStateSummaryResponse): void {
+export function writeReadShareGroupStateSummaryResponse(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateSummaryResponse,
+): void {
   const _a1 = m.results;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -191,7 +236,11 @@ export function writeReadShareGroupStateSummaryResponse(w: Writer, version: numb
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateSummaryResponseReadStateSummaryResult(w: Writer, version: number, m: ReadShareGroupStateSummaryResponseReadStateSummaryResult): void {
+function writeReadShareGroupStateSummaryResponseReadStateSummaryResult(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateSummaryResponseReadStateSummaryResult,
+): void {
   w.uuid(m.topicId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -201,7 +250,11 @@ function writeReadShareGroupStateSummaryResponseReadStateSummaryResult(w: Writer
   w.emptyTaggedFields();
 }
 
-function writeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, version: number, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
+function writeReadShareGroupStateSummaryResponsePartitionResult(
+  w: Writer,
+  version: number,
+  m: ReadShareGroupStateSummaryResponsePartitionResult,
+): void {
   w.int32(m.partition);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

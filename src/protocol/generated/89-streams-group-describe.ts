@@ -28,7 +28,11 @@ export function readStreamsGroupDescribeRequest(r: Reader, version: number): Str
   return { groupIds, includeAuthorizedOperations };
 }
 
-export function writeStreamsGroupDescribeRequest(w: Writer, version: number, m: StreamsGroupDescribeRequest): void {
+export function writeStreamsGroupDescribeRequest(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeRequest,
+): void {
   const _a1 = m.groupIds;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -42,7 +46,10 @@ export function writeStreamsGroupDescribeRequest(w: Writer, version: number, m: 
 
 /** StreamsGroupDescribeResponse, versions 0. */
 export interface StreamsGroupDescribeResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** Each described group. */
   groups: StreamsGroupDescribeResponseDescribedGroup[];
@@ -96,7 +103,10 @@ export interface StreamsGroupDescribeResponseKeyValue {
 export interface StreamsGroupDescribeResponseTopicInfo {
   /** The name of the topic. */
   name: string;
-  /** The number of partitions in the topic. Can be 0 if no specific number of partitions is enforced. Always 0 for changelog topics. */
+  /**
+   * The number of partitions in the topic. Can be 0 if no specific number of partitions is enforced. Always 0
+   * for changelog topics.
+   */
   partitions: number;
   /** The replication factor of the topic. Can be 0 if the default replication factor should be used. */
   replicationFactor: number;
@@ -118,7 +128,10 @@ export interface StreamsGroupDescribeResponseDescribedGroup {
   groupEpoch: number;
   /** The assignment epoch. */
   assignmentEpoch: number;
-  /** The topology metadata currently initialized for the streams application. Can be null in case of a describe error. (default null) */
+  /**
+   * The topology metadata currently initialized for the streams application. Can be null in case of a
+   * describe error. (default null)
+   */
   topology: StreamsGroupDescribeResponseTopology | null;
   /** The members. */
   members: StreamsGroupDescribeResponseMember[];
@@ -130,7 +143,11 @@ export interface StreamsGroupDescribeResponseDescribedGroup {
 export interface StreamsGroupDescribeResponseTopology {
   /** The epoch of the currently initialized topology for this group. */
   epoch: number;
-  /** The subtopologies of the streams application. This contains the configured subtopologies, where the number of partitions are set and any regular expressions are resolved to actual topics. Null if the group is uninitialized, source topics are missing or incorrectly partitioned. (default null) */
+  /**
+   * The subtopologies of the streams application. This contains the configured subtopologies, where the
+   * number of partitions are set and any regular expressions are resolved to actual topics. Null if the group
+   * is uninitialized, source topics are missing or incorrectly partitioned. (default null)
+   */
   subtopologies: StreamsGroupDescribeResponseSubtopology[] | null;
 }
 
@@ -278,14 +295,20 @@ export function readStreamsGroupDescribeResponse(r: Reader, version: number): St
   return { throttleTimeMs, groups };
 }
 
-function readStreamsGroupDescribeResponseEndpoint(r: Reader, version: number): StreamsGroupDescribeResponseEndpoint {
+function readStreamsGroupDescribeResponseEndpoint(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseEndpoint {
   const host = r.nonNullCompactString();
   const port = r.uint16();
   r.skipTaggedFields();
   return { host, port };
 }
 
-function readStreamsGroupDescribeResponseTaskOffset(r: Reader, version: number): StreamsGroupDescribeResponseTaskOffset {
+function readStreamsGroupDescribeResponseTaskOffset(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseTaskOffset {
   const subtopologyId = r.nonNullCompactString();
   const partition = r.int32();
   const offset = r.int64();
@@ -293,7 +316,10 @@ function readStreamsGroupDescribeResponseTaskOffset(r: Reader, version: number):
   return { subtopologyId, partition, offset };
 }
 
-function readStreamsGroupDescribeResponseAssignment(r: Reader, version: number): StreamsGroupDescribeResponseAssignment {
+function readStreamsGroupDescribeResponseAssignment(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseAssignment {
   const _n1 = r.nonNullCompactArrayLength(3);
   const activeTasks: StreamsGroupDescribeResponseTaskIds[] = [];
   for (let _i1 = 0; _i1 < _n1; _i1++) activeTasks.push(readStreamsGroupDescribeResponseTaskIds(r, version));
@@ -307,7 +333,10 @@ function readStreamsGroupDescribeResponseAssignment(r: Reader, version: number):
   return { activeTasks, standbyTasks, warmupTasks };
 }
 
-function readStreamsGroupDescribeResponseTaskIds(r: Reader, version: number): StreamsGroupDescribeResponseTaskIds {
+function readStreamsGroupDescribeResponseTaskIds(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseTaskIds {
   const subtopologyId = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(4);
   const partitions: number[] = [];
@@ -316,14 +345,20 @@ function readStreamsGroupDescribeResponseTaskIds(r: Reader, version: number): St
   return { subtopologyId, partitions };
 }
 
-function readStreamsGroupDescribeResponseKeyValue(r: Reader, version: number): StreamsGroupDescribeResponseKeyValue {
+function readStreamsGroupDescribeResponseKeyValue(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseKeyValue {
   const key = r.nonNullCompactString();
   const value = r.nonNullCompactString();
   r.skipTaggedFields();
   return { key, value };
 }
 
-function readStreamsGroupDescribeResponseTopicInfo(r: Reader, version: number): StreamsGroupDescribeResponseTopicInfo {
+function readStreamsGroupDescribeResponseTopicInfo(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseTopicInfo {
   const name = r.nonNullCompactString();
   const partitions = r.int32();
   const replicationFactor = r.int16();
@@ -334,7 +369,10 @@ function readStreamsGroupDescribeResponseTopicInfo(r: Reader, version: number): 
   return { name, partitions, replicationFactor, topicConfigs };
 }
 
-function readStreamsGroupDescribeResponseDescribedGroup(r: Reader, version: number): StreamsGroupDescribeResponseDescribedGroup {
+function readStreamsGroupDescribeResponseDescribedGroup(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseDescribedGroup {
   const errorCode = r.int16();
   const errorMessage = r.compactString();
   const groupId = r.nonNullCompactString();
@@ -360,7 +398,10 @@ function readStreamsGroupDescribeResponseDescribedGroup(r: Reader, version: numb
   };
 }
 
-function readStreamsGroupDescribeResponseTopology(r: Reader, version: number): StreamsGroupDescribeResponseTopology {
+function readStreamsGroupDescribeResponseTopology(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseTopology {
   const epoch = r.int32();
   let subtopologies: StreamsGroupDescribeResponseSubtopology[] | null;
   const _n1 = r.compactArrayLength(6);
@@ -375,7 +416,10 @@ function readStreamsGroupDescribeResponseTopology(r: Reader, version: number): S
   return { epoch, subtopologies };
 }
 
-function readStreamsGroupDescribeResponseSubtopology(r: Reader, version: number): StreamsGroupDescribeResponseSubtopology {
+function readStreamsGroupDescribeResponseSubtopology(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseSubtopology {
   const subtopologyId = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(1);
   const sourceTopics: string[] = [];
@@ -385,10 +429,14 @@ function readStreamsGroupDescribeResponseSubtopology(r: Reader, version: number)
   for (let _i2 = 0; _i2 < _n2; _i2++) repartitionSinkTopics.push(r.nonNullCompactString());
   const _n3 = r.nonNullCompactArrayLength(9);
   const stateChangelogTopics: StreamsGroupDescribeResponseTopicInfo[] = [];
-  for (let _i3 = 0; _i3 < _n3; _i3++) stateChangelogTopics.push(readStreamsGroupDescribeResponseTopicInfo(r, version));
+  for (let _i3 = 0; _i3 < _n3; _i3++) {
+    stateChangelogTopics.push(readStreamsGroupDescribeResponseTopicInfo(r, version));
+  }
   const _n4 = r.nonNullCompactArrayLength(9);
   const repartitionSourceTopics: StreamsGroupDescribeResponseTopicInfo[] = [];
-  for (let _i4 = 0; _i4 < _n4; _i4++) repartitionSourceTopics.push(readStreamsGroupDescribeResponseTopicInfo(r, version));
+  for (let _i4 = 0; _i4 < _n4; _i4++) {
+    repartitionSourceTopics.push(readStreamsGroupDescribeResponseTopicInfo(r, version));
+  }
   r.skipTaggedFields();
   return {
     subtopologyId,
@@ -399,7 +447,10 @@ function readStreamsGroupDescribeResponseSubtopology(r: Reader, version: number)
   };
 }
 
-function readStreamsGroupDescribeResponseMember(r: Reader, version: number): StreamsGroupDescribeResponseMember {
+function readStreamsGroupDescribeResponseMember(
+  r: Reader,
+  version: number,
+): StreamsGroupDescribeResponseMember {
   const memberId = r.nonNullCompactString();
   const memberEpoch = r.int32();
   const instanceId = r.compactString();
@@ -414,10 +465,14 @@ function readStreamsGroupDescribeResponseMember(r: Reader, version: number): Str
   for (let _i1 = 0; _i1 < _n1; _i1++) clientTags.push(readStreamsGroupDescribeResponseKeyValue(r, version));
   const _n2 = r.nonNullCompactArrayLength(14);
   const taskOffsets: StreamsGroupDescribeResponseTaskOffset[] = [];
-  for (let _i2 = 0; _i2 < _n2; _i2++) taskOffsets.push(readStreamsGroupDescribeResponseTaskOffset(r, version));
+  for (let _i2 = 0; _i2 < _n2; _i2++) {
+    taskOffsets.push(readStreamsGroupDescribeResponseTaskOffset(r, version));
+  }
   const _n3 = r.nonNullCompactArrayLength(14);
   const taskEndOffsets: StreamsGroupDescribeResponseTaskOffset[] = [];
-  for (let _i3 = 0; _i3 < _n3; _i3++) taskEndOffsets.push(readStreamsGroupDescribeResponseTaskOffset(r, version));
+  for (let _i3 = 0; _i3 < _n3; _i3++) {
+    taskEndOffsets.push(readStreamsGroupDescribeResponseTaskOffset(r, version));
+  }
   const assignment = readStreamsGroupDescribeResponseAssignment(r, version);
   const targetAssignment = readStreamsGroupDescribeResponseAssignment(r, version);
   const isClassic = r.bool();
@@ -441,7 +496,11 @@ function readStreamsGroupDescribeResponseMember(r: Reader, version: number): Str
   };
 }
 
-export function writeStreamsGroupDescribeResponse(w: Writer, version: number, m: StreamsGroupDescribeResponse): void {
+export function writeStreamsGroupDescribeResponse(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponse,
+): void {
   w.int32(m.throttleTimeMs);
   const _a1 = m.groups;
   w.compactArrayLength(_a1.length);
@@ -451,20 +510,32 @@ export function writeStreamsGroupDescribeResponse(w: Writer, version: number, m:
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseEndpoint(w: Writer, version: number, m: StreamsGroupDescribeResponseEndpoint): void {
+function writeStreamsGroupDescribeResponseEndpoint(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseEndpoint,
+): void {
   w.compactString(m.host);
   w.uint16(m.port);
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseTaskOffset(w: Writer, version: number, m: StreamsGroupDescribeResponseTaskOffset): void {
+function writeStreamsGroupDescribeResponseTaskOffset(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseTaskOffset,
+): void {
   w.compactString(m.subtopologyId);
   w.int32(m.partition);
   w.int64(m.offset);
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseAssignment(w: Writer, version: number, m: StreamsGroupDescribeResponseAssignment): void {
+function writeStreamsGroupDescribeResponseAssignment(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseAssignment,
+): void {
   const _a1 = m.activeTasks;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -483,7 +554,11 @@ function writeStreamsGroupDescribeResponseAssignment(w: Writer, version: number,
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseTaskIds(w: Writer, version: number, m: StreamsGroupDescribeResponseTaskIds): void {
+function writeStreamsGroupDescribeResponseTaskIds(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseTaskIds,
+): void {
   w.compactString(m.subtopologyId);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -493,13 +568,21 @@ function writeStreamsGroupDescribeResponseTaskIds(w: Writer, version: number, m:
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseKeyValue(w: Writer, version: number, m: StreamsGroupDescribeResponseKeyValue): void {
+function writeStreamsGroupDescribeResponseKeyValue(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseKeyValue,
+): void {
   w.compactString(m.key);
   w.compactString(m.value);
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseTopicInfo(w: Writer, version: number, m: StreamsGroupDescribeResponseTopicInfo): void {
+function writeStreamsGroupDescribeResponseTopicInfo(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseTopicInfo,
+): void {
   w.compactString(m.name);
   w.int32(m.partitions);
   w.int16(m.replicationFactor);
@@ -511,7 +594,11 @@ function writeStreamsGroupDescribeResponseTopicInfo(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseDescribedGroup(w: Writer, version: number, m: StreamsGroupDescribeResponseDescribedGroup): void {
+function writeStreamsGroupDescribeResponseDescribedGroup(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseDescribedGroup,
+): void {
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
   w.compactString(m.groupId);
@@ -533,7 +620,11 @@ function writeStreamsGroupDescribeResponseDescribedGroup(w: Writer, version: num
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseTopology(w: Writer, version: number, m: StreamsGroupDescribeResponseTopology): void {
+function writeStreamsGroupDescribeResponseTopology(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseTopology,
+): void {
   w.int32(m.epoch);
   const _a1 = m.subtopologies;
   if (_a1 === null) {
@@ -547,7 +638,11 @@ function writeStreamsGroupDescribeResponseTopology(w: Writer, version: number, m
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseSubtopology(w: Writer, version: number, m: StreamsGroupDescribeResponseSubtopology): void {
+function writeStreamsGroupDescribeResponseSubtopology(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseSubtopology,
+): void {
   w.compactString(m.subtopologyId);
   const _a1 = m.sourceTopics;
   w.compactArrayLength(_a1.length);
@@ -572,7 +667,11 @@ function writeStreamsGroupDescribeResponseSubtopology(w: Writer, version: number
   w.emptyTaggedFields();
 }
 
-function writeStreamsGroupDescribeResponseMember(w: Writer, version: number, m: StreamsGroupDescribeResponseMember): void {
+function writeStreamsGroupDescribeResponseMember(
+  w: Writer,
+  version: number,
+  m: StreamsGroupDescribeResponseMember,
+): void {
   w.compactString(m.memberId);
   w.int32(m.memberEpoch);
   w.compactString(m.instanceId);

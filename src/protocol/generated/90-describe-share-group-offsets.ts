@@ -43,7 +43,10 @@ export function createDescribeShareGroupOffsetsRequestTopic(): DescribeShareGrou
   return { topicName: '', partitions: [] };
 }
 
-export function readDescribeShareGroupOffsetsRequest(r: Reader, version: number): DescribeShareGroupOffsetsRequest {
+export function readDescribeShareGroupOffsetsRequest(
+  r: Reader,
+  version: number,
+): DescribeShareGroupOffsetsRequest {
   const _n1 = r.nonNullCompactArrayLength(3);
   const groups: DescribeShareGroupOffsetsRequestGroup[] = [];
   for (let _i1 = 0; _i1 < _n1; _i1++) groups.push(readDescribeShareGroupOffsetsRequestGroup(r, version));
@@ -51,7 +54,10 @@ export function readDescribeShareGroupOffsetsRequest(r: Reader, version: number)
   return { groups };
 }
 
-function readDescribeShareGroupOffsetsRequestGroup(r: Reader, version: number): DescribeShareGroupOffsetsRequestGroup {
+function readDescribeShareGroupOffsetsRequestGroup(
+  r: Reader,
+  version: number,
+): DescribeShareGroupOffsetsRequestGroup {
   const groupId = r.nonNullCompactString();
   let topics: DescribeShareGroupOffsetsRequestTopic[] | null;
   const _n1 = r.compactArrayLength(3);
@@ -66,7 +72,10 @@ function readDescribeShareGroupOffsetsRequestGroup(r: Reader, version: number): 
   return { groupId, topics };
 }
 
-function readDescribeShareGroupOffsetsRequestTopic(r: Reader, version: number): DescribeShareGroupOffsetsRequestTopic {
+function readDescribeShareGroupOffsetsRequestTopic(
+  r: Reader,
+  version: number,
+): DescribeShareGroupOffsetsRequestTopic {
   const topicName = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(4);
   const partitions: number[] = [];
@@ -75,7 +84,11 @@ function readDescribeShareGroupOffsetsRequestTopic(r: Reader, version: number): 
   return { topicName, partitions };
 }
 
-export function writeDescribeShareGroupOffsetsRequest(w: Writer, version: number, m: DescribeShareGroupOffsetsRequest): void {
+export function writeDescribeShareGroupOffsetsRequest(
+  w: Writer,
+  version: number,
+  m: DescribeShareGroupOffsetsRequest,
+): void {
   const _a1 = m.groups;
   w.compactArrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -84,7 +97,11 @@ export function writeDescribeShareGroupOffsetsRequest(w: Writer, version: number
   w.emptyTaggedFields();
 }
 
-function writeDescribeShareGroupOffsetsRequestGroup(w: Writer, version: number, m: DescribeShareGroupOffsetsRequestGroup): void {
+function writeDescribeShareGroupOffsetsRequestGroup(
+  w: Writer,
+  version: number,
+  m: DescribeShareGroupOffsetsRequestGroup,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   if (_a1 === null) {
@@ -98,7 +115,11 @@ function writeDescribeShareGroupOffsetsRequestGroup(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeDescribeShareGroupOffsetsRequestTopic(w: Writer, version: number, m: DescribeShareGroupOffsetsRequestTopic): void {
+function writeDescribeShareGroupOffsetsRequestTopic(
+  w: Writer,
+  version: number,
+  m: DescribeShareGroupOffsetsRequestTopic,
+): void {
   w.compactString(m.topicName);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -112,7 +133,10 @@ function writeDescribeShareGroupOffsetsRequestTopic(w: Writer, version: number, 
 
 /** DescribeShareGroupOffsetsResponse, versions 0-1. */
 export interface DescribeShareGroupOffsetsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The results for each group. */
   groups: DescribeShareGroupOffsetsResponseGroup[];
@@ -176,7 +200,10 @@ export function createDescribeShareGroupOffsetsResponsePartition(): DescribeShar
   return { partitionIndex: 0, startOffset: 0n, leaderEpoch: 0, lag: -1n, errorCode: 0, errorMessage: null };
 }
 
-export function readDescribeShareGroupOffsetsResponse(r: Reader, version: number): DescribeShareGroupOffsetsResponse {
+export function readDescribeShareGroupOffsetsResponse(
+  r: Reader,
+  version: number,
+): DescribeShareGroupOffsetsResponse {
   const throttleTimeMs = r.int32();
   const _n1 = r.nonNullCompactArrayLength(6);
   const groups: DescribeShareGroupOffsetsResponseGroup[] = [];
@@ -185,7 +212,10 @@ export function readDescribeShareGroupOffsetsResponse(r: Reader, version: number
   return { throttleTimeMs, groups };
 }
 
-function readDescribeShareGroupOffsetsResponseGroup(r: Reader, version: number): DescribeShareGroupOffsetsResponseGroup {
+function readDescribeShareGroupOffsetsResponseGroup(
+  r: Reader,
+  version: number,
+): DescribeShareGroupOffsetsResponseGroup {
   const groupId = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(19);
   const topics: DescribeShareGroupOffsetsResponseTopic[] = [];
@@ -196,17 +226,25 @@ function readDescribeShareGroupOffsetsResponseGroup(r: Reader, version: number):
   return { groupId, topics, errorCode, errorMessage };
 }
 
-function readDescribeShareGroupOffsetsResponseTopic(r: Reader, version: number): DescribeShareGroupOffsetsResponseTopic {
+function readDescribeShareGroupOffsetsResponseTopic(
+  r: Reader,
+  version: number,
+): DescribeShareGroupOffsetsResponseTopic {
   const topicName = r.nonNullCompactString();
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(20);
   const partitions: DescribeShareGroupOffsetsResponsePartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readDescribeShareGroupOffsetsResponsePartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readDescribeShareGroupOffsetsResponsePartition(r, version));
+  }
   r.skipTaggedFields();
   return { topicName, topicId, partitions };
 }
 
-function readDescribeShareGroupOffsetsResponsePartition(r: Reader, version: number): DescribeShareGroupOffsetsResponsePartition {
+function readDescribeShareGroupOffsetsResponsePartition(
+  r: Reader,
+  version: number,
+): DescribeShareGroupOffsetsResponsePartition {
   const partitionIndex = r.int32();
   const startOffset = r.int64();
   const leaderEpoch = r.int32();
@@ -217,7 +255,11 @@ function readDescribeShareGroupOffsetsResponsePartition(r: Reader, version: numb
   return { partitionIndex, startOffset, leaderEpoch, lag, errorCode, errorMessage };
 }
 
-export function writeDescribeShareGroupOffsetsResponse(w: Writer, version: number, m: DescribeShareGroupOffsetsResponse): void {
+export function writeDescribeShareGroupOffsetsResponse(
+  w: Writer,
+  version: number,
+  m: DescribeShareGroupOffsetsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   const _a1 = m.groups;
   w.compactArrayLength(_a1.length);
@@ -227,7 +269,11 @@ export function writeDescribeShareGroupOffsetsResponse(w: Writer, version: numbe
   w.emptyTaggedFields();
 }
 
-function writeDescribeShareGroupOffsetsResponseGroup(w: Writer, version: number, m: DescribeShareGroupOffsetsResponseGroup): void {
+function writeDescribeShareGroupOffsetsResponseGroup(
+  w: Writer,
+  version: number,
+  m: DescribeShareGroupOffsetsResponseGroup,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -239,7 +285,11 @@ function writeDescribeShareGroupOffsetsResponseGroup(w: Writer, version: number,
   w.emptyTaggedFields();
 }
 
-function writeDescribeShareGroupOffsetsResponseTopic(w: Writer, version: number, m: DescribeShareGroupOffsetsResponseTopic): void {
+function writeDescribeShareGroupOffsetsResponseTopic(
+  w: Writer,
+  version: number,
+  m: DescribeShareGroupOffsetsResponseTopic,
+): void {
   w.compactString(m.topicName);
   w.uuid(m.topicId);
   const _a1 = m.partitions;
@@ -250,7 +300,11 @@ function writeDescribeShareGroupOffsetsResponseTopic(w: Writer, version: number,
   w.emptyTaggedFields();
 }
 
-function writeDescribeShareGroupOffsetsResponsePartition(w: Writer, version: number, m: DescribeShareGroupOffsetsResponsePartition): void {
+function writeDescribeShareGroupOffsetsResponsePartition(
+  w: Writer,
+  version: number,
+  m: DescribeShareGroupOffsetsResponsePartition,
+): void {
   w.int32(m.partitionIndex);
   w.int64(m.startOffset);
   w.int32(m.leaderEpoch);

@@ -54,7 +54,10 @@ export function readAlterShareGroupOffsetsRequest(r: Reader, version: number): A
   return { groupId, topics };
 }
 
-function readAlterShareGroupOffsetsRequestTopic(r: Reader, version: number): AlterShareGroupOffsetsRequestTopic {
+function readAlterShareGroupOffsetsRequestTopic(
+  r: Reader,
+  version: number,
+): AlterShareGroupOffsetsRequestTopic {
   const topicName = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(13);
   const partitions: AlterShareGroupOffsetsRequestPartition[] = [];
@@ -63,14 +66,21 @@ function readAlterShareGroupOffsetsRequestTopic(r: Reader, version: number): Alt
   return { topicName, partitions };
 }
 
-function readAlterShareGroupOffsetsRequestPartition(r: Reader, version: number): AlterShareGroupOffsetsRequestPartition {
+function readAlterShareGroupOffsetsRequestPartition(
+  r: Reader,
+  version: number,
+): AlterShareGroupOffsetsRequestPartition {
   const partitionIndex = r.int32();
   const startOffset = r.int64();
   r.skipTaggedFields();
   return { partitionIndex, startOffset };
 }
 
-export function writeAlterShareGroupOffsetsRequest(w: Writer, version: number, m: AlterShareGroupOffsetsRequest): void {
+export function writeAlterShareGroupOffsetsRequest(
+  w: Writer,
+  version: number,
+  m: AlterShareGroupOffsetsRequest,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -80,7 +90,11 @@ export function writeAlterShareGroupOffsetsRequest(w: Writer, version: number, m
   w.emptyTaggedFields();
 }
 
-function writeAlterShareGroupOffsetsRequestTopic(w: Writer, version: number, m: AlterShareGroupOffsetsRequestTopic): void {
+function writeAlterShareGroupOffsetsRequestTopic(
+  w: Writer,
+  version: number,
+  m: AlterShareGroupOffsetsRequestTopic,
+): void {
   w.compactString(m.topicName);
   const _a1 = m.partitions;
   w.compactArrayLength(_a1.length);
@@ -90,7 +104,11 @@ function writeAlterShareGroupOffsetsRequestTopic(w: Writer, version: number, m: 
   w.emptyTaggedFields();
 }
 
-function writeAlterShareGroupOffsetsRequestPartition(w: Writer, version: number, m: AlterShareGroupOffsetsRequestPartition): void {
+function writeAlterShareGroupOffsetsRequestPartition(
+  w: Writer,
+  version: number,
+  m: AlterShareGroupOffsetsRequestPartition,
+): void {
   w.int32(m.partitionIndex);
   w.int64(m.startOffset);
   w.emptyTaggedFields();
@@ -100,7 +118,10 @@ function writeAlterShareGroupOffsetsRequestPartition(w: Writer, version: number,
 
 /** AlterShareGroupOffsetsResponse, versions 0. */
 export interface AlterShareGroupOffsetsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
@@ -145,7 +166,10 @@ export function createAlterShareGroupOffsetsResponsePartition(): AlterShareGroup
   return { partitionIndex: 0, errorCode: 0, errorMessage: null };
 }
 
-export function readAlterShareGroupOffsetsResponse(r: Reader, version: number): AlterShareGroupOffsetsResponse {
+export function readAlterShareGroupOffsetsResponse(
+  r: Reader,
+  version: number,
+): AlterShareGroupOffsetsResponse {
   const throttleTimeMs = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -156,17 +180,25 @@ export function readAlterShareGroupOffsetsResponse(r: Reader, version: number): 
   return { throttleTimeMs, errorCode, errorMessage, responses };
 }
 
-function readAlterShareGroupOffsetsResponseTopic(r: Reader, version: number): AlterShareGroupOffsetsResponseTopic {
+function readAlterShareGroupOffsetsResponseTopic(
+  r: Reader,
+  version: number,
+): AlterShareGroupOffsetsResponseTopic {
   const topicName = r.nonNullCompactString();
   const topicId = r.uuid();
   const _n1 = r.nonNullCompactArrayLength(8);
   const partitions: AlterShareGroupOffsetsResponsePartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) partitions.push(readAlterShareGroupOffsetsResponsePartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    partitions.push(readAlterShareGroupOffsetsResponsePartition(r, version));
+  }
   r.skipTaggedFields();
   return { topicName, topicId, partitions };
 }
 
-function readAlterShareGroupOffsetsResponsePartition(r: Reader, version: number): AlterShareGroupOffsetsResponsePartition {
+function readAlterShareGroupOffsetsResponsePartition(
+  r: Reader,
+  version: number,
+): AlterShareGroupOffsetsResponsePartition {
   const partitionIndex = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -174,7 +206,11 @@ function readAlterShareGroupOffsetsResponsePartition(r: Reader, version: number)
   return { partitionIndex, errorCode, errorMessage };
 }
 
-export function writeAlterShareGroupOffsetsResponse(w: Writer, version: number, m: AlterShareGroupOffsetsResponse): void {
+export function writeAlterShareGroupOffsetsResponse(
+  w: Writer,
+  version: number,
+  m: AlterShareGroupOffsetsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -186,7 +222,11 @@ export function writeAlterShareGroupOffsetsResponse(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeAlterShareGroupOffsetsResponseTopic(w: Writer, version: number, m: AlterShareGroupOffsetsResponseTopic): void {
+function writeAlterShareGroupOffsetsResponseTopic(
+  w: Writer,
+  version: number,
+  m: AlterShareGroupOffsetsResponseTopic,
+): void {
   w.compactString(m.topicName);
   w.uuid(m.topicId);
   const _a1 = m.partitions;
@@ -197,7 +237,11 @@ function writeAlterShareGroupOffsetsResponseTopic(w: Writer, version: number, m:
   w.emptyTaggedFields();
 }
 
-function writeAlterShareGroupOffsetsResponsePartition(w: Writer, version: number, m: AlterShareGroupOffsetsResponsePartition): void {
+function writeAlterShareGroupOffsetsResponsePartition(
+  w: Writer,
+  version: number,
+  m: AlterShareGroupOffsetsResponsePartition,
+): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);

@@ -30,7 +30,10 @@ export function createDeleteShareGroupOffsetsRequestTopic(): DeleteShareGroupOff
   return { topicName: '' };
 }
 
-export function readDeleteShareGroupOffsetsRequest(r: Reader, version: number): DeleteShareGroupOffsetsRequest {
+export function readDeleteShareGroupOffsetsRequest(
+  r: Reader,
+  version: number,
+): DeleteShareGroupOffsetsRequest {
   const groupId = r.nonNullCompactString();
   const _n1 = r.nonNullCompactArrayLength(2);
   const topics: DeleteShareGroupOffsetsRequestTopic[] = [];
@@ -39,13 +42,20 @@ export function readDeleteShareGroupOffsetsRequest(r: Reader, version: number): 
   return { groupId, topics };
 }
 
-function readDeleteShareGroupOffsetsRequestTopic(r: Reader, version: number): DeleteShareGroupOffsetsRequestTopic {
+function readDeleteShareGroupOffsetsRequestTopic(
+  r: Reader,
+  version: number,
+): DeleteShareGroupOffsetsRequestTopic {
   const topicName = r.nonNullCompactString();
   r.skipTaggedFields();
   return { topicName };
 }
 
-export function writeDeleteShareGroupOffsetsRequest(w: Writer, version: number, m: DeleteShareGroupOffsetsRequest): void {
+export function writeDeleteShareGroupOffsetsRequest(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupOffsetsRequest,
+): void {
   w.compactString(m.groupId);
   const _a1 = m.topics;
   w.compactArrayLength(_a1.length);
@@ -55,7 +65,11 @@ export function writeDeleteShareGroupOffsetsRequest(w: Writer, version: number, 
   w.emptyTaggedFields();
 }
 
-function writeDeleteShareGroupOffsetsRequestTopic(w: Writer, version: number, m: DeleteShareGroupOffsetsRequestTopic): void {
+function writeDeleteShareGroupOffsetsRequestTopic(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupOffsetsRequestTopic,
+): void {
   w.compactString(m.topicName);
   w.emptyTaggedFields();
 }
@@ -64,7 +78,10 @@ function writeDeleteShareGroupOffsetsRequestTopic(w: Writer, version: number, m:
 
 /** DeleteShareGroupOffsetsResponse, versions 0. */
 export interface DeleteShareGroupOffsetsResponse {
-  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the
+   * request did not violate any quota.
+   */
   throttleTimeMs: number;
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
@@ -96,7 +113,10 @@ export function createDeleteShareGroupOffsetsResponseTopic(): DeleteShareGroupOf
   return { topicName: '', topicId: ZERO_UUID, errorCode: 0, errorMessage: null };
 }
 
-export function readDeleteShareGroupOffsetsResponse(r: Reader, version: number): DeleteShareGroupOffsetsResponse {
+export function readDeleteShareGroupOffsetsResponse(
+  r: Reader,
+  version: number,
+): DeleteShareGroupOffsetsResponse {
   const throttleTimeMs = r.int32();
   const errorCode = r.int16();
   const errorMessage = r.compactString();
@@ -107,7 +127,10 @@ export function readDeleteShareGroupOffsetsResponse(r: Reader, version: number):
   return { throttleTimeMs, errorCode, errorMessage, responses };
 }
 
-function readDeleteShareGroupOffsetsResponseTopic(r: Reader, version: number): DeleteShareGroupOffsetsResponseTopic {
+function readDeleteShareGroupOffsetsResponseTopic(
+  r: Reader,
+  version: number,
+): DeleteShareGroupOffsetsResponseTopic {
   const topicName = r.nonNullCompactString();
   const topicId = r.uuid();
   const errorCode = r.int16();
@@ -116,7 +139,11 @@ function readDeleteShareGroupOffsetsResponseTopic(r: Reader, version: number): D
   return { topicName, topicId, errorCode, errorMessage };
 }
 
-export function writeDeleteShareGroupOffsetsResponse(w: Writer, version: number, m: DeleteShareGroupOffsetsResponse): void {
+export function writeDeleteShareGroupOffsetsResponse(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupOffsetsResponse,
+): void {
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactString(m.errorMessage);
@@ -128,7 +155,11 @@ export function writeDeleteShareGroupOffsetsResponse(w: Writer, version: number,
   w.emptyTaggedFields();
 }
 
-function writeDeleteShareGroupOffsetsResponseTopic(w: Writer, version: number, m: DeleteShareGroupOffsetsResponseTopic): void {
+function writeDeleteShareGroupOffsetsResponseTopic(
+  w: Writer,
+  version: number,
+  m: DeleteShareGroupOffsetsResponseTopic,
+): void {
   w.compactString(m.topicName);
   w.uuid(m.topicId);
   w.int16(m.errorCode);

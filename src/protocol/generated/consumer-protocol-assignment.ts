@@ -35,12 +35,17 @@ export function createConsumerProtocolAssignmentTopicPartition(): ConsumerProtoc
 export function readConsumerProtocolAssignment(r: Reader, version: number): ConsumerProtocolAssignment {
   const _n1 = r.nonNullArrayLength(6);
   const assignedPartitions: ConsumerProtocolAssignmentTopicPartition[] = [];
-  for (let _i1 = 0; _i1 < _n1; _i1++) assignedPartitions.push(readConsumerProtocolAssignmentTopicPartition(r, version));
+  for (let _i1 = 0; _i1 < _n1; _i1++) {
+    assignedPartitions.push(readConsumerProtocolAssignmentTopicPartition(r, version));
+  }
   const userData = r.bytes();
   return { assignedPartitions, userData };
 }
 
-function readConsumerProtocolAssignmentTopicPartition(r: Reader, version: number): ConsumerProtocolAssignmentTopicPartition {
+function readConsumerProtocolAssignmentTopicPartition(
+  r: Reader,
+  version: number,
+): ConsumerProtocolAssignmentTopicPartition {
   const topic = r.nonNullString();
   const _n1 = r.nonNullArrayLength(4);
   const partitions: number[] = [];
@@ -48,7 +53,11 @@ function readConsumerProtocolAssignmentTopicPartition(r: Reader, version: number
   return { topic, partitions };
 }
 
-export function writeConsumerProtocolAssignment(w: Writer, version: number, m: ConsumerProtocolAssignment): void {
+export function writeConsumerProtocolAssignment(
+  w: Writer,
+  version: number,
+  m: ConsumerProtocolAssignment,
+): void {
   const _a1 = m.assignedPartitions;
   w.arrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -57,7 +66,11 @@ export function writeConsumerProtocolAssignment(w: Writer, version: number, m: C
   w.bytes(m.userData);
 }
 
-function writeConsumerProtocolAssignmentTopicPartition(w: Writer, version: number, m: ConsumerProtocolAssignmentTopicPartition): void {
+function writeConsumerProtocolAssignmentTopicPartition(
+  w: Writer,
+  version: number,
+  m: ConsumerProtocolAssignmentTopicPartition,
+): void {
   w.string(m.topic);
   const _a1 = m.partitions;
   w.arrayLength(_a1.length);

@@ -55,7 +55,10 @@ export function readConsumerProtocolSubscription(r: Reader, version: number): Co
   return { topics, userData, ownedPartitions, generationId, rackId };
 }
 
-function readConsumerProtocolSubscriptionTopicPartition(r: Reader, version: number): ConsumerProtocolSubscriptionTopicPartition {
+function readConsumerProtocolSubscriptionTopicPartition(
+  r: Reader,
+  version: number,
+): ConsumerProtocolSubscriptionTopicPartition {
   const topic = r.nonNullString();
   const _n1 = r.nonNullArrayLength(4);
   const partitions: number[] = [];
@@ -63,7 +66,11 @@ function readConsumerProtocolSubscriptionTopicPartition(r: Reader, version: numb
   return { topic, partitions };
 }
 
-export function writeConsumerProtocolSubscription(w: Writer, version: number, m: ConsumerProtocolSubscription): void {
+export function writeConsumerProtocolSubscription(
+  w: Writer,
+  version: number,
+  m: ConsumerProtocolSubscription,
+): void {
   const _a1 = m.topics;
   w.arrayLength(_a1.length);
   for (let _i1 = 0; _i1 < _a1.length; _i1++) {
@@ -81,7 +88,11 @@ export function writeConsumerProtocolSubscription(w: Writer, version: number, m:
   if (version >= 3) w.string(m.rackId ?? null);
 }
 
-function writeConsumerProtocolSubscriptionTopicPartition(w: Writer, version: number, m: ConsumerProtocolSubscriptionTopicPartition): void {
+function writeConsumerProtocolSubscriptionTopicPartition(
+  w: Writer,
+  version: number,
+  m: ConsumerProtocolSubscriptionTopicPartition,
+): void {
   w.string(m.topic);
   const _a1 = m.partitions;
   w.arrayLength(_a1.length);

@@ -133,7 +133,11 @@ function writeVotersRecordEndpoint(w: Writer, version: number, m: VotersRecordEn
   w.emptyTaggedFields();
 }
 
-function writeVotersRecordKRaftVersionFeature(w: Writer, version: number, m: VotersRecordKRaftVersionFeature): void {
+function writeVotersRecordKRaftVersionFeature(
+  w: Writer,
+  version: number,
+  m: VotersRecordKRaftVersionFeature,
+): void {
   w.int16(m.minSupportedVersion);
   w.int16(m.maxSupportedVersion);
   w.emptyTaggedFields();

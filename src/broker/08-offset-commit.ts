@@ -1,0 +1,60 @@
+// OffsetCommit, v2-10: commits by a group member (generation and member ID checked, Kafka's
+// errors) or by a standalone consumer (generation -1, empty member ID, only while the
+// group has no members). Topics by ID from v10. Offsets go to __consumer_offsets before the
+// answer. RetentionTimeMs (v2-4) is ignored, as Kafka 4.x ignores it.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+const ZERO_UUID = Buffer.alloc(16);
+
+export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
+  apiKey: 8,
+  minVersion: 2,
+  maxVersion: 10,
+  handle(request, context) {
+    const { broker, apiVersion } = context;
+    const byId = apiVersion >= 10;
+    const resolved = request.topics.map((topic) => {
+      const found = byId ? broker.logs.topicById(topic.topicId ?? ZERO_UUID) : broker.logs.topic(topic.name ?? '');
+      return { request: topic, name: found?.name ?? topic.name ?? '', known: found !== undefined };
+    });
+    const validation =
+      request.groupId === ''
+        ? ErrorCode.INVALID_GROUP_ID
+        : broker.groups.validateCommit(request.groupId, request.generationIdOrMemberEpoch ?? -1, request.memberId ?? '', request.groupInstanceId ?? null);
+    let codes: number[] = [];
+    if (validation === ErrorCode.NONE) {
+      const offsets = resolved.filter((t) => t.known).flatMap((t) =>
+        t.request.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch ?? -1,
+          metadata: p.committedMetadata,
+        })),
+      );
+      codes = broker.groups.commitOffsets(request.groupId, offsets);
+    }
+    let next = 0;
+    return {
+      throttleTimeMs: 0,
+      topics: resolved.map((t) => ({
+        name: t.request.name ?? '',
+        topicId: t.request.topicId ?? ZERO_UUID,
+        partitions: t.request.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode:
+            validation !== ErrorCode.NONE
+              ? validation
+              : !t.known
+                ? byId
+                  ? ErrorCode.UNKNOWN_TOPIC_ID
+                  : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                : codes[next++]!,
+        })),
+      })),
+    };
+  },
+});

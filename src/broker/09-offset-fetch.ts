@@ -1,0 +1,83 @@
+// OffsetFetch, v1-10: committed offsets of one group (v1-7) or several (v8+), for listed
+// partitions or, with null topics, all of them. A partition without a commit answers -1.
+// Topics by ID from v10. requireStable has nothing to wait for until transactions exist.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/index.js';
+import { defineHandler, type RequestContext } from './api-handler.js';
+
+const ZERO_UUID = Buffer.alloc(16);
+
+interface PartitionAnswer {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+}
+
+function fetchGroup(
+  context: RequestContext,
+  groupId: string,
+  topics: ReadonlyArray<{ name: string; partitionIndexes: number[] }> | null,
+): Array<{ name: string; partitions: PartitionAnswer[] }> {
+  const { groups } = context.broker;
+  const answer = (topic: string, partition: number): PartitionAnswer => {
+    const committed = groups.committedOffset(groupId, topic, partition);
+    return committed === undefined
+      ? { partitionIndex: partition, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE }
+      : {
+          partitionIndex: partition,
+          committedOffset: committed.offset,
+          committedLeaderEpoch: committed.leaderEpoch,
+          metadata: committed.metadata,
+          errorCode: ErrorCode.NONE,
+        };
+  };
+  if (topics === null) {
+    return [...groups.allCommittedOffsets(groupId)].map(([name, partitions]) => ({
+      name,
+      partitions: [...partitions.keys()].sort((a, b) => a - b).map((partition) => answer(name, partition)),
+    }));
+  }
+  return topics.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes.map((partition) => answer(topic.name, partition)) }));
+}
+
+export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
+  apiKey: 9,
+  minVersion: 1,
+  maxVersion: 10,
+  handle(request, context) {
+    const { broker, apiVersion } = context;
+    if (apiVersion < 8) {
+      const topics = request.topics === null || request.topics === undefined ? null : request.topics;
+      return { throttleTimeMs: 0, topics: fetchGroup(context, request.groupId ?? '', topics), errorCode: ErrorCode.NONE };
+    }
+    const byId = apiVersion >= 10;
+    return {
+      throttleTimeMs: 0,
+      groups: (request.groups ?? []).map((group) => {
+        const wanted =
+          group.topics === null
+            ? null
+            : group.topics.map((t) => ({
+                name: byId ? (broker.logs.topicById(t.topicId ?? ZERO_UUID)?.name ?? '') : (t.name ?? ''),
+                topicId: t.topicId ?? ZERO_UUID,
+                partitionIndexes: t.partitionIndexes,
+              }));
+        const topics = fetchGroup(context, group.groupId, wanted);
+        return {
+          groupId: group.groupId,
+          topics: topics.map((t, i) => ({
+            name: t.name,
+            topicId: wanted?.[i]?.topicId ?? broker.logs.topic(t.name)?.id ?? ZERO_UUID,
+            partitions: t.partitions.map((p) =>
+              byId && t.name === '' ? { ...p, errorCode: ErrorCode.UNKNOWN_TOPIC_ID } : p,
+            ),
+          })),
+          errorCode: ErrorCode.NONE,
+        };
+      }),
+    };
+  },
+});

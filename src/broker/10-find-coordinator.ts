@@ -1,0 +1,45 @@
+// FindCoordinator, v0-6: this node coordinates every group and transactional ID (one node;
+// batched keys from v4). Share-group keys (type 2) are refused: share groups are not served.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+const GROUP = 0;
+const TRANSACTION = 1;
+
+export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
+  apiKey: 10,
+  minVersion: 0,
+  maxVersion: 6,
+  handle(request, context) {
+    const { broker, apiVersion } = context;
+    const endpoint = broker.advertised[0]!;
+    const keyType = request.keyType ?? GROUP;
+    const answer = (key: string) => {
+      const supported = keyType === GROUP || keyType === TRANSACTION;
+      const errorCode = !supported ? ErrorCode.INVALID_REQUEST : key === '' && keyType === GROUP ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
+      const ok = errorCode === ErrorCode.NONE;
+      return {
+        key,
+        nodeId: ok ? broker.nodeId : -1,
+        host: ok ? endpoint.host : '',
+        port: ok ? endpoint.port : -1,
+        errorCode,
+        errorMessage: ok ? null : errorCode === ErrorCode.INVALID_REQUEST ? `Key type ${keyType} is not supported` : 'The group id is empty',
+      };
+    };
+    if (apiVersion >= 4) {
+      return { throttleTimeMs: 0, coordinators: (request.coordinatorKeys ?? []).map(answer) };
+    }
+    const single = answer(request.key ?? '');
+    return {
+      throttleTimeMs: 0,
+      errorCode: single.errorCode,
+      errorMessage: single.errorMessage,
+      nodeId: single.nodeId,
+      host: single.host,
+      port: single.port,
+    };
+  },
+});

@@ -1,0 +1,38 @@
+// JoinGroup, v0-9: the classic group protocol's join phase (see group/group-coordinator.ts).
+// From v4 a new member first gets MEMBER_ID_REQUIRED with its ID (KIP-394); static members
+// (group.instance.id, KIP-345) from v5. The response waits for the rebalance to complete.
+
+import { type JoinGroupRequest, type JoinGroupResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
+  apiKey: 11,
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(request, context) {
+    const result = await context.broker.groups.joinGroup({
+      groupId: request.groupId,
+      memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId ?? null,
+      clientId: context.clientId ?? '',
+      clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      // v0 has no rebalance timeout: Kafka uses the session timeout.
+      rebalanceTimeoutMs: context.apiVersion >= 1 && request.rebalanceTimeoutMs !== undefined && request.rebalanceTimeoutMs >= 0 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
+      protocolType: request.protocolType,
+      protocols: request.protocols.map((protocol) => ({ name: protocol.name, metadata: protocol.metadata })),
+      requireKnownMemberId: context.apiVersion >= 4,
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.errorCode,
+      generationId: result.generationId,
+      protocolType: result.protocolType,
+      protocolName: result.protocolName ?? (context.apiVersion >= 7 ? null : ''),
+      leader: result.leader,
+      skipAssignment: result.skipAssignment,
+      memberId: result.memberId,
+      members: result.members,
+    };
+  },
+});

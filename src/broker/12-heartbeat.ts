@@ -1,0 +1,15 @@
+// Heartbeat, v0-4: keeps a classic member's session alive; REBALANCE_IN_PROGRESS tells it
+// to rejoin.
+
+import { type HeartbeatRequest, type HeartbeatResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const heartbeatHandler = defineHandler<HeartbeatRequest, HeartbeatResponse>({
+  apiKey: 12,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(request, context) {
+    const errorCode = context.broker.groups.heartbeat(request.groupId, request.memberId, request.groupInstanceId ?? null, request.generationId);
+    return { throttleTimeMs: 0, errorCode };
+  },
+});

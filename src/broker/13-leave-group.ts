@@ -1,0 +1,24 @@
+// LeaveGroup, v0-5: one member (v0-2) or a batch of members by ID or group.instance.id
+// (v3+, KIP-345), each with its own error code.
+
+import { type LeaveGroupRequest, type LeaveGroupResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const leaveGroupHandler = defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
+  apiKey: 13,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(request, context) {
+    const batched = context.apiVersion >= 3;
+    const leaving = batched
+      ? (request.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null }))
+      : [{ memberId: request.memberId ?? '', groupInstanceId: null }];
+    const result = context.broker.groups.leaveGroup(request.groupId, leaving);
+    if (!batched) return { throttleTimeMs: 0, errorCode: result.errorCode, members: [] };
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.members.length === 0 ? result.errorCode : 0,
+      members: result.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: m.errorCode })),
+    };
+  },
+});

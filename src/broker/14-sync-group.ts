@@ -1,0 +1,28 @@
+// SyncGroup, v0-5: the leader hands out the assignment; every member waits for its own.
+
+import { type SyncGroupRequest, type SyncGroupResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const syncGroupHandler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
+  apiKey: 14,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(request, context) {
+    const result = await context.broker.groups.syncGroup({
+      groupId: request.groupId,
+      generationId: request.generationId,
+      memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId ?? null,
+      protocolType: request.protocolType ?? null,
+      protocolName: request.protocolName ?? null,
+      assignments: request.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.errorCode,
+      protocolType: result.protocolType,
+      protocolName: result.protocolName,
+      assignment: result.assignment,
+    };
+  },
+});

@@ -1,0 +1,22 @@
+// ListGroups, v0-5: every group, filtered by state (v4+, case-insensitive) and type (v5+).
+// Every group served here is a classic group.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { type ListGroupsRequest, type ListGroupsResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResponse>({
+  apiKey: 16,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(request, context) {
+    const states = new Set((request.statesFilter ?? []).map((state) => state.toLowerCase()));
+    const types = new Set((request.typesFilter ?? []).map((type) => type.toLowerCase()));
+    const groups = context.broker.groups
+      .listGroups()
+      .filter((group) => states.size === 0 || states.has(group.state.toLowerCase()))
+      .filter(() => types.size === 0 || types.has('classic'))
+      .map((group) => ({ groupId: group.groupId, protocolType: group.protocolType ?? '', groupState: group.state, groupType: 'classic' }));
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
+  },
+});

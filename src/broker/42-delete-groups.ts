@@ -1,0 +1,17 @@
+// DeleteGroups, v0-2: removes empty groups and their committed offsets (tombstones in
+// __consumer_offsets); a group with members answers NON_EMPTY_GROUP.
+
+import { type DeleteGroupsRequest, type DeleteGroupsResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const deleteGroupsHandler = defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
+  apiKey: 42,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(request, context) {
+    return {
+      throttleTimeMs: 0,
+      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: context.broker.groups.deleteGroup(groupId) })),
+    };
+  },
+});

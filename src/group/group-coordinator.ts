@@ -1,0 +1,751 @@
+// The group coordinator: classic groups (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with
+// Kafka's state machine, committed offsets, and their persistence in __consumer_offsets.
+// Every deadline goes through one Scheduler. A group's work is synchronous bookkeeping plus
+// promises for the members that wait, so no group blocks another or the data path.
+
+import { randomUUID } from 'node:crypto';
+import { type BrokerConfig } from '../config/broker-config.js';
+import { type Logger } from '../logger.js';
+import { type LogManager } from '../log/log-manager.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { ClassicGroup, type ClassicMember, type JoinResult, type SyncResult } from './classic-group.js';
+import { OffsetsLog, type KeyValue } from './offsets-log.js';
+import {
+  encodeGroupMetadataKey,
+  encodeGroupMetadataValue,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
+  type GroupMetadataValue,
+} from './offsets-topic-records.js';
+import { Scheduler } from './scheduler.js';
+
+export interface CommittedOffset {
+  readonly offset: bigint;
+  readonly leaderEpoch: number;
+  readonly metadata: string;
+  readonly commitTimestamp: number;
+}
+
+export interface JoinRequest {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly sessionTimeoutMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly protocolType: string;
+  readonly protocols: Array<{ name: string; metadata: Buffer }>;
+  /** JoinGroup v4+: a new member must first get its ID (KIP-394). */
+  readonly requireKnownMemberId: boolean;
+}
+
+export interface SyncRequest {
+  readonly groupId: string;
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly protocolType: string | null;
+  readonly protocolName: string | null;
+  readonly assignments: Array<{ memberId: string; assignment: Buffer }>;
+}
+
+export interface MemberIdentity {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+}
+
+export interface OffsetToCommit {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+}
+
+export interface GroupDescription {
+  readonly groupId: string;
+  readonly state: string;
+  readonly protocolType: string;
+  readonly protocolName: string;
+  readonly members: Array<{
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    metadata: Buffer;
+    assignment: Buffer;
+  }>;
+}
+
+const offsetKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+function joinError(errorCode: number, memberId = ''): JoinResult {
+  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId, skipAssignment: false, members: [] };
+}
+
+function syncError(errorCode: number): SyncResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+}
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, ClassicGroup>();
+  private readonly offsets = new Map<string, Map<string, CommittedOffset>>();
+  private readonly scheduler: Scheduler;
+  private readonly offsetsLog: OffsetsLog;
+  private readonly initialDelayMs: number;
+  private readonly minSessionTimeoutMs: number;
+  private readonly maxSessionTimeoutMs: number;
+  private readonly maxGroupSize: number;
+  private readonly offsetMetadataMaxBytes: number;
+  private readonly offsetsRetentionMs: number;
+  /** Groups whose join phase saw a new member during the current initial delay. */
+  private readonly joinedDuringDelay = new Set<string>();
+
+  constructor(
+    private readonly logs: LogManager,
+    config: BrokerConfig,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.scheduler = new Scheduler(now);
+    this.offsetsLog = new OffsetsLog(logs, config);
+    const value = (key: string) => config.values.get(key) as number;
+    this.initialDelayMs = value('group.initial.rebalance.delay.ms');
+    this.minSessionTimeoutMs = value('group.min.session.timeout.ms');
+    this.maxSessionTimeoutMs = value('group.max.session.timeout.ms');
+    this.maxGroupSize = value('group.max.size');
+    this.offsetMetadataMaxBytes = value('offset.metadata.max.bytes');
+    this.offsetsRetentionMs = value('offsets.retention.minutes') * 60_000;
+    const checkInterval = Number(config.values.get('offsets.retention.check.interval.ms') as bigint);
+    this.scheduleRetentionCheck(checkInterval);
+  }
+
+  /** Rebuilds groups and offsets from __consumer_offsets. */
+  async load(): Promise<void> {
+    let records = 0;
+    for await (const record of this.offsetsLog.replay()) {
+      records++;
+      if (record.kind === 'offset') {
+        if (record.value === null) this.offsets.get(record.group)?.delete(offsetKey(record.topic, record.partition));
+        else {
+          const committed = this.groupOffsets(record.group);
+          committed.set(offsetKey(record.topic, record.partition), {
+            offset: record.value.offset,
+            leaderEpoch: record.value.leaderEpoch,
+            metadata: record.value.metadata,
+            commitTimestamp: Number(record.value.commitTimestamp),
+          });
+        }
+      } else if (record.value === null) {
+        this.groups.delete(record.group);
+        this.offsets.delete(record.group);
+      } else {
+        this.groups.set(record.group, this.restoreGroup(record.group, record.value));
+      }
+    }
+    for (const group of this.groups.values()) {
+      for (const member of group.members.values()) this.scheduleSession(group, member);
+    }
+    if (records > 0) this.logger.info(`Loaded ${this.groups.size} group(s) from ${records} record(s) of __consumer_offsets`);
+  }
+
+  stop(): void {
+    this.scheduler.stop();
+    for (const group of this.groups.values()) {
+      for (const member of group.members.values()) {
+        member.awaitingJoin?.(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, member.memberId));
+        member.awaitingSync?.(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      }
+    }
+  }
+
+  group(groupId: string): ClassicGroup | undefined {
+    return this.groups.get(groupId);
+  }
+
+  // ---- JoinGroup ----
+
+  joinGroup(request: JoinRequest): Promise<JoinResult> | JoinResult {
+    const { groupId, memberId } = request;
+    if (groupId === '') return joinError(ErrorCode.INVALID_GROUP_ID, memberId);
+    if (request.sessionTimeoutMs < this.minSessionTimeoutMs || request.sessionTimeoutMs > this.maxSessionTimeoutMs) {
+      return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, memberId);
+    }
+    let group = this.groups.get(groupId);
+    const unknownMember = memberId === '';
+    if (group === undefined) {
+      if (!unknownMember) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId);
+      group = new ClassicGroup(groupId);
+      this.groups.set(groupId, group);
+    }
+    if (group.state === 'Dead') return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, memberId);
+    if (!this.knownMember(group, memberId) && !group.supportsProtocols(request.protocolType, request.protocols)) {
+      return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, memberId);
+    }
+    if (group.members.size > 0 && group.protocolType !== null && group.protocolType !== request.protocolType) {
+      return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, memberId);
+    }
+    return unknownMember ? this.joinUnknownMember(group, request) : this.joinKnownMember(group, request);
+  }
+
+  private knownMember(group: ClassicGroup, memberId: string): boolean {
+    return memberId !== '' && (group.members.has(memberId) || group.pendingMembers.has(memberId));
+  }
+
+  private joinUnknownMember(group: ClassicGroup, request: JoinRequest): Promise<JoinResult> | JoinResult {
+    const newMemberId = `${request.clientId}-${randomUUID()}`;
+    if (request.groupInstanceId !== null) {
+      const previous = group.staticMembers.get(request.groupInstanceId);
+      if (previous !== undefined) {
+        // KIP-345: the instance came back with a new member ID; the old one is fenced.
+        const old = group.members.get(previous);
+        if (old !== undefined) {
+          old.awaitingJoin?.(joinError(ErrorCode.FENCED_INSTANCE_ID, previous));
+          old.awaitingSync?.(syncError(ErrorCode.FENCED_INSTANCE_ID));
+          this.scheduler.cancel(this.sessionKey(group, previous));
+          group.members.delete(previous);
+          if (group.leaderId === previous) group.leaderId = newMemberId;
+        }
+      } else if (group.members.size >= this.maxGroupSize) {
+        return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, request.memberId);
+      }
+      group.staticMembers.set(request.groupInstanceId, newMemberId);
+      return this.addMemberAndRebalance(group, newMemberId, request);
+    }
+    if (group.members.size + group.pendingMembers.size >= this.maxGroupSize) {
+      return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, request.memberId);
+    }
+    if (request.requireKnownMemberId) {
+      group.pendingMembers.add(newMemberId);
+      this.scheduler.schedule(this.sessionKey(group, newMemberId), this.now() + request.sessionTimeoutMs, () => {
+        group.pendingMembers.delete(newMemberId);
+        this.maybeCompleteJoin(group);
+      });
+      return joinError(ErrorCode.MEMBER_ID_REQUIRED, newMemberId);
+    }
+    return this.addMemberAndRebalance(group, newMemberId, request);
+  }
+
+  private joinKnownMember(group: ClassicGroup, request: JoinRequest): Promise<JoinResult> | JoinResult {
+    const { memberId } = request;
+    if (group.pendingMembers.has(memberId)) {
+      group.pendingMembers.delete(memberId);
+      this.scheduler.cancel(this.sessionKey(group, memberId));
+      return this.addMemberAndRebalance(group, memberId, request);
+    }
+    const member = group.members.get(memberId);
+    if (member === undefined) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId);
+    if (request.groupInstanceId !== null && group.staticMembers.get(request.groupInstanceId) !== memberId) {
+      return joinError(ErrorCode.FENCED_INSTANCE_ID, memberId);
+    }
+    const sameProtocols = protocolsEqual(member.protocols, request.protocols);
+    switch (group.state) {
+      case 'PreparingRebalance':
+        return this.updateMemberAndAwaitJoin(group, member, request);
+      case 'CompletingRebalance':
+        if (sameProtocols) return this.currentJoinResult(group, member);
+        return this.updateMemberAndRebalance(group, member, request, 'member changed its protocols');
+      case 'Stable':
+        if (group.isLeader(memberId) || !sameProtocols) {
+          return this.updateMemberAndRebalance(group, member, request, `member ${memberId} rejoined`);
+        }
+        return this.currentJoinResult(group, member);
+      default:
+        return joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId);
+    }
+  }
+
+  private addMemberAndRebalance(group: ClassicGroup, memberId: string, request: JoinRequest): Promise<JoinResult> {
+    const member: ClassicMember = {
+      memberId,
+      groupInstanceId: request.groupInstanceId,
+      clientId: request.clientId,
+      clientHost: request.clientHost,
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+      protocolType: request.protocolType,
+      protocols: request.protocols,
+      assignment: Buffer.alloc(0),
+      awaitingJoin: undefined,
+      awaitingSync: undefined,
+      isNew: true,
+    };
+    group.members.set(memberId, member);
+    if (group.protocolType === null || group.members.size === 1) group.protocolType = request.protocolType;
+    if (group.leaderId === null) group.leaderId = memberId;
+    this.joinedDuringDelay.add(group.groupId);
+    const result = this.awaitJoin(member);
+    if (group.state === 'PreparingRebalance') this.maybeCompleteJoin(group);
+    else this.prepareRebalance(group, `new member ${memberId} joined`);
+    return result;
+  }
+
+  private updateMemberAndAwaitJoin(group: ClassicGroup, member: ClassicMember, request: JoinRequest): Promise<JoinResult> {
+    this.updateMember(member, request);
+    const result = this.awaitJoin(member);
+    this.maybeCompleteJoin(group);
+    return result;
+  }
+
+  private updateMemberAndRebalance(group: ClassicGroup, member: ClassicMember, request: JoinRequest, reason: string): Promise<JoinResult> {
+    this.updateMember(member, request);
+    const result = this.awaitJoin(member);
+    this.prepareRebalance(group, reason);
+    return result;
+  }
+
+  private updateMember(member: ClassicMember, request: JoinRequest): void {
+    member.protocols = request.protocols;
+    member.sessionTimeoutMs = request.sessionTimeoutMs;
+    member.rebalanceTimeoutMs = request.rebalanceTimeoutMs;
+    member.clientId = request.clientId;
+    member.clientHost = request.clientHost;
+  }
+
+  private awaitJoin(member: ClassicMember): Promise<JoinResult> {
+    // A member that joins again while already waiting gets the old wait answered first.
+    member.awaitingJoin?.(joinError(ErrorCode.UNKNOWN_MEMBER_ID, member.memberId));
+    return new Promise((resolve) => (member.awaitingJoin = resolve));
+  }
+
+  private currentJoinResult(group: ClassicGroup, member: ClassicMember): JoinResult {
+    this.scheduleSession(group, member);
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leader: group.leaderId ?? '',
+      memberId: member.memberId,
+      skipAssignment: false,
+      members: group.isLeader(member.memberId) ? this.memberList(group) : [],
+    };
+  }
+
+  private memberList(group: ClassicGroup): JoinResult['members'] {
+    return [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      metadata: group.metadataFor(m, group.protocolName ?? ''),
+    }));
+  }
+
+  private prepareRebalance(group: ClassicGroup, reason: string): void {
+    if (group.state === 'CompletingRebalance') {
+      for (const member of group.members.values()) {
+        member.awaitingSync?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+        member.awaitingSync = undefined;
+      }
+    }
+    const wasEmpty = group.state === 'Empty';
+    group.transition('PreparingRebalance');
+    this.logger.debug(`Group ${group.groupId}: preparing rebalance (${reason})`);
+    const joinKey = this.joinKey(group);
+    if (wasEmpty && this.initialDelayMs > 0) {
+      // Kafka's group.initial.rebalance.delay.ms: wait for more members, up to the rebalance timeout.
+      const started = this.now();
+      const limit = started + Math.max(group.rebalanceTimeoutMs(), this.initialDelayMs);
+      this.joinedDuringDelay.delete(group.groupId);
+      const onDelay = () => {
+        const more = this.joinedDuringDelay.has(group.groupId);
+        this.joinedDuringDelay.delete(group.groupId);
+        const next = this.now() + this.initialDelayMs;
+        if (more && next <= limit) this.scheduler.schedule(joinKey, next, onDelay);
+        else this.completeJoin(group);
+      };
+      this.scheduler.schedule(joinKey, started + this.initialDelayMs, onDelay);
+      return;
+    }
+    this.scheduler.schedule(joinKey, this.now() + group.rebalanceTimeoutMs(), () => this.completeJoin(group));
+    this.maybeCompleteJoin(group);
+  }
+
+  /** Completes the join phase early once every member has rejoined (outside the initial delay). */
+  private maybeCompleteJoin(group: ClassicGroup): void {
+    if (group.state !== 'PreparingRebalance') return;
+    if (group.generationId === 0 && this.inInitialDelay(group)) return;
+    if (group.hasAllMembersJoined() && group.pendingMembers.size === 0) this.completeJoin(group);
+  }
+
+  private inInitialDelay(group: ClassicGroup): boolean {
+    return this.initialDelayMs > 0 && this.scheduler.has(this.joinKey(group)) && group.generationId === 0;
+  }
+
+  private completeJoin(group: ClassicGroup): void {
+    if (group.state !== 'PreparingRebalance') return;
+    this.scheduler.cancel(this.joinKey(group));
+    for (const member of [...group.members.values()]) {
+      if (member.awaitingJoin === undefined) this.removeMember(group, member);
+    }
+    for (const pending of group.pendingMembers) this.scheduler.cancel(this.sessionKey(group, pending));
+    group.pendingMembers.clear();
+    group.generationId++;
+    if (group.members.size === 0) {
+      group.protocolName = null;
+      group.leaderId = null;
+      group.transition('Empty');
+      this.persistGroup(group);
+      return;
+    }
+    group.protocolName = group.selectProtocol();
+    if (group.leaderId === null || !group.members.has(group.leaderId)) group.leaderId = group.members.keys().next().value!;
+    group.transition('CompletingRebalance');
+    this.logger.debug(`Group ${group.groupId}: generation ${group.generationId} with ${group.members.size} member(s)`);
+    for (const member of group.members.values()) {
+      const resolve = member.awaitingJoin!;
+      member.awaitingJoin = undefined;
+      member.isNew = false;
+      resolve(this.currentJoinResult(group, member));
+    }
+  }
+
+  // ---- SyncGroup ----
+
+  syncGroup(request: SyncRequest): Promise<SyncResult> | SyncResult {
+    const group = this.groups.get(request.groupId);
+    if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    const member = group.members.get(request.memberId);
+    if (member === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (request.groupInstanceId !== null && group.staticMembers.get(request.groupInstanceId) !== request.memberId) {
+      return syncError(ErrorCode.FENCED_INSTANCE_ID);
+    }
+    if (request.generationId !== group.generationId) return syncError(ErrorCode.ILLEGAL_GENERATION);
+    if ((request.protocolType !== null && request.protocolType !== group.protocolType) || (request.protocolName !== null && request.protocolName !== group.protocolName)) {
+      return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    switch (group.state) {
+      case 'PreparingRebalance':
+        return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
+      case 'Stable':
+        this.scheduleSession(group, member);
+        return this.syncResult(group, member);
+      case 'CompletingRebalance': {
+        this.scheduleSession(group, member);
+        const result = new Promise<SyncResult>((resolve) => (member.awaitingSync = resolve));
+        if (group.isLeader(member.memberId)) {
+          const assignments = new Map(request.assignments.map((a) => [a.memberId, a.assignment]));
+          for (const each of group.members.values()) each.assignment = assignments.get(each.memberId) ?? Buffer.alloc(0);
+          this.persistGroup(group);
+          group.transition('Stable');
+          for (const each of group.members.values()) {
+            const resolve = each.awaitingSync;
+            each.awaitingSync = undefined;
+            resolve?.(this.syncResult(group, each));
+          }
+        }
+        return result;
+      }
+      default:
+        return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    }
+  }
+
+  private syncResult(group: ClassicGroup, member: ClassicMember): SyncResult {
+    return { errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment };
+  }
+
+  // ---- Heartbeat and LeaveGroup ----
+
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    const group = this.groups.get(groupId);
+    if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const member = group.members.get(memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (groupInstanceId !== null && group.staticMembers.get(groupInstanceId) !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    switch (group.state) {
+      case 'PreparingRebalance':
+        this.scheduleSession(group, member);
+        return ErrorCode.REBALANCE_IN_PROGRESS;
+      case 'CompletingRebalance':
+      case 'Stable':
+        this.scheduleSession(group, member);
+        return ErrorCode.NONE;
+      default:
+        return ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+  }
+
+  leaveGroup(groupId: string, leaving: readonly MemberIdentity[]): { errorCode: number; members: Array<MemberIdentity & { errorCode: number }> } {
+    const group = this.groups.get(groupId);
+    if (group === undefined) {
+      return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: leaving.map((m) => ({ ...m, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
+    }
+    const members = leaving.map((identity) => {
+      let memberId = identity.memberId;
+      if (identity.groupInstanceId !== null) {
+        const current = group.staticMembers.get(identity.groupInstanceId);
+        if (current === undefined) return { ...identity, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+        if (memberId !== '' && memberId !== current) return { ...identity, errorCode: ErrorCode.FENCED_INSTANCE_ID };
+        memberId = current;
+      }
+      if (group.pendingMembers.delete(memberId)) {
+        this.scheduler.cancel(this.sessionKey(group, memberId));
+        this.maybeCompleteJoin(group);
+        return { ...identity, errorCode: ErrorCode.NONE };
+      }
+      const member = group.members.get(memberId);
+      if (member === undefined) return { ...identity, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+      this.removeMemberAndUpdate(group, member, 'member left the group');
+      return { ...identity, errorCode: ErrorCode.NONE };
+    });
+    const errorCode = members.length === 1 ? members[0]!.errorCode : ErrorCode.NONE;
+    return { errorCode, members };
+  }
+
+  private removeMember(group: ClassicGroup, member: ClassicMember): void {
+    this.scheduler.cancel(this.sessionKey(group, member.memberId));
+    group.members.delete(member.memberId);
+    if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) {
+      group.staticMembers.delete(member.groupInstanceId);
+    }
+    if (group.leaderId === member.memberId) group.leaderId = group.members.keys().next().value ?? null;
+  }
+
+  private removeMemberAndUpdate(group: ClassicGroup, member: ClassicMember, reason: string): void {
+    member.awaitingJoin?.(joinError(ErrorCode.UNKNOWN_MEMBER_ID, member.memberId));
+    member.awaitingJoin = undefined;
+    member.awaitingSync?.(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    member.awaitingSync = undefined;
+    this.removeMember(group, member);
+    switch (group.state) {
+      case 'Stable':
+      case 'CompletingRebalance':
+        this.prepareRebalance(group, `${reason}: ${member.memberId}`);
+        break;
+      case 'PreparingRebalance':
+        this.maybeCompleteJoin(group);
+        break;
+      default:
+    }
+  }
+
+  private scheduleSession(group: ClassicGroup, member: ClassicMember): void {
+    this.scheduler.schedule(this.sessionKey(group, member.memberId), this.now() + member.sessionTimeoutMs, () => {
+      if (group.members.get(member.memberId) !== member) return;
+      // A member waiting for the join phase is not expected to heartbeat.
+      if (member.awaitingJoin !== undefined) return;
+      this.logger.info(`Group ${group.groupId}: member ${member.memberId} session expired`);
+      this.removeMemberAndUpdate(group, member, 'session expired');
+    });
+  }
+
+  private sessionKey(group: ClassicGroup, memberId: string): string {
+    return `session\u0000${group.groupId}\u0000${memberId}`;
+  }
+
+  private joinKey(group: ClassicGroup): string {
+    return `join\u0000${group.groupId}`;
+  }
+
+  // ---- Offsets ----
+
+  /** Validates a commit's member/generation; returns an error code, or NONE. */
+  validateCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+    const group = this.groups.get(groupId);
+    const simple = generationId < 0 && memberId === '' && groupInstanceId === null;
+    if (group === undefined) return simple ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    if (simple) return group.members.size === 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+    const member = group.members.get(memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (groupInstanceId !== null && group.staticMembers.get(groupInstanceId) !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    this.scheduleSession(group, member);
+    return ErrorCode.NONE;
+  }
+
+  /** Commits offsets (already validated) durably; returns a code per offset. */
+  commitOffsets(groupId: string, offsets: readonly OffsetToCommit[]): number[] {
+    const now = this.now();
+    const codes: number[] = [];
+    const records: KeyValue[] = [];
+    const accepted: Array<[string, CommittedOffset]> = [];
+    for (const offset of offsets) {
+      const topic = this.logs.topic(offset.topic);
+      if (topic === undefined || topic.partitions[offset.partition] === undefined) {
+        codes.push(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      const metadata = offset.metadata ?? '';
+      if (Buffer.byteLength(metadata) > this.offsetMetadataMaxBytes) {
+        codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
+        continue;
+      }
+      const committed: CommittedOffset = { offset: offset.offset, leaderEpoch: offset.leaderEpoch, metadata, commitTimestamp: now };
+      records.push({
+        key: encodeOffsetCommitKey(groupId, offset.topic, offset.partition),
+        value: encodeOffsetCommitValue({ ...committed, commitTimestamp: BigInt(now) }),
+      });
+      accepted.push([offsetKey(offset.topic, offset.partition), committed]);
+      codes.push(ErrorCode.NONE);
+    }
+    this.offsetsLog.append(groupId, records, now);
+    const committed = this.groupOffsets(groupId);
+    for (const [key, value] of accepted) committed.set(key, value);
+    if (!this.groups.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId));
+    return codes;
+  }
+
+  committedOffset(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.offsets.get(groupId)?.get(offsetKey(topic, partition));
+  }
+
+  /** Every committed offset of a group, by topic. */
+  allCommittedOffsets(groupId: string): Map<string, Map<number, CommittedOffset>> {
+    const byTopic = new Map<string, Map<number, CommittedOffset>>();
+    for (const [key, value] of this.offsets.get(groupId) ?? []) {
+      const [topic, partition] = key.split('\u0000') as [string, string];
+      let partitions = byTopic.get(topic);
+      if (partitions === undefined) byTopic.set(topic, (partitions = new Map()));
+      partitions.set(Number(partition), value);
+    }
+    return byTopic;
+  }
+
+  /** OffsetDelete: refused for topics the group's active members consume. */
+  deleteOffsets(groupId: string, partitions: ReadonlyArray<{ topic: string; partition: number }>, subscribedTopics: ReadonlySet<string>): number[] {
+    const now = this.now();
+    const committed = this.offsets.get(groupId);
+    const records: KeyValue[] = [];
+    const codes = partitions.map(({ topic, partition }) => {
+      if (subscribedTopics.has(topic)) return ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC;
+      if (committed?.delete(offsetKey(topic, partition)) === true) {
+        records.push({ key: encodeOffsetCommitKey(groupId, topic, partition), value: null });
+      }
+      return ErrorCode.NONE;
+    });
+    this.offsetsLog.append(groupId, records, now);
+    return codes;
+  }
+
+  // ---- Admin ----
+
+  listGroups(): ClassicGroup[] {
+    return [...this.groups.values()];
+  }
+
+  describeGroup(groupId: string): GroupDescription | undefined {
+    const group = this.groups.get(groupId);
+    if (group === undefined) return undefined;
+    const stable = group.state === 'Stable';
+    return {
+      groupId,
+      state: group.state,
+      protocolType: group.protocolType ?? '',
+      protocolName: stable ? (group.protocolName ?? '') : '',
+      members: [...group.members.values()].map((member) => ({
+        memberId: member.memberId,
+        groupInstanceId: member.groupInstanceId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        metadata: stable ? group.metadataFor(member, group.protocolName ?? '') : Buffer.alloc(0),
+        assignment: stable ? member.assignment : Buffer.alloc(0),
+      })),
+    };
+  }
+
+  /** DeleteGroups: only empty groups; their offsets and metadata get tombstones. */
+  deleteGroup(groupId: string): number {
+    const group = this.groups.get(groupId);
+    if (group === undefined && !this.offsets.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group !== undefined && group.state !== 'Empty' && group.state !== 'Dead') return ErrorCode.NON_EMPTY_GROUP;
+    const records: KeyValue[] = [];
+    for (const key of this.offsets.get(groupId)?.keys() ?? []) {
+      const [topic, partition] = key.split('\u0000') as [string, string];
+      records.push({ key: encodeOffsetCommitKey(groupId, topic, Number(partition)), value: null });
+    }
+    records.push({ key: encodeGroupMetadataKey(groupId), value: null });
+    this.offsetsLog.append(groupId, records, this.now());
+    group?.transition('Dead');
+    this.groups.delete(groupId);
+    this.offsets.delete(groupId);
+    return ErrorCode.NONE;
+  }
+
+  // ---- Persistence ----
+
+  private groupOffsets(groupId: string): Map<string, CommittedOffset> {
+    let committed = this.offsets.get(groupId);
+    if (committed === undefined) this.offsets.set(groupId, (committed = new Map()));
+    return committed;
+  }
+
+  private persistGroup(group: ClassicGroup): void {
+    const value: GroupMetadataValue = {
+      protocolType: group.protocolType ?? '',
+      generation: group.generationId,
+      protocol: group.protocolName,
+      leader: group.leaderId,
+      currentStateTimestamp: BigInt(group.stateTimestamp),
+      members: [...group.members.values()].map((member) => ({
+        memberId: member.memberId,
+        groupInstanceId: member.groupInstanceId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+        sessionTimeoutMs: member.sessionTimeoutMs,
+        subscription: group.metadataFor(member, group.protocolName ?? ''),
+        assignment: member.assignment,
+      })),
+    };
+    this.offsetsLog.append(group.groupId, [{ key: encodeGroupMetadataKey(group.groupId), value: encodeGroupMetadataValue(value) }], this.now());
+  }
+
+  private restoreGroup(groupId: string, value: GroupMetadataValue): ClassicGroup {
+    const group = new ClassicGroup(groupId);
+    group.generationId = value.generation;
+    group.protocolType = value.protocolType === '' ? null : value.protocolType;
+    group.protocolName = value.protocol;
+    group.leaderId = value.leader;
+    for (const stored of value.members) {
+      group.members.set(stored.memberId, {
+        memberId: stored.memberId,
+        groupInstanceId: stored.groupInstanceId,
+        clientId: stored.clientId,
+        clientHost: stored.clientHost,
+        sessionTimeoutMs: stored.sessionTimeoutMs,
+        rebalanceTimeoutMs: stored.rebalanceTimeoutMs,
+        protocolType: value.protocolType,
+        protocols: [{ name: value.protocol ?? '', metadata: stored.subscription }],
+        assignment: stored.assignment,
+        awaitingJoin: undefined,
+        awaitingSync: undefined,
+        isNew: false,
+      });
+      if (stored.groupInstanceId !== null) group.staticMembers.set(stored.groupInstanceId, stored.memberId);
+    }
+    group.transition(group.members.size > 0 ? 'Stable' : 'Empty');
+    return group;
+  }
+
+  /** offsets.retention.minutes: offsets of empty groups expire after the retention period. */
+  private scheduleRetentionCheck(intervalMs: number): void {
+    this.scheduler.schedule('offsets-retention', this.now() + intervalMs, () => {
+      this.expireOffsets();
+      this.scheduleRetentionCheck(intervalMs);
+    });
+  }
+
+  expireOffsets(): void {
+    const now = this.now();
+    for (const [groupId, committed] of this.offsets) {
+      const group = this.groups.get(groupId);
+      if (group !== undefined && group.state !== 'Empty') continue;
+      const emptySince = group?.stateTimestamp ?? 0;
+      const records: KeyValue[] = [];
+      for (const [key, value] of committed) {
+        if (now - Math.max(value.commitTimestamp, emptySince) < this.offsetsRetentionMs) continue;
+        committed.delete(key);
+        const [topic, partition] = key.split('\u0000') as [string, string];
+        records.push({ key: encodeOffsetCommitKey(groupId, topic, Number(partition)), value: null });
+      }
+      this.offsetsLog.append(groupId, records, now);
+    }
+  }
+}
+
+function protocolsEqual(a: ReadonlyArray<{ name: string; metadata: Buffer }>, b: ReadonlyArray<{ name: string; metadata: Buffer }>): boolean {
+  return a.length === b.length && a.every((protocol, i) => protocol.name === b[i]!.name && protocol.metadata.equals(b[i]!.metadata));
+}
