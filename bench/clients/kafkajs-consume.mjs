@@ -26,7 +26,12 @@ const { values } = parseArgs({
 const total = Number(values.records);
 const maxMillis = Number(values['max-seconds']) * 1000;
 const idleMillis = Number(values['idle-ms']);
-const kafka = new Kafka({ clientId: 'spate-bench-kafkajs', brokers: [values.bootstrap], logLevel: logLevel.NOTHING });
+// kafkajs logs (and retries) what goes wrong; keep the last error to report it.
+let lastLoggedError;
+const logCreator = () => ({ level, log }) => {
+  if (level <= logLevel.ERROR) lastLoggedError = `${log.message}${log.error ? `: ${log.error}` : ''}`;
+};
+const kafka = new Kafka({ clientId: 'spate-bench-kafkajs', brokers: [values.bootstrap], logLevel: logLevel.ERROR, logCreator });
 
 let records = 0;
 let bytes = 0;
@@ -67,7 +72,7 @@ function finish(stopped, error) {
       recordsPerSec: records / seconds,
       mbPerSec: bytes / seconds / (1024 * 1024),
       stopped,
-      error: error ? String(error.message ?? error) : undefined,
+      error: error ? String(error.message ?? error) : records === 0 ? lastLoggedError : undefined,
     })}`,
   );
   process.exit(0);
@@ -127,6 +132,7 @@ async function consumeAssigned() {
 
 async function consumeInGroup() {
   const consumer = kafka.consumer({ groupId: `spate-bench-${process.pid}-${Date.now()}`, maxBytesPerPartition: 1024 * 1024, maxBytes: 50 * 1024 * 1024 });
+  consumer.on(consumer.events.CRASH, ({ payload }) => finish('error', payload.error));
   await consumer.connect();
   await consumer.subscribe({ topic: values.topic, fromBeginning: true });
   const watchdog = setInterval(() => {

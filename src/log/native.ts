@@ -75,7 +75,11 @@ export interface BatchesInfo {
 export interface SegmentLogOptions {
   /** segment.bytes: roll when the active segment would exceed it (default 1 GiB, max 2^31-1). */
   segmentBytes?: number;
-  /** segment.ms: roll when the active segment's first batch is older (default 7 days). */
+  /**
+   * segment.ms: roll when the active segment is older (default 7 days): measured from the
+   * wall clock of its first append, or after a restart from its first batch's timestamp,
+   * as Kafka does.
+   */
   segmentMs?: number;
   /** index.interval.bytes: bytes between sparse index entries (default 4096). */
   indexIntervalBytes?: number;
@@ -149,7 +153,9 @@ export interface SegmentLog {
    * Reads whole batches from `offset` within one segment, at most `maxBytes` (the first
    * batch whole even if larger, when `minOneBatch`: KIP-74). Resolves null at the log end
    * offset; rejects with kafkaCode 1 outside [logStartOffset, logEndOffset]. A slice never
-   * crosses a segment boundary: read again from `lastOffset + 1n` for more.
+   * crosses a segment boundary: read again from `lastOffset + 1n` for more. `delivery`
+   * (default 'mmap') picks whether the slice carries a mapped `buffer` or is meant for
+   * sendFile.
    */
   read(offset: bigint, maxBytes: number, minOneBatch: boolean, delivery?: Delivery): Promise<ReadSlice | null>;
   /**

@@ -12,6 +12,7 @@ export const TOOLS = {
   topics: 'org.apache.kafka.tools.TopicCommand',
   consoleProducer: 'org.apache.kafka.tools.ConsoleProducer',
   consoleConsumer: 'org.apache.kafka.tools.consumer.ConsoleConsumer',
+  consumerGroups: 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
 } as const;
 
 export function javaToolsAvailable(): boolean {

@@ -1,0 +1,21 @@
+// Spate as the bench runs it: `node bin/spate.js start` in a child process on a fixed free
+// port with a fresh data directory, at its default log level, optionally under the V8 CPU
+// profiler (--cpu-prof writes a .cpuprofile when the broker exits).
+
+import { join } from 'node:path';
+import { BrokerProcess } from './child.mjs';
+
+export function spateBroker({ root, workDir, port, cpuProfileDir }) {
+  const args = [];
+  if (cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`);
+  args.push(join(root, 'bin', 'spate.js'), 'start', '--host', '127.0.0.1', '--port', String(port), '--data-dir', join(workDir, 'data'));
+  return new BrokerProcess({
+    name: 'spate',
+    command: process.execPath,
+    args,
+    cwd: root,
+    logFile: join(workDir, 'broker.log'),
+    port,
+    readyTimeoutMs: 30_000,
+  });
+}

@@ -1,0 +1,188 @@
+// Turns the two brokers' results into comparison rows (one per workload, client and
+// figure) and checks issue 6's targets against them.
+
+const MIB = 1024 * 1024;
+
+export const TARGETS = {
+  throughputRatio: 1.5, // produce and consume MB/s, Spate / Kafka, same client
+  latencyRatio: 1 / 3, // e2e p99 at a rate both sustain, Spate / Kafka
+  startToReadyMs: 100,
+  idleRssMiB: 60,
+  cpuPerGiBRatio: 0.7, // broker CPU seconds per GiB moved, Spate / Kafka
+  loopbackFactor: 2, // loopback limit / Spate produce MB/s
+};
+
+function byId(results) {
+  return new Map((results ?? []).map((r) => [r.id, r]));
+}
+
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Which figures each kind of workload is compared on: [label, unit, pick(result), better]. */
+function figuresOf(result) {
+  const m = result.metrics;
+  switch (result.group) {
+    case 'produce':
+    case 'consume':
+      return [
+        ['MB/s', 'MB/s', m.mbPerSec, 'higher'],
+        ['records/s', 'rec/s', m.recordsPerSec, 'higher'],
+      ];
+    case 'latency':
+      return result.id === 'latency/serial'
+        ? [['p50', 'ms', m.p50, 'lower'], ['p99', 'ms', m.p99, 'lower'], ['p99.9', 'ms', m.p999, 'lower']]
+        : [['p50', 'ms', m.p50, 'lower'], ['p99', 'ms', m.p99, 'lower'], ['p99.9', 'ms', m.p999, 'lower'], ['max', 'ms', m.max, 'lower']];
+    default:
+      if (result.id === 'scale/partitions') {
+        return [['create', 'ms', m.createMs, 'lower'], ['produce MB/s', 'MB/s', m.mbPerSec, 'higher']];
+      }
+      if (result.id === 'scale/connections') {
+        return [
+          ['open all', 'ms', m.openMs, 'lower'],
+          ['produce p99', 'ms', m.latency?.p99, 'lower'],
+          ['broker RSS', 'MiB', result.cost.peakRss / MIB, 'lower'],
+        ];
+      }
+      return [];
+  }
+}
+
+/** Rows for the results tables: { group, name, client, figure, unit, spate, kafka, ratio, better, error }. */
+export function comparisonRows(spate, kafka) {
+  const kafkaById = byId(kafka?.results);
+  const rows = [];
+  for (const s of spate.results) {
+    const k = kafkaById.get(s.id);
+    for (const [figure, unit, spateValue, better] of figuresOf(s)) {
+      const kafkaFigure = k ? figuresOf(k).find((f) => f[0] === figure) : undefined;
+      const kafkaValue = kafkaFigure?.[2];
+      rows.push({
+        id: s.id,
+        group: s.group,
+        name: s.name,
+        client: s.client,
+        figure,
+        unit,
+        spate: s.ok || Number.isFinite(spateValue) ? spateValue : undefined,
+        kafka: k && (k.ok || Number.isFinite(kafkaValue)) ? kafkaValue : undefined,
+        ratio: Number.isFinite(spateValue) && Number.isFinite(kafkaValue) && kafkaValue !== 0 ? spateValue / kafkaValue : undefined,
+        better,
+        spateError: s.ok ? undefined : s.error,
+        kafkaError: k && !k.ok ? k.error : undefined,
+        note: [s.note && `Spate: ${s.note}`, k?.note && `Kafka: ${k.note}`].filter(Boolean).join('; ') || undefined,
+      });
+    }
+  }
+  return rows;
+}
+
+/** Broker CPU seconds per GiB over the Java produce and consume workloads (the same set on both). */
+export function cpuPerGiB(broker, ids) {
+  let cpu = 0;
+  let bytes = 0;
+  for (const r of broker.results) {
+    if (!ids.has(r.id) || !r.ok || !(r.cost.bytes > 0)) continue;
+    cpu += r.cost.cpuSeconds;
+    bytes += r.cost.bytes;
+  }
+  return bytes > 0 ? { cpuSeconds: cpu, gib: bytes / 1024 ** 3, perGiB: cpu / (bytes / 1024 ** 3) } : undefined;
+}
+
+function verdict(value, target, direction) {
+  if (!Number.isFinite(value)) return { status: 'n/a', margin: undefined };
+  const met = direction === 'at least' ? value >= target : value <= target;
+  // How far from the target, as a share of it: +20% = beaten by a fifth, -40% = 40% short.
+  const margin = direction === 'at least' ? value / target - 1 : target / value - 1;
+  return { status: met ? 'met' : 'missed', margin };
+}
+
+/** The targets of issue 6, each { target, value, unit, status, margin, detail }. */
+export function evaluateTargets(spate, kafka, loopback) {
+  const targets = [];
+  const kafkaById = byId(kafka?.results);
+  const pair = (r) => [r, kafkaById.get(r.id)];
+
+  for (const group of ['produce', 'consume']) {
+    for (const [s, k] of spate.results.filter((r) => r.group === group).map(pair)) {
+      const label = `${s.name} [${s.client}]`;
+      if (!kafka) {
+        targets.push({ target: `${group} ≥ ${TARGETS.throughputRatio}× Kafka`, detail: label, value: undefined, status: 'n/a', why: 'no Kafka run' });
+        continue;
+      }
+      if (!s.ok || !k?.ok) {
+        targets.push({
+          target: `${group} ≥ ${TARGETS.throughputRatio}× Kafka`,
+          detail: label,
+          status: !s.ok ? 'missed' : 'n/a',
+          why: !s.ok ? `Spate failed: ${s.error}` : `Kafka failed: ${k?.error ?? 'not run'}`,
+        });
+        continue;
+      }
+      const ratio = s.metrics.mbPerSec / k.metrics.mbPerSec;
+      targets.push({ target: `${group} ≥ ${TARGETS.throughputRatio}× Kafka`, detail: label, value: ratio, unit: '×', ...verdict(ratio, TARGETS.throughputRatio, 'at least') });
+    }
+  }
+
+  for (const [s, k] of spate.results.filter((r) => r.group === 'latency' && r.id !== 'latency/serial').map(pair)) {
+    const target = `e2e p99 ≤ 1/3 of Kafka's`;
+    if (!kafka || !k) {
+      targets.push({ target, detail: s.name, status: 'n/a', why: 'no Kafka run' });
+    } else if (!s.ok || !k.ok || !s.metrics.sustained || !k.metrics.sustained) {
+      const who = !s.ok || !s.metrics.sustained ? 'Spate' : 'Kafka';
+      targets.push({ target, detail: s.name, status: who === 'Spate' ? 'missed' : 'n/a', why: `${who} did not sustain the rate` });
+    } else {
+      const ratio = s.metrics.p99 / k.metrics.p99;
+      targets.push({ target, detail: `${s.name}: Spate ${s.metrics.p99} ms, Kafka ${k.metrics.p99} ms`, value: ratio, unit: '×', ...verdict(ratio, TARGETS.latencyRatio, 'at most') });
+    }
+  }
+
+  const ready = median(spate.startToReadyMs ?? []);
+  targets.push({ target: `start to ready < ${TARGETS.startToReadyMs} ms`, detail: `median of ${spate.startToReadyMs?.length ?? 0} starts`, value: ready, unit: 'ms', ...verdict(ready, TARGETS.startToReadyMs, 'at most') });
+
+  const idle = spate.idleRss / MIB;
+  targets.push({ target: `idle RSS < ${TARGETS.idleRssMiB} MiB`, detail: 'after start, before any load', value: idle, unit: 'MiB', ...verdict(idle, TARGETS.idleRssMiB, 'at most') });
+
+  const costIds = new Set(spate.results.filter((r) => (r.group === 'produce' || r.group === 'consume') && r.id.includes('/java')).map((r) => r.id));
+  if (kafka) {
+    // Only workloads that succeeded on both count, so both divide the same work.
+    for (const id of [...costIds]) {
+      const s = spate.results.find((r) => r.id === id);
+      const k = kafkaById.get(id);
+      if (!s?.ok || !k?.ok) costIds.delete(id);
+    }
+  }
+  const spateCost = cpuPerGiB(spate, costIds);
+  const kafkaCost = kafka ? cpuPerGiB(kafka, costIds) : undefined;
+  if (spateCost && kafkaCost) {
+    const ratio = spateCost.perGiB / kafkaCost.perGiB;
+    targets.push({
+      target: `CPU per GiB ≤ ${TARGETS.cpuPerGiBRatio}× Kafka's`,
+      detail: `Spate ${spateCost.perGiB.toFixed(2)} s/GiB, Kafka ${kafkaCost.perGiB.toFixed(2)} s/GiB (Java produce + consume)`,
+      value: ratio,
+      unit: '×',
+      ...verdict(ratio, TARGETS.cpuPerGiBRatio, 'at most'),
+    });
+  } else {
+    targets.push({ target: `CPU per GiB ≤ ${TARGETS.cpuPerGiBRatio}× Kafka's`, detail: spateCost ? `Spate ${spateCost.perGiB.toFixed(2)} s/GiB` : '', status: 'n/a', why: 'no Kafka run' });
+  }
+
+  const produce = spate.results.find((r) => r.id === 'produce/1k-acks1/java');
+  if (loopback?.ok && produce?.ok) {
+    const factor = loopback.payloadMbPerSec / produce.metrics.mbPerSec;
+    targets.push({
+      target: `produce within ${TARGETS.loopbackFactor}× of the loopback limit`,
+      detail: `loopback ${loopback.payloadMbPerSec.toFixed(0)} MB/s, Spate ${produce.metrics.mbPerSec.toFixed(1)} MB/s (1 KiB, acks=1, Java)`,
+      value: factor,
+      unit: '×',
+      ...verdict(factor, TARGETS.loopbackFactor, 'at most'),
+    });
+  } else {
+    targets.push({ target: `produce within ${TARGETS.loopbackFactor}× of the loopback limit`, status: produce?.ok ? 'n/a' : 'missed', why: produce?.ok ? 'loopback measurement failed' : 'Spate produce failed' });
+  }
+  return { targets, spateCost, kafkaCost, readyMedianMs: ready };
+}
