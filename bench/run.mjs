@@ -1,0 +1,414 @@
+// `npm run bench [-- --quick] [-- --against kafka]`: starts a Spate broker as a child
+// process, runs the workloads against it with Kafka's own Java load generators and kafkajs,
+// and writes a report (terminal table, bench/results/*.md and *.json, SVG charts). With
+// --against kafka it runs the same workloads, clients and settings against Apache Kafka
+// 4.3.1 (KRaft, one node) on the same machine and reports Spate/Kafka ratios against the
+// targets of issue 6. See bench/README.md.
+
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spateBroker } from './lib/brokers/spate.mjs';
+import { ensureKafkaJars, kafkaBroker, KAFKA_VERSION } from './lib/brokers/kafka.mjs';
+import { JavaTools } from './lib/java-tools.mjs';
+import { freePort } from './lib/ports.mjs';
+import { memory } from './lib/proc-stats.mjs';
+import { Progress } from './lib/progress.mjs';
+import { summariseProfile } from './lib/profile.mjs';
+import { PRODUCE_CASES, javaTopic, produceJava, produceKafkajs } from './lib/workloads/produce.mjs';
+import { consumeJavaAssigned, consumeJavaGroup, consumeKafkajs } from './lib/workloads/consume.mjs';
+import { latencyAtRate, latencyOneAtATime } from './lib/workloads/latency.mjs';
+import { manyConnections, manyPartitions } from './lib/workloads/scale.mjs';
+import { loopbackLimit } from './lib/workloads/loopback.mjs';
+import { evaluateTargets } from './lib/report/compare.mjs';
+import { buildCharts } from './lib/report/charts.mjs';
+import { markdownReport, terminalReport } from './lib/report/render.mjs';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const GROUPS = ['produce', 'consume', 'latency', 'scale'];
+
+const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUPS] [--no-profile]
+
+  --quick            a short run for smoke testing (about 2 minutes a broker)
+  --against kafka    also run every workload against Apache Kafka ${KAFKA_VERSION} (KRaft, one node)
+                     and report Spate/Kafka; without it, the last Kafka run of the same
+                     mode saved in bench/results/ is used for the ratios, if there is one
+  --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')}
+  --no-profile       skip the CPU profiles of Spate taken where a target is missed
+  --profile          take them even when every target is met`;
+
+// Counts are bounds; every run is also bounded in time (the caps, in seconds).
+const PLANS = {
+  quick: {
+    extraStarts: 2,
+    idleSettleMs: 2000,
+    loopbackSeconds: 4,
+    produce: { 1024: { java: 300_000, kafkajs: 40_000 }, 100: { java: 1_500_000, kafkajs: 150_000 } },
+    produceCapSeconds: 40,
+    kafkajsCapSeconds: 20,
+    consumeCapSeconds: 40,
+    kafkajsGroupConsume: true,
+    rates: [1000, 10_000],
+    rateSeconds: 8,
+    serialRecords: 500,
+    partitions: 100,
+    partitionRecords: 100_000,
+    connections: 200,
+    connectionSeconds: 5,
+    profileRecords: 300_000,
+  },
+  full: {
+    extraStarts: 4,
+    idleSettleMs: 5000,
+    loopbackSeconds: 10,
+    produce: { 1024: { java: 2_000_000, kafkajs: 300_000 }, 100: { java: 10_000_000, kafkajs: 1_000_000 } },
+    produceCapSeconds: 90,
+    kafkajsCapSeconds: 60,
+    consumeCapSeconds: 90,
+    kafkajsGroupConsume: true,
+    rates: [1000, 10_000, 20_000],
+    rateSeconds: 30,
+    serialRecords: 5000,
+    partitions: 1000,
+    partitionRecords: 500_000,
+    connections: 1000,
+    connectionSeconds: 20,
+    profileRecords: 1_000_000,
+  },
+};
+
+function parseCommandLine() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      against: { type: 'string' },
+      only: { type: 'string' },
+      profile: { type: 'boolean' },
+      'no-profile': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (values.against !== undefined && values.against !== 'kafka') throw new Error(`--against takes 'kafka', got '${values.against}'`);
+  const only = values.only ? values.only.split(',').map((s) => s.trim()) : GROUPS;
+  for (const group of only) if (!GROUPS.includes(group)) throw new Error(`unknown group '${group}' in --only (one of ${GROUPS.join(', ')})`);
+  return {
+    mode: values.quick ? 'quick' : 'full',
+    againstKafka: values.against === 'kafka',
+    only: new Set(only),
+    profile: values['no-profile'] ? 'never' : values.profile ? 'always' : 'on-miss',
+  };
+}
+
+function machine() {
+  const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown CPU';
+  let java = 'Java unknown';
+  try {
+    java = execFileSync('java', ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
+  } catch (error) {
+    java = String(error.stderr ?? '');
+  }
+  try {
+    java = execFileSync('java', ['-XshowSettings:properties', '-version'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch {
+    // older JVMs: keep what -version said
+  }
+  const javaVersion = /java\.runtime\.version = (\S+)/.exec(java)?.[1] ?? /version "([^"]+)"/.exec(java)?.[1] ?? '?';
+  return {
+    cpu: cpu.trim(),
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    kernel: os.release(),
+    java: `Java ${javaVersion}`,
+  };
+}
+
+function git(args) {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : Number.NaN;
+}
+
+/** A broker of the given kind in a fresh working directory. */
+async function makeBroker(kind, cpuProfileDir, workDir) {
+  const dir = workDir ?? mkdtempSync(join(os.tmpdir(), `spate-bench-${kind}-`));
+  const port = await freePort();
+  if (kind === 'spate') return { broker: spateBroker({ root: ROOT, workDir: dir, port, cpuProfileDir }), dir };
+  return { broker: kafkaBroker({ root: ROOT, workDir: dir, port, controllerPort: await freePort() }), dir };
+}
+
+/** Runs every selected workload against one broker; returns its results and footprint. */
+async function benchBroker(kind, plan, options, tools, progress) {
+  const out = { name: kind, startToReadyMs: [], results: [], errors: [] };
+  for (let i = 0; i < plan.extraStarts; i++) {
+    progress.step(`${kind}: cold start ${i + 1} of ${plan.extraStarts + 1}`);
+    const { broker, dir } = await makeBroker(kind);
+    try {
+      out.startToReadyMs.push(await broker.start());
+    } catch (error) {
+      out.errors.push(`${kind} cold start failed: ${error.message.split('\n')[0]}`);
+    } finally {
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    progress.advance(kind === 'kafka' ? 12 : 1);
+  }
+
+  progress.step(`${kind}: start`);
+  const { broker, dir } = await makeBroker(kind);
+  try {
+    out.startToReadyMs.push(await broker.start());
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  progress.step(`${kind}: idle`);
+  await sleep(plan.idleSettleMs);
+  out.idleRss = memory(broker.pid).rss;
+  progress.advance(kind === 'kafka' ? 12 : 3);
+
+  const ctx = { broker, tools, root: ROOT, progress, results: out.results };
+  const alive = () => broker.child.exitCode === null && broker.child.signalCode === null;
+  const step = async (weight, fn) => {
+    if (!alive()) {
+      progress.advance(weight);
+      return undefined;
+    }
+    try {
+      return await fn();
+    } catch (error) {
+      out.errors.push(`${kind}: ${error.message.split('\n')[0]}`);
+      progress.note(`  ${kind}: ${error.message.split('\n')[0]}`);
+      return undefined;
+    } finally {
+      progress.advance(weight);
+    }
+  };
+
+  try {
+    const produced = new Map();
+    if (options.only.has('produce') || options.only.has('consume')) {
+      for (const c of PRODUCE_CASES) {
+        // The consume workloads read the acks=1 topics, so those are written even for --only consume.
+        if (!options.only.has('produce') && c.acks !== '1') continue;
+        const counts = plan.produce[c.size];
+        const result = await step(plan.produceCapSeconds / 2, () => produceJava(ctx, c, counts.java, plan.produceCapSeconds));
+        if (result?.ok || result?.metrics?.records > 0) produced.set(c.key, result.metrics.records);
+        if (options.only.has('produce')) await step(plan.kafkajsCapSeconds / 2, () => produceKafkajs(ctx, c, counts.kafkajs, plan.kafkajsCapSeconds));
+      }
+    }
+    if (options.only.has('consume')) {
+      for (const c of PRODUCE_CASES.filter((x) => x.acks === '1')) {
+        const records = produced.get(c.key);
+        const sized = { ...c, sizeLabel: c.size === 1024 ? '1 KiB' : `${c.size} B` };
+        if (!records) {
+          out.errors.push(`${kind}: no data for the ${c.key} consume workloads (its produce failed)`);
+          continue;
+        }
+        const topic = javaTopic(c);
+        await step(plan.consumeCapSeconds / 3, () => consumeJavaAssigned(ctx, sized, topic, records, plan.consumeCapSeconds));
+        await step(plan.consumeCapSeconds / 4, () => consumeKafkajs(ctx, sized, topic, records, plan.consumeCapSeconds, 'assign'));
+        if (c.size === 1024) {
+          await step(plan.consumeCapSeconds / 4, () => consumeJavaGroup(ctx, sized, topic, records, plan.consumeCapSeconds));
+          if (plan.kafkajsGroupConsume) await step(plan.consumeCapSeconds / 4, () => consumeKafkajs(ctx, sized, topic, records, plan.consumeCapSeconds, 'group'));
+        }
+      }
+    }
+    if (options.only.has('latency')) {
+      for (const rate of plan.rates) await step(plan.rateSeconds + 4, () => latencyAtRate(ctx, rate, plan.rateSeconds));
+      await step(8, () => latencyOneAtATime(ctx, plan.serialRecords));
+    }
+    if (options.only.has('scale')) {
+      await step(15, () => manyPartitions(ctx, plan.partitions, plan.partitionRecords, plan.produceCapSeconds));
+      await step(plan.connectionSeconds + 5, () => manyConnections(ctx, plan.connections, plan.connectionSeconds));
+    }
+    if (!alive()) out.errors.push(`${kind} exited during the run:\n${broker.logTail(20)}`);
+    out.peakRss = memory(broker.pid).hwm;
+  } finally {
+    progress.step(`${kind}: stop`);
+    const stopStarted = performance.now();
+    const status = await broker.stop();
+    out.stopMs = performance.now() - stopStarted;
+    if (status && status.code !== 0 && status.signal !== 'SIGTERM' && status.code !== 143) {
+      out.errors.push(`${kind} exited with ${JSON.stringify(status)} on SIGTERM:\n${broker.logTail(10)}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/**
+ * CPU profiles of Spate under the workloads whose targets it missed, each in its own broker
+ * run under `node --cpu-prof`, summarised for the report.
+ */
+async function profileSpate(plan, misses, tools, progress) {
+  const profileDir = join(ROOT, 'bench', 'results', 'profiles');
+  mkdirSync(profileDir, { recursive: true });
+  const scenarios = [];
+  const want = (name) => misses.some((m) => m.includes(name));
+  const c1k = PRODUCE_CASES[0];
+  if (want('produce') || want('CPU') || want('loopback')) {
+    scenarios.push({ scenario: 'produce-1k-acks1', reason: 'produce throughput, CPU per GiB, loopback', run: (ctx) => produceJava(ctx, c1k, plan.profileRecords, plan.produceCapSeconds) });
+  }
+  if (want('consume')) {
+    scenarios.push({
+      scenario: 'consume-1k',
+      reason: 'consume throughput',
+      prepare: (ctx) => produceJava(ctx, c1k, plan.profileRecords, plan.produceCapSeconds),
+      run: (ctx) => consumeJavaAssigned(ctx, { ...c1k, sizeLabel: '1 KiB' }, javaTopic(c1k), plan.profileRecords, plan.consumeCapSeconds),
+    });
+  }
+  if (want('e2e')) {
+    scenarios.push({ scenario: 'latency-10k', reason: 'end-to-end latency', run: (ctx) => latencyAtRate(ctx, 10_000, plan.rateSeconds) });
+  }
+  if (want('start to ready')) scenarios.push({ scenario: 'start', reason: 'start to ready', run: async () => {} });
+
+  const profiles = [];
+  for (const s of scenarios) {
+    progress.step(`spate profile: ${s.scenario}`);
+    const dir = mkdtempSync(join(os.tmpdir(), 'spate-bench-profile-'));
+    const rawDir = join(dir, 'cpuprofile');
+    const scratch = [];
+    try {
+      if (s.prepare) {
+        // Write the data with an unprofiled broker, then profile a second one on the same data.
+        const { broker } = await makeBroker('spate', undefined, dir);
+        await broker.start();
+        await s.prepare({ broker, tools, root: ROOT, progress, results: scratch });
+        await broker.stop();
+      }
+      const { broker } = await makeBroker('spate', rawDir, dir);
+      await broker.start();
+      await s.run({ broker, tools, root: ROOT, progress, results: scratch });
+      await broker.stop();
+      const file = readdirSync(rawDir).find((f) => f.endsWith('.cpuprofile'));
+      if (!file) throw new Error('the broker wrote no .cpuprofile (did it exit cleanly on SIGTERM?)');
+      const target = join(profileDir, `${s.scenario}.cpuprofile`);
+      renameSync(join(rawDir, file), target);
+      profiles.push({ scenario: s.scenario, reason: s.reason, file: relative(ROOT, target), summary: summariseProfile(target, ROOT) });
+    } catch (error) {
+      profiles.push({ scenario: s.scenario, reason: s.reason, error: error.message.split('\n')[0] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      progress.advance(20);
+    }
+  }
+  return profiles;
+}
+
+const METHOD = (plan, mode) => [
+  `Each broker runs as a child process on 127.0.0.1 with a fresh data directory; Spate as \`node bin/spate.js start\`, Kafka ${KAFKA_VERSION} as \`kafka.Kafka\` in KRaft combined mode (broker and controller in one JVM, storage formatted with kafka.tools.StorageTool) with kafka-server-start.sh's JVM options (-Xms1G -Xmx1G, G1). Both keep their default flush policy (the page cache, no fsync per write) and log at INFO to a file.`,
+  `Topics are created with kafkajs's admin client on both brokers: 8 partitions per throughput and latency topic.`,
+  `Produce: Kafka's ProducerPerformance (kafka-tools ${KAFKA_VERSION}) with batch.size=1048576, linger.ms=5, compression none, buffer.memory=64 MiB, no rate limit; ${plan.produce[1024].java.toLocaleString('en-US')} records of 1 KiB and ${plan.produce[100].java.toLocaleString('en-US')} of 100 B per case (capped at ${plan.produceCapSeconds} s). kafkajs 2.2.4: send() calls of up to 1 MiB of records, 5 in flight, ${plan.produce[1024].kafkajs.toLocaleString('en-US')} / ${plan.produce[100].kafkajs.toLocaleString('en-US')} records. MB/s is MiB of record payload per second, as ProducerPerformance reports it.`,
+  `Consume: the acks=1 topics read from offset 0. "Java KafkaConsumer, assign" is bench/java/SpateBench.java: the Java consumer with ConsumerPerformance's settings (1 MiB per partition fetch, 2 MiB receive buffer) but assigned partitions and no group. ConsumerPerformance itself always joins a group (its fetch.MB.sec, without the join, is reported). kafkajs: its public consumer (always a group) and an assign-mode loop over its own Fetch request and decoder.`,
+  `End-to-end latency: SpateBench e2e sends 1 KiB records at a fixed rate (${plan.rates.map((r) => r.toLocaleString('en-US')).join(', ')} records/s for ${plan.rateSeconds} s, acks=all, linger.ms=1) and an assign-mode consumer in the same JVM records receipt time minus the record's scheduled send time in an HdrHistogram (warm-up left out). A rate counts as sustained when every record arrived without send errors. EndToEndLatency (Kafka's tool) sends ${plan.serialRecords.toLocaleString('en-US')} records one at a time.`,
+  `Scale: a topic of ${plan.partitions.toLocaleString('en-US')} partitions created, then ${plan.partitionRecords.toLocaleString('en-US')} 1 KiB records produced across it; ${plan.connections.toLocaleString('en-US')} connections opened by the bench's wire client (ApiVersions v0, Metadata v1), each producing one 1 KiB record (Produce v7, acks=1) a second for ${plan.connectionSeconds} s.`,
+  `Broker cost: CPU is utime + stime of the broker process from /proc/<pid>/stat over each workload; RSS from /proc/<pid>/status (VmRSS, ${plan.idleSettleMs / 1000} s after ready for idle; VmHWM for peak). Start to ready: from spawn to the first answered ApiVersions request, median of ${plan.extraStarts + 1} starts (Kafka's storage formatting is done before and not counted).`,
+  `Loopback limit: bench/clients/loopback.mjs, one Node process writing Produce requests (8 partitions x 128 x 1 KiB records) to another that only counts the bytes, ${plan.loopbackSeconds} s.`,
+  `Mode: ${mode}. Clients, broker and bench share the machine's cores; numbers are for this machine only.`,
+];
+
+async function main() {
+  const options = parseCommandLine();
+  const plan = PLANS[options.mode];
+  if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+
+  const brokers = ['spate', ...(options.againstKafka ? ['kafka'] : [])];
+  const weightPerBroker = (kind) => {
+    let w = (kind === 'kafka' ? 12 : 1) * (plan.extraStarts + 1) + 3;
+    if (options.only.has('produce')) w += 2 * (plan.produceCapSeconds + plan.kafkajsCapSeconds);
+    if (options.only.has('consume')) w += 2 * plan.consumeCapSeconds;
+    if (options.only.has('latency')) w += plan.rates.length * (plan.rateSeconds + 4) + 8;
+    if (options.only.has('scale')) w += 20 + plan.connectionSeconds;
+    return w;
+  };
+  const progress = new Progress(brokers.reduce((sum, b) => sum + weightPerBroker(b), plan.loopbackSeconds + (options.profile === 'never' ? 0 : 60)));
+  const note = (line) => progress.note(line);
+  const tools = new JavaTools(ROOT, note);
+  if (options.againstKafka) ensureKafkaJars(ROOT, note);
+
+  const m = machine();
+  const data = {
+    meta: {
+      date: new Date().toISOString(),
+      mode: options.mode,
+      command: `npm run bench --${options.mode === 'quick' ? ' --quick' : ''}${options.againstKafka ? ' --against kafka' : ''}${options.only.size < GROUPS.length ? ` --only ${[...options.only].join(',')}` : ''}`,
+      machine: m,
+      node: process.version,
+      java: m.java,
+      kafkaVersion: KAFKA_VERSION,
+      spateCommit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
+      spateDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+    },
+    method: METHOD(plan, options.mode),
+    brokers: {},
+  };
+
+  progress.step('loopback limit');
+  data.loopback = await loopbackLimit(ROOT, plan.loopbackSeconds);
+  progress.advance(plan.loopbackSeconds);
+
+  for (const kind of brokers) {
+    try {
+      data.brokers[kind] = await benchBroker(kind, plan, options, tools, progress);
+    } catch (error) {
+      progress.note(`${kind} could not be benchmarked: ${error.message}`);
+      data.brokers[kind] = { name: kind, startToReadyMs: [], results: [], errors: [`${kind} could not be benchmarked: ${error.message}`] };
+    }
+  }
+
+  const kafkaCache = join(resultsDir, `kafka-${options.mode}.json`);
+  if (options.againstKafka) {
+    writeFileSync(kafkaCache, JSON.stringify({ date: data.meta.date, only: [...options.only], broker: data.brokers.kafka }, null, 1));
+  } else if (existsSync(kafkaCache)) {
+    const cached = JSON.parse(readFileSync(kafkaCache, 'utf8'));
+    data.brokers.kafka = { ...cached.broker, fromCache: cached.date };
+    progress.note(`using the Kafka figures of ${cached.date} from ${relative(ROOT, kafkaCache)} for the ratios`);
+  }
+
+  const { targets } = evaluateTargets(data.brokers.spate, data.brokers.kafka, data.loopback);
+  const misses = targets.filter((t) => t.status === 'missed').map((t) => t.target);
+  if (options.profile === 'always' || (options.profile === 'on-miss' && misses.length > 0)) {
+    data.brokers.spate.profiles = await profileSpate(plan, options.profile === 'always' ? ['produce', 'consume', 'e2e', 'start to ready'] : misses, tools, progress);
+  }
+  progress.finish();
+
+  // Reports: bench/results/<mode>/ keeps each mode's latest run; latest.* is the last run.
+  const modeDir = join(resultsDir, options.mode);
+  const chartDir = join(modeDir, 'charts');
+  rmSync(chartDir, { recursive: true, force: true });
+  mkdirSync(chartDir, { recursive: true });
+  const charts = buildCharts(data);
+  for (const [name, svg] of Object.entries(charts)) writeFileSync(join(chartDir, name), svg);
+  data.charts = Object.keys(charts);
+  writeFileSync(join(modeDir, 'report.md'), markdownReport(data, 'charts/'));
+  writeFileSync(join(modeDir, 'report.json'), JSON.stringify(data, null, 1));
+  writeFileSync(join(resultsDir, 'latest.md'), markdownReport(data, `${options.mode}/charts/`));
+  copyFileSync(join(modeDir, 'report.json'), join(resultsDir, 'latest.json'));
+
+  console.log(terminalReport(data));
+  console.log(`\nreport: ${relative(process.cwd(), join(resultsDir, 'latest.md'))} (and ${relative(process.cwd(), modeDir)}/), charts in ${relative(process.cwd(), chartDir)}/`);
+  const failures = Object.values(data.brokers).flatMap((b) => [...(b.results ?? []).filter((r) => !r.ok).map((r) => `${b.name}: ${r.name} [${r.client}]: ${r.error}`), ...(b.errors ?? [])]);
+  if (failures.length) console.log(`\n${failures.length} failure(s):\n${failures.map((f) => `  - ${f.split('\n')[0]}`).join('\n')}`);
+}
+
+main().catch((error) => {
+  console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exitCode = 1;
+});
