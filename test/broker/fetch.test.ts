@@ -143,3 +143,28 @@ t.test('ListOffsets: earliest, latest, by timestamp, max timestamp', async (t) =
   const unknown = await client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'nope', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
   t.equal(unknown.body.topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 });
+
+t.test('oldest and newest Fetch versions: v4 by name, v18 by topic ID', async (t) => {
+  const { broker, client, produce } = await setup(t);
+  await produce(['old', 'new']);
+  const v4 = await client.request(1, 4, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 1, topics: [{ topic: 'f', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }] });
+  const p4 = v4.body.responses[0].partitions[0];
+  t.same(values(p4.records), ['old', 'new']);
+  t.same(p4.abortedTransactions, [], 'read_committed answers an (empty) aborted transaction list');
+  t.equal(p4.lastStableOffset, 2n);
+  const topicId = broker.logs.topic('f')!.id;
+  const v18 = await client.request(1, 18, {
+    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 1n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: '',
+  });
+  t.same(v18.body.responses[0].topicId, topicId);
+  t.same(values(v18.body.responses[0].partitions[0].records), ['old', 'new'], 'the batch holding offset 1');
+  t.equal(v18.body.responses[0].partitions[0].abortedTransactions, null, 'read_uncommitted: null list');
+  const unknown = await client.request(1, 18, {
+    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topicId: Buffer.alloc(16, 7), partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: '',
+  });
+  t.equal(unknown.body.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
+});
