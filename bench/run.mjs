@@ -5,7 +5,7 @@
 // 4.3.1 (KRaft, one node) on the same machine and reports Spate/Kafka ratios against the
 // targets of issue 6. See bench/README.md.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -39,13 +39,15 @@ const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUP
                      mode saved in bench/results/ is used for the ratios, if there is one
   --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')}
   --no-profile       skip the CPU profiles of Spate taken where a target is missed
-  --profile          take them even when every target is met`;
+  --profile          take them even when every target is met
+  --render FILE      only rebuild the report (Markdown, charts, table) from a saved report.json`;
 
 // Counts are bounds; every run is also bounded in time (the caps, in seconds).
 const PLANS = {
   quick: {
     extraStarts: 2,
     idleSettleMs: 2000,
+    warmupRecords: 200_000,
     loopbackSeconds: 4,
     produce: { 1024: { java: 300_000, kafkajs: 40_000 }, 100: { java: 1_500_000, kafkajs: 150_000 } },
     produceCapSeconds: 40,
@@ -53,7 +55,7 @@ const PLANS = {
     consumeCapSeconds: 40,
     kafkajsGroupConsume: true,
     rates: [1000, 10_000],
-    rateSeconds: 8,
+    rateSeconds: 10,
     serialRecords: 500,
     partitions: 100,
     partitionRecords: 100_000,
@@ -64,6 +66,7 @@ const PLANS = {
   full: {
     extraStarts: 4,
     idleSettleMs: 5000,
+    warmupRecords: 1_000_000,
     loopbackSeconds: 10,
     produce: { 1024: { java: 2_000_000, kafkajs: 300_000 }, 100: { java: 10_000_000, kafkajs: 1_000_000 } },
     produceCapSeconds: 90,
@@ -89,6 +92,7 @@ function parseCommandLine() {
       only: { type: 'string' },
       profile: { type: 'boolean' },
       'no-profile': { type: 'boolean', default: false },
+      render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -104,22 +108,14 @@ function parseCommandLine() {
     againstKafka: values.against === 'kafka',
     only: new Set(only),
     profile: values['no-profile'] ? 'never' : values.profile ? 'always' : 'on-miss',
+    render: values.render,
   };
 }
 
 function machine() {
   const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown CPU';
-  let java = 'Java unknown';
-  try {
-    java = execFileSync('java', ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
-  } catch (error) {
-    java = String(error.stderr ?? '');
-  }
-  try {
-    java = execFileSync('java', ['-XshowSettings:properties', '-version'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch {
-    // older JVMs: keep what -version said
-  }
+  // `java -version` and -XshowSettings print to stderr.
+  const java = spawnSync('java', ['-XshowSettings:properties', '-version'], { encoding: 'utf8' }).stderr ?? '';
   const javaVersion = /java\.runtime\.version = (\S+)/.exec(java)?.[1] ?? /version "([^"]+)"/.exec(java)?.[1] ?? '?';
   return {
     cpu: cpu.trim(),
@@ -176,6 +172,9 @@ async function benchBroker(kind, plan, options, tools, progress) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  // Spate's ready line says how long its own start took, after Node has loaded it.
+  const selfReported = /started in (\d+) ms/.exec(broker.logTail(50));
+  if (selfReported) out.selfReportedStartMs = Number(selfReported[1]);
   progress.step(`${kind}: idle`);
   await sleep(plan.idleSettleMs);
   out.idleRss = memory(broker.pid).rss;
@@ -200,6 +199,15 @@ async function benchBroker(kind, plan, options, tools, progress) {
   };
 
   try {
+    // Warm-up, not reported: both brokers' JITs (V8's, HotSpot's) compile their hot paths
+    // before anything is measured, as the OpenMessaging Benchmark's warm-up phase does.
+    await step(plan.warmupRecords / 50_000, async () => {
+      const scratch = { ...ctx, results: [] };
+      const warm = { key: 'warmup', size: 1024, acks: '1', label: 'Warm-up (not reported)', sizeLabel: '1 KiB' };
+      const produced = await produceJava(scratch, warm, plan.warmupRecords, plan.produceCapSeconds);
+      if (produced.ok) await consumeJavaAssigned(scratch, warm, javaTopic(warm), produced.metrics.records, plan.consumeCapSeconds);
+    });
+
     const produced = new Map();
     if (options.only.has('produce') || options.only.has('consume')) {
       for (const c of PRODUCE_CASES) {
@@ -246,6 +254,9 @@ async function benchBroker(kind, plan, options, tools, progress) {
     if (status && status.code !== 0 && status.signal !== 'SIGTERM' && status.code !== 143) {
       out.errors.push(`${kind} exited with ${JSON.stringify(status)} on SIGTERM:\n${broker.logTail(10)}`);
     }
+    // What the broker itself complained about during the run (its log goes with the data dir).
+    const complaints = broker.logTail(1_000_000).split('\n').filter((line) => /\b(ERROR|WARN)\b/.test(line));
+    out.logWarnings = { count: complaints.length, first: complaints.slice(0, 8).map((line) => line.slice(0, 300)) };
     rmSync(dir, { recursive: true, force: true });
   }
   return out;
@@ -299,7 +310,8 @@ async function profileSpate(plan, misses, tools, progress) {
       if (!file) throw new Error('the broker wrote no .cpuprofile (did it exit cleanly on SIGTERM?)');
       const target = join(profileDir, `${s.scenario}.cpuprofile`);
       renameSync(join(rawDir, file), target);
-      profiles.push({ scenario: s.scenario, reason: s.reason, file: relative(ROOT, target), summary: summariseProfile(target, ROOT) });
+      const window = s.scenario === 'start' ? 'all' : 'workload';
+      profiles.push({ scenario: s.scenario, reason: s.reason, file: relative(ROOT, target), summary: summariseProfile(target, ROOT, window) });
     } catch (error) {
       profiles.push({ scenario: s.scenario, reason: s.reason, error: error.message.split('\n')[0] });
     } finally {
@@ -312,12 +324,12 @@ async function profileSpate(plan, misses, tools, progress) {
 
 const METHOD = (plan, mode) => [
   `Each broker runs as a child process on 127.0.0.1 with a fresh data directory; Spate as \`node bin/spate.js start\`, Kafka ${KAFKA_VERSION} as \`kafka.Kafka\` in KRaft combined mode (broker and controller in one JVM, storage formatted with kafka.tools.StorageTool) with kafka-server-start.sh's JVM options (-Xms1G -Xmx1G, G1). Both keep their default flush policy (the page cache, no fsync per write) and log at INFO to a file.`,
-  `Topics are created with kafkajs's admin client on both brokers: 8 partitions per throughput and latency topic.`,
+  `Topics are created with kafkajs's admin client on both brokers: 8 partitions per throughput and latency topic. Before the measured workloads each broker gets a warm-up, not reported: ${plan.warmupRecords.toLocaleString('en-US')} 1 KiB records produced and consumed, so both JITs have compiled their hot paths.`,
   `Produce: Kafka's ProducerPerformance (kafka-tools ${KAFKA_VERSION}) with batch.size=1048576, linger.ms=5, compression none, buffer.memory=64 MiB, no rate limit; ${plan.produce[1024].java.toLocaleString('en-US')} records of 1 KiB and ${plan.produce[100].java.toLocaleString('en-US')} of 100 B per case (capped at ${plan.produceCapSeconds} s). kafkajs 2.2.4: send() calls of up to 1 MiB of records, 5 in flight, ${plan.produce[1024].kafkajs.toLocaleString('en-US')} / ${plan.produce[100].kafkajs.toLocaleString('en-US')} records. MB/s is MiB of record payload per second, as ProducerPerformance reports it.`,
   `Consume: the acks=1 topics read from offset 0. "Java KafkaConsumer, assign" is bench/java/SpateBench.java: the Java consumer with ConsumerPerformance's settings (1 MiB per partition fetch, 2 MiB receive buffer) but assigned partitions and no group. ConsumerPerformance itself always joins a group (its fetch.MB.sec, without the join, is reported). kafkajs: its public consumer (always a group) and an assign-mode loop over its own Fetch request and decoder.`,
   `End-to-end latency: SpateBench e2e sends 1 KiB records at a fixed rate (${plan.rates.map((r) => r.toLocaleString('en-US')).join(', ')} records/s for ${plan.rateSeconds} s, acks=all, linger.ms=1) and an assign-mode consumer in the same JVM records receipt time minus the record's scheduled send time in an HdrHistogram (warm-up left out). A rate counts as sustained when every record arrived without send errors. EndToEndLatency (Kafka's tool) sends ${plan.serialRecords.toLocaleString('en-US')} records one at a time.`,
   `Scale: a topic of ${plan.partitions.toLocaleString('en-US')} partitions created, then ${plan.partitionRecords.toLocaleString('en-US')} 1 KiB records produced across it; ${plan.connections.toLocaleString('en-US')} connections opened by the bench's wire client (ApiVersions v0, Metadata v1), each producing one 1 KiB record (Produce v7, acks=1) a second for ${plan.connectionSeconds} s.`,
-  `Broker cost: CPU is utime + stime of the broker process from /proc/<pid>/stat over each workload; RSS from /proc/<pid>/status (VmRSS, ${plan.idleSettleMs / 1000} s after ready for idle; VmHWM for peak). Start to ready: from spawn to the first answered ApiVersions request, median of ${plan.extraStarts + 1} starts (Kafka's storage formatting is done before and not counted).`,
+  `Broker cost: CPU is utime + stime of the broker process from /proc/<pid>/stat over each workload (the load generator's own CPU and the rest of the machine's, from /proc/stat, are recorded beside it: on 2 cores a client near 100-200% is the limit, not the broker); RSS from /proc/<pid>/status (VmRSS, ${plan.idleSettleMs / 1000} s after ready for idle; VmHWM for peak). Start to ready: from spawn to the first answered ApiVersions request, median of ${plan.extraStarts + 1} starts (Kafka's storage formatting is done before and not counted).`,
   `Loopback limit: bench/clients/loopback.mjs, one Node process writing Produce requests (8 partitions x 128 x 1 KiB records) to another that only counts the bytes, ${plan.loopbackSeconds} s.`,
   `Mode: ${mode}. Clients, broker and bench share the machine's cores; numbers are for this machine only.`,
 ];
@@ -325,13 +337,18 @@ const METHOD = (plan, mode) => [
 async function main() {
   const options = parseCommandLine();
   const plan = PLANS[options.mode];
-  if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
+  if (options.render) {
+    const saved = JSON.parse(readFileSync(options.render, 'utf8'));
+    return writeReports(saved, resultsDir);
+  }
+  if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
 
   const brokers = ['spate', ...(options.againstKafka ? ['kafka'] : [])];
   const weightPerBroker = (kind) => {
     let w = (kind === 'kafka' ? 12 : 1) * (plan.extraStarts + 1) + 3;
+    w += plan.warmupRecords / 50_000;
     if (options.only.has('produce')) w += 2 * (plan.produceCapSeconds + plan.kafkajsCapSeconds);
     if (options.only.has('consume')) w += 2 * plan.consumeCapSeconds;
     if (options.only.has('latency')) w += plan.rates.length * (plan.rateSeconds + 4) + 8;
@@ -388,8 +405,12 @@ async function main() {
     data.brokers.spate.profiles = await profileSpate(plan, options.profile === 'always' ? ['produce', 'consume', 'e2e', 'start to ready'] : misses, tools, progress);
   }
   progress.finish();
+  writeReports(data, resultsDir);
+}
 
-  // Reports: bench/results/<mode>/ keeps each mode's latest run; latest.* is the last run.
+/** bench/results/<mode>/ keeps each mode's latest run; latest.* is the last run. */
+function writeReports(data, resultsDir) {
+  const options = { mode: data.meta.mode };
   const modeDir = join(resultsDir, options.mode);
   const chartDir = join(modeDir, 'charts');
   rmSync(chartDir, { recursive: true, force: true });

@@ -40,6 +40,7 @@ let intervalBytes = 0;
 let start = performance.now();
 let lastData = performance.now();
 let reporter;
+let joinMs;
 
 function count(message) {
   const size = (message.key?.length ?? 0) + (message.value?.length ?? 0);
@@ -72,6 +73,7 @@ function finish(stopped, error) {
       recordsPerSec: records / seconds,
       mbPerSec: bytes / seconds / (1024 * 1024),
       stopped,
+      joinMs,
       error: error ? String(error.message ?? error) : records === 0 ? lastLoggedError : undefined,
     })}`,
   );
@@ -135,12 +137,26 @@ async function consumeInGroup() {
   consumer.on(consumer.events.CRASH, ({ payload }) => finish('error', payload.error));
   await consumer.connect();
   await consumer.subscribe({ topic: values.topic, fromBeginning: true });
+  // The clock starts once the group is joined, as ConsumerPerformance's fetch.MB.sec does:
+  // the join (and the broker's group.initial.rebalance.delay.ms) is reported apart.
+  const joinStarted = performance.now();
+  const joinDeadline = joinStarted + maxMillis;
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (joined) return;
+    joined = true;
+    joinMs = performance.now() - joinStarted;
+    startClock();
+  });
   const watchdog = setInterval(() => {
+    if (!joined) {
+      if (performance.now() > joinDeadline) finish('error', new Error(`no group join within ${maxMillis} ms${lastLoggedError ? `: ${lastLoggedError}` : ''}`));
+      return;
+    }
     const reason = stopReason();
     if (reason) finish(reason);
   }, 100);
   void watchdog;
-  startClock();
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {

@@ -22,7 +22,21 @@ export function cpuSeconds(pid) {
   }
 }
 
-/** { rss, hwm } in bytes, or NaNs if the process is gone. */
+/** CPU seconds all processes have used (every core), from the "cpu" line of /proc/stat. */
+export function systemBusySeconds() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq + (steal || 0)) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * { rss, hwm, anon, file } in bytes, or NaNs if the process is gone. `file` is mapped files
+ * (a broker that mmaps its segments counts page-cache pages there), `anon` its own heap.
+ */
 export function memory(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -30,9 +44,9 @@ export function memory(pid) {
       const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
       return match ? Number(match[1]) * 1024 : Number.NaN;
     };
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
   } catch {
-    return { rss: Number.NaN, hwm: Number.NaN };
+    return { rss: Number.NaN, hwm: Number.NaN, anon: Number.NaN, file: Number.NaN };
   }
 }
 
@@ -45,30 +59,36 @@ export class ProcessSampler {
   #timer;
   #startCpu;
   #startTime;
+  #startSystem;
   samples = [];
 
   constructor(pid, intervalMs = 500) {
     this.#pid = pid;
     this.#startCpu = cpuSeconds(pid);
     this.#startTime = performance.now();
+    this.#startSystem = systemBusySeconds();
     this.#timer = setInterval(() => this.#sample(), intervalMs);
     this.#timer.unref();
   }
 
   #sample() {
-    const { rss } = memory(this.#pid);
-    this.samples.push({ t: (performance.now() - this.#startTime) / 1000, cpu: cpuSeconds(this.#pid) - this.#startCpu, rss });
+    const { rss, anon, file } = memory(this.#pid);
+    this.samples.push({ t: (performance.now() - this.#startTime) / 1000, cpu: cpuSeconds(this.#pid) - this.#startCpu, rss, anon, file });
   }
 
-  /** Stops sampling; returns { cpuSeconds, wallSeconds, peakRss, samples }. */
+  /** Stops sampling; returns { cpuSeconds, systemCpuSeconds, wallSeconds, peakRss, samples }. */
   stop() {
     clearInterval(this.#timer);
     this.#sample();
-    const peakRss = Math.max(0, ...this.samples.map((s) => s.rss).filter(Number.isFinite));
+    const peak = (key) => Math.max(0, ...this.samples.map((s) => s[key]).filter(Number.isFinite));
+    const peakRss = peak('rss');
     return {
       cpuSeconds: cpuSeconds(this.#pid) - this.#startCpu,
+      systemCpuSeconds: systemBusySeconds() - this.#startSystem,
       wallSeconds: (performance.now() - this.#startTime) / 1000,
       peakRss,
+      peakAnon: peak('anon'),
+      peakFile: peak('file'),
       samples: this.samples,
     };
   }

@@ -1,6 +1,9 @@
 // Summarises a V8 .cpuprofile (what `node --cpu-prof` writes): self time per function (the
 // samples whose top frame it was), and per source file, as shares of the time the broker
-// was not idle.
+// was not idle. --cpu-prof covers the whole process, so for a workload the summary keeps
+// only the samples from the first request dispatched to the start of the shutdown: module
+// loading before, and the shutdown's flush of every written segment after, are not the
+// workload's cost.
 
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -18,11 +21,39 @@ function shortUrl(url, root) {
   }
 }
 
-export function summariseProfile(file, root, top = 15) {
+/** For each node id, whether a frame named `name` (in a file whose URL contains `urlPart`) is on its stack. */
+function stackContains(profile, name, urlPart) {
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const memo = new Map();
+  const check = (id) => {
+    if (memo.has(id)) return memo.get(id);
+    const { callFrame } = byId.get(id);
+    let found = callFrame.functionName === name && callFrame.url.includes(urlPart);
+    if (!found && parent.has(id)) found = check(parent.get(id));
+    memo.set(id, found);
+    return found;
+  };
+  return check;
+}
+
+/** @param {'workload' | 'all'} window which samples to keep (see the header). */
+export function summariseProfile(file, root, window = 'workload', top = 15) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  let begin = 0;
+  let end = profile.samples.length;
+  if (window === 'workload') {
+    const inDispatch = stackContains(profile, 'dispatch', 'server/dispatcher');
+    const inShutdown = stackContains(profile, 'shutdown', 'server/broker-server');
+    const first = profile.samples.findIndex((id) => inDispatch(id));
+    const last = profile.samples.findIndex((id) => inShutdown(id));
+    if (first >= 0) begin = first;
+    if (last >= 0) end = last;
+  }
   const selfMicros = new Map();
-  for (let i = 0; i < profile.samples.length; i++) {
+  for (let i = begin; i < end; i++) {
     const id = profile.samples[i];
     selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
@@ -51,6 +82,7 @@ export function summariseProfile(file, root, top = 15) {
   const share = (micros) => Math.round((1000 * micros) / Math.max(1, busy)) / 10;
   return {
     file,
+    window,
     busySeconds: busy / 1e6,
     idleSeconds: idle / 1e6,
     gcPercent: share(gc),

@@ -4,9 +4,12 @@
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { cpuSeconds } from './proc-stats.mjs';
 
 /**
- * @returns {Promise<{ code: number|null, signal: string|null, timedOut: boolean, lines: {t: number, text: string}[], stderr: string, seconds: number }>}
+ * The child's own CPU time is sampled while it runs (the last sample before it exits), to
+ * tell whether a load generator, rather than the broker, was the limit.
+ * @returns {Promise<{ code: number|null, signal: string|null, timedOut: boolean, lines: {t: number, text: string}[], stderr: string, seconds: number, cpuSeconds: number }>}
  */
 export function runProcess(command, args, { cwd, timeoutMs, env, onLine } = {}) {
   return new Promise((resolve) => {
@@ -15,6 +18,11 @@ export function runProcess(command, args, { cwd, timeoutMs, env, onLine } = {}) 
     const lines = [];
     let stderr = '';
     let timedOut = false;
+    let cpu = 0;
+    const cpuSampler = setInterval(() => {
+      const now = cpuSeconds(child.pid);
+      if (Number.isFinite(now)) cpu = now;
+    }, 200);
     createInterface({ input: child.stdout }).on('line', (text) => {
       const line = { t: (performance.now() - started) / 1000, text };
       lines.push(line);
@@ -40,7 +48,8 @@ export function runProcess(command, args, { cwd, timeoutMs, env, onLine } = {}) 
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, timedOut, lines, stderr, seconds: (performance.now() - started) / 1000 });
+      clearInterval(cpuSampler);
+      resolve({ code, signal, timedOut, lines, stderr, seconds: (performance.now() - started) / 1000, cpuSeconds: cpu });
     });
   });
 }
@@ -69,6 +78,8 @@ export function intervalSeries(lines) {
     const ms = Number(match[1]);
     const span = Math.max(1, ms - previous) / 1000;
     previous = ms;
+    // A last report over a sliver of a second says little and draws a spike.
+    if (span < 0.5) continue;
     series.push({ t: ms / 1000, mbPerSec: Number(match[3]) / span / (1024 * 1024), recordsPerSec: Number(match[2]) / span });
   }
   return series;
@@ -82,7 +93,7 @@ export function failureReason(run, fallback = 'failed') {
     /UnsupportedVersionException: [^\n]+/,
     /Exception in thread "main" [^\n]+/,
     /ERROR [^\n]+/,
-    /Error: [^\n]+/,
+    /\w*Error(?: \[\w+\])?: [^\n]+/,
     /[A-Za-z.]+Exception: [^\n]+/,
   ];
   for (const pattern of patterns) {

@@ -66,9 +66,14 @@ export function buildCharts(data) {
   };
   const cpu = (s, p) => (100 * (s.cpu - p.cpu)) / Math.max(0.001, s.t - p.t);
   const rss = (s) => s.rss / MIB;
-  const resourceSeries = (pick) => {
+  const anon = (s) => s.anon / MIB;
+  const resourceSeries = (pick, anonPick) => {
     const out = [{ name: 'Spate', color: COLORS.spate, points: timeline(spate, pick) }];
     if (data.brokers.kafka) out.push({ name: `Kafka ${data.meta.kafkaVersion}`, color: COLORS.kafka, dashed: true, points: timeline(data.brokers.kafka, pick) });
+    if (anonPick) {
+      out.push({ name: 'Spate anonymous', color: '#9ecae1', points: timeline(spate, anonPick).filter((p) => Number.isFinite(p.y)) });
+      if (data.brokers.kafka) out.push({ name: 'Kafka anonymous', color: '#f4a6a6', dashed: true, points: timeline(data.brokers.kafka, anonPick).filter((p) => Number.isFinite(p.y)) });
+    }
     return out;
   };
   charts['broker-resources.svg'] = lineChart({
@@ -76,7 +81,7 @@ export function buildCharts(data) {
     columns: 1,
     panels: [
       { title: 'CPU (% of one core)', xLabel: 'seconds of workload', yLabel: '%', series: resourceSeries(cpu) },
-      { title: 'Resident memory (MiB)', xLabel: 'seconds of workload', yLabel: 'MiB', series: resourceSeries(rss) },
+      { title: 'Resident memory (MiB): all, and anonymous (heap and buffers, without mapped files)', xLabel: 'seconds of workload', yLabel: 'MiB', series: resourceSeries(rss, anon) },
     ],
   });
   return charts;

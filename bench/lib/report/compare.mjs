@@ -45,11 +45,26 @@ function figuresOf(result) {
         return [
           ['open all', 'ms', m.openMs, 'lower'],
           ['produce p99', 'ms', m.latency?.p99, 'lower'],
-          ['broker RSS', 'MiB', result.cost.peakRss / MIB, 'lower'],
+          // Anonymous memory: Spate maps its segment files, so its total RSS also counts
+          // the page cache of every segment it touched (RssFile), which the kernel reclaims.
+          ['broker anon RSS', 'MiB', (result.cost.peakAnon || result.cost.peakRss) / MIB, 'lower'],
         ];
       }
       return [];
   }
+}
+
+/**
+ * What most likely limited a workload, from where the CPU went while it ran (2 cores =
+ * 200%): the whole machine, the load generator, or the broker.
+ */
+export function limitedBy(result) {
+  const c = result?.cost;
+  if (!c) return undefined;
+  if (c.machineCpuPercent >= 185) return `machine (${Math.round(c.machineCpuPercent)}% of 200% busy)`;
+  if (c.clientCpuPercent >= 90 && c.cpuPercent < 50) return `client (${Math.round(c.clientCpuPercent)}% CPU)`;
+  if (c.cpuPercent >= 90) return `broker (${Math.round(c.cpuPercent)}% CPU)`;
+  return 'neither CPU-bound';
 }
 
 /** Rows for the results tables: { group, name, client, figure, unit, spate, kafka, ratio, better, error }. */
@@ -72,6 +87,8 @@ export function comparisonRows(spate, kafka) {
         kafka: k && (k.ok || Number.isFinite(kafkaValue)) ? kafkaValue : undefined,
         ratio: Number.isFinite(spateValue) && Number.isFinite(kafkaValue) && kafkaValue !== 0 ? spateValue / kafkaValue : undefined,
         better,
+        spateLimit: limitedBy(s),
+        kafkaLimit: limitedBy(k),
         spateError: s.ok ? undefined : s.error,
         kafkaError: k && !k.ok ? k.error : undefined,
         note: [s.note && `Spate: ${s.note}`, k?.note && `Kafka: ${k.note}`].filter(Boolean).join('; ') || undefined,
@@ -137,7 +154,7 @@ export function evaluateTargets(spate, kafka, loopback) {
       targets.push({ target, detail: s.name, status: who === 'Spate' ? 'missed' : 'n/a', why: `${who} did not sustain the rate` });
     } else {
       const ratio = s.metrics.p99 / k.metrics.p99;
-      targets.push({ target, detail: `${s.name}: Spate ${s.metrics.p99} ms, Kafka ${k.metrics.p99} ms`, value: ratio, unit: '×', ...verdict(ratio, TARGETS.latencyRatio, 'at most') });
+      targets.push({ target, detail: `${s.name}: Spate ${s.metrics.p99.toFixed(1)} ms, Kafka ${k.metrics.p99.toFixed(1)} ms`, value: ratio, unit: '×', ...verdict(ratio, TARGETS.latencyRatio, 'at most') });
     }
   }
 
@@ -182,7 +199,8 @@ export function evaluateTargets(spate, kafka, loopback) {
       ...verdict(factor, TARGETS.loopbackFactor, 'at most'),
     });
   } else {
-    targets.push({ target: `produce within ${TARGETS.loopbackFactor}× of the loopback limit`, status: produce?.ok ? 'n/a' : 'missed', why: produce?.ok ? 'loopback measurement failed' : 'Spate produce failed' });
+    const why = !produce ? 'produce not run' : produce.ok ? 'loopback measurement failed' : `Spate produce failed: ${produce.error}`;
+    targets.push({ target: `produce within ${TARGETS.loopbackFactor}× of the loopback limit`, status: produce && !produce.ok ? 'missed' : 'n/a', why });
   }
   return { targets, spateCost, kafkaCost, readyMedianMs: ready };
 }

@@ -84,6 +84,17 @@ export function markdownReport(data, chartPrefix) {
   out.push('');
   out.push(`Machine: ${m.machine.cpu}, ${m.machine.cores} cores, ${m.machine.memoryGiB} GiB, Linux ${m.machine.kernel}; Node ${m.node}; ${m.java}. Broker, load generators and the bench share the same ${m.machine.cores} cores, so every figure is what this whole machine does, not the broker alone.`);
   out.push('');
+  const otherLoad = (broker) => {
+    const runs = (broker?.results ?? []).filter((r) => Number.isFinite(r.cost.otherCpuPercent));
+    const seconds = runs.reduce((sum, r) => sum + r.cost.wallSeconds, 0);
+    return seconds > 0 ? runs.reduce((sum, r) => sum + r.cost.otherCpuPercent * r.cost.wallSeconds, 0) / seconds : undefined;
+  };
+  const spateOther = otherLoad(spate);
+  const kafkaOther = kafka && !kafka.fromCache ? otherLoad(kafka) : undefined;
+  if (Number.isFinite(spateOther)) {
+    out.push(`Other processes on the machine (not the broker, not the load generator) used on average ${Math.round(spateOther)}% of the 200% during the Spate workloads${Number.isFinite(kafkaOther) ? ` and ${Math.round(kafkaOther)}% during Kafka's` : ''}.${spateOther > 20 || kafkaOther > 20 ? ' The machine was shared, so throughput and latency figures carry that noise; CPU per GiB, measured on the broker process alone, much less so.' : ''}`);
+    out.push('');
+  }
   out.push('## Targets (issue 6)');
   out.push('');
   out.push('| target | workload | value | status |');
@@ -106,12 +117,18 @@ export function markdownReport(data, chartPrefix) {
     if (groupRows.length === 0) continue;
     out.push(`## ${title}`);
     out.push('');
-    out.push(`| workload | client | figure | Spate | ${kafka ? `Kafka ${m.kafkaVersion} | Spate/Kafka |` : ''}`);
-    out.push(`| --- | --- | --- | ---: | ${kafka ? '---: | ---: |' : ''}`);
+    const throughput = group === 'produce' || group === 'consume';
+    out.push(`| workload | client | figure | Spate | ${kafka ? `Kafka ${m.kafkaVersion} | Spate/Kafka |` : ''}${throughput ? ' limited by (Spate; Kafka) |' : ''}`);
+    out.push(`| --- | --- | --- | ---: | ${kafka ? '---: | ---: |' : ''}${throughput ? ' --- |' : ''}`);
     for (const r of groupRows) {
       const spateCell = r.spateError ? `failed: ${mdEscape(r.spateError)}` : `${formatNumber(r.spate, r.unit)} ${r.unit}`;
       const kafkaCell = r.kafkaError ? `failed: ${mdEscape(r.kafkaError)}` : r.kafka === undefined ? '—' : `${formatNumber(r.kafka, r.unit)} ${r.unit}`;
-      out.push(`| ${mdEscape(r.name)} | ${mdEscape(r.client)} | ${r.figure} | ${spateCell} | ${kafka ? `${kafkaCell} | ${formatRatio(r.ratio)} |` : ''}`);
+      const limit = throughput ? ` ${r.figure === 'MB/s' ? `${r.spateLimit ?? '—'}; ${r.kafkaLimit ?? '—'}` : ''} |` : '';
+      out.push(`| ${mdEscape(r.name)} | ${mdEscape(r.client)} | ${r.figure} | ${spateCell} | ${kafka ? `${kafkaCell} | ${formatRatio(r.ratio)} |` : ''}${limit}`);
+    }
+    if (throughput) {
+      out.push('');
+      out.push('"Limited by" reads where the CPU went during the run (cost table below): the machine when its 2 cores were ≥ 185% busy, the client when the load generator used ≥ 90% of a core while the broker used < 50%. A throughput ratio between two client- or machine-bound runs says more about the load generator than about the brokers; compare CPU per GiB instead.');
     }
     const notes = [...new Set(groupRows.map((r) => r.note).filter(Boolean))];
     if (notes.length) {
@@ -130,17 +147,26 @@ export function markdownReport(data, chartPrefix) {
     out.push(`| ${label} | ${formatNumber(s)} ${unit} | ${kafka ? `${formatNumber(k)} ${unit} | ${formatRatio(ratio)} |` : ''}`);
   };
   costRow('start to ready (spawn to first ApiVersions answer, median)', median(spate.startToReadyMs), median(kafka?.startToReadyMs), 'ms');
+  if (spate.selfReportedStartMs !== undefined) {
+    out.push(`| of which Spate's own start (its ready line: "started in N ms", after Node has loaded the code) | ${spate.selfReportedStartMs} ms | ${kafka ? '— | — |' : ''}`);
+  }
   costRow('idle RSS after start', spate.idleRss / MIB, kafka?.idleRss / MIB, 'MiB');
   costRow('peak RSS over the run (VmHWM)', spate.peakRss / MIB, kafka?.peakRss / MIB, 'MiB');
+  const peakOf = (broker, key) => Math.max(0, ...(broker?.results ?? []).map((r) => r.cost[key]).filter(Number.isFinite)) / MIB || undefined;
+  costRow('peak anonymous RSS (heap, buffers: RssAnon)', peakOf(spate, 'peakAnon'), peakOf(kafka, 'peakAnon'), 'MiB');
+  costRow('peak file-backed RSS (mapped files: RssFile)', peakOf(spate, 'peakFile'), peakOf(kafka, 'peakFile'), 'MiB');
   costRow('CPU per GiB moved (Java produce + consume)', spateCost?.perGiB, kafkaCost?.perGiB, 's/GiB');
   out.push('');
-  out.push('CPU seconds per GiB for each workload (broker process only, user + system):');
+  out.push('RSS counts mapped files: a broker that mmaps its segments (Spate reads them that way) shows the page cache of the data it touched as its own RSS (RssFile), which the kernel takes back under memory pressure. RssAnon is the memory the process itself allocated (heap, buffers), the figure to compare.');
   out.push('');
-  out.push(`| workload | client | Spate | ${kafka ? 'Kafka |' : ''}`);
-  out.push(`| --- | --- | ---: | ${kafka ? '---: |' : ''}`);
-  for (const s of spate.results.filter((r) => r.cost.cpuSecondsPerGiB !== undefined && (r.group === 'produce' || r.group === 'consume'))) {
+  out.push('Per workload: broker CPU seconds per GiB moved (broker process only, user + system), and where the CPU went while it ran, in % of one core: the broker, the load generator, and every other process on the machine. The machine has 2 cores (200%): a load generator near 100-200% was the limit, not the broker; a large "other" means something else was running.');
+  out.push('');
+  out.push(`| workload | client | Spate s/GiB | Spate: broker / client / other % | ${kafka ? 'Kafka s/GiB | Kafka: broker / client / other % |' : ''}`);
+  out.push(`| --- | --- | ---: | ---: | ${kafka ? '---: | ---: |' : ''}`);
+  const split = (r) => (r ? `${formatNumber(r.cost.cpuPercent)} / ${formatNumber(r.cost.clientCpuPercent)} / ${formatNumber(r.cost.otherCpuPercent)}` : '—');
+  for (const s of spate.results) {
     const k = kafka?.results.find((r) => r.id === s.id);
-    out.push(`| ${mdEscape(s.name)} | ${mdEscape(s.client)} | ${formatNumber(s.cost.cpuSecondsPerGiB)} s/GiB (${formatNumber(s.cost.cpuPercent)}% CPU) | ${kafka ? `${k?.cost.cpuSecondsPerGiB !== undefined ? `${formatNumber(k.cost.cpuSecondsPerGiB)} s/GiB (${formatNumber(k.cost.cpuPercent)}% CPU)` : '—'} |` : ''}`);
+    out.push(`| ${mdEscape(s.name)} | ${mdEscape(s.client)} | ${formatNumber(s.cost.cpuSecondsPerGiB)} | ${split(s)} | ${kafka ? `${formatNumber(k?.cost.cpuSecondsPerGiB)} | ${split(k)} |` : ''}`);
   }
   out.push('');
   out.push(`Loopback limit: a plain Node socket sink received a 1 KiB-record produce byte stream at ${formatNumber(data.loopback?.wireMbPerSec)} MB/s on the wire, ${formatNumber(data.loopback?.payloadMbPerSec)} MB/s of record payload (the unit ProducerPerformance reports).`);
@@ -153,7 +179,7 @@ export function markdownReport(data, chartPrefix) {
   if (spate.profiles?.length) {
     out.push('## Where Spate spends its CPU (profiles of missed targets)');
     out.push('');
-    out.push('Each profile is a separate Spate run under `node --cpu-prof` with the workload named; self time is time with the function on top of the stack, as a share of the time the broker was not idle. The raw `.cpuprofile` files are in `bench/results/profiles/` (git-ignored; open them in Chrome DevTools).');
+    out.push('Each profile is a separate Spate run under `node --cpu-prof` with the workload named; self time is time with the function on top of the stack, as a share of the time the broker was not idle. A call into the native addon that is synchronous is counted in the JavaScript function that makes it (`append` includes the native append, `read` the native read). The raw `.cpuprofile` files are in `bench/results/profiles/` (git-ignored; open them in Chrome DevTools).');
     out.push('');
     for (const p of spate.profiles) {
       out.push(`### ${p.scenario}${p.reason ? ` (for: ${p.reason})` : ''}`);
@@ -163,7 +189,13 @@ export function markdownReport(data, chartPrefix) {
         out.push('');
         continue;
       }
-      out.push(`Busy ${p.summary.busySeconds.toFixed(1)} s, idle ${p.summary.idleSeconds.toFixed(1)} s; garbage collection ${p.summary.gcPercent}% of busy time. File: \`${p.file}\`.`);
+      const idleShare = p.summary.idleSeconds / Math.max(0.001, p.summary.idleSeconds + p.summary.busySeconds);
+      const window = p.summary.window === 'workload' ? ' Samples from the first request to the start of the shutdown (module loading and the shutdown flush left out).' : '';
+      out.push(`Busy ${p.summary.busySeconds.toFixed(1)} s, idle ${p.summary.idleSeconds.toFixed(1)} s; garbage collection ${p.summary.gcPercent}% of busy time. File: \`${p.file}\`.${window}`);
+      if (idleShare > 0.5) {
+        out.push('');
+        out.push(`The broker's main thread was idle ${Math.round(idleShare * 100)}% of this run: its JavaScript was not what limited the workload (look at the client's CPU in the cost table, at time spent waiting on the native addon's worker threads, or at how requests are pipelined).`);
+      }
       out.push('');
       out.push('| self % | self ms | function | location |');
       out.push('| ---: | ---: | --- | --- |');
@@ -174,6 +206,15 @@ export function markdownReport(data, chartPrefix) {
     }
   }
 
+  for (const broker of [spate, kafka]) {
+    if (!broker?.logWarnings?.count) continue;
+    out.push(`## ${broker.name === 'spate' ? 'Spate' : 'Kafka'}'s log: ${broker.logWarnings.count} WARN/ERROR line(s)`);
+    out.push('');
+    out.push('```');
+    out.push(...broker.logWarnings.first);
+    out.push('```');
+    out.push('');
+  }
   const failures = [...spate.results, ...(kafka?.results ?? [])].filter((r) => !r.ok);
   if (failures.length || spate.errors?.length || kafka?.errors?.length) {
     out.push('## Failures');

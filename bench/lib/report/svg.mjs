@@ -48,20 +48,20 @@ function legend(items, x, y) {
  *   series: { name: string, color: string, dashed?: boolean, points: { x: number, y: number }[] }[] }[] }} chart
  */
 export function lineChart({ title, panels, columns = 2 }) {
-  const panelWidth = 440;
+  const panelWidth = columns === 1 ? 880 : 440;
   const panelHeight = 250;
   const rows = Math.ceil(panels.length / columns);
   const width = columns * panelWidth + 20;
-  const height = 70 + rows * (panelHeight + 30);
+  const height = 84 + rows * (panelHeight + 30);
   const legendItems = new Map();
   const parts = [`<rect width="100%" height="100%" fill="white"/>`, `<text x="16" y="26" font-size="17" font-weight="bold" ${FONT}>${escape(title)}</text>`];
   panels.forEach((panel, index) => {
     const ox = 10 + (index % columns) * panelWidth;
-    const oy = 60 + Math.floor(index / columns) * (panelHeight + 30);
+    const oy = 74 + Math.floor(index / columns) * (panelHeight + 30);
     const left = ox + 58;
-    const top = oy + 24;
+    const top = oy + 28;
     const plotWidth = panelWidth - 80;
-    const plotHeight = panelHeight - 70;
+    const plotHeight = panelHeight - 74;
     const points = panel.series.flatMap((s) => s.points);
     const xMax = Math.max(1, ...points.map((p) => p.x));
     const yTicks = linearTicks(Math.max(0, ...points.map((p) => p.y)));
@@ -70,7 +70,9 @@ export function lineChart({ title, panels, columns = 2 }) {
     const xTop = xTicks[xTicks.length - 1] || 1;
     const sx = (x) => left + (x / xTop) * plotWidth;
     const sy = (y) => top + plotHeight - (y / yMax) * plotHeight;
-    parts.push(`<text x="${ox + 8}" y="${oy + 12}" font-size="13" font-weight="bold" ${FONT}>${escape(panel.title)}</text>`);
+    const [heading, subheading] = panel.title.split(' — ');
+    parts.push(`<text x="${ox + 8}" y="${oy + 4}" font-size="12" font-weight="bold" ${FONT}>${escape(heading)}</text>`);
+    if (subheading) parts.push(`<text x="${ox + 8}" y="${oy + 18}" font-size="11" fill="#555" ${FONT}>${escape(subheading)}</text>`);
     for (const t of yTicks) {
       parts.push(`<line x1="${left}" y1="${sy(t)}" x2="${left + plotWidth}" y2="${sy(t)}" stroke="#e5e5e5"/>`);
       parts.push(`<text x="${left - 6}" y="${sy(t) + 4}" font-size="10" text-anchor="end" ${FONT}>${formatTick(t)}</text>`);
@@ -109,7 +111,8 @@ export function logBarChart({ title, yLabel, categories, series, groups }) {
   const width = columns * panelWidth + 20;
   const height = 70 + rows * (panelHeight + 20);
   const all = groups.flatMap((g) => g.values.flat()).filter((v) => Number.isFinite(v) && v > 0);
-  const low = 10 ** Math.floor(Math.log10(Math.min(...all, 1)));
+  // One decade below the smallest value, so that even it gets a visible bar.
+  const low = 10 ** Math.floor(Math.log10(Math.min(...all, 1)) - 1e-9);
   const high = 10 ** Math.ceil(Math.log10(Math.max(...all, 10)));
   const parts = [`<rect width="100%" height="100%" fill="white"/>`, `<text x="16" y="26" font-size="17" font-weight="bold" ${FONT}>${escape(title)}</text>`];
   parts.push(legend(series.map((s) => ({ ...s })), 20, 46));

@@ -11,7 +11,8 @@ import { TOOL, parseConsumerPerformance } from '../java-tools.mjs';
 import { measure } from './measure.mjs';
 
 export async function consumeJavaAssigned(ctx, c, topic, records, maxSeconds) {
-  return measure(ctx, { id: `consume/${c.key}/java-assign`, group: 'consume', name: `Consume ${c.sizeLabel} records from the start`, client: 'Java KafkaConsumer, assign (SpateBench)' }, async () => {
+  const name = c.key === 'warmup' ? 'Warm-up (not reported)' : `Consume ${c.sizeLabel} records from the start`;
+  return measure(ctx, { id: `consume/${c.key}/java-assign`, group: 'consume', name, client: 'Java KafkaConsumer, assign (SpateBench)' }, async () => {
     const run = await ctx.tools.run(
       TOOL.spateBench,
       ['consume', '--bootstrap', ctx.broker.bootstrap, '--topic', topic, '--records', String(records), '--max-seconds', String(maxSeconds)],
@@ -20,6 +21,7 @@ export async function consumeJavaAssigned(ctx, c, topic, records, maxSeconds) {
     const result = resultLine(run.lines);
     if (!result) return { error: failureReason(run) };
     return {
+      clientCpuSeconds: run.cpuSeconds,
       metrics: result,
       bytes: result.bytes,
       series: intervalSeries(run.lines),
@@ -40,6 +42,7 @@ export async function consumeJavaGroup(ctx, c, topic, records, maxSeconds) {
     if (!figures || figures.records === 0) return { error: failureReason(run, 'consumed nothing') };
     // fetch.MB.sec leaves out the group join, like the assign-mode figure beside it.
     return {
+      clientCpuSeconds: run.cpuSeconds,
       metrics: { ...figures, mbPerSecWithJoin: figures.mbPerSec, mbPerSec: figures.fetchMbPerSec, recordsPerSec: figures.fetchRecordsPerSec },
       bytes: figures.mb * 1024 * 1024,
       error: figures.records < records ? `read ${figures.records} of ${records} records` : undefined,
@@ -60,6 +63,7 @@ export async function consumeKafkajs(ctx, c, topic, records, maxSeconds, mode) {
     if (!result) return { error: failureReason(run) };
     if (result.records === 0) return { error: result.error ?? `consumed nothing (stopped: ${result.stopped})` };
     return {
+      clientCpuSeconds: run.cpuSeconds,
       metrics: result,
       bytes: result.bytes,
       series: intervalSeries(run.lines),

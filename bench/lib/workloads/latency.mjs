@@ -16,13 +16,14 @@ export async function latencyAtRate(ctx, rate, seconds) {
     const run = await ctx.tools.run(
       TOOL.spateBench,
       ['e2e', '--bootstrap', ctx.broker.bootstrap, '--topic', topic, '--rate', String(rate), '--seconds', String(seconds), '--record-size', '1024', '--acks', 'all',
-        '--warmup-seconds', String(Math.min(5, Math.max(2, seconds / 5)))],
+        '--warmup-seconds', String(Math.min(5, Math.max(3, seconds * 0.4)))],
       { timeoutMs: (seconds + 90) * 1000 },
     );
     const result = resultLine(run.lines);
     if (!result) return { error: failureReason(run) };
     const sustained = result.received === result.sent && result.sendErrors === 0 && result.seconds < seconds * 1.5 + 5;
     return {
+      clientCpuSeconds: run.cpuSeconds,
       metrics: { ...result, sustained },
       bytes: result.received * 1024 * 2, // in and out of the broker
       series: intervalSeries(run.lines),
@@ -44,6 +45,7 @@ export async function latencyOneAtATime(ctx, records) {
     if (!figures) return { error: failureReason(run) };
     // The tool reports whole milliseconds; a failure after the figures (closing) is noted.
     return {
+      clientCpuSeconds: run.cpuSeconds,
       metrics: figures,
       bytes: records * 1024 * 2,
       note: run.code !== 0 ? `the tool exited ${run.code} after printing its figures: ${failureReason(run)}` : undefined,

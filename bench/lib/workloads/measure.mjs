@@ -34,11 +34,21 @@ export async function measure(ctx, meta, body) {
       cpuSeconds: usage.cpuSeconds,
       wallSeconds: usage.wallSeconds,
       peakRss: usage.peakRss,
+      peakAnon: usage.peakAnon,
+      peakFile: usage.peakFile,
       bytes,
       cpuSecondsPerGiB: bytes > 0 ? usage.cpuSeconds / (bytes / GIB) : undefined,
       cpuPercent: (100 * usage.cpuSeconds) / usage.wallSeconds,
+      // The load generator's own CPU, and everything else on the machine (other processes):
+      // with 2 cores, a client near 100-200% or a busy machine limits what the broker shows.
+      clientCpuPercent: outcome?.clientCpuSeconds !== undefined ? (100 * outcome.clientCpuSeconds) / usage.wallSeconds : undefined,
+      otherCpuPercent:
+        outcome?.clientCpuSeconds !== undefined
+          ? Math.max(0, (100 * (usage.systemCpuSeconds - usage.cpuSeconds - outcome.clientCpuSeconds)) / usage.wallSeconds)
+          : undefined,
+      machineCpuPercent: (100 * usage.systemCpuSeconds) / usage.wallSeconds,
     },
-    resources: usage.samples.map((s) => ({ t: s.t, cpu: s.cpu, rss: s.rss })),
+    resources: usage.samples.map((s) => ({ t: Math.round(s.t * 100) / 100, cpu: Math.round(s.cpu * 100) / 100, rss: s.rss, anon: s.anon })),
   };
   if (!result.ok) ctx.progress.note(`  ${ctx.broker.name}: ${meta.name} [${meta.client}] failed: ${result.error}`);
   ctx.results.push(result);

@@ -38,6 +38,7 @@ export async function produceJava(ctx, c, records, maxSeconds) {
     if (!summary) return { error: failureReason(run) };
     const bytes = summary.records * c.size;
     return {
+      clientCpuSeconds: run.cpuSeconds,
       metrics: summary,
       bytes,
       series,
@@ -54,11 +55,11 @@ export async function produceKafkajs(ctx, c, records, maxSeconds) {
     const run = await runProcess(
       process.execPath,
       [join(ctx.root, 'bench', 'clients', 'kafkajs-produce.mjs'), '--bootstrap', ctx.broker.bootstrap, '--topic', topic, '--records', String(records),
-        '--size', String(c.size), '--acks', c.acks === 'all' ? '-1' : c.acks, '--max-seconds', String(maxSeconds)],
+        '--size', String(c.size), `--acks=${c.acks === 'all' ? '-1' : c.acks}`, '--max-seconds', String(maxSeconds)],
       { cwd: ctx.root, timeoutMs: (maxSeconds + 30) * 1000 },
     );
     const result = resultLine(run.lines);
     if (!result) return { error: failureReason(run) };
-    return { metrics: result, bytes: result.bytes, series: intervalSeries(run.lines), error: result.errors > 0 ? result.error : undefined };
+    return { clientCpuSeconds: run.cpuSeconds, metrics: result, bytes: result.bytes, series: intervalSeries(run.lines), error: result.errors > 0 ? result.error : undefined };
   });
 }

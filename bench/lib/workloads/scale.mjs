@@ -21,7 +21,7 @@ export async function manyPartitions(ctx, partitions, records, maxSeconds) {
     );
     const { summary, series } = parseProducerPerformance(run.lines);
     if (!summary) return { error: failureReason(run), metrics: { createMs } };
-    return { metrics: { partitions, createMs, ...summary }, bytes: summary.records * 1024, series };
+    return { clientCpuSeconds: run.cpuSeconds, metrics: { partitions, createMs, ...summary }, bytes: summary.records * 1024, series };
   });
 }
 
@@ -39,6 +39,7 @@ export async function manyConnections(ctx, connections, seconds) {
     const result = resultLine(run.lines);
     if (!result) return { error: failureReason(run) };
     return {
+      clientCpuSeconds: run.cpuSeconds,
       metrics: result,
       bytes: result.requests * 1024,
       series: intervalSeries(run.lines),
