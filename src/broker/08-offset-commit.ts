@@ -1,7 +1,9 @@
 // OffsetCommit, v2-10: commits by a group member (generation and member ID checked, Kafka's
 // errors) or by a standalone consumer (generation -1, empty member ID, only while the
-// group has no members). Topics by ID from v10. Offsets go to __consumer_offsets before the
-// answer. RetentionTimeMs (v2-4) is ignored, as Kafka 4.x ignores it.
+// group has no members). In a KIP-848 consumer group the field carries the member epoch
+// (v9+): a stale one answers STALE_MEMBER_EPOCH, older versions UNSUPPORTED_VERSION.
+// Topics by ID from v10. Offsets go to __consumer_offsets before the answer.
+// RetentionTimeMs (v2-4) is ignored, as Kafka 4.x ignores it.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/index.js';
@@ -23,7 +25,7 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
     const validation =
       request.groupId === ''
         ? ErrorCode.INVALID_GROUP_ID
-        : broker.groups.validateCommit(request.groupId, request.generationIdOrMemberEpoch ?? -1, request.memberId ?? '', request.groupInstanceId ?? null);
+        : broker.groups.validateCommit(request.groupId, request.generationIdOrMemberEpoch ?? -1, request.memberId ?? '', request.groupInstanceId ?? null, apiVersion);
     let codes: number[] = [];
     if (validation === ErrorCode.NONE) {
       const offsets = resolved.filter((t) => t.known).flatMap((t) =>

@@ -1,5 +1,7 @@
 // OffsetFetch, v1-10: committed offsets of one group (v1-7) or several (v8+), for listed
 // partitions or, with null topics, all of them. A partition without a commit answers -1.
+// From v9 a member of a KIP-848 consumer group sends its member ID and epoch: an unknown
+// member or a stale epoch answers UNKNOWN_MEMBER_ID / STALE_MEMBER_EPOCH for the group.
 // Topics by ID from v10. requireStable has nothing to wait for until transactions exist.
 
 import { ErrorCode } from '../protocol/errors.js';
@@ -57,6 +59,8 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
     return {
       throttleTimeMs: 0,
       groups: (request.groups ?? []).map((group) => {
+        const validation = broker.groups.consumer.validateOffsetFetch(group.groupId, group.memberId ?? null, group.memberEpoch ?? -1);
+        if (validation !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: validation };
         const wanted =
           group.topics === null
             ? null

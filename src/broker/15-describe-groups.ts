@@ -1,5 +1,7 @@
 // DescribeGroups, v0-6: state, protocol and members (with metadata and assignment once
-// Stable). An unknown group is "Dead"; from v6 it also carries GROUP_ID_NOT_FOUND.
+// Stable). An unknown group is "Dead"; from v6 it also carries GROUP_ID_NOT_FOUND. A KIP-848
+// consumer group is described by ConsumerGroupDescribe only: here it answers as an unknown
+// group, with Kafka's "not a classic group" message.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeGroupsRequest, type DescribeGroupsResponse } from '../protocol/generated/index.js';
@@ -16,10 +18,11 @@ export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, Descri
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
         const description = context.broker.groups.describeGroup(groupId);
-        if (description === undefined) {
+        if (description === undefined || description.groupType === 'consumer') {
+          const message = description === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a classic group.`;
           return {
             errorCode: context.apiVersion >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,
-            errorMessage: context.apiVersion >= 6 ? `Group ${groupId} not found.` : null,
+            errorMessage: context.apiVersion >= 6 ? message : null,
             groupId,
             groupState: 'Dead',
             protocolType: '',

@@ -1,5 +1,5 @@
-// ListGroups, v0-5: every group, filtered by state (v4+, case-insensitive) and type (v5+).
-// Every group served here is a classic group.
+// ListGroups, v0-5: every group, classic and KIP-848 consumer groups alike, filtered by
+// state (v4+, case-insensitive) and type (v5+: "classic" or "consumer", case-insensitive).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type ListGroupsRequest, type ListGroupsResponse } from '../protocol/generated/index.js';
@@ -15,8 +15,8 @@ export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResp
     const groups = context.broker.groups
       .listGroups()
       .filter((group) => states.size === 0 || states.has(group.state.toLowerCase()))
-      .filter(() => types.size === 0 || types.has('classic'))
-      .map((group) => ({ groupId: group.groupId, protocolType: group.protocolType ?? '', groupState: group.state, groupType: 'classic' }));
+      .filter((group) => types.size === 0 || types.has(group.groupType))
+      .map((group) => ({ groupId: group.groupId, protocolType: group.protocolType, groupState: group.state, groupType: group.groupType }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },
 });

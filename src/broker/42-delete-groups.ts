@@ -1,5 +1,6 @@
-// DeleteGroups, v0-2: removes empty groups and their committed offsets (tombstones in
-// __consumer_offsets); a group with members answers NON_EMPTY_GROUP.
+// DeleteGroups, v0-2: removes empty groups, classic or KIP-848 consumer groups, and their
+// committed offsets (tombstones in __consumer_offsets); a group with members answers
+// NON_EMPTY_GROUP.
 
 import { type DeleteGroupsRequest, type DeleteGroupsResponse } from '../protocol/generated/index.js';
 import { defineHandler } from './api-handler.js';

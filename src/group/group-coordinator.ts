@@ -1,7 +1,9 @@
 // The group coordinator: classic groups (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with
 // Kafka's state machine, committed offsets, and their persistence in __consumer_offsets.
-// Every deadline goes through one Scheduler. A group's work is synchronous bookkeeping plus
-// promises for the members that wait, so no group blocks another or the data path.
+// KIP-848 consumer groups live in `consumer` (consumer-group-coordinator.ts); both kinds
+// share one group ID space, the offsets and the admin APIs here. Every deadline goes through
+// one Scheduler. A group's work is synchronous bookkeeping plus promises for the members
+// that wait, so no group blocks another or the data path.
 
 import { randomUUID } from 'node:crypto';
 import { type BrokerConfig } from '../config/broker-config.js';
@@ -9,6 +11,7 @@ import { type Logger } from '../logger.js';
 import { type LogManager } from '../log/log-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ClassicGroup, type ClassicMember, type JoinResult, type SyncResult } from './classic-group.js';
+import { ConsumerGroupCoordinator } from './consumer-group-coordinator.js';
 import { OffsetsLog, type KeyValue } from './offsets-log.js';
 import {
   encodeGroupMetadataKey,
@@ -65,6 +68,8 @@ export interface OffsetToCommit {
 
 export interface GroupDescription {
   readonly groupId: string;
+  /** 'consumer' for a KIP-848 group, which DescribeGroups does not describe. */
+  readonly groupType: 'classic' | 'consumer';
   readonly state: string;
   readonly protocolType: string;
   readonly protocolName: string;
@@ -76,6 +81,14 @@ export interface GroupDescription {
     metadata: Buffer;
     assignment: Buffer;
   }>;
+}
+
+/** One row of ListGroups. */
+export interface ListedGroup {
+  readonly groupId: string;
+  readonly protocolType: string;
+  readonly state: string;
+  readonly groupType: 'classic' | 'consumer';
 }
 
 const offsetKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -101,6 +114,8 @@ export class GroupCoordinator {
   private readonly offsetsRetentionMs: number;
   /** Groups whose join phase saw a new member during the current initial delay. */
   private readonly joinedDuringDelay = new Set<string>();
+  /** KIP-848 consumer groups. */
+  readonly consumer: ConsumerGroupCoordinator;
 
   constructor(
     private readonly logs: LogManager,
@@ -119,6 +134,25 @@ export class GroupCoordinator {
     this.offsetsRetentionMs = value('offsets.retention.minutes') * 60_000;
     const checkInterval = Number(config.values.get('offsets.retention.check.interval.ms') as bigint);
     this.scheduleRetentionCheck(checkInterval);
+    this.consumer = new ConsumerGroupCoordinator(logs, this.offsetsLog, this.scheduler, config, logger, {
+      classicGroupState: (groupId) => {
+        const group = this.groups.get(groupId);
+        if (group === undefined) return 'none';
+        return group.state === 'Empty' || group.state === 'Dead' ? 'empty' : 'active';
+      },
+      removeEmptyClassicGroup: (groupId) => this.removeEmptyClassicGroup(groupId),
+    }, now);
+  }
+
+  /** Kafka 4.x: an empty classic group gives its ID to a consumer group (offsets stay). */
+  private removeEmptyClassicGroup(groupId: string): void {
+    const group = this.groups.get(groupId);
+    if (group === undefined) return;
+    this.scheduler.cancel(this.joinKey(group));
+    for (const pending of group.pendingMembers) this.scheduler.cancel(this.sessionKey(group, pending));
+    group.transition('Dead');
+    this.groups.delete(groupId);
+    this.offsetsLog.append(groupId, [{ key: encodeGroupMetadataKey(groupId), value: null }], this.now());
   }
 
   /** Rebuilds groups and offsets from __consumer_offsets. */
@@ -137,6 +171,10 @@ export class GroupCoordinator {
             commitTimestamp: Number(record.value.commitTimestamp),
           });
         }
+      } else if (record.kind !== 'group') {
+        // A consumer group record: the ID no longer belongs to a classic group.
+        if (record.value !== null) this.groups.delete(record.group);
+        this.consumer.replay(record);
       } else if (record.value === null) {
         this.groups.delete(record.group);
         this.offsets.delete(record.group);
@@ -144,10 +182,11 @@ export class GroupCoordinator {
         this.groups.set(record.group, this.restoreGroup(record.group, record.value));
       }
     }
+    const consumerGroups = this.consumer.loaded();
     for (const group of this.groups.values()) {
       for (const member of group.members.values()) this.scheduleSession(group, member);
     }
-    if (records > 0) this.logger.info(`Loaded ${this.groups.size} group(s) from ${records} record(s) of __consumer_offsets`);
+    if (records > 0) this.logger.info(`Loaded ${this.groups.size + consumerGroups} group(s) from ${records} record(s) of __consumer_offsets`);
   }
 
   stop(): void {
@@ -171,6 +210,10 @@ export class GroupCoordinator {
     if (groupId === '') return joinError(ErrorCode.INVALID_GROUP_ID, memberId);
     if (request.sessionTimeoutMs < this.minSessionTimeoutMs || request.sessionTimeoutMs > this.maxSessionTimeoutMs) {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, memberId);
+    }
+    if (this.consumer.group(groupId) !== undefined && !this.consumer.deleteEmptyGroup(groupId)) {
+      // A consumer group with members: Kafka would mix classic members in; Spate refuses.
+      return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, memberId);
     }
     let group = this.groups.get(groupId);
     const unknownMember = memberId === '';
@@ -541,11 +584,18 @@ export class GroupCoordinator {
 
   // ---- Offsets ----
 
-  /** Validates a commit's member/generation; returns an error code, or NONE. */
-  validateCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+  /**
+   * Validates a commit's member and generation (classic) or member epoch (consumer group);
+   * returns an error code, or NONE. `apiVersion` is OffsetCommit's; a transactional commit
+   * leaves it out, as Kafka checks the version only for plain commits.
+   */
+  validateCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, apiVersion?: number): number {
+    const consumerGroup = this.consumer.group(groupId);
+    if (consumerGroup !== undefined) return this.consumer.validateOffsetCommit(consumerGroup, memberId, generationId, apiVersion);
     const group = this.groups.get(groupId);
     const simple = generationId < 0 && memberId === '' && groupInstanceId === null;
-    if (group === undefined) return simple ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    // v9+ (KIP-848): a member epoch for a group that does not exist.
+    if (group === undefined) return simple ? ErrorCode.NONE : (apiVersion ?? 0) >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION;
     if (simple) return group.members.size === 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
     const member = group.members.get(memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -584,7 +634,7 @@ export class GroupCoordinator {
     this.offsetsLog.append(groupId, records, now);
     const committed = this.groupOffsets(groupId);
     for (const [key, value] of accepted) committed.set(key, value);
-    if (!this.groups.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId));
+    if (!this.groups.has(groupId) && this.consumer.group(groupId) === undefined) this.groups.set(groupId, new ClassicGroup(groupId));
     return codes;
   }
 
@@ -605,8 +655,9 @@ export class GroupCoordinator {
   }
 
   /** OffsetDelete: refused for topics the group's active members consume. */
-  deleteOffsets(groupId: string, partitions: ReadonlyArray<{ topic: string; partition: number }>, subscribedTopics: ReadonlySet<string>): number[] {
+  deleteOffsets(groupId: string, partitions: ReadonlyArray<{ topic: string; partition: number }>, classicSubscribed: ReadonlySet<string>): number[] {
     const now = this.now();
+    const subscribedTopics = new Set([...classicSubscribed, ...this.consumer.subscribedTopicNames(groupId)]);
     const committed = this.offsets.get(groupId);
     const records: KeyValue[] = [];
     const codes = partitions.map(({ topic, partition }) => {
@@ -622,16 +673,33 @@ export class GroupCoordinator {
 
   // ---- Admin ----
 
-  listGroups(): ClassicGroup[] {
-    return [...this.groups.values()];
+  listGroups(): ListedGroup[] {
+    const classic = [...this.groups.values()].map((group) => ({
+      groupId: group.groupId,
+      protocolType: group.protocolType ?? '',
+      state: group.state as string,
+      groupType: 'classic' as const,
+    }));
+    const consumer = [...this.consumer.allGroups()].map((group) => ({
+      groupId: group.groupId,
+      protocolType: 'consumer',
+      state: group.state as string,
+      groupType: 'consumer' as const,
+    }));
+    return [...classic, ...consumer];
   }
 
   describeGroup(groupId: string): GroupDescription | undefined {
+    const consumerGroup = this.consumer.group(groupId);
+    if (consumerGroup !== undefined) {
+      return { groupId, groupType: 'consumer', state: consumerGroup.state, protocolType: 'consumer', protocolName: '', members: [] };
+    }
     const group = this.groups.get(groupId);
     if (group === undefined) return undefined;
     const stable = group.state === 'Stable';
     return {
       groupId,
+      groupType: 'classic',
       state: group.state,
       protocolType: group.protocolType ?? '',
       protocolName: stable ? (group.protocolName ?? '') : '',
@@ -648,8 +716,10 @@ export class GroupCoordinator {
 
   /** DeleteGroups: only empty groups; their offsets and metadata get tombstones. */
   deleteGroup(groupId: string): number {
+    const consumerGroup = this.consumer.group(groupId);
+    if (consumerGroup !== undefined && !this.consumer.deleteEmptyGroup(groupId)) return ErrorCode.NON_EMPTY_GROUP;
     const group = this.groups.get(groupId);
-    if (group === undefined && !this.offsets.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group === undefined && consumerGroup === undefined && !this.offsets.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group !== undefined && group.state !== 'Empty' && group.state !== 'Dead') return ErrorCode.NON_EMPTY_GROUP;
     const records: KeyValue[] = [];
     for (const key of this.offsets.get(groupId)?.keys() ?? []) {
@@ -733,6 +803,9 @@ export class GroupCoordinator {
     for (const [groupId, committed] of this.offsets) {
       const group = this.groups.get(groupId);
       if (group !== undefined && group.state !== 'Empty') continue;
+      const consumerGroup = this.consumer.group(groupId);
+      if (consumerGroup !== undefined && consumerGroup.members.size > 0) continue;
+      // Consumer groups expire offsets by commit time alone, as Kafka does.
       const emptySince = group?.stateTimestamp ?? 0;
       const records: KeyValue[] = [];
       for (const [key, value] of committed) {
@@ -742,6 +815,8 @@ export class GroupCoordinator {
         records.push({ key: encodeOffsetCommitKey(groupId, topic, Number(partition)), value: null });
       }
       this.offsetsLog.append(groupId, records, now);
+      // Kafka drops an empty consumer group once its last offset has expired.
+      if (committed.size === 0 && consumerGroup !== undefined) this.consumer.deleteEmptyGroup(groupId);
     }
   }
 }

@@ -1,9 +1,11 @@
 // The key/value layout of Kafka's __consumer_offsets topic, so operators and tools
 // recognise the records: key version 1 = OffsetCommitKey (group, topic, partition) with an
 // OffsetCommitValue v3; key version 2 = GroupMetadataKey (group) with a GroupMetadataValue
-// v3. A null value is a tombstone (offset deleted, group deleted).
+// v3. A null value is a tombstone (offset deleted, group deleted). Key versions 3-8 hold
+// KIP-848 consumer groups (consumer-group-records.ts).
 
 import { ProtocolDecodeError, Reader, Writer } from '../protocol/primitives.js';
+import { type ConsumerGroupRecord, decodeConsumerGroupRecord } from './consumer-group-records.js';
 
 export const OFFSET_COMMIT_KEY_VERSION = 1;
 export const GROUP_METADATA_KEY_VERSION = 2;
@@ -53,7 +55,7 @@ export interface GroupMetadataRecord {
   readonly value: GroupMetadataValue | null;
 }
 
-export type OffsetsTopicRecord = OffsetCommitRecord | GroupMetadataRecord;
+export type OffsetsTopicRecord = OffsetCommitRecord | GroupMetadataRecord | ConsumerGroupRecord;
 
 export function encodeOffsetCommitKey(group: string, topic: string, partition: number): Buffer {
   const w = new Writer(64);
@@ -117,7 +119,7 @@ export function decodeOffsetsTopicRecord(key: Buffer, value: Buffer | null): Off
     const group = k.nonNullString();
     return { kind: 'group', group, value: value === null ? null : decodeGroupMetadataValue(value) };
   }
-  return undefined;
+  return decodeConsumerGroupRecord(keyVersion, k, value);
 }
 
 function decodeOffsetCommitValue(value: Buffer): OffsetCommitValue {

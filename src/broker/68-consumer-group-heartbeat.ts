@@ -1,0 +1,44 @@
+// ConsumerGroupHeartbeat, v0-1: the KIP-848 consumer group protocol (see
+// group/consumer-group-coordinator.ts): join with epoch 0, heartbeat with the member epoch,
+// leave with -1 (or -2 for a static member that returns). The coordinator assigns with the
+// uniform (default) or range assignor and hands partitions over only once their previous
+// owner has revoked them. v0 members may leave the member ID to the broker; from v1 the
+// client generates it (KIP-1082) and SubscribedTopicRegex exists.
+// Differs from Kafka: regexes are resolved at once (Kafka resolves them in the background),
+// in JavaScript syntax with whole-name matching; a classic group with members is not
+// upgraded online (GROUP_ID_NOT_FOUND, as Kafka with the online upgrade disabled).
+
+import { type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
+  apiKey: 68,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(request, context) {
+    const result = context.broker.groups.consumer.heartbeat({
+      apiVersion: context.apiVersion,
+      groupId: request.groupId,
+      memberId: request.memberId,
+      memberEpoch: request.memberEpoch,
+      instanceId: request.instanceId,
+      rackId: request.rackId,
+      rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+      subscribedTopicNames: request.subscribedTopicNames,
+      subscribedTopicRegex: request.subscribedTopicRegex ?? null,
+      serverAssignor: request.serverAssignor,
+      ownedPartitions: request.topicPartitions,
+      clientId: context.clientId ?? '',
+      clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.errorCode,
+      errorMessage: result.errorMessage,
+      memberId: result.memberId,
+      memberEpoch: result.memberEpoch,
+      heartbeatIntervalMs: result.heartbeatIntervalMs,
+      assignment: result.assignment === null ? null : { topicPartitions: result.assignment },
+    };
+  },
+});
