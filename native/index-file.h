@@ -29,6 +29,8 @@ class IndexFile {
   void Close();
 
   const std::string& path() const { return path_; }
+  // After the file was renamed: later messages and deletions use the new name.
+  void set_path(const std::string& path) { path_ = path; }
   size_t entry_size() const { return entry_size_; }
   size_t entries() const { return entries_; }
   size_t capacity() const { return mapped_bytes_ / entry_size_; }

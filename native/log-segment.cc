@@ -143,20 +143,30 @@ Status BatchScanner::Next(bool* found, uint64_t* position, BatchHeader* header) 
   return Status::Ok();
 }
 
-LogSegment::LogSegment(const std::string& dir, int64_t base_offset, const LogConfig& config)
+LogSegment::LogSegment(const std::string& dir, int64_t base_offset, const LogConfig& config,
+                       std::string suffix)
     : dir_(dir),
       base_offset_(base_offset),
       config_(config),
       offset_index_(base_offset),
       time_index_(base_offset),
       next_offset_(base_offset),
-      offset_of_max_timestamp_(base_offset) {}
+      offset_of_max_timestamp_(base_offset),
+      suffix_(std::move(suffix)) {}
+
+std::vector<std::string> LogSegment::FilePaths(const std::string& dir, int64_t base_offset,
+                                               const std::string& suffix) {
+  return {JoinPath(dir, SegmentFileName(base_offset, ".log") + suffix),
+          JoinPath(dir, SegmentFileName(base_offset, ".index") + suffix),
+          JoinPath(dir, SegmentFileName(base_offset, ".timeindex") + suffix)};
+}
 
 Status LogSegment::OpenFiles(bool create, bool* indexes_found) {
   file_ = std::make_shared<SegmentFile>();
-  file_->path = JoinPath(dir_, SegmentFileName(base_offset_, ".log"));
-  std::string offset_path = JoinPath(dir_, SegmentFileName(base_offset_, ".index"));
-  std::string time_path = JoinPath(dir_, SegmentFileName(base_offset_, ".timeindex"));
+  std::vector<std::string> paths = FilePaths(dir_, base_offset_, suffix_);
+  file_->path = paths[0];
+  const std::string& offset_path = paths[1];
+  const std::string& time_path = paths[2];
   if (create) {
     SPATE_RETURN_IF_ERROR(RemoveFile(offset_path));
     SPATE_RETURN_IF_ERROR(RemoveFile(time_path));
@@ -183,6 +193,44 @@ Status LogSegment::Load(const std::string& dir, int64_t base_offset, const LogCo
   SPATE_RETURN_IF_ERROR(segment->OpenFiles(false, indexes_found));
   *out = std::move(segment);
   return Status::Ok();
+}
+
+Status LogSegment::LoadWithSuffix(const std::string& dir, int64_t base_offset,
+                                  const LogConfig& config, const std::string& suffix,
+                                  std::unique_ptr<LogSegment>* out) {
+  std::unique_ptr<LogSegment> segment(new LogSegment(dir, base_offset, config, suffix));
+  SPATE_RETURN_IF_ERROR(segment->OpenFiles(false, nullptr));
+  *out = std::move(segment);
+  return Status::Ok();
+}
+
+Status LogSegment::RenameFiles(const std::string& suffix) {
+  std::vector<std::string> from = FilePaths(dir_, base_offset_, suffix_);
+  std::vector<std::string> to = FilePaths(dir_, base_offset_, suffix);
+  // The .log first: once it has its new name the segment's data is in place, and a crash
+  // before the indexes follow only costs an index rebuild (see SegmentLog::Load).
+  for (size_t i = 0; i < from.size(); i++) {
+    if (::rename(from[i].c_str(), to[i].c_str()) != 0)
+      return Status::Storage("rename " + from[i] + " to " + to[i], errno);
+  }
+  file_->path = to[0];
+  offset_index_.file().set_path(to[1]);
+  time_index_.file().set_path(to[2]);
+  suffix_ = suffix;
+  return FsyncDirectory(dir_);
+}
+
+int64_t LogSegment::FirstBatchTimestamp() {
+  if (size_ == 0) return -1;
+  if (first_batch_timestamp_ == kUnknownTimestamp) {
+    uint8_t header[kBatchHeaderSize];
+    size_t got = 0;
+    if (!PreadFully(file_->fd.get(), header, sizeof header, 0, &got, file_->path).ok() ||
+        got != sizeof header)
+      return -1;
+    first_batch_timestamp_ = ParseBatchHeader(header).max_timestamp;
+  }
+  return first_batch_timestamp_;
 }
 
 bool LogSegment::ShouldRoll(uint64_t bytes, int64_t last_offset, int64_t now_ms) const {
@@ -378,6 +426,7 @@ Status LogSegment::TruncateTo(int64_t offset) {
   }
   bytes_since_last_index_entry_ = 0;
   if (size_ == 0) roll_base_ms_ = -1;
+  first_batch_timestamp_ = kUnknownTimestamp;
   dirty_ = true;
   return Status::Ok();
 }

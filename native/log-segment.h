@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,14 @@ class LogSegment {
   // *indexes_found tells whether both index files existed.
   static Status Load(const std::string& dir, int64_t base_offset, const LogConfig& config,
                      std::unique_ptr<LogSegment>* out, bool* indexes_found);
+  // A segment whose three files carry an extra suffix (".cleaned" while the cleaner's
+  // output is indexed); RenameFiles moves them to another suffix ("" for the real names).
+  static Status LoadWithSuffix(const std::string& dir, int64_t base_offset, const LogConfig& config,
+                               const std::string& suffix, std::unique_ptr<LogSegment>* out);
+  Status RenameFiles(const std::string& suffix);
+  // The file names of segment `base_offset` with `suffix`: .log, .index, .timeindex.
+  static std::vector<std::string> FilePaths(const std::string& dir, int64_t base_offset,
+                                            const std::string& suffix);
 
   int64_t base_offset() const { return base_offset_; }
   uint64_t size() const { return size_; }
@@ -82,6 +91,10 @@ class LogSegment {
   int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
   int64_t next_offset() const { return next_offset_; }
   bool dirty() const { return dirty_; }
+  // The max timestamp of the first batch (Kafka's getFirstBatchTimestamp), -1 when empty.
+  int64_t FirstBatchTimestamp();
+  // Applies changed topic configs (segment.bytes, segment.ms, index.interval.bytes...).
+  void set_config(const LogConfig& config) { config_ = config; }
 
   bool IndexesFull() const { return offset_index_.full() || time_index_.full(); }
   // Whether the next append of `bytes` must go to a new segment (Kafka's shouldRoll).
@@ -115,7 +128,8 @@ class LogSegment {
   Status Delete();
 
  private:
-  LogSegment(const std::string& dir, int64_t base_offset, const LogConfig& config);
+  LogSegment(const std::string& dir, int64_t base_offset, const LogConfig& config,
+             std::string suffix = "");
   Status OpenFiles(bool create, bool* indexes_found);
   void IndexBatch(uint64_t position, size_t batch_size, int64_t last_offset,
                   int64_t max_timestamp);
@@ -135,6 +149,10 @@ class LogSegment {
   uint64_t bytes_since_last_index_entry_ = 0;
   int64_t roll_base_ms_ = -1;  // when the first batch arrived; -1 while empty
   bool dirty_ = false;
+  int64_t first_batch_timestamp_ = kUnknownTimestamp;
+  std::string suffix_;
+
+  static constexpr int64_t kUnknownTimestamp = INT64_MIN;
 };
 
 }  // namespace spate

@@ -25,12 +25,12 @@ Napi::BigInt64Array WideArgument(const Napi::CallbackInfo& info, size_t index) {
 }
 
 // Writes the last summary into `fields` (7 int32 per batch: position, size,
-// lastOffsetDelta, attributes, producerEpoch, baseSequence, recordCount) and `wide` (3 int64
-// per batch: baseTimestamp, maxTimestamp, producerId; then the overall maxTimestamp) if
-// they are large enough. Returns the batch count either way.
+// lastOffsetDelta, attributes, producerEpoch, baseSequence, recordCount) and `wide` (4 int64
+// per batch: baseTimestamp, maxTimestamp, producerId, minTimestamp; then the overall
+// maxTimestamp) if they are large enough. Returns the batch count either way.
 Napi::Value FillBatchFields(Napi::Env env, Napi::Int32Array fields, Napi::BigInt64Array wide) {
   const size_t count = last_summary.batches.size();
-  if (fields.ElementLength() < count * 7 || wide.ElementLength() < count * 3 + 1)
+  if (fields.ElementLength() < count * 7 || wide.ElementLength() < count * 4 + 1)
     return Napi::Number::New(env, static_cast<double>(count));
   int32_t* f = fields.Data();
   int64_t* w = wide.Data();
@@ -46,12 +46,13 @@ Napi::Value FillBatchFields(Napi::Env env, Napi::Int32Array fields, Napi::BigInt
     *w++ = h.base_timestamp;
     *w++ = h.max_timestamp;
     *w++ = h.producer_id;
+    *w++ = b.min_timestamp;
   }
   *w = last_summary.max_timestamp;
   return Napi::Number::New(env, static_cast<double>(count));
 }
 
-// validateBatches(records, fields, wide) -> batch count. Building the BatchInfo objects in
+// validateBatches(records, fields, wide, requireKeys?) -> batch count. Building the BatchInfo objects in
 // JS (src/log/native.ts) from these arrays is several times faster than setting their
 // properties one by one through N-API.
 Napi::Value ValidateBatchesJs(const Napi::CallbackInfo& info) {
@@ -61,9 +62,10 @@ Napi::Value ValidateBatchesJs(const Napi::CallbackInfo& info) {
   SPATE_ARG_BYTES(info, 0, "records", data, length);
   Napi::Int32Array fields = FieldsArgument(info, 1);
   Napi::BigInt64Array wide = WideArgument(info, 2);
+  bool require_keys = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
   if (length > static_cast<size_t>(INT32_MAX))
     Throw(env, Status::Make(kRecordListTooLarge, "RECORD_LIST_TOO_LARGE", "records of 2 GiB or more"));
-  Status status = ValidateBatches(data, length, &last_summary);
+  Status status = ValidateBatches(data, length, &last_summary, require_keys);
   if (!status.ok()) Throw(env, status);
   return FillBatchFields(env, fields, wide);
 }

@@ -39,9 +39,10 @@ inline bool SkipBytes(const uint8_t*& p, const uint8_t* end, int64_t min_length)
 }
 
 // Walks the records of an uncompressed batch without materialising them.
-Status WalkRecords(const uint8_t* batch, size_t size, int32_t record_count) {
+Status WalkRecords(const uint8_t* batch, size_t size, int32_t record_count, RecordWalk* walk) {
   const uint8_t* p = batch + kBatchHeaderSize;
   const uint8_t* const end = batch + size;
+  const int64_t base_timestamp = static_cast<int64_t>(ReadBe64(batch + 27));
   for (int32_t i = 0; i < record_count; i++) {
     int64_t length;
     if (!ReadVarint(p, end, &length))
@@ -51,16 +52,27 @@ Status WalkRecords(const uint8_t* batch, size_t size, int32_t record_count) {
                                    std::to_string(length) + " does not fit the batch");
     const uint8_t* const record_end = p + length;
     p++;  // attributes
-    int64_t timestamp_delta, offset_delta, header_count;
+    int64_t timestamp_delta, offset_delta, header_count, key_length = -1;
     bool ok = ReadZigZag(p, record_end, 10, &timestamp_delta) &&
-              ReadVarint(p, record_end, &offset_delta) &&
-              SkipBytes(p, record_end, -1) &&  // key
-              SkipBytes(p, record_end, -1) &&  // value
-              ReadVarint(p, record_end, &header_count) && header_count >= 0;
+              ReadVarint(p, record_end, &offset_delta);
+    if (ok) {
+      const uint8_t* key = p;
+      ok = ReadVarint(key, record_end, &key_length) && SkipBytes(p, record_end, -1);
+    }
+    ok = ok && SkipBytes(p, record_end, -1) &&  // value
+         ReadVarint(p, record_end, &header_count) && header_count >= 0;
     for (int64_t h = 0; ok && h < header_count; h++)
       ok = SkipBytes(p, record_end, 0) && SkipBytes(p, record_end, -1);
     if (!ok || p != record_end)
       return Status::InvalidRecord("record " + std::to_string(i) + ": invalid record structure");
+    if (walk != nullptr) {
+      // Kafka's LogValidator: "Compacted topic cannot accept message without key".
+      if (walk->require_keys && key_length < 0)
+        return Status::Make(kInvalidRecord, "KEYLESS_RECORD",
+                            "Compacted topic cannot accept message without key in topic partition");
+      int64_t timestamp = base_timestamp + timestamp_delta;
+      if (i == 0 || timestamp < walk->min_timestamp) walk->min_timestamp = timestamp;
+    }
   }
   if (p != end)
     return Status::InvalidRecord("batch declares " + std::to_string(record_count) +
@@ -110,7 +122,7 @@ Status CheckBatchFraming(const uint8_t* p, size_t available) {
   return Status::Ok();
 }
 
-Status ValidateBatch(const uint8_t* batch, size_t size, ValidationMode mode) {
+Status ValidateBatch(const uint8_t* batch, size_t size, ValidationMode mode, RecordWalk* walk) {
   BatchHeader h = ParseBatchHeader(batch);
   uint32_t actual = Crc32c(0, batch + kAttributesOffset, size - kAttributesOffset);
   if (actual != h.crc)
@@ -118,7 +130,7 @@ Status ValidateBatch(const uint8_t* batch, size_t size, ValidationMode mode) {
                            ", computed " + std::to_string(actual));
   SPATE_RETURN_IF_ERROR(ValidateBatchFields(h, mode));
   if (mode == ValidationMode::kProduce && h.compression() == 0)
-    return WalkRecords(batch, size, h.record_count);
+    return WalkRecords(batch, size, h.record_count, walk);
   return Status::Ok();
 }
 
@@ -167,7 +179,7 @@ bool FindRecordByTimestamp(const uint8_t* batch, size_t size, int64_t target, in
   return false;
 }
 
-Status ValidateBatches(const uint8_t* data, size_t length, BatchesSummary* out) {
+Status ValidateBatches(const uint8_t* data, size_t length, BatchesSummary* out, bool require_keys) {
   out->batches.clear();
   out->record_count = 0;
   out->max_timestamp = -1;
@@ -176,7 +188,9 @@ Status ValidateBatches(const uint8_t* data, size_t length, BatchesSummary* out) 
   while (position < length) {
     const uint8_t* batch = data + position;
     Status s = CheckBatchFraming(batch, length - position);
-    if (s.ok()) s = ValidateBatch(batch, ParseBatchHeader(batch).size(), ValidationMode::kProduce);
+    RecordWalk walk;
+    walk.require_keys = require_keys;
+    if (s.ok()) s = ValidateBatch(batch, ParseBatchHeader(batch).size(), ValidationMode::kProduce, &walk);
     if (!s.ok()) {
       s.message = "batch " + std::to_string(out->batches.size()) + " at byte " +
                   std::to_string(position) + ": " + s.message;
@@ -185,6 +199,9 @@ Status ValidateBatches(const uint8_t* data, size_t length, BatchesSummary* out) 
     BatchSummary summary;
     summary.position = static_cast<uint32_t>(position);
     summary.header = ParseBatchHeader(batch);
+    summary.min_timestamp = summary.header.compression() == 0 && summary.header.record_count > 0
+                                ? walk.min_timestamp
+                                : summary.header.base_timestamp;
     out->record_count += summary.header.record_count;
     if (summary.header.max_timestamp > out->max_timestamp)
       out->max_timestamp = summary.header.max_timestamp;

@@ -61,9 +61,16 @@ Status CheckBatchFraming(const uint8_t* p, size_t available);
 // The header rules of `mode` that need neither the CRC nor the records.
 Status ValidateBatchFields(const BatchHeader& header, ValidationMode mode);
 
+// What a walk over the records of an uncompressed batch learns and checks.
+struct RecordWalk {
+  bool require_keys = false;    // a compacted topic: a record without a key is refused
+  int64_t min_timestamp = -1;   // the smallest record timestamp (CreateTime)
+};
+
 // Validates one whole batch of `size` bytes (framing already checked): CRC, header
-// fields, and for produce the records of an uncompressed batch.
-Status ValidateBatch(const uint8_t* batch, size_t size, ValidationMode mode);
+// fields, and for produce the records of an uncompressed batch (filling `walk`, if given).
+Status ValidateBatch(const uint8_t* batch, size_t size, ValidationMode mode,
+                     RecordWalk* walk = nullptr);
 
 // In a whole uncompressed batch, the first record with timestamp >= target and offset >=
 // min_offset (ListOffsets by timestamp). Returns false if there is none or the batch is
@@ -74,6 +81,8 @@ bool FindRecordByTimestamp(const uint8_t* batch, size_t size, int64_t target, in
 struct BatchSummary {
   uint32_t position;  // within the validated buffer
   BatchHeader header;
+  // The smallest record timestamp of an uncompressed batch; base_timestamp otherwise.
+  int64_t min_timestamp;
 };
 
 struct BatchesSummary {
@@ -83,6 +92,9 @@ struct BatchesSummary {
 };
 
 // Validates a produce request's records blob: whole batches back to back, nothing after.
-Status ValidateBatches(const uint8_t* data, size_t length, BatchesSummary* out);
+// With `require_keys` (cleanup.policy=compact) a keyless record of an uncompressed batch is
+// INVALID_RECORD; compressed batches are checked by the caller after decompression.
+Status ValidateBatches(const uint8_t* data, size_t length, BatchesSummary* out,
+                       bool require_keys = false);
 
 }  // namespace spate

@@ -68,6 +68,10 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
          InstanceMethod<&SegmentLogWrap::Close>("close"),
          InstanceMethod<&SegmentLogWrap::TruncateTo>("truncateTo"),
          InstanceMethod<&SegmentLogWrap::DeleteSegmentsBefore>("deleteSegmentsBefore"),
+         InstanceMethod<&SegmentLogWrap::RollActive>("roll"),
+         InstanceMethod<&SegmentLogWrap::Configure>("configure"),
+         InstanceMethod<&SegmentLogWrap::Segments>("segments"),
+         InstanceMethod<&SegmentLogWrap::ReplaceSegment>("replaceSegment"),
          InstanceAccessor<&SegmentLogWrap::LogStartOffset>("logStartOffset"),
          InstanceAccessor<&SegmentLogWrap::LogEndOffset>("logEndOffset"),
          InstanceAccessor<&SegmentLogWrap::Size>("size"),
@@ -173,6 +177,75 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
     Status status = log_->DeleteSegmentsBefore(offset, &deleted);
     if (!status.ok()) Throw(info.Env(), status);
     return Napi::Number::New(info.Env(), deleted);
+  }
+
+  Napi::Value RollActive(const Napi::CallbackInfo& info) {
+    double now_ms = 0;
+    SPATE_ARG_NUMBER(info, 0, "nowMs", now_ms);
+    bool rolled = false;
+    Status status = log_->RollActive(static_cast<int64_t>(now_ms), &rolled);
+    if (!status.ok()) Throw(info.Env(), status);
+    return Napi::Boolean::New(info.Env(), rolled);
+  }
+
+  Napi::Value Configure(const Napi::CallbackInfo& info) {
+    Napi::Object options;
+    SPATE_ARG_OBJECT(info, 0, "options", options);
+    Status status = log_->Reconfigure(ParseOptions(options));
+    if (!status.ok()) Throw(info.Env(), status);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Segments(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<SegmentInfo> segments = log_->Segments();
+    Napi::Array out = Napi::Array::New(env, segments.size());
+    for (size_t i = 0; i < segments.size(); i++) {
+      Napi::Object item = Napi::Object::New(env);
+      item.Set("baseOffset", Napi::BigInt::New(env, segments[i].base_offset));
+      item.Set("nextOffset", Napi::BigInt::New(env, segments[i].next_offset));
+      item.Set("size", Napi::Number::New(env, static_cast<double>(segments[i].size)));
+      item.Set("maxTimestamp", Napi::Number::New(env, static_cast<double>(segments[i].max_timestamp)));
+      item.Set("firstBatchTimestamp", Napi::Number::New(env, static_cast<double>(segments[i].first_batch_timestamp)));
+      out.Set(static_cast<uint32_t>(i), item);
+    }
+    return out;
+  }
+
+  class ReplaceWorker : public Napi::AsyncWorker {
+   public:
+    ReplaceWorker(Napi::Env env, std::shared_ptr<SegmentLog> log, int64_t base_offset, uint64_t size)
+        : Napi::AsyncWorker(env, "spate.replaceSegment"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          log_(std::move(log)),
+          base_offset_(base_offset),
+          size_(size) {}
+    Napi::Promise promise() const { return deferred_.Promise(); }
+    void Execute() override { status_ = log_->ReplaceSegment(base_offset_, size_, &replaced_); }
+    void OnOK() override {
+      Napi::Env env = Env();
+      if (!status_.ok()) return deferred_.Reject(MakeError(env, status_));
+      deferred_.Resolve(Napi::Boolean::New(env, replaced_));
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::shared_ptr<SegmentLog> log_;
+    int64_t base_offset_;
+    uint64_t size_;
+    Status status_;
+    bool replaced_ = false;
+  };
+
+  Napi::Value ReplaceSegment(const Napi::CallbackInfo& info) {
+    int64_t base_offset = 0, size = 0;
+    SPATE_ARG_INT64(info, 0, "baseOffset", base_offset);
+    SPATE_ARG_INT64(info, 1, "expectedSize", size);
+    if (size < 0) ThrowArgument(info.Env(), "expectedSize", "a non-negative integer");
+    auto* worker = new ReplaceWorker(info.Env(), log_, base_offset, static_cast<uint64_t>(size));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
   }
 
   Napi::Value LogStartOffset(const Napi::CallbackInfo& info) {

@@ -142,12 +142,16 @@ Status SegmentLog::Load() {
 
   std::vector<int64_t> bases;
   std::vector<std::string> index_names;
+  std::vector<std::string> swap_names;
   DIR* listing = ::opendir(dir_.c_str());
   if (listing == nullptr) return Status::Storage("opendir " + dir_, errno);
   while (struct dirent* entry = ::readdir(listing)) {
     std::string name = entry->d_name;
     int64_t base;
-    if (EndsWith(name, ".tmp") || EndsWith(name, ".truncating")) {
+    if (EndsWith(name, kSwapSuffix)) {
+      swap_names.push_back(name);
+    } else if (EndsWith(name, ".tmp") || EndsWith(name, ".truncating") ||
+               EndsWith(name, kCleanedSuffix) || EndsWith(name, ".deleted")) {
       RemoveFile(JoinPath(dir_, name));  // an interrupted atomic write or truncation
     } else if (ParseSegmentName(name, ".log", &base)) {
       bases.push_back(base);
@@ -156,6 +160,19 @@ Status SegmentLog::Load() {
     }
   }
   ::closedir(listing);
+  if (!swap_names.empty()) {
+    SPATE_RETURN_IF_ERROR(CompleteInterruptedSwaps(swap_names));
+    for (const auto& name : swap_names) {
+      int64_t base = 0;
+      std::string real = name.substr(0, name.size() - std::char_traits<char>::length(kSwapSuffix));
+      if (ParseSegmentName(real, ".log", &base) &&
+          std::find(bases.begin(), bases.end(), base) == bases.end())
+        bases.push_back(base);
+    }
+    index_names.erase(std::remove_if(index_names.begin(), index_names.end(),
+                                     [&](const std::string& name) { return !FileExists(JoinPath(dir_, name)); }),
+                      index_names.end());
+  }
   std::sort(bases.begin(), bases.end());
   for (const auto& name : index_names) {  // an index without its .log is an orphan
     int64_t base = 0;
@@ -365,6 +382,41 @@ Status SegmentLog::Close() {
   if (s.ok()) s = WriteFileAtomic(dir_, kCleanShutdownFile, "");
   CloseLocked(s.ok());
   return s;
+}
+
+Status SegmentLog::RollActive(int64_t now_ms, bool* rolled) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  *rolled = false;
+  if (closed_) return Status::Closed();
+  if (segments_.back()->size() == 0) return Status::Ok();
+  SPATE_RETURN_IF_ERROR(Roll(now_ms));
+  *rolled = true;
+  return Status::Ok();
+}
+
+Status SegmentLog::Reconfigure(const LogConfig& config) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return Status::Closed();
+  config_ = config;
+  for (auto& segment : segments_) segment->set_config(config);
+  return Status::Ok();
+}
+
+std::vector<SegmentInfo> SegmentLog::Segments() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<SegmentInfo> out;
+  if (closed_) return out;
+  out.reserve(segments_.size());
+  for (const auto& segment : segments_) {
+    SegmentInfo info;
+    info.base_offset = segment->base_offset();
+    info.next_offset = segment->next_offset();
+    info.size = segment->size();
+    info.max_timestamp = segment->max_timestamp();
+    info.first_batch_timestamp = segment->FirstBatchTimestamp();
+    out.push_back(info);
+  }
+  return out;
 }
 
 Status SegmentLog::SetLogStartOffset(int64_t offset) {

@@ -36,6 +36,15 @@ struct ReadResult {
   std::shared_ptr<MappedRegion> mapping;  // mmap delivery only; covers [position, +length)
 };
 
+// What retention and the cleaner need to know about one segment.
+struct SegmentInfo {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;  // one past the last offset in it (base_offset when empty)
+  uint64_t size = 0;
+  int64_t max_timestamp = -1;
+  int64_t first_batch_timestamp = -1;
+};
+
 struct TimestampLookup {
   bool found = false;
   int64_t offset = -1;
@@ -98,6 +107,21 @@ class SegmentLog {
   Status Close();
   Status TruncateTo(int64_t offset);
   Status DeleteSegmentsBefore(int64_t offset, int* deleted);
+  // Rolls the active segment if it holds anything, so retention can delete all of it.
+  Status RollActive(int64_t now_ms, bool* rolled);
+  // Applies changed topic configs to the log and its segments.
+  Status Reconfigure(const LogConfig& config);
+  std::vector<SegmentInfo> Segments();
+
+  // The cleaner's swap (segment-replace.cc), on a worker thread: `B.log.cleaned`, written
+  // and synced by the cleaner, replaces segment B if that segment still has
+  // `expected_size` bytes (it was not deleted or truncated meanwhile). The cleaned file
+  // is indexed, renamed to .swap, then to the real names; a crash at any point leaves
+  // either the old segment or the new one (Load completes a .swap). *replaced is false
+  // when the segment changed, and the cleaned file is removed.
+  Status ReplaceSegment(int64_t base_offset, uint64_t expected_size, bool* replaced);
+  static constexpr const char* kCleanedSuffix = ".cleaned";
+  static constexpr const char* kSwapSuffix = ".swap";
 
   int64_t log_start_offset();
   int64_t log_end_offset();
@@ -117,8 +141,11 @@ class SegmentLog {
   // Index of the segment holding `offset`: the last one whose base offset is <= offset.
   size_t SegmentIndexFor(int64_t offset) const;
 
+  // Load's handling of a cleaner swap interrupted by a crash.
+  Status CompleteInterruptedSwaps(const std::vector<std::string>& names);
+
   const std::string dir_;
-  const LogConfig config_;
+  LogConfig config_;
   std::mutex mutex_;
   std::vector<std::shared_ptr<LogSegment>> segments_;
   int64_t log_start_offset_ = 0;

@@ -1,8 +1,13 @@
 // Produce, v3-13, advertised from v0 like Kafka 4.x (older librdkafka checks that v0 is
-// listed before it enables compression); v0-2 requests are still refused (KAFKA-18659). acks 0, 1 and -1/all; with one replica, 1 and all
+// listed before it enables compression); v0-2 requests are still refused (KAFKA-18659).
+// acks 0, 1 and -1/all; with one replica, 1 and all
 // are both satisfied once the batch is in the log. Topics by name, or by ID from v13
 // (KIP-516). An error under acks=0 closes the connection, as Kafka does, since there is no
-// response to carry it. Transactional produce arrives with the transaction coordinator.
+// response to carry it. Transactional writes are checked against the producer's ongoing
+// transaction (KIP-890 part 1): a partition not added to it answers INVALID_TXN_STATE.
+// Internal topics refuse client writes (INVALID_TOPIC_EXCEPTION), as in Kafka. Partitions
+// whose batches go through the compression workers answer once those are done; the
+// response keeps the request's order.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
@@ -11,6 +16,7 @@ import {
   type ProduceResponsePartitionProduceResponse,
 } from '../protocol/generated/index.js';
 import { CloseConnection } from '../server/dispatcher.js';
+import { type AppendResult } from '../log/partition-log.js';
 import { defineHandler, NO_RESPONSE } from './api-handler.js';
 
 const ZERO_UUID = Buffer.alloc(16);
@@ -30,52 +36,81 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     const acks = request.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const now = broker.now();
-    let firstError: string | undefined;
 
+    let pending = false;
     const responses = request.topicData.map((topicData) => {
       const topic = byId ? broker.logs.topicById(topicData.topicId ?? ZERO_UUID) : broker.logs.topic(topicData.name ?? '');
-      const partitionResponses = topicData.partitionData.map((data) => {
-        let result: ProduceResponsePartitionProduceResponse;
-        if (!validAcks) {
-          result = partitionError(data.index, ErrorCode.INVALID_REQUIRED_ACKS, `Invalid acks ${acks}: use -1, 0 or 1`);
-        } else if (request.transactionalId !== null && request.transactionalId !== undefined) {
-          result = partitionError(data.index, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, 'Transactions are not supported yet');
-        } else if (topic === undefined) {
-          result = partitionError(data.index, byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-        } else {
-          const log = topic.partitions[data.index];
-          if (log === undefined) {
-            result = partitionError(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-          } else if (data.records === null || !Buffer.isBuffer(data.records)) {
-            result = partitionError(data.index, ErrorCode.CORRUPT_MESSAGE, 'No records');
-          } else {
-            try {
-              const appended = log.append(data.records, now);
-              result = {
-                index: data.index,
-                errorCode: ErrorCode.NONE,
-                baseOffset: appended.baseOffset,
-                logAppendTimeMs: appended.logAppendTime,
-                logStartOffset: appended.logStartOffset,
-                recordErrors: [],
-                errorMessage: null,
-              };
-            } catch (error) {
-              if (!(error instanceof KafkaError)) throw error;
-              result = partitionError(data.index, error.kafkaCode, error.message);
-            }
+      const partitionResponses = topicData.partitionData.map((data): PartitionResult => {
+        if (!validAcks) return partitionError(data.index, ErrorCode.INVALID_REQUIRED_ACKS, `Invalid acks ${acks}: use -1, 0 or 1`);
+        if (topic === undefined) return partitionError(data.index, byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+        const transactionalId = request.transactionalId;
+        if (transactionalId !== null && transactionalId !== undefined && Buffer.isBuffer(data.records) && data.records.length >= 61) {
+          // KIP-890 part 1: a transactional write must belong to the producer's ongoing
+          // transaction on this partition; the batch header names the producer and epoch.
+          const producerId = data.records.readBigInt64BE(43);
+          const producerEpoch = data.records.readInt16BE(51);
+          const code = broker.transactions.checkProduce(transactionalId, producerId, producerEpoch, topic.name, data.index);
+          if (code !== ErrorCode.NONE) {
+            const message = code === ErrorCode.INVALID_TXN_STATE ? `Partition ${topic.name}-${data.index} is not part of an ongoing transaction of ${transactionalId}` : null;
+            return partitionError(data.index, code === ErrorCode.PRODUCER_FENCED && apiVersion < 9 ? ErrorCode.INVALID_PRODUCER_EPOCH : code, message);
           }
         }
-        if (result.errorCode !== ErrorCode.NONE) firstError ??= `${topicData.name ?? 'topic id'}-${data.index}: error ${result.errorCode} ${result.errorMessage ?? ''}`;
-        return result;
+        if (topic.internal) return partitionError(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
+        const log = topic.partitions[data.index];
+        if (log === undefined) return partitionError(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+        if (data.records === null || !Buffer.isBuffer(data.records)) return partitionError(data.index, ErrorCode.CORRUPT_MESSAGE, 'No records');
+        try {
+          const appended = log.append(data.records, now);
+          if (appended instanceof Promise) {
+            pending = true;
+            return appended.then(
+              (result) => partitionOk(data.index, result),
+              (error: unknown) => appendFailed(data.index, error),
+            );
+          }
+          return partitionOk(data.index, appended);
+        } catch (error) {
+          return appendFailed(data.index, error);
+        }
       });
       return { name: topicData.name ?? '', topicId: topicData.topicId ?? ZERO_UUID, partitionResponses };
     });
 
-    if (acks === 0) {
-      if (firstError !== undefined) throw new CloseConnection(`acks=0 produce failed: ${firstError}`);
-      return NO_RESPONSE;
-    }
-    return { responses, throttleTimeMs: 0 };
+    const finish = (settled: ProduceResponse['responses']): ProduceResponse | typeof NO_RESPONSE => {
+      if (acks === 0) {
+        for (const topic of settled) {
+          for (const result of topic.partitionResponses) {
+            if (result.errorCode !== ErrorCode.NONE) {
+              throw new CloseConnection(`acks=0 produce failed: ${topic.name || 'topic id'}-${result.index}: error ${result.errorCode} ${result.errorMessage ?? ''}`);
+            }
+          }
+        }
+        return NO_RESPONSE;
+      }
+      return { responses: settled, throttleTimeMs: 0 };
+    };
+    if (!pending) return finish(responses as ProduceResponse['responses']);
+    return Promise.all(
+      responses.map(async (topic) => ({ ...topic, partitionResponses: await Promise.all(topic.partitionResponses) })),
+    ).then(finish);
   },
 });
+
+type PartitionResult = ProduceResponsePartitionProduceResponse | Promise<ProduceResponsePartitionProduceResponse>;
+
+function partitionOk(index: number, appended: AppendResult): ProduceResponsePartitionProduceResponse {
+  return {
+    index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: appended.baseOffset,
+    logAppendTimeMs: appended.logAppendTime,
+    logStartOffset: appended.logStartOffset,
+    recordErrors: [],
+    errorMessage: null,
+  };
+}
+
+function appendFailed(index: number, error: unknown): ProduceResponsePartitionProduceResponse {
+  if (!(error instanceof KafkaError)) throw error;
+  return partitionError(index, error.kafkaCode, error.message);
+}

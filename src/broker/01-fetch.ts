@@ -3,6 +3,8 @@
 // broker's fetch.max.bytes) and partition_max_bytes follow KIP-74: the first batch of the
 // first non-empty partition is returned whole even when larger than the limits. Fetch
 // sessions follow KIP-227 (full and incremental). Topics by ID from v13 (KIP-516).
+// read_committed (isolation 1) stops at the last stable offset and lists the aborted
+// transactions overlapping the returned batches, so clients can drop their records.
 // Differences from Kafka: no follower fetching (replica IDs are served as consumers), no
 // preferred read replica, no diverging-epoch answers (one leader epoch, 0).
 
@@ -159,13 +161,22 @@ function newSessionPartition(target: FetchTarget): SessionPartition {
 }
 
 /** Reads every target in parallel, then keeps what fits the response limit, in order. */
-async function readTargets(targets: readonly FetchTarget[], responseMaxBytes: number): Promise<ReadResult[]> {
+async function readTargets(targets: readonly FetchTarget[], responseMaxBytes: number, readCommitted: boolean): Promise<ReadResult[]> {
   const reads = targets.map(async (target): Promise<ReadResult> => {
     if (target.errorCode !== ErrorCode.NONE || target.log === undefined) {
       return { target, errorCode: target.errorCode === ErrorCode.NONE ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : target.errorCode, records: null };
     }
     try {
+      // read_committed readers stop at the last stable offset: nothing of an open transaction.
+      const limit = readCommitted ? target.log.lastStableOffset : undefined;
+      if (limit !== undefined && target.fetchOffset >= limit && target.fetchOffset <= target.log.logEndOffset) {
+        return { target, errorCode: ErrorCode.NONE, records: null };
+      }
       const records = await target.log.read(target.fetchOffset, Math.max(0, Math.min(target.maxBytes, responseMaxBytes)), true);
+      if (records !== null && limit !== undefined && !records.truncateBefore(limit)) {
+        records.release();
+        return { target, errorCode: ErrorCode.NONE, records: null };
+      }
       return { target, errorCode: ErrorCode.NONE, records };
     } catch (error) {
       if (error instanceof KafkaError) return { target, errorCode: error.kafkaCode, records: null };
@@ -233,7 +244,8 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
     const { targets, session, incremental } = plan;
     const responseMaxBytes = Math.min(request.maxBytes ?? 0x7fffffff, broker.config.fetchMaxBytes);
     const deadline = broker.now() + Math.max(0, request.maxWaitMs);
-    let results = await readTargets(targets, responseMaxBytes);
+    const readCommitted = request.isolationLevel === READ_COMMITTED;
+    let results = await readTargets(targets, responseMaxBytes, readCommitted);
     while (bytesOf(results) < request.minBytes && !hasError(results)) {
       const remaining = deadline - broker.now();
       if (remaining <= 0) break;
@@ -241,10 +253,9 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
       const logs = targets.map((target) => target.log).filter((log): log is PartitionLog => log !== undefined);
       await waitForAppend(context, logs, remaining);
       if (!context.connection.isOpen) return emptyFetchResponse(ErrorCode.NONE);
-      results = await readTargets(targets, responseMaxBytes);
+      results = await readTargets(targets, responseMaxBytes, readCommitted);
     }
 
-    const readCommitted = request.isolationLevel === READ_COMMITTED;
     const byTopic: FetchResponseFetchableTopicResponse[] = [];
     for (const result of results) {
       const { target } = result;
@@ -271,7 +282,12 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
         highWatermark,
         lastStableOffset,
         logStartOffset,
-        abortedTransactions: readCommitted && result.errorCode === ErrorCode.NONE ? [] : null,
+        abortedTransactions:
+          readCommitted && result.errorCode === ErrorCode.NONE
+            ? result.records === null || log === undefined
+              ? []
+              : log.abortedTransactions(target.fetchOffset, result.records.lastOffset + 1n).map((txn) => ({ producerId: txn.producerId, firstOffset: txn.firstOffset }))
+            : null,
         preferredReadReplica: -1,
         records: result.records ?? Buffer.alloc(0),
       };

@@ -2,7 +2,8 @@
 // partitions or, with null topics, all of them. A partition without a commit answers -1.
 // From v9 a member of a KIP-848 consumer group sends its member ID and epoch: an unknown
 // member or a stale epoch answers UNKNOWN_MEMBER_ID / STALE_MEMBER_EPOCH for the group.
-// Topics by ID from v10. requireStable has nothing to wait for until transactions exist.
+// Topics by ID from v10. requireStable (v7+) answers UNSTABLE_OFFSET_COMMIT while offsets
+// committed in an open transaction are pending for the group.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/index.js';
@@ -19,12 +20,16 @@ interface PartitionAnswer {
 }
 
 function fetchGroup(
-  context: RequestContext,
+  context: RequestContext & { requireStable?: boolean },
   groupId: string,
   topics: ReadonlyArray<{ name: string; partitionIndexes: number[] }> | null,
 ): Array<{ name: string; partitions: PartitionAnswer[] }> {
   const { groups } = context.broker;
+  // requireStable (v7+, KIP-447): while a transaction's offsets for the group are pending, the
+  // answer is UNSTABLE_OFFSET_COMMIT and the client retries.
+  const unstable = (context.requireStable ?? false) && groups.hasPendingTransactionalOffsets(groupId);
   const answer = (topic: string, partition: number): PartitionAnswer => {
+    if (unstable) return { partitionIndex: partition, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
     const committed = groups.committedOffset(groupId, topic, partition);
     return committed === undefined
       ? { partitionIndex: partition, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE }
@@ -53,7 +58,7 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
     const { broker, apiVersion } = context;
     if (apiVersion < 8) {
       const topics = request.topics === null || request.topics === undefined ? null : request.topics;
-      return { throttleTimeMs: 0, topics: fetchGroup(context, request.groupId ?? '', topics), errorCode: ErrorCode.NONE };
+      return { throttleTimeMs: 0, topics: fetchGroup({ ...context, requireStable: request.requireStable ?? false }, request.groupId ?? '', topics), errorCode: ErrorCode.NONE };
     }
     const byId = apiVersion >= 10;
     return {
@@ -69,7 +74,7 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
                 topicId: t.topicId ?? ZERO_UUID,
                 partitionIndexes: t.partitionIndexes,
               }));
-        const topics = fetchGroup(context, group.groupId, wanted);
+        const topics = fetchGroup({ ...context, requireStable: request.requireStable ?? false }, group.groupId, wanted);
         return {
           groupId: group.groupId,
           topics: topics.map((t, i) => ({

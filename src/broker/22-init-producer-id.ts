@@ -1,9 +1,10 @@
-// InitProducerId, v0-5 (v6 is unstable in Kafka 4.3 and not advertised): a fresh producer ID
-// with epoch 0 for idempotent producers. As in Kafka, a non-transactional request gets a new
-// ID even when it names its previous one (KIP-360's bump applies to transactional IDs).
-// Transactional IDs are answered UNSUPPORTED_VERSION until the transaction coordinator lands.
+// InitProducerId, v0-5 (v6 is unstable in Kafka 4.3 and not advertised). Without a
+// transactional ID: a fresh producer ID with epoch 0 (as in Kafka, even when the request names
+// its previous ID). With one: the transaction coordinator's ID and a bumped epoch, which
+// fences older instances and aborts what they left open; KIP-360 lets a producer that names
+// its current ID and epoch recover by bumping it.
 
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type InitProducerIdRequest, type InitProducerIdResponse } from '../protocol/generated/index.js';
 import { defineHandler } from './api-handler.js';
 
@@ -12,9 +13,23 @@ export const initProducerIdHandler = defineHandler<InitProducerIdRequest, InitPr
   minVersion: 0,
   maxVersion: 5,
   handle(request, context) {
-    if (request.transactionalId !== null && request.transactionalId !== undefined) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_VERSION, producerId: -1n, producerEpoch: -1 };
+    const { broker } = context;
+    if (request.transactionalId === null || request.transactionalId === undefined) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: broker.producerIds.nextId(), producerEpoch: 0 };
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: context.broker.producerIds.nextId(), producerEpoch: 0 };
+    try {
+      const { producerId, producerEpoch } = broker.transactions.initProducerId(
+        request.transactionalId,
+        request.transactionTimeoutMs,
+        request.producerId ?? -1n,
+        request.producerEpoch ?? -1,
+      );
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch };
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+      // Clients before KIP-588 (v0-2) know the fencing error as INVALID_PRODUCER_EPOCH.
+      const code = context.apiVersion < 3 && error.kafkaCode === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : error.kafkaCode;
+      return { throttleTimeMs: 0, errorCode: code, producerId: -1n, producerEpoch: -1 };
+    }
   },
 });

@@ -1,6 +1,8 @@
-// DescribeConfigs, v1-4: every topic config (value, source, synonyms with includeSynonyms,
-// type and documentation from v3) and every broker config of this node. Topic configs can
-// be changed in the topic administration work; broker configs are static, so read-only.
+// DescribeConfigs, v1-4: every topic config of Kafka 4.3 (value, source, synonyms with
+// includeSynonyms in Kafka's order, type and documentation from v3) and every broker config
+// of this node, dynamic values included (AlterConfigs). Broker configs that cannot change
+// at run time are read-only. The BROKER resource "" lists the cluster-wide dynamic
+// defaults only, as Kafka does. BROKER_LOGGER answers an empty list.
 
 import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -46,7 +48,7 @@ export const describeConfigsHandler = defineHandler<DescribeConfigsRequest, Desc
         if (resource.resourceName !== '' && resource.resourceName !== String(broker.nodeId)) {
           return failed(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${resource.resourceName}`);
         }
-        configs = describeBrokerConfigs(broker.config);
+        configs = describeBrokerConfigs(broker.config, resource.resourceName === '');
       } else if (resource.resourceType === ResourceType.BROKER_LOGGER) {
         configs = [];
       } else {

@@ -1,10 +1,13 @@
-// Everything a handler may reach: configuration, the logs, fetch sessions, producer IDs and
-// the logger. One instance per broker; nothing here is process-global.
+// Everything a handler may reach: configuration, the logs, fetch sessions, producer IDs, the
+// group and transaction coordinators, and the logger. One instance per broker; nothing here is process-global.
 
 import { type BrokerConfig } from '../config/broker-config.js';
 import { type Logger } from '../logger.js';
 import { type LogManager } from '../log/log-manager.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
+import { OFFSETS_TOPIC } from '../group/offsets-log.js';
+import { TransactionCoordinator, type MarkerWriter } from '../txn/transaction-coordinator.js';
+import { TransactionLog } from '../txn/transaction-log.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
 
@@ -18,6 +21,7 @@ export class BrokerState {
   readonly fetchSessions: FetchSessionCache;
   readonly producerIds: ProducerIdManager;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
   /** Filled in once the listeners are bound (port 0 resolves to the real port then). */
   advertised: Endpoint[] = [];
   /** The served version ranges, set by the dispatcher from its handler table. */
@@ -31,6 +35,15 @@ export class BrokerState {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
     this.producerIds = new ProducerIdManager(config.dataDir);
     this.groups = new GroupCoordinator(logs, config, logger);
+    const markers: MarkerWriter = {
+      partitionExists: (topic, partition) => logs.partition(topic, partition) !== undefined,
+      writeMarker: (topic, partition, producerId, producerEpoch, commit) => {
+        logs.partition(topic, partition)?.appendMarker(producerId, producerEpoch, commit, this.now());
+        // Offsets committed in the transaction follow its outcome.
+        if (topic === OFFSETS_TOPIC) this.groups.completeTransaction(producerId, commit);
+      },
+    };
+    this.transactions = new TransactionCoordinator(new TransactionLog(logs, config), markers, this.producerIds, config, logger);
   }
 
   get nodeId(): number {

@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { brokerConfigByName, ConfigError, parseConfigValue, type ConfigValue } from './definitions.js';
+import { emptyDynamicConfigs, type DynamicBrokerConfigs } from './topic-config.js';
 import { parseProperties } from './properties.js';
 
 export interface Listener {
@@ -33,6 +34,11 @@ export interface BrokerConfig {
   readonly values: ReadonlyMap<string, ConfigValue>;
   /** The properties set explicitly (file or overrides), as opposed to defaults. */
   readonly explicit: ReadonlySet<string>;
+  /**
+   * The dynamic broker configs set with AlterConfigs (loaded and kept by the LogManager);
+   * they take precedence over `values` for topic defaults and DescribeConfigs.
+   */
+  readonly dynamic: DynamicBrokerConfigs;
   readonly warnings: readonly string[];
 }
 
@@ -108,6 +114,7 @@ export function loadBrokerConfig(sources: BrokerConfigSources = {}): BrokerConfi
     clusterId: values.get('cluster.id') as string | null,
     values,
     explicit,
+    dynamic: emptyDynamicConfigs(),
     warnings,
   };
 }

@@ -21,6 +21,7 @@ import {
   type GroupMetadataValue,
 } from './offsets-topic-records.js';
 import { Scheduler } from './scheduler.js';
+import { TransactionalOffsets } from './transactional-offsets.js';
 
 export interface CommittedOffset {
   readonly offset: bigint;
@@ -114,6 +115,8 @@ export class GroupCoordinator {
   private readonly offsetsRetentionMs: number;
   /** Groups whose join phase saw a new member during the current initial delay. */
   private readonly joinedDuringDelay = new Set<string>();
+  /** Offsets committed in transactions that have not ended yet. */
+  private readonly transactionalOffsets = new TransactionalOffsets<CommittedOffset>();
   /** KIP-848 consumer groups. */
   readonly consumer: ConsumerGroupCoordinator;
 
@@ -160,7 +163,16 @@ export class GroupCoordinator {
     let records = 0;
     for await (const record of this.offsetsLog.replay()) {
       records++;
-      if (record.kind === 'offset') {
+      if (record.kind === 'marker') {
+        this.completeTransaction(record.producerId, record.commit);
+      } else if (record.kind === 'offset' && record.producerId !== undefined && record.value !== null) {
+        // Written inside a transaction: pending until the transaction's marker is replayed.
+        this.transactionalOffsets.add(record.producerId, [{
+          groupId: record.group,
+          key: offsetKey(record.topic, record.partition),
+          value: { offset: record.value.offset, leaderEpoch: record.value.leaderEpoch, metadata: record.value.metadata, commitTimestamp: Number(record.value.commitTimestamp) },
+        }]);
+      } else if (record.kind === 'offset') {
         if (record.value === null) this.offsets.get(record.group)?.delete(offsetKey(record.topic, record.partition));
         else {
           const committed = this.groupOffsets(record.group);
@@ -609,6 +621,44 @@ export class GroupCoordinator {
   /** Commits offsets (already validated) durably; returns a code per offset. */
   commitOffsets(groupId: string, offsets: readonly OffsetToCommit[]): number[] {
     const now = this.now();
+    const { codes, records, accepted } = this.prepareCommit(groupId, offsets, now);
+    this.offsetsLog.append(groupId, records, now);
+    const committed = this.groupOffsets(groupId);
+    for (const [key, value] of accepted) committed.set(key, value);
+    if (!this.groups.has(groupId) && this.consumer.group(groupId) === undefined) this.groups.set(groupId, new ClassicGroup(groupId));
+    return codes;
+  }
+
+  /**
+   * TxnOffsetCommit: the offsets are written to __consumer_offsets in the producer's
+   * transaction and held back until its marker arrives (completeTransaction).
+   */
+  commitTransactionalOffsets(groupId: string, producerId: bigint, producerEpoch: number, offsets: readonly OffsetToCommit[]): number[] {
+    const now = this.now();
+    const { codes, records, accepted } = this.prepareCommit(groupId, offsets, now);
+    this.offsetsLog.appendTransactional(groupId, records, producerId, producerEpoch, now);
+    this.transactionalOffsets.add(producerId, accepted.map(([key, value]) => ({ groupId, key, value })));
+    return codes;
+  }
+
+  /** A transaction's marker reached the offsets topic: apply (commit) or drop (abort) its offsets. */
+  completeTransaction(producerId: bigint, commit: boolean): void {
+    for (const { groupId, key, value } of this.transactionalOffsets.take(producerId)) {
+      if (commit) this.groupOffsets(groupId).set(key, value);
+    }
+  }
+
+  /** Offsets of this group are waiting for a transaction to end (OffsetFetch requireStable). */
+  hasPendingTransactionalOffsets(groupId: string): boolean {
+    return this.transactionalOffsets.hasPending(groupId);
+  }
+
+  /** The __consumer_offsets partition of a group (AddOffsetsToTxn adds it to a transaction). */
+  offsetsTopicPartition(groupId: string): { topic: string; partition: number } {
+    return this.offsetsLog.partitionOf(groupId);
+  }
+
+  private prepareCommit(groupId: string, offsets: readonly OffsetToCommit[], now: number) {
     const codes: number[] = [];
     const records: KeyValue[] = [];
     const accepted: Array<[string, CommittedOffset]> = [];
@@ -631,11 +681,7 @@ export class GroupCoordinator {
       accepted.push([offsetKey(offset.topic, offset.partition), committed]);
       codes.push(ErrorCode.NONE);
     }
-    this.offsetsLog.append(groupId, records, now);
-    const committed = this.groupOffsets(groupId);
-    for (const [key, value] of accepted) committed.set(key, value);
-    if (!this.groups.has(groupId) && this.consumer.group(groupId) === undefined) this.groups.set(groupId, new ClassicGroup(groupId));
-    return codes;
+    return { codes, records, accepted };
   }
 
   committedOffset(groupId: string, topic: string, partition: number): CommittedOffset | undefined {

@@ -4,7 +4,7 @@
 
 import { type BrokerConfig } from '../config/broker-config.js';
 import { type LogManager, type Topic } from '../log/log-manager.js';
-import { decodeRecordBatches, encodeRecordBatch } from '../protocol/record-batch.js';
+import { decodeRecordBatches, encodeRecordBatch, RecordBatchAttribute } from '../protocol/record-batch.js';
 import { decodeOffsetsTopicRecord, type OffsetsTopicRecord } from './offsets-topic-records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
@@ -50,6 +50,27 @@ export class OffsetsLog {
     log.append(batch, nowMs);
   }
 
+  /** The partition holding a group's records (the topic is created on first use). */
+  partitionOf(groupId: string): { topic: string; partition: number } {
+    const topic = this.ensureTopic();
+    return { topic: topic.name, partition: partitionForGroup(groupId, topic.partitions.length) };
+  }
+
+  /** Appends records inside a producer's transaction: they count only once its COMMIT marker follows. */
+  appendTransactional(groupId: string, records: readonly KeyValue[], producerId: bigint, producerEpoch: number, nowMs: number): void {
+    if (records.length === 0) return;
+    const topic = this.ensureTopic();
+    const log = topic.partitions[partitionForGroup(groupId, topic.partitions.length)]!;
+    const batch = encodeRecordBatch({
+      attributes: RecordBatchAttribute.TRANSACTIONAL,
+      producerId,
+      producerEpoch,
+      baseSequence: -1,
+      records: records.map((record) => ({ key: record.key, value: record.value, timestamp: BigInt(nowMs) })),
+    });
+    log.appendFromCoordinator(batch, nowMs);
+  }
+
   /** Every record of the topic, partition by partition, in offset order. */
   async *replay(): AsyncGenerator<OffsetsTopicRecord> {
     const topic = this.topic;
@@ -61,10 +82,20 @@ export class OffsetsLog {
         if (records === null) break;
         try {
           for (const batch of decodeRecordBatches(records.buffer)) {
-            for (const record of batch.records) {
-              if (record.key === null) continue;
-              const decoded = decodeOffsetsTopicRecord(record.key, record.value);
-              if (decoded !== undefined) yield decoded;
+            if (batch.isControl) {
+              const key = batch.records[0]?.key;
+              // Control record key: version int16, type int16 (0 ABORT, 1 COMMIT).
+              if (key !== null && key !== undefined && key.length >= 4) {
+                const type = key.readInt16BE(2);
+                if (type === 0 || type === 1) yield { kind: 'marker', producerId: batch.producerId, commit: type === 1 };
+              }
+            } else {
+              for (const record of batch.records) {
+                if (record.key === null) continue;
+                const decoded = decodeOffsetsTopicRecord(record.key, record.value);
+                if (decoded === undefined) continue;
+                yield batch.isTransactional && decoded.kind === 'offset' ? { ...decoded, producerId: batch.producerId } : decoded;
+              }
             }
             offset = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
           }

@@ -19,6 +19,15 @@ export interface OffsetCommitRecord {
   readonly partition: number;
   /** null: the offset was deleted. */
   readonly value: OffsetCommitValue | null;
+  /** Set when the record was written inside this producer's transaction (TxnOffsetCommit). */
+  readonly producerId?: bigint;
+}
+
+/** A transaction marker (control batch) in the offsets topic: pending offsets commit or abort. */
+export interface TransactionMarkerRecord {
+  readonly kind: 'marker';
+  readonly producerId: bigint;
+  readonly commit: boolean;
 }
 
 export interface OffsetCommitValue {
@@ -55,7 +64,7 @@ export interface GroupMetadataRecord {
   readonly value: GroupMetadataValue | null;
 }
 
-export type OffsetsTopicRecord = OffsetCommitRecord | GroupMetadataRecord | ConsumerGroupRecord;
+export type OffsetsTopicRecord = OffsetCommitRecord | GroupMetadataRecord | ConsumerGroupRecord | TransactionMarkerRecord;
 
 export function encodeOffsetCommitKey(group: string, topic: string, partition: number): Buffer {
   const w = new Writer(64);

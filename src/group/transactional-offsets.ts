@@ -2,35 +2,32 @@
 // transaction's marker reaches the group's __consumer_offsets partition: a COMMIT makes them
 // the group's committed offsets, an ABORT drops them. OffsetFetch never sees them before.
 
-import { type OffsetToCommit } from './group-coordinator.js';
-
-export interface PendingGroupOffsets {
+export interface PendingOffset<T> {
   readonly groupId: string;
-  readonly offsets: OffsetToCommit[];
+  readonly key: string;
+  readonly value: T;
 }
 
-export class TransactionalOffsets {
-  /** producerId -> groupId -> offsets, in commit order (later commits win). */
-  private readonly pending = new Map<bigint, Map<string, OffsetToCommit[]>>();
+export class TransactionalOffsets<T> {
+  /** producerId -> offsets in commit order (a later commit of the same partition wins). */
+  private readonly pending = new Map<bigint, PendingOffset<T>[]>();
 
-  add(producerId: bigint, groupId: string, offsets: readonly OffsetToCommit[]): void {
-    let byGroup = this.pending.get(producerId);
-    if (byGroup === undefined) this.pending.set(producerId, (byGroup = new Map()));
-    let list = byGroup.get(groupId);
-    if (list === undefined) byGroup.set(groupId, (list = []));
+  add(producerId: bigint, offsets: readonly PendingOffset<T>[]): void {
+    let list = this.pending.get(producerId);
+    if (list === undefined) this.pending.set(producerId, (list = []));
     list.push(...offsets);
   }
 
-  /** Removes and returns what the producer's transaction committed to each group. */
-  take(producerId: bigint): PendingGroupOffsets[] {
-    const byGroup = this.pending.get(producerId);
+  /** Removes and returns what the producer's transaction committed. */
+  take(producerId: bigint): PendingOffset<T>[] {
+    const list = this.pending.get(producerId) ?? [];
     this.pending.delete(producerId);
-    return [...(byGroup ?? [])].map(([groupId, offsets]) => ({ groupId, offsets }));
+    return list;
   }
 
-  /** Is any transactional commit waiting for this group (OffsetFetch's requireStable)? */
+  /** Is a transactional commit waiting for this group (OffsetFetch's requireStable)? */
   hasPending(groupId: string): boolean {
-    for (const byGroup of this.pending.values()) if (byGroup.has(groupId)) return true;
+    for (const list of this.pending.values()) if (list.some((offset) => offset.groupId === groupId)) return true;
     return false;
   }
 }

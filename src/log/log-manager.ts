@@ -1,12 +1,18 @@
-// All topics and partition logs of one broker, and the durable topic metadata
-// (names, IDs, partition counts, config overrides) in `<data dir>/topics.json`.
+// All topics and partition logs of one broker; the durable topic metadata (names, IDs,
+// partition counts, config overrides) in `<data dir>/topics.json` and the dynamic broker
+// configs in `<data dir>/broker-configs.json`; topic deletion, partition creation and
+// config changes, applied live; and the background work on the logs: retention every
+// log.retention.check.interval.ms and the log cleaner for compacted topics.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rm } from 'node:fs';
 import { join } from 'node:path';
 import { type BrokerConfig } from '../config/broker-config.js';
-import { resolveLogConfig } from '../config/topic-config.js';
+import { brokerConfigValue, resolveLogConfig } from '../config/topic-config.js';
+import { CompressionPool } from '../compression/pool.js';
+import { type Logger } from '../logger.js';
 import { writeFileDurably } from './durable-file.js';
+import { LogCleaner } from './log-cleaner.js';
 import { PartitionLog } from './partition-log.js';
 
 export interface Topic {
@@ -14,8 +20,13 @@ export interface Topic {
   /** The topic's UUID (KIP-516), 16 bytes. */
   readonly id: Buffer;
   readonly partitions: PartitionLog[];
+  /** The config overrides; replaced as a whole by alterTopicConfigs. */
   readonly configs: Readonly<Record<string, string>>;
   readonly internal: boolean;
+}
+
+interface MutableTopic extends Omit<Topic, 'configs'> {
+  configs: Readonly<Record<string, string>>;
 }
 
 interface StoredTopic {
@@ -25,8 +36,17 @@ interface StoredTopic {
   configs: Record<string, string>;
 }
 
+interface StoredBrokerConfigs {
+  version: number;
+  perBroker: Record<string, string>;
+  clusterDefault: Record<string, string>;
+}
+
 const METADATA_FILE = 'topics.json';
 const METADATA_VERSION = 1;
+const BROKER_CONFIGS_FILE = 'broker-configs.json';
+/** A deleted partition's directory is renamed with this suffix, then removed in the background. */
+const DELETED_DIR_SUFFIX = '-delete';
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 /** Topics Kafka marks internal in Metadata. */
@@ -49,15 +69,31 @@ export function newTopicId(): Buffer {
   }
 }
 
+const silentLogger: Pick<Logger, 'info' | 'warn' | 'error'> = { info() {}, warn() {}, error() {} };
+
 export class LogManager {
   readonly clusterId: string;
-  private readonly topics = new Map<string, Topic>();
-  private readonly topicsById = new Map<string, Topic>();
+  private readonly topics = new Map<string, MutableTopic>();
+  private readonly topicsById = new Map<string, MutableTopic>();
+  private compressionPool: CompressionPool | undefined;
+  private readonly cleaner: LogCleaner;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 
-  constructor(private readonly config: BrokerConfig) {
+  constructor(
+    private readonly config: BrokerConfig,
+    logger?: Pick<Logger, 'info' | 'warn' | 'error'>,
+  ) {
+    this.logger = logger ?? silentLogger;
     mkdirSync(config.dataDir, { recursive: true });
     this.clusterId = this.loadOrCreateMetaProperties();
+    this.loadBrokerConfigs();
+    this.removeDeletedDirectories();
     this.loadTopics();
+    this.cleaner = new LogCleaner(this, config, this.logger);
+    this.scheduleRetention();
+    this.cleaner.start();
   }
 
   get dataDir(): string {
@@ -80,6 +116,12 @@ export class LogManager {
     return this.topics.get(topic)?.partitions[partition];
   }
 
+  /** The compression worker pool, started on first use. */
+  compression(): CompressionPool {
+    this.compressionPool ??= new CompressionPool();
+    return this.compressionPool;
+  }
+
   /** Names that differ only by '.' vs '_' collide in Kafka's metric names; Kafka refuses them. */
   collidingTopic(name: string): string | undefined {
     const normalized = name.replace(/\./g, '_');
@@ -98,11 +140,120 @@ export class LogManager {
     return topic;
   }
 
+  /**
+   * Deletes a topic: it disappears from the metadata (durably) at once, its logs close, and
+   * its directories are renamed `<name>-<partition>.<id>-delete` and removed in the
+   * background, as Kafka does. Reads and writes in flight are told UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  deleteTopic(name: string): void {
+    const topic = this.topics.get(name);
+    if (topic === undefined) throw new Error(`Topic ${name} does not exist`);
+    this.topics.delete(name);
+    this.topicsById.delete(topic.id.toString('hex'));
+    this.persist();
+    for (const log of topic.partitions) {
+      this.cleaner.forget(log);
+      log.markDeleted();
+      const target = `${log.dir}.${topic.id.toString('hex')}${DELETED_DIR_SUFFIX}`;
+      try {
+        renameSync(log.dir, target);
+        rm(target, { recursive: true, force: true }, () => undefined);
+      } catch (error) {
+        this.logger.warn(`Could not remove ${log.dir}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Adds partitions up to `count` (validated by the caller) and persists the metadata. */
+  createPartitions(name: string, count: number): Topic {
+    const topic = this.topics.get(name);
+    if (topic === undefined) throw new Error(`Topic ${name} does not exist`);
+    const logConfig = resolveLogConfig(topic.configs, this.config);
+    for (let index = topic.partitions.length; index < count; index++) topic.partitions.push(this.openPartition(topic.name, index, logConfig));
+    this.persist();
+    return topic;
+  }
+
+  /** Replaces a topic's config overrides (validated by the caller): durable, then applied. */
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>): void {
+    const topic = this.topics.get(name);
+    if (topic === undefined) throw new Error(`Topic ${name} does not exist`);
+    topic.configs = { ...configs };
+    this.persist();
+    const logConfig = resolveLogConfig(topic.configs, this.config);
+    for (const log of topic.partitions) log.updateConfig(logConfig);
+    this.cleaner.wake();
+  }
+
+  /**
+   * Replaces the dynamic broker configs of one layer (validated by the caller): durable,
+   * then every topic's configs are resolved again.
+   */
+  alterBrokerConfigs(layer: 'perBroker' | 'clusterDefault', configs: Readonly<Record<string, string>>): void {
+    const target = this.config.dynamic[layer];
+    target.clear();
+    for (const [key, value] of Object.entries(configs)) target.set(key, value);
+    const stored: StoredBrokerConfigs = {
+      version: 1,
+      perBroker: Object.fromEntries(this.config.dynamic.perBroker),
+      clusterDefault: Object.fromEntries(this.config.dynamic.clusterDefault),
+    };
+    writeFileDurably(join(this.config.dataDir, BROKER_CONFIGS_FILE), JSON.stringify(stored, null, 2) + '\n');
+    for (const topic of this.topics.values()) {
+      const logConfig = resolveLogConfig(topic.configs, this.config);
+      for (const log of topic.partitions) log.updateConfig(logConfig);
+    }
+    this.scheduleRetention();
+    this.cleaner.reconfigure();
+  }
+
+  /** One retention pass over every partition (also run by the background timer). */
+  applyRetention(nowMs = Date.now()): number {
+    let deleted = 0;
+    for (const topic of this.topics.values()) {
+      for (const log of topic.partitions) {
+        try {
+          const result = log.applyRetention(nowMs);
+          if (result.deletedSegments > 0) {
+            deleted += result.deletedSegments;
+            this.logger.info(
+              `Deleted ${result.deletedSegments} segment(s) of ${log.topic}-${log.partition} by retention; log start offset ${result.logStartOffset}`,
+            );
+          }
+        } catch (error) {
+          this.logger.error(`Retention of ${log.topic}-${log.partition} failed: ${(error as Error).message}`);
+        }
+      }
+    }
+    return deleted;
+  }
+
+  /** Every partition log, for the cleaner. */
+  *allLogs(): Generator<PartitionLog> {
+    for (const topic of this.topics.values()) yield* topic.partitions;
+  }
+
+  get logCleaner(): LogCleaner {
+    return this.cleaner;
+  }
+
   flush(): void {
     for (const topic of this.topics.values()) for (const log of topic.partitions) log.flush();
   }
 
+  /** Rebuilds every partition's producer and transaction state (see PartitionLog.loadState). */
+  async loadState(nowMs: number): Promise<void> {
+    for (const topic of this.topics.values()) {
+      for (const log of topic.partitions) await log.loadState(nowMs);
+    }
+  }
+
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
+    this.cleaner.stop();
+    void this.compressionPool?.close();
     for (const topic of this.topics.values()) for (const log of topic.partitions) log.close();
   }
 
@@ -112,15 +263,25 @@ export class LogManager {
     }
   }
 
+  private scheduleRetention(): void {
+    if (this.closed) return;
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
+    const interval = Number(brokerConfigValue('log.retention.check.interval.ms', this.config) as bigint);
+    this.retentionTimer = setInterval(() => this.applyRetention(), Math.min(interval, 2147483647));
+    this.retentionTimer.unref();
+  }
+
+  private openPartition(topic: string, index: number, logConfig: ReturnType<typeof resolveLogConfig>): PartitionLog {
+    const dir = join(this.config.dataDir, `${topic}-${index}`);
+    mkdirSync(dir, { recursive: true });
+    return new PartitionLog(topic, index, dir, logConfig, () => this.compression());
+  }
+
   private openTopic(stored: StoredTopic): Topic {
     const logConfig = resolveLogConfig(stored.configs, this.config);
     const partitions: PartitionLog[] = [];
-    for (let index = 0; index < stored.partitions; index++) {
-      const dir = join(this.config.dataDir, `${stored.name}-${index}`);
-      mkdirSync(dir, { recursive: true });
-      partitions.push(new PartitionLog(stored.name, index, dir, logConfig));
-    }
-    const topic: Topic = {
+    for (let index = 0; index < stored.partitions; index++) partitions.push(this.openPartition(stored.name, index, logConfig));
+    const topic: MutableTopic = {
       name: stored.name,
       id: Buffer.from(stored.id, 'hex'),
       partitions,
@@ -138,6 +299,21 @@ export class LogManager {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as { version: number; topics: StoredTopic[] };
     if (parsed.version !== METADATA_VERSION) throw new Error(`${path}: unsupported metadata version ${parsed.version}`);
     for (const stored of parsed.topics) this.openTopic(stored);
+  }
+
+  private loadBrokerConfigs(): void {
+    const path = join(this.config.dataDir, BROKER_CONFIGS_FILE);
+    if (!existsSync(path)) return;
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as StoredBrokerConfigs;
+    for (const [key, value] of Object.entries(parsed.perBroker ?? {})) this.config.dynamic.perBroker.set(key, value);
+    for (const [key, value] of Object.entries(parsed.clusterDefault ?? {})) this.config.dynamic.clusterDefault.set(key, value);
+  }
+
+  /** Finishes the removal of directories of topics deleted before a restart. */
+  private removeDeletedDirectories(): void {
+    for (const name of readdirSync(this.config.dataDir)) {
+      if (name.endsWith(DELETED_DIR_SUFFIX)) rm(join(this.config.dataDir, name), { recursive: true, force: true }, () => undefined);
+    }
   }
 
   private persist(): void {

@@ -3,7 +3,7 @@
 //
 // Threading: validateBatches, append, flush, close, truncateTo and deleteSegmentsBefore
 // run synchronously on the calling thread (appends are page-cache writes, like Kafka's).
-// read, offsetForTimestamp, SegmentLog.open and sendFile run on libuv worker threads and
+// read, offsetForTimestamp, replaceSegment, SegmentLog.open and sendFile run on libuv worker threads and
 // return promises, so the event loop never waits on the disk or a slow socket.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -54,6 +54,8 @@ export interface BatchInfo {
   attributes: number;
   baseTimestamp: bigint;
   maxTimestamp: bigint;
+  /** The smallest record timestamp of an uncompressed batch; baseTimestamp if compressed. */
+  minTimestamp: bigint;
   producerId: bigint;
   producerEpoch: number;
   baseSequence: number;
@@ -180,12 +182,37 @@ export interface SegmentLog {
    * segments that lie wholly below it, never the active one. Returns how many it deleted.
    */
   deleteSegmentsBefore(offset: bigint): number;
+  /** Rolls the active segment if it holds any batch (retention deleting all); true if it did. */
+  roll(nowMs: number): boolean;
+  /** Applies changed options (a topic config change) to the log and all its segments. */
+  configure(options: SegmentLogOptions): void;
+  /** Every segment, oldest first; the last one is the active segment. */
+  segments(): SegmentInfo[];
+  /**
+   * The log cleaner's swap, on a worker thread: `<20-digit base>.log.cleaned`, written and
+   * synced by the cleaner in the log's directory, replaces segment `baseOffset` if that
+   * segment still has `expectedSize` bytes and is not the active one. Indexes are rebuilt
+   * from the cleaned file; a crash at any point leaves the old or the new segment. Resolves
+   * false (and removes the cleaned file) when the segment changed meanwhile.
+   */
+  replaceSegment(baseOffset: bigint, expectedSize: number): Promise<boolean>;
   readonly logStartOffset: bigint;
   readonly logEndOffset: bigint;
   /** Bytes in all segment files. */
   readonly size: number;
   readonly segmentCount: number;
   readonly closed: boolean;
+}
+
+export interface SegmentInfo {
+  readonly baseOffset: bigint;
+  /** One past its last offset; baseOffset when empty. */
+  readonly nextOffset: bigint;
+  readonly size: number;
+  /** Largest batch timestamp, -1 when empty. */
+  readonly maxTimestamp: number;
+  /** maxTimestamp of its first batch (Kafka's getFirstBatchTimestamp), -1 when empty. */
+  readonly firstBatchTimestamp: number;
 }
 
 export interface SegmentLogConstructor {
@@ -200,8 +227,8 @@ interface NativeBinding {
   crc32c(bytes: Uint8Array, initial?: number): number;
   crc32cPortable(bytes: Uint8Array, initial?: number): number;
   crc32cHardware: boolean;
-  /** Fills 7 int32 and 3 int64 fields per batch (see record-batch-binding.cc); returns the batch count. */
-  validateBatches(records: Uint8Array, fields: Int32Array, wide: BigInt64Array): number;
+  /** Fills 7 int32 and 4 int64 fields per batch (see record-batch-binding.cc); returns the batch count. */
+  validateBatches(records: Uint8Array, fields: Int32Array, wide: BigInt64Array, requireKeys?: boolean): number;
   lastBatchFields(fields: Int32Array, wide: BigInt64Array): number;
   SegmentLog: SegmentLogConstructor;
   sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number): Promise<number>;
@@ -221,25 +248,33 @@ export const crc32cPortable: (bytes: Uint8Array, initial?: number) => number = b
 /** Whether crc32c uses the SSE4.2 instruction on this machine. */
 export const crc32cHardware: boolean = binding.crc32cHardware;
 
+// Scratch arrays the addon fills with the batch fields, grown on demand.
+let fields = new Int32Array(7 * 64);
+let wide = new BigInt64Array(4 * 64 + 1);
+
+export interface ValidateOptions {
+  /**
+   * cleanup.policy=compact: a record without a key in an uncompressed batch is refused
+   * (INVALID_RECORD, internal code KEYLESS_RECORD). Compressed batches are not decompressed.
+   */
+  requireKeys?: boolean;
+}
+
 /**
  * Validates a produce payload: whole magic-2 batches back to back, CRC-32C, record framing
  * of uncompressed batches, lastOffsetDelta == recordCount - 1. Throws LogError with
  * kafkaCode 2 (CORRUPT_MESSAGE) or 87 (INVALID_RECORD).
  */
-// Scratch arrays the addon fills with the batch fields, grown on demand.
-let fields = new Int32Array(7 * 64);
-let wide = new BigInt64Array(3 * 64 + 1);
-
-export function validateBatches(records: Uint8Array): BatchesInfo {
-  const batchCount = binding.validateBatches(records, fields, wide);
+export function validateBatches(records: Uint8Array, options?: ValidateOptions): BatchesInfo {
+  const batchCount = binding.validateBatches(records, fields, wide, options?.requireKeys === true);
   if (batchCount * 7 > fields.length) {
     fields = new Int32Array(7 * batchCount);
-    wide = new BigInt64Array(3 * batchCount + 1);
+    wide = new BigInt64Array(4 * batchCount + 1);
     binding.lastBatchFields(fields, wide);
   }
   const batches: BatchInfo[] = new Array<BatchInfo>(batchCount);
   let recordCount = 0;
-  for (let i = 0, f = 0, w = 0; i < batchCount; i++, f += 7, w += 3) {
+  for (let i = 0, f = 0, w = 0; i < batchCount; i++, f += 7, w += 4) {
     const attributes = fields[f + 3]!;
     batches[i] = {
       position: fields[f]!,
@@ -248,6 +283,7 @@ export function validateBatches(records: Uint8Array): BatchesInfo {
       attributes,
       baseTimestamp: wide[w]!,
       maxTimestamp: wide[w + 1]!,
+      minTimestamp: wide[w + 3]!,
       producerId: wide[w + 2]!,
       producerEpoch: fields[f + 4]!,
       baseSequence: fields[f + 5]!,
@@ -258,7 +294,7 @@ export function validateBatches(records: Uint8Array): BatchesInfo {
     };
     recordCount += fields[f + 6]!;
   }
-  return { batchCount, recordCount, maxTimestamp: wide[batchCount * 3]!, batches };
+  return { batchCount, recordCount, maxTimestamp: wide[batchCount * 4]!, batches };
 }
 
 export const SegmentLog: SegmentLogConstructor = binding.SegmentLog;

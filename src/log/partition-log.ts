@@ -1,11 +1,24 @@
 // One partition's log: batch validation, idempotent-producer checks and the append into
-// the native segment log; reads for Fetch; and the wake-up of fetches parked on it.
+// the native segment log; reads for Fetch; retention; and the wake-up of fetches parked
+// on it.
+//
+// Appends that need the records of compressed batches (recompression to the topic's
+// compression.type, the key check of a compacted topic) go through the compression worker
+// pool and complete asynchronously; the others complete synchronously. Either way they
+// reach the log in the order append() was called, so a producer's pipelined requests keep
+// their sequence.
 
+import { type CompressionPool } from '../compression/pool.js';
+import { CODEC_NAMES, type CodecId } from '../compression/codecs.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type LogConfig } from '../config/topic-config.js';
 import { LogRecords } from './log-records.js';
-import { LogError, SegmentLog, validateBatches, type BatchesInfo } from './native.js';
-import { ProducerStateManager } from './producer-state.js';
+import { crc32c, LogError, SegmentLog, validateBatches, type BatchesInfo, type SegmentInfo, type SegmentLogOptions } from './native.js';
+import { ProducerStateManager, type ProducerSnapshot, type StoredProducer } from './producer-state.js';
+import { TransactionIndex, type AbortedTransaction } from './transaction-index.js';
+import { decodeRecordBatches, encodeRecordBatch, RecordBatchAttribute } from '../protocol/record-batch.js';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface AppendResult {
   readonly baseOffset: bigint;
@@ -21,26 +34,54 @@ export interface TimestampLookup {
   readonly timestamp: bigint;
 }
 
+export interface RetentionResult {
+  readonly deletedSegments: number;
+  readonly logStartOffset: bigint;
+}
+
+const LOG_APPEND_TIME = 0x08;
+
+interface SnapshotFile {
+  readonly offset: bigint;
+  readonly producers: StoredProducer[];
+  readonly ongoing: Array<[string, string]>;
+  readonly aborted: Array<[string, string, string]>;
+}
+
+function segmentOptions(config: LogConfig): SegmentLogOptions {
+  return {
+    segmentBytes: config.segmentBytes,
+    segmentMs: config.segmentMs,
+    segmentIndexBytes: config.segmentIndexBytes,
+    indexIntervalBytes: config.indexIntervalBytes,
+    flushMessages: config.flushMessages,
+    flushMs: config.flushMs,
+  };
+}
+
 export class PartitionLog {
   private readonly producers = new ProducerStateManager();
+  private readonly transactions = new TransactionIndex();
   private readonly appendListeners = new Set<() => void>();
   private readonly segments: SegmentLog;
   private closed = false;
+  private deleted = false;
+  /** The last queued asynchronous append; later appends wait for it. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private pendingAppends = 0;
 
   constructor(
     readonly topic: string,
     readonly partition: number,
     readonly dir: string,
     private config: LogConfig,
+    private readonly compression?: () => CompressionPool,
   ) {
-    this.segments = new SegmentLog(dir, {
-      segmentBytes: config.segmentBytes,
-      segmentMs: config.segmentMs,
-      segmentIndexBytes: config.segmentIndexBytes,
-      indexIntervalBytes: config.indexIntervalBytes,
-      flushMessages: config.flushMessages,
-      flushMs: config.flushMs,
-    });
+    this.segments = new SegmentLog(dir, segmentOptions(config));
+  }
+
+  get logConfig(): LogConfig {
+    return this.config;
   }
 
   get logStartOffset(): bigint {
@@ -56,25 +97,106 @@ export class PartitionLog {
     return this.segments.logEndOffset;
   }
 
-  /** No transactions yet: nothing is pending, so the LSO equals the high watermark. */
+  /** The first offset of the oldest open transaction, or the high watermark when none is open. */
   get lastStableOffset(): bigint {
-    return this.highWatermark;
+    return this.transactions.lastStableOffset(this.highWatermark);
+  }
+
+  /** Aborted transactions overlapping [fromOffset, toOffset), for read_committed fetches. */
+  abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
+    return this.transactions.abortedBetween(fromOffset, toOffset);
   }
 
   get sizeInBytes(): number {
     return this.segments.size;
   }
 
-  /** Validates and appends a Produce request's records; throws KafkaError on refusal. */
-  append(records: Buffer, nowMs: number): AppendResult {
-    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition} is closed`);
+  get isDeleted(): boolean {
+    return this.deleted;
+  }
+
+  /** A topic config change: applies at once (segment rolls, retention, validation). */
+  updateConfig(config: LogConfig): void {
+    this.config = config;
+    if (!this.closed) this.segments.configure(segmentOptions(config));
+  }
+
+  /**
+   * Validates and appends a Produce request's records; throws (or rejects with) KafkaError
+   * on refusal. Synchronous unless the records must go through a compression worker.
+   */
+  append(records: Buffer, nowMs: number): AppendResult | Promise<AppendResult> {
+    this.checkOpen();
+    const config = this.config;
+    const requireKeys = config.cleanupPolicy.includes('compact');
     let info: BatchesInfo;
     try {
-      info = validateBatches(records);
+      info = validateBatches(records, { requireKeys });
     } catch (error) {
-      throw toKafkaError(error, ErrorCode.CORRUPT_MESSAGE);
+      throw this.keyed(toKafkaError(error, ErrorCode.CORRUPT_MESSAGE));
     }
+    this.checkBatches(info, nowMs);
+
+    const targetCodec: CodecId | -1 = config.compressionType === 'producer' ? -1 : CODEC_NAMES[config.compressionType]!;
+    const needsWorker = info.batches.some(
+      (batch) => (targetCodec !== -1 && batch.compression !== targetCodec) || (requireKeys && batch.compression !== 0),
+    );
+    if (!needsWorker && this.pendingAppends === 0) return this.commit(records, info, nowMs);
+
+    const work = needsWorker
+      ? this.pool().transform({
+          records,
+          targetCodec,
+          requireKeys,
+          levels: { gzip: config.compressionGzipLevel, zstd: config.compressionZstdLevel },
+        })
+      : undefined;
+    work?.catch(() => undefined); // observed below, once the earlier appends are done
+    const run = this.tail.then(async () => {
+      let bytes = records;
+      let batches = info;
+      if (work !== undefined) {
+        const result = await work;
+        if (!result.ok) throw this.keyed(new KafkaError(result.errorCode, result.message));
+        if (result.changed) {
+          bytes = Buffer.from(result.records.buffer, result.records.byteOffset, result.records.byteLength);
+          batches = validateBatches(bytes);
+          this.checkSizes(batches);
+        }
+      }
+      this.checkOpen();
+      return this.commit(bytes, batches, nowMs);
+    });
+    this.pendingAppends++;
+    const settled = () => {
+      this.pendingAppends--;
+    };
+    this.tail = run.then(settled, settled);
+    return run;
+  }
+
+  /** Kafka's produce-time checks that need only the batch headers. */
+  private checkBatches(info: BatchesInfo, nowMs: number): void {
     if (info.batchCount === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'The produce request has no record batch');
+    this.checkSizes(info);
+    const config = this.config;
+    for (const batch of info.batches) {
+      if (batch.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Clients may not write control batches');
+      if (config.messageTimestampType !== 'CreateTime') continue;
+      // message.timestamp.before.max.ms / after.max.ms (KIP-937), for CreateTime topics.
+      const earliest = BigInt(nowMs) - BigInt(config.messageTimestampBeforeMaxMs);
+      const latest = BigInt(nowMs) + BigInt(config.messageTimestampAfterMaxMs);
+      const outOfRange = batch.maxTimestamp > latest ? batch.maxTimestamp : batch.minTimestamp < earliest ? batch.minTimestamp : undefined;
+      if (outOfRange !== undefined && outOfRange >= 0n) {
+        throw new KafkaError(
+          ErrorCode.INVALID_TIMESTAMP,
+          `Timestamp ${outOfRange} of message with offset 0 is out of range. The timestamp should be within [${earliest}, ${latest}]`,
+        );
+      }
+    }
+  }
+
+  private checkSizes(info: BatchesInfo): void {
     for (const batch of info.batches) {
       if (batch.size > this.config.maxMessageBytes) {
         throw new KafkaError(
@@ -82,9 +204,11 @@ export class PartitionLog {
           `A batch of ${batch.size} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
         );
       }
-      if (batch.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Clients may not write control batches');
     }
+  }
 
+  /** Producer checks, LogAppendTime, and the native append: always in call order. */
+  private commit(records: Buffer, info: BatchesInfo, nowMs: number): AppendResult {
     let duplicates = 0;
     let duplicateRange: { firstOffset: bigint; lastOffset: bigint } | undefined;
     for (const batch of info.batches) {
@@ -107,6 +231,11 @@ export class PartitionLog {
       };
     }
 
+    let logAppendTime = -1n;
+    if (this.config.messageTimestampType === 'LogAppendTime') {
+      logAppendTime = BigInt(nowMs);
+      stampLogAppendTime(records, info, logAppendTime);
+    }
     let appended;
     try {
       appended = this.segments.append(records, info, nowMs);
@@ -117,20 +246,160 @@ export class PartitionLog {
     for (const batch of info.batches) {
       const last = offset + BigInt(batch.lastOffsetDelta);
       this.producers.update(batch, offset, last, nowMs);
+      if (batch.isTransactional) this.transactions.onTransactionalBatch(batch.producerId, offset);
       offset = last + 1n;
     }
     this.notifyAppend();
     return {
       baseOffset: appended.baseOffset,
       lastOffset: appended.lastOffset,
-      logAppendTime: -1n,
+      logAppendTime,
       logStartOffset: this.logStartOffset,
       duplicate: false,
     };
   }
 
+  /**
+   * An append by a coordinator of this broker (transactional offset commits): validated, but
+   * without the client checks (sequence numbers, the control-batch ban).
+   */
+  appendFromCoordinator(records: Buffer, nowMs: number): bigint {
+    this.checkOpen();
+    let info: BatchesInfo;
+    let appended;
+    try {
+      info = validateBatches(records);
+      appended = this.segments.append(records, info, nowMs);
+    } catch (error) {
+      throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+    let offset = appended.baseOffset;
+    for (const batch of info.batches) {
+      if (batch.isTransactional && !batch.isControl) this.transactions.onTransactionalBatch(batch.producerId, offset);
+      offset += BigInt(batch.lastOffsetDelta) + 1n;
+    }
+    this.notifyAppend();
+    return appended.baseOffset;
+  }
+
+  /**
+   * A transaction marker (a control batch with one COMMIT or ABORT record, as Kafka writes
+   * them): ends the producer's open transaction here, records an abort for read_committed
+   * readers, and fences older epochs of the producer.
+   */
+  appendMarker(producerId: bigint, producerEpoch: number, commit: boolean, nowMs: number): bigint {
+    const key = Buffer.alloc(4);
+    key.writeInt16BE(0, 0); // ControlRecordType version
+    key.writeInt16BE(commit ? 1 : 0, 2);
+    const value = Buffer.alloc(6); // EndTxnMarker v0: coordinatorEpoch 0
+    const batch = encodeRecordBatch({
+      attributes: RecordBatchAttribute.TRANSACTIONAL | RecordBatchAttribute.CONTROL,
+      producerId,
+      producerEpoch,
+      baseSequence: -1,
+      records: [{ key, value, timestamp: BigInt(nowMs) }],
+    });
+    const offset = this.appendFromCoordinator(batch, nowMs);
+    this.transactions.onMarker(producerId, offset, commit);
+    this.producers.fence(producerId, producerEpoch, nowMs);
+    this.notifyAppend();
+    return offset;
+  }
+
+  /**
+   * Rebuilds producer and transaction state at start: from the snapshot written at the last
+   * clean close when it covers the whole log, else from the newest usable snapshot plus a
+   * scan of the batch headers after it (Kafka's ProducerStateManager does the same).
+   */
+  async loadState(nowMs: number): Promise<void> {
+    const snapshot = this.readSnapshot();
+    let from = this.logStartOffset;
+    if (snapshot !== undefined && snapshot.offset >= this.logStartOffset && snapshot.offset <= this.logEndOffset) {
+      this.producers.importState(snapshot.producers);
+      this.transactions.restore({
+        ongoing: snapshot.ongoing.map(([producerId, first]) => [BigInt(producerId), BigInt(first)]),
+        aborted: snapshot.aborted.map(([producerId, first, last]) => ({ producerId: BigInt(producerId), firstOffset: BigInt(first), lastOffset: BigInt(last) })),
+      });
+      from = snapshot.offset;
+    }
+    while (from < this.logEndOffset) {
+      const records = await this.read(from, 1 << 20, true);
+      if (records === null) break;
+      try {
+        from = this.replayHeaders(records.buffer, nowMs, from);
+      } finally {
+        records.release();
+      }
+    }
+  }
+
+  /** Applies the producer and transaction effects of the batches in `buffer`; returns the next offset. */
+  private replayHeaders(buffer: Buffer, nowMs: number, next: bigint): bigint {
+    let position = 0;
+    while (position + 61 <= buffer.length) {
+      const size = 12 + buffer.readInt32BE(position + 8);
+      if (position + size > buffer.length) break;
+      const baseOffset = buffer.readBigInt64BE(position);
+      const attributes = buffer.readInt16BE(position + 21);
+      const lastOffset = baseOffset + BigInt(buffer.readInt32BE(position + 23));
+      const producerId = buffer.readBigInt64BE(position + 43);
+      const producerEpoch = buffer.readInt16BE(position + 51);
+      if (producerId >= 0n && lastOffset >= next) {
+        if ((attributes & RecordBatchAttribute.CONTROL) !== 0) {
+          const [control] = decodeRecordBatches(buffer.subarray(position, position + size));
+          const type = control?.records[0]?.key?.readInt16BE(2);
+          if (type === 0 || type === 1) {
+            this.transactions.onMarker(producerId, baseOffset, type === 1);
+            this.producers.fence(producerId, producerEpoch, nowMs);
+          }
+        } else {
+          const baseSequence = buffer.readInt32BE(position + 53);
+          const recordCount = buffer.readInt32BE(position + 57);
+          this.producers.update({ producerId, producerEpoch, baseSequence, recordCount }, baseOffset, lastOffset, nowMs);
+          if ((attributes & RecordBatchAttribute.TRANSACTIONAL) !== 0) this.transactions.onTransactionalBatch(producerId, baseOffset);
+        }
+      }
+      next = lastOffset + 1n;
+      position += size;
+    }
+    return next;
+  }
+
+  private readSnapshot(): SnapshotFile | undefined {
+    let newest: string | undefined;
+    try {
+      for (const name of readdirSync(this.dir)) if (name.endsWith('.snapshot') && (newest === undefined || name > newest)) newest = name;
+      if (newest === undefined) return undefined;
+      const parsed = JSON.parse(readFileSync(join(this.dir, newest), 'utf8')) as SnapshotFile & { offset: string };
+      return { ...parsed, offset: BigInt(parsed.offset) };
+    } catch {
+      return undefined; // a torn or unreadable snapshot: rebuild from the log
+    }
+  }
+
+  /** Writes `<20-digit log end offset>.snapshot` and removes older ones. */
+  private writeSnapshot(): void {
+    const offset = this.logEndOffset;
+    const state = this.transactions.snapshot();
+    const body = JSON.stringify({
+      version: 1,
+      offset: String(offset),
+      producers: this.producers.exportState(),
+      ongoing: state.ongoing.map(([producerId, first]) => [String(producerId), String(first)]),
+      aborted: state.aborted.map((txn) => [String(txn.producerId), String(txn.firstOffset), String(txn.lastOffset)]),
+    });
+    const name = `${String(offset).padStart(20, '0')}.snapshot`;
+    const temp = join(this.dir, `${name}.tmp`);
+    writeFileSync(temp, body);
+    renameSync(temp, join(this.dir, name));
+    for (const other of readdirSync(this.dir)) {
+      if (other.endsWith('.snapshot') && other !== name) rmSync(join(this.dir, other), { force: true });
+    }
+  }
+
   /** Reads whole batches from `offset`; null at the log end. Rejects OFFSET_OUT_OF_RANGE. */
   async read(offset: bigint, maxBytes: number, minOneBatch: boolean): Promise<LogRecords | null> {
+    if (this.deleted) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${this.partition} was deleted`);
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
       throw new KafkaError(
         ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -154,6 +423,79 @@ export class PartitionLog {
     return this.segments.maxTimestamp();
   }
 
+  /**
+   * DeleteRecords: moves the log start offset up to `offset` (-1: the high watermark) and
+   * deletes the segments wholly below it. Returns the new low watermark.
+   */
+  deleteRecordsBefore(offset: bigint): bigint {
+    this.checkOpen();
+    const target = offset === -1n ? this.highWatermark : offset;
+    if (target < 0n || target > this.highWatermark) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Cannot delete records of ${this.topic}-${this.partition} before ${offset}: the high watermark is ${this.highWatermark}`,
+      );
+    }
+    try {
+      if (target > this.logStartOffset) this.segments.deleteSegmentsBefore(target);
+    } catch (error) {
+      throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+    return this.logStartOffset;
+  }
+
+  /**
+   * Kafka's deleteOldSegments for cleanup.policy=delete: the oldest segments whose newest
+   * record is older than retention.ms, and those beyond retention.bytes. When every
+   * segment has expired, the active one is rolled first so it can go too.
+   */
+  applyRetention(nowMs: number): RetentionResult {
+    if (this.closed || !this.config.cleanupPolicy.includes('delete')) return { deletedSegments: 0, logStartOffset: this.logStartOffset };
+    const segments = this.segments.segments();
+    const { retentionMs, retentionBytes } = this.config;
+    let expired = 0;
+    if (retentionMs >= 0) {
+      while (expired < segments.length) {
+        const segment = segments[expired]!;
+        if (segment.size === 0 || segment.maxTimestamp < 0 || nowMs - segment.maxTimestamp <= retentionMs) break;
+        expired++;
+      }
+    }
+    let oversized = 0;
+    if (retentionBytes >= 0) {
+      let excess = segments.reduce((total, segment) => total + segment.size, 0) - retentionBytes;
+      while (oversized < segments.length - 1 && excess - segments[oversized]!.size >= 0) {
+        excess -= segments[oversized]!.size;
+        oversized++;
+      }
+    }
+    const count = Math.max(expired, oversized);
+    if (count === 0) return { deletedSegments: 0, logStartOffset: this.logStartOffset };
+    let deleted;
+    try {
+      if (count === segments.length) {
+        this.segments.roll(nowMs);
+        deleted = this.segments.deleteSegmentsBefore(this.logEndOffset);
+      } else {
+        deleted = this.segments.deleteSegmentsBefore(segments[count]!.baseOffset);
+      }
+    } catch (error) {
+      throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+    return { deletedSegments: deleted, logStartOffset: this.logStartOffset };
+  }
+
+  /** The segments, oldest first (the last is active): for the cleaner and DescribeLogDirs. */
+  segmentInfo(): SegmentInfo[] {
+    return this.closed ? [] : this.segments.segments();
+  }
+
+  /** The cleaner's swap of a compacted segment; false when the segment changed meanwhile. */
+  async replaceSegment(baseOffset: bigint, expectedSize: number): Promise<boolean> {
+    if (this.closed) return false;
+    return this.segments.replaceSegment(baseOffset, expectedSize);
+  }
+
   /** Registers a callback run after the next append(s); returns the unregister function. */
   onAppend(listener: () => void): () => void {
     this.appendListeners.add(listener);
@@ -164,19 +506,66 @@ export class PartitionLog {
     this.producers.expire(nowMs, expirationMs);
   }
 
+  /** The idempotent producers with state in this partition (DescribeProducers). */
+  activeProducers(): ProducerSnapshot[] {
+    return this.producers.snapshot();
+  }
+
   flush(): void {
-    this.segments.flush();
+    if (!this.closed) this.segments.flush();
   }
 
   close(): void {
     if (this.closed) return;
+    if (!this.deleted && existsSync(this.dir)) {
+      try {
+        this.writeSnapshot();
+      } catch {
+        // Without a snapshot the next start rebuilds the state from the log.
+      }
+    }
     this.closed = true;
     this.segments.close();
+  }
+
+  /** The topic was deleted: the log closes and readers and writers are told so. */
+  markDeleted(): void {
+    this.deleted = true;
+    this.close();
+    this.notifyAppend(); // parked fetches return at once
+  }
+
+  private checkOpen(): void {
+    if (this.deleted) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${this.partition} was deleted`);
+    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition} is closed`);
+  }
+
+  private pool(): CompressionPool {
+    if (this.compression === undefined) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'No compression pool for this log');
+    return this.compression();
+  }
+
+  /** Kafka names the partition in the keyless-record refusal. */
+  private keyed(error: KafkaError): KafkaError {
+    if (error.message.includes('Compacted topic cannot accept message without key')) {
+      return new KafkaError(ErrorCode.INVALID_RECORD, `Compacted topic cannot accept message without key in topic partition ${this.topic}-${this.partition}.`);
+    }
+    return error;
   }
 
   private notifyAppend(): void {
     if (this.appendListeners.size === 0) return;
     for (const listener of [...this.appendListeners]) listener();
+  }
+}
+
+/** LogAppendTime: each batch's maxTimestamp becomes the broker's clock, CRC recomputed. */
+function stampLogAppendTime(records: Buffer, info: BatchesInfo, now: bigint): void {
+  for (const batch of info.batches) {
+    const at = batch.position;
+    records.writeInt16BE(((batch.attributes | LOG_APPEND_TIME) << 16) >> 16, at + 21);
+    records.writeBigInt64BE(now, at + 35);
+    records.writeUInt32BE(crc32c(records.subarray(at + 21, at + batch.size)), at + 17);
   }
 }
 

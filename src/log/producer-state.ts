@@ -29,6 +29,23 @@ export interface ProducerBatch {
   readonly recordCount: number;
 }
 
+/** One producer's state, as DescribeProducers reports it. */
+export interface ProducerSnapshot {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly lastSequence: number;
+  readonly lastTimestamp: number;
+}
+
+/** A producer as written in a snapshot file (bigints as strings). */
+export interface StoredProducer {
+  readonly producerId: string;
+  readonly epoch: number;
+  readonly lastSequence: number;
+  readonly lastTimestamp: number;
+  readonly batches: Array<[number, number, string, string]>;
+}
+
 export type SequenceCheck =
   | { readonly kind: 'append' }
   | { readonly kind: 'duplicate'; readonly firstOffset: bigint; readonly lastOffset: bigint };
@@ -94,6 +111,54 @@ export class ProducerStateManager {
     entry.lastTimestamp = nowMs;
     entry.batches.push({ firstSequence: batch.baseSequence, lastSequence, firstOffset, lastOffset });
     if (entry.batches.length > CACHED_BATCHES) entry.batches.shift();
+  }
+
+  snapshot(): ProducerSnapshot[] {
+    return [...this.producers].map(([producerId, entry]) => ({
+      producerId,
+      producerEpoch: entry.epoch,
+      lastSequence: entry.lastSequence,
+      lastTimestamp: entry.lastTimestamp,
+    }));
+  }
+
+  /**
+   * A transaction marker written with `epoch`: a higher epoch (the coordinator fenced the
+   * producer, or it re-initialised) starts the producer over at sequence 0, and older
+   * epochs are refused from then on.
+   */
+  fence(producerId: bigint, epoch: number, nowMs: number): void {
+    const entry = this.producers.get(producerId);
+    if (entry === undefined || epoch <= entry.epoch) return;
+    this.producers.set(producerId, { epoch, lastSequence: -1, lastTimestamp: nowMs, batches: [] });
+  }
+
+  /** Everything needed to resume idempotence after a restart (the .snapshot file). */
+  exportState(): StoredProducer[] {
+    return [...this.producers].map(([producerId, entry]) => ({
+      producerId: String(producerId),
+      epoch: entry.epoch,
+      lastSequence: entry.lastSequence,
+      lastTimestamp: entry.lastTimestamp,
+      batches: entry.batches.map((b) => [b.firstSequence, b.lastSequence, String(b.firstOffset), String(b.lastOffset)] as [number, number, string, string]),
+    }));
+  }
+
+  importState(stored: readonly StoredProducer[]): void {
+    this.producers.clear();
+    for (const producer of stored) {
+      this.producers.set(BigInt(producer.producerId), {
+        epoch: producer.epoch,
+        lastSequence: producer.lastSequence,
+        lastTimestamp: producer.lastTimestamp,
+        batches: producer.batches.map(([firstSequence, lastSequence, firstOffset, lastOffset]) => ({
+          firstSequence,
+          lastSequence,
+          firstOffset: BigInt(firstOffset),
+          lastOffset: BigInt(lastOffset),
+        })),
+      });
+    }
   }
 
   /** Forgets producers idle for longer than producer.id.expiration.ms. */

@@ -79,10 +79,12 @@ export class SpateBroker {
   }
 
   async start(): Promise<this> {
-    const logs = new LogManager(this.config);
+    const logs = new LogManager(this.config, this.logger);
+    await logs.loadState(Date.now());
     const state = new BrokerState(this.config, logs, this.logger);
     this.state = state;
     await state.groups.load();
+    await state.transactions.load();
     const dispatcher = new Dispatcher(handlers, state);
     try {
       for (const listener of this.config.listeners) {
@@ -129,6 +131,7 @@ export class SpateBroker {
     await Promise.all(closing);
     if (this.state !== undefined) {
       this.state.groups.stop();
+      this.state.transactions.stop();
       this.state.logs.flush();
       this.state.logs.close();
     }

@@ -13,6 +13,11 @@ export const TOOLS = {
   consoleProducer: 'org.apache.kafka.tools.ConsoleProducer',
   consoleConsumer: 'org.apache.kafka.tools.consumer.ConsoleConsumer',
   consumerGroups: 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
+  /** kafka-configs: still in Kafka's core module (kafka_2.13) in 4.x. */
+  configs: 'kafka.admin.ConfigCommand',
+  deleteRecords: 'org.apache.kafka.tools.DeleteRecordsCommand',
+  transactionalCopier: 'org.apache.kafka.tools.TransactionalMessageCopier',
+  transactions: 'org.apache.kafka.tools.TransactionsCommand',
 } as const;
 
 export function javaToolsAvailable(): boolean {

@@ -42,3 +42,16 @@ export function startProcessBroker(dataDir: string, extra: string[] = []): Promi
     });
   });
 }
+
+/** A port that was free a moment ago, for a broker that must come back on the same port. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,53 @@
+// DeleteTopics, v1-6: by name, or from v6 by name or topic ID (KIP-516). The topic leaves
+// the metadata durably before the answer; its directories are removed in the background.
+// delete.topic.enable=false answers TOPIC_DELETION_DISABLED. Differs from Kafka: internal
+// topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION, since the group
+// coordinator keeps them open; committed offsets of a deleted topic stay until they expire.
+
+import { brokerConfigValue } from '../config/topic-config.js';
+import { ErrorCode } from '../protocol/errors.js';
+import {
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+  type DeleteTopicsResponseDeletableTopicResult,
+} from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+const ZERO_UUID = Buffer.alloc(16);
+
+export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
+  apiKey: 20,
+  minVersion: 1,
+  maxVersion: 6,
+  handle(request, context) {
+    const { broker, apiVersion } = context;
+    const wanted =
+      apiVersion >= 6
+        ? (request.topics ?? []).map((topic) => ({ name: topic.name, topicId: topic.topicId }))
+        : (request.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
+    const enabled = brokerConfigValue('delete.topic.enable', broker.config) === true;
+
+    const responses = wanted.map(({ name, topicId }): DeleteTopicsResponseDeletableTopicResult => {
+      const result = (errorCode: number, errorMessage: string | null, resolvedName = name, id = topicId) => ({
+        name: resolvedName,
+        topicId: id,
+        errorCode,
+        errorMessage,
+      });
+      const byId = !topicId.equals(ZERO_UUID);
+      if (byId && name !== null) return result(ErrorCode.INVALID_REQUEST, 'You may not specify both topic name and topic id.');
+      if (!enabled) return result(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.');
+      const topic = byId ? broker.logs.topicById(topicId) : broker.logs.topic(name ?? '');
+      if (topic === undefined) {
+        return byId
+          ? result(ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${topicId.toString('hex')} does not exist.`, null)
+          : result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+      }
+      if (topic.internal) return result(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${topic.name}`, topic.name, topic.id);
+      broker.logs.deleteTopic(topic.name);
+      broker.logger.info(`Deleted topic ${topic.name}`);
+      return result(ErrorCode.NONE, null, topic.name, topic.id);
+    });
+    return { throttleTimeMs: 0, responses };
+  },
+});

@@ -1,0 +1,37 @@
+// DeleteRecords, v0-2: moves each partition's log start offset (offset -1: the high
+// watermark) and deletes the segments wholly below it; answers the new low watermark.
+// An offset beyond the high watermark is OFFSET_OUT_OF_RANGE, and a topic whose
+// cleanup.policy has no "delete" is POLICY_VIOLATION, as in Kafka.
+
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { type DeleteRecordsRequest, type DeleteRecordsResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const deleteRecordsHandler = defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
+  apiKey: 21,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(request, context) {
+    const { broker } = context;
+    const topics = request.topics.map((wanted) => {
+      const topic = broker.logs.topic(wanted.name);
+      return {
+        name: wanted.name,
+        partitions: wanted.partitions.map(({ partitionIndex, offset }) => {
+          const log = topic?.partitions[partitionIndex];
+          if (log === undefined) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+          if (!log.logConfig.cleanupPolicy.includes('delete')) {
+            return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.POLICY_VIOLATION };
+          }
+          try {
+            return { partitionIndex, lowWatermark: log.deleteRecordsBefore(offset), errorCode: ErrorCode.NONE };
+          } catch (error) {
+            if (!(error instanceof KafkaError)) throw error;
+            return { partitionIndex, lowWatermark: -1n, errorCode: error.kafkaCode };
+          }
+        }),
+      };
+    });
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,55 @@
+// AddPartitionsToTxn, v0-5: the producer's form (v0-3, one transaction) adds partitions to
+// the ongoing transaction; the batched form (v4+, KIP-890) either adds or, with verifyOnly,
+// checks membership. All-or-nothing per transaction: when one partition is unknown, the
+// others answer OPERATION_NOT_ATTEMPTED, as in Kafka.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse } from '../protocol/generated/index.js';
+import { defineHandler, type RequestContext } from './api-handler.js';
+
+type Topics = ReadonlyArray<{ name: string; partitions: number[] }>;
+
+function addOrVerify(context: RequestContext, transactionalId: string, producerId: bigint, producerEpoch: number, topics: Topics, verifyOnly: boolean) {
+  const transactions = context.broker.transactions;
+  const wanted = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
+  let codes: number[];
+  if (verifyOnly) codes = transactions.verifyPartitions(transactionalId, producerId, producerEpoch, wanted);
+  else {
+    const byKey = transactions.addPartitions(transactionalId, producerId, producerEpoch, wanted);
+    codes = wanted.map((p) => byKey.get(`${p.topic}\u0000${p.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR);
+  }
+  let next = 0;
+  return topics.map((t) => ({
+    name: t.name,
+    resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: codes[next++]! })),
+  }));
+}
+
+export const addPartitionsToTxnHandler = defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>({
+  apiKey: 24,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(request, context) {
+    if (context.apiVersion <= 3) {
+      return {
+        throttleTimeMs: 0,
+        resultsByTopicV3AndBelow: addOrVerify(
+          context,
+          request.v3AndBelowTransactionalId ?? '',
+          request.v3AndBelowProducerId ?? -1n,
+          request.v3AndBelowProducerEpoch ?? -1,
+          request.v3AndBelowTopics ?? [],
+          false,
+        ),
+      };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      resultsByTransaction: (request.transactions ?? []).map((txn) => ({
+        transactionalId: txn.transactionalId,
+        topicResults: addOrVerify(context, txn.transactionalId, txn.producerId, txn.producerEpoch, txn.topics, txn.verifyOnly),
+      })),
+    };
+  },
+});

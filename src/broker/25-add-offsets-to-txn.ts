@@ -1,0 +1,24 @@
+// AddOffsetsToTxn, v0-4: adds the group's __consumer_offsets partition to the transaction, so
+// the offsets committed with TxnOffsetCommit follow the transaction's outcome.
+
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { type AddOffsetsToTxnRequest, type AddOffsetsToTxnResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const addOffsetsToTxnHandler = defineHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
+  apiKey: 25,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(request, context) {
+    const { broker } = context;
+    if (request.groupId === '') return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
+    try {
+      const { topic, partition } = broker.groups.offsetsTopicPartition(request.groupId);
+      const codes = broker.transactions.addPartitions(request.transactionalId, request.producerId, request.producerEpoch, [{ topic, partition }]);
+      return { throttleTimeMs: 0, errorCode: [...codes.values()][0] ?? ErrorCode.NONE };
+    } catch (error) {
+      if (error instanceof KafkaError) return { throttleTimeMs: 0, errorCode: error.kafkaCode };
+      throw error;
+    }
+  },
+});

@@ -1,0 +1,23 @@
+// EndTxn, v0-5: commit or abort the ongoing transaction (markers to every partition,
+// pending transactional offsets applied or dropped). Transactions v2 (KIP-890 part 2) is not
+// enabled, so v5 answers the unchanged producer ID and epoch as -1, meaning "keep yours".
+
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { type EndTxnRequest, type EndTxnResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const endTxnHandler = defineHandler<EndTxnRequest, EndTxnResponse>({
+  apiKey: 26,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(request, context) {
+    try {
+      context.broker.transactions.endTransaction(request.transactionalId, request.producerId, request.producerEpoch, request.committed);
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: -1n, producerEpoch: -1 };
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+      const code = context.apiVersion < 2 && error.kafkaCode === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : error.kafkaCode;
+      return { throttleTimeMs: 0, errorCode: code, producerId: -1n, producerEpoch: -1 };
+    }
+  },
+});

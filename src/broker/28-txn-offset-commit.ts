@@ -1,0 +1,47 @@
+// TxnOffsetCommit, v0-5: offsets committed inside a transaction. They are written to
+// __consumer_offsets as part of the producer's transaction and become visible to OffsetFetch
+// only when it commits; an abort drops them. From v3 the group member is checked like
+// OffsetCommit (KIP-447), so a zombie from an older generation is refused.
+
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const txnOffsetCommitHandler = defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
+  apiKey: 28,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(request, context) {
+    const { broker } = context;
+    const answer = (codeFor: (topic: string, index: number) => number) => ({
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((p, index) => ({ partitionIndex: p.partitionIndex, errorCode: codeFor(topic.name, index) })),
+      })),
+    });
+    let failure: number = ErrorCode.NONE;
+    try {
+      const metadata = broker.transactions.validate(request.transactionalId, request.producerId, request.producerEpoch);
+      const offsets = broker.groups.offsetsTopicPartition(request.groupId);
+      if (metadata.state !== 'Ongoing' || !metadata.hasPartition(offsets.topic, offsets.partition)) failure = ErrorCode.INVALID_TXN_STATE;
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+      failure = error.kafkaCode;
+    }
+    if (failure === ErrorCode.NONE && context.apiVersion >= 3 && (request.generationId !== -1 || request.memberId !== '')) {
+      failure = broker.groups.validateCommit(request.groupId, request.generationId ?? -1, request.memberId ?? '', request.groupInstanceId ?? null);
+    }
+    if (failure !== ErrorCode.NONE) return answer(() => failure);
+    const codes = broker.groups.commitTransactionalOffsets(
+      request.groupId,
+      request.producerId,
+      request.producerEpoch,
+      request.topics.flatMap((topic) =>
+        topic.partitions.map((p) => ({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata })),
+      ),
+    );
+    let next = 0;
+    return answer(() => codes[next++]!);
+  },
+});

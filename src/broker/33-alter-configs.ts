@@ -1,0 +1,85 @@
+// AlterConfigs, v0-2: replaces a resource's whole set of overrides (configs left out are
+// removed, as in Kafka). TOPIC resources take any topic config; BROKER resources ("" for
+// the cluster default, or this node's ID) take the dynamic broker configs (the log.*
+// defaults of topic configs and the cleaner's settings). Each resource is validated
+// whole, then written durably and applied live; validateOnly stops after validation.
+
+import { applyConfigChanges, brokerLayer, ConfigChangeError, ResourceType, type ConfigChange } from '../config/config-changes.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { type AlterConfigsRequest, type AlterConfigsResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+import { type BrokerState } from './broker-state.js';
+
+export interface ConfigResourceResult {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+/** Validates and (unless validateOnly) applies one resource's changes. */
+export function alterResource(
+  broker: BrokerState,
+  resource: { resourceType: number; resourceName: string },
+  changes: readonly ConfigChange[],
+  incremental: boolean,
+  validateOnly: boolean,
+): ConfigResourceResult {
+  try {
+    if (resource.resourceType === ResourceType.TOPIC) {
+      const topic = broker.logs.topic(resource.resourceName);
+      if (topic === undefined) {
+        return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic ${resource.resourceName} does not exist` };
+      }
+      const next = applyConfigChanges(topic.configs, changes, incremental, { kind: 'topic' });
+      if (!validateOnly) {
+        broker.logs.alterTopicConfigs(topic.name, next);
+        broker.logger.info(`Topic ${topic.name} configs are now ${JSON.stringify(next)}`);
+      }
+    } else if (resource.resourceType === ResourceType.BROKER) {
+      const layer = brokerLayer(resource.resourceName, broker.config);
+      const current = Object.fromEntries(broker.config.dynamic[layer]);
+      const next = applyConfigChanges(current, changes, incremental, { kind: 'broker' });
+      if (!validateOnly) broker.logs.alterBrokerConfigs(layer, next);
+    } else {
+      return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${resource.resourceType}` };
+    }
+  } catch (error) {
+    if (error instanceof ConfigChangeError) return { errorCode: error.errorCode, errorMessage: error.message };
+    throw error;
+  }
+  return { errorCode: ErrorCode.NONE, errorMessage: null };
+}
+
+/** Resources named twice in one request are refused, as Kafka does. */
+export function duplicateResources(resources: ReadonlyArray<{ resourceType: number; resourceName: string }>): Set<string> {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const { resourceType, resourceName } of resources) {
+    const key = `${resourceType}:${resourceName}`;
+    if (seen.has(key)) duplicates.add(key);
+    seen.add(key);
+  }
+  return duplicates;
+}
+
+export const alterConfigsHandler = defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
+  apiKey: 33,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(request, context) {
+    const duplicates = duplicateResources(request.resources);
+    const responses = request.resources.map((resource) => {
+      const { resourceType, resourceName } = resource;
+      const result = duplicates.has(`${resourceType}:${resourceName}`)
+        ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Duplicate resource in request: ${resourceName}` }
+        : alterResource(
+            context.broker,
+            resource,
+            resource.configs.map((config) => ({ name: config.name, op: 0, value: config.value })),
+            false,
+            request.validateOnly,
+          );
+      return { ...result, resourceType, resourceName };
+    });
+    return { throttleTimeMs: 0, responses };
+  },
+});

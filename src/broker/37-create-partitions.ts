@@ -1,0 +1,54 @@
+// CreatePartitions, v0-3: grows a topic to `count` partitions, with Kafka's checks and
+// messages (fewer or as many as now is INVALID_PARTITIONS; a manual assignment must name
+// this node once per new partition); validateOnly checks without creating. The new
+// partitions are durable before the answer.
+
+import { ErrorCode } from '../protocol/errors.js';
+import {
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+  type CreatePartitionsResponseCreatePartitionsTopicResult,
+} from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
+  apiKey: 37,
+  minVersion: 0,
+  maxVersion: 3,
+  handle(request, context) {
+    const { broker } = context;
+    const counts = new Map<string, number>();
+    for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
+
+    const results = request.topics.map((wanted): CreatePartitionsResponseCreatePartitionsTopicResult => {
+      const failed = (errorCode: number, errorMessage: string) => ({ name: wanted.name, errorCode, errorMessage });
+      if (counts.get(wanted.name)! > 1) return failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
+      const topic = broker.logs.topic(wanted.name);
+      if (topic === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${wanted.name}' does not exist.`);
+      const current = topic.partitions.length;
+      if (wanted.count < current) {
+        return failed(ErrorCode.INVALID_PARTITIONS, `The topic ${wanted.name} currently has ${current} partition(s); ${wanted.count} would not be an increase.`);
+      }
+      if (wanted.count === current) return failed(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
+      const assignments = wanted.assignments;
+      if (assignments !== null) {
+        if (assignments.length !== wanted.count - current) {
+          return failed(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            `Attempted to add ${wanted.count - current} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
+          );
+        }
+        const bad = assignments.find((assignment) => assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== broker.nodeId);
+        if (bad !== undefined) {
+          return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker(s) other than ${broker.nodeId}: [${bad.brokerIds.join(', ')}]`);
+        }
+      }
+      if (!request.validateOnly) {
+        broker.logs.createPartitions(wanted.name, wanted.count);
+        broker.logger.info(`Topic ${wanted.name} grew from ${current} to ${wanted.count} partitions`);
+      }
+      return { name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null };
+    });
+    return { throttleTimeMs: 0, results };
+  },
+});

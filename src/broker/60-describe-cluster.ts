@@ -1,0 +1,33 @@
+// DescribeCluster, v0-2 (KIP-700): this node as the only broker and as the controller
+// Kafka clients see. endpointType CONTROLLERS (v1+) is UNSUPPORTED_ENDPOINT_TYPE from a
+// broker, as in Kafka; v2's includeFencedBrokers changes nothing (nothing is fenced).
+
+import { ErrorCode } from '../protocol/errors.js';
+import { type DescribeClusterRequest, type DescribeClusterResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+const EndpointType = { BROKERS: 1, CONTROLLERS: 2 } as const;
+/** "Operations not requested" in Kafka's authorized-operations fields. */
+const NO_OPERATIONS = -2147483648;
+
+export const describeClusterHandler = defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
+  apiKey: 60,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(request, context) {
+    const { broker } = context;
+    const endpointType = request.endpointType ?? EndpointType.BROKERS;
+    const base = { throttleTimeMs: 0, endpointType, clusterId: broker.clusterId, clusterAuthorizedOperations: NO_OPERATIONS };
+    if (endpointType !== EndpointType.BROKERS) {
+      return { ...base, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER', controllerId: -1, brokers: [] };
+    }
+    const endpoint = broker.advertised[0];
+    return {
+      ...base,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      controllerId: broker.nodeId,
+      brokers: endpoint === undefined ? [] : [{ brokerId: broker.nodeId, host: endpoint.host, port: endpoint.port, rack: null, isFenced: false }],
+    };
+  },
+});

@@ -1,0 +1,42 @@
+// DescribeProducers, v0 (KIP-664): the idempotent producers each partition keeps state
+// for, with their epoch, last sequence and last write time. Transactions are not
+// supported yet, so coordinatorEpoch and currentTxnStartOffset are always -1.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { type DescribeProducersRequest, type DescribeProducersResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const describeProducersHandler = defineHandler<DescribeProducersRequest, DescribeProducersResponse>({
+  apiKey: 61,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(request, context) {
+    const { broker } = context;
+    const topics = request.topics.map((wanted) => {
+      const topic = broker.logs.topic(wanted.name);
+      return {
+        name: wanted.name,
+        partitions: wanted.partitionIndexes.map((partitionIndex) => {
+          const log = topic?.partitions[partitionIndex];
+          if (log === undefined) {
+            return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
+          }
+          return {
+            partitionIndex,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            activeProducers: log.activeProducers().map((producer) => ({
+              producerId: producer.producerId,
+              producerEpoch: producer.producerEpoch,
+              lastSequence: producer.lastSequence,
+              lastTimestamp: BigInt(producer.lastTimestamp),
+              coordinatorEpoch: -1,
+              currentTxnStartOffset: -1n,
+            })),
+          };
+        }),
+      };
+    });
+    return { throttleTimeMs: 0, topics };
+  },
+});

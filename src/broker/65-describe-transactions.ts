@@ -1,0 +1,33 @@
+// DescribeTransactions, v0: state, timeout, start time, producer and partitions of each
+// transactional ID; unknown IDs answer TRANSACTIONAL_ID_NOT_FOUND.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { type DescribeTransactionsRequest, type DescribeTransactionsResponse } from '../protocol/generated/index.js';
+import { defineHandler } from './api-handler.js';
+
+export const describeTransactionsHandler = defineHandler<DescribeTransactionsRequest, DescribeTransactionsResponse>({
+  apiKey: 65,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(request, context) {
+    return {
+      throttleTimeMs: 0,
+      transactionStates: request.transactionalIds.map((transactionalId) => {
+        const metadata = context.broker.transactions.get(transactionalId);
+        if (metadata === undefined) {
+          return { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactionalId, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
+        }
+        return {
+          errorCode: ErrorCode.NONE,
+          transactionalId,
+          transactionState: metadata.state,
+          transactionTimeoutMs: metadata.timeoutMs,
+          transactionStartTimeMs: BigInt(metadata.startMs),
+          producerId: metadata.producerId,
+          producerEpoch: metadata.producerEpoch,
+          topics: metadata.partitionList().map((t) => ({ topic: t.topic, partitions: t.partitions })),
+        };
+      }),
+    };
+  },
+});

@@ -1,0 +1,107 @@
+// AlterConfigs and IncrementalAlterConfigs on one resource, as Kafka's ConfigAdminManager
+// prepares them: the whole new set of overrides is computed and validated before anything
+// is applied, so a resource's changes apply together or not at all. Errors carry the code
+// Kafka answers (INVALID_CONFIG names the key; INVALID_REQUEST for malformed requests).
+
+import { type BrokerConfig } from './broker-config.js';
+import { ConfigError, topicConfigByName, brokerConfigByName } from './definitions.js';
+import { validateBrokerConfigs, validateTopicConfigs } from './topic-config.js';
+
+export const ResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+
+const INVALID_CONFIG = 40;
+const INVALID_REQUEST = 42;
+
+export class ConfigChangeError extends Error {
+  constructor(
+    readonly errorCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigChangeError';
+  }
+}
+
+export interface ConfigChange {
+  readonly name: string;
+  /** AlterConfigOp; legacy AlterConfigs is SET for every entry. */
+  readonly op: number;
+  readonly value: string | null;
+}
+
+export type ConfigTarget = { readonly kind: 'topic' } | { readonly kind: 'broker' };
+
+function listDefault(name: string, target: ConfigTarget): string[] {
+  const definition = target.kind === 'topic' ? topicConfigByName.get(name) : brokerConfigByName.get(name);
+  const value = definition?.defaultValue;
+  return Array.isArray(value) ? [...value] : [];
+}
+
+function isList(name: string, target: ConfigTarget): boolean {
+  const definition = target.kind === 'topic' ? topicConfigByName.get(name) : brokerConfigByName.get(name);
+  return definition?.type === 'list';
+}
+
+/**
+ * The overrides after `changes`: legacy AlterConfigs (`incremental` false) replaces the
+ * whole set, IncrementalAlterConfigs edits it. Validated; throws ConfigChangeError.
+ */
+export function applyConfigChanges(
+  current: Readonly<Record<string, string>>,
+  changes: readonly ConfigChange[],
+  incremental: boolean,
+  target: ConfigTarget,
+): Record<string, string> {
+  const seen = new Set<string>();
+  for (const change of changes) {
+    if (seen.has(change.name)) throw new ConfigChangeError(INVALID_REQUEST, `Error due to duplicate config keys`);
+    seen.add(change.name);
+  }
+  const next: Record<string, string> = incremental ? { ...current } : {};
+  for (const change of changes) {
+    const known = target.kind === 'topic' ? topicConfigByName.has(change.name) : brokerConfigByName.has(change.name);
+    if (!known) {
+      throw new ConfigChangeError(INVALID_CONFIG, `Unknown ${target.kind === 'topic' ? 'topic' : 'broker'} config name: ${change.name}`);
+    }
+    switch (change.op) {
+      case AlterConfigOp.SET:
+        if (change.value === null) throw new ConfigChangeError(INVALID_REQUEST, `Null value not supported for : ${change.name}`);
+        next[change.name] = change.value;
+        break;
+      case AlterConfigOp.DELETE:
+        delete next[change.name];
+        break;
+      case AlterConfigOp.APPEND:
+      case AlterConfigOp.SUBTRACT: {
+        const verb = change.op === AlterConfigOp.APPEND ? 'append' : 'subtract';
+        if (!isList(change.name, target)) throw new ConfigChangeError(INVALID_CONFIG, `Config value ${verb} is not allowed for config key: ${change.name}`);
+        const existing = next[change.name];
+        const items = existing === undefined ? listDefault(change.name, target) : existing === '' ? [] : existing.split(',').map((item) => item.trim());
+        const given = (change.value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+        const result =
+          change.op === AlterConfigOp.APPEND ? [...items, ...given.filter((item) => !items.includes(item))] : items.filter((item) => !given.includes(item));
+        next[change.name] = result.join(',');
+        break;
+      }
+      default:
+        throw new ConfigChangeError(INVALID_REQUEST, `Unknown config operation ${change.op} for ${change.name}`);
+    }
+  }
+  try {
+    if (target.kind === 'topic') validateTopicConfigs(next);
+    else validateBrokerConfigs(next);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const dynamicRefusal = error.message.includes('Cannot update these configs dynamically');
+    throw new ConfigChangeError(dynamicRefusal ? INVALID_REQUEST : INVALID_CONFIG, error.message);
+  }
+  return next;
+}
+
+/** Which layer a BROKER resource name addresses: "" the cluster default, else this node. */
+export function brokerLayer(resourceName: string, broker: BrokerConfig): 'perBroker' | 'clusterDefault' {
+  if (resourceName === '') return 'clusterDefault';
+  if (resourceName === String(broker.nodeId)) return 'perBroker';
+  throw new ConfigChangeError(INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${resourceName}`);
+}

@@ -1,0 +1,47 @@
+// One transactional ID's state, with Kafka's state names.
+
+export type TransactionState =
+  | 'Empty'
+  | 'Ongoing'
+  | 'PrepareCommit'
+  | 'PrepareAbort'
+  | 'CompleteCommit'
+  | 'CompleteAbort'
+  | 'Dead'
+  | 'PrepareEpochFence';
+
+export class TransactionMetadata {
+  state: TransactionState = 'Empty';
+  /** topic -> partitions in the ongoing transaction. */
+  readonly partitions = new Map<string, Set<number>>();
+  startMs = -1;
+  lastUpdateMs: number;
+
+  constructor(
+    readonly transactionalId: string,
+    public producerId: bigint,
+    public producerEpoch: number,
+    public timeoutMs: number,
+    nowMs: number,
+  ) {
+    this.lastUpdateMs = nowMs;
+  }
+
+  hasPartition(topic: string, partition: number): boolean {
+    return this.partitions.get(topic)?.has(partition) === true;
+  }
+
+  addPartition(topic: string, partition: number): void {
+    let set = this.partitions.get(topic);
+    if (set === undefined) this.partitions.set(topic, (set = new Set()));
+    set.add(partition);
+  }
+
+  partitionList(): Array<{ topic: string; partitions: number[] }> {
+    return [...this.partitions].map(([topic, set]) => ({ topic, partitions: [...set].sort((a, b) => a - b) }));
+  }
+
+  get isCompleteOrEmpty(): boolean {
+    return this.state === 'Empty' || this.state === 'CompleteCommit' || this.state === 'CompleteAbort';
+  }
+}

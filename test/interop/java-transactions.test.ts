@@ -1,0 +1,36 @@
+// The Java client's transactions (kafka-tools' TransactionalMessageCopier: consume, produce
+// and commit offsets in one transaction, with random aborts) against Spate: the output, read
+// with read_committed, holds every input exactly once; kafka-transactions lists and describes
+// the transactional ID.
+
+import t from 'tap';
+import { startTestBroker } from '../helpers/broker.js';
+import { javaToolsAvailable, runKafkaTool, TOOLS } from '../helpers/java-tools.js';
+import { kcatConsume, kcatProduce } from '../helpers/kcat.js';
+
+if (!javaToolsAvailable()) {
+  t.fail('Kafka Java tools are missing: run `mvn -f test/interop/java/pom.xml dependency:copy-dependencies` (.ci/run does)');
+} else {
+  t.test('TransactionalMessageCopier with random aborts copies exactly once', async (t) => {
+    const broker = await startTestBroker(t, { config: { 'num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 } });
+    const inputs = Array.from({ length: 500 }, (_, i) => `java-${i}`);
+    await kcatProduce(broker.bootstrap, 'copy-in', inputs);
+    const copied = await runKafkaTool(TOOLS.transactionalCopier, [
+      '--broker-list', broker.bootstrap, '--input-topic', 'copy-in', '--input-partition', '0', '--output-topic', 'copy-out',
+      '--transactional-id', 'java-copier', '--consumer-group', 'java-copier-group', '--transaction-size', '50',
+      '--enable-random-aborts', '--use-group-metadata',
+    ], undefined, 180_000);
+    t.equal(copied.code, 0, copied.stderr.slice(-2000));
+    const output = await kcatConsume(broker.bootstrap, 'copy-out', ['-X', 'isolation.level=read_committed']);
+    t.same(output.map((r) => r.value).sort(), [...inputs].sort(), 'each input once in the committed output');
+    const everything = await kcatConsume(broker.bootstrap, 'copy-out', ['-X', 'isolation.level=read_uncommitted']);
+    t.ok(everything.length >= output.length, `read_uncommitted also sees aborted copies (${everything.length})`);
+
+    const listed = await runKafkaTool(TOOLS.transactions, ['--bootstrap-server', broker.bootstrap, 'list']);
+    t.equal(listed.code, 0, listed.stderr);
+    t.match(listed.stdout, /java-copier/);
+    const described = await runKafkaTool(TOOLS.transactions, ['--bootstrap-server', broker.bootstrap, 'describe', '--transactional-id', 'java-copier']);
+    t.equal(described.code, 0, described.stderr);
+    t.match(described.stdout, /CompleteCommit|CompleteAbort|Empty/);
+  });
+}
