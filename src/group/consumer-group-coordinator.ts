@@ -81,7 +81,7 @@ export class ConsumerGroupCoordinator {
     this.topics = new SubscribedTopics(logs);
     this.sessionTimeoutMs = config.values.get('group.consumer.session.timeout.ms') as number;
     this.heartbeatIntervalMs = config.values.get('group.consumer.heartbeat.interval.ms') as number;
-    // Kafka's group.consumer.max.size; until Spate defines it, the classic group.max.size.
+    // Kafka's group.consumer.max.size (the classic group.max.size when a caller's config lacks it).
     this.maxGroupSize = (config.values.get('group.consumer.max.size') ?? config.values.get('group.max.size')) as number;
   }
 

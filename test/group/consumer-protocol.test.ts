@@ -69,7 +69,7 @@ t.test('join, assign, revoke before reassigning, leave', async (t) => {
 });
 
 t.test('request validation and errors', async (t) => {
-  const { call } = await setup(t, { 'group.max.size': 2 });
+  const { call } = await setup(t, { 'group.consumer.max.size': 2 });
   await createTopic(call, 'v', 1);
   const code = async (version: number, body: unknown) => {
     const answer = await call(HEARTBEAT, version, body);
