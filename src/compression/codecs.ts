@@ -36,17 +36,9 @@ const snappy = require('snappy') as SnappyBinding;
 const lz4 = require('lz4-napi') as Lz4Binding;
 const zstd = require('@bokuweb/zstd-wasm') as ZstdBinding;
 
-/** Record batch attribute bits 0-2. */
-export const Codec = { NONE: 0, GZIP: 1, SNAPPY: 2, LZ4: 3, ZSTD: 4 } as const;
-export type CodecId = (typeof Codec)[keyof typeof Codec];
+import { Codec, CODEC_NAMES, type CodecId } from './codec-ids.js';
 
-export const CODEC_NAMES: Readonly<Record<string, CodecId>> = {
-  uncompressed: Codec.NONE,
-  gzip: Codec.GZIP,
-  snappy: Codec.SNAPPY,
-  lz4: Codec.LZ4,
-  zstd: Codec.ZSTD,
-};
+export { Codec, CODEC_NAMES, type CodecId } from './codec-ids.js';
 
 /** A payload that does not decode with its codec: the batch is corrupt. */
 export class CodecError extends Error {

@@ -3,8 +3,8 @@
 // pool per broker, created on first use; its threads exit when idle.
 
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
-import { type TransformResult, type TransformTask } from './transform.js';
+import type { Piscina } from 'piscina';
+import type { TransformResult, TransformTask } from './transform.js';
 
 // src/compression/pool.ts runs worker.ts under the TypeScript loader, dist/ runs worker.js.
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
@@ -16,7 +16,8 @@ export class CompressionPool {
 
   /** Runs the produce-time transformation of `task.records` (copied, never detached) in a worker. */
   async transform(task: TransformTask): Promise<TransformResult> {
-    this.pool ??= new Piscina({
+    // piscina is loaded on first use: a broker that never recompresses never pays for it.
+    this.pool ??= new (await import('piscina')).Piscina({
       filename: WORKER.href,
       minThreads: 0,
       maxThreads: this.maxThreads,

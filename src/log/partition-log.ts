@@ -8,8 +8,8 @@
 // reach the log in the order append() was called, so a producer's pipelined requests keep
 // their sequence.
 
-import { type CompressionPool } from '../compression/pool.js';
-import { CODEC_NAMES, type CodecId } from '../compression/codecs.js';
+import type { CompressionPool } from '../compression/pool.js';
+import { CODEC_NAMES, type CodecId } from '../compression/codec-ids.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type LogConfig } from '../config/topic-config.js';
 import { LogRecords } from './log-records.js';
