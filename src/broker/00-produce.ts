@@ -18,8 +18,7 @@ import {
 import { CloseConnection } from '../server/dispatcher.js';
 import { type AppendResult } from '../log/partition-log.js';
 import { defineHandler, NO_RESPONSE } from './api-handler.js';
-
-const ZERO_UUID = Buffer.alloc(16);
+import { ZERO_UUID } from '../protocol/primitives.js';
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage };

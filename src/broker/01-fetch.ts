@@ -19,8 +19,8 @@ import {
 } from '../protocol/generated/index.js';
 import { defineHandler, type RequestContext } from './api-handler.js';
 import { FetchSession, FINAL_EPOCH, INITIAL_EPOCH, type SessionPartition } from './fetch-sessions.js';
+import { ZERO_UUID } from '../protocol/primitives.js';
 
-const ZERO_UUID = Buffer.alloc(16);
 const READ_COMMITTED = 1;
 
 interface FetchTarget {

@@ -13,8 +13,8 @@ import { type Topic } from '../log/log-manager.js';
 import { defineHandler } from './api-handler.js';
 import { type BrokerState } from './broker-state.js';
 import { createTopic } from './topic-creation.js';
+import { ZERO_UUID } from '../protocol/primitives.js';
 
-const ZERO_UUID = Buffer.alloc(16);
 /** "Operations not requested" in Kafka's authorized-operations fields. */
 const NO_OPERATIONS = -2147483648;
 

@@ -8,8 +8,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/index.js';
 import { defineHandler } from './api-handler.js';
-
-const ZERO_UUID = Buffer.alloc(16);
+import { ZERO_UUID } from '../protocol/primitives.js';
 
 export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   apiKey: 8,

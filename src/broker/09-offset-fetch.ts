@@ -8,8 +8,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/index.js';
 import { defineHandler, type RequestContext } from './api-handler.js';
-
-const ZERO_UUID = Buffer.alloc(16);
+import { ZERO_UUID } from '../protocol/primitives.js';
 
 interface PartitionAnswer {
   partitionIndex: number;

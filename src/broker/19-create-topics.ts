@@ -12,8 +12,7 @@ import {
 } from '../protocol/generated/index.js';
 import { defineHandler } from './api-handler.js';
 import { createTopic, validateTopicRequest, type TopicRequest } from './topic-creation.js';
-
-const ZERO_UUID = Buffer.alloc(16);
+import { ZERO_UUID } from '../protocol/primitives.js';
 
 export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
   apiKey: 19,

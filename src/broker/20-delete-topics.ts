@@ -12,8 +12,7 @@ import {
   type DeleteTopicsResponseDeletableTopicResult,
 } from '../protocol/generated/index.js';
 import { defineHandler } from './api-handler.js';
-
-const ZERO_UUID = Buffer.alloc(16);
+import { ZERO_UUID } from '../protocol/primitives.js';
 
 export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
   apiKey: 20,

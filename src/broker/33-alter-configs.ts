@@ -16,7 +16,7 @@ export interface ConfigResourceResult {
 }
 
 /** Validates and (unless validateOnly) applies one resource's changes. */
-export function alterResource(
+function alterResource(
   broker: BrokerState,
   resource: { resourceType: number; resourceName: string },
   changes: readonly ConfigChange[],
@@ -50,7 +50,7 @@ export function alterResource(
 }
 
 /** Resources named twice in one request are refused, as Kafka does. */
-export function duplicateResources(resources: ReadonlyArray<{ resourceType: number; resourceName: string }>): Set<string> {
+function duplicateResources(resources: ReadonlyArray<{ resourceType: number; resourceName: string }>): Set<string> {
   const seen = new Set<string>();
   const duplicates = new Set<string>();
   for (const { resourceType, resourceName } of resources) {
@@ -61,25 +61,39 @@ export function duplicateResources(resources: ReadonlyArray<{ resourceType: numb
   return duplicates;
 }
 
+/**
+ * Alters every resource of an AlterConfigs or IncrementalAlterConfigs request: resources
+ * named twice are refused, each other resource is validated whole and applied alone.
+ */
+export function alterResources<R extends { resourceType: number; resourceName: string }>(
+  broker: BrokerState,
+  resources: readonly R[],
+  changesOf: (resource: R) => ConfigChange[],
+  incremental: boolean,
+  validateOnly: boolean,
+): Array<ConfigResourceResult & { resourceType: number; resourceName: string }> {
+  const duplicates = duplicateResources(resources);
+  return resources.map((resource) => {
+    const { resourceType, resourceName } = resource;
+    const result = duplicates.has(`${resourceType}:${resourceName}`)
+      ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Duplicate resource in request: ${resourceName}` }
+      : alterResource(broker, resource, changesOf(resource), incremental, validateOnly);
+    return { ...result, resourceType, resourceName };
+  });
+}
+
 export const alterConfigsHandler = defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
   apiKey: 33,
   minVersion: 0,
   maxVersion: 2,
   handle(request, context) {
-    const duplicates = duplicateResources(request.resources);
-    const responses = request.resources.map((resource) => {
-      const { resourceType, resourceName } = resource;
-      const result = duplicates.has(`${resourceType}:${resourceName}`)
-        ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Duplicate resource in request: ${resourceName}` }
-        : alterResource(
-            context.broker,
-            resource,
-            resource.configs.map((config) => ({ name: config.name, op: 0, value: config.value })),
-            false,
-            request.validateOnly,
-          );
-      return { ...result, resourceType, resourceName };
-    });
+    const responses = alterResources(
+      context.broker,
+      request.resources,
+      (resource) => resource.configs.map((config) => ({ name: config.name, op: 0, value: config.value })),
+      false,
+      request.validateOnly,
+    );
     return { throttleTimeMs: 0, responses };
   },
 });

@@ -441,6 +441,7 @@ export class PartitionLog {
     } catch (error) {
       throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
     }
+    this.transactions.truncateBefore(this.logStartOffset);
     return this.logStartOffset;
   }
 
@@ -482,6 +483,8 @@ export class PartitionLog {
     } catch (error) {
       throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
     }
+    // Aborted transactions wholly below the new log start no longer concern any reader.
+    this.transactions.truncateBefore(this.logStartOffset);
     return { deletedSegments: deleted, logStartOffset: this.logStartOffset };
   }
 

@@ -42,9 +42,9 @@ export class TransactionCoordinator {
     private readonly now: () => number = Date.now,
   ) {
     this.scheduler = new Scheduler(now);
-    this.maxTimeoutMs = (config.values.get('transaction.max.timeout.ms') as number | undefined) ?? 900000;
-    this.expirationMs = (config.values.get('transactional.id.expiration.ms') as number | undefined) ?? 604800000;
-    const cleanupMs = Number((config.values.get('transaction.remove.expired.transaction.cleanup.interval.ms') as bigint | undefined) ?? 3600000n);
+    this.maxTimeoutMs = config.values.get('transaction.max.timeout.ms') as number;
+    this.expirationMs = config.values.get('transactional.id.expiration.ms') as number;
+    const cleanupMs = Number(config.values.get('transaction.remove.expired.transaction.cleanup.interval.ms') as bigint);
     this.scheduleExpiration(cleanupMs);
   }
 
