@@ -111,5 +111,7 @@ function partitionOk(index: number, appended: AppendResult): ProduceResponsePart
 
 function appendFailed(index: number, error: unknown): ProduceResponsePartitionProduceResponse {
   if (!(error instanceof KafkaError)) throw error;
-  return partitionError(index, error.kafkaCode, error.message);
+  const response = partitionError(index, error.kafkaCode, error.message);
+  // KIP-467 (v8+; older versions do not carry the field): which records were at fault.
+  return { ...response, recordErrors: error.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message })) };
 }

@@ -17,7 +17,7 @@ export interface TransformTask {
 
 export type TransformResult =
   | { readonly ok: true; readonly records: Uint8Array; readonly changed: boolean }
-  | { readonly ok: false; readonly errorCode: number; readonly message: string };
+  | { readonly ok: false; readonly errorCode: number; readonly message: string; readonly keylessRecords?: number[] };
 
 const CORRUPT_MESSAGE = 2;
 const INVALID_RECORD = 87;
@@ -37,13 +37,16 @@ export async function transformBatches(task: TransformTask): Promise<TransformRe
       }
       const section = recordsSection(batch);
       let count = 0;
+      // Every keyless record is listed, so that Produce can name them (KIP-467 record_errors).
+      const keyless: number[] = [];
       for (const record of recordsOf(section, batch.recordCount)) {
+        if (task.requireKeys && record.key === null) keyless.push(count);
         count++;
-        if (task.requireKeys && record.key === null) {
-          return { ok: false, errorCode: INVALID_RECORD, message: 'Compacted topic cannot accept message without key in topic partition' };
-        }
       }
       if (count !== batch.recordCount) throw new CodecError('record count mismatch');
+      if (keyless.length > 0) {
+        return { ok: false, errorCode: INVALID_RECORD, message: 'Compacted topic cannot accept message without key in topic partition', keylessRecords: keyless };
+      }
       if (recompress) {
         output.push(buildBatch(batch, section, { codec: task.targetCodec as CodecId }, task.levels));
         changed = true;

@@ -133,7 +133,7 @@ export class PartitionLog {
     try {
       info = validateBatches(records, { requireKeys });
     } catch (error) {
-      throw this.keyed(toKafkaError(error, ErrorCode.CORRUPT_MESSAGE));
+      throw this.keyed(toKafkaError(error, ErrorCode.CORRUPT_MESSAGE), keylessRecordsOf(records));
     }
     this.checkBatches(info, nowMs);
 
@@ -157,7 +157,7 @@ export class PartitionLog {
       let batches = info;
       if (work !== undefined) {
         const result = await work;
-        if (!result.ok) throw this.keyed(new KafkaError(result.errorCode, result.message));
+        if (!result.ok) throw this.keyed(new KafkaError(result.errorCode, result.message), result.keylessRecords);
         if (result.changed) {
           bytes = Buffer.from(result.records.buffer, result.records.byteOffset, result.records.byteLength);
           batches = validateBatches(bytes);
@@ -548,10 +548,20 @@ export class PartitionLog {
     return this.compression();
   }
 
-  /** Kafka names the partition in the keyless-record refusal. */
-  private keyed(error: KafkaError): KafkaError {
+  /**
+   * Kafka names the partition in the keyless-record refusal and, from Produce v8 (KIP-467),
+   * lists the refused records so that clients fail only those with INVALID_RECORD.
+   */
+  private keyed(error: KafkaError, keyless: readonly number[] | (() => number[]) = []): KafkaError {
     if (error.message.includes('Compacted topic cannot accept message without key')) {
-      return new KafkaError(ErrorCode.INVALID_RECORD, `Compacted topic cannot accept message without key in topic partition ${this.topic}-${this.partition}.`);
+      const reason = `Compacted topic cannot accept message without key in topic partition ${this.topic}-${this.partition}.`;
+      const indexes = typeof keyless === 'function' ? keyless() : keyless;
+      const recordErrors = indexes.map((batchIndex) => ({ batchIndex, message: reason }));
+      const message =
+        recordErrors.length === 0
+          ? reason
+          : `One or more records have been rejected due to ${recordErrors.length} record errors in total: ${reason} Records: ${indexes.slice(0, 3).join(', ')}${indexes.length > 3 ? ', ...' : ''}`;
+      return new KafkaError(ErrorCode.INVALID_RECORD, message, undefined, recordErrors);
     }
     return error;
   }
@@ -560,6 +570,32 @@ export class PartitionLog {
     if (this.appendListeners.size === 0) return;
     for (const listener of [...this.appendListeners]) listener();
   }
+}
+
+/**
+ * The indexes (within their batch) of the keyless records of the uncompressed batches, for
+ * the refusal of a compacted topic's produce; only computed on that error path.
+ */
+function keylessRecordsOf(records: Buffer): () => number[] {
+  return () => {
+    const indexes: number[] = [];
+    try {
+      for (let at = 0; at + 61 <= records.length; ) {
+        const size = 12 + records.readInt32BE(at + 8);
+        if (size < 61 || at + size > records.length) break;
+        if ((records.readInt16BE(at + 21) & RecordBatchAttribute.COMPRESSION_MASK) === 0) {
+          const [batch] = decodeRecordBatches(records.subarray(at, at + size), { verifyCrc: false });
+          batch?.records.forEach((record, index) => {
+            if (record.key === null) indexes.push(index);
+          });
+        }
+        at += size;
+      }
+    } catch {
+      // A batch that does not decode was refused for that reason already.
+    }
+    return indexes;
+  };
 }
 
 /** LogAppendTime: each batch's maxTimestamp becomes the broker's clock, CRC recomputed. */

@@ -159,14 +159,23 @@ export function isKnownErrorCode(code: number): boolean {
  * An error that maps onto one Kafka error code. `code` is the internal, greppable code
  * (`ERR_KAFKA_<NAME>` unless a subclass sets its own); `kafkaCode` is what goes on the wire.
  */
+/** One refused record of a batch (KIP-467): its index in the batch, and why. */
+export interface RecordError {
+  readonly batchIndex: number;
+  readonly message: string | null;
+}
+
 export class KafkaError extends Error {
   readonly kafkaCode: number;
   readonly code: string;
+  /** Produce v8+ (KIP-467): the records that caused the refusal; the batch's others were not at fault. */
+  readonly recordErrors: readonly RecordError[];
 
-  constructor(kafkaCode: number, message: string, code?: string) {
+  constructor(kafkaCode: number, message: string, code?: string, recordErrors: readonly RecordError[] = []) {
     super(message);
     this.name = 'KafkaError';
     this.kafkaCode = kafkaCode;
     this.code = code ?? `ERR_KAFKA_${errorName(kafkaCode)}`;
+    this.recordErrors = recordErrors;
   }
 }

@@ -77,9 +77,15 @@ export class Dispatcher {
     let request: unknown;
     try {
       request = schema.readRequest(reader, apiVersion);
-      if (reader.remaining() !== 0) throw new Error(`${reader.remaining()} unread bytes after the request body`);
     } catch (error) {
       throw new CloseConnection(`Malformed ${schema.name} v${apiVersion} request: ${(error as Error).message}`);
+    }
+    // Kafka reads the body and ignores what follows it. librdkafka >= 2.1 relies on that: its
+    // Metadata v9+ request for all topics carries 3 bytes after the body.
+    if (reader.remaining() !== 0) {
+      this.broker.logger.debug(
+        `Ignoring ${reader.remaining()} bytes after the ${schema.name} v${apiVersion} request body from client ${clientId ?? '-'} (connection ${connection.id})`,
+      );
     }
     const context: RequestContext = { apiKey, apiVersion, correlationId, clientId, broker: this.broker, connection };
     const response = await handler.handle(request, context);

@@ -80,3 +80,32 @@ t.test('idempotent producer: duplicates answered with original offsets, gaps ref
   t.match(await send(['g'], 1, 0), { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH }, 'the old epoch is fenced');
   t.equal(broker.logs.partition('idem', 0)!.logEndOffset, 5n);
 });
+
+t.test('KIP-467: a compacted topic names the keyless records of a refused batch', async (t) => {
+  const { batchesOf, buildBatch, recordsSection } = await import('../../src/compression/batches.js');
+  const { Codec, initCodecs } = await import('../../src/compression/codecs.js');
+  await initCodecs();
+  const broker = await startTestBroker(t);
+  const client = await RawClient.connect(broker.bootstrap);
+  t.teardown(() => client.close());
+  await client.request(19, 7, {
+    topics: [{ name: 'keyed', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'cleanup.policy', value: 'compact' }] }],
+    timeoutMs: 1000, validateOnly: false,
+  });
+  const mixed = encodeRecordBatch({
+    records: ['a', null, 'c', null, null].map((key, i) => ({ key: key === null ? null : Buffer.from(key), value: Buffer.from(`v${i}`) })),
+  });
+  const [view] = [...batchesOf(mixed)];
+  const gzipped = buildBatch(view!, recordsSection(view!), { codec: Codec.GZIP });
+  for (const [label, records] of [['uncompressed', mixed], ['gzip', gzipped]] as const) {
+    const answer = await client.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'keyed', partitionData: [{ index: 0, records }] }] });
+    const result = answer.body.responses[0].partitionResponses[0];
+    t.equal(result.errorCode, ErrorCode.INVALID_RECORD, `${label}: INVALID_RECORD`);
+    t.same(result.recordErrors.map((e: any) => e.batchIndex), [1, 3, 4], `${label}: the keyless records are listed`);
+    t.match(result.recordErrors[0].batchIndexErrorMessage, /without key in topic partition keyed-0/);
+    t.match(result.errorMessage, /3 record errors/, `${label}: error_message says why`);
+  }
+  const old = await client.request(0, 7, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'keyed', partitionData: [{ index: 0, records: mixed }] }] });
+  t.equal(old.body.responses[0].partitionResponses[0].errorCode, ErrorCode.INVALID_RECORD, 'v7 (no record_errors field) still refuses');
+  t.equal(broker.logs.partition('keyed', 0)!.logEndOffset, 0n, 'nothing was appended');
+});

@@ -141,3 +141,19 @@ t.test('idle connections close after connections.max.idle.ms', async (t) => {
   await Promise.race([client.closed, new Promise((resolve) => setTimeout(resolve, 3000))]);
   t.ok(client.isClosed);
 });
+
+t.test('bytes after a request body are ignored, as Kafka does (librdkafka >= 2.1 sends them)', async (t) => {
+  const broker = await startTestBroker(t);
+  await broker.logs.createTopic('trailing', 1, {});
+  const client = await RawClient.connect(broker.bootstrap);
+  t.teardown(() => client.close());
+  const request = encodeRequest(3, 12, 5, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const padded = Buffer.concat([request, Buffer.from([0, 0, 0])]);
+  padded.writeInt32BE(padded.length - 4, 0);
+  client.write(padded);
+  const { decodeResponse } = await import('../../src/protocol/frame.js');
+  const answer = decodeResponse(3, 12, await client.nextFrame()) as { correlationId: number; body: any };
+  t.equal(answer.correlationId, 5);
+  t.same(answer.body.topics.map((topic: any) => topic.name), ['trailing'], 'Metadata for all topics is answered');
+  t.notOk(client.isClosed, 'the connection stays open');
+});
