@@ -49,7 +49,7 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
                   request.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark,
                 );
               case MAX_TIMESTAMP: {
-                const max = log.maxTimestamp();
+                const max = await log.firstOffsetOfMaxTimestamp();
                 return answer(ErrorCode.NONE, max.offset, max.timestamp);
               }
               case LATEST_TIERED:

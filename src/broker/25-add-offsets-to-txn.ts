@@ -1,5 +1,6 @@
 // AddOffsetsToTxn, v0-4: adds the group's __consumer_offsets partition to the transaction, so
-// the offsets committed with TxnOffsetCommit follow the transaction's outcome.
+// the offsets committed with TxnOffsetCommit follow the transaction's outcome. A fenced
+// epoch is PRODUCER_FENCED from v2 and INVALID_PRODUCER_EPOCH below (KIP-588), as in Kafka.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type AddOffsetsToTxnRequest, type AddOffsetsToTxnResponse } from '../protocol/generated/index.js';
@@ -15,10 +16,14 @@ export const addOffsetsToTxnHandler = defineHandler<AddOffsetsToTxnRequest, AddO
     try {
       const { topic, partition } = broker.groups.offsetsTopicPartition(request.groupId);
       const codes = broker.transactions.addPartitions(request.transactionalId, request.producerId, request.producerEpoch, [{ topic, partition }]);
-      return { throttleTimeMs: 0, errorCode: [...codes.values()][0] ?? ErrorCode.NONE };
+      return { throttleTimeMs: 0, errorCode: forVersion([...codes.values()][0] ?? ErrorCode.NONE, context.apiVersion) };
     } catch (error) {
-      if (error instanceof KafkaError) return { throttleTimeMs: 0, errorCode: error.kafkaCode };
+      if (error instanceof KafkaError) return { throttleTimeMs: 0, errorCode: forVersion(error.kafkaCode, context.apiVersion) };
       throw error;
     }
   },
 });
+
+function forVersion(code: number, apiVersion: number): number {
+  return apiVersion < 2 && code === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : code;
+}

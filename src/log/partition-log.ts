@@ -424,6 +424,40 @@ export class PartitionLog {
   }
 
   /**
+   * ListOffsets' MAX_TIMESTAMP spec (KIP-734): the offset of the first record carrying the
+   * largest timestamp, as Kafka answers since KAFKA-16310. The segments track the first batch
+   * holding it; the record is found inside that batch (decompressed when it must be).
+   */
+  async firstOffsetOfMaxTimestamp(): Promise<TimestampLookup> {
+    const max = this.segments.maxTimestamp();
+    if (max.offset < 0n || max.timestamp < 0n) return max;
+    const records = await this.read(max.offset, 1, true).catch(() => null);
+    if (records === null) return max;
+    try {
+      const { batchesOf, recordsOf, recordsSection } = await import('../compression/batches.js');
+      for (const batch of batchesOf(records.buffer)) {
+        const lastOffset = batch.baseOffset + BigInt(batch.lastOffsetDelta);
+        if (lastOffset < max.offset) continue;
+        if (batch.maxTimestamp !== max.timestamp) break;
+        // LogAppendTime: every record of the batch carries the batch's timestamp.
+        if ((batch.attributes & LOG_APPEND_TIME) !== 0) return { offset: batch.baseOffset, timestamp: max.timestamp };
+        if (batch.codec !== 0) await (await import('../compression/codecs.js')).initCodecs();
+        for (const record of recordsOf(recordsSection(batch), batch.recordCount)) {
+          if (batch.baseTimestamp + BigInt(record.timestampDelta) === max.timestamp) {
+            return { offset: batch.baseOffset + BigInt(record.offsetDelta), timestamp: max.timestamp };
+          }
+        }
+        break;
+      }
+    } catch {
+      // A batch that cannot be decoded: answer what the segment tracks.
+    } finally {
+      records.release();
+    }
+    return max;
+  }
+
+  /**
    * DeleteRecords: moves the log start offset up to `offset` (-1: the high watermark) and
    * deletes the segments wholly below it. Returns the new low watermark.
    */

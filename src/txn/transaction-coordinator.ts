@@ -109,6 +109,10 @@ export class TransactionCoordinator {
     this.bumpEpoch(metadata);
     metadata.state = 'Empty';
     metadata.partitions.clear();
+    // Kafka's prepareIncrementProducerEpoch: an Empty transaction has no start time, so
+    // DescribeTransactions after a takeover (or kafka-transactions forceTerminateTransaction)
+    // shows no duration.
+    metadata.startMs = -1;
     metadata.lastUpdateMs = this.now();
     this.persist(metadata);
     return { producerId: metadata.producerId, producerEpoch: metadata.producerEpoch };

@@ -168,3 +168,27 @@ t.test('oldest and newest Fetch versions: v4 by name, v18 by topic ID', async (t
   });
   t.equal(unknown.body.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
 });
+
+t.test('ListOffsets MAX_TIMESTAMP answers the first record carrying the largest timestamp (KAFKA-16310)', async (t) => {
+  const { client } = await setup(t);
+  const { batchesOf, buildBatch, recordsSection } = await import('../../src/compression/batches.js');
+  const { Codec } = await import('../../src/compression/codecs.js');
+  const batchOf = (timestamps: number[], codec = 0) => {
+    const plain = encodeRecordBatch({ records: timestamps.map((ts, i) => ({ key: null, value: Buffer.from(`r${i}`), timestamp: BigInt(ts) })) });
+    if (codec === 0) return plain;
+    const [view] = [...batchesOf(plain)];
+    return buildBatch(view!, recordsSection(view!), { codec: codec as 1 });
+  };
+  const produce = (records: Buffer) =>
+    client.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'f', partitionData: [{ index: 0, records }] }] });
+  const maxOffset = async () => {
+    const r = await client.request(2, 9, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'f', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3n }] }] });
+    return r.body.topics[0].partitions[0];
+  };
+  await produce(batchOf([1000, 9000, 2000, 9000, 3000])); // offsets 0-4: the first 9000 is offset 1
+  t.match(await maxOffset(), { errorCode: 0, offset: 1n, timestamp: 9000n }, 'uncompressed: offset 1, not the batch end');
+  await produce(batchOf([9000, 1000])); // offsets 5-6: a later record with the same timestamp
+  t.match(await maxOffset(), { offset: 1n }, 'the first of equal timestamps across batches');
+  await produce(batchOf([500, 700, 12000, 12000], Codec.GZIP)); // offsets 7-10
+  t.match(await maxOffset(), { errorCode: 0, offset: 9n, timestamp: 12000n }, 'inside a gzip batch');
+});

@@ -34,3 +34,30 @@ if (!javaToolsAvailable()) {
     t.match(described.stdout, /CompleteCommit|CompleteAbort|Empty/);
   });
 }
+
+if (javaToolsAvailable()) {
+  t.test('kafka-transactions forceTerminateTransaction aborts an open transaction; describe shows no start time', async (t) => {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const broker = await startTestBroker(t, { config: { 'num.partitions': 1 } });
+    const kafka = new Kafka({ clientId: 'force', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ transactionalId: 'to-terminate', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    t.teardown(() => producer.disconnect().catch(() => undefined));
+    const transaction = await producer.transaction();
+    await transaction.send({ topic: 'force-topic', messages: [{ value: 'left open' }] });
+    const tool = (args: string[]) => runKafkaTool(TOOLS.transactions, ['--bootstrap-server', broker.bootstrap, ...args]);
+    const open = await tool(['describe', '--transactional-id', 'to-terminate']);
+    t.match(open.stdout, /Ongoing/, 'the transaction is open');
+    const terminated = await tool(['forceTerminateTransaction', '--transactionalId', 'to-terminate']);
+    t.equal(terminated.code, 0, terminated.stderr.slice(-2000));
+    const after = await tool(['describe', '--transactional-id', 'to-terminate']);
+    t.equal(after.code, 0, after.stderr);
+    const row = after.stdout.trim().split('\n').pop() ?? '';
+    t.match(row, /Empty|CompleteAbort/, 'no longer ongoing');
+    // Columns: ... TransactionStartTimeMs TransactionDurationMs TopicPartitions (empty here)
+    const columns = row.trim().split(/\s+/);
+    t.same(columns.slice(-2), ['None', 'None'], `no start time and no duration: ${row}`);
+    const committed = await kcatConsume(broker.bootstrap, 'force-topic', ['-X', 'isolation.level=read_committed']);
+    t.same(committed, [], 'the open record was aborted');
+  });
+}

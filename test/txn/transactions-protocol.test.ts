@@ -57,6 +57,10 @@ t.test('misuse gets Kafka error codes', async (t) => {
   t.ok(second.producerEpoch > producerEpoch, `epoch bumped to ${second.producerEpoch}`);
   t.equal(await end('t1', producerId, producerEpoch, true), ErrorCode.PRODUCER_FENCED, 'stale epoch');
   t.same(await add('t1', producerId, producerEpoch), [ErrorCode.PRODUCER_FENCED]);
+  for (const version of [0, 1, 2, 3]) {
+    const answer = await call(ADD_OFFSETS, version, { transactionalId: 't1', producerId, producerEpoch, groupId: 'g' });
+    t.equal(answer.errorCode, version < 2 ? ErrorCode.INVALID_PRODUCER_EPOCH : ErrorCode.PRODUCER_FENCED, `AddOffsetsToTxn v${version}, stale epoch (KIP-588)`);
+  }
   t.equal(await produce('t1', producerId, producerEpoch, 1), ErrorCode.PRODUCER_FENCED, 'writes of the old epoch are refused');
   const described = await call(65, 0, { transactionalIds: ['t1', 'ghost'] });
   t.match(described.transactionStates[0], { errorCode: 0, transactionState: 'Empty', producerId }, 'the open transaction was aborted, then the ID re-initialised');
