@@ -833,6 +833,8 @@ export class GroupCoordinator {
       if (stored.groupInstanceId !== null) group.staticMembers.set(stored.groupInstanceId, stored.memberId);
     }
     group.transition(group.members.size > 0 ? 'Stable' : 'Empty');
+    // An empty group keeps the time it became empty across restarts (its retention counts from it).
+    if (group.state === 'Empty' && value.currentStateTimestamp >= 0n) group.stateTimestamp = Number(value.currentStateTimestamp);
     return group;
   }
 
@@ -863,6 +865,14 @@ export class GroupCoordinator {
       this.offsetsLog.append(groupId, records, now);
       // Kafka drops an empty consumer group once its last offset has expired.
       if (committed.size === 0 && consumerGroup !== undefined) this.consumer.deleteEmptyGroup(groupId);
+    }
+    // An empty classic group without offsets (left by Connect workers, MirrorMaker, a consumer
+    // that never committed) goes once it has been empty for offsets.retention.minutes, as in Kafka.
+    for (const [groupId, group] of this.groups) {
+      if (group.state !== 'Empty' || (this.offsets.get(groupId)?.size ?? 0) > 0) continue;
+      if (now - group.stateTimestamp < this.offsetsRetentionMs) continue;
+      this.logger.info(`Removing classic group ${groupId}: empty without offsets since ${new Date(group.stateTimestamp).toISOString()} (offsets.retention.minutes)`);
+      this.removeEmptyClassicGroup(groupId);
     }
   }
 }

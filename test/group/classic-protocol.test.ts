@@ -170,3 +170,37 @@ t.test('offsets and groups survive a restart (replayed from __consumer_offsets)'
   const fetched = await again.request(FETCH_OFFSETS, 5, { groupId: 'durable', topics: [{ name: 'kept', partitionIndexes: [0] }] });
   t.same([fetched.body.topics[0].partitions[0].committedOffset, fetched.body.topics[0].partitions[0].metadata], [42n, 'meta']);
 });
+
+t.test('an empty classic group without offsets is removed after offsets.retention.minutes', async (t) => {
+  const { broker, call } = await setup(t, { 'offsets.retention.minutes': 1 });
+  const joinAndLeave = async (groupId: string) => {
+    const memberId = (await call(JOIN, 5, join(groupId))).memberId as string;
+    const joined = await call(JOIN, 5, join(groupId, memberId));
+    t.equal(joined.errorCode, 0);
+    t.equal((await call(SYNC, 3, { groupId, generationId: joined.generationId, memberId, groupInstanceId: null, assignments: [] })).errorCode, 0);
+    t.equal((await call(LEAVE, 3, { groupId, members: [{ memberId, groupInstanceId: null }] })).errorCode, 0);
+    return { memberId, generationId: joined.generationId };
+  };
+  await joinAndLeave('idle-no-offsets');
+  await joinAndLeave('idle-with-offsets');
+  await call(19, 5, { topics: [{ name: 'kept', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const committed = await call(COMMIT, 2, {
+    groupId: 'idle-with-offsets', generationIdOrMemberEpoch: -1, memberId: '', retentionTimeMs: -1n,
+    topics: [{ name: 'kept', partitions: [{ partitionIndex: 0, committedOffset: 0n, committedMetadata: '' }] }],
+  });
+  t.equal(committed.topics[0].partitions[0].errorCode, 0);
+  const listed = async () => ((await call(16, 4, { statesFilter: [], typesFilter: [] })).groups as Array<{ groupId: string }>).map((g) => g.groupId).sort();
+  t.same(await listed(), ['idle-no-offsets', 'idle-with-offsets']);
+
+  // The coordinator's retention pass, run as if the groups had been empty for a minute.
+  const coordinator = (broker as unknown as { state: { groups: { expireOffsets(): void } } }).state.groups;
+  const groups = (coordinator as unknown as { groups: Map<string, { stateTimestamp: number }> }).groups;
+  for (const group of groups.values()) group.stateTimestamp -= 30_000;
+  coordinator.expireOffsets();
+  t.same(await listed(), ['idle-no-offsets', 'idle-with-offsets'], 'kept while empty for less than the retention');
+  for (const group of groups.values()) group.stateTimestamp -= 31_000;
+  coordinator.expireOffsets();
+  t.same(await listed(), ['idle-with-offsets'], 'the group without offsets is gone; the one with live offsets stays');
+  const described = await call(15, 5, { groups: ['idle-no-offsets'], includeAuthorizedOperations: false });
+  t.equal(described.groups[0].groupState, 'Dead', 'DescribeGroups: Dead, as Kafka answers for a group it does not know');
+});
