@@ -8,14 +8,14 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generate } from './generate-protocol.mjs';
+import { generate, VENDORED_SPEC } from './generate-protocol.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const committed = join(repoRoot, 'src/protocol/generated');
 const argv = process.argv.slice(2);
 const specIndex = argv.indexOf('--spec');
 const spec =
-  specIndex >= 0 ? resolve(argv[specIndex + 1]) : (process.env.KAFKA_PROTOCOL_DIR ?? resolve(repoRoot, '../shared/kafka-protocol/messages'));
+  specIndex >= 0 ? resolve(argv[specIndex + 1]) : (process.env.KAFKA_PROTOCOL_DIR ?? VENDORED_SPEC);
 
 const scratch = mkdtempSync(join(tmpdir(), 'spate-generated-'));
 const fresh = join(scratch, 'generated');
