@@ -7,8 +7,11 @@
 // Differs from Kafka: regexes are resolved at once (Kafka resolves them in the background),
 // in JavaScript syntax with whole-name matching; a classic group with members is not
 // upgraded online (GROUP_ID_NOT_FOUND, as Kafka with the online upgrade disabled).
+// With the group.version feature finalised below 1 the protocol is off: UNSUPPORTED_VERSION,
+// as Kafka answers.
 
 import { type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { defineHandler } from './api-handler.js';
 
 export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
@@ -16,6 +19,12 @@ export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbea
   minVersion: 0,
   maxVersion: 1,
   handle(request, context) {
+    if (context.broker.features.level('group.version') < 1) {
+      return {
+        throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage: 'The consumer group protocol is disabled (group.version < 1)',
+        memberId: request.memberId === '' ? null : request.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null,
+      };
+    }
     const result = context.broker.groups.consumer.heartbeat({
       apiVersion: context.apiVersion,
       groupId: request.groupId,

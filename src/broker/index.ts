@@ -32,6 +32,7 @@ import { deleteGroupsHandler } from './42-delete-groups.js';
 import { electLeadersHandler } from './43-elect-leaders.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { offsetDeleteHandler } from './47-offset-delete.js';
+import { updateFeaturesHandler } from './57-update-features.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 import { describeProducersHandler } from './61-describe-producers.js';
 import { describeTransactionsHandler } from './65-describe-transactions.js';
@@ -71,6 +72,7 @@ export const handlers: readonly ApiHandler[] = [
   electLeadersHandler,
   incrementalAlterConfigsHandler,
   offsetDeleteHandler,
+  updateFeaturesHandler,
   describeClusterHandler,
   describeProducersHandler,
   describeTransactionsHandler,

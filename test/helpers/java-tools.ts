@@ -18,6 +18,7 @@ export const TOOLS = {
   deleteRecords: 'org.apache.kafka.tools.DeleteRecordsCommand',
   transactionalCopier: 'org.apache.kafka.tools.TransactionalMessageCopier',
   transactions: 'org.apache.kafka.tools.TransactionsCommand',
+  features: 'org.apache.kafka.tools.FeatureCommand',
 } as const;
 
 export function javaToolsAvailable(): boolean {
