@@ -8,6 +8,7 @@ import { GroupCoordinator } from '../group/group-coordinator.js';
 import { OFFSETS_TOPIC } from '../group/offsets-log.js';
 import { TransactionCoordinator, type MarkerWriter } from '../txn/transaction-coordinator.js';
 import { TransactionLog } from '../txn/transaction-log.js';
+import { ShareCoordinator } from '../share/share-coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
 
@@ -22,6 +23,7 @@ export class BrokerState {
   readonly producerIds: ProducerIdManager;
   readonly groups: GroupCoordinator;
   readonly transactions: TransactionCoordinator;
+  readonly shares: ShareCoordinator;
   /** Filled in once the listeners are bound (port 0 resolves to the real port then). */
   advertised: Endpoint[] = [];
   /** The served version ranges, set by the dispatcher from its handler table. */
@@ -43,6 +45,9 @@ export class BrokerState {
         if (topic === OFFSETS_TOPIC) this.groups.completeTransaction(producerId, commit);
       },
     };
+    this.shares = new ShareCoordinator(logs, config, logger);
+    // Share groups share the group ID space with classic and consumer groups.
+    this.shares.otherGroupExists = (groupId) => this.groups.listGroups().some((group) => group.groupId === groupId);
     this.transactions = new TransactionCoordinator(new TransactionLog(logs, config), markers, this.producerIds, config, logger);
   }
 
