@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestBroker } from '../helpers/broker.js';
-import { javaToolsAvailable, runKafkaTool } from '../helpers/java-tools.js';
+import { javaToolsAvailable, runKafkaTool, TOOLS } from '../helpers/java-tools.js';
 import { run } from '../helpers/kcat.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
@@ -169,5 +169,14 @@ if (!javaToolsAvailable()) {
     const got = received(worker).map((r) => r.value);
     t.same([...new Set(got)].sort(), [...values].sort(), 'every record reached the surviving consumer, the held ones too');
     t.ok(held.length > 0 && held.every((value) => got.includes(value)), `the ${held.length} held records were redelivered`);
+
+    // Kafka's own formatter for __share_group_state reads what Spate wrote.
+    const dump = await runKafkaTool(TOOLS.consoleConsumer, [
+      '--bootstrap-server', broker.bootstrap, '--topic', '__share_group_state', '--from-beginning', '--timeout-ms', '5000',
+      '--formatter', 'org.apache.kafka.tools.consumer.group.share.ShareGroupStateMessageFormatter',
+    ]);
+    const snapshots = dump.stdout.split('\n').filter((line) => line.includes(`"groupId":"${group}"`));
+    t.ok(snapshots.length > 0, `Kafka's ShareGroupStateMessageFormatter decodes the records:\n${dump.stdout.slice(0, 600)}${dump.stderr.slice(-600)}`);
+    t.match(snapshots[snapshots.length - 1], /"startOffset":40/, 'the last snapshot has the start offset past every record');
   });
 }
