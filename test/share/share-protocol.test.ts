@@ -198,3 +198,58 @@ t.test('share-partition state survives a restart (__share_group_state)', async (
   const after = await second.shareFetch('m2', 0);
   t.same(partitionOf(after).acquiredRecords, [{ firstOffset: 2n, lastOffset: 2n, deliveryCount: 2 }, { firstOffset: 3n, lastOffset: 3n, deliveryCount: 1 }], 'the released record keeps its delivery count');
 });
+
+t.test('share.auto.offset.reset from the group configs; a consumer group ID is not a share group', async (t) => {
+  const { broker, produce, heartbeat, shareFetch, call } = await setup(t);
+  // The GROUP config resource feeds this lookup; set it directly here.
+  const shares = (broker as any).state.shares;
+  const configs = new Map<string, Map<string, string>>([[GROUP, new Map([['share.auto.offset.reset', 'earliest']])]]);
+  shares.groupConfigs = (groupId: string) => configs.get(groupId);
+  await produce(['old1', 'old2']);
+  await heartbeat('m', 0);
+  t.same(valuesOf(partitionOf(await shareFetch('m', 0))), ['old1', 'old2'], 'earliest: records produced before the first fetch are delivered');
+
+  configs.set(GROUP, new Map([['share.auto.offset.reset', 'by_duration:PT1H']]));
+  t.equal((await call(42, 2, { groupsNames: [GROUP] })).results[0].errorCode, ErrorCode.NON_EMPTY_GROUP);
+  await heartbeat('m', 1, null).then(() => call(76, 1, { groupId: GROUP, memberId: 'm', memberEpoch: -1, rackId: null, subscribedTopicNames: null }));
+  t.equal((await call(92, 0, { groupId: GROUP, topics: [{ topicName: TOPIC }] })).responses[0].errorCode, 0, 'offsets deleted: the next fetch starts afresh');
+  await heartbeat('m2', 0);
+  const afresh = await shareFetch('m2', 0);
+  t.same(partitionOf(afresh).acquiredRecords, [{ firstOffset: 0n, lastOffset: 1n, deliveryCount: 1 }], 'by_duration:PT1H reaches back to the records of the last hour');
+
+  // A consumer (KIP-848) group owns its ID: share members are refused.
+  await call(68, 1, { groupId: 'consumers', memberId: 'c1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: [TOPIC], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [] });
+  const refused = await call(76, 1, { groupId: 'consumers', memberId: 's1', memberEpoch: 0, rackId: null, subscribedTopicNames: [TOPIC] });
+  t.equal(refused.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+});
+
+t.test('a member that stops heartbeating is removed and its records go to the others', async (t) => {
+  const { produce, heartbeat, shareFetch, call } = await setup(t, { 'group.share.session.timeout.ms': 300, 'group.share.record.lock.duration.ms': 60000 });
+  await heartbeat('silent', 0);
+  await heartbeat('alive', 0);
+  await shareFetch('silent', 0);
+  await shareFetch('alive', 0);
+  await produce(['x', 'y']);
+  t.same(partitionOf(await shareFetch('silent', 1)).acquiredRecords, [{ firstOffset: 0n, lastOffset: 1n, deliveryCount: 1 }]);
+  // Only "alive" heartbeats; "silent" times out after 300 ms and its records are released (the lock is 60 s).
+  let epoch = 2;
+  let got: any;
+  for (let i = 0; i < 50 && got === undefined; i++) {
+    const beat = await heartbeat('alive', epoch, null);
+    epoch = beat.memberEpoch;
+    const fetched = partitionOf(await shareFetch('alive', i + 1, { maxWaitMs: 200 }));
+    if (fetched?.acquiredRecords.length > 0) got = fetched;
+  }
+  t.same(got?.acquiredRecords, [{ firstOffset: 0n, lastOffset: 1n, deliveryCount: 2 }]);
+  const described = (await call(77, 1, { groupIds: [GROUP], includeAuthorizedOperations: false })).groups[0];
+  t.same(described.members.map((m: any) => m.memberId), ['alive']);
+});
+
+t.test('ISO-8601 durations of by_duration', async (t) => {
+  const { parseIsoDuration } = await import('../../src/share/share-coordinator.js');
+  t.equal(parseIsoDuration('PT1H'), 3600000);
+  t.equal(parseIsoDuration('P1DT2M3.5S'), 86400000 + 120000 + 3500);
+  t.equal(parseIsoDuration('P'), undefined);
+  t.equal(parseIsoDuration('-PT1H'), undefined);
+  t.equal(parseIsoDuration('1h'), undefined);
+});
