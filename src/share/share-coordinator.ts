@@ -50,6 +50,7 @@ const JOIN_EPOCH = 0;
 export class ShareCoordinator {
   private readonly groups = new Map<string, ShareGroup>();
   private readonly partitions = new Map<string, SharePartition>();
+  private readonly dirty = new Set<SharePartition>();
   private readonly lockTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private readonly watchedConnections = new Set<number>();
   readonly sessions: ShareSessionCache;
@@ -230,9 +231,8 @@ export class ShareCoordinator {
     const startOffset = await this.initialOffset(groupId, log, nowMs);
     const raced = this.partitions.get(key);
     if (raced !== undefined) return raced;
-    const created = new SharePartition(groupId, topic.id, partition, startOffset, nowMs);
-    created.dirty = true;
-    this.partitions.set(key, created);
+    const created = this.track(new SharePartition(groupId, topic.id, partition, startOffset, nowMs));
+    created.markDirty();
     if (!this.groups.has(groupId)) this.groups.set(groupId, new ShareGroup(groupId));
     return created;
   }
@@ -285,8 +285,8 @@ export class ShareCoordinator {
 
   /** Writes the state of every share-partition that changed (one snapshot each). */
   flush(nowMs: number): void {
-    for (const partition of this.partitions.values()) {
-      if (!partition.dirty) continue;
+    for (const partition of this.dirty) {
+      if (!partition.dirty || this.partitions.get(partition.key) !== partition) continue;
       partition.dirty = false;
       partition.stateEpoch++;
       const batches = partition.stateBatches();
@@ -305,6 +305,13 @@ export class ShareCoordinator {
         nowMs,
       );
     }
+    this.dirty.clear();
+  }
+
+  private track(partition: SharePartition): SharePartition {
+    partition.onDirty = (changed) => this.dirty.add(changed);
+    this.partitions.set(partition.key, partition);
+    return partition;
   }
 
   private dropPartition(partition: SharePartition, nowMs: number): void {
@@ -342,8 +349,7 @@ export class ShareCoordinator {
     const key = SharePartition.key(groupId, topic.id, partition);
     let state = this.partitions.get(key);
     if (state === undefined) {
-      state = new SharePartition(groupId, topic.id, partition, clamped, nowMs);
-      this.partitions.set(key, state);
+      state = this.track(new SharePartition(groupId, topic.id, partition, clamped, nowMs));
     }
     state.reset(clamped);
     if (!this.groups.has(groupId)) this.groups.set(groupId, new ShareGroup(groupId));
@@ -380,14 +386,15 @@ export class ShareCoordinator {
       if (record.value.startOffset >= 0n) entry.startOffset = record.value.startOffset;
       for (const batch of record.value.stateBatches) entry.batches.set(batch.firstOffset, batch);
     }
-    for (const [key, entry] of restored) {
+    for (const entry of restored.values()) {
       const topic = this.logs.topicById(entry.topicId);
       if (topic === undefined) continue; // the topic was deleted since
       const partition = new SharePartition(entry.groupId, entry.topicId, entry.partition, entry.startOffset, entry.created);
       const batches = [...entry.batches].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([firstOffset, batch]) => ({ firstOffset, ...batch }));
       partition.restore(entry.startOffset, batches);
       partition.stateEpoch = entry.epoch;
-      this.partitions.set(key, partition);
+      partition.dirty = false;
+      this.track(partition);
       if (!this.groups.has(entry.groupId)) this.groups.set(entry.groupId, new ShareGroup(entry.groupId));
     }
     if (records > 0) this.logger.info(`Share coordinator: ${this.partitions.size} share-partitions of ${this.groups.size} share groups loaded from ${records} records`);

@@ -66,6 +66,8 @@ export class SharePartition {
   createTimestamp: number;
   /** Set when the persisted form is behind the memory; the coordinator writes and clears it. */
   dirty = false;
+  /** Told when the partition becomes dirty, so the coordinator writes only what changed. */
+  onDirty: ((partition: SharePartition) => void) | undefined;
   private readonly availableListeners = new Set<() => void>();
 
   constructor(
@@ -130,14 +132,20 @@ export class SharePartition {
     const ranges: Array<{ firstOffset: bigint; lastOffset: bigint; deliveryCount: number }> = [];
     let acquired = 0;
     let archived = false;
+    // A window already at the limit takes nothing new; otherwise at least one record is acquired.
+    const roomAtStart = this.inFlight.length < limits.maxRecordLocks;
     for (const batch of batches) {
       if (acquired >= maxRecords) break;
       let offset = batch.baseOffset > this.startOffset ? batch.baseOffset : this.startOffset;
       for (; offset <= batch.lastOffset; offset++) {
-        if (offset > this.speo) break; // never leave a hole past the SPEO
+        if (offset > this.speo) {
+          // Offsets missing between batches (compacted away) do not exist: they are done.
+          while (this.speo < offset) this.inFlight.push({ state: DeliveryState.ARCHIVED, deliveryCount: 0, memberId: null, lockDeadline: 0 });
+          archived = true;
+        }
         if (strictLimit && acquired >= maxRecords) break;
         if (offset === this.speo) {
-          if (this.inFlight.length >= limits.maxRecordLocks && acquired > 0) break;
+          if (this.inFlight.length >= limits.maxRecordLocks && (acquired > 0 || !roomAtStart)) break;
           this.inFlight.push({ state: DeliveryState.AVAILABLE, deliveryCount: 0, memberId: null, lockDeadline: 0 });
         }
         const entry = this.inFlight[Number(offset - this.startOffset)]!;
@@ -159,7 +167,7 @@ export class SharePartition {
       }
     }
     if (archived) {
-      this.dirty = true;
+      this.markDirty();
       this.advanceStart();
     }
     return ranges;
@@ -217,30 +225,38 @@ export class SharePartition {
         }
       }
     }
-    this.dirty = true;
+    this.markDirty();
     this.advanceStart();
     if (released) this.notifyAvailable();
   }
 
   /** Gives back every record a member holds (it left, its session closed, its connection dropped). */
   releaseMember(memberId: string, limits: SharePartitionLimits): void {
+    let touched = false;
     let released = false;
     for (const entry of this.inFlight) {
-      if (entry.state === DeliveryState.ACQUIRED && entry.memberId === memberId) released = this.release(entry, limits) || released;
+      if (entry.state !== DeliveryState.ACQUIRED || entry.memberId !== memberId) continue;
+      touched = true;
+      released = this.release(entry, limits) || released;
     }
-    if (released) this.changed();
+    if (touched) this.changed(released);
   }
 
   /** Releases every lock that ran out by `nowMs`. Returns the earliest deadline still pending. */
   expireLocks(nowMs: number, limits: SharePartitionLimits): number | undefined {
+    let touched = false;
     let released = false;
     let next: number | undefined;
     for (const entry of this.inFlight) {
       if (entry.state !== DeliveryState.ACQUIRED) continue;
-      if (entry.lockDeadline <= nowMs) released = this.release(entry, limits) || released;
-      else if (next === undefined || entry.lockDeadline < next) next = entry.lockDeadline;
+      if (entry.lockDeadline <= nowMs) {
+        touched = true;
+        released = this.release(entry, limits) || released;
+      } else if (next === undefined || entry.lockDeadline < next) {
+        next = entry.lockDeadline;
+      }
     }
-    if (released) this.changed();
+    if (touched) this.changed(released);
     return next;
   }
 
@@ -260,14 +276,14 @@ export class SharePartition {
     if (drop >= BigInt(this.inFlight.length)) this.inFlight = [];
     else this.inFlight.splice(0, Number(drop));
     this.startOffset = offset;
-    this.dirty = true;
+    this.markDirty();
   }
 
   /** Resets the share-partition to start at `offset` with nothing in flight (AlterShareGroupOffsets). */
   reset(offset: bigint): void {
     this.inFlight = [];
     this.startOffset = offset;
-    this.dirty = true;
+    this.markDirty();
   }
 
   /**
@@ -302,6 +318,11 @@ export class SharePartition {
     this.advanceStart();
   }
 
+  markDirty(): void {
+    this.dirty = true;
+    this.onDirty?.(this);
+  }
+
   private finish(entry: InFlight, state: DeliveryState.ACKNOWLEDGED | DeliveryState.ARCHIVED): void {
     entry.state = state;
     entry.memberId = null;
@@ -318,10 +339,11 @@ export class SharePartition {
     return true;
   }
 
-  private changed(): void {
-    this.dirty = true;
+  /** After a release or an archive: persist, move the SPSO, and wake waiting fetches if records are available. */
+  private changed(released: boolean): void {
+    this.markDirty();
     this.advanceStart();
-    this.notifyAvailable();
+    if (released) this.notifyAvailable();
   }
 
   private advanceStart(): void {
@@ -334,7 +356,7 @@ export class SharePartition {
     if (done === 0) return;
     this.inFlight.splice(0, done);
     this.startOffset += BigInt(done);
-    this.dirty = true;
+    this.markDirty();
   }
 
   private notifyAvailable(): void {
