@@ -78,8 +78,10 @@ if (!javaToolsAvailable()) {
     if (compiled.code !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
   });
 
-  const setup = async (t: Test, lockMs: number, topic: string) => {
-    const broker = await startTestBroker(t, { config: { 'group.share.record.lock.duration.ms': lockMs, 'group.share.heartbeat.interval.ms': 1000 } });
+  const setup = async (t: Test, lockMs: number, topic: string, sessionTimeoutMs = 6000) => {
+    const broker = await startTestBroker(t, {
+      config: { 'group.share.record.lock.duration.ms': lockMs, 'group.share.heartbeat.interval.ms': 1000, 'group.share.session.timeout.ms': sessionTimeoutMs },
+    });
     const client = await RawClient.connect(broker.bootstrap);
     t.teardown(() => client.close());
     let correlation = 1;
@@ -144,13 +146,24 @@ if (!javaToolsAvailable()) {
     t.match(listed.stdout, new RegExp(`^${group}$`, 'm'));
     holder.child.kill('SIGKILL');
     await holder.exited;
+
+    // Once the killed member's session has timed out the group is empty and can be deleted.
+    let state = '';
+    for (let i = 0; i < 60 && !/Empty/.test(state); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      state = (await shareGroups(['--describe', '--state', '--group', group])).stdout;
+    }
+    t.match(state, /Empty/, 'the group is empty after the session timeout');
+    const deleted = await shareGroups(['--delete', '--group', group]);
+    t.equal(deleted.code, 0, deleted.stderr);
+    t.notMatch((await shareGroups(['--list'])).stdout, new RegExp(`^${group}$`, 'm'), 'kafka-share-groups --delete removed it');
   });
 
   t.test('records held by a consumer killed with SIGKILL go to the others', async (t) => {
     const topic = 'crash';
     const group = 'crash-workers';
-    // A lock far longer than the test: only the dropped connection can explain a redelivery.
-    const { broker, produce, shareGroups } = await setup(t, 120_000, topic);
+    // A lock and a session timeout far longer than the test: only the dropped connection can explain a redelivery.
+    const { broker, produce, shareGroups } = await setup(t, 120_000, topic, 120_000);
     const values = Array.from({ length: 40 }, (_, i) => `task${i}`);
     await produce(values);
     const reset = await shareGroups(['--reset-offsets', '--to-earliest', '--execute', '--group', group, '--topic', topic]);
