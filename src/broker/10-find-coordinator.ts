@@ -1,5 +1,6 @@
 // FindCoordinator, v0-6: this node coordinates every group and transactional ID (one node;
-// batched keys from v4). Share-group keys (type 2) are refused: share groups are not served.
+// batched keys from v4). Share-partition keys (type 2, which Kafka brokers use to find the
+// share coordinator) are refused: the share coordinator is local to this node.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/index.js';

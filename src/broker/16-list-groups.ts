@@ -1,5 +1,5 @@
 // ListGroups, v0-5: every group, classic and KIP-848 consumer groups alike, filtered by
-// state (v4+, case-insensitive) and type (v5+: "classic" or "consumer", case-insensitive).
+// state (v4+, case-insensitive) and type (v5+: "classic", "consumer" or "share", case-insensitive).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type ListGroupsRequest, type ListGroupsResponse } from '../protocol/generated/index.js';
@@ -12,8 +12,8 @@ export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResp
   handle(request, context) {
     const states = new Set((request.statesFilter ?? []).map((state) => state.toLowerCase()));
     const types = new Set((request.typesFilter ?? []).map((type) => type.toLowerCase()));
-    const groups = context.broker.groups
-      .listGroups()
+    const shareGroups = context.broker.shares.listGroups().map((group) => ({ ...group, protocolType: 'share', groupType: 'share' as const }));
+    const groups = [...context.broker.groups.listGroups(), ...shareGroups]
       .filter((group) => states.size === 0 || states.has(group.state.toLowerCase()))
       .filter((group) => types.size === 0 || types.has(group.groupType))
       .map((group) => ({ groupId: group.groupId, protocolType: group.protocolType, groupState: group.state, groupType: group.groupType }));

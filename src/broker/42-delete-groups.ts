@@ -1,5 +1,6 @@
 // DeleteGroups, v0-2: removes empty groups, classic or KIP-848 consumer groups, and their
-// committed offsets (tombstones in __consumer_offsets); a group with members answers
+// committed offsets (tombstones in __consumer_offsets), or share groups and their
+// share-partition state (tombstones in __share_group_state); a group with members answers
 // NON_EMPTY_GROUP.
 
 import { type DeleteGroupsRequest, type DeleteGroupsResponse } from '../protocol/generated/index.js';
@@ -12,7 +13,10 @@ export const deleteGroupsHandler = defineHandler<DeleteGroupsRequest, DeleteGrou
   handle(request, context) {
     return {
       throttleTimeMs: 0,
-      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: context.broker.groups.deleteGroup(groupId) })),
+      results: request.groupsNames.map((groupId) => ({
+        groupId,
+        errorCode: context.broker.shares.group(groupId) !== undefined ? context.broker.shares.deleteGroup(groupId, context.broker.now()) : context.broker.groups.deleteGroup(groupId),
+      })),
     };
   },
 });

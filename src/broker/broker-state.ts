@@ -9,6 +9,7 @@ import { OFFSETS_TOPIC } from '../group/offsets-log.js';
 import { TransactionCoordinator, type MarkerWriter } from '../txn/transaction-coordinator.js';
 import { TransactionLog } from '../txn/transaction-log.js';
 import { Features } from './features.js';
+import { ShareCoordinator } from '../share/share-coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
 
@@ -25,6 +26,7 @@ export class BrokerState {
   readonly transactions: TransactionCoordinator;
   /** Supported and finalised feature levels (KIP-584). */
   readonly features: Features;
+  readonly shares: ShareCoordinator;
   /** Filled in once the listeners are bound (port 0 resolves to the real port then). */
   advertised: Endpoint[] = [];
   /** The served version ranges, set by the dispatcher from its handler table. */
@@ -47,6 +49,9 @@ export class BrokerState {
         if (topic === OFFSETS_TOPIC) this.groups.completeTransaction(producerId, commit);
       },
     };
+    this.shares = new ShareCoordinator(logs, config, logger);
+    // Share groups share the group ID space with classic and consumer groups.
+    this.shares.otherGroupExists = (groupId) => this.groups.listGroups().some((group) => group.groupId === groupId);
     this.transactions = new TransactionCoordinator(new TransactionLog(logs, config), markers, this.producerIds, config, logger);
   }
 

@@ -2,7 +2,7 @@
 // finalised. ApiVersions v3+ advertises both; UpdateFeatures (kafka-features upgrade and
 // downgrade) changes the finalised levels, durably (`<data>/features.json`), with an epoch
 // that grows with every change. A finalised level changes behaviour where Kafka's does:
-// group.version 0 turns the KIP-848 consumer protocol off. Levels beyond what Spate
+// group.version 0 turns the KIP-848 consumer protocol off, share.version 0 share groups. Levels beyond what Spate
 // implements are not supported: transaction.version stays at 1 until transactions v2
 // (KIP-890 part 2) is served, so Java 4.x producers keep using transactions v1.
 
@@ -26,6 +26,7 @@ export const SUPPORTED_FEATURES: readonly SupportedFeature[] = [
   { name: 'metadata.version', minVersion: 7, maxVersion: 30, defaultLevel: 30, downgradable: false },
   { name: 'group.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
   { name: 'transaction.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
+  { name: 'share.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
 ];
 
 /** UpdateFeatures v1+ upgrade types. */

@@ -39,6 +39,13 @@ import { describeTransactionsHandler } from './65-describe-transactions.js';
 import { listTransactionsHandler } from './66-list-transactions.js';
 import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeHandler } from './69-consumer-group-describe.js';
+import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat.js';
+import { shareGroupDescribeHandler } from './77-share-group-describe.js';
+import { shareFetchHandler } from './78-share-fetch.js';
+import { shareAcknowledgeHandler } from './79-share-acknowledge.js';
+import { describeShareGroupOffsetsHandler } from './90-describe-share-group-offsets.js';
+import { alterShareGroupOffsetsHandler } from './91-alter-share-group-offsets.js';
+import { deleteShareGroupOffsetsHandler } from './92-delete-share-group-offsets.js';
 
 export const handlers: readonly ApiHandler[] = [
   produceHandler,
@@ -79,4 +86,11 @@ export const handlers: readonly ApiHandler[] = [
   listTransactionsHandler,
   consumerGroupHeartbeatHandler,
   consumerGroupDescribeHandler,
+  shareGroupHeartbeatHandler,
+  shareGroupDescribeHandler,
+  shareFetchHandler,
+  shareAcknowledgeHandler,
+  describeShareGroupOffsetsHandler,
+  alterShareGroupOffsetsHandler,
+  deleteShareGroupOffsetsHandler,
 ];

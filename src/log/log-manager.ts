@@ -50,7 +50,7 @@ const DELETED_DIR_SUFFIX = '-delete';
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 /** Topics Kafka marks internal in Metadata. */
-export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state', '__share_group_state']);
 
 /** Kafka's topic name rule: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..". */
 export function topicNameProblem(name: string): string | undefined {

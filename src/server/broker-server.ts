@@ -85,6 +85,7 @@ export class SpateBroker {
     this.state = state;
     await state.groups.load();
     await state.transactions.load();
+    await state.shares.load();
     const dispatcher = new Dispatcher(handlers, state);
     try {
       for (const listener of this.config.listeners) {
@@ -132,6 +133,7 @@ export class SpateBroker {
     if (this.state !== undefined) {
       this.state.groups.stop();
       this.state.transactions.stop();
+      this.state.shares.stop();
       this.state.logs.flush();
       this.state.logs.close();
     }
