@@ -118,9 +118,17 @@ export class BrokerMetrics {
     if (typeof response !== 'object' || response === null) return;
     if (apiKey === ApiKey.Produce) this.recordProduce(request as ProduceRequest, response as ProduceResponse);
     else if (apiKey === ApiKey.Fetch) this.recordFetch(request as FetchRequest, response as FetchResponse);
-    else {
-      const code = (response as { errorCode?: unknown }).errorCode;
-      if (typeof code === 'number' && code !== 0) this.errors.inc({ api: apiName(apiKey), error: errorName(code) });
+    else this.recordErrors(apiName(apiKey), response, 0);
+  }
+
+  /** Error codes at the top of a response and in its per-resource lists (topics, groups, ...). */
+  private recordErrors(api: string, value: object, depth: number): void {
+    for (const [field, item] of Object.entries(value)) {
+      if (field === 'errorCode') {
+        if (typeof item === 'number' && item !== 0) this.errors.inc({ api, error: errorName(item) });
+      } else if (depth < 3 && Array.isArray(item)) {
+        for (const entry of item) if (typeof entry === 'object' && entry !== null && !Buffer.isBuffer(entry)) this.recordErrors(api, entry, depth + 1);
+      }
     }
   }
 
