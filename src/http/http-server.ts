@@ -12,7 +12,8 @@ import { type Dispatcher } from '../server/dispatcher.js';
 import { type GatewayContext } from './gateway-context.js';
 import { exchange, send, sendJson } from './http-support.js';
 import { registerRestV3 } from './rest-v3.js';
-import { registerStreams, type StreamOptions } from './websocket-streams.js';
+import { registerStreams, type StreamOptions, type Streams } from './websocket-streams.js';
+import { Gauge } from 'prom-client';
 
 export interface HttpListener {
   readonly host: string;
@@ -53,7 +54,7 @@ export class HttpGateway implements GatewayContext {
   private resolveClosed!: () => void;
   /** What the handlers see as "the connection" of gateway requests. */
   private readonly connectionInfo: ConnectionInfo;
-  private readonly stopStreams: () => void;
+  private readonly streams: Streams;
 
   constructor(private readonly options: HttpGatewayOptions) {
     this.state = options.state;
@@ -82,7 +83,23 @@ export class HttpGateway implements GatewayContext {
       );
     });
     registerRestV3(this.app, this);
-    this.stopStreams = registerStreams(this.app, this, options.streams);
+    const streams = (this.streams = registerStreams(this.app, this, options.streams));
+    new Gauge({
+      name: 'spate_websocket_buffered_bytes',
+      help: 'Bytes queued in WebSocket send buffers (delivery pauses above the per-socket limit).',
+      registers: [options.metrics.registry],
+      collect() {
+        this.set(streams.bufferedBytes());
+      },
+    });
+    new Gauge({
+      name: 'spate_websocket_connections',
+      help: 'Open WebSocket stream connections.',
+      registers: [options.metrics.registry],
+      collect() {
+        this.set(streams.sockets());
+      },
+    });
     this.app.any('/*', (res, req) => {
       const url = req.getUrl();
       sendJson(exchange(res), 404, { error_code: 404, message: `HTTP 404 Not Found: ${url}` });
@@ -117,7 +134,7 @@ export class HttpGateway implements GatewayContext {
   stop(): void {
     if (this.closing) return;
     this.closing = true;
-    this.stopStreams();
+    this.streams.stop();
     if (this.listenSocket !== undefined) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
     // Closes the open HTTP and WebSocket connections too (in the binary, not in its typings).

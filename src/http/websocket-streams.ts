@@ -49,7 +49,14 @@ interface SocketState {
 
 type Socket = WebSocket<SocketState>;
 
-export function registerStreams(app: TemplatedApp, gateway: GatewayContext, overrides: Partial<StreamOptions> = {}): () => void {
+export interface Streams {
+  /** Bytes waiting in the sockets' send buffers (the spate_websocket_buffered_bytes gauge). */
+  bufferedBytes(): number;
+  readonly sockets: () => number;
+  stop(): void;
+}
+
+export function registerStreams(app: TemplatedApp, gateway: GatewayContext, overrides: Partial<StreamOptions> = {}): Streams {
   const options: StreamOptions = { ...DEFAULTS, ...overrides };
   const produce = createRecordProducer(gateway);
   const sockets = new Set<Socket>();
@@ -94,28 +101,39 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
         }
         const chunk = await cursor.log.read(cursor.offset, options.readBytes, true);
         if (chunk === null) continue;
-        let records: DecodedRecord[];
+        let records: WireRecord[];
         try {
-          records = decode(chunk.buffer, cursor.offset, end);
+          // Keys and values are views of the mapped segment: turned into strings before release.
+          records = decode(chunk.buffer, cursor.offset, end).map(toWire);
         } finally {
           chunk.release();
         }
-        const last = records.length > 0 ? records[records.length - 1]!.offset : chunk.lastOffset;
-        cursor.offset = (last > chunk.lastOffset ? last : chunk.lastOffset) + 1n;
+        // Sent in messages of about readBytes; when the socket fills mid-batch, the cursor
+        // stops at the first unsent record (the next read starts there again).
+        let sentUpTo = chunk.lastOffset + 1n;
+        let index = 0;
+        while (index < records.length && !cursor.closed) {
+          if (ws.getBufferedAmount() > options.maxBufferedBytes) {
+            sentUpTo = records[index]!.offset;
+            break;
+          }
+          const part: WireRecord[] = [];
+          let bytes = 0;
+          while (index < records.length && (part.length === 0 || bytes < options.readBytes)) {
+            const record = records[index++]!;
+            bytes += record.size;
+            part.push(record);
+          }
+          sendJson(ws, {
+            op: 'records',
+            id: cursor.subscription,
+            topic: cursor.topic,
+            partition: cursor.log.partition,
+            records: part.map(({ offset, timestamp, key, value, headers }) => ({ offset, timestamp, key, value, headers })),
+          });
+        }
+        cursor.offset = sentUpTo;
         if (records.length === 0 || cursor.closed) continue;
-        sendJson(ws, {
-          op: 'records',
-          id: cursor.subscription,
-          topic: cursor.topic,
-          partition: cursor.log.partition,
-          records: records.map((record) => ({
-            offset: record.offset,
-            timestamp: record.timestamp,
-            key: record.key === null ? null : record.key.toString('utf8'),
-            value: record.value === null ? null : record.value.toString('utf8'),
-            headers: record.headers.map((header) => ({ name: header.key, value: header.value?.toString('base64') ?? null })),
-          })),
-        });
         if (cursor.group !== undefined) {
           state.groups.commitOffsets(cursor.group, [
             { topic: cursor.topic, partition: cursor.log.partition, offset: cursor.offset, leaderEpoch: -1, metadata: 'spate-websocket' },
@@ -238,12 +256,42 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
     },
   });
 
-  return () => {
-    for (const ws of sockets) {
-      const socket = ws.getUserData();
-      socket.open = false;
-      for (const cursor of socket.cursors) stop(cursor);
-    }
+  return {
+    bufferedBytes: () => {
+      let total = 0;
+      for (const ws of sockets) total += ws.getBufferedAmount();
+      return total;
+    },
+    sockets: () => sockets.size,
+    stop: () => {
+      for (const ws of sockets) {
+        const socket = ws.getUserData();
+        socket.open = false;
+        for (const cursor of socket.cursors) stop(cursor);
+      }
+    },
+  };
+}
+
+interface WireRecord {
+  readonly offset: bigint;
+  readonly timestamp: bigint;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Array<{ name: string; value: string | null }>;
+  /** Rough JSON size, for sizing messages. */
+  readonly size: number;
+}
+
+/** A record as sent: key and value as UTF-8 text, header values in base64. */
+function toWire(record: DecodedRecord): WireRecord {
+  return {
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: record.key === null ? null : record.key.toString('utf8'),
+    value: record.value === null ? null : record.value.toString('utf8'),
+    headers: record.headers.map((header) => ({ name: header.key, value: header.value?.toString('base64') ?? null })),
+    size: (record.key?.length ?? 0) + (record.value?.length ?? 0) + 64,
   };
 }
 

@@ -27,6 +27,8 @@ export interface BrokerOptions {
    * neither this nor `http.listeners` is set, the HTTP listener takes an ephemeral port too.
    */
   readonly httpPort?: number;
+  /** WebSocket stream limits (per-socket buffered bytes before delivery pauses, read size). */
+  readonly httpStreams?: { readonly maxBufferedBytes?: number; readonly readBytes?: number };
   /** Data directory; overrides `log.dirs`. */
   readonly dataDir?: string;
   /** Keep the data in a fresh temporary directory, removed by stop() (for test suites). */
@@ -53,7 +55,7 @@ export class SpateBroker {
   private stopping?: Promise<void>;
   private readonly temporaryDir?: string;
 
-  constructor(options: BrokerOptions = {}) {
+  constructor(private readonly options: BrokerOptions = {}) {
     const overrides: Record<string, string | number | boolean> = { ...(options.config ?? {}) };
     if (options.temporary === true) {
       this.temporaryDir = mkdtempSync(join(tmpdir(), 'spate-'));
@@ -142,6 +144,7 @@ export class SpateBroker {
           metrics,
           logger: this.logger,
           ready: () => this.stopping === undefined,
+          ...(this.options.httpStreams !== undefined ? { streams: this.options.httpStreams } : {}),
         });
         await gateway.start();
         this.gateway = gateway;
