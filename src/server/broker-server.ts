@@ -12,6 +12,8 @@ import { handlers } from '../broker/index.js';
 import { loadBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { LogManager } from '../log/log-manager.js';
+import { HttpGateway, parseHttpListener } from '../http/http-server.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
 
@@ -20,6 +22,13 @@ export interface BrokerOptions {
   readonly host?: string;
   /** Port to bind (0 = an ephemeral port); overrides `listeners`. */
   readonly port?: number;
+  /**
+   * HTTP port (0 = an ephemeral port); overrides `http.listeners`. When `port` is 0 and
+   * neither this nor `http.listeners` is set, the HTTP listener takes an ephemeral port too.
+   */
+  readonly httpPort?: number;
+  /** WebSocket stream limits (per-socket buffered bytes before delivery pauses, read size). */
+  readonly httpStreams?: { readonly maxBufferedBytes?: number; readonly readBytes?: number };
   /** Data directory; overrides `log.dirs`. */
   readonly dataDir?: string;
   /** Keep the data in a fresh temporary directory, removed by stop() (for test suites). */
@@ -38,12 +47,15 @@ export class SpateBroker {
   private state?: BrokerState;
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Connection>();
+  /** Open connections by listener name (the active-connections metric). */
+  private readonly connectionCounts = new Map<string, number>();
+  private gateway?: HttpGateway;
   private nextConnectionId = 1;
   private housekeeping?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private readonly temporaryDir?: string;
 
-  constructor(options: BrokerOptions = {}) {
+  constructor(private readonly options: BrokerOptions = {}) {
     const overrides: Record<string, string | number | boolean> = { ...(options.config ?? {}) };
     if (options.temporary === true) {
       this.temporaryDir = mkdtempSync(join(tmpdir(), 'spate-'));
@@ -54,7 +66,13 @@ export class SpateBroker {
       const first = base.listeners[0]!;
       overrides['listeners'] = `${first.name}://${options.host ?? first.host}:${options.port ?? first.port}`;
     }
+    const httpListeners = base.values.get('http.listeners') as string[];
+    if (options.httpPort !== undefined || (options.port === 0 && !base.explicit.has('http.listeners'))) {
+      const first = httpListeners[0] !== undefined ? parseHttpListener(httpListeners[0]) : { host: options.host ?? '127.0.0.1' };
+      overrides['http.listeners'] = `http://${first.host.includes(':') ? `[${first.host}]` : first.host}:${options.httpPort ?? 0}`;
+    }
     this.config = loadBrokerConfig({ ...(options.configFile !== undefined ? { configFile: options.configFile } : {}), overrides });
+    for (const uri of this.config.values.get('http.listeners') as string[]) parseHttpListener(uri);
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info');
     for (const warning of this.config.warnings) this.logger.warn(warning);
   }
@@ -73,6 +91,16 @@ export class SpateBroker {
     return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
+  /** The HTTP listener's bound port; undefined when http.listeners is empty. */
+  get httpPort(): number | undefined {
+    return this.gateway?.port;
+  }
+
+  /** "http://host:port" of the HTTP listener (metrics, REST, WebSocket). */
+  get httpUrl(): string | undefined {
+    return this.gateway?.baseUrl;
+  }
+
   get logs(): LogManager {
     if (this.state === undefined) throw new Error('The broker is not started');
     return this.state.logs;
@@ -87,9 +115,11 @@ export class SpateBroker {
     await state.transactions.load();
     await state.shares.load();
     const dispatcher = new Dispatcher(handlers, state);
+    const metrics = new BrokerMetrics(state, this.connectionCounts);
+    dispatcher.observer = metrics.observe;
     try {
       for (const listener of this.config.listeners) {
-        const server = createServer({ noDelay: true }, (socket) => this.accept(socket, dispatcher));
+        const server = createServer({ noDelay: true }, (socket) => this.accept(socket, dispatcher, listener.name));
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
           server.listen(listener.port, listener.host, () => {
@@ -105,6 +135,20 @@ export class SpateBroker {
           host: advertised?.host || listener.host || '127.0.0.1',
           port: advertised !== undefined && advertised.port !== 0 && advertised !== listener ? advertised.port : bound.port,
         });
+      }
+      const httpListener = (this.config.values.get('http.listeners') as string[])[0];
+      if (httpListener !== undefined) {
+        const gateway = new HttpGateway({
+          listener: parseHttpListener(httpListener),
+          state,
+          dispatcher,
+          metrics,
+          logger: this.logger,
+          ready: () => this.stopping === undefined,
+          ...(this.options.httpStreams !== undefined ? { streams: this.options.httpStreams } : {}),
+        });
+        await gateway.start();
+        this.gateway = gateway;
       }
     } catch (error) {
       await this.stop();
@@ -123,6 +167,7 @@ export class SpateBroker {
 
   private async shutdown(): Promise<void> {
     if (this.housekeeping !== undefined) clearInterval(this.housekeeping);
+    this.gateway?.stop();
     const closing = this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     const drained = [...this.connections].map((connection) =>
       Promise.race([connection.drain(), new Promise((resolve) => setTimeout(resolve, 2000))]),
@@ -140,7 +185,7 @@ export class SpateBroker {
     if (this.temporaryDir !== undefined) rmSync(this.temporaryDir, { recursive: true, force: true });
   }
 
-  private accept(socket: Socket, dispatcher: Dispatcher): void {
+  private accept(socket: Socket, dispatcher: Dispatcher, listener: string): void {
     if (this.stopping !== undefined) {
       socket.destroy();
       return;
@@ -151,7 +196,11 @@ export class SpateBroker {
       idleTimeoutMs: this.config.connectionsMaxIdleMs,
     });
     this.connections.add(connection);
-    void connection.closed.then(() => this.connections.delete(connection));
+    this.connectionCounts.set(listener, (this.connectionCounts.get(listener) ?? 0) + 1);
+    void connection.closed.then(() => {
+      this.connections.delete(connection);
+      this.connectionCounts.set(listener, (this.connectionCounts.get(listener) ?? 1) - 1);
+    });
   }
 }
 

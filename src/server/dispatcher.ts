@@ -14,8 +14,13 @@ export type ResponseChunks = Array<Buffer | RecordsChunk>;
 /** A request the broker will not answer; the connection is closed, the reason logged. */
 export class CloseConnection extends Error {}
 
+/** Told about every handled request (handler time in ms); the metrics hook. */
+export type RequestObserver = (apiKey: number, apiVersion: number, request: unknown, response: unknown, elapsedMs: number, failed: boolean) => void;
+
 export class Dispatcher {
   private readonly table = new Map<number, ApiHandler>();
+  /** Set by the server when metrics are on; one call per request. */
+  observer: RequestObserver | undefined;
 
   constructor(
     handlers: readonly ApiHandler[],
@@ -88,7 +93,16 @@ export class Dispatcher {
       );
     }
     const context: RequestContext = { apiKey, apiVersion, correlationId, clientId, broker: this.broker, connection };
-    const response = await handler.handle(request, context);
+    const observer = this.observer;
+    const started = observer === undefined ? 0 : performance.now();
+    let response;
+    try {
+      response = await handler.handle(request, context);
+    } catch (error) {
+      observer?.(apiKey, apiVersion, request, undefined, performance.now() - started, true);
+      throw error;
+    }
+    observer?.(apiKey, apiVersion, request, response, performance.now() - started, false);
     if (response === NO_RESPONSE) return null;
     return encodeResponse(apiKey, apiVersion, correlationId, response, (w, m) => schema.writeResponse(w, apiVersion, m));
   }

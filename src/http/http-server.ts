@@ -1,0 +1,169 @@
+// The broker's HTTP side on uWebSockets.js, on its own listener (http.listeners): /metrics
+// (Prometheus text), /health and /ready, the REST Proxy v3 API and the WebSocket streams.
+// Started after the Kafka listeners are bound and stopped before the logs close.
+
+import uWS from 'uWebSockets.js';
+import { type ApiHandler, type ConnectionInfo, NO_RESPONSE } from '../broker/api-handler.js';
+import { type BrokerState } from '../broker/broker-state.js';
+import { ConfigError } from '../config/definitions.js';
+import { type Logger } from '../logger.js';
+import { type BrokerMetrics } from '../metrics/broker-metrics.js';
+import { type Dispatcher } from '../server/dispatcher.js';
+import { type GatewayContext } from './gateway-context.js';
+import { exchange, send, sendJson } from './http-support.js';
+import { registerRestV3 } from './rest-v3.js';
+import { registerStreams, type StreamOptions, type Streams } from './websocket-streams.js';
+import { Gauge } from 'prom-client';
+
+export interface HttpListener {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `http://host:port` (the only scheme served; TLS comes with the security work). */
+export function parseHttpListener(uri: string): HttpListener {
+  const match = /^http:\/\/(\[[^\]]*\]|[^:/]*):(\d+)\/?$/i.exec(uri.trim());
+  if (match === null) throw new ConfigError('http.listeners', uri, 'expected http://host:port');
+  const port = Number(match[2]);
+  if (port > 65535) throw new ConfigError('http.listeners', uri, 'port out of range');
+  let host = match[1]!;
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export interface HttpGatewayOptions {
+  readonly listener: HttpListener;
+  readonly state: BrokerState;
+  readonly dispatcher: Dispatcher;
+  readonly metrics: BrokerMetrics;
+  readonly logger: Logger;
+  /** False while the broker is starting or stopping (/ready answers 503 then). */
+  readonly ready: () => boolean;
+  readonly maxBodyBytes?: number;
+  readonly streams?: Partial<StreamOptions>;
+}
+
+export class HttpGateway implements GatewayContext {
+  readonly state: BrokerState;
+  readonly maxBodyBytes: number;
+  private readonly app: uWS.TemplatedApp;
+  private listenSocket: uWS.us_listen_socket | undefined;
+  private boundPort = 0;
+  private closing = false;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+  /** What the handlers see as "the connection" of gateway requests. */
+  private readonly connectionInfo: ConnectionInfo;
+  private readonly streams: Streams;
+
+  constructor(private readonly options: HttpGatewayOptions) {
+    this.state = options.state;
+    this.maxBodyBytes = options.maxBodyBytes ?? options.state.config.socketRequestMaxBytes;
+    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+    const gateway = this;
+    this.connectionInfo = {
+      id: 0,
+      remoteAddress: 'http-gateway',
+      closed: this.closedPromise,
+      get isOpen() {
+        return !gateway.closing;
+      },
+    };
+    this.app = uWS.App();
+    this.app.get('/health', (res) => sendJson(exchange(res), 200, { status: 'UP' }));
+    this.app.get('/ready', (res) => {
+      const ready = options.ready();
+      sendJson(exchange(res), ready ? 200 : 503, { status: ready ? 'READY' : 'NOT_READY' });
+    });
+    this.app.get('/metrics', (res) => {
+      const target = exchange(res);
+      options.metrics.exposition().then(
+        (text) => send(target, 200, text, options.metrics.contentType),
+        (error: unknown) => send(target, 500, `# metrics failed: ${(error as Error).message}\n`, 'text/plain'),
+      );
+    });
+    registerRestV3(this.app, this);
+    const streams = (this.streams = registerStreams(this.app, this, options.streams));
+    new Gauge({
+      name: 'spate_websocket_buffered_bytes',
+      help: 'Bytes queued in WebSocket send buffers (delivery pauses above the per-socket limit).',
+      registers: [options.metrics.registry],
+      collect() {
+        this.set(streams.bufferedBytes());
+      },
+    });
+    new Gauge({
+      name: 'spate_websocket_connections',
+      help: 'Open WebSocket stream connections.',
+      registers: [options.metrics.registry],
+      collect() {
+        this.set(streams.sockets());
+      },
+    });
+    this.app.any('/*', (res, req) => {
+      const url = req.getUrl();
+      sendJson(exchange(res), 404, { error_code: 404, message: `HTTP 404 Not Found: ${url}` });
+    });
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get baseUrl(): string {
+    const host = this.options.listener.host;
+    const shown = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    return `http://${shown}:${this.boundPort}`;
+  }
+
+  start(): Promise<this> {
+    const { host, port } = this.options.listener;
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (token) => {
+        if (token === false) {
+          reject(new Error(`Cannot listen for HTTP on ${host}:${port} (address in use or not available)`));
+          return;
+        }
+        this.listenSocket = token;
+        this.boundPort = uWS.us_socket_local_port(token);
+        resolve(this);
+      });
+    });
+  }
+
+  stop(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.streams.stop();
+    if (this.listenSocket !== undefined) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = undefined;
+    // Closes the open HTTP and WebSocket connections too (in the binary, not in its typings).
+    (this.app as uWS.TemplatedApp & { close(): void }).close();
+    this.resolveClosed();
+  }
+
+  async invoke<Response>(apiKey: number, apiVersion: number, request: unknown): Promise<Response> {
+    const handler: ApiHandler | undefined = this.options.dispatcher.handler(apiKey);
+    if (handler === undefined) throw new Error(`No handler for API key ${apiKey}`);
+    const context = {
+      apiKey,
+      apiVersion,
+      correlationId: 0,
+      clientId: 'spate-http',
+      broker: this.state,
+      connection: this.connectionInfo,
+    };
+    const observer = this.options.dispatcher.observer;
+    const started = performance.now();
+    let response;
+    try {
+      response = await handler.handle(request, context);
+    } catch (error) {
+      observer?.(apiKey, apiVersion, request, undefined, performance.now() - started, true);
+      throw error;
+    }
+    observer?.(apiKey, apiVersion, request, response, performance.now() - started, false);
+    if (response === NO_RESPONSE) throw new Error('The handler sent no response');
+    return response as Response;
+  }
+}

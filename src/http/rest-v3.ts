@@ -1,0 +1,421 @@
+// The REST API in the shapes of Confluent REST Proxy v3 (kafka-rest's /v3 resources), so
+// tools written against the proxy work unchanged: clusters, topics (list, get, create,
+// delete), partitions, topic configs, consumer groups, their consumers and lags, and
+// produce (POST .../records with JSON, STRING and BINARY keys and values, headers, and
+// several records in one streamed body, answered one JSON object per record).
+// Everything goes through the broker's own handlers (CreateTopics, DeleteTopics, Produce)
+// or its state, never through a Kafka client on loopback.
+// Differences from the proxy: no schema-registry types (AVRO, PROTOBUF, JSONSCHEMA); the
+// cluster has one broker until the cluster layer lands; records answers come after the
+// whole body has arrived rather than while it streams in.
+
+import { type TemplatedApp } from 'uWebSockets.js';
+import { describeTopicConfigs, ConfigSource } from '../config/topic-config.js';
+import { consumerGroupLags } from '../metrics/broker-metrics.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import {
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../protocol/generated/index.js';
+import { encodeRecordBatch, type RecordInput } from '../protocol/record-batch.js';
+import { type Topic } from '../log/log-manager.js';
+import { exchange, parseJson, readBody, RestError, RestErrorCode, sendError, sendJson, send, toJson, type Exchange } from './http-support.js';
+import { type GatewayContext } from './gateway-context.js';
+import { partitionForKey } from './partitioner.js';
+
+const CONFIG_SOURCE_NAMES = new Map<number, string>(Object.entries(ConfigSource).map(([name, code]) => [code, name === 'UNKNOWN' ? 'UNKNOWN' : name]));
+
+/** Kafka error codes the proxy maps to 4xx; everything else is a 500 with 50002. */
+function kafkaError(code: number, message: string | null): RestError {
+  const text = message ?? errorName(code);
+  if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, text);
+  if (
+    [
+      ErrorCode.TOPIC_ALREADY_EXISTS,
+      ErrorCode.INVALID_TOPIC_EXCEPTION,
+      ErrorCode.INVALID_PARTITIONS,
+      ErrorCode.INVALID_REPLICATION_FACTOR,
+      ErrorCode.INVALID_CONFIG,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.MESSAGE_TOO_LARGE,
+      ErrorCode.RECORD_LIST_TOO_LARGE,
+      ErrorCode.INVALID_RECORD,
+      ErrorCode.POLICY_VIOLATION,
+      ErrorCode.TOPIC_DELETION_DISABLED,
+    ].includes(code as never)
+  ) {
+    return new RestError(400, RestErrorCode.KAFKA_BAD_REQUEST, text);
+  }
+  return new RestError(500, RestErrorCode.KAFKA_ERROR, `${errorName(code)}: ${text}`);
+}
+
+/** The proxy's group states: Kafka's ConsumerGroupState names in upper snake case. */
+function groupState(state: string): string {
+  return state.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void {
+  const state = gateway.state;
+  const base = () => `${gateway.baseUrl}/v3/clusters/${state.clusterId}`;
+  const related = (path: string) => ({ related: `${base()}${path}` });
+  const resource = (path: string, crn: string) => ({ self: `${base()}${path}`, resource_name: `crn:///kafka=${state.clusterId}${crn}` });
+
+  /** Runs an async route: aborts tracked, errors answered in the proxy's form. */
+  const route = (method: 'get' | 'post' | 'del', pattern: string, params: number, body: boolean,
+    run: (args: string[], query: string, payload: Buffer | undefined, target: Exchange) => Promise<void> | void) => {
+    app[method](pattern, (res, req) => {
+      const args: string[] = [];
+      for (let index = 0; index < params; index++) args.push(decodeURIComponent(req.getParameter(index)));
+      const query = req.getQuery() ?? '';
+      const target = exchange(res);
+      const go = async () => {
+        try {
+          const payload = body ? await readBody(target, gateway.maxBodyBytes) : undefined;
+          if (args[0] !== state.clusterId) throw new RestError(404, RestErrorCode.NOT_FOUND, `Cluster ${args[0]} cannot be found.`);
+          await run(args, query, payload, target);
+        } catch (error) {
+          sendError(target, error);
+        }
+      };
+      void go();
+    });
+  };
+
+  const clusterBody = () => ({
+    kind: 'KafkaCluster',
+    metadata: resource('', ''),
+    cluster_id: state.clusterId,
+    controller: related(`/brokers/${state.nodeId}`),
+    acls: related('/acls'),
+    brokers: related('/brokers'),
+    broker_configs: related('/broker-configs'),
+    consumer_groups: related('/consumer-groups'),
+    topics: related('/topics'),
+    partition_reassignments: related('/topics/-/partitions/-/reassignment'),
+  });
+
+  app.get('/v3/clusters', (res) => {
+    sendJson(exchange(res), 200, { kind: 'KafkaClusterList', metadata: { self: `${gateway.baseUrl}/v3/clusters`, next: null }, data: [clusterBody()] });
+  });
+  route('get', '/v3/clusters/:cluster', 1, false, (_args, _query, _body, target) => sendJson(target, 200, clusterBody()));
+
+  const topicBody = (topic: Topic) => ({
+    kind: 'KafkaTopic',
+    metadata: resource(`/topics/${topic.name}`, `/topic=${topic.name}`),
+    cluster_id: state.clusterId,
+    topic_name: topic.name,
+    is_internal: topic.internal,
+    replication_factor: 1,
+    partitions_count: topic.partitions.length,
+    partitions: related(`/topics/${topic.name}/partitions`),
+    configs: related(`/topics/${topic.name}/configs`),
+    partition_reassignments: related(`/topics/${topic.name}/partitions/-/reassignment`),
+    authorized_operations: [],
+  });
+  const findTopic = (name: string): Topic => {
+    const topic = state.logs.topic(name);
+    if (topic === undefined) throw new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, 'This server does not host this topic-partition.');
+    return topic;
+  };
+
+  route('get', '/v3/clusters/:cluster/topics', 1, false, (_args, _query, _body, target) => {
+    const data = [...state.logs.allTopics()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(topicBody);
+    sendJson(target, 200, { kind: 'KafkaTopicList', metadata: { self: `${base()}/topics`, next: null }, data });
+  });
+  route('get', '/v3/clusters/:cluster/topics/:topic', 2, false, (args, _query, _body, target) => sendJson(target, 200, topicBody(findTopic(args[1]!))));
+
+  route('post', '/v3/clusters/:cluster/topics', 1, true, async (_args, _query, payload, target) => {
+    const wanted = parseJson(payload!) as Record<string, unknown>;
+    if (typeof wanted !== 'object' || wanted === null || typeof wanted['topic_name'] !== 'string') {
+      throw new RestError(400, RestErrorCode.BAD_REQUEST, 'topic_name is required');
+    }
+    const name = wanted['topic_name'];
+    const configs = Array.isArray(wanted['configs']) ? (wanted['configs'] as Array<{ name: string; value: string | null }>) : [];
+    const request: CreateTopicsRequest = {
+      topics: [
+        {
+          name,
+          numPartitions: typeof wanted['partitions_count'] === 'number' ? wanted['partitions_count'] : -1,
+          replicationFactor: typeof wanted['replication_factor'] === 'number' ? wanted['replication_factor'] : -1,
+          assignments: [],
+          configs: configs.map((config) => ({ name: String(config.name), value: config.value === null ? null : String(config.value) })),
+        },
+      ],
+      timeoutMs: 30000,
+      validateOnly: wanted['validate_only'] === true,
+    };
+    const response = await gateway.invoke<CreateTopicsResponse>(19, 7, request);
+    const result = response.topics[0]!;
+    if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage);
+    const topic = state.logs.topic(name);
+    sendJson(target, 201, topic === undefined ? { ...topicBody({ name, id: Buffer.alloc(16), partitions: [], configs: {}, internal: false }), partitions_count: result.numPartitions } : topicBody(topic));
+  });
+
+  route('del', '/v3/clusters/:cluster/topics/:topic', 2, false, async (args, _query, _body, target) => {
+    const request: DeleteTopicsRequest = { topics: [{ name: args[1]!, topicId: Buffer.alloc(16) }], timeoutMs: 30000 };
+    const response = await gateway.invoke<DeleteTopicsResponse>(20, 6, request);
+    const result = response.responses[0]!;
+    if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage ?? null);
+    send(target, 204, '');
+  });
+
+  const partitionBody = (topic: string, partition: number) => ({
+    kind: 'KafkaPartition',
+    metadata: resource(`/topics/${topic}/partitions/${partition}`, `/topic=${topic}/partition=${partition}`),
+    cluster_id: state.clusterId,
+    topic_name: topic,
+    partition_id: partition,
+    leader: related(`/topics/${topic}/partitions/${partition}/replicas/${state.nodeId}`),
+    replicas: related(`/topics/${topic}/partitions/${partition}/replicas`),
+    reassignment: related(`/topics/${topic}/partitions/${partition}/reassignment`),
+  });
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions', 2, false, (args, _query, _body, target) => {
+    const topic = findTopic(args[1]!);
+    const data = topic.partitions.map((log) => partitionBody(topic.name, log.partition));
+    sendJson(target, 200, { kind: 'KafkaPartitionList', metadata: { self: `${base()}/topics/${topic.name}/partitions`, next: null }, data });
+  });
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition', 3, false, (args, _query, _body, target) => {
+    const topic = findTopic(args[1]!);
+    const index = Number(args[2]);
+    if (!Number.isInteger(index) || topic.partitions[index] === undefined) {
+      throw new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, 'This server does not host this topic-partition.');
+    }
+    sendJson(target, 200, partitionBody(topic.name, index));
+  });
+
+  route('get', '/v3/clusters/:cluster/topics/:topic/configs', 2, false, (args, _query, _body, target) => {
+    const topic = findTopic(args[1]!);
+    const data = describeTopicConfigs(topic.configs, state.config).map((config) => ({
+      kind: 'KafkaTopicConfig',
+      metadata: resource(`/topics/${topic.name}/configs/${config.name}`, `/topic=${topic.name}/config=${config.name}`),
+      cluster_id: state.clusterId,
+      topic_name: topic.name,
+      name: config.name,
+      value: config.value,
+      is_default: config.source === ConfigSource.DEFAULT_CONFIG,
+      is_read_only: config.readOnly,
+      is_sensitive: config.isSensitive,
+      source: CONFIG_SOURCE_NAMES.get(config.source) ?? 'UNKNOWN',
+      synonyms: config.synonyms.map((synonym) => ({ name: synonym.name, value: synonym.value, source: CONFIG_SOURCE_NAMES.get(synonym.source) ?? 'UNKNOWN' })),
+    }));
+    sendJson(target, 200, { kind: 'KafkaTopicConfigList', metadata: { self: `${base()}/topics/${topic.name}/configs`, next: null }, data });
+  });
+
+  const groupBody = (groupId: string) => {
+    const listed = state.groups.listGroups().find((group) => group.groupId === groupId);
+    const described = state.groups.describeGroup(groupId);
+    if (listed === undefined && described === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer group ${groupId} cannot be found.`);
+    return {
+      kind: 'KafkaConsumerGroup',
+      metadata: resource(`/consumer-groups/${groupId}`, `/consumer-group=${groupId}`),
+      cluster_id: state.clusterId,
+      consumer_group_id: groupId,
+      is_simple: (described?.protocolType ?? listed?.protocolType ?? '') === '',
+      partition_assignor: described?.protocolName ?? '',
+      state: groupState(described?.state ?? listed?.state ?? 'Unknown'),
+      type: (described?.groupType ?? listed?.groupType ?? 'classic').toUpperCase(),
+      coordinator: related(`/brokers/${state.nodeId}`),
+      consumers: related(`/consumer-groups/${groupId}/consumers`),
+      lag_summary: related(`/consumer-groups/${groupId}/lag-summary`),
+    };
+  };
+  route('get', '/v3/clusters/:cluster/consumer-groups', 1, false, (_args, _query, _body, target) => {
+    const data = state.groups.listGroups().map((group) => groupBody(group.groupId));
+    sendJson(target, 200, { kind: 'KafkaConsumerGroupList', metadata: { self: `${base()}/consumer-groups`, next: null }, data });
+  });
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group', 2, false, (args, _query, _body, target) => sendJson(target, 200, groupBody(args[1]!)));
+
+  /** Members of a classic group with their assigned partitions (decoded from the consumer protocol). */
+  const members = (groupId: string) => {
+    const described = state.groups.describeGroup(groupId);
+    if (described === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer group ${groupId} cannot be found.`);
+    return described.members.map((member) => ({ ...member, partitions: decodeAssignment(member.assignment) }));
+  };
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers', 2, false, (args, _query, _body, target) => {
+    const groupId = args[1]!;
+    const data = members(groupId).map((member) => ({
+      kind: 'KafkaConsumer',
+      metadata: resource(`/consumer-groups/${groupId}/consumers/${member.memberId}`, `/consumer-group=${groupId}/consumer=${member.memberId}`),
+      cluster_id: state.clusterId,
+      consumer_group_id: groupId,
+      consumer_id: member.memberId,
+      instance_id: member.groupInstanceId,
+      client_id: member.clientId,
+      assignments: related(`/consumer-groups/${groupId}/consumers/${member.memberId}/assignments`),
+    }));
+    sendJson(target, 200, { kind: 'KafkaConsumerList', metadata: { self: `${base()}/consumer-groups/${groupId}/consumers`, next: null }, data });
+  });
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/lags', 2, false, (args, _query, _body, target) => {
+    const groupId = args[1]!;
+    const owners = new Map<string, { memberId: string; groupInstanceId: string | null; clientId: string }>();
+    if (state.groups.describeGroup(groupId) === undefined && state.groups.allCommittedOffsets(groupId).size === 0) {
+      throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer group ${groupId} cannot be found.`);
+    }
+    for (const member of members(groupId)) for (const key of member.partitions) owners.set(key, member);
+    const data = consumerGroupLags(state, groupId).map((row) => {
+      const owner = owners.get(`${row.topic}:${row.partition}`);
+      return {
+        kind: 'KafkaConsumerLag',
+        metadata: resource(`/consumer-groups/${groupId}/lags/${row.topic}/partitions/${row.partition}`, `/consumer-group=${groupId}/lag=${row.topic}/partition=${row.partition}`),
+        cluster_id: state.clusterId,
+        consumer_group_id: groupId,
+        topic_name: row.topic,
+        partition_id: row.partition,
+        current_offset: row.committed,
+        log_end_offset: row.end,
+        lag: row.lag,
+        consumer_id: owner?.memberId ?? '',
+        instance_id: owner?.groupInstanceId ?? null,
+        client_id: owner?.clientId ?? '',
+      };
+    });
+    sendJson(target, 200, { kind: 'KafkaConsumerLagList', metadata: { self: `${base()}/consumer-groups/${groupId}/lags`, next: null }, data });
+  });
+
+  const produceOne = createRecordProducer(gateway);
+  route('post', '/v3/clusters/:cluster/topics/:topic/records', 2, true, async (args, _query, payload, target) => {
+    const topic = findTopic(args[1]!);
+    const records = parseJsonSequence(payload!);
+    if (records.length === 0) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'The request body has no record');
+    const answers: string[] = [];
+    for (const record of records) {
+      try {
+        answers.push(toJson(await produceOne(topic, record)));
+      } catch (error) {
+        if (records.length === 1) throw error;
+        const rest = error instanceof RestError ? error : new RestError(500, RestErrorCode.INTERNAL, (error as Error).message);
+        answers.push(toJson({ error_code: rest.errorCode, message: rest.message }));
+      }
+    }
+    send(target, 200, answers.join('\n'));
+  });
+}
+
+/**
+ * Appends one record given in the proxy's JSON shape through the Produce handler (acks=all),
+ * answering the proxy's ProduceResponse shape. Shared with the WebSocket produce.
+ */
+export function createRecordProducer(gateway: GatewayContext): (topic: Topic, body: unknown) => Promise<Record<string, unknown>> {
+  const state = gateway.state;
+  let roundRobin = 0;
+  return async function produceOne(topic: Topic, body: unknown) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'A record must be a JSON object');
+    const record = body as Record<string, unknown>;
+    const key = recordData(record['key'], 'key');
+    const value = recordData(record['value'], 'value');
+    const headers = Array.isArray(record['headers'])
+      ? (record['headers'] as Array<Record<string, unknown>>).map((header) => {
+          if (typeof header?.['name'] !== 'string') throw new RestError(400, RestErrorCode.BAD_REQUEST, 'A header needs a name');
+          return { key: header['name'], value: typeof header['value'] === 'string' ? Buffer.from(header['value'], 'base64') : null };
+        })
+      : [];
+    let partition: number;
+    if (typeof record['partition_id'] === 'number') partition = record['partition_id'];
+    else if (key.bytes !== null) partition = partitionForKey(key.bytes, topic.partitions.length);
+    else partition = roundRobin++ % topic.partitions.length;
+    if (!Number.isInteger(partition) || topic.partitions[partition] === undefined) {
+      throw new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, 'This server does not host this topic-partition.');
+    }
+    const timestamp = typeof record['timestamp'] === 'string' ? Date.parse(record['timestamp']) : Date.now();
+    if (Number.isNaN(timestamp)) throw new RestError(400, RestErrorCode.BAD_REQUEST, `Invalid timestamp ${String(record['timestamp'])}`);
+    const input: RecordInput = { key: key.bytes, value: value.bytes, headers, timestamp };
+    const request: ProduceRequest = {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 30000,
+      topicData: [{ name: topic.name, partitionData: [{ index: partition, records: encodeRecordBatch({ records: [input] }) }] }],
+    };
+    const response = await gateway.invoke<ProduceResponse>(0, 9, request);
+    const result = response.responses[0]!.partitionResponses[0]!;
+    if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage ?? null);
+    const appendTime = result.logAppendTimeMs >= 0n ? Number(result.logAppendTimeMs) : timestamp;
+    return {
+      error_code: 200,
+      cluster_id: state.clusterId,
+      topic_name: topic.name,
+      partition_id: partition,
+      offset: result.baseOffset,
+      timestamp: new Date(appendTime).toISOString(),
+      key: key.type === null ? null : { type: key.type, size: key.bytes?.length ?? 0 },
+      value: value.type === null ? null : { type: value.type, size: value.bytes?.length ?? 0 },
+    };
+  };
+}
+
+/** A key or value of a produce request: `{"type": "JSON"|"STRING"|"BINARY", "data": ...}`. */
+function recordData(field: unknown, what: string): { type: string | null; bytes: Buffer | null } {
+  if (field === undefined || field === null) return { type: null, bytes: null };
+  if (typeof field !== 'object') throw new RestError(400, RestErrorCode.BAD_REQUEST, `${what} must be an object with type and data`);
+  const { type = 'JSON', data } = field as { type?: unknown; data?: unknown };
+  if (data === undefined || data === null) return { type: String(type), bytes: null };
+  switch (type) {
+    case 'JSON':
+      return { type, bytes: Buffer.from(JSON.stringify(data), 'utf8') };
+    case 'STRING':
+      if (typeof data !== 'string') throw new RestError(400, RestErrorCode.BAD_REQUEST, `${what}: STRING data must be a string`);
+      return { type, bytes: Buffer.from(data, 'utf8') };
+    case 'BINARY':
+      if (typeof data !== 'string') throw new RestError(400, RestErrorCode.BAD_REQUEST, `${what}: BINARY data must be base64`);
+      return { type, bytes: Buffer.from(data, 'base64') };
+    default:
+      throw new RestError(400, RestErrorCode.BAD_REQUEST, `${what}: unsupported type ${String(type)} (JSON, STRING and BINARY are served)`);
+  }
+}
+
+/** Several JSON values one after the other (the proxy's streamed produce body). */
+export function parseJsonSequence(body: Buffer): unknown[] {
+  const text = body.toString('utf8');
+  const values: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index]!;
+    if (inString) {
+      if (char === '\\') index++;
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (char === '"') inString = true;
+    else if (char === '{' || char === '[') {
+      if (depth === 0) start = index;
+      depth++;
+    } else if (char === '}' || char === ']') {
+      depth--;
+      if (depth === 0) values.push(parseJson(Buffer.from(text.slice(start, index + 1))));
+      if (depth < 0) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'Malformed JSON: unbalanced brackets');
+    } else if (depth === 0 && !/\s/.test(char)) {
+      throw new RestError(400, RestErrorCode.BAD_REQUEST, `Malformed JSON: unexpected '${char}' between records`);
+    }
+  }
+  if (depth !== 0 || inString) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'Malformed JSON: the body ends inside a record');
+  return values;
+}
+
+/** "topic:partition" keys of a consumer-protocol Assignment (v0+: topics, then user data). */
+function decodeAssignment(assignment: Buffer): string[] {
+  const keys: string[] = [];
+  try {
+    let position = 2;
+    const topics = assignment.readInt32BE(position);
+    position += 4;
+    for (let topic = 0; topic < topics; topic++) {
+      const length = assignment.readInt16BE(position);
+      const name = assignment.toString('utf8', position + 2, position + 2 + length);
+      position += 2 + length;
+      const count = assignment.readInt32BE(position);
+      position += 4;
+      for (let index = 0; index < count; index++) {
+        keys.push(`${name}:${assignment.readInt32BE(position)}`);
+        position += 4;
+      }
+    }
+  } catch {
+    // Not a consumer-protocol assignment (another protocol type): no partitions to show.
+  }
+  return keys;
+}
