@@ -6,7 +6,7 @@
 // targets of issue 6. See bench/README.md.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -408,7 +408,7 @@ async function main() {
   writeReports(data, resultsDir);
 }
 
-/** bench/results/<mode>/ keeps each mode's latest run; latest.* is the last run. */
+/** bench/results/<mode>/ keeps each mode's latest run (report.json is its data); latest.md is the last run's report. */
 function writeReports(data, resultsDir) {
   const options = { mode: data.meta.mode };
   const modeDir = join(resultsDir, options.mode);
@@ -421,7 +421,6 @@ function writeReports(data, resultsDir) {
   writeFileSync(join(modeDir, 'report.md'), markdownReport(data, 'charts/'));
   writeFileSync(join(modeDir, 'report.json'), JSON.stringify(data, null, 1));
   writeFileSync(join(resultsDir, 'latest.md'), markdownReport(data, `${options.mode}/charts/`));
-  copyFileSync(join(modeDir, 'report.json'), join(resultsDir, 'latest.json'));
 
   console.log(terminalReport(data));
   console.log(`\nreport: ${relative(process.cwd(), join(resultsDir, 'latest.md'))} (and ${relative(process.cwd(), modeDir)}/), charts in ${relative(process.cwd(), chartDir)}/`);
