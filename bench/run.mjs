@@ -6,7 +6,7 @@
 // targets of issue 6. See bench/README.md.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,12 +24,15 @@ import { consumeJavaAssigned, consumeJavaGroup, consumeKafkajs } from './lib/wor
 import { latencyAtRate, latencyOneAtATime } from './lib/workloads/latency.mjs';
 import { manyConnections, manyPartitions } from './lib/workloads/scale.mjs';
 import { loopbackLimit } from './lib/workloads/loopback.mjs';
+import { CEILING_CASES, ceiling } from './lib/workloads/ceiling.mjs';
+import { configurePinning } from './lib/cpu-pin.mjs';
+import { writeRatioHistory } from './lib/report/ratios.mjs';
 import { evaluateTargets } from './lib/report/compare.mjs';
 import { buildCharts } from './lib/report/charts.mjs';
 import { markdownReport, terminalReport } from './lib/report/render.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const GROUPS = ['produce', 'consume', 'latency', 'scale'];
+const GROUPS = ['ceiling', 'produce', 'consume', 'latency', 'scale'];
 
 const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUPS] [--no-profile]
 
@@ -38,6 +41,7 @@ const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUP
                      and report Spate/Kafka; without it, the last Kafka run of the same
                      mode saved in bench/results/ is used for the ratios, if there is one
   --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')}
+  --no-pin           do not pin the broker to core 0 and the load generators to the others
   --no-profile       skip the CPU profiles of Spate taken where a target is missed
   --profile          take them even when every target is met
   --render FILE      only rebuild the report (Markdown, charts, table) from a saved report.json`;
@@ -49,6 +53,9 @@ const PLANS = {
     idleSettleMs: 2000,
     warmupRecords: 200_000,
     loopbackSeconds: 4,
+    loopbackRepeats: 3,
+    ceilingSeconds: 3,
+    ceilingRepeats: 3,
     produce: { 1024: { java: 300_000, kafkajs: 40_000 }, 100: { java: 1_500_000, kafkajs: 150_000 } },
     produceCapSeconds: 40,
     kafkajsCapSeconds: 20,
@@ -68,6 +75,9 @@ const PLANS = {
     idleSettleMs: 5000,
     warmupRecords: 1_000_000,
     loopbackSeconds: 10,
+    loopbackRepeats: 3,
+    ceilingSeconds: 10,
+    ceilingRepeats: 5,
     produce: { 1024: { java: 2_000_000, kafkajs: 300_000 }, 100: { java: 10_000_000, kafkajs: 1_000_000 } },
     produceCapSeconds: 90,
     kafkajsCapSeconds: 60,
@@ -92,6 +102,7 @@ function parseCommandLine() {
       only: { type: 'string' },
       profile: { type: 'boolean' },
       'no-profile': { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
       render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -109,6 +120,7 @@ function parseCommandLine() {
     only: new Set(only),
     profile: values['no-profile'] ? 'never' : values.profile ? 'always' : 'on-miss',
     render: values.render,
+    pin: !values['no-pin'],
   };
 }
 
@@ -207,6 +219,10 @@ async function benchBroker(kind, plan, options, tools, progress) {
       const produced = await produceJava(scratch, warm, plan.warmupRecords, plan.produceCapSeconds);
       if (produced.ok) await consumeJavaAssigned(scratch, warm, javaTopic(warm), produced.metrics.records, plan.consumeCapSeconds);
     });
+
+    if (options.only.has('ceiling')) {
+      for (const c of CEILING_CASES) await step(plan.ceilingRepeats * plan.ceilingSeconds * 2, () => ceiling(ctx, c, plan.ceilingSeconds, plan.ceilingRepeats));
+    }
 
     const produced = new Map();
     if (options.only.has('produce') || options.only.has('consume')) {
@@ -330,9 +346,27 @@ const METHOD = (plan, mode) => [
   `End-to-end latency: SpateBench e2e sends 1 KiB records at a fixed rate (${plan.rates.map((r) => r.toLocaleString('en-US')).join(', ')} records/s for ${plan.rateSeconds} s, acks=all, linger.ms=1) and an assign-mode consumer in the same JVM records receipt time minus the record's scheduled send time in an HdrHistogram (warm-up left out). A rate counts as sustained when every record arrived without send errors. EndToEndLatency (Kafka's tool) sends ${plan.serialRecords.toLocaleString('en-US')} records one at a time.`,
   `Scale: a topic of ${plan.partitions.toLocaleString('en-US')} partitions created, then ${plan.partitionRecords.toLocaleString('en-US')} 1 KiB records produced across it; ${plan.connections.toLocaleString('en-US')} connections opened by the bench's wire client (ApiVersions v0, Metadata v1), each producing one 1 KiB record (Produce v7, acks=1) a second for ${plan.connectionSeconds} s.`,
   `Broker cost: CPU is utime + stime of the broker process from /proc/<pid>/stat over each workload (the load generator's own CPU and the rest of the machine's, from /proc/stat, are recorded beside it: on 2 cores a client near 100-200% is the limit, not the broker); RSS from /proc/<pid>/status (VmRSS, ${plan.idleSettleMs / 1000} s after ready for idle; VmHWM for peak). Start to ready: from spawn to the first answered ApiVersions request, median of ${plan.extraStarts + 1} starts (Kafka's storage formatting is done before and not counted).`,
-  `Loopback limit: bench/clients/loopback.mjs, one Node process writing Produce requests (8 partitions x 128 x 1 KiB records) to another that only counts the bytes, ${plan.loopbackSeconds} s.`,
+  `Loopback limit: bench/clients/loopback.mjs, one Node process writing Produce requests (8 partitions x 128 x 1 KiB records) to another that only counts the bytes, ${plan.loopbackSeconds} s, median of ${plan.loopbackRepeats} runs.`,
+  `Ceiling: bench/load/generator.mjs, the bench's own generator: Produce v7 requests built once (8 partitions x 128 KiB batches), ${4} connections with 4 requests in flight each, acks=1, ${plan.ceilingSeconds} s a run; then a Fetch v11 loop that walks only the batch headers and counts bytes, over everything written. Median of ${plan.ceilingRepeats} runs each, with the slowest and fastest run.`,
+  `Pinning: ${pinningText()}.`,
   `Mode: ${mode}. Clients, broker and bench share the machine's cores; numbers are for this machine only.`,
 ];
+
+function pinningText() {
+  const pinning = currentPinningForMethod;
+  return pinning ? `each broker on CPU ${pinning.broker} (taskset), the load generators and the bench on CPU ${pinning.clients}` : 'none (--no-pin, one core, or no taskset): broker and clients share every core';
+}
+let currentPinningForMethod;
+
+/** The loopback limit, several times: the median run, with the slowest and fastest. */
+async function repeatedLoopback(plan) {
+  const runs = [];
+  for (let i = 0; i < plan.loopbackRepeats; i++) runs.push(await loopbackLimit(ROOT, plan.loopbackSeconds));
+  const ok = runs.filter((r) => r.ok).sort((a, b) => a.payloadMbPerSec - b.payloadMbPerSec);
+  if (ok.length === 0) return runs[0];
+  const mid = ok[Math.floor(ok.length / 2)];
+  return { ...mid, spread: { payloadMbPerSec: { min: ok[0].payloadMbPerSec, max: ok.at(-1).payloadMbPerSec, runs: ok.map((r) => r.payloadMbPerSec) } }, repeats: ok.length };
+}
 
 async function main() {
   const options = parseCommandLine();
@@ -349,14 +383,17 @@ async function main() {
   const weightPerBroker = (kind) => {
     let w = (kind === 'kafka' ? 12 : 1) * (plan.extraStarts + 1) + 3;
     w += plan.warmupRecords / 50_000;
+    if (options.only.has('ceiling')) w += CEILING_CASES.length * plan.ceilingRepeats * plan.ceilingSeconds * 2;
     if (options.only.has('produce')) w += 2 * (plan.produceCapSeconds + plan.kafkajsCapSeconds);
     if (options.only.has('consume')) w += 2 * plan.consumeCapSeconds;
     if (options.only.has('latency')) w += plan.rates.length * (plan.rateSeconds + 4) + 8;
     if (options.only.has('scale')) w += 20 + plan.connectionSeconds;
     return w;
   };
-  const progress = new Progress(brokers.reduce((sum, b) => sum + weightPerBroker(b), plan.loopbackSeconds + (options.profile === 'never' ? 0 : 60)));
+  const progress = new Progress(brokers.reduce((sum, b) => sum + weightPerBroker(b), plan.loopbackSeconds * plan.loopbackRepeats + (options.profile === 'never' ? 0 : 60)));
   const note = (line) => progress.note(line);
+  const pinning = configurePinning(options.pin);
+  currentPinningForMethod = pinning;
   const tools = new JavaTools(ROOT, note);
   if (options.againstKafka) ensureKafkaJars(ROOT, note);
 
@@ -372,14 +409,15 @@ async function main() {
       kafkaVersion: KAFKA_VERSION,
       spateCommit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
       spateDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+      pinning: pinning ?? null,
     },
     method: METHOD(plan, options.mode),
     brokers: {},
   };
 
   progress.step('loopback limit');
-  data.loopback = await loopbackLimit(ROOT, plan.loopbackSeconds);
-  progress.advance(plan.loopbackSeconds);
+  data.loopback = await repeatedLoopback(plan);
+  progress.advance(plan.loopbackSeconds * plan.loopbackRepeats);
 
   for (const kind of brokers) {
     try {
@@ -408,7 +446,7 @@ async function main() {
   writeReports(data, resultsDir);
 }
 
-/** bench/results/<mode>/ keeps each mode's latest run; latest.* is the last run. */
+/** bench/results/<mode>/ keeps each mode's latest run (report.json is its data); latest.md is the last run's report. */
 function writeReports(data, resultsDir) {
   const options = { mode: data.meta.mode };
   const modeDir = join(resultsDir, options.mode);
@@ -420,8 +458,8 @@ function writeReports(data, resultsDir) {
   data.charts = Object.keys(charts);
   writeFileSync(join(modeDir, 'report.md'), markdownReport(data, 'charts/'));
   writeFileSync(join(modeDir, 'report.json'), JSON.stringify(data, null, 1));
+  if (data.brokers.kafka) writeRatioHistory(data, resultsDir);
   writeFileSync(join(resultsDir, 'latest.md'), markdownReport(data, `${options.mode}/charts/`));
-  copyFileSync(join(modeDir, 'report.json'), join(resultsDir, 'latest.json'));
 
   console.log(terminalReport(data));
   console.log(`\nreport: ${relative(process.cwd(), join(resultsDir, 'latest.md'))} (and ${relative(process.cwd(), modeDir)}/), charts in ${relative(process.cwd(), chartDir)}/`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `spate` command. The implementation is compiled to dist/ at install.
-import { main } from '../dist/cli/main.js';
+// The `spate` command. The implementation is bundled into dist/bundle/spate.js at install
+// (scripts/bundle.mjs): one file loads faster than the ~200 modules tsc writes to dist/.
+import { main } from '../dist/bundle/spate.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

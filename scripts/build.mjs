@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Builds the native addon (node-gyp, against this Node's own headers, never a download)
-// and compiles the TypeScript to dist/. Runs at `npm install` and as `npm run build`.
+// Builds the native addon (node-gyp, against this Node's own headers, never a download),
+// compiles the TypeScript to dist/ (the library entry and its types) and bundles the
+// `spate` command into dist/bundle/ (scripts/bundle.mjs). Runs at `npm install` and as
+// `npm run build`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,3 +26,4 @@ const gypArgs = ['rebuild'];
 if (existsSync(join(nodeDir, 'include', 'node', 'node_api.h'))) gypArgs.push(`--nodedir=${nodeDir}`);
 run(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), ...gypArgs]);
 run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
+run(process.execPath, [join(root, 'scripts', 'bundle.mjs')]);

@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { onClientCores } from './cpu-pin.mjs';
 import { cpuSeconds } from './proc-stats.mjs';
 
 /**
@@ -14,7 +15,8 @@ import { cpuSeconds } from './proc-stats.mjs';
 export function runProcess(command, args, { cwd, timeoutMs, env, onLine } = {}) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const [pinnedCommand, pinnedArgs] = onClientCores(command, args);
+    const child = spawn(pinnedCommand, pinnedArgs, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const lines = [];
     let stderr = '';
     let timedOut = false;

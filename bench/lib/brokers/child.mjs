@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { onBrokerCore } from '../cpu-pin.mjs';
 import { probeApiVersions } from '../kafka-wire.mjs';
 
 export class BrokerProcess {
@@ -30,7 +31,8 @@ export class BrokerProcess {
     const { command, args, cwd, logFile, port, readyTimeoutMs = 120_000, env } = this.options;
     const log = openSync(logFile, 'a');
     const started = performance.now();
-    this.child = spawn(command, args, { cwd, stdio: ['ignore', log, log], env: env ?? process.env });
+    const [pinnedCommand, pinnedArgs] = onBrokerCore(command, args);
+    this.child = spawn(pinnedCommand, pinnedArgs, { cwd, stdio: ['ignore', log, log], env: env ?? process.env });
     closeSync(log);
     this.pid = this.child.pid;
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));

@@ -4,11 +4,13 @@
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { onBrokerCore } from '../cpu-pin.mjs';
 import { runProcess, resultLine, intervalSeries } from '../run-process.mjs';
 
 export async function loopbackLimit(root, seconds) {
   const script = join(root, 'bench', 'clients', 'loopback.mjs');
-  const sink = spawn(process.execPath, [script, 'sink'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The sink stands where the broker would: on the broker's core when the bench pins.
+  const sink = spawn(...onBrokerCore(process.execPath, [script, 'sink']), { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = [];
   const port = await new Promise((resolve, reject) => {
     const reader = createInterface({ input: sink.stdout });

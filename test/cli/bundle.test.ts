@@ -1,0 +1,83 @@
+// The bundled `spate` command (dist/bundle/, scripts/bundle.mjs) as a user runs it: the
+// paths it resolves from import.meta.url still find the native addon and both worker
+// threads' files, and the libraries it keeps out of the start (the codecs, piscina) are
+// there when a batch needs them. Run `npm run build:ts` first: this test runs the bundle.
+
+import t from 'tap';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { kcatConsume, type KcatRecord } from '../helpers/kcat.js';
+import { startProcessBroker } from '../helpers/process-broker.js';
+
+const BUNDLE = fileURLToPath(new URL('../../dist/bundle/', import.meta.url));
+
+function logBytes(dataDir: string, partitionDir: string): number {
+  const dir = join(dataDir, partitionDir);
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.log'))
+    .reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+}
+
+t.test('the bundle carries its worker entries', async (t) => {
+  for (const file of ['spate.js', 'worker.js', 'cleaner-worker.js']) t.ok(existsSync(join(BUNDLE, file)), `dist/bundle/${file}`);
+});
+
+t.test('the bundled broker recompresses through its worker pool and compacts through its cleaner thread', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'spate-bundle-'));
+  const dataDir = join(dir, 'data');
+  const broker = await startProcessBroker(dataDir, ['--override', 'log.cleaner.backoff.ms=100']);
+  t.teardown(async () => {
+    broker.child.kill('SIGTERM');
+    await broker.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const kafka = new Kafka({ clientId: 'spate-bundle', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  await admin.createTopics({
+    topics: [
+      { topic: 'gzipped', numPartitions: 1, configEntries: [{ name: 'compression.type', value: 'gzip' }] },
+      {
+        topic: 'compacted',
+        numPartitions: 1,
+        configEntries: [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'segment.ms', value: '100' },
+          { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+        ],
+      },
+    ],
+  });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+
+  // Uncompressed 1 KiB values of one letter: a gzip topic stores them a fraction of their size
+  // only if the compression worker (dist/bundle/worker.js, the codec libraries) ran.
+  const value = 'a'.repeat(1024);
+  await producer.send({ topic: 'gzipped', messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value })) });
+  const read = await kcatConsume(broker.bootstrap, 'gzipped');
+  t.equal(read.length, 200, 'every record reads back');
+  t.ok(read.every((r) => r.value === value), 'with its value');
+  const stored = logBytes(dataDir, 'gzipped-0');
+  t.ok(stored > 0 && stored < 200 * 1024 / 4, `200 KiB of values stored gzip-compressed in ${stored} bytes`);
+
+  // Compaction runs in dist/bundle/cleaner-worker.js (piscina, loaded on first use).
+  for (let round = 0; round < 4; round++) {
+    await producer.send({ topic: 'compacted', messages: Array.from({ length: 10 }, (_, i) => ({ key: `key-${i}`, value: `round ${round}` })) });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  await producer.send({ topic: 'compacted', messages: [{ key: 'end', value: 'roll' }] });
+  let final: KcatRecord[] = [];
+  for (let attempt = 0; attempt < 100 && final.length !== 11; attempt++) {
+    final = await kcatConsume(broker.bootstrap, 'compacted');
+    if (final.length !== 11) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  t.equal(final.length, 11, '41 records compacted to the last of each of 11 keys');
+  t.ok(final.filter((r) => r.key !== 'end').every((r) => r.value === 'round 3'), 'the last value of every key');
+  t.notMatch(broker.output(), /\bERROR\b/, 'the broker logged no error');
+});
