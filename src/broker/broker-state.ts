@@ -33,7 +33,7 @@ export class BrokerState {
     readonly logger: Logger,
   ) {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
-    this.producerIds = new ProducerIdManager(config.dataDir);
+    this.producerIds = new ProducerIdManager(config.dataDir, logger);
     this.groups = new GroupCoordinator(logs, config, logger);
     const markers: MarkerWriter = {
       partitionExists: (topic, partition) => logs.partition(topic, partition) !== undefined,
