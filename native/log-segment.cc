@@ -299,6 +299,7 @@ Status LogSegment::Recover(RecoveryResult* result) {
   while (position < file_size) {
     uint64_t remaining = file_size - position;
     const uint8_t* p = nullptr;
+    result->dropped_base_offset = result->dropped_last_offset = -1;
     if (remaining < kBatchHeaderSize) {
       reason = "an incomplete batch header of " + std::to_string(remaining) + " bytes at the end";
       result->torn_tail = true;

@@ -83,6 +83,8 @@ export class PartitionLog {
   private tail: Promise<unknown> = Promise.resolve();
   private pendingAppends = 0;
   private readonly reportedCorruption = new Set<string>();
+  /** Recovery logged repairs at open (so the snapshot check below does not repeat them). */
+  private readonly repairedAtOpen: boolean;
 
   constructor(
     readonly topic: string,
@@ -101,7 +103,9 @@ export class PartitionLog {
         { cause: error },
       );
     }
-    for (const repair of this.segments.takeRepairs()) {
+    const repairs = this.segments.takeRepairs();
+    this.repairedAtOpen = repairs.length > 0;
+    for (const repair of repairs) {
       const range = repair.startOffset < 0n ? '' : repair.endOffset < 0n ? ` from offset ${repair.startOffset}` : ` offsets ${repair.startOffset}-${repair.endOffset}`;
       const bytes = repair.bytes > 0 ? ` (${repair.bytes} bytes at position ${repair.position})` : '';
       const what = { truncated: 'Truncated', deleted: 'Deleted', 'index-rebuilt': 'Rebuilt the index of', missing: 'Missing data in' }[repair.action];
@@ -351,7 +355,7 @@ export class PartitionLog {
   async loadState(nowMs: number): Promise<void> {
     const snapshot = this.readSnapshot();
     let from = this.logStartOffset;
-    if (snapshot !== undefined && snapshot.offset > this.logEndOffset) {
+    if (snapshot !== undefined && snapshot.offset > this.logEndOffset && !this.repairedAtOpen) {
       // The snapshot was written at a clean close: the log held that much then.
       this.options.logger?.warn(
         `Recovery of ${this.topic}-${this.partition}: the producer snapshot in ${this.dir} is at offset ${snapshot.offset} but the log ends at ${this.logEndOffset}: offsets ${this.logEndOffset}-${snapshot.offset - 1n} are lost (segment files removed or truncated)`,
