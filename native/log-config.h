@@ -13,6 +13,11 @@ struct LogConfig {
   int64_t segment_index_bytes = int64_t{10} << 20;       // segment.index.bytes
   int64_t flush_messages = std::numeric_limits<int64_t>::max();  // flush.messages: never
   int64_t flush_ms = std::numeric_limits<int64_t>::max();        // flush.ms: never
+  // Recover (CRC-check) every segment at open, also after a clean shutdown: for the
+  // internal topics, whose every batch the coordinators replay at start.
+  bool verify_on_open = false;
+  // cleanup.policy includes compact: offset gaps between segments are the cleaner's doing.
+  bool compacted = false;
 };
 
 }  // namespace spate

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "crc32c.h"
 #include "segment-log.h"
 
 namespace spate {
@@ -35,6 +36,59 @@ void Prefault(const MappedRegion& region, uint64_t position, uint64_t length) {
   volatile uint8_t sink = 0;
   for (uint64_t at = first; at < end; at += page) sink = sink + region.address[at];
   (void)sink;
+}
+
+// Checks the CRC of every batch of [position, position + *length) that lies beyond the
+// file's verified watermark, through the mapping when there is one. A bad first batch is
+// CORRUPT_MESSAGE (naming the file and position); a bad later one ends the read before it.
+Status VerifyBatches(SegmentFile& file, const MappedRegion* mapping, uint64_t position,
+                     uint64_t* length, int64_t* last_offset) {
+  const uint64_t end = position + *length;
+  const uint64_t verified = file.verified_end.load();
+  if (end <= verified) return Status::Ok();
+  std::vector<uint8_t> buffer;
+  uint64_t at = position;
+  int64_t previous_last = -1;
+  while (at < end) {
+    const uint8_t* header = nullptr;
+    uint8_t header_copy[kBatchHeaderSize];
+    if (mapping != nullptr) {
+      header = mapping->address + at;
+    } else {
+      size_t got = 0;
+      SPATE_RETURN_IF_ERROR(PreadFully(file.fd.get(), header_copy, sizeof header_copy, at, &got, file.path));
+      if (got != sizeof header_copy) return Status::Corrupt(file.path + ": short batch header at position " + std::to_string(at));
+      header = header_copy;
+    }
+    BatchHeader h = ParseBatchHeader(header);
+    if (at + h.size() > verified) {
+      const uint8_t* covered = nullptr;
+      if (mapping != nullptr) {
+        covered = mapping->address + at + kAttributesOffset;
+      } else {
+        buffer.resize(h.size() - kAttributesOffset);
+        size_t got = 0;
+        SPATE_RETURN_IF_ERROR(PreadFully(file.fd.get(), buffer.data(), buffer.size(), at + kAttributesOffset, &got, file.path));
+        if (got != buffer.size()) return Status::Corrupt(file.path + ": short batch at position " + std::to_string(at));
+        covered = buffer.data();
+      }
+      uint32_t crc = Crc32c(0, covered, h.size() - kAttributesOffset);
+      if (crc != h.crc) {
+        if (at == position)
+          return Status::Corrupt(file.path + ": record batch at position " + std::to_string(at) + " (offsets " +
+                                 std::to_string(h.base_offset) + "-" + std::to_string(h.last_offset()) +
+                                 ") fails its CRC check: stored " + std::to_string(h.crc) + ", computed " +
+                                 std::to_string(crc));
+        *length = at - position;
+        *last_offset = previous_last;
+        break;
+      }
+    }
+    previous_last = h.last_offset();
+    at += h.size();
+  }
+  file.MarkVerified(position, position + *length);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -142,13 +196,14 @@ Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, b
     jumped = false;  // the index disagreed with the log: scan every header instead
     scan_from = first_position + first.size();
   }
-  out->length = length;
-  out->last_offset = last_offset;
-
   if (map && length > 0) {
     SPATE_RETURN_IF_ERROR(target.file->MappingCovering(first_position + length, target.map_hint, &out->mapping));
     Prefault(*out->mapping, first_position, length);
   }
+  if (length > 0)
+    SPATE_RETURN_IF_ERROR(VerifyBatches(*target.file, map ? out->mapping.get() : nullptr, first_position, &length, &last_offset));
+  out->length = length;
+  out->last_offset = last_offset;
   return Status::Ok();
 }
 

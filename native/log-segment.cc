@@ -8,6 +8,7 @@
 #include <climits>
 #include <string>
 
+#include "byte-order.h"
 #include "crc32c.h"
 
 namespace spate {
@@ -271,6 +272,7 @@ Status LogSegment::Append(const uint8_t* data, size_t length, int64_t now_ms) {
     position += h.size();
   }
   size_ += length;
+  file_->MarkVerified(start, size_);
   dirty_ = true;
   return Status::Ok();
 }
@@ -293,29 +295,72 @@ Status LogSegment::Recover(RecoveryResult* result) {
   uint64_t position = 0;
   size_t batches = 0;
   int64_t first_batch_timestamp = -1;
+  std::string reason;
   while (position < file_size) {
     uint64_t remaining = file_size - position;
     const uint8_t* p = nullptr;
-    if (remaining < kBatchHeaderSize) break;
-    SPATE_RETURN_IF_ERROR(reader.Get(position, kBatchHeaderSize, &p));
-    if (p == nullptr || !CheckBatchFraming(p, static_cast<size_t>(remaining)).ok()) break;
-    BatchHeader h = ParseBatchHeader(p);
-    if (h.base_offset < next_offset_ || !ValidateBatchFields(h, ValidationMode::kRecovery).ok() ||
-        h.last_offset() - base_offset_ > INT32_MAX)
+    result->dropped_base_offset = result->dropped_last_offset = -1;
+    if (remaining < kBatchHeaderSize) {
+      reason = "an incomplete batch header of " + std::to_string(remaining) + " bytes at the end";
+      result->torn_tail = true;
       break;
+    }
+    SPATE_RETURN_IF_ERROR(reader.Get(position, kBatchHeaderSize, &p));
+    if (p == nullptr) {
+      reason = "a short read";
+      break;
+    }
+    Status framing = CheckBatchFraming(p, static_cast<size_t>(remaining));
+    if (!framing.ok()) {
+      reason = "a malformed batch header (" + framing.message + ")";
+      // A length running past the end of the file is the torn tail of an interrupted write.
+      int32_t length = static_cast<int32_t>(ReadBe32(p + 8));
+      result->torn_tail = length > 0 && static_cast<uint64_t>(length) + 12 > remaining;
+      if (result->torn_tail) reason = "an incomplete batch at the end (" + framing.message + ")";
+      break;
+    }
+    BatchHeader h = ParseBatchHeader(p);
+    result->dropped_base_offset = h.base_offset;
+    result->dropped_last_offset = h.last_offset();
+    if (h.base_offset < next_offset_) {
+      reason = "a batch at offset " + std::to_string(h.base_offset) + " below the previous batch's end " +
+               std::to_string(next_offset_);
+      break;
+    }
+    Status fields = ValidateBatchFields(h, ValidationMode::kRecovery);
+    if (!fields.ok()) {
+      reason = "an invalid batch (" + fields.message + ")";
+      break;
+    }
+    if (h.last_offset() - base_offset_ > INT32_MAX) {
+      reason = "a batch whose offsets do not fit the segment";
+      break;
+    }
     uint32_t crc = 0;
     bool complete = false;
     SPATE_RETURN_IF_ERROR(reader.Crc(position + kAttributesOffset, h.size() - kAttributesOffset, &crc, &complete));
-    if (!complete || crc != h.crc) break;
+    if (!complete) {
+      reason = "an incomplete batch at the end";
+      result->torn_tail = true;
+      break;
+    }
+    if (crc != h.crc) {
+      reason = "a CRC mismatch (stored " + std::to_string(h.crc) + ", computed " + std::to_string(crc) + ")";
+      break;
+    }
     IndexBatch(position, h.size(), h.last_offset(), h.max_timestamp);
     if (batches == 0) first_batch_timestamp = h.max_timestamp;
     next_offset_ = h.last_offset() + 1;
     position += h.size();
     batches++;
   }
+  if (position >= file_size) result->dropped_base_offset = result->dropped_last_offset = -1;
   result->truncated_bytes = file_size - position;
+  result->truncated_at = position;
+  result->stop_reason = position < file_size ? reason : "";
   if (position < file_size) SPATE_RETURN_IF_ERROR(Truncate(file_->fd.get(), position, file_->path));
   size_ = position;
+  file_->verified_end.store(position);
   roll_base_ms_ = batches > 0 ? first_batch_timestamp : -1;
   result->next_offset = next_offset_;
   result->batches = batches;
@@ -377,6 +422,7 @@ Status LogSegment::SwapInTruncatedCopy(uint64_t length) {
   if (::rename(temp_path.c_str(), file_->path.c_str()) != 0)
     return Status::Storage("rename " + temp_path, errno);
   SPATE_RETURN_IF_ERROR(FsyncDirectory(dir_));
+  copy->verified_end.store(std::min<uint64_t>(file_->verified_end.load(), length));
   file_ = std::move(copy);  // readers keep the old inode, unchanged
   return Status::Ok();
 }
@@ -401,6 +447,7 @@ Status LogSegment::TruncateTo(int64_t offset) {
     else
       SPATE_RETURN_IF_ERROR(Truncate(file_->fd.get(), cut, file_->path));
     size_ = cut;
+    if (file_->verified_end.load() > cut) file_->verified_end.store(cut);
   }
   offset_index_.TruncateTo(offset);
   time_index_.TruncateTo(offset);

@@ -31,6 +31,16 @@ struct SegmentFile {
   std::mutex mapping_mutex;
   std::shared_ptr<MappedRegion> mapping;
 
+  // Bytes from the start of the file whose batch CRCs are known good: recovered at open,
+  // or appended by this process after validateBatches checked them. Reads verify the
+  // batches beyond it before serving them (a clean start trusts the files unread).
+  std::atomic<uint64_t> verified_end{0};
+  void MarkVerified(uint64_t from, uint64_t to) {
+    uint64_t current = verified_end.load();
+    while (from <= current && to > current && !verified_end.compare_exchange_weak(current, to)) {
+    }
+  }
+
   // True when a reader or a Buffer may still look at bytes of this file, in which case
   // truncation must not shrink it in place (a mapped page past EOF raises SIGBUS).
   bool InUse(const std::shared_ptr<SegmentFile>& self);
@@ -61,7 +71,14 @@ class BatchScanner {
 struct RecoveryResult {
   int64_t next_offset = 0;
   uint64_t truncated_bytes = 0;
+  uint64_t truncated_at = 0;  // file position of the first byte cut
   size_t batches = 0;
+  // Why recovery stopped before the end of the file ("" when it did not), and the offsets
+  // of the first dropped batch when its header was readable (-1 otherwise).
+  std::string stop_reason;
+  int64_t dropped_base_offset = -1;
+  int64_t dropped_last_offset = -1;
+  bool torn_tail = false;  // the dropped bytes are one incomplete batch at the end
 };
 
 class LogSegment {

@@ -38,6 +38,8 @@ LogConfig ParseOptions(Napi::Value value) {
   config.segment_index_bytes = OptionInt64(options, "segmentIndexBytes", config.segment_index_bytes, 48, kInt32Max);
   config.flush_messages = OptionInt64(options, "flushMessages", config.flush_messages, 1, kInt64Max);
   config.flush_ms = OptionInt64(options, "flushMs", config.flush_ms, 0, kInt64Max);
+  config.verify_on_open = options.Get("verifyOnOpen").ToBoolean().Value();
+  config.compacted = options.Get("compacted").ToBoolean().Value();
   return config;
 }
 
@@ -72,6 +74,7 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
          InstanceMethod<&SegmentLogWrap::Configure>("configure"),
          InstanceMethod<&SegmentLogWrap::Segments>("segments"),
          InstanceMethod<&SegmentLogWrap::ReplaceSegment>("replaceSegment"),
+         InstanceMethod<&SegmentLogWrap::TakeRepairs>("takeRepairs"),
          InstanceAccessor<&SegmentLogWrap::LogStartOffset>("logStartOffset"),
          InstanceAccessor<&SegmentLogWrap::LogEndOffset>("logEndOffset"),
          InstanceAccessor<&SegmentLogWrap::Size>("size"),
@@ -246,6 +249,24 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
+  }
+
+  Napi::Value TakeRepairs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<Repair> repairs = log_->TakeRepairs();
+    Napi::Array out = Napi::Array::New(env, repairs.size());
+    for (size_t i = 0; i < repairs.size(); i++) {
+      Napi::Object item = Napi::Object::New(env);
+      item.Set("file", repairs[i].file);
+      item.Set("action", repairs[i].action);
+      item.Set("reason", repairs[i].reason);
+      item.Set("startOffset", Napi::BigInt::New(env, repairs[i].start_offset));
+      item.Set("endOffset", Napi::BigInt::New(env, repairs[i].end_offset));
+      item.Set("position", Napi::Number::New(env, static_cast<double>(repairs[i].position)));
+      item.Set("bytes", Napi::Number::New(env, static_cast<double>(repairs[i].bytes)));
+      out.Set(static_cast<uint32_t>(i), item);
+    }
+    return out;
   }
 
   Napi::Value LogStartOffset(const Napi::CallbackInfo& info) {

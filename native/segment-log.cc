@@ -177,8 +177,19 @@ Status SegmentLog::Load() {
   for (const auto& name : index_names) {  // an index without its .log is an orphan
     int64_t base = 0;
     if (!ParseSegmentName(name, ".index", &base)) ParseSegmentName(name, ".timeindex", &base);
-    if (!std::binary_search(bases.begin(), bases.end(), base))
+    if (!std::binary_search(bases.begin(), bases.end(), base)) {
       SPATE_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, name)));
+      if (EndsWith(name, ".index")) {
+        Repair repair;
+        repair.file = JoinPath(dir_, SegmentFileName(base, ".log"));
+        repair.action = "missing";
+        repair.reason = "the segment file is gone but its index " + name +
+                        " was there (removed); the records from offset " + std::to_string(base) +
+                        " that it held are lost";
+        repair.start_offset = base;
+        repairs_.push_back(std::move(repair));
+      }
+    }
   }
 
   // The marker goes before anything else is written, so a crash from now on is unclean.
@@ -202,18 +213,50 @@ Status SegmentLog::Load() {
     std::unique_ptr<LogSegment> segment;
     bool indexes_found = false;
     SPATE_RETURN_IF_ERROR(LogSegment::Load(dir_, bases[i], config_, &segment, &indexes_found));
-    bool recover = (!clean && bases[i] >= recovery_point) ||
-                   (!indexes_found && segment->size() > 0) || !segment->IndexesSane();
-    if (!recover && !segment->LoadCleanState().ok()) recover = true;
+    const bool unflushed = !clean && bases[i] >= recovery_point;
+    const bool indexes_missing = !indexes_found && segment->size() > 0;
+    const bool indexes_insane = !indexes_missing && !segment->IndexesSane();
+    bool recover = unflushed || indexes_missing || indexes_insane || config_.verify_on_open;
+    bool clean_state_failed = false;
+    if (!recover && !segment->LoadCleanState().ok()) recover = clean_state_failed = true;
     if (recover) {
       RecoveryResult result;
       SPATE_RETURN_IF_ERROR(segment->Recover(&result));
       recovered_any = true;
+      const std::string log_path = segment->file()->path;
+      if (result.truncated_bytes > 0) {
+        Repair repair;
+        repair.file = log_path;
+        repair.action = "truncated";
+        repair.position = result.truncated_at;
+        repair.bytes = result.truncated_bytes;
+        repair.start_offset = result.dropped_base_offset >= 0 ? result.dropped_base_offset : result.next_offset;
+        repair.end_offset = result.dropped_base_offset >= 0 ? result.dropped_last_offset : -1;
+        repair.reason = result.stop_reason + (result.torn_tail ? " (a write interrupted by the stop)" : " (damage inside the segment: every batch after it is dropped too)");
+        repairs_.push_back(std::move(repair));
+      } else if (indexes_missing || indexes_insane || clean_state_failed) {
+        Repair repair;
+        repair.file = JoinPath(dir_, SegmentFileName(bases[i], ".index"));
+        repair.action = "index-rebuilt";
+        repair.reason = indexes_missing ? "an index file was missing"
+                        : indexes_insane ? "the index did not match the segment"
+                                         : "the batches after the last index entry could not be read";
+        repair.start_offset = bases[i];
+        repair.end_offset = result.next_offset - 1;
+        repairs_.push_back(std::move(repair));
+      }
       if (i + 1 < bases.size() && result.truncated_bytes > 0) {
         // Kafka: everything after a corrupted segment is unflushed and gets deleted.
         for (size_t j = i + 1; j < bases.size(); j++) {
           std::unique_ptr<LogSegment> later;
           SPATE_RETURN_IF_ERROR(LogSegment::Load(dir_, bases[j], config_, &later, nullptr));
+          Repair repair;
+          repair.file = later->file()->path;
+          repair.action = "deleted";
+          repair.reason = "it follows the damaged segment " + log_path;
+          repair.start_offset = bases[j];
+          repair.bytes = later->size();
+          repairs_.push_back(std::move(repair));
           SPATE_RETURN_IF_ERROR(later->Delete());
         }
         bases.resize(i + 1);
@@ -222,6 +265,17 @@ Status SegmentLog::Load() {
         SPATE_RETURN_IF_ERROR(segment->MakeInactive());
         SPATE_RETURN_IF_ERROR(segment->Flush());
       }
+    }
+    if (!config_.compacted && !segments_.empty() && segments_.back()->next_offset() < segment->base_offset() &&
+        segments_.back()->next_offset() >= persisted_start) {
+      // Offsets no segment holds: a segment file was removed from the middle of the log.
+      Repair repair;
+      repair.file = JoinPath(dir_, SegmentFileName(segments_.back()->next_offset(), ".log"));
+      repair.action = "missing";
+      repair.reason = "no segment holds these offsets (a segment file was removed)";
+      repair.start_offset = segments_.back()->next_offset();
+      repair.end_offset = segment->base_offset() - 1;
+      repairs_.push_back(std::move(repair));
     }
     segments_.push_back(std::move(segment));
   }
@@ -235,6 +289,16 @@ Status SegmentLog::Load() {
 
   log_end_offset_ = segments_.back()->next_offset();
   log_start_offset_ = std::min(std::max(segments_.front()->base_offset(), persisted_start), log_end_offset_);
+  if (exists && recovery_point > log_end_offset_ && repairs_.empty()) {
+    Repair repair;
+    repair.file = JoinPath(dir_, kRecoveryPointFile);
+    repair.action = "missing";
+    repair.reason = "the recovery point " + std::to_string(recovery_point) +
+                    " is beyond the log end: data that was on disk is gone";
+    repair.start_offset = log_end_offset_;
+    repair.end_offset = recovery_point - 1;
+    repairs_.push_back(std::move(repair));
+  }
   for (const auto& segment : segments_) total_bytes_ += segment->size();
   RecomputeMaxTimestamp();
   // A brand-new log needs no recovery point: without the file, recovery scans from the start,
@@ -243,6 +307,11 @@ Status SegmentLog::Load() {
   if (!created && (recovered_any || recovery_point_->value() != segments_.back()->base_offset()))
     SPATE_RETURN_IF_ERROR(recovery_point_->Set(segments_.back()->base_offset()));
   return Status::Ok();
+}
+
+std::vector<Repair> SegmentLog::TakeRepairs() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::move(repairs_);
 }
 
 void SegmentLog::RecomputeMaxTimestamp() {

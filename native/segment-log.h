@@ -45,6 +45,17 @@ struct SegmentInfo {
   int64_t first_batch_timestamp = -1;
 };
 
+// One thing recovery repaired while opening the log, returned to JS to be logged.
+struct Repair {
+  std::string file;
+  std::string action;  // "truncated", "deleted", "index-rebuilt", "missing"
+  std::string reason;
+  int64_t start_offset = -1;  // offsets dropped or rebuilt, [start, end]; -1 when unknown
+  int64_t end_offset = -1;
+  uint64_t position = 0;  // file position of the first byte dropped
+  uint64_t bytes = 0;     // bytes dropped
+};
+
 struct TimestampLookup {
   bool found = false;
   int64_t offset = -1;
@@ -129,6 +140,8 @@ class SegmentLog {
   size_t segment_count();
   TimestampOffset MaxTimestamp();  // (-1, -1) for an empty log
   bool closed();
+  // What Load repaired; taken once by the binding after open.
+  std::vector<Repair> TakeRepairs();
 
  private:
   SegmentLog(std::string dir, const LogConfig& config);
@@ -157,6 +170,7 @@ class SegmentLog {
   bool closed_ = false;
   UniqueFd directory_lock_;
   std::shared_ptr<RecoveryPoint> recovery_point_;
+  std::vector<Repair> repairs_;
 };
 
 }  // namespace spate

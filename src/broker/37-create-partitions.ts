@@ -3,7 +3,7 @@
 // this node once per new partition); validateOnly checks without creating. The new
 // partitions are durable before the answer.
 
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
@@ -43,9 +43,15 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
           return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker(s) other than ${broker.nodeId}: [${bad.brokerIds.join(', ')}]`);
         }
       }
-      if (!request.validateOnly) {
-        broker.logs.createPartitions(wanted.name, wanted.count);
-        broker.logger.info(`Topic ${wanted.name} grew from ${current} to ${wanted.count} partitions`);
+      try {
+        broker.logs.checkCapacity(wanted.count - current, ErrorCode.INVALID_PARTITIONS);
+        if (!request.validateOnly) {
+          broker.logs.createPartitions(wanted.name, wanted.count);
+          broker.logger.info(`Topic ${wanted.name} grew from ${current} to ${wanted.count} partitions`);
+        }
+      } catch (error) {
+        if (error instanceof KafkaError) return failed(error.kafkaCode, error.message);
+        throw error;
       }
       return { name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null };
     });

@@ -38,8 +38,8 @@ export class BrokerState {
     readonly logger: Logger,
   ) {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
-    this.features = new Features(config.dataDir);
-    this.producerIds = new ProducerIdManager(config.dataDir);
+    this.features = new Features(config.dataDir, logger);
+    this.producerIds = new ProducerIdManager(config.dataDir, logger);
     this.groups = new GroupCoordinator(logs, config, logger);
     const markers: MarkerWriter = {
       partitionExists: (topic, partition) => logs.partition(topic, partition) !== undefined,

@@ -6,10 +6,9 @@
 // implements are not supported: transaction.version stays at 1 until transactions v2
 // (KIP-890 part 2) is served, so Java 4.x producers keep using transactions v1.
 
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { writeFileDurably } from '../log/durable-file.js';
+import { checksummedJson, parseChecksummedJson, readWithBackup, writeFileWithBackup } from '../log/durable-file.js';
 
 export interface SupportedFeature {
   readonly name: string;
@@ -51,15 +50,14 @@ export class Features {
   private finalizedLevels = new Map<string, number>();
   private currentEpoch = 0;
 
-  constructor(private readonly dataDir: string) {
-    const path = join(dataDir, FILE);
-    if (existsSync(path)) {
-      let stored: StoredFeatures;
-      try {
-        stored = JSON.parse(readFileSync(path, 'utf8')) as StoredFeatures;
-      } catch (error) {
-        throw new Error(`${path}: unreadable feature levels (${(error as Error).message}); remove the file to finalise the defaults again`);
-      }
+  constructor(
+    private readonly dataDir: string,
+    logger: { warn(message: string): void },
+  ) {
+    // Checksummed, with the previous generation kept aside, like the other metadata files.
+    const loaded = readWithBackup(join(dataDir, FILE), (text) => parseChecksummedJson(text) as unknown as StoredFeatures, logger);
+    if (loaded !== undefined) {
+      const stored = loaded.value;
       this.currentEpoch = stored.epoch;
       for (const [name, level] of Object.entries(stored.finalized)) this.finalizedLevels.set(name, level);
     } else {
@@ -113,6 +111,6 @@ export class Features {
     this.finalizedLevels = next;
     this.currentEpoch++;
     const stored: StoredFeatures = { version: 1, epoch: this.currentEpoch, finalized: Object.fromEntries(next) };
-    writeFileDurably(join(this.dataDir, FILE), JSON.stringify(stored, null, 2) + '\n');
+    writeFileWithBackup(join(this.dataDir, FILE), checksummedJson(stored as unknown as Record<string, unknown>));
   }
 }

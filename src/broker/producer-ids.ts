@@ -2,9 +2,8 @@
 // blocks (like Kafka's AllocateProducerIds) and the end of the reserved block is written
 // durably before any ID from it is handed out.
 
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably } from '../log/durable-file.js';
+import { readWithBackup, writeFileWithBackup } from '../log/durable-file.js';
 
 const BLOCK_SIZE = 1000n;
 
@@ -13,9 +12,17 @@ export class ProducerIdManager {
   private blockEnd: bigint;
   private readonly path: string;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, logger: { warn(message: string): void } = { warn() {} }) {
     this.path = join(dataDir, 'producer-id-block');
-    const reserved = existsSync(this.path) ? BigInt(readFileSync(this.path, 'utf8').trim() || '0') : 0n;
+    // A damaged file falls back to the previous block's end (with a WARN); both damaged
+    // refuses to start, since handing out an ID twice would break idempotence.
+    const loaded = readWithBackup(this.path, (text) => {
+      if (!/^\d+\s*$/.test(text)) throw new Error('not a number');
+      return BigInt(text.trim());
+    }, logger);
+    let reserved = loaded?.value ?? 0n;
+    // The backup is one block behind: skip a block so no ID handed out before is reused.
+    if (loaded !== undefined && loaded.path !== this.path) reserved += BLOCK_SIZE;
     this.next = reserved;
     this.blockEnd = reserved;
   }
@@ -23,7 +30,7 @@ export class ProducerIdManager {
   nextId(): bigint {
     if (this.next >= this.blockEnd) {
       this.blockEnd = this.next + BLOCK_SIZE;
-      writeFileDurably(this.path, `${this.blockEnd}\n`);
+      writeFileWithBackup(this.path, `${this.blockEnd}\n`);
     }
     return this.next++;
   }

@@ -77,6 +77,7 @@ export function validateTopicRequest(broker: BrokerState, request: TopicRequest)
       `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
     );
   }
+  broker.logs.checkCapacity(numPartitions, ErrorCode.POLICY_VIOLATION);
   const configs = request.configs ?? {};
   try {
     validateTopicConfigs(configs);

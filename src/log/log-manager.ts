@@ -5,15 +5,19 @@
 // log.retention.check.interval.ms and the log cleaner for compacted topics.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rm } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rm, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type BrokerConfig } from '../config/broker-config.js';
 import { brokerConfigValue, resolveLogConfig } from '../config/topic-config.js';
 import { CompressionPool } from '../compression/pool.js';
 import { type Logger } from '../logger.js';
-import { writeFileDurably } from './durable-file.js';
+import { checksummedJson, parseChecksummedJson, readWithBackup, writeFileWithBackup } from './durable-file.js';
 import { LogCleaner } from './log-cleaner.js';
+import { openFileCount, raiseFileLimit } from './native.js';
 import { PartitionLog } from './partition-log.js';
+import { readPartitionMetadata, writePartitionMetadata } from './partition-metadata.js';
+import { StorageHealth } from './storage-health.js';
 
 export interface Topic {
   readonly name: string;
@@ -47,6 +51,15 @@ const METADATA_VERSION = 1;
 const BROKER_CONFIGS_FILE = 'broker-configs.json';
 /** A deleted partition's directory is renamed with this suffix, then removed in the background. */
 const DELETED_DIR_SUFFIX = '-delete';
+/** A directory that belongs to no known topic (or another topic ID) is renamed aside with this suffix. */
+const STRAY_DIR_SUFFIX = '-stray';
+/**
+ * File descriptors one open partition holds: the .log, .index and .timeindex of its active
+ * segment and the directory lock (older segments hold three more each).
+ */
+export const FDS_PER_PARTITION = 4;
+/** Descriptors kept free for connections, snapshots and the cleaner. */
+const FD_RESERVE = 256;
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 /** Topics Kafka marks internal in Metadata. */
@@ -80,12 +93,20 @@ export class LogManager {
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  private readonly health: StorageHealth;
+  /** The soft RLIMIT_NOFILE after raising it (-1: unlimited or unknown). */
+  readonly fileLimit: number;
 
   constructor(
     private readonly config: BrokerConfig,
     logger?: Pick<Logger, 'info' | 'warn' | 'error'>,
   ) {
     this.logger = logger ?? silentLogger;
+    this.health = new StorageHealth(this.logger);
+    const limit = raiseFileLimit();
+    this.fileLimit = limit.soft;
+    if (limit.error !== undefined) this.logger.warn(`Could not raise the open file limit (${limit.error}); it stays ${limit.soft}`);
+    else if (limit.raised) this.logger.info(`Raised the open file limit to the hard limit ${limit.hard}`);
     mkdirSync(config.dataDir, { recursive: true });
     this.clusterId = this.loadOrCreateMetaProperties();
     this.loadBrokerConfigs();
@@ -131,13 +152,64 @@ export class LogManager {
     return undefined;
   }
 
-  /** Creates a topic (validated by the caller) and persists the metadata before returning. */
+  /**
+   * Refuses up front a creation of `partitions` partitions that the open file limit cannot
+   * hold (Kafka has no such check; its operators size ulimit by hand). Throws KafkaError
+   * with `errorCode` (POLICY_VIOLATION for a topic, INVALID_PARTITIONS for more partitions).
+   */
+  checkCapacity(partitions: number, errorCode: number): void {
+    if (this.fileLimit < 0) return;
+    const open = openFileCount();
+    if (open < 0) return;
+    const needed = partitions * FDS_PER_PARTITION;
+    const available = this.fileLimit - open - FD_RESERVE;
+    if (needed > available) {
+      throw new KafkaError(
+        errorCode,
+        `Creating ${partitions} partition(s) needs about ${needed} file descriptors, but only ${Math.max(0, available)} of the limit ${this.fileLimit} are free ` +
+          `(${open} open, ${FD_RESERVE} kept for connections). Raise the broker's open file limit (ulimit -n) or create fewer partitions.`,
+      );
+    }
+  }
+
+  /**
+   * Creates a topic (validated by the caller) and persists the metadata before returning.
+   * On failure nothing stays behind: the partitions opened so far are closed and their
+   * directories removed, and topics.json is not touched.
+   */
   createTopic(name: string, partitions: number, configs: Readonly<Record<string, string>>): Topic {
     if (this.topics.has(name)) throw new Error(`Topic ${name} already exists`);
+    this.checkCapacity(partitions, ErrorCode.POLICY_VIOLATION);
     const stored: StoredTopic = { name, id: newTopicId().toString('hex'), partitions, configs: { ...configs } };
-    const topic = this.openTopic(stored);
-    this.persist();
+    let topic: Topic;
+    try {
+      topic = this.openTopic(stored, true);
+    } catch (error) {
+      this.logger.error(`Creating topic ${name} failed, nothing kept: ${(error as Error).message}`);
+      throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Creating topic ${name} failed: ${(error as Error).message}`);
+    }
+    try {
+      this.persist();
+    } catch (error) {
+      this.topics.delete(name);
+      this.topicsById.delete(stored.id);
+      this.discardPartitions(topic.partitions);
+      this.health.failed(join(this.config.dataDir, METADATA_FILE), error as Error);
+      throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Creating topic ${name} failed: ${(error as Error).message}`);
+    }
     return topic;
+  }
+
+  /** Closes new partitions and removes their directories (a failed creation). */
+  private discardPartitions(partitions: readonly PartitionLog[]): void {
+    for (const log of partitions) {
+      try {
+        log.close();
+      } catch {
+        // removing the directory below is what matters
+      }
+      rmSync(log.dir, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -164,13 +236,24 @@ export class LogManager {
     }
   }
 
-  /** Adds partitions up to `count` (validated by the caller) and persists the metadata. */
+  /** Adds partitions up to `count` (validated by the caller) and persists the metadata; all or nothing. */
   createPartitions(name: string, count: number): Topic {
     const topic = this.topics.get(name);
     if (topic === undefined) throw new Error(`Topic ${name} does not exist`);
+    const current = topic.partitions.length;
+    this.checkCapacity(count - current, ErrorCode.INVALID_PARTITIONS);
     const logConfig = resolveLogConfig(topic.configs, this.config);
-    for (let index = topic.partitions.length; index < count; index++) topic.partitions.push(this.openPartition(topic.name, index, logConfig));
-    this.persist();
+    const added: PartitionLog[] = [];
+    try {
+      for (let index = current; index < count; index++) added.push(this.openPartition(topic.name, topic.id, index, logConfig, true));
+      topic.partitions.push(...added);
+      this.persist();
+    } catch (error) {
+      topic.partitions.length = current;
+      this.discardPartitions(added);
+      this.logger.error(`Adding partitions to ${name} failed, nothing kept: ${(error as Error).message}`);
+      throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Adding partitions to ${name} failed: ${(error as Error).message}`);
+    }
     return topic;
   }
 
@@ -198,7 +281,7 @@ export class LogManager {
       perBroker: Object.fromEntries(this.config.dynamic.perBroker),
       clusterDefault: Object.fromEntries(this.config.dynamic.clusterDefault),
     };
-    writeFileDurably(join(this.config.dataDir, BROKER_CONFIGS_FILE), JSON.stringify(stored, null, 2) + '\n');
+    writeFileWithBackup(join(this.config.dataDir, BROKER_CONFIGS_FILE), checksummedJson({ ...stored }));
     for (const topic of this.topics.values()) {
       const logConfig = resolveLogConfig(topic.configs, this.config);
       for (const log of topic.partitions) log.updateConfig(logConfig);
@@ -271,19 +354,62 @@ export class LogManager {
     this.retentionTimer.unref();
   }
 
-  private openPartition(topic: string, index: number, logConfig: ReturnType<typeof resolveLogConfig>): PartitionLog {
+  /**
+   * Opens partition `index` of a topic. Its directory is keyed by topic ID as in Kafka
+   * (partition.metadata): a directory of another topic ID, or any existing directory when
+   * the partition is new, is renamed aside `<dir>-stray` and logged, never adopted.
+   */
+  private openPartition(topic: string, id: Buffer, index: number, logConfig: ReturnType<typeof resolveLogConfig>, isNew: boolean): PartitionLog {
     const dir = join(this.config.dataDir, `${topic}-${index}`);
+    let rewriteMetadata = true;
+    if (existsSync(dir)) {
+      const found = readPartitionMetadata(dir);
+      if (found.kind === 'ok' && !found.topicId.equals(id)) {
+        this.moveAside(dir, `it belongs to topic ID ${found.topicId.toString('base64url')}, not ${topic}'s ${id.toString('base64url')}`);
+      } else if (isNew) {
+        this.moveAside(dir, `it existed before topic ${topic} was created (partition.metadata ${found.kind})`);
+      } else if (found.kind === 'damaged') {
+        this.logger.warn(`${join(dir, 'partition.metadata')} is unreadable (${found.problem}); rewritten with ${topic}'s topic ID from ${METADATA_FILE}`);
+      } else {
+        rewriteMetadata = found.kind === 'missing';
+      }
+    }
     mkdirSync(dir, { recursive: true });
-    return new PartitionLog(topic, index, dir, logConfig, () => this.compression());
+    const log = new PartitionLog(topic, index, dir, logConfig, () => this.compression(), {
+      logger: this.logger,
+      verifyOnOpen: INTERNAL_TOPICS.has(topic),
+      health: this.health,
+    });
+    try {
+      if (rewriteMetadata) writePartitionMetadata(dir, id);
+    } catch (error) {
+      log.close();
+      throw error;
+    }
+    return log;
   }
 
-  private openTopic(stored: StoredTopic): Topic {
+  private moveAside(dir: string, why: string): void {
+    let target = `${dir}${STRAY_DIR_SUFFIX}`;
+    for (let n = 1; existsSync(target); n++) target = `${dir}${STRAY_DIR_SUFFIX}${n}`;
+    renameSync(dir, target);
+    this.logger.warn(`Moved ${dir} aside to ${target}: ${why}. Its data is kept there; delete it once it is not needed`);
+  }
+
+  private openTopic(stored: StoredTopic, isNew = false): Topic {
     const logConfig = resolveLogConfig(stored.configs, this.config);
+    const id = Buffer.from(stored.id, 'hex');
     const partitions: PartitionLog[] = [];
-    for (let index = 0; index < stored.partitions; index++) partitions.push(this.openPartition(stored.name, index, logConfig));
+    try {
+      for (let index = 0; index < stored.partitions; index++) partitions.push(this.openPartition(stored.name, id, index, logConfig, isNew));
+    } catch (error) {
+      if (isNew) this.discardPartitions(partitions);
+      else for (const log of partitions) log.close();
+      throw error;
+    }
     const topic: MutableTopic = {
       name: stored.name,
-      id: Buffer.from(stored.id, 'hex'),
+      id,
       partitions,
       configs: stored.configs,
       internal: INTERNAL_TOPICS.has(stored.name),
@@ -295,16 +421,58 @@ export class LogManager {
 
   private loadTopics(): void {
     const path = join(this.config.dataDir, METADATA_FILE);
-    if (!existsSync(path)) return;
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { version: number; topics: StoredTopic[] };
-    if (parsed.version !== METADATA_VERSION) throw new Error(`${path}: unsupported metadata version ${parsed.version}`);
-    for (const stored of parsed.topics) this.openTopic(stored);
+    const loaded = readWithBackup(path, (text) => {
+      const parsed = parseChecksummedJson(text) as { version?: number; topics?: StoredTopic[] };
+      if (parsed.version !== METADATA_VERSION) throw new Error(`unsupported metadata version ${String(parsed.version)}`);
+      if (!Array.isArray(parsed.topics)) throw new Error('no topics list');
+      return parsed.topics;
+    }, this.logger);
+    const topics = loaded?.value ?? this.rebuildTopics(path);
+    for (const stored of topics) this.openTopic(stored);
+    if (loaded === undefined ? topics.length > 0 : loaded.path !== path) this.persist();
+  }
+
+  /**
+   * topics.json and its backup are gone: the topics come back from the partition
+   * directories and their partition.metadata (config overrides are lost), so the old data
+   * is never taken over by a new topic of the same name.
+   */
+  private rebuildTopics(path: string): StoredTopic[] {
+    const found = new Map<string, { name: string; id: Buffer; partitions: number }>();
+    for (const entry of readdirSync(this.config.dataDir)) {
+      const match = /^(.+)-(\d+)$/.exec(entry);
+      if (match === null || topicNameProblem(match[1]!) !== undefined) continue;
+      const dir = join(this.config.dataDir, entry);
+      if (!statSync(dir).isDirectory()) continue;
+      const metadata = readPartitionMetadata(dir);
+      // Directories from before partition.metadata: the name is all there is.
+      const id = metadata.kind === 'ok' ? metadata.topicId : undefined;
+      const key = `${match[1]}\u0000${id?.toString('hex') ?? ''}`;
+      const topic = found.get(key) ?? { name: match[1]!, id: id ?? newTopicId(), partitions: 0 };
+      topic.partitions = Math.max(topic.partitions, Number(match[2]) + 1);
+      found.set(key, topic);
+    }
+    const byName = new Map<string, StoredTopic>();
+    for (const topic of found.values()) {
+      if (byName.has(topic.name)) {
+        this.logger.warn(`Rebuilding ${path}: several topic IDs for ${topic.name}; keeping ${byName.get(topic.name)!.id}, the other directories are moved aside when opened`);
+        continue;
+      }
+      byName.set(topic.name, { name: topic.name, id: topic.id.toString('hex'), partitions: topic.partitions, configs: {} });
+    }
+    if (byName.size > 0) {
+      this.logger.warn(
+        `${path} is missing: rebuilt ${byName.size} topic(s) from the partition directories (${[...byName.keys()].join(', ')}); their config overrides are lost, set them again with AlterConfigs`,
+      );
+    }
+    return [...byName.values()];
   }
 
   private loadBrokerConfigs(): void {
     const path = join(this.config.dataDir, BROKER_CONFIGS_FILE);
-    if (!existsSync(path)) return;
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as StoredBrokerConfigs;
+    const loaded = readWithBackup(path, (text) => parseChecksummedJson(text) as unknown as StoredBrokerConfigs, this.logger);
+    if (loaded === undefined) return;
+    const parsed = loaded.value;
     for (const [key, value] of Object.entries(parsed.perBroker ?? {})) this.config.dynamic.perBroker.set(key, value);
     for (const [key, value] of Object.entries(parsed.clusterDefault ?? {})) this.config.dynamic.clusterDefault.set(key, value);
   }
@@ -323,7 +491,7 @@ export class LogManager {
       partitions: topic.partitions.length,
       configs: { ...topic.configs },
     }));
-    writeFileDurably(join(this.config.dataDir, METADATA_FILE), JSON.stringify({ version: METADATA_VERSION, topics }, null, 2) + '\n');
+    writeFileWithBackup(join(this.config.dataDir, METADATA_FILE), checksummedJson({ version: METADATA_VERSION, topics }));
   }
 
   /** meta.properties holds the cluster ID and node ID, as in a Kafka log dir. */
@@ -344,7 +512,7 @@ export class LogManager {
       }
     }
     const clusterId = this.config.clusterId ?? randomBytes(16).toString('base64url');
-    writeFileDurably(path, `#Written by Spate\nversion=1\ncluster.id=${clusterId}\nnode.id=${this.config.nodeId}\n`);
+    writeFileWithBackup(path, `#Written by Spate\nversion=1\ncluster.id=${clusterId}\nnode.id=${this.config.nodeId}\n`);
     return clusterId;
   }
 }

@@ -91,6 +91,27 @@ export interface SegmentLogOptions {
   flushMessages?: number | bigint;
   /** flush.ms: fdatasync when this long passed since the last flush, checked on append (default: never). */
   flushMs?: number | bigint;
+  /**
+   * Recover (CRC-check) every segment at open, also after a clean shutdown: for internal
+   * topics, whose coordinators replay every batch at start (default false).
+   */
+  verifyOnOpen?: boolean;
+  /** cleanup.policy includes compact: offset gaps between segments are expected (default false). */
+  compacted?: boolean;
+}
+
+/** One repair recovery made while opening a log (see SegmentLog.takeRepairs). */
+export interface Repair {
+  /** The file repaired, removed or found missing. */
+  readonly file: string;
+  readonly action: 'truncated' | 'deleted' | 'index-rebuilt' | 'missing';
+  readonly reason: string;
+  /** The offsets dropped or rebuilt, [startOffset, endOffset]; -1n when not known. */
+  readonly startOffset: bigint;
+  readonly endOffset: bigint;
+  /** File position of the first byte dropped, and how many bytes. */
+  readonly position: number;
+  readonly bytes: number;
 }
 
 export interface AppendResult {
@@ -196,6 +217,8 @@ export interface SegmentLog {
    * false (and removes the cleaned file) when the segment changed meanwhile.
    */
   replaceSegment(baseOffset: bigint, expectedSize: number): Promise<boolean>;
+  /** What recovery repaired while opening this log; empty after the first call. */
+  takeRepairs(): Repair[];
   readonly logStartOffset: bigint;
   readonly logEndOffset: bigint;
   /** Bytes in all segment files. */
@@ -232,6 +255,26 @@ interface NativeBinding {
   lastBatchFields(fields: Int32Array, wide: BigInt64Array): number;
   SegmentLog: SegmentLogConstructor;
   sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number): Promise<number>;
+  raiseFileLimit(): FileLimit;
+  openFileCount(): number;
+}
+
+/** RLIMIT_NOFILE after raiseFileLimit; -1 means unlimited. */
+export interface FileLimit {
+  readonly soft: number;
+  readonly hard: number;
+  readonly raised: boolean;
+  readonly error?: string;
+}
+
+/** Raises the soft RLIMIT_NOFILE to the hard limit (Kafka's deployments set it by hand). */
+export function raiseFileLimit(): FileLimit {
+  return binding.raiseFileLimit();
+}
+
+/** The file descriptors this process holds now (/proc/self/fd), -1 if unknown. */
+export function openFileCount(): number {
+  return binding.openFileCount();
 }
 
 // src/log/native.ts and dist/log/native.js both sit two levels below the package root.

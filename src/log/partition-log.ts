@@ -18,6 +18,8 @@ import { ProducerStateManager, type ProducerSnapshot, type StoredProducer } from
 import { TransactionIndex, type AbortedTransaction } from './transaction-index.js';
 import { decodeRecordBatches, encodeRecordBatch, RecordBatchAttribute } from '../protocol/record-batch.js';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type Logger } from '../logger.js';
+import { type StorageHealth } from './storage-health.js';
 import { join } from 'node:path';
 
 export interface AppendResult {
@@ -48,8 +50,19 @@ interface SnapshotFile {
   readonly aborted: Array<[string, string, string]>;
 }
 
+/** What a PartitionLog may be given beyond its config: where it reports, how it opens. */
+export interface PartitionLogOptions {
+  /** Repairs at open, corrupt batches at read, storage failures: the broker's logger. */
+  readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** CRC-check every segment at open, also after a clean shutdown (internal topics). */
+  readonly verifyOnOpen?: boolean;
+  /** Shared by the broker's logs, so a full disk is logged once per episode. */
+  readonly health?: StorageHealth;
+}
+
 function segmentOptions(config: LogConfig): SegmentLogOptions {
   return {
+    compacted: config.cleanupPolicy.includes('compact'),
     segmentBytes: config.segmentBytes,
     segmentMs: config.segmentMs,
     segmentIndexBytes: config.segmentIndexBytes,
@@ -69,6 +82,9 @@ export class PartitionLog {
   /** The last queued asynchronous append; later appends wait for it. */
   private tail: Promise<unknown> = Promise.resolve();
   private pendingAppends = 0;
+  private readonly reportedCorruption = new Set<string>();
+  /** Recovery logged repairs at open (so the snapshot check below does not repeat them). */
+  private readonly repairedAtOpen: boolean;
 
   constructor(
     readonly topic: string,
@@ -76,8 +92,25 @@ export class PartitionLog {
     readonly dir: string,
     private config: LogConfig,
     private readonly compression?: () => CompressionPool,
+    private readonly options: PartitionLogOptions = {},
   ) {
-    this.segments = new SegmentLog(dir, segmentOptions(config));
+    try {
+      this.segments = new SegmentLog(dir, { ...segmentOptions(config), verifyOnOpen: options.verifyOnOpen === true });
+    } catch (error) {
+      throw new Error(
+        `Cannot open the log of ${topic}-${partition} in ${dir}: ${(error as Error).message}. ` +
+          'Fix the file named (permissions, disk) or move the directory aside to start without this partition',
+        { cause: error },
+      );
+    }
+    const repairs = this.segments.takeRepairs();
+    this.repairedAtOpen = repairs.length > 0;
+    for (const repair of repairs) {
+      const range = repair.startOffset < 0n ? '' : repair.endOffset < 0n ? ` from offset ${repair.startOffset}` : ` offsets ${repair.startOffset}-${repair.endOffset}`;
+      const bytes = repair.bytes > 0 ? ` (${repair.bytes} bytes at position ${repair.position})` : '';
+      const what = { truncated: 'Truncated', deleted: 'Deleted', 'index-rebuilt': 'Rebuilt the index of', missing: 'Missing data in' }[repair.action];
+      this.options.logger?.warn(`Recovery of ${topic}-${partition}: ${what} ${repair.file}${range}${bytes}: ${repair.reason}`);
+    }
   }
 
   get logConfig(): LogConfig {
@@ -236,12 +269,7 @@ export class PartitionLog {
       logAppendTime = BigInt(nowMs);
       stampLogAppendTime(records, info, logAppendTime);
     }
-    let appended;
-    try {
-      appended = this.segments.append(records, info, nowMs);
-    } catch (error) {
-      throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
-    }
+    const appended = this.appendToSegments(records, info, nowMs);
     let offset = appended.baseOffset;
     for (const batch of info.batches) {
       const last = offset + BigInt(batch.lastOffsetDelta);
@@ -259,6 +287,19 @@ export class PartitionLog {
     };
   }
 
+  private appendToSegments(records: Buffer, info: BatchesInfo, nowMs: number): ReturnType<SegmentLog['append']> {
+    try {
+      const appended = this.segments.append(records, info, nowMs);
+      this.options.health?.succeeded(`${this.topic}-${this.partition}`);
+      return appended;
+    } catch (error) {
+      if (error instanceof LogError && error.kafkaCode === ErrorCode.KAFKA_STORAGE_ERROR) {
+        this.options.health?.failed(`${this.topic}-${this.partition} (${this.dir})`, error);
+      }
+      throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+  }
+
   /**
    * An append by a coordinator of this broker (transactional offset commits): validated, but
    * without the client checks (sequence numbers, the control-batch ban).
@@ -269,10 +310,10 @@ export class PartitionLog {
     let appended;
     try {
       info = validateBatches(records);
-      appended = this.segments.append(records, info, nowMs);
     } catch (error) {
       throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
     }
+    appended = this.appendToSegments(records, info, nowMs);
     let offset = appended.baseOffset;
     for (const batch of info.batches) {
       if (batch.isTransactional && !batch.isControl) this.transactions.onTransactionalBatch(batch.producerId, offset);
@@ -314,6 +355,12 @@ export class PartitionLog {
   async loadState(nowMs: number): Promise<void> {
     const snapshot = this.readSnapshot();
     let from = this.logStartOffset;
+    if (snapshot !== undefined && snapshot.offset > this.logEndOffset && !this.repairedAtOpen) {
+      // The snapshot was written at a clean close: the log held that much then.
+      this.options.logger?.warn(
+        `Recovery of ${this.topic}-${this.partition}: the producer snapshot in ${this.dir} is at offset ${snapshot.offset} but the log ends at ${this.logEndOffset}: offsets ${this.logEndOffset}-${snapshot.offset - 1n} are lost (segment files removed or truncated)`,
+      );
+    }
     if (snapshot !== undefined && snapshot.offset >= this.logStartOffset && snapshot.offset <= this.logEndOffset) {
       this.producers.importState(snapshot.producers);
       this.transactions.restore({
@@ -411,6 +458,14 @@ export class PartitionLog {
       const slice = await this.segments.read(offset, maxBytes, minOneBatch, 'mmap');
       return slice === null ? null : new LogRecords(slice);
     } catch (error) {
+      if (error instanceof LogError && error.kafkaCode === ErrorCode.CORRUPT_MESSAGE && !this.reportedCorruption.has(error.message)) {
+        // Logged once per bad batch; every fetch of it answers CORRUPT_MESSAGE.
+        this.reportedCorruption.add(error.message);
+        this.options.logger?.error(
+          `Fetch of ${this.topic}-${this.partition} at offset ${offset} answered CORRUPT_MESSAGE: ${error.message}. ` +
+            'Consumers cannot pass this batch; delete the records before it is past (DeleteRecords) or restore the segment',
+        );
+      }
       throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
     }
   }
