@@ -8,6 +8,7 @@ import { GroupCoordinator } from '../group/group-coordinator.js';
 import { OFFSETS_TOPIC } from '../group/offsets-log.js';
 import { TransactionCoordinator, type MarkerWriter } from '../txn/transaction-coordinator.js';
 import { TransactionLog } from '../txn/transaction-log.js';
+import { SecurityManager } from '../security/security-manager.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
 
@@ -22,6 +23,8 @@ export class BrokerState {
   readonly producerIds: ProducerIdManager;
   readonly groups: GroupCoordinator;
   readonly transactions: TransactionCoordinator;
+  /** Listeners' security, SCRAM users and the authorizer (src/security/). */
+  readonly security: SecurityManager;
   /** Filled in once the listeners are bound (port 0 resolves to the real port then). */
   advertised: Endpoint[] = [];
   /** The served version ranges, set by the dispatcher from its handler table. */
@@ -33,6 +36,7 @@ export class BrokerState {
     readonly logger: Logger,
   ) {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
+    this.security = new SecurityManager(config, logger);
     this.producerIds = new ProducerIdManager(config.dataDir);
     this.groups = new GroupCoordinator(logs, config, logger);
     const markers: MarkerWriter = {

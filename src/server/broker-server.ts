@@ -3,7 +3,7 @@
 // brokers can live in one process; nothing here is global.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AddressInfo } from 'node:net';
@@ -14,6 +14,8 @@ import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { LogManager } from '../log/log-manager.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
+import { ConnectionLimits } from '../security/connection-limits.js';
+import { createListenerServer } from '../security/listener-server.js';
 
 export interface BrokerOptions {
   /** Host to bind; overrides `listeners`. */
@@ -42,6 +44,7 @@ export class SpateBroker {
   private housekeeping?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private readonly temporaryDir?: string;
+  private readonly limits: ConnectionLimits;
 
   constructor(options: BrokerOptions = {}) {
     const overrides: Record<string, string | number | boolean> = { ...(options.config ?? {}) };
@@ -51,17 +54,30 @@ export class SpateBroker {
     } else if (options.dataDir !== undefined) overrides['log.dirs'] = options.dataDir;
     const base = loadBrokerConfig({ ...(options.configFile !== undefined ? { configFile: options.configFile } : {}), overrides });
     if (options.host !== undefined || options.port !== undefined) {
-      const first = base.listeners[0]!;
-      overrides['listeners'] = `${first.name}://${options.host ?? first.host}:${options.port ?? first.port}`;
+      // Only the first listener moves; the others (SSL, SASL_SSL...) keep their addresses.
+      const [first, ...others] = base.listeners;
+      const host = options.host ?? first!.host;
+      overrides['listeners'] = [
+        `${first!.name}://${host.includes(':') ? `[${host}]` : host}:${options.port ?? first!.port}`,
+        ...others.map((listener) => `${listener.name}://${listener.host.includes(':') ? `[${listener.host}]` : listener.host}:${listener.port}`),
+      ].join(',');
     }
     this.config = loadBrokerConfig({ ...(options.configFile !== undefined ? { configFile: options.configFile } : {}), overrides });
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info');
     for (const warning of this.config.warnings) this.logger.warn(warning);
+    this.limits = new ConnectionLimits(this.config);
   }
 
   /** The first listener's bound port (the real one when 0 was asked for). */
   get port(): number {
     return this.state?.advertised[0]?.port ?? this.config.listeners[0]!.port;
+  }
+
+  /** The bound port of a listener by name (SSL, SASL_SSL...), once started. */
+  portOf(listenerName: string): number {
+    const endpoint = this.state?.advertised.find((candidate) => candidate.listener === listenerName.toUpperCase());
+    if (endpoint === undefined) throw new Error(`No listener named ${listenerName}`);
+    return endpoint.port;
   }
 
   get host(): string {
@@ -88,7 +104,9 @@ export class SpateBroker {
     const dispatcher = new Dispatcher(handlers, state);
     try {
       for (const listener of this.config.listeners) {
-        const server = createServer({ noDelay: true }, (socket) => this.accept(socket, dispatcher));
+        const server = createListenerServer(state.security.listeners.get(listener.name)!, this.logger, (socket, tlsPrincipal) =>
+          this.accept(socket, dispatcher, listener.name, tlsPrincipal),
+        );
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
           server.listen(listener.port, listener.host, () => {
@@ -138,8 +156,14 @@ export class SpateBroker {
     if (this.temporaryDir !== undefined) rmSync(this.temporaryDir, { recursive: true, force: true });
   }
 
-  private accept(socket: Socket, dispatcher: Dispatcher): void {
+  private accept(socket: Socket, dispatcher: Dispatcher, listenerName: string, tlsPrincipal: string): void {
     if (this.stopping !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const refused = this.limits.admit(socket, this.connections);
+    if (refused !== undefined) {
+      this.logger.warn(`Refused connection from ${socket.remoteAddress} on ${listenerName}: ${refused}`);
       socket.destroy();
       return;
     }
@@ -147,7 +171,7 @@ export class SpateBroker {
       maxFrameBytes: this.config.socketRequestMaxBytes,
       maxInFlight: this.config.queuedMaxRequests,
       idleTimeoutMs: this.config.connectionsMaxIdleMs,
-    });
+    }, this.state!.security.session(listenerName, tlsPrincipal));
     this.connections.add(connection);
     void connection.closed.then(() => this.connections.delete(connection));
   }
