@@ -3,6 +3,9 @@
 // NON_EMPTY_GROUP.
 
 import { type DeleteGroupsRequest, type DeleteGroupsResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const deleteGroupsHandler = defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
@@ -12,7 +15,10 @@ export const deleteGroupsHandler = defineHandler<DeleteGroupsRequest, DeleteGrou
   handle(request, context) {
     return {
       throttleTimeMs: 0,
-      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: context.broker.groups.deleteGroup(groupId) })),
+      results: request.groupsNames.map((groupId) => ({
+        groupId,
+        errorCode: context.authorize(AclOperation.DELETE, groupResource(groupId)) ? context.broker.groups.deleteGroup(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      })),
     };
   },
 });

@@ -9,6 +9,9 @@
 // upgraded online (GROUP_ID_NOT_FOUND, as Kafka with the online upgrade disabled).
 
 import { type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
@@ -16,6 +19,9 @@ export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbea
   minVersion: 0,
   maxVersion: 1,
   handle(request, context) {
+    if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    }
     const result = context.broker.groups.consumer.heartbeat({
       apiVersion: context.apiVersion,
       groupId: request.groupId,
