@@ -19,6 +19,8 @@ import { CloseConnection } from '../server/dispatcher.js';
 import { type AppendResult } from '../log/partition-log.js';
 import { defineHandler, NO_RESPONSE } from './api-handler.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
+import { AclOperation } from '../security/acls.js';
+import { topicResource, transactionalIdResource } from '../security/security-manager.js';
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage };
@@ -37,10 +39,15 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     const now = broker.now();
 
     let pending = false;
+    // Kafka: a transactional write needs WRITE on the transactional ID, every write WRITE on its topic.
+    const transactionDenied = request.transactionalId != null && !context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId));
     const responses = request.topicData.map((topicData) => {
       const topic = byId ? broker.logs.topicById(topicData.topicId ?? ZERO_UUID) : broker.logs.topic(topicData.name ?? '');
+      const topicDenied = !context.authorize(AclOperation.WRITE, topicResource(topic?.name ?? topicData.name ?? ''));
       const partitionResponses = topicData.partitionData.map((data): PartitionResult => {
         if (!validAcks) return partitionError(data.index, ErrorCode.INVALID_REQUIRED_ACKS, `Invalid acks ${acks}: use -1, 0 or 1`);
+        if (transactionDenied) return partitionError(data.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null);
+        if (topicDenied) return partitionError(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
         if (topic === undefined) return partitionError(data.index, byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
         const transactionalId = request.transactionalId;
         if (transactionalId !== null && transactionalId !== undefined && Buffer.isBuffer(data.records) && data.records.length >= 61) {

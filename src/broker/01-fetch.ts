@@ -8,6 +8,8 @@
 // Differences from Kafka: no follower fetching (replica IDs are served as consumers), no
 // preferred read replica, no diverging-epoch answers (one leader epoch, 0).
 
+import { AclOperation } from '../security/acls.js';
+import { topicResource } from '../security/security-manager.js';
 import { type PartitionLog } from '../log/partition-log.js';
 import { type LogRecords } from '../log/log-records.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -64,13 +66,17 @@ function planFetch(
     const topic = broker.logs.topic(name ?? '');
     return { name: name ?? '', id: topic?.id ?? ZERO_UUID, topic };
   };
+  // A consumer needs READ on each topic (TOPIC_AUTHORIZATION_FAILED per partition otherwise).
+  const readable = (name: string) => context.authorize(AclOperation.READ, topicResource(name));
   const requested: FetchTarget[] = [];
   for (const wanted of request.topics) {
     const { name, id, topic } = resolve(wanted.topic, wanted.topicId);
+    const denied = topic !== undefined && !readable(topic.name);
     for (const partition of wanted.partitions) {
-      const log = topic?.partitions[partition.partition];
-      const errorCode =
-        topic === undefined
+      const log = denied ? undefined : topic?.partitions[partition.partition];
+      const errorCode = denied
+        ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        : topic === undefined
           ? byId
             ? ErrorCode.UNKNOWN_TOPIC_ID
             : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
@@ -132,7 +138,8 @@ function planFetch(
   const targets: FetchTarget[] = [...unresolved];
   for (const entry of session.partitions.values()) {
     const topic = broker.logs.topic(entry.topic);
-    const log = topic?.partitions[entry.partition];
+    const denied = topic !== undefined && !readable(topic.name);
+    const log = denied ? undefined : topic?.partitions[entry.partition];
     targets.push({
       topic: entry.topic,
       topicId: entry.topicId,
@@ -140,7 +147,7 @@ function planFetch(
       fetchOffset: entry.fetchOffset,
       maxBytes: entry.maxBytes,
       log,
-      errorCode: log === undefined ? (byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) : ErrorCode.NONE,
+      errorCode: denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : log === undefined ? (byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) : ErrorCode.NONE,
       session: entry,
     });
   }

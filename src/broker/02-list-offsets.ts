@@ -9,6 +9,8 @@ import {
   type ListOffsetsResponse,
   type ListOffsetsResponseListOffsetsPartitionResponse,
 } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 const EARLIEST = -2n;
@@ -37,6 +39,7 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
               offset,
               leaderEpoch: errorCode === ErrorCode.NONE ? 0 : -1,
             });
+            if (!context.authorize(AclOperation.DESCRIBE, topicResource(wanted.name))) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
             const log = topic?.partitions[partition.partitionIndex];
             if (log === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             switch (partition.timestamp) {

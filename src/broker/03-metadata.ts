@@ -14,6 +14,8 @@ import { defineHandler } from './api-handler.js';
 import { type BrokerState } from './broker-state.js';
 import { createTopic } from './topic-creation.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
+import { AclOperation } from '../security/acls.js';
+import { CLUSTER_RESOURCE, topicResource } from '../security/security-manager.js';
 
 /** "Operations not requested" in Kafka's authorized-operations fields. */
 const NO_OPERATIONS = -2147483648;
@@ -48,23 +50,37 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
   handle(request, context) {
     const { broker, apiVersion } = context;
     const topics: MetadataResponseTopic[] = [];
+    // Who may see what (Kafka's KafkaApis.handleTopicMetadataRequest): listing all topics
+    // quietly leaves out those the principal may not DESCRIBE; a named one answers
+    // TOPIC_AUTHORIZATION_FAILED; auto-creation needs CREATE on the cluster or the topic.
+    const mayDescribe = (name: string) => context.authorize(AclOperation.DESCRIBE, topicResource(name));
+    const described = (topic: Topic) => {
+      const answer = describeTopic(broker, topic, apiVersion);
+      if (request.includeTopicAuthorizedOperations === true) answer.topicAuthorizedOperations = context.authorizedOperations(topicResource(topic.name));
+      return answer;
+    };
     // v0: an empty list means all topics; v1+: null means all topics.
     const all = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
     if (all) {
-      for (const topic of broker.logs.allTopics()) topics.push(describeTopic(broker, topic, apiVersion));
+      for (const topic of broker.logs.allTopics()) if (mayDescribe(topic.name)) topics.push(described(topic));
     } else {
       const allowCreate = broker.config.autoCreateTopics && (apiVersion < 4 || request.allowAutoTopicCreation !== false);
       for (const wanted of request.topics!) {
         if (wanted.name === null || wanted.name === undefined) {
           const topic = wanted.topicId !== undefined ? broker.logs.topicById(wanted.topicId) : undefined;
-          topics.push(
-            topic !== undefined
-              ? describeTopic(broker, topic, apiVersion)
-              : errorTopic(null, wanted.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID),
-          );
+          if (topic !== undefined && !mayDescribe(topic.name)) topics.push(errorTopic(null, wanted.topicId ?? ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+          else topics.push(topic !== undefined ? described(topic) : errorTopic(null, wanted.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID));
+          continue;
+        }
+        if (!mayDescribe(wanted.name)) {
+          topics.push(errorTopic(wanted.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
           continue;
         }
         let topic = broker.logs.topic(wanted.name);
+        if (topic === undefined && allowCreate && !context.authorize(AclOperation.CREATE, CLUSTER_RESOURCE) && !context.authorize(AclOperation.CREATE, topicResource(wanted.name))) {
+          topics.push(errorTopic(wanted.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+          continue;
+        }
         if (topic === undefined && allowCreate) {
           try {
             topic = createTopic(broker, { name: wanted.name, numPartitions: -1, replicationFactor: -1 });
@@ -76,14 +92,15 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
         }
         topics.push(
           topic !== undefined
-            ? describeTopic(broker, topic, apiVersion)
+            ? described(topic)
             : errorTopic(wanted.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
         );
       }
     }
     return {
       throttleTimeMs: 0,
-      brokers: broker.advertised.slice(0, 1).map((endpoint) => ({
+      // The endpoint of the listener the request came in on, as Kafka answers.
+      brokers: [broker.advertised.find((endpoint) => endpoint.listener === context.connection.security.listener.name) ?? broker.advertised[0]!].map((endpoint) => ({
         nodeId: broker.nodeId,
         host: endpoint.host,
         port: endpoint.port,
@@ -92,7 +109,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       topics,
-      clusterAuthorizedOperations: NO_OPERATIONS,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations === true ? context.authorizedOperations(CLUSTER_RESOURCE) : NO_OPERATIONS,
       errorCode: ErrorCode.NONE,
     };
   },

@@ -7,6 +7,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource, topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 
@@ -19,10 +21,15 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
     const byId = apiVersion >= 10;
     const resolved = request.topics.map((topic) => {
       const found = byId ? broker.logs.topicById(topic.topicId ?? ZERO_UUID) : broker.logs.topic(topic.name ?? '');
-      return { request: topic, name: found?.name ?? topic.name ?? '', known: found !== undefined };
+      const name = found?.name ?? topic.name ?? '';
+      // Kafka: READ on the group, then READ on each topic committed to.
+      const denied = !context.authorize(AclOperation.READ, topicResource(name));
+      return { request: topic, name, known: found !== undefined && !denied, denied };
     });
     const validation =
-      request.groupId === ''
+      !context.authorize(AclOperation.READ, groupResource(request.groupId))
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : request.groupId === ''
         ? ErrorCode.INVALID_GROUP_ID
         : broker.groups.validateCommit(request.groupId, request.generationIdOrMemberEpoch ?? -1, request.memberId ?? '', request.groupInstanceId ?? null, apiVersion);
     let codes: number[] = [];
@@ -49,6 +56,8 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
           errorCode:
             validation !== ErrorCode.NONE
               ? validation
+              : t.denied
+                ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
               : !t.known
                 ? byId
                   ? ErrorCode.UNKNOWN_TOPIC_ID

@@ -7,6 +7,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource, topicResource } from '../security/security-manager.js';
 import { defineHandler, type RequestContext } from './api-handler.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 
@@ -40,13 +42,17 @@ function fetchGroup(
           errorCode: ErrorCode.NONE,
         };
   };
+  // Kafka: topics the principal may not DESCRIBE are left out of "all", and answer
+  // TOPIC_AUTHORIZATION_FAILED when named.
+  const visible = (topic: string) => context.authorize(AclOperation.DESCRIBE, topicResource(topic));
   if (topics === null) {
-    return [...groups.allCommittedOffsets(groupId)].map(([name, partitions]) => ({
+    return [...groups.allCommittedOffsets(groupId)].filter(([name]) => visible(name)).map(([name, partitions]) => ({
       name,
       partitions: [...partitions.keys()].sort((a, b) => a - b).map((partition) => answer(name, partition)),
     }));
   }
-  return topics.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes.map((partition) => answer(topic.name, partition)) }));
+  const denied = (partition: number): PartitionAnswer => ({ partitionIndex: partition, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+  return topics.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes.map((partition) => (visible(topic.name) ? answer(topic.name, partition) : denied(partition))) }));
 }
 
 export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
@@ -55,7 +61,9 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
   maxVersion: 10,
   handle(request, context) {
     const { broker, apiVersion } = context;
+    const groupDenied = (groupId: string) => !context.authorize(AclOperation.DESCRIBE, groupResource(groupId));
     if (apiVersion < 8) {
+      if (groupDenied(request.groupId ?? '')) return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
       const topics = request.topics === null || request.topics === undefined ? null : request.topics;
       return { throttleTimeMs: 0, topics: fetchGroup({ ...context, requireStable: request.requireStable ?? false }, request.groupId ?? '', topics), errorCode: ErrorCode.NONE };
     }
@@ -63,6 +71,7 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
     return {
       throttleTimeMs: 0,
       groups: (request.groups ?? []).map((group) => {
+        if (groupDenied(group.groupId)) return { groupId: group.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
         const validation = broker.groups.consumer.validateOffsetFetch(group.groupId, group.memberId ?? null, group.memberEpoch ?? -1);
         if (validation !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: validation };
         const wanted =

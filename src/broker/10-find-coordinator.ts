@@ -4,6 +4,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource, transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 const GROUP = 0;
@@ -15,11 +17,15 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
   maxVersion: 6,
   handle(request, context) {
     const { broker, apiVersion } = context;
-    const endpoint = broker.advertised[0]!;
+    // The coordinator's endpoint on the listener the request came in on.
+    const endpoint = broker.advertised.find((candidate) => candidate.listener === context.connection.security.listener.name) ?? broker.advertised[0]!;
     const keyType = request.keyType ?? GROUP;
     const answer = (key: string) => {
       const supported = keyType === GROUP || keyType === TRANSACTION;
-      const errorCode = !supported ? ErrorCode.INVALID_REQUEST : key === '' && keyType === GROUP ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
+      const resource = keyType === GROUP ? groupResource(key) : transactionalIdResource(key);
+      const authorized = !supported || context.authorize(AclOperation.DESCRIBE, resource);
+      const deniedCode = keyType === GROUP ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      const errorCode = !supported ? ErrorCode.INVALID_REQUEST : !authorized ? deniedCode : key === '' && keyType === GROUP ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
       const ok = errorCode === ErrorCode.NONE;
       return {
         key,
@@ -27,7 +33,7 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
         host: ok ? endpoint.host : '',
         port: ok ? endpoint.port : -1,
         errorCode,
-        errorMessage: ok ? null : errorCode === ErrorCode.INVALID_REQUEST ? `Key type ${keyType} is not supported` : 'The group id is empty',
+        errorMessage: ok ? null : errorCode === ErrorCode.INVALID_REQUEST ? `Key type ${keyType} is not supported` : errorCode === deniedCode ? null : 'The group id is empty',
       };
     };
     if (apiVersion >= 4) {

@@ -3,6 +3,9 @@
 // (group.instance.id, KIP-345) from v5. The response waits for the rebalance to complete.
 
 import { type JoinGroupRequest, type JoinGroupResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
@@ -10,6 +13,9 @@ export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupRespons
   minVersion: 0,
   maxVersion: 9,
   async handle(request, context) {
+    if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: context.apiVersion >= 7 ? null : '', leader: '', skipAssignment: false, memberId: request.memberId, members: [] };
+    }
     const result = await context.broker.groups.joinGroup({
       groupId: request.groupId,
       memberId: request.memberId,

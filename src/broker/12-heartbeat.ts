@@ -2,6 +2,9 @@
 // to rejoin.
 
 import { type HeartbeatRequest, type HeartbeatResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const heartbeatHandler = defineHandler<HeartbeatRequest, HeartbeatResponse>({
@@ -9,6 +12,7 @@ export const heartbeatHandler = defineHandler<HeartbeatRequest, HeartbeatRespons
   minVersion: 0,
   maxVersion: 4,
   handle(request, context) {
+    if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const errorCode = context.broker.groups.heartbeat(request.groupId, request.memberId, request.groupInstanceId ?? null, request.generationId);
     return { throttleTimeMs: 0, errorCode };
   },

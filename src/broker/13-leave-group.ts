@@ -2,6 +2,9 @@
 // (v3+, KIP-345), each with its own error code.
 
 import { type LeaveGroupRequest, type LeaveGroupResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const leaveGroupHandler = defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
@@ -9,6 +12,7 @@ export const leaveGroupHandler = defineHandler<LeaveGroupRequest, LeaveGroupResp
   minVersion: 0,
   maxVersion: 5,
   handle(request, context) {
+    if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const batched = context.apiVersion >= 3;
     const leaving = batched
       ? (request.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null }))

@@ -1,6 +1,9 @@
 // SyncGroup, v0-5: the leader hands out the assignment; every member waits for its own.
 
 import { type SyncGroupRequest, type SyncGroupResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const syncGroupHandler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
@@ -8,6 +11,9 @@ export const syncGroupHandler = defineHandler<SyncGroupRequest, SyncGroupRespons
   minVersion: 0,
   maxVersion: 5,
   async handle(request, context) {
+    if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+    }
     const result = await context.broker.groups.syncGroup({
       groupId: request.groupId,
       generationId: request.generationId,

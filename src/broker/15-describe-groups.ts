@@ -5,6 +5,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeGroupsRequest, type DescribeGroupsResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 const NO_OPERATIONS = -2147483648;
@@ -17,6 +19,9 @@ export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, Descri
     return {
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
+        if (!context.authorize(AclOperation.DESCRIBE, groupResource(groupId))) {
+          return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: NO_OPERATIONS };
+        }
         const description = context.broker.groups.describeGroup(groupId);
         if (description === undefined || description.groupType === 'consumer') {
           const message = description === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a classic group.`;

@@ -3,6 +3,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type ListGroupsRequest, type ListGroupsResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { CLUSTER_RESOURCE, groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResponse>({
@@ -16,6 +18,8 @@ export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResp
     const groups = [...context.broker.groups.listGroups(), ...shareGroups]
       .filter((group) => states.size === 0 || states.has(group.state.toLowerCase()))
       .filter((group) => types.size === 0 || types.has(group.groupType))
+      // Kafka: DESCRIBE on the cluster lists every group, otherwise only those the principal may DESCRIBE.
+      .filter((group) => context.authorize(AclOperation.DESCRIBE, CLUSTER_RESOURCE) || context.authorize(AclOperation.DESCRIBE, groupResource(group.groupId)))
       .map((group) => ({ groupId: group.groupId, protocolType: group.protocolType, groupState: group.state, groupType: group.groupType }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },

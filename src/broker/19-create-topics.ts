@@ -10,6 +10,8 @@ import {
   type CreateTopicsResponse,
   type CreateTopicsResponseCreatableTopicResult,
 } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { CLUSTER_RESOURCE, topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 import { createTopic, validateTopicRequest, type TopicRequest } from './topic-creation.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
@@ -33,6 +35,10 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
         replicationFactor: -1,
         configs: null,
       });
+      // Kafka: CREATE on the cluster, or on the topic.
+      if (!context.authorize(AclOperation.CREATE, CLUSTER_RESOURCE) && !context.authorize(AclOperation.CREATE, topicResource(wanted.name))) {
+        return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+      }
       if (counts.get(wanted.name)! > 1) {
         return failed(ErrorCode.INVALID_REQUEST, `Create topics request from client contains multiple entries for topic ${wanted.name}`);
       }

@@ -11,6 +11,8 @@ import {
   type DeleteTopicsResponse,
   type DeleteTopicsResponseDeletableTopicResult,
 } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 
@@ -37,6 +39,7 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
       if (byId && name !== null) return result(ErrorCode.INVALID_REQUEST, 'You may not specify both topic name and topic id.');
       if (!enabled) return result(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.');
       const topic = byId ? broker.logs.topicById(topicId) : broker.logs.topic(name ?? '');
+      if (!context.authorize(AclOperation.DELETE, topicResource(topic?.name ?? name ?? ''))) return result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.', topic?.name ?? name);
       if (topic === undefined) {
         return byId
           ? result(ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${topicId.toString('hex')} does not exist.`, null)

@@ -5,6 +5,8 @@
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type DeleteRecordsRequest, type DeleteRecordsResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const deleteRecordsHandler = defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
@@ -18,6 +20,7 @@ export const deleteRecordsHandler = defineHandler<DeleteRecordsRequest, DeleteRe
       return {
         name: wanted.name,
         partitions: wanted.partitions.map(({ partitionIndex, offset }) => {
+          if (!context.authorize(AclOperation.DELETE, topicResource(wanted.name))) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
           const log = topic?.partitions[partitionIndex];
           if (log === undefined) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
           if (!log.logConfig.cleanupPolicy.includes('delete')) {

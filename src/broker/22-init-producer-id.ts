@@ -6,6 +6,8 @@
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type InitProducerIdRequest, type InitProducerIdResponse } from '../protocol/generated/index.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { CLUSTER_RESOURCE, transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const initProducerIdHandler = defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
@@ -15,7 +17,14 @@ export const initProducerIdHandler = defineHandler<InitProducerIdRequest, InitPr
   handle(request, context) {
     const { broker } = context;
     if (request.transactionalId === null || request.transactionalId === undefined) {
+      // KIP-679: an idempotent producer needs IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+      if (!context.authorize(AclOperation.IDEMPOTENT_WRITE, CLUSTER_RESOURCE) && !context.authorizeAny(AclOperation.WRITE, ResourceType.TOPIC)) {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
+      }
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: broker.producerIds.nextId(), producerEpoch: 0 };
+    }
+    if (!context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId))) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
     }
     try {
       const { producerId, producerEpoch } = broker.transactions.initProducerId(

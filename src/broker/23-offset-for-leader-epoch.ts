@@ -5,6 +5,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 const LEADER_EPOCH = 0;
@@ -21,6 +23,7 @@ export const offsetForLeaderEpochHandler = defineHandler<OffsetForLeaderEpochReq
         topic: wanted.topic,
         partitions: wanted.partitions.map(({ partition, currentLeaderEpoch, leaderEpoch }) => {
           const answer = (errorCode: number, epoch: number, endOffset: bigint) => ({ errorCode, partition, leaderEpoch: epoch, endOffset });
+          if (!context.authorize(AclOperation.DESCRIBE, topicResource(wanted.topic))) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1n);
           const log = topic?.partitions[partition];
           if (log === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1n);
           if (currentLeaderEpoch > LEADER_EPOCH) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1n);

@@ -5,6 +5,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { topicResource, transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler, type RequestContext } from './api-handler.js';
 
 type Topics = ReadonlyArray<{ name: string; partitions: number[] }>;
@@ -12,6 +14,12 @@ type Topics = ReadonlyArray<{ name: string; partitions: number[] }>;
 function addOrVerify(context: RequestContext, transactionalId: string, producerId: bigint, producerEpoch: number, topics: Topics, verifyOnly: boolean) {
   const transactions = context.broker.transactions;
   const wanted = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
+  // Kafka: WRITE on the transactional ID, then on every topic; with a topic denied, the
+  // others answer OPERATION_NOT_ATTEMPTED and nothing is added.
+  const refusal = authorizationRefusal(context, transactionalId, topics.map((t) => t.name));
+  if (refusal !== undefined) {
+    return topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: refusal(t.name) })) }));
+  }
   let codes: number[];
   if (verifyOnly) codes = transactions.verifyPartitions(transactionalId, producerId, producerEpoch, wanted);
   else {
@@ -23,6 +31,13 @@ function addOrVerify(context: RequestContext, transactionalId: string, producerI
     name: t.name,
     resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: codes[next++]! })),
   }));
+}
+
+function authorizationRefusal(context: RequestContext, transactionalId: string, topics: string[]): ((topic: string) => number) | undefined {
+  if (!context.authorize(AclOperation.WRITE, transactionalIdResource(transactionalId))) return () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  const denied = new Set(topics.filter((topic) => !context.authorize(AclOperation.WRITE, topicResource(topic))));
+  if (denied.size === 0) return undefined;
+  return (topic) => (denied.has(topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED);
 }
 
 export const addPartitionsToTxnHandler = defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>({

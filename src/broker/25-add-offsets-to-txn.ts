@@ -4,6 +4,8 @@
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type AddOffsetsToTxnRequest, type AddOffsetsToTxnResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource, transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const addOffsetsToTxnHandler = defineHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
@@ -12,6 +14,8 @@ export const addOffsetsToTxnHandler = defineHandler<AddOffsetsToTxnRequest, AddO
   maxVersion: 4,
   handle(request, context) {
     const { broker } = context;
+    if (!context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId))) return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+    if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     if (request.groupId === '') return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
     try {
       const { topic, partition } = broker.groups.offsetsTopicPartition(request.groupId);

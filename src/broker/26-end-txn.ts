@@ -4,6 +4,8 @@
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type EndTxnRequest, type EndTxnResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const endTxnHandler = defineHandler<EndTxnRequest, EndTxnResponse>({
@@ -11,6 +13,9 @@ export const endTxnHandler = defineHandler<EndTxnRequest, EndTxnResponse>({
   minVersion: 0,
   maxVersion: 5,
   handle(request, context) {
+    if (!context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId))) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
+    }
     try {
       context.broker.transactions.endTransaction(request.transactionalId, request.producerId, request.producerEpoch, request.committed);
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: -1n, producerEpoch: -1 };

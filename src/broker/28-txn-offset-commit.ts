@@ -5,6 +5,8 @@
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource, topicResource, transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const txnOffsetCommitHandler = defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
@@ -20,6 +22,11 @@ export const txnOffsetCommitHandler = defineHandler<TxnOffsetCommitRequest, TxnO
         partitions: topic.partitions.map((p, index) => ({ partitionIndex: p.partitionIndex, errorCode: codeFor(topic.name, index) })),
       })),
     });
+    // Kafka: WRITE on the transactional ID, READ on the group, READ on each topic.
+    if (!context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId))) return answer(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) return answer(() => ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const deniedTopics = new Set(request.topics.map((topic) => topic.name).filter((name) => !context.authorize(AclOperation.READ, topicResource(name))));
+    if (deniedTopics.size > 0) return answer((topic) => (deniedTopics.has(topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
     let failure: number = ErrorCode.NONE;
     try {
       const metadata = broker.transactions.validate(request.transactionalId, request.producerId, request.producerEpoch);

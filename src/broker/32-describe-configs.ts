@@ -11,6 +11,8 @@ import {
   type DescribeConfigsResponse,
   type DescribeConfigsResponseDescribeConfigsResult,
 } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { configAuthorizationError } from '../security/config-authorization.js';
 import { defineHandler } from './api-handler.js';
 
 const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
@@ -39,6 +41,8 @@ export const describeConfigsHandler = defineHandler<DescribeConfigsRequest, Desc
         resourceName: resource.resourceName,
         configs: [],
       });
+      const refusal = configAuthorizationError(context, AclOperation.DESCRIBE_CONFIGS, resource.resourceType, resource.resourceName);
+      if (refusal !== undefined) return { errorCode: refusal, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [] };
       let configs: DescribedConfig[];
       if (resource.resourceType === ResourceType.TOPIC) {
         const topic = broker.logs.topic(resource.resourceName);

@@ -7,6 +7,8 @@
 import { applyConfigChanges, brokerLayer, ConfigChangeError, ResourceType, type ConfigChange } from '../config/config-changes.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { type AlterConfigsRequest, type AlterConfigsResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { configAuthorizationError } from '../security/config-authorization.js';
 import { defineHandler } from './api-handler.js';
 import { type BrokerState } from './broker-state.js';
 
@@ -71,11 +73,16 @@ export function alterResources<R extends { resourceType: number; resourceName: s
   changesOf: (resource: R) => ConfigChange[],
   incremental: boolean,
   validateOnly: boolean,
+  /** The error code of a resource the principal may not alter (see configAuthorizationError). */
+  denied: (resource: R) => number | undefined = () => undefined,
 ): Array<ConfigResourceResult & { resourceType: number; resourceName: string }> {
   const duplicates = duplicateResources(resources);
   return resources.map((resource) => {
     const { resourceType, resourceName } = resource;
-    const result = duplicates.has(`${resourceType}:${resourceName}`)
+    const refusal = denied(resource);
+    const result = refusal !== undefined
+      ? { errorCode: refusal, errorMessage: null }
+      : duplicates.has(`${resourceType}:${resourceName}`)
       ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Duplicate resource in request: ${resourceName}` }
       : alterResource(broker, resource, changesOf(resource), incremental, validateOnly);
     return { ...result, resourceType, resourceName };
@@ -93,6 +100,7 @@ export const alterConfigsHandler = defineHandler<AlterConfigsRequest, AlterConfi
       (resource) => resource.configs.map((config) => ({ name: config.name, op: 0, value: config.value })),
       false,
       request.validateOnly,
+      (resource) => configAuthorizationError(context, AclOperation.ALTER_CONFIGS, resource.resourceType, resource.resourceName),
     );
     return { throttleTimeMs: 0, responses };
   },

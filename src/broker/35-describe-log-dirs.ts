@@ -6,6 +6,8 @@ import { statfsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeLogDirsRequest, type DescribeLogDirsResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { CLUSTER_RESOURCE } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const describeLogDirsHandler = defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
@@ -14,6 +16,7 @@ export const describeLogDirsHandler = defineHandler<DescribeLogDirsRequest, Desc
   maxVersion: 5,
   handle(request, context) {
     const { broker } = context;
+    if (!context.authorize(AclOperation.DESCRIBE, CLUSTER_RESOURCE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const wanted = request.topics === null ? null : new Map(request.topics.map((topic) => [topic.topic, new Set(topic.partitions)]));
     const topics = [];
     for (const topic of broker.logs.allTopics()) {

@@ -9,6 +9,8 @@ import {
   type CreatePartitionsResponse,
   type CreatePartitionsResponseCreatePartitionsTopicResult,
 } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
@@ -23,6 +25,7 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
     const results = request.topics.map((wanted): CreatePartitionsResponseCreatePartitionsTopicResult => {
       const failed = (errorCode: number, errorMessage: string) => ({ name: wanted.name, errorCode, errorMessage });
       if (counts.get(wanted.name)! > 1) return failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
+      if (!context.authorize(AclOperation.ALTER, topicResource(wanted.name))) return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
       const topic = broker.logs.topic(wanted.name);
       if (topic === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${wanted.name}' does not exist.`);
       const current = topic.partitions.length;

@@ -4,6 +4,9 @@
 // NON_EMPTY_GROUP.
 
 import { type DeleteGroupsRequest, type DeleteGroupsResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const deleteGroupsHandler = defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
@@ -15,7 +18,11 @@ export const deleteGroupsHandler = defineHandler<DeleteGroupsRequest, DeleteGrou
       throttleTimeMs: 0,
       results: request.groupsNames.map((groupId) => ({
         groupId,
-        errorCode: context.broker.shares.group(groupId) !== undefined ? context.broker.shares.deleteGroup(groupId, context.broker.now()) : context.broker.groups.deleteGroup(groupId),
+        errorCode: !context.authorize(AclOperation.DELETE, groupResource(groupId))
+          ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+          : context.broker.shares.group(groupId) !== undefined
+            ? context.broker.shares.deleteGroup(groupId, context.broker.now())
+            : context.broker.groups.deleteGroup(groupId),
       })),
     };
   },

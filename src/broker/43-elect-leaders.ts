@@ -5,6 +5,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type ElectLeadersRequest, type ElectLeadersResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { CLUSTER_RESOURCE } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const electLeadersHandler = defineHandler<ElectLeadersRequest, ElectLeadersResponse>({
@@ -13,6 +15,7 @@ export const electLeadersHandler = defineHandler<ElectLeadersRequest, ElectLeade
   maxVersion: 2,
   handle(request, context) {
     const { broker } = context;
+    if (!context.authorize(AclOperation.ALTER, CLUSTER_RESOURCE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] };
     const replicaElectionResults = (request.topicPartitions ?? []).map((wanted) => {
       const topic = broker.logs.topic(wanted.topic);
       return {

@@ -4,6 +4,8 @@
 
 import { type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse } from '../protocol/generated/index.js';
 import { alterResources } from './33-alter-configs.js';
+import { AclOperation } from '../security/acls.js';
+import { configAuthorizationError } from '../security/config-authorization.js';
 import { defineHandler } from './api-handler.js';
 
 export const incrementalAlterConfigsHandler = defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
@@ -17,6 +19,7 @@ export const incrementalAlterConfigsHandler = defineHandler<IncrementalAlterConf
       (resource) => resource.configs.map((config) => ({ name: config.name, op: config.configOperation, value: config.value })),
       true,
       request.validateOnly,
+      (resource) => configAuthorizationError(context, AclOperation.ALTER_CONFIGS, resource.resourceType, resource.resourceName),
     );
     return { throttleTimeMs: 0, responses };
   },

@@ -5,6 +5,8 @@ import { ErrorCode } from '../protocol/errors.js';
 import { readConsumerProtocolSubscription } from '../protocol/generated/index.js';
 import { Reader } from '../protocol/primitives.js';
 import { type OffsetDeleteRequest, type OffsetDeleteResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const offsetDeleteHandler = defineHandler<OffsetDeleteRequest, OffsetDeleteResponse>({
@@ -13,6 +15,7 @@ export const offsetDeleteHandler = defineHandler<OffsetDeleteRequest, OffsetDele
   maxVersion: 0,
   handle(request, context) {
     const { groups } = context.broker;
+    if (!context.authorize(AclOperation.DELETE, groupResource(request.groupId))) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
     const group = groups.describeGroup(request.groupId);
     if (group === undefined && groups.allCommittedOffsets(request.groupId).size === 0) {
       return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] };

@@ -4,6 +4,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeClusterRequest, type DescribeClusterResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { CLUSTER_RESOURCE } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 const EndpointType = { BROKERS: 1, CONTROLLERS: 2 } as const;
@@ -17,11 +19,11 @@ export const describeClusterHandler = defineHandler<DescribeClusterRequest, Desc
   handle(request, context) {
     const { broker } = context;
     const endpointType = request.endpointType ?? EndpointType.BROKERS;
-    const base = { throttleTimeMs: 0, endpointType, clusterId: broker.clusterId, clusterAuthorizedOperations: NO_OPERATIONS };
+    const base = { throttleTimeMs: 0, endpointType, clusterId: broker.clusterId, clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? context.authorizedOperations(CLUSTER_RESOURCE) : NO_OPERATIONS };
     if (endpointType !== EndpointType.BROKERS) {
       return { ...base, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER', controllerId: -1, brokers: [] };
     }
-    const endpoint = broker.advertised[0];
+    const endpoint = broker.advertised.find((candidate) => candidate.listener === context.connection.security.listener.name) ?? broker.advertised[0];
     return {
       ...base,
       errorCode: ErrorCode.NONE,

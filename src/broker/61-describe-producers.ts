@@ -4,6 +4,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeProducersRequest, type DescribeProducersResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const describeProducersHandler = defineHandler<DescribeProducersRequest, DescribeProducersResponse>({
@@ -17,6 +19,7 @@ export const describeProducersHandler = defineHandler<DescribeProducersRequest, 
       return {
         name: wanted.name,
         partitions: wanted.partitionIndexes.map((partitionIndex) => {
+          if (!context.authorize(AclOperation.READ, topicResource(wanted.name))) return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
           const log = topic?.partitions[partitionIndex];
           if (log === undefined) {
             return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };

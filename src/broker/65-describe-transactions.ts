@@ -3,6 +3,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeTransactionsRequest, type DescribeTransactionsResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const describeTransactionsHandler = defineHandler<DescribeTransactionsRequest, DescribeTransactionsResponse>({
@@ -14,6 +16,9 @@ export const describeTransactionsHandler = defineHandler<DescribeTransactionsReq
       throttleTimeMs: 0,
       transactionStates: request.transactionalIds.map((transactionalId) => {
         const metadata = context.broker.transactions.get(transactionalId);
+        if (!context.authorize(AclOperation.DESCRIBE, transactionalIdResource(transactionalId))) {
+          return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactionalId, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
+        }
         if (metadata === undefined) {
           return { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactionalId, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
         }

@@ -3,6 +3,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type ListTransactionsRequest, type ListTransactionsResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 const STATES = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead', 'PrepareEpochFence'];
@@ -30,6 +32,7 @@ export const listTransactionsHandler = defineHandler<ListTransactionsRequest, Li
       .filter((m) => producers.size === 0 || producers.has(m.producerId))
       .filter((m) => duration < 0n || (m.state === 'Ongoing' && BigInt(now - m.startMs) > duration))
       .filter((m) => pattern === undefined || pattern.test(m.transactionalId))
+      .filter((m) => context.authorize(AclOperation.DESCRIBE, transactionalIdResource(m.transactionalId)))
       .map((m) => ({ transactionalId: m.transactionalId, producerId: m.producerId, transactionState: m.state }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates };
   },

@@ -12,6 +12,8 @@
 
 import { type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from '../protocol/generated/index.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
@@ -19,6 +21,9 @@ export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbea
   minVersion: 0,
   maxVersion: 1,
   handle(request, context) {
+    if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    }
     if (context.broker.features.level('group.version') < 1) {
       return {
         throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage: 'The consumer group protocol is disabled (group.version < 1)',

@@ -7,6 +7,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type ConsumerGroupDescribeRequest, type ConsumerGroupDescribeResponse } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
 const NO_OPERATIONS = -2147483648;
@@ -32,6 +34,7 @@ export const consumerGroupDescribeHandler = defineHandler<ConsumerGroupDescribeR
       throttleTimeMs: 0,
       groups: request.groupIds.map((groupId) => {
         if (groupId.trim() === '') return failed(groupId, ErrorCode.INVALID_GROUP_ID, 'The group id is empty.');
+        if (!context.authorize(AclOperation.DESCRIBE, groupResource(groupId))) return failed(groupId, ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
         const { errorCode, errorMessage, description } = context.broker.groups.consumer.describe(groupId);
         if (description === null) return failed(groupId, errorCode, errorMessage);
         return {

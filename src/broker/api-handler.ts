@@ -1,6 +1,8 @@
 // The contract between the server layer and the per-API handler files. Each handler file
 // exports one ApiHandler; its version range is what ApiVersions advertises.
 
+import { type ConnectionSecurity } from '../security/connection-security.js';
+import { type Resource } from '../security/security-manager.js';
 import { type BrokerState } from './broker-state.js';
 
 export interface ConnectionInfo {
@@ -9,6 +11,10 @@ export interface ConnectionInfo {
   /** Resolves when the connection closes, so long-running work can stop early. */
   readonly closed: Promise<void>;
   readonly isOpen: boolean;
+  /** The client's IP address (what ACL hosts are matched against). */
+  readonly remoteHost: string;
+  /** Listener, security protocol, principal and SASL state of the connection. */
+  readonly security: ConnectionSecurity;
 }
 
 export interface RequestContext {
@@ -18,6 +24,14 @@ export interface RequestContext {
   readonly clientId: string | null;
   readonly broker: BrokerState;
   readonly connection: ConnectionInfo;
+  /** Who is asking: "User:<name>", or User:ANONYMOUS. */
+  readonly principal: string;
+  /** May the principal do this operation (an AclOperation) on the resource? Always true without an authorizer. */
+  authorize(operation: number, resource: Resource): boolean;
+  /** May it do the operation on at least one resource of the type (idempotent producers, KIP-679)? */
+  authorizeAny(operation: number, resourceType: number): boolean;
+  /** Kafka's authorized-operations bit field for a resource, over the operations its type supports. */
+  authorizedOperations(resource: Resource): number;
 }
 
 /** What a handler returns: the response body, or NO_RESPONSE (Produce with acks=0). */

@@ -10,6 +10,7 @@ import { TransactionCoordinator, type MarkerWriter } from '../txn/transaction-co
 import { TransactionLog } from '../txn/transaction-log.js';
 import { Features } from './features.js';
 import { ShareCoordinator } from '../share/share-coordinator.js';
+import { SecurityManager } from '../security/security-manager.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
 
@@ -27,6 +28,8 @@ export class BrokerState {
   /** Supported and finalised feature levels (KIP-584). */
   readonly features: Features;
   readonly shares: ShareCoordinator;
+  /** Listeners' security, SCRAM users and the authorizer (src/security/). */
+  readonly security: SecurityManager;
   /** Filled in once the listeners are bound (port 0 resolves to the real port then). */
   advertised: Endpoint[] = [];
   /** The served version ranges, set by the dispatcher from its handler table. */
@@ -39,6 +42,7 @@ export class BrokerState {
   ) {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
     this.features = new Features(config.dataDir, logger);
+    this.security = new SecurityManager(config, logger);
     this.producerIds = new ProducerIdManager(config.dataDir, logger);
     this.groups = new GroupCoordinator(logs, config, logger);
     const markers: MarkerWriter = {

@@ -39,6 +39,8 @@ export interface BrokerConfig {
    * they take precedence over `values` for topic defaults and DescribeConfigs.
    */
   readonly dynamic: DynamicBrokerConfigs;
+  /** `listener.name.<listener>.<key>` overrides, by full key (see src/security/security-config.ts). */
+  readonly listenerOverrides: ReadonlyMap<string, string>;
   readonly warnings: readonly string[];
 }
 
@@ -76,7 +78,12 @@ export function loadBrokerConfig(sources: BrokerConfigSources = {}): BrokerConfi
   const explicit = new Set<string>();
   const values = new Map<string, ConfigValue>();
   for (const [name, definition] of brokerConfigByName) values.set(name, definition.defaultValue);
+  const listenerOverrides = new Map<string, string>();
   for (const [key, text] of raw) {
+    if (key.startsWith('listener.name.')) {
+      listenerOverrides.set(key, text);
+      continue;
+    }
     const definition = brokerConfigByName.get(key);
     if (definition === undefined) {
       warnings.push(`Unknown configuration '${key}' ignored`);
@@ -115,6 +122,7 @@ export function loadBrokerConfig(sources: BrokerConfigSources = {}): BrokerConfi
     values,
     explicit,
     dynamic: emptyDynamicConfigs(),
+    listenerOverrides,
     warnings,
   };
 }

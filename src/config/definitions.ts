@@ -143,6 +143,36 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('offsets.topic.num.partitions', 'int', 50, 'Partitions of the __consumer_offsets topic.', atLeast(1)),
   define('offsets.topic.segment.bytes', 'int', 104857600, 'Segment size of the __consumer_offsets topic.', atLeast(1)),
   define('offset.metadata.max.bytes', 'int', 4096, 'Largest metadata string allowed with an offset commit.', atLeast(0)),
+  // Security (src/security/): listeners' protocols, TLS, SASL, the authorizer and the
+  // connection limits, with Kafka's names and defaults. Any of the ssl.* and sasl.* keys can
+  // be given per listener as listener.name.<listener>.<key> (lower-case listener name).
+  define('listener.security.protocol.map', 'list', ['PLAINTEXT:PLAINTEXT', 'SSL:SSL', 'SASL_PLAINTEXT:SASL_PLAINTEXT', 'SASL_SSL:SASL_SSL'], 'Listener name to security protocol (NAME:PROTOCOL pairs).'),
+  define('ssl.keystore.type', 'string', 'JKS', 'Format of the key store: PEM or PKCS12 (JKS is not readable here).', oneOf('JKS', 'PEM', 'PKCS12')),
+  define('ssl.keystore.location', 'string', null, 'Key store file: a PEM file with the private key and certificate chain, or a PKCS12 file.'),
+  define('ssl.keystore.password', 'password', null, 'Password of a PKCS12 key store.'),
+  define('ssl.key.password', 'password', null, 'Password of an encrypted PEM private key.'),
+  define('ssl.keystore.key', 'password', null, 'The private key in PEM, given in the config itself (ssl.keystore.type=PEM).'),
+  define('ssl.keystore.certificate.chain', 'password', null, 'The certificate chain in PEM, given in the config itself (ssl.keystore.type=PEM).'),
+  define('ssl.truststore.type', 'string', 'JKS', 'Format of the trust store: PEM (JKS and PKCS12 are not readable here).', oneOf('JKS', 'PEM', 'PKCS12')),
+  define('ssl.truststore.location', 'string', null, 'Trust store file: PEM certificates of the CAs that client certificates must chain to.'),
+  define('ssl.truststore.password', 'password', null, 'Password of the trust store (unused for PEM).'),
+  define('ssl.truststore.certificates', 'password', null, 'Trusted certificates in PEM, given in the config itself.'),
+  define('ssl.client.auth', 'string', 'none', 'Client certificates: required, requested or none.', oneOf('required', 'requested', 'none')),
+  define('ssl.enabled.protocols', 'list', ['TLSv1.2', 'TLSv1.3'], 'TLS versions accepted.', oneOf('TLSv1.2', 'TLSv1.3')),
+  define('ssl.protocol', 'string', 'TLSv1.3', 'Highest TLS version offered.'),
+  define('ssl.cipher.suites', 'list', [], 'OpenSSL cipher list for TLS 1.2; empty is the default list.'),
+  define('ssl.principal.mapping.rules', 'string', 'DEFAULT', 'Mapping of a certificate subject to a principal; only DEFAULT (the full RFC 2253 name) is supported.', oneOf('DEFAULT')),
+  define('sasl.enabled.mechanisms', 'list', ['GSSAPI'], 'SASL mechanisms offered on SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; GSSAPI is not supported).'),
+  define('sasl.jaas.config', 'password', null, 'JAAS login module options; PLAIN users as user_<name>="<password>".'),
+  define('sasl.server.max.receive.size', 'int', 524288, 'Largest SASL token accepted before authentication.', atLeast(1)),
+  define('connections.max.reauth.ms', 'long', 0n, 'Session lifetime of a SASL authentication (KIP-368); 0 is unlimited.', atLeast(0n)),
+  define('authorizer.class.name', 'string', '', 'The authorizer: empty for none, or org.apache.kafka.metadata.authorizer.StandardAuthorizer.'),
+  define('super.users', 'string', '', 'Principals allowed everything, separated by semicolons (User:admin;User:CN=broker).'),
+  define('allow.everyone.if.no.acl.found', 'boolean', false, 'Allow an operation on a resource that has no ACL at all.'),
+  define('max.connections', 'int', 2147483647, 'Most connections the broker accepts at once; more are closed at once.', atLeast(0)),
+  define('max.connections.per.ip', 'int', 2147483647, 'Most connections from one address.', atLeast(0)),
+  define('max.connections.per.ip.overrides', 'string', '', 'Per-address limits: host:count pairs separated by commas.'),
+  define('queued.max.request.bytes', 'long', -1n, 'Most request bytes read but not yet answered, across all connections; -1 is unlimited.', atLeast(-1n)),
 ];
 
 export interface TopicConfigDefinition extends ConfigDefinition {

@@ -3,7 +3,7 @@
 // brokers can live in one process; nothing here is global.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AddressInfo } from 'node:net';
@@ -16,6 +16,8 @@ import { HttpGateway, parseHttpListener } from '../http/http-server.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
+import { ConnectionLimits } from '../security/connection-limits.js';
+import { createListenerServer } from '../security/listener-server.js';
 
 export interface BrokerOptions {
   /** Host to bind; overrides `listeners`. */
@@ -54,6 +56,7 @@ export class SpateBroker {
   private housekeeping?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private readonly temporaryDir?: string;
+  private readonly limits: ConnectionLimits;
 
   constructor(private readonly options: BrokerOptions = {}) {
     const overrides: Record<string, string | number | boolean> = { ...(options.config ?? {}) };
@@ -63,8 +66,13 @@ export class SpateBroker {
     } else if (options.dataDir !== undefined) overrides['log.dirs'] = options.dataDir;
     const base = loadBrokerConfig({ ...(options.configFile !== undefined ? { configFile: options.configFile } : {}), overrides });
     if (options.host !== undefined || options.port !== undefined) {
-      const first = base.listeners[0]!;
-      overrides['listeners'] = `${first.name}://${options.host ?? first.host}:${options.port ?? first.port}`;
+      // Only the first listener moves; the others (SSL, SASL_SSL...) keep their addresses.
+      const [first, ...others] = base.listeners;
+      const host = options.host ?? first!.host;
+      overrides['listeners'] = [
+        `${first!.name}://${host.includes(':') ? `[${host}]` : host}:${options.port ?? first!.port}`,
+        ...others.map((listener) => `${listener.name}://${listener.host.includes(':') ? `[${listener.host}]` : listener.host}:${listener.port}`),
+      ].join(',');
     }
     const httpListeners = base.values.get('http.listeners') as string[];
     if (options.httpPort !== undefined || (options.port === 0 && !base.explicit.has('http.listeners'))) {
@@ -75,11 +83,19 @@ export class SpateBroker {
     for (const uri of this.config.values.get('http.listeners') as string[]) parseHttpListener(uri);
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info');
     for (const warning of this.config.warnings) this.logger.warn(warning);
+    this.limits = new ConnectionLimits(this.config);
   }
 
   /** The first listener's bound port (the real one when 0 was asked for). */
   get port(): number {
     return this.state?.advertised[0]?.port ?? this.config.listeners[0]!.port;
+  }
+
+  /** The bound port of a listener by name (SSL, SASL_SSL...), once started. */
+  portOf(listenerName: string): number {
+    const endpoint = this.state?.advertised.find((candidate) => candidate.listener === listenerName.toUpperCase());
+    if (endpoint === undefined) throw new Error(`No listener named ${listenerName}`);
+    return endpoint.port;
   }
 
   get host(): string {
@@ -119,7 +135,9 @@ export class SpateBroker {
     dispatcher.observer = metrics.observe;
     try {
       for (const listener of this.config.listeners) {
-        const server = createServer({ noDelay: true }, (socket) => this.accept(socket, dispatcher, listener.name));
+        const server = createListenerServer(state.security.listeners.get(listener.name)!, this.logger, (socket, tlsPrincipal) =>
+          this.accept(socket, dispatcher, listener.name, tlsPrincipal),
+        );
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
           server.listen(listener.port, listener.host, () => {
@@ -185,8 +203,14 @@ export class SpateBroker {
     if (this.temporaryDir !== undefined) rmSync(this.temporaryDir, { recursive: true, force: true });
   }
 
-  private accept(socket: Socket, dispatcher: Dispatcher, listener: string): void {
+  private accept(socket: Socket, dispatcher: Dispatcher, listener: string, tlsPrincipal: string): void {
     if (this.stopping !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const refused = this.limits.admit(socket, this.connections);
+    if (refused !== undefined) {
+      this.logger.warn(`Refused connection from ${socket.remoteAddress} on ${listener}: ${refused}`);
       socket.destroy();
       return;
     }
@@ -194,7 +218,7 @@ export class SpateBroker {
       maxFrameBytes: this.config.socketRequestMaxBytes,
       maxInFlight: this.config.queuedMaxRequests,
       idleTimeoutMs: this.config.connectionsMaxIdleMs,
-    });
+    }, this.state!.security.session(listener, tlsPrincipal));
     this.connections.add(connection);
     this.connectionCounts.set(listener, (this.connectionCounts.get(listener) ?? 0) + 1);
     void connection.closed.then(() => {

@@ -6,6 +6,7 @@
 import { type Socket } from 'node:net';
 import { type ConnectionInfo } from '../broker/api-handler.js';
 import { type Logger } from '../logger.js';
+import { type ConnectionSecurity } from '../security/connection-security.js';
 import { CloseConnection, type Dispatcher, type ResponseChunks } from './dispatcher.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 
@@ -34,6 +35,7 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 
 export class Connection implements ConnectionInfo {
   readonly remoteAddress: string;
+  readonly remoteHost: string;
   readonly closed: Promise<void>;
   private readonly frames: FrameReader;
   private readonly queue: Pending[] = [];
@@ -46,8 +48,11 @@ export class Connection implements ConnectionInfo {
     private readonly dispatcher: Dispatcher,
     private readonly logger: Logger,
     private readonly options: ConnectionOptions,
+    /** Listener, protocol and principal; the socket is a TLSSocket on SSL listeners. */
+    readonly security: ConnectionSecurity,
   ) {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.remoteHost = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     this.frames = new FrameReader(options.maxFrameBytes);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
@@ -139,8 +144,19 @@ export class Connection implements ConnectionInfo {
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const { response } = this.queue.shift()!;
       if (response !== null) this.writeChunks(response);
+      if (this.security.closeAfterResponse) break;
     }
     this.socket.uncork();
+    if (this.security.closeAfterResponse) {
+      // A failed SASL authentication: its error answer is the last thing sent (Kafka closes too).
+      this.logger.info(`Closing connection ${this.id} from ${this.remoteAddress}: SASL authentication failed`);
+      this.isClosed = true;
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+      this.releaseQueued();
+      this.resolveClosed();
+      return;
+    }
     this.maybeResume();
   }
 

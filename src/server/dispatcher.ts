@@ -8,6 +8,8 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { readRequestHeader, responseHeaderVersion, writeResponseHeader } from '../protocol/frame.js';
 import { apiSchemas, ApiKey } from '../protocol/generated/index.js';
 import { Reader, Writer, type RecordsChunk } from '../protocol/primitives.js';
+import { supportedOperations } from '../security/acls.js';
+import { answerRawSaslToken, RawSaslFailure, refusedBeforeAuthentication } from '../security/sasl-gate.js';
 
 export type ResponseChunks = Array<Buffer | RecordsChunk>;
 
@@ -60,6 +62,15 @@ export class Dispatcher {
    * no response is due; throws CloseConnection for requests that cannot be answered.
    */
   async dispatch(frame: Buffer, connection: ConnectionInfo): Promise<ResponseChunks | null> {
+    const session = connection.security;
+    if (session.state === 'raw-tokens') {
+      try {
+        return [answerRawSaslToken(session, frame, this.broker.now(), this.broker.security.reauthMs)];
+      } catch (error) {
+        if (error instanceof RawSaslFailure) throw new CloseConnection(`SASL authentication failed (${session.mechanism}): ${error.message}`);
+        throw error;
+      }
+    }
     const reader = new Reader(frame);
     let header;
     try {
@@ -73,6 +84,8 @@ export class Dispatcher {
     if (handler === undefined || schema === undefined) {
       throw new CloseConnection(`Unsupported API key ${apiKey} (v${apiVersion}) from client ${clientId ?? '-'}`);
     }
+    const refused = refusedBeforeAuthentication(session, apiKey, schema.name, this.broker.now());
+    if (refused !== undefined) throw new CloseConnection(refused);
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(correlationId);
       throw new CloseConnection(
@@ -92,7 +105,21 @@ export class Dispatcher {
         `Ignoring ${reader.remaining()} bytes after the ${schema.name} v${apiVersion} request body from client ${clientId ?? '-'} (connection ${connection.id})`,
       );
     }
-    const context: RequestContext = { apiKey, apiVersion, correlationId, clientId, broker: this.broker, connection };
+    const principal = session.principal;
+    const security = this.broker.security;
+    const host = connection.remoteHost;
+    const context: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId,
+      broker: this.broker,
+      connection,
+      principal,
+      authorize: (operation, resource) => security.authorize(principal, host, operation, resource),
+      authorizeAny: (operation, resourceType) => security.authorizeAny(principal, host, operation, resourceType),
+      authorizedOperations: (resource) => security.authorizedOperations(principal, host, resource, supportedOperations(resource.type)),
+    };
     const observer = this.observer;
     const started = observer === undefined ? 0 : performance.now();
     let response;
