@@ -3,12 +3,14 @@
 // Started after the Kafka listeners are bound and stopped before the logs close.
 
 import uWS from 'uWebSockets.js';
-import { type ApiHandler, type ConnectionInfo, NO_RESPONSE } from '../broker/api-handler.js';
+import { type ApiHandler, type ConnectionInfo, NO_RESPONSE, type RequestContext } from '../broker/api-handler.js';
 import { type BrokerState } from '../broker/broker-state.js';
 import { ConfigError } from '../config/definitions.js';
 import { type Logger } from '../logger.js';
 import { type BrokerMetrics } from '../metrics/broker-metrics.js';
 import { type Dispatcher } from '../server/dispatcher.js';
+import { supportedOperations } from '../security/acls.js';
+import { ANONYMOUS } from '../security/principal.js';
 import { type GatewayContext } from './gateway-context.js';
 import { exchange, send, sendJson } from './http-support.js';
 import { registerRestV3 } from './rest-v3.js';
@@ -64,6 +66,10 @@ export class HttpGateway implements GatewayContext {
     this.connectionInfo = {
       id: 0,
       remoteAddress: 'http-gateway',
+      // The gateway has no authentication of its own yet: it acts as User:ANONYMOUS on the
+      // first listener, so an authorizer applies the ACLs of that principal to it.
+      remoteHost: '127.0.0.1',
+      security: options.state.security.session(options.state.config.listeners[0]!.name),
       closed: this.closedPromise,
       get isOpen() {
         return !gateway.closing;
@@ -145,13 +151,18 @@ export class HttpGateway implements GatewayContext {
   async invoke<Response>(apiKey: number, apiVersion: number, request: unknown): Promise<Response> {
     const handler: ApiHandler | undefined = this.options.dispatcher.handler(apiKey);
     if (handler === undefined) throw new Error(`No handler for API key ${apiKey}`);
-    const context = {
+    const security = this.state.security;
+    const context: RequestContext = {
       apiKey,
       apiVersion,
       correlationId: 0,
       clientId: 'spate-http',
       broker: this.state,
       connection: this.connectionInfo,
+      principal: ANONYMOUS,
+      authorize: (operation, resource) => security.authorize(ANONYMOUS, '127.0.0.1', operation, resource),
+      authorizeAny: (operation, resourceType) => security.authorizeAny(ANONYMOUS, '127.0.0.1', operation, resourceType),
+      authorizedOperations: (resource) => security.authorizedOperations(ANONYMOUS, '127.0.0.1', resource, supportedOperations(resource.type)),
     };
     const observer = this.options.dispatcher.observer;
     const started = performance.now();
