@@ -13,7 +13,11 @@ export class ProducerIdManager {
   private blockEnd: bigint;
   private readonly path: string;
 
-  constructor(dataDir: string) {
+  /** `allocate` reserves a block in the cluster's metadata store instead of the local file. */
+  constructor(
+    dataDir: string,
+    private readonly allocate?: (count: bigint) => bigint,
+  ) {
     this.path = join(dataDir, 'producer-id-block');
     const reserved = existsSync(this.path) ? BigInt(readFileSync(this.path, 'utf8').trim() || '0') : 0n;
     this.next = reserved;
@@ -21,7 +25,10 @@ export class ProducerIdManager {
   }
 
   nextId(): bigint {
-    if (this.next >= this.blockEnd) {
+    if (this.next >= this.blockEnd && this.allocate !== undefined) {
+      this.next = this.allocate(BLOCK_SIZE);
+      this.blockEnd = this.next + BLOCK_SIZE;
+    } else if (this.next >= this.blockEnd) {
       this.blockEnd = this.next + BLOCK_SIZE;
       writeFileDurably(this.path, `${this.blockEnd}\n`);
     }

@@ -132,9 +132,10 @@ export class LogManager {
   }
 
   /** Creates a topic (validated by the caller) and persists the metadata before returning. */
-  createTopic(name: string, partitions: number, configs: Readonly<Record<string, string>>): Topic {
+  createTopic(name: string, partitions: number, configs: Readonly<Record<string, string>>, id?: Buffer): Topic {
     if (this.topics.has(name)) throw new Error(`Topic ${name} already exists`);
-    const stored: StoredTopic = { name, id: newTopicId().toString('hex'), partitions, configs: { ...configs } };
+    // A cluster member creates the topic under the ID the metadata store gave it.
+    const stored: StoredTopic = { name, id: (id ?? newTopicId()).toString('hex'), partitions, configs: { ...configs } };
     const topic = this.openTopic(stored);
     this.persist();
     return topic;

@@ -13,6 +13,8 @@ import { loadBrokerConfig, type BrokerConfig } from '../config/broker-config.js'
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { LogManager } from '../log/log-manager.js';
 import { Connection } from './connection.js';
+import { InProcessMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
+import { ReplicaManager } from '../cluster/replica-manager.js';
 import { Dispatcher } from './dispatcher.js';
 
 export interface BrokerOptions {
@@ -30,6 +32,8 @@ export interface BrokerOptions {
   readonly config?: Readonly<Record<string, string | number | boolean>>;
   readonly logLevel?: LogLevel;
   readonly logger?: Logger;
+  /** The cluster's metadata store (the one-process cluster shares one); absent: a single node with a private store. */
+  readonly metadataStore?: MetadataStore;
 }
 
 export class SpateBroker {
@@ -42,6 +46,7 @@ export class SpateBroker {
   private housekeeping?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private readonly temporaryDir?: string;
+  private readonly metadataStore?: MetadataStore;
 
   constructor(options: BrokerOptions = {}) {
     const overrides: Record<string, string | number | boolean> = { ...(options.config ?? {}) };
@@ -56,6 +61,7 @@ export class SpateBroker {
     }
     this.config = loadBrokerConfig({ ...(options.configFile !== undefined ? { configFile: options.configFile } : {}), overrides });
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info');
+    if (options.metadataStore !== undefined) this.metadataStore = options.metadataStore;
     for (const warning of this.config.warnings) this.logger.warn(warning);
   }
 
@@ -73,6 +79,17 @@ export class SpateBroker {
     return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
+  /** The node id (node.id). */
+  get nodeId(): number {
+    return this.config.nodeId;
+  }
+
+  /** The replica layer (partitions, leaders, ISR), for tests and the cluster. */
+  get replicas(): ReplicaManager {
+    if (this.state === undefined) throw new Error('The broker is not started');
+    return this.state.replicas;
+  }
+
   get logs(): LogManager {
     if (this.state === undefined) throw new Error('The broker is not started');
     return this.state.logs;
@@ -81,7 +98,12 @@ export class SpateBroker {
   async start(): Promise<this> {
     const logs = new LogManager(this.config, this.logger);
     await logs.loadState(Date.now());
-    const state = new BrokerState(this.config, logs, this.logger);
+    const replicas = new ReplicaManager(logs, this.config, this.logger, {
+      store: this.metadataStore ?? new InProcessMetadataStore(),
+      clustered: this.metadataStore !== undefined,
+    });
+    await replicas.open();
+    const state = new BrokerState(this.config, logs, this.logger, replicas);
     this.state = state;
     await state.groups.load();
     await state.transactions.load();
@@ -109,6 +131,7 @@ export class SpateBroker {
       await this.stop();
       throw error;
     }
+    await replicas.register(state.advertised);
     this.housekeeping = setInterval(() => logs.expireProducers(Date.now()), 60_000);
     this.housekeeping.unref();
     return this;
@@ -122,6 +145,8 @@ export class SpateBroker {
 
   private async shutdown(): Promise<void> {
     if (this.housekeeping !== undefined) clearInterval(this.housekeeping);
+    // Leave the cluster first: leadership moves and parked acks=all produces are answered.
+    await this.state?.replicas.stop();
     const closing = this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     const drained = [...this.connections].map((connection) =>
       Promise.race([connection.drain(), new Promise((resolve) => setTimeout(resolve, 2000))]),
