@@ -8,8 +8,10 @@
 import { type Logger } from '../logger.js';
 import { type MetadataStore } from './metadata-store.js';
 
-export function electLeaders(store: MetadataStore, logger: Pick<Logger, 'info' | 'warn'>): void {
+export function electLeaders(store: MetadataStore, logger: Pick<Logger, 'debug' | 'info' | 'warn'>): void {
   const live = new Set(store.brokers().map((broker) => broker.nodeId));
+  let elected = 0;
+  let offline = 0;
   for (const topic of store.topics()) {
     for (let index = 0; index < topic.replicas.length; index++) {
       // A CAS can lose against a leader's own ISR change; read again and retry a few times.
@@ -26,11 +28,15 @@ export function electLeaders(store: MetadataStore, logger: Pick<Logger, 'info' |
         const version = store.compareAndSetPartition(topic.name, index, state.version, { leader, leaderEpoch, replicas: state.replicas, isr });
         if (version === undefined) continue;
         if (leader !== state.leader) {
-          if (leader === -1) logger.warn(`${topic.name}-${index} is offline: no replica of the ISR [${state.isr.join(',')}] is live`);
-          else logger.info(`${topic.name}-${index}: broker ${leader} elected leader at epoch ${leaderEpoch} (was ${state.leader})`);
+          if (leader === -1) offline++;
+          else elected++;
+          if (leader === -1) logger.debug(`${topic.name}-${index} is offline: no replica of the ISR [${state.isr.join(',')}] is live`);
+          else logger.debug(`${topic.name}-${index}: broker ${leader} elected leader at epoch ${leaderEpoch} (was ${state.leader})`);
         }
         break;
       }
     }
   }
+  if (elected > 0) logger.info(`Controller elected new leaders for ${elected} partition(s); live brokers [${[...live].sort((a, b) => a - b).join(',')}]`);
+  if (offline > 0) logger.warn(`${offline} partition(s) are offline: no replica of their ISR is live (unclean.leader.election.enable=false)`);
 }

@@ -93,11 +93,9 @@ export class ReplicaManager implements IsrWriter {
     this.unwatch = this.store.watch((event) => this.onEvent(event));
     for (const assignment of this.store.topics()) this.openTopic(assignment.name);
     if (this.clustered) {
-      for (const topic of [...this.logs.allTopics()]) {
-        if (this.store.topic(topic.name) === undefined) {
-          this.logger.warn(`Topic ${topic.name} in ${this.logs.dataDir} is not in the cluster metadata; deleting its local replicas`);
-          this.logs.deleteTopic(topic.name);
-        }
+      for (const topic of this.logs.allTopics()) {
+        // Kept on disk (the one-process cluster's store does not outlive the process), but not served.
+        if (this.store.topic(topic.name) === undefined) this.logger.warn(`Topic ${topic.name} in ${this.logs.dataDir} is not in the cluster metadata; its local replicas are not served`);
       }
     }
   }
@@ -270,7 +268,7 @@ export class ReplicaManager implements IsrWriter {
         const state = this.store.partitionState(event.topic, event.partition);
         if (partition === undefined || state === undefined) break;
         const change = partition.applyState(state, Date.now());
-        if (change.becameLeader) this.logger.info(`${partition.topic}-${partition.index}: leader at epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
+        if (change.becameLeader) this.logger.debug(`${partition.topic}-${partition.index}: leader at epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
         if (change.becameFollower) this.truncate(partition);
         break;
       }
