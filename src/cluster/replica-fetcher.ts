@@ -11,12 +11,13 @@ import { brokerConfigValue } from '../config/topic-config.js';
 import { type Logger } from '../logger.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { decodeResponse, encodeRequest } from '../protocol/frame.js';
-import { type FetchRequest, type FetchResponse } from '../protocol/generated/index.js';
+import { type FetchRequest, type FetchResponse, type OffsetForLeaderEpochResponse } from '../protocol/generated/index.js';
 import { type BrokerEndpoint } from './metadata.js';
 import { type Partition } from './partition.js';
 import { type ReplicaManager } from './replica-manager.js';
 
 const FETCH_VERSION = 15;
+const OFFSET_FOR_LEADER_EPOCH_VERSION = 4;
 const BACKOFF_MS = 100;
 
 /** One request at a time over one socket; the socket is replaced after any error. */
@@ -132,12 +133,18 @@ export class ReplicaFetcher {
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {
+      const pending = this.replicas.pendingFrom(this.leaderId);
       const partitions = this.replicas.followedFrom(this.leaderId);
-      if (partitions.length === 0) {
+      if (partitions.length === 0 && pending.length === 0) {
         await this.sleep(1000);
         continue;
       }
       try {
+        if (pending.length > 0 && (await this.checkDivergence(pending))) {
+          await this.sleep(BACKOFF_MS);
+          continue;
+        }
+        if (partitions.length === 0) continue;
         const backoff = await this.fetchOnce(partitions);
         failures = 0;
         if (backoff) await this.sleep(BACKOFF_MS);
@@ -148,6 +155,36 @@ export class ReplicaFetcher {
         await this.sleep(Math.min(BACKOFF_MS * failures, 1000));
       }
     }
+  }
+
+  /**
+   * OffsetForLeaderEpoch for the partitions that just became followers: where does the
+   * leader's log end for this replica's latest epoch? True when some answer was an error.
+   */
+  private async checkDivergence(partitions: readonly Partition[]): Promise<boolean> {
+    const byTopic = new Map<string, Partition[]>();
+    for (const partition of partitions) byTopic.set(partition.topic, [...(byTopic.get(partition.topic) ?? []), partition]);
+    const sentEpochs = new Map(partitions.map((partition) => [`${partition.topic}-${partition.index}`, partition.leaderEpoch]));
+    const response = await this.channel.request<OffsetForLeaderEpochResponse>(23, OFFSET_FOR_LEADER_EPOCH_VERSION, {
+      replicaId: this.replicas.nodeId,
+      topics: [...byTopic].map(([topic, list]) => ({
+        topic,
+        partitions: list.map((partition) => ({ partition: partition.index, currentLeaderEpoch: partition.leaderEpoch, leaderEpoch: partition.epochs.latestEpoch })),
+      })),
+    });
+    let failed = false;
+    for (const topic of response.topics) {
+      for (const answer of topic.partitions) {
+        const partition = this.replicas.partition(topic.topic, answer.partition);
+        if (partition === undefined || partition.isLeader || partition.leaderEpoch !== sentEpochs.get(`${topic.topic}-${answer.partition}`)) continue;
+        if (answer.errorCode !== ErrorCode.NONE) {
+          failed = true;
+          continue;
+        }
+        this.replicas.completeEpochCheck(partition, answer.leaderEpoch, answer.endOffset);
+      }
+    }
+    return failed;
   }
 
   /** One Fetch round trip; true when some partition answered an error (back off before the next). */

@@ -59,6 +59,7 @@ export class ReplicaManager implements IsrWriter {
   readonly clustered: boolean;
   private readonly partitions = new Map<string, Partition>();
   private readonly truncating = new Map<string, Promise<void>>();
+  private readonly pendingEpochCheck = new Set<string>();
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   private checkpoint = new Map<string, bigint>();
   private unwatch: (() => void) | undefined;
@@ -222,7 +223,9 @@ export class ReplicaManager implements IsrWriter {
   followedFrom(leaderId: number): Partition[] {
     const result: Partition[] = [];
     for (const [name, partition] of this.partitions) {
-      if (partition.state.leader === leaderId && partition.state.replicas.includes(this.nodeId) && !this.truncating.has(name)) result.push(partition);
+      if (partition.state.leader === leaderId && partition.state.replicas.includes(this.nodeId) && !this.truncating.has(name) && !this.pendingEpochCheck.has(name)) {
+        result.push(partition);
+      }
     }
     return result;
   }
@@ -301,16 +304,42 @@ export class ReplicaManager implements IsrWriter {
   }
 
   /**
-   * A replica that becomes a follower drops what lies past its high watermark: records there
-   * may never have been committed and may differ from the new leader's (Kafka before KIP-101;
-   * truncation by leader epoch is still to come).
+   * A replica that becomes a follower must first find where its log and the new leader's
+   * diverge (KIP-101): its fetcher asks the leader OffsetForLeaderEpoch for the end of this
+   * replica's latest epoch, and the log is truncated there before fetching resumes.
    */
   private truncate(partition: Partition): void {
+    this.pendingEpochCheck.add(key(partition.topic, partition.index));
+  }
+
+  /** Followed partitions from `leaderId` that still need their divergence check. */
+  pendingFrom(leaderId: number): Partition[] {
+    const result: Partition[] = [];
+    for (const name of this.pendingEpochCheck) {
+      const partition = this.partitions.get(name);
+      if (partition === undefined || partition.isLeader) {
+        this.pendingEpochCheck.delete(name);
+        continue;
+      }
+      if (partition.state.leader === leaderId && !this.truncating.has(name)) result.push(partition);
+    }
+    return result;
+  }
+
+  /**
+   * The leader's answer for `partition`: the end offset of this replica's latest epoch there
+   * (epoch -1: the leader knows no such epoch, so the high watermark is the safe point).
+   */
+  completeEpochCheck(partition: Partition, leaderEpoch: number, endOffset: bigint): void {
     const name = key(partition.topic, partition.index);
-    const previous = this.truncating.get(name) ?? Promise.resolve();
-    const target = partition.highWatermark;
-    const run = previous
-      .then(() => partition.truncateTo(target, Date.now()))
+    if (!this.pendingEpochCheck.delete(name)) return;
+    const end = partition.log.logEndOffset;
+    let target = leaderEpoch < 0 || endOffset < 0n ? partition.highWatermark : endOffset;
+    if (target > end) target = end;
+    if (target >= end) return;
+    this.logger.info(`${partition.topic}-${partition.index}: truncating the divergent tail from ${target} (log end ${end}) to follow broker ${partition.state.leader}`);
+    const run = partition
+      .truncateTo(target, Date.now())
       .catch((error: unknown) => this.logger.warn(`Truncation of ${partition.topic}-${partition.index} to ${target} failed: ${(error as Error).message}`))
       .finally(() => {
         if (this.truncating.get(name) === run) this.truncating.delete(name);
