@@ -156,3 +156,50 @@ t.test('a restarted follower truncates past its high watermark and catches up', 
   t.same((await replicaContents(cluster, 2, 'catch-up')).values, (await replicaContents(cluster, 0, 'catch-up')).values, 'the follower holds what the leader holds');
   t.equal(restarted.replicas.partition('catch-up', 0)!.highWatermark, 45n, 'and learned the high watermark');
 });
+
+t.test('the ISR shrinks after replica.lag.time.max.ms and grows back when the follower catches up', async (t) => {
+  const cluster = await startTestCluster(t, { brokers: 1, config: { 'replica.lag.time.max.ms': 500 } });
+  // A second replica that this test plays by hand, over the follower Fetch (ReplicaState, v15).
+  await cluster.store.registerBroker({ nodeId: 7, endpoints: [{ listener: 'PLAINTEXT', host: '127.0.0.1', port: 1 }], rack: null });
+  const client = await RawClient.connect(cluster.broker(0).bootstrap);
+  t.teardown(() => client.close());
+  t.match(await createTopic(client, 'laggard', [0, 7]), { errorCode: 0 });
+  t.same(cluster.store.partitionState('laggard', 0)!.isr, [0, 7]);
+  const topicId = cluster.store.topic('laggard')!.id;
+  const followerFetch = (fetchOffset: bigint) =>
+    client.request(1, 15, {
+      replicaState: { replicaId: 7, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [], rackId: '',
+    }, 2);
+
+  // acks=all waits for replica 7, which does not fetch: the ISR shrinks, then the write is committed.
+  const parked = produce(client, 'laggard', ['waits']);
+  const answer = (await parked).responses[0].partitionResponses[0];
+  t.match(answer, { errorCode: 0, baseOffset: 0n }, 'the write is acknowledged once the laggard left the ISR');
+  t.same(cluster.store.partitionState('laggard', 0)!.isr, [0], 'replica 7 left the ISR');
+
+  // A consumer sees the record (high watermark 1); the follower fetch reads to the log end.
+  const fetched = await followerFetch(0n);
+  const data = fetched.body.responses[0].partitions[0];
+  t.equal(data.errorCode, 0);
+  t.equal(decodeRecordBatches(data.records).flatMap((b) => b.records.map((r) => r.value!.toString())).join(), 'waits', 'the follower fetch returns the records');
+  t.same(cluster.store.partitionState('laggard', 0)!.isr, [0], 'not caught up yet: fetching from 0 proves nothing past it');
+  await followerFetch(1n);
+  t.same(cluster.store.partitionState('laggard', 0)!.isr, [0, 7], 'a follower at the high watermark rejoins the ISR');
+
+  // With replica 7 in sync again, the high watermark waits for its fetch.
+  const second = produce(client, 'laggard', ['second']);
+  await waitFor('the append', () => cluster.broker(0).replicas.partition('laggard', 0)!.log.logEndOffset === 2n);
+  t.equal(cluster.broker(0).replicas.partition('laggard', 0)!.highWatermark, 1n, 'the high watermark waits for the in-sync follower');
+  const follower = await RawClient.connect(cluster.broker(0).bootstrap);
+  t.teardown(() => follower.close());
+  await follower.request(1, 15, {
+    replicaState: { replicaId: 7, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset: 2n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: '',
+  });
+  t.match((await second).responses[0].partitionResponses[0], { errorCode: 0, baseOffset: 1n }, 'acknowledged after the follower fetched past it');
+  t.equal(cluster.broker(0).replicas.partition('laggard', 0)!.highWatermark, 2n);
+  await cluster.store.unregisterBroker(7);
+});
