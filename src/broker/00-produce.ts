@@ -1,7 +1,9 @@
 // Produce, v3-13, advertised from v0 like Kafka 4.x (older librdkafka checks that v0 is
 // listed before it enables compression); v0-2 requests are still refused (KAFKA-18659).
-// acks 0, 1 and -1/all; with one replica, 1 and all
-// are both satisfied once the batch is in the log. Topics by name, or by ID from v13
+// acks 0, 1 and -1/all, through the replica layer: acks=all checks min.insync.replicas
+// (NOT_ENOUGH_REPLICAS) and answers once the high watermark passes the batch (at once with
+// one in-sync replica), or REQUEST_TIMED_OUT after timeout_ms. NOT_LEADER_OR_FOLLOWER
+// answers carry the current leader and its endpoint from v10 (KIP-951). Topics by name, or by ID from v13
 // (KIP-516). An error under acks=0 closes the connection, as Kafka does, since there is no
 // response to carry it. Transactional writes are checked against the producer's ongoing
 // transaction (KIP-890 part 1): a partition not added to it answers INVALID_TXN_STATE.
@@ -21,6 +23,7 @@ import { defineHandler, NO_RESPONSE } from './api-handler.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource, transactionalIdResource } from '../security/security-manager.js';
+import { NotLeaderError } from '../cluster/replica-manager.js';
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage };
@@ -41,6 +44,8 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     let pending = false;
     // Kafka: a transactional write needs WRITE on the transactional ID, every write WRITE on its topic.
     const transactionDenied = request.transactionalId != null && !context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId));
+    /** Leaders named in NOT_LEADER_OR_FOLLOWER answers, listed in node_endpoints (v10+). */
+    const leaders = new Set<number>();
     const responses = request.topicData.map((topicData) => {
       const topic = byId ? broker.logs.topicById(topicData.topicId ?? ZERO_UUID) : broker.logs.topic(topicData.name ?? '');
       const topicDenied = !context.authorize(AclOperation.WRITE, topicResource(topic?.name ?? topicData.name ?? ''));
@@ -62,21 +67,20 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
           }
         }
         if (topic.internal) return partitionError(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
-        const log = topic.partitions[data.index];
-        if (log === undefined) return partitionError(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+        if (broker.replicas.partition(topic.name, data.index) === undefined) return partitionError(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
         if (data.records === null || !Buffer.isBuffer(data.records)) return partitionError(data.index, ErrorCode.CORRUPT_MESSAGE, 'No records');
         try {
-          const appended = log.append(data.records, now);
+          const appended = broker.replicas.appendRecords(topic, data.index, data.records, acks, request.timeoutMs, now);
           if (appended instanceof Promise) {
             pending = true;
             return appended.then(
               (result) => partitionOk(data.index, result),
-              (error: unknown) => appendFailed(data.index, error),
+              (error: unknown) => appendFailed(data.index, error, leaders),
             );
           }
           return partitionOk(data.index, appended);
         } catch (error) {
-          return appendFailed(data.index, error);
+          return appendFailed(data.index, error, leaders);
         }
       });
       return { name: topicData.name ?? '', topicId: topicData.topicId ?? ZERO_UUID, partitionResponses };
@@ -93,7 +97,14 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         }
         return NO_RESPONSE;
       }
-      return { responses: settled, throttleTimeMs: 0 };
+      const response: ProduceResponse = { responses: settled, throttleTimeMs: 0 };
+      if (apiVersion >= 10 && leaders.size > 0) {
+        response.nodeEndpoints = [...leaders].flatMap((nodeId) => {
+          const endpoint = broker.replicas.metadata.endpoint(nodeId);
+          return endpoint === undefined ? [] : [{ nodeId, host: endpoint.host, port: endpoint.port, rack: broker.replicas.metadata.broker(nodeId)?.rack ?? null }];
+        });
+      }
+      return response;
     };
     if (!pending) return finish(responses as ProduceResponse['responses']);
     return Promise.all(
@@ -116,9 +127,14 @@ function partitionOk(index: number, appended: AppendResult): ProduceResponsePart
   };
 }
 
-function appendFailed(index: number, error: unknown): ProduceResponsePartitionProduceResponse {
+function appendFailed(index: number, error: unknown, leaders: Set<number>): ProduceResponsePartitionProduceResponse {
   if (!(error instanceof KafkaError)) throw error;
-  const response = partitionError(index, error.kafkaCode, error.message);
+  const answer = partitionError(index, error.kafkaCode, error.message);
   // KIP-467 (v8+; older versions do not carry the field): which records were at fault.
-  return { ...response, recordErrors: error.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message })) };
+  answer.recordErrors = error.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message }));
+  if (error instanceof NotLeaderError && error.kafkaCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+    answer.currentLeader = { leaderId: error.leaderId, leaderEpoch: error.leaderEpoch };
+    if (error.leaderId >= 0) leaders.add(error.leaderId);
+  }
+  return answer;
 }

@@ -5,8 +5,13 @@
 // sessions follow KIP-227 (full and incremental). Topics by ID from v13 (KIP-516).
 // read_committed (isolation 1) stops at the last stable offset and lists the aborted
 // transactions overlapping the returned batches, so clients can drop their records.
-// Differences from Kafka: no follower fetching (replica IDs are served as consumers), no
-// preferred read replica, no diverging-epoch answers (one leader epoch, 0).
+// Reads go through the replica layer: only the leader serves, at the request's
+// current_leader_epoch (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH otherwise), and
+// NOT_LEADER_OR_FOLLOWER answers carry the current leader (v12+) and its endpoint (v16+,
+// KIP-951). Consumers read up to the high watermark; follower fetches (replica_id before v15,
+// ReplicaState from v15) read up to the log end and report the follower's log end to the
+// leader, which may advance the high watermark and grow the ISR.
+// Differences from Kafka: no preferred read replica (KIP-392), no diverging-epoch answers.
 
 import { AclOperation } from '../security/acls.js';
 import { topicResource } from '../security/security-manager.js';
@@ -22,6 +27,9 @@ import {
 import { defineHandler, type RequestContext } from './api-handler.js';
 import { FetchSession, FINAL_EPOCH, INITIAL_EPOCH, type SessionPartition } from './fetch-sessions.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
+import { type Partition } from '../cluster/partition.js';
+import { NotLeaderError } from '../cluster/replica-manager.js';
+import { type BrokerState } from './broker-state.js';
 
 const READ_COMMITTED = 1;
 
@@ -32,8 +40,11 @@ interface FetchTarget {
   readonly fetchOffset: bigint;
   readonly maxBytes: number;
   readonly log: PartitionLog | undefined;
-  /** An error decided before reading (unknown topic ID, ...). */
+  readonly replica?: Partition | undefined;
+  /** An error decided before reading (unknown topic ID, not the leader, ...). */
   readonly errorCode: number;
+  /** The current leader, for a NOT_LEADER_OR_FOLLOWER answer (KIP-951). */
+  readonly leader?: { leaderId: number; leaderEpoch: number };
   readonly session?: SessionPartition;
 }
 
@@ -45,6 +56,22 @@ interface ReadResult {
 
 function emptyFetchResponse(errorCode: number, sessionId = 0): FetchResponse {
   return { throttleTimeMs: 0, errorCode, sessionId, responses: [] };
+}
+
+/** A topic the principal may not READ (Kafka answers this before looking at the partition). */
+const DENIED = { log: undefined, replica: undefined, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED } as const;
+
+/** The replica layer's verdict on reading one partition here. */
+function resolvePartition(broker: BrokerState, topic: string, index: number, currentLeaderEpoch: number, topicKnown: boolean, byId: boolean) {
+  if (!topicKnown) return { log: undefined, replica: undefined, errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  try {
+    const replica = broker.replicas.leaderPartition(topic, index, currentLeaderEpoch);
+    return { log: replica.log, replica, errorCode: ErrorCode.NONE };
+  } catch (error) {
+    if (!(error instanceof KafkaError)) throw error;
+    const leader = error instanceof NotLeaderError ? { leaderId: error.leaderId, leaderEpoch: error.leaderEpoch } : undefined;
+    return { log: undefined, replica: undefined, errorCode: error.kafkaCode, ...(leader !== undefined ? { leader } : {}) };
+  }
 }
 
 /** Resolves the request (and its session) to the ordered partitions to read. */
@@ -73,24 +100,13 @@ function planFetch(
     const { name, id, topic } = resolve(wanted.topic, wanted.topicId);
     const denied = topic !== undefined && !readable(topic.name);
     for (const partition of wanted.partitions) {
-      const log = denied ? undefined : topic?.partitions[partition.partition];
-      const errorCode = denied
-        ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
-        : topic === undefined
-          ? byId
-            ? ErrorCode.UNKNOWN_TOPIC_ID
-            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          : log === undefined
-            ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            : ErrorCode.NONE;
       requested.push({
         topic: name,
         topicId: id,
         partition: partition.partition,
         fetchOffset: partition.fetchOffset,
         maxBytes: partition.partitionMaxBytes,
-        log,
-        errorCode,
+        ...(denied ? DENIED : resolvePartition(broker, name, partition.partition, partition.currentLeaderEpoch ?? -1, topic !== undefined, byId)),
       });
     }
   }
@@ -137,17 +153,16 @@ function planFetch(
   session.advanceEpoch();
   const targets: FetchTarget[] = [...unresolved];
   for (const entry of session.partitions.values()) {
-    const topic = broker.logs.topic(entry.topic);
-    const denied = topic !== undefined && !readable(topic.name);
-    const log = denied ? undefined : topic?.partitions[entry.partition];
+    const topicKnown = broker.logs.topic(entry.topic) !== undefined;
+    const resolved = topicKnown && !readable(entry.topic) ? DENIED : resolvePartition(broker, entry.topic, entry.partition, -1, topicKnown, byId);
     targets.push({
       topic: entry.topic,
       topicId: entry.topicId,
       partition: entry.partition,
       fetchOffset: entry.fetchOffset,
       maxBytes: entry.maxBytes,
-      log,
-      errorCode: denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : log === undefined ? (byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) : ErrorCode.NONE,
+      ...resolved,
+      errorCode: resolved.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && byId ? ErrorCode.UNKNOWN_TOPIC_ID : resolved.errorCode,
       session: entry,
     });
   }
@@ -168,14 +183,16 @@ function newSessionPartition(target: FetchTarget): SessionPartition {
 }
 
 /** Reads every target in parallel, then keeps what fits the response limit, in order. */
-async function readTargets(targets: readonly FetchTarget[], responseMaxBytes: number, readCommitted: boolean): Promise<ReadResult[]> {
+async function readTargets(targets: readonly FetchTarget[], responseMaxBytes: number, readCommitted: boolean, follower: boolean): Promise<ReadResult[]> {
   const reads = targets.map(async (target): Promise<ReadResult> => {
     if (target.errorCode !== ErrorCode.NONE || target.log === undefined) {
       return { target, errorCode: target.errorCode === ErrorCode.NONE ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : target.errorCode, records: null };
     }
     try {
-      // read_committed readers stop at the last stable offset: nothing of an open transaction.
-      const limit = readCommitted ? target.log.lastStableOffset : undefined;
+      // read_committed readers stop at the last stable offset: nothing of an open transaction;
+      // other consumers at the high watermark; followers read to the log end.
+      const log = target.log;
+      const limit = follower ? undefined : readCommitted ? log.lastStableOffset : log.highWatermark < log.logEndOffset ? log.highWatermark : undefined;
       if (limit !== undefined && target.fetchOffset >= limit && target.fetchOffset <= target.log.logEndOffset) {
         return { target, errorCode: ErrorCode.NONE, records: null };
       }
@@ -252,7 +269,13 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
     const responseMaxBytes = Math.min(request.maxBytes ?? 0x7fffffff, broker.config.fetchMaxBytes);
     const deadline = broker.now() + Math.max(0, request.maxWaitMs);
     const readCommitted = request.isolationLevel === READ_COMMITTED;
-    let results = await readTargets(targets, responseMaxBytes, readCommitted);
+    const replicaId = apiVersion >= 15 ? (request.replicaState?.replicaId ?? -1) : (request.replicaId ?? -1);
+    const follower = replicaId >= 0;
+    if (follower) {
+      // The fetch offset is the follower's log end: it may move the high watermark and the ISR.
+      for (const target of targets) target.replica?.recordFollowerFetch(replicaId, target.fetchOffset, broker.now());
+    }
+    let results = await readTargets(targets, responseMaxBytes, readCommitted, follower);
     while (bytesOf(results) < request.minBytes && !hasError(results)) {
       const remaining = deadline - broker.now();
       if (remaining <= 0) break;
@@ -260,10 +283,11 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
       const logs = targets.map((target) => target.log).filter((log): log is PartitionLog => log !== undefined);
       await waitForAppend(context, logs, remaining);
       if (!context.connection.isOpen) return emptyFetchResponse(ErrorCode.NONE);
-      results = await readTargets(targets, responseMaxBytes, readCommitted);
+      results = await readTargets(targets, responseMaxBytes, readCommitted, follower);
     }
 
     const byTopic: FetchResponseFetchableTopicResponse[] = [];
+    const leaders = new Set<number>();
     for (const result of results) {
       const { target } = result;
       const log = target.log;
@@ -298,11 +322,22 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
         preferredReadReplica: -1,
         records: result.records ?? Buffer.alloc(0),
       };
+      if (target.leader !== undefined && result.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 12) {
+        partition.currentLeader = target.leader;
+        if (target.leader.leaderId >= 0) leaders.add(target.leader.leaderId);
+      }
       const last = byTopic[byTopic.length - 1];
       const sameTopic = last !== undefined && (apiVersion >= 13 ? last.topicId!.equals(target.topicId) : last.topic === target.topic);
       if (sameTopic) last.partitions.push(partition);
       else byTopic.push({ topic: target.topic, topicId: target.topicId, partitions: [partition] });
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses: byTopic };
+    const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses: byTopic };
+    if (apiVersion >= 16 && leaders.size > 0) {
+      response.nodeEndpoints = [...leaders].flatMap((nodeId) => {
+        const endpoint = broker.replicas.metadata.endpoint(nodeId);
+        return endpoint === undefined ? [] : [{ nodeId, host: endpoint.host, port: endpoint.port, rack: broker.replicas.metadata.broker(nodeId)?.rack ?? null }];
+      });
+    }
+    return response;
   },
 });

@@ -3,7 +3,7 @@
 // earliest pending upload (-6), which answer -1 without tiered storage as Kafka does, and
 // lookups by timestamp through the time index.
 
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
   type ListOffsetsRequest,
   type ListOffsetsResponse,
@@ -29,19 +29,26 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
     const { broker } = context;
     const topics = await Promise.all(
       request.topics.map(async (wanted) => {
-        const topic = broker.logs.topic(wanted.name);
         const partitions = await Promise.all(
           wanted.partitions.map(async (partition): Promise<ListOffsetsResponseListOffsetsPartitionResponse> => {
+            if (!context.authorize(AclOperation.DESCRIBE, topicResource(wanted.name))) {
+              return { partitionIndex: partition.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+            }
+            let replica;
+            try {
+              replica = broker.replicas.leaderPartition(wanted.name, partition.partitionIndex, partition.currentLeaderEpoch ?? -1);
+            } catch (error) {
+              if (!(error instanceof KafkaError)) throw error;
+              return { partitionIndex: partition.partitionIndex, errorCode: error.kafkaCode, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+            }
             const answer = (errorCode: number, offset = -1n, timestamp = -1n) => ({
               partitionIndex: partition.partitionIndex,
               errorCode,
               timestamp,
               offset,
-              leaderEpoch: errorCode === ErrorCode.NONE ? 0 : -1,
+              leaderEpoch: errorCode === ErrorCode.NONE ? replica.leaderEpoch : -1,
             });
-            if (!context.authorize(AclOperation.DESCRIBE, topicResource(wanted.name))) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-            const log = topic?.partitions[partition.partitionIndex];
-            if (log === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            const log = replica.log;
             switch (partition.timestamp) {
               case EARLIEST:
               case EARLIEST_LOCAL:

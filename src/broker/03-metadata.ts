@@ -1,5 +1,6 @@
-// Metadata, v0-13: brokers, cluster ID, controller, topics with their IDs (v10+) and
-// partitions. Unknown topics are created when auto.create.topics.enable is on and the
+// Metadata, v0-13: the live brokers, cluster ID, controller, topics with their IDs (v10+) and
+// partitions with leader, leader epoch, replicas, ISR and offline replicas, all from the
+// cluster metadata (a partition without a live leader answers LEADER_NOT_AVAILABLE). Unknown topics are created when auto.create.topics.enable is on and the
 // request allows it (v4+ flag; always allowed before v4), and answered at once with their
 // partitions rather than with LEADER_NOT_AVAILABLE, since creation here is synchronous.
 
@@ -26,17 +27,31 @@ export function describeTopic(broker: BrokerState, topic: Topic, _version: numbe
     name: topic.name,
     topicId: topic.id,
     isInternal: topic.internal,
-    partitions: topic.partitions.map((_, index) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: index,
-      leaderId: broker.nodeId,
-      leaderEpoch: 0,
-      replicaNodes: [broker.nodeId],
-      isrNodes: [broker.nodeId],
-      offlineReplicas: [],
-    })),
+    partitions: topic.partitions.map((_, index) => {
+      const view = broker.replicas.describePartition(topic.name, index);
+      return {
+        errorCode: view === undefined || view.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+        partitionIndex: index,
+        leaderId: view?.leader ?? -1,
+        leaderEpoch: view?.leaderEpoch ?? -1,
+        replicaNodes: [...(view?.replicas ?? [])],
+        isrNodes: [...(view?.isr ?? [])],
+        offlineReplicas: [...(view?.offlineReplicas ?? [])],
+      };
+    }),
     topicAuthorizedOperations: NO_OPERATIONS,
   };
+}
+
+/** The live brokers with their first endpoint (this broker alone while it registers). */
+export function clusterBrokers(broker: BrokerState, listener?: string): Array<{ nodeId: number; host: string; port: number; rack: string | null }> {
+  const registered = broker.replicas.metadata.brokers().flatMap((entry) => {
+    const endpoint = entry.endpoints.find((candidate) => candidate.listener === listener) ?? entry.endpoints[0];
+    return endpoint === undefined ? [] : [{ nodeId: entry.nodeId, host: endpoint.host, port: endpoint.port, rack: entry.rack }];
+  });
+  if (registered.length > 0) return registered;
+  const own = broker.advertised.find((endpoint) => endpoint.listener === listener) ?? broker.advertised[0];
+  return own === undefined ? [] : [{ nodeId: broker.nodeId, host: own.host, port: own.port, rack: null }];
 }
 
 function errorTopic(name: string | null, topicId: Buffer, errorCode: number): MetadataResponseTopic {
@@ -47,7 +62,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
   apiKey: 3,
   minVersion: 0,
   maxVersion: 13,
-  handle(request, context) {
+  async handle(request, context) {
     const { broker, apiVersion } = context;
     const topics: MetadataResponseTopic[] = [];
     // Who may see what (Kafka's KafkaApis.handleTopicMetadataRequest): listing all topics
@@ -83,7 +98,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
         }
         if (topic === undefined && allowCreate) {
           try {
-            topic = createTopic(broker, { name: wanted.name, numPartitions: -1, replicationFactor: -1 });
+            topic = await createTopic(broker, { name: wanted.name, numPartitions: -1, replicationFactor: -1 });
           } catch (error) {
             const code = error instanceof KafkaError ? error.kafkaCode : ErrorCode.UNKNOWN_SERVER_ERROR;
             topics.push(errorTopic(wanted.name, ZERO_UUID, code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : code));
@@ -99,15 +114,10 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
     }
     return {
       throttleTimeMs: 0,
-      // The endpoint of the listener the request came in on, as Kafka answers.
-      brokers: [broker.advertised.find((endpoint) => endpoint.listener === context.connection.security.listener.name) ?? broker.advertised[0]!].map((endpoint) => ({
-        nodeId: broker.nodeId,
-        host: endpoint.host,
-        port: endpoint.port,
-        rack: null,
-      })),
+      // The endpoints of the listener the request came in on, as Kafka answers.
+      brokers: clusterBrokers(broker, context.connection.security.listener.name).map((entry) => ({ nodeId: entry.nodeId, host: entry.host, port: entry.port, rack: entry.rack })),
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: broker.replicas.metadata.controllerId >= 0 ? broker.replicas.metadata.controllerId : broker.nodeId,
       topics,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations === true ? context.authorizedOperations(CLUSTER_RESOURCE) : NO_OPERATIONS,
       errorCode: ErrorCode.NONE,

@@ -1,12 +1,20 @@
-// FindCoordinator, v0-6: this node coordinates every group and transactional ID (one node;
-// batched keys from v4). Share-partition keys (type 2, which Kafka brokers use to find the
-// share coordinator) are refused: the share coordinator is local to this node.
+// FindCoordinator, v0-6 (batched keys from v4): a group's or transactional ID's coordinator
+// is the leader of the key's partition of __consumer_offsets / __transaction_state (by the
+// key's Java hash, as Kafka places them); before that topic exists, and on a single node,
+// this node. A partition without a live leader answers COORDINATOR_NOT_AVAILABLE. The
+// endpoint is the one of the listener the request came in on. DESCRIBE on the group or
+// transactional ID is required (GROUP_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED). Share-partition
+// keys (type 2, which Kafka brokers use to find the share coordinator) are refused: the
+// share coordinator is local to each broker.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { groupResource, transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
+import { partitionForKey } from '../log/internal-topic.js';
+import { OFFSETS_TOPIC } from '../group/offsets-log.js';
+import { TRANSACTION_STATE_TOPIC } from '../txn/transaction-log.js';
 
 const GROUP = 0;
 const TRANSACTION = 1;
@@ -17,23 +25,41 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
   maxVersion: 6,
   handle(request, context) {
     const { broker, apiVersion } = context;
-    // The coordinator's endpoint on the listener the request came in on.
-    const endpoint = broker.advertised.find((candidate) => candidate.listener === context.connection.security.listener.name) ?? broker.advertised[0]!;
+    const listener = context.connection.security.listener.name;
     const keyType = request.keyType ?? GROUP;
+    const coordinatorOf = (key: string): number => {
+      const internal = broker.logs.topic(keyType === GROUP ? OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC);
+      if (internal === undefined || internal.partitions.length === 0) return broker.nodeId;
+      return broker.replicas.describePartition(internal.name, partitionForKey(key, internal.partitions.length))?.leader ?? -1;
+    };
     const answer = (key: string) => {
       const supported = keyType === GROUP || keyType === TRANSACTION;
       const resource = keyType === GROUP ? groupResource(key) : transactionalIdResource(key);
       const authorized = !supported || context.authorize(AclOperation.DESCRIBE, resource);
       const deniedCode = keyType === GROUP ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-      const errorCode = !supported ? ErrorCode.INVALID_REQUEST : !authorized ? deniedCode : key === '' && keyType === GROUP ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
+      let errorCode: number = !supported ? ErrorCode.INVALID_REQUEST : !authorized ? deniedCode : key === '' && keyType === GROUP ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
+      const nodeId = errorCode === ErrorCode.NONE ? coordinatorOf(key) : -1;
+      const endpoint =
+        nodeId === broker.nodeId
+          ? (broker.advertised.find((candidate) => candidate.listener === listener) ?? broker.advertised[0] ?? broker.replicas.metadata.endpoint(nodeId, listener))
+          : broker.replicas.metadata.endpoint(nodeId, listener);
+      if (errorCode === ErrorCode.NONE && endpoint === undefined) errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       const ok = errorCode === ErrorCode.NONE;
       return {
         key,
-        nodeId: ok ? broker.nodeId : -1,
-        host: ok ? endpoint.host : '',
-        port: ok ? endpoint.port : -1,
+        nodeId: ok ? nodeId : -1,
+        host: ok ? endpoint!.host : '',
+        port: ok ? endpoint!.port : -1,
         errorCode,
-        errorMessage: ok ? null : errorCode === ErrorCode.INVALID_REQUEST ? `Key type ${keyType} is not supported` : errorCode === deniedCode ? null : 'The group id is empty',
+        errorMessage: ok
+          ? null
+          : errorCode === ErrorCode.INVALID_REQUEST
+            ? `Key type ${keyType} is not supported`
+            : errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE
+              ? 'The coordinator is not available.'
+              : errorCode === deniedCode
+                ? null
+                : 'The group id is empty',
       };
     };
     if (apiVersion >= 4) {

@@ -20,12 +20,16 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
   apiKey: 19,
   minVersion: 2,
   maxVersion: 7,
-  handle(request, context) {
+  async handle(request, context) {
     const { broker } = context;
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
 
-    const results: CreateTopicsResponseCreatableTopicResult[] = request.topics.map((wanted) => {
+    const results: CreateTopicsResponseCreatableTopicResult[] = [];
+    for (const wanted of request.topics) results.push(await createOne(wanted));
+    return { throttleTimeMs: 0, topics: results };
+
+    async function createOne(wanted: CreateTopicsRequest['topics'][number]): Promise<CreateTopicsResponseCreatableTopicResult> {
       const failed = (errorCode: number, errorMessage: string | null): CreateTopicsResponseCreatableTopicResult => ({
         name: wanted.name,
         topicId: ZERO_UUID,
@@ -53,7 +57,7 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
       };
       try {
         const validated = validateTopicRequest(broker, topicRequest);
-        const topicId = request.validateOnly === true ? ZERO_UUID : createTopic(broker, topicRequest).id;
+        const topicId = request.validateOnly === true ? ZERO_UUID : (await createTopic(broker, topicRequest)).id;
         return {
           name: wanted.name,
           topicId,
@@ -73,7 +77,6 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
         if (error instanceof KafkaError) return failed(error.kafkaCode, error.message);
         throw error;
       }
-    });
-    return { throttleTimeMs: 0, topics: results };
+    }
   },
 });

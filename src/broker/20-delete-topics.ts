@@ -20,7 +20,7 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
   apiKey: 20,
   minVersion: 1,
   maxVersion: 6,
-  handle(request, context) {
+  async handle(request, context) {
     const { broker, apiVersion } = context;
     const wanted =
       apiVersion >= 6
@@ -28,7 +28,7 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
         : (request.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
     const enabled = brokerConfigValue('delete.topic.enable', broker.config) === true;
 
-    const responses = wanted.map(({ name, topicId }): DeleteTopicsResponseDeletableTopicResult => {
+    const responses = await Promise.all(wanted.map(async ({ name, topicId }): Promise<DeleteTopicsResponseDeletableTopicResult> => {
       const result = (errorCode: number, errorMessage: string | null, resolvedName = name, id = topicId) => ({
         name: resolvedName,
         topicId: id,
@@ -46,10 +46,10 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
           : result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
       }
       if (topic.internal) return result(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${topic.name}`, topic.name, topic.id);
-      broker.logs.deleteTopic(topic.name);
+      await broker.replicas.deleteTopic(topic.name);
       broker.logger.info(`Deleted topic ${topic.name}`);
       return result(ErrorCode.NONE, null, topic.name, topic.id);
-    });
+    }));
     return { throttleTimeMs: 0, responses };
   },
 });

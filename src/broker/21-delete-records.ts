@@ -16,13 +16,17 @@ export const deleteRecordsHandler = defineHandler<DeleteRecordsRequest, DeleteRe
   handle(request, context) {
     const { broker } = context;
     const topics = request.topics.map((wanted) => {
-      const topic = broker.logs.topic(wanted.name);
       return {
         name: wanted.name,
         partitions: wanted.partitions.map(({ partitionIndex, offset }) => {
           if (!context.authorize(AclOperation.DELETE, topicResource(wanted.name))) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
-          const log = topic?.partitions[partitionIndex];
-          if (log === undefined) return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+          let log;
+          try {
+            log = broker.replicas.leaderPartition(wanted.name, partitionIndex).log;
+          } catch (error) {
+            if (!(error instanceof KafkaError)) throw error;
+            return { partitionIndex, lowWatermark: -1n, errorCode: error.kafkaCode };
+          }
           if (!log.logConfig.cleanupPolicy.includes('delete')) {
             return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.POLICY_VIOLATION };
           }

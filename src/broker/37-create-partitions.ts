@@ -1,6 +1,7 @@
 // CreatePartitions, v0-3: grows a topic to `count` partitions, with Kafka's checks and
 // messages (fewer or as many as now is INVALID_PARTITIONS; a manual assignment must name
-// this node once per new partition); validateOnly checks without creating. The new
+// registered brokers, each once, as many as the topic's replication factor); the new
+// partitions are placed like a new topic's otherwise. validateOnly checks without creating. The new
 // partitions are durable before the answer.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -17,12 +18,12 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
   apiKey: 37,
   minVersion: 0,
   maxVersion: 3,
-  handle(request, context) {
+  async handle(request, context) {
     const { broker } = context;
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
 
-    const results = request.topics.map((wanted): CreatePartitionsResponseCreatePartitionsTopicResult => {
+    const results = await Promise.all(request.topics.map(async (wanted): Promise<CreatePartitionsResponseCreatePartitionsTopicResult> => {
       const failed = (errorCode: number, errorMessage: string) => ({ name: wanted.name, errorCode, errorMessage });
       if (counts.get(wanted.name)! > 1) return failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
       if (!context.authorize(AclOperation.ALTER, topicResource(wanted.name))) return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
@@ -41,15 +42,16 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
             `Attempted to add ${wanted.count - current} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
           );
         }
-        const bad = assignments.find((assignment) => assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== broker.nodeId);
-        if (bad !== undefined) {
-          return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker(s) other than ${broker.nodeId}: [${bad.brokerIds.join(', ')}]`);
-        }
       }
       try {
+        const replicationFactor = broker.replicas.describePartition(wanted.name, 0)?.replicas.length ?? 1;
+        const replicas = broker.replicas.assign(wanted.name, current, wanted.count - current, replicationFactor, assignments?.map((assignment) => assignment.brokerIds));
+        if (replicas.some((set) => set.length !== replicationFactor)) {
+          return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Inconsistent replication factor between partitions, partition 0 has ${replicationFactor} replicas.`);
+        }
         broker.logs.checkCapacity(wanted.count - current, ErrorCode.INVALID_PARTITIONS);
         if (!request.validateOnly) {
-          broker.logs.createPartitions(wanted.name, wanted.count);
+          await broker.replicas.createPartitions(wanted.name, wanted.count, replicas);
           broker.logger.info(`Topic ${wanted.name} grew from ${current} to ${wanted.count} partitions`);
         }
       } catch (error) {
@@ -57,7 +59,7 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
         throw error;
       }
       return { name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null };
-    });
+    }));
     return { throttleTimeMs: 0, results };
   },
 });

@@ -1,5 +1,6 @@
-// ElectLeaders, v0-2: this node already leads every partition, so an election is never
-// needed: ELECTION_NOT_NEEDED for each named partition, UNKNOWN_TOPIC_OR_PARTITION for
+// ElectLeaders, v0-2: partitions whose leader is live need no election (the controller
+// elects a new leader from the ISR as soon as one leaves): ELECTION_NOT_NEEDED for each named
+// partition, ELIGIBLE_LEADERS_NOT_AVAILABLE for one without a live ISR member, UNKNOWN_TOPIC_OR_PARTITION for
 // unknown ones, and with no partitions named (all) an empty result, as Kafka leaves out
 // partitions that needed no election.
 
@@ -17,14 +18,14 @@ export const electLeadersHandler = defineHandler<ElectLeadersRequest, ElectLeade
     const { broker } = context;
     if (!context.authorize(AclOperation.ALTER, CLUSTER_RESOURCE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] };
     const replicaElectionResults = (request.topicPartitions ?? []).map((wanted) => {
-      const topic = broker.logs.topic(wanted.topic);
       return {
         topic: wanted.topic,
-        partitionResult: wanted.partitions.map((partitionId) =>
-          topic?.partitions[partitionId] === undefined
-            ? { partitionId, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'The partition does not exist.' }
-            : { partitionId, errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: 'Leader election not needed for topic partition.' },
-        ),
+        partitionResult: wanted.partitions.map((partitionId) => {
+          const view = broker.replicas.describePartition(wanted.topic, partitionId);
+          if (view === undefined) return { partitionId, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'The partition does not exist.' };
+          if (view.leader < 0) return { partitionId, errorCode: ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, errorMessage: `No live replica of the ISR [${view.isr.join(',')}] can lead.` };
+          return { partitionId, errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: 'Leader election not needed for topic partition.' };
+        }),
       };
     });
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, replicaElectionResults };

@@ -1,5 +1,5 @@
-// DescribeCluster, v0-2 (KIP-700): this node as the only broker and as the controller
-// Kafka clients see. endpointType CONTROLLERS (v1+) is UNSUPPORTED_ENDPOINT_TYPE from a
+// DescribeCluster, v0-2 (KIP-700): the live brokers and the controller of the cluster
+// metadata (on a single node: this node). endpointType CONTROLLERS (v1+) is UNSUPPORTED_ENDPOINT_TYPE from a
 // broker, as in Kafka; v2's includeFencedBrokers changes nothing (nothing is fenced).
 
 import { ErrorCode } from '../protocol/errors.js';
@@ -7,6 +7,7 @@ import { type DescribeClusterRequest, type DescribeClusterResponse } from '../pr
 import { AclOperation } from '../security/acls.js';
 import { CLUSTER_RESOURCE } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
+import { clusterBrokers } from './03-metadata.js';
 
 const EndpointType = { BROKERS: 1, CONTROLLERS: 2 } as const;
 /** "Operations not requested" in Kafka's authorized-operations fields. */
@@ -23,13 +24,13 @@ export const describeClusterHandler = defineHandler<DescribeClusterRequest, Desc
     if (endpointType !== EndpointType.BROKERS) {
       return { ...base, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER', controllerId: -1, brokers: [] };
     }
-    const endpoint = broker.advertised.find((candidate) => candidate.listener === context.connection.security.listener.name) ?? broker.advertised[0];
+    const controllerId = broker.replicas.metadata.controllerId;
     return {
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      controllerId: broker.nodeId,
-      brokers: endpoint === undefined ? [] : [{ brokerId: broker.nodeId, host: endpoint.host, port: endpoint.port, rack: null, isFenced: false }],
+      controllerId: controllerId >= 0 ? controllerId : broker.nodeId,
+      brokers: clusterBrokers(broker, context.connection.security.listener.name).map((entry) => ({ brokerId: entry.nodeId, host: entry.host, port: entry.port, rack: entry.rack, isFenced: false })),
     };
   },
 });

@@ -2,7 +2,7 @@
 // for, with their epoch, last sequence and last write time. Transactions are not
 // supported yet, so coordinatorEpoch and currentTxnStartOffset are always -1.
 
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type DescribeProducersRequest, type DescribeProducersResponse } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource } from '../security/security-manager.js';
@@ -15,14 +15,16 @@ export const describeProducersHandler = defineHandler<DescribeProducersRequest, 
   handle(request, context) {
     const { broker } = context;
     const topics = request.topics.map((wanted) => {
-      const topic = broker.logs.topic(wanted.name);
       return {
         name: wanted.name,
         partitions: wanted.partitionIndexes.map((partitionIndex) => {
           if (!context.authorize(AclOperation.READ, topicResource(wanted.name))) return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
-          const log = topic?.partitions[partitionIndex];
-          if (log === undefined) {
-            return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
+          let log;
+          try {
+            log = broker.replicas.leaderPartition(wanted.name, partitionIndex).log;
+          } catch (error) {
+            if (!(error instanceof KafkaError)) throw error;
+            return { partitionIndex, errorCode: error.kafkaCode, errorMessage: null, activeProducers: [] };
           }
           return {
             partitionIndex,

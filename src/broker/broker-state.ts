@@ -13,6 +13,7 @@ import { ShareCoordinator } from '../share/share-coordinator.js';
 import { SecurityManager } from '../security/security-manager.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
+import { type ReplicaManager } from '../cluster/replica-manager.js';
 
 export interface Endpoint {
   readonly listener: string;
@@ -39,16 +40,20 @@ export class BrokerState {
     readonly config: BrokerConfig,
     readonly logs: LogManager,
     readonly logger: Logger,
+    /** The replica layer: every append and read of a partition goes through it. */
+    readonly replicas: ReplicaManager,
   ) {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
     this.features = new Features(config.dataDir, logger);
     this.security = new SecurityManager(config, logger);
-    this.producerIds = new ProducerIdManager(config.dataDir, logger);
+    const store = replicas.store;
+    this.producerIds = new ProducerIdManager(config.dataDir, logger, replicas.clustered ? (count) => store.allocateProducerIds(count) : undefined);
     this.groups = new GroupCoordinator(logs, config, logger);
     const markers: MarkerWriter = {
-      partitionExists: (topic, partition) => logs.partition(topic, partition) !== undefined,
+      partitionExists: (topic, partition) => replicas.partition(topic, partition) !== undefined,
       writeMarker: (topic, partition, producerId, producerEpoch, commit) => {
-        logs.partition(topic, partition)?.appendMarker(producerId, producerEpoch, commit, this.now());
+        // Markers reach only the partitions this broker leads (WriteTxnMarkers to other leaders is still to come).
+        replicas.partition(topic, partition)?.log.appendMarker(producerId, producerEpoch, commit, this.now());
         // Offsets committed in the transaction follow its outcome.
         if (topic === OFFSETS_TOPIC) this.groups.completeTransaction(producerId, commit);
       },

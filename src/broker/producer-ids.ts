@@ -12,7 +12,12 @@ export class ProducerIdManager {
   private blockEnd: bigint;
   private readonly path: string;
 
-  constructor(dataDir: string, logger: { warn(message: string): void } = { warn() {} }) {
+  /** `allocate` reserves a block in the cluster's metadata store instead of the local file. */
+  constructor(
+    dataDir: string,
+    logger: { warn(message: string): void } = { warn() {} },
+    private readonly allocate?: (count: bigint) => bigint,
+  ) {
     this.path = join(dataDir, 'producer-id-block');
     // A damaged file falls back to the previous block's end (with a WARN); both damaged
     // refuses to start, since handing out an ID twice would break idempotence.
@@ -28,7 +33,10 @@ export class ProducerIdManager {
   }
 
   nextId(): bigint {
-    if (this.next >= this.blockEnd) {
+    if (this.next >= this.blockEnd && this.allocate !== undefined) {
+      this.next = this.allocate(BLOCK_SIZE);
+      this.blockEnd = this.next + BLOCK_SIZE;
+    } else if (this.next >= this.blockEnd) {
       this.blockEnd = this.next + BLOCK_SIZE;
       writeFileWithBackup(this.path, `${this.blockEnd}\n`);
     }

@@ -1,10 +1,11 @@
 // Topic creation as CreateTopics and Metadata auto-creation both need it: Kafka's checks
-// (name, collisions, partitions, replication factor on one node, configs) in Kafka's order,
-// with Kafka's error codes and messages.
+// (name, collisions, partitions, replication factor against the registered brokers, explicit
+// assignments, configs) in Kafka's order, with Kafka's error codes and messages. The topic is
+// created through the replica layer, so every broker of a cluster gets its replicas.
 
 import { ConfigError } from '../config/definitions.js';
 import { validateTopicConfigs } from '../config/topic-config.js';
-import { topicNameProblem, type Topic } from '../log/log-manager.js';
+import { newTopicId, topicNameProblem, type Topic } from '../log/log-manager.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type BrokerState } from './broker-state.js';
 
@@ -22,6 +23,8 @@ export interface ValidatedTopic {
   readonly name: string;
   readonly numPartitions: number;
   readonly replicationFactor: number;
+  /** The replica set of each partition, preferred leader first. */
+  readonly replicas: number[][];
   readonly configs: Readonly<Record<string, string>>;
 }
 
@@ -55,15 +58,9 @@ export function validateTopicRequest(broker: BrokerState, request: TopicRequest)
         throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence');
       }
       seen.add(assignment.partitionIndex);
-      if (assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== broker.nodeId) {
-        throw new KafkaError(
-          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-          `Replica assignment for partition ${assignment.partitionIndex} must be [${broker.nodeId}] on this single-node cluster`,
-        );
-      }
     }
     numPartitions = assignments.length;
-    replicationFactor = 1;
+    replicationFactor = assignments[0]!.brokerIds.length;
   }
   if (numPartitions === -1) numPartitions = broker.config.numPartitions;
   if (replicationFactor === -1) replicationFactor = broker.config.defaultReplicationFactor;
@@ -71,12 +68,13 @@ export function validateTopicRequest(broker: BrokerState, request: TopicRequest)
   if (replicationFactor <= 0) {
     throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
   }
-  if (replicationFactor > 1) {
-    throw new KafkaError(
-      ErrorCode.INVALID_REPLICATION_FACTOR,
-      `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
-    );
-  }
+  const replicas = broker.replicas.assign(
+    request.name,
+    0,
+    numPartitions,
+    replicationFactor,
+    assignments.length > 0 ? assignments.map((assignment) => assignment.brokerIds) : undefined,
+  );
   broker.logs.checkCapacity(numPartitions, ErrorCode.POLICY_VIOLATION);
   const configs = request.configs ?? {};
   try {
@@ -85,12 +83,14 @@ export function validateTopicRequest(broker: BrokerState, request: TopicRequest)
     if (error instanceof ConfigError) throw new KafkaError(ErrorCode.INVALID_CONFIG, error.message);
     throw error;
   }
-  return { name: request.name, numPartitions, replicationFactor, configs: configs as Record<string, string> };
+  return { name: request.name, numPartitions, replicationFactor, replicas, configs: configs as Record<string, string> };
 }
 
-export function createTopic(broker: BrokerState, request: TopicRequest): Topic {
+export async function createTopic(broker: BrokerState, request: TopicRequest): Promise<Topic> {
   const validated = validateTopicRequest(broker, request);
-  const topic = broker.logs.createTopic(validated.name, validated.numPartitions, validated.configs);
-  broker.logger.info(`Created topic ${topic.name} with ${validated.numPartitions} partition(s)`);
+  const topic = await broker.replicas.createTopic(validated.name, validated.numPartitions, validated.replicationFactor, validated.replicas, validated.configs, newTopicId());
+  broker.logger.info(
+    `Created topic ${topic.name} with ${validated.numPartitions} partition(s)` + (validated.replicationFactor > 1 ? ` and replication factor ${validated.replicationFactor}` : ''),
+  );
   return topic;
 }

@@ -87,7 +87,8 @@ export class InternalTopic {
   }
 
   private ensureTopic(): Topic {
-    this.topic ??= this.logs.createTopic(this.name, this.partitionCount, this.configs);
+    // In a cluster the topic may have been created meanwhile through the metadata store.
+    this.topic ??= this.logs.topic(this.name) ?? this.logs.createTopic(this.name, this.partitionCount, this.configs);
     return this.topic;
   }
 }

@@ -177,10 +177,11 @@ export class LogManager {
    * On failure nothing stays behind: the partitions opened so far are closed and their
    * directories removed, and topics.json is not touched.
    */
-  createTopic(name: string, partitions: number, configs: Readonly<Record<string, string>>): Topic {
+  createTopic(name: string, partitions: number, configs: Readonly<Record<string, string>>, id?: Buffer): Topic {
     if (this.topics.has(name)) throw new Error(`Topic ${name} already exists`);
     this.checkCapacity(partitions, ErrorCode.POLICY_VIOLATION);
-    const stored: StoredTopic = { name, id: newTopicId().toString('hex'), partitions, configs: { ...configs } };
+    // A cluster member creates the topic under the ID the metadata store gave it.
+    const stored: StoredTopic = { name, id: (id ?? newTopicId()).toString('hex'), partitions, configs: { ...configs } };
     let topic: Topic;
     try {
       topic = this.openTopic(stored, true);

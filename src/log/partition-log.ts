@@ -85,6 +85,12 @@ export class PartitionLog {
   private readonly reportedCorruption = new Set<string>();
   /** Recovery logged repairs at open (so the snapshot check below does not repeat them). */
   private readonly repairedAtOpen: boolean;
+  /** Set by the replica layer when followers must confirm records first; undefined: the log end. */
+  private replicatedHighWatermark: bigint | undefined;
+  /** Stamped into each appended batch's partitionLeaderEpoch (offset 12, outside the CRC). */
+  leaderEpoch = 0;
+  /** A follower replica: only appendAsFollower may write (a stray client or coordinator write would fork the log). */
+  follower = false;
 
   constructor(
     readonly topic: string,
@@ -125,9 +131,17 @@ export class PartitionLog {
     return this.segments.logEndOffset;
   }
 
-  /** One replica: everything appended is replicated, so the high watermark is the log end. */
+  /** The log end with one replica; with followers, what the replica layer set (never past the log end). */
   get highWatermark(): bigint {
-    return this.segments.logEndOffset;
+    const end = this.segments.logEndOffset;
+    return this.replicatedHighWatermark === undefined || this.replicatedHighWatermark > end ? end : this.replicatedHighWatermark;
+  }
+
+  /** The replica layer moves the high watermark (undefined: follow the log end); readers parked on the log wake when it rises. */
+  setHighWatermark(offset: bigint | undefined): void {
+    const before = this.highWatermark;
+    this.replicatedHighWatermark = offset;
+    if (this.highWatermark > before) this.notifyAppend();
   }
 
   /** The first offset of the oldest open transaction, or the high watermark when none is open. */
@@ -160,6 +174,7 @@ export class PartitionLog {
    */
   append(records: Buffer, nowMs: number): AppendResult | Promise<AppendResult> {
     this.checkOpen();
+    this.checkLeader();
     const config = this.config;
     const requireKeys = config.cleanupPolicy.includes('compact');
     let info: BatchesInfo;
@@ -269,6 +284,7 @@ export class PartitionLog {
       logAppendTime = BigInt(nowMs);
       stampLogAppendTime(records, info, logAppendTime);
     }
+    stampLeaderEpoch(records, info, this.leaderEpoch);
     const appended = this.appendToSegments(records, info, nowMs);
     let offset = appended.baseOffset;
     for (const batch of info.batches) {
@@ -306,10 +322,12 @@ export class PartitionLog {
    */
   appendFromCoordinator(records: Buffer, nowMs: number): bigint {
     this.checkOpen();
+    this.checkLeader();
     let info: BatchesInfo;
     let appended;
     try {
       info = validateBatches(records);
+      stampLeaderEpoch(records, info, this.leaderEpoch);
     } catch (error) {
       throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
     }
@@ -345,6 +363,58 @@ export class PartitionLog {
     this.producers.fence(producerId, producerEpoch, nowMs);
     this.notifyAppend();
     return offset;
+  }
+
+  /**
+   * A follower's append of batches fetched from the leader: offsets, epochs and timestamps
+   * are kept (only the format and CRC are checked), and the producer and transaction state
+   * follows the batches so that this replica can take over as leader.
+   */
+  appendAsFollower(records: Buffer, nowMs: number): bigint {
+    this.checkOpen();
+    const from = this.logEndOffset;
+    let info: BatchesInfo;
+    try {
+      info = validateBatches(records);
+    } catch (error) {
+      throw toKafkaError(error, ErrorCode.CORRUPT_MESSAGE);
+    }
+    if (info.batchCount === 0) return from;
+    const first = records.readBigInt64BE(0);
+    if (first !== from) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `${this.topic}-${this.partition}: a follower append at ${first} does not continue the log end ${from}`);
+    }
+    try {
+      this.segments.append(records, info, nowMs);
+    } catch (error) {
+      throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+    this.replayHeaders(records, nowMs, from);
+    this.notifyAppend();
+    return this.logEndOffset;
+  }
+
+  /** Removes every record at or after `offset` (a divergent tail) and rebuilds the producer and transaction state. */
+  async truncateTo(offset: bigint, nowMs: number): Promise<void> {
+    this.checkOpen();
+    if (offset >= this.logEndOffset) return;
+    try {
+      this.segments.truncateTo(offset);
+    } catch (error) {
+      throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
+    }
+    this.producers.importState([]);
+    this.transactions.restore({ ongoing: [], aborted: [] });
+    let from = this.logStartOffset;
+    while (from < this.logEndOffset) {
+      const records = await this.read(from, 1 << 20, true);
+      if (records === null) break;
+      try {
+        from = this.replayHeaders(records.buffer, nowMs, from);
+      } finally {
+        records.release();
+      }
+    }
   }
 
   /**
@@ -627,6 +697,10 @@ export class PartitionLog {
     this.notifyAppend(); // parked fetches return at once
   }
 
+  private checkLeader(): void {
+    if (this.follower) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `This broker is not the leader of ${this.topic}-${this.partition}`);
+  }
+
   private checkOpen(): void {
     if (this.deleted) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${this.partition} was deleted`);
     if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition} is closed`);
@@ -685,6 +759,11 @@ function keylessRecordsOf(records: Buffer): () => number[] {
     }
     return indexes;
   };
+}
+
+/** partitionLeaderEpoch sits before the CRC'd part of the batch header, so no CRC update is needed. */
+function stampLeaderEpoch(records: Buffer, info: BatchesInfo, epoch: number): void {
+  for (const batch of info.batches) records.writeInt32BE(epoch, batch.position + 12);
 }
 
 /** LogAppendTime: each batch's maxTimestamp becomes the broker's clock, CRC recomputed. */

@@ -15,6 +15,8 @@ import { LogManager } from '../log/log-manager.js';
 import { HttpGateway, parseHttpListener } from '../http/http-server.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { Connection } from './connection.js';
+import { InProcessMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
+import { ReplicaManager } from '../cluster/replica-manager.js';
 import { Dispatcher } from './dispatcher.js';
 import { ConnectionLimits } from '../security/connection-limits.js';
 import { createListenerServer } from '../security/listener-server.js';
@@ -41,6 +43,8 @@ export interface BrokerOptions {
   readonly config?: Readonly<Record<string, string | number | boolean>>;
   readonly logLevel?: LogLevel;
   readonly logger?: Logger;
+  /** The cluster's metadata store (the one-process cluster shares one); absent: a single node with a private store. */
+  readonly metadataStore?: MetadataStore;
 }
 
 export class SpateBroker {
@@ -57,6 +61,7 @@ export class SpateBroker {
   private stopping?: Promise<void>;
   private readonly temporaryDir?: string;
   private readonly limits: ConnectionLimits;
+  private readonly metadataStore?: MetadataStore;
 
   constructor(private readonly options: BrokerOptions = {}) {
     const overrides: Record<string, string | number | boolean> = { ...(options.config ?? {}) };
@@ -82,6 +87,7 @@ export class SpateBroker {
     this.config = loadBrokerConfig({ ...(options.configFile !== undefined ? { configFile: options.configFile } : {}), overrides });
     for (const uri of this.config.values.get('http.listeners') as string[]) parseHttpListener(uri);
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info');
+    if (options.metadataStore !== undefined) this.metadataStore = options.metadataStore;
     for (const warning of this.config.warnings) this.logger.warn(warning);
     this.limits = new ConnectionLimits(this.config);
   }
@@ -117,6 +123,17 @@ export class SpateBroker {
     return this.gateway?.baseUrl;
   }
 
+  /** The node id (node.id). */
+  get nodeId(): number {
+    return this.config.nodeId;
+  }
+
+  /** The replica layer (partitions, leaders, ISR), for tests and the cluster. */
+  get replicas(): ReplicaManager {
+    if (this.state === undefined) throw new Error('The broker is not started');
+    return this.state.replicas;
+  }
+
   get logs(): LogManager {
     if (this.state === undefined) throw new Error('The broker is not started');
     return this.state.logs;
@@ -125,7 +142,12 @@ export class SpateBroker {
   async start(): Promise<this> {
     const logs = new LogManager(this.config, this.logger);
     await logs.loadState(Date.now());
-    const state = new BrokerState(this.config, logs, this.logger);
+    const replicas = new ReplicaManager(logs, this.config, this.logger, {
+      store: this.metadataStore ?? new InProcessMetadataStore(),
+      clustered: this.metadataStore !== undefined,
+    });
+    await replicas.open();
+    const state = new BrokerState(this.config, logs, this.logger, replicas);
     this.state = state;
     await state.groups.load();
     await state.transactions.load();
@@ -172,6 +194,7 @@ export class SpateBroker {
       await this.stop();
       throw error;
     }
+    await replicas.register(state.advertised);
     this.housekeeping = setInterval(() => logs.expireProducers(Date.now()), 60_000);
     this.housekeeping.unref();
     return this;
@@ -185,6 +208,8 @@ export class SpateBroker {
 
   private async shutdown(): Promise<void> {
     if (this.housekeeping !== undefined) clearInterval(this.housekeeping);
+    // Leave the cluster first: leadership moves and parked acks=all produces are answered.
+    await this.state?.replicas.stop();
     this.gateway?.stop();
     const closing = this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     const drained = [...this.connections].map((connection) =>

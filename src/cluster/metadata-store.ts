@@ -1,0 +1,143 @@
+// Where the cluster's agreement lives: broker registrations (membership and liveness), the
+// controller, topics with their IDs and replica assignments, each partition's leader /
+// epoch / ISR updated by compare-and-swap on a version (as Kafka did with ZooKeeper), and the
+// producer-ID block allocator. Every broker keeps no copy of its own: it reads the store and
+// reacts to its watch events.
+//
+// Two implementations are meant to sit behind this interface: the in-process one below
+// (a single node, and the one-process cluster whose brokers share one instance), and an
+// etcd one (registrations under leases, the controller as an election key, CAS through
+// transactions on mod revisions, watches on prefixes). The interface is synchronous where
+// the in-process store can be and returns promises where etcd needs a round trip.
+
+import { type BrokerRegistration, type ClusterSnapshotSource, type PartitionState, type TopicAssignment } from './metadata.js';
+
+export type MetadataEvent =
+  | { readonly kind: 'brokers' }
+  | { readonly kind: 'topic-created'; readonly topic: string }
+  | { readonly kind: 'topic-deleted'; readonly topic: string; readonly id: Buffer }
+  | { readonly kind: 'partitions-added'; readonly topic: string }
+  | { readonly kind: 'partition-state'; readonly topic: string; readonly partition: number };
+
+export type MetadataListener = (event: MetadataEvent) => void;
+
+export interface MetadataStore extends ClusterSnapshotSource {
+  /** Registers (or refreshes) a live broker; the controller is re-elected. */
+  registerBroker(registration: BrokerRegistration): Promise<void>;
+  /** The broker left (stopped, or its lease expired). */
+  unregisterBroker(nodeId: number): Promise<void>;
+  /** Creates a topic with its assignment and initial partition states; false if it exists. */
+  createTopic(assignment: TopicAssignment, states: readonly PartitionState[]): Promise<boolean>;
+  /** Appends partitions to a topic. */
+  addPartitions(topic: string, replicas: ReadonlyArray<readonly number[]>, states: readonly PartitionState[]): Promise<void>;
+  deleteTopic(topic: string): Promise<boolean>;
+  /** Replaces a partition's state if its version is still `expectedVersion`; the new version is returned, or undefined when the CAS lost. */
+  compareAndSetPartition(topic: string, partition: number, expectedVersion: number, next: Omit<PartitionState, 'version'>): number | undefined;
+  /** Reserves `count` producer IDs unique across the cluster; returns the first. */
+  allocateProducerIds(count: bigint): bigint;
+  /** Calls `listener` after every change; returns the unsubscribe function. */
+  watch(listener: MetadataListener): () => void;
+}
+
+/** The store of a single node and of the one-process cluster: plain maps, events delivered synchronously. */
+export class InProcessMetadataStore implements MetadataStore {
+  private readonly registered = new Map<number, BrokerRegistration>();
+  private readonly assignments = new Map<string, TopicAssignment>();
+  private readonly states = new Map<string, PartitionState[]>();
+  private readonly listeners = new Set<MetadataListener>();
+  private controller = -1;
+  private nextProducerId: bigint;
+
+  constructor(options: { firstProducerId?: bigint } = {}) {
+    this.nextProducerId = options.firstProducerId ?? 0n;
+  }
+
+  brokers(): BrokerRegistration[] {
+    return [...this.registered.values()];
+  }
+
+  controllerId(): number {
+    return this.controller;
+  }
+
+  topic(name: string): TopicAssignment | undefined {
+    return this.assignments.get(name);
+  }
+
+  topics(): TopicAssignment[] {
+    return [...this.assignments.values()];
+  }
+
+  partitionState(topic: string, partition: number): PartitionState | undefined {
+    return this.states.get(topic)?.[partition];
+  }
+
+  async registerBroker(registration: BrokerRegistration): Promise<void> {
+    this.registered.set(registration.nodeId, registration);
+    this.electController();
+    this.emit({ kind: 'brokers' });
+  }
+
+  async unregisterBroker(nodeId: number): Promise<void> {
+    if (!this.registered.delete(nodeId)) return;
+    this.electController();
+    this.emit({ kind: 'brokers' });
+  }
+
+  async createTopic(assignment: TopicAssignment, states: readonly PartitionState[]): Promise<boolean> {
+    if (this.assignments.has(assignment.name)) return false;
+    this.assignments.set(assignment.name, assignment);
+    this.states.set(assignment.name, [...states]);
+    this.emit({ kind: 'topic-created', topic: assignment.name });
+    return true;
+  }
+
+  async addPartitions(topic: string, replicas: ReadonlyArray<readonly number[]>, states: readonly PartitionState[]): Promise<void> {
+    const assignment = this.assignments.get(topic);
+    if (assignment === undefined) throw new Error(`Topic ${topic} does not exist`);
+    this.assignments.set(topic, { ...assignment, replicas: [...assignment.replicas, ...replicas] });
+    this.states.get(topic)!.push(...states);
+    this.emit({ kind: 'partitions-added', topic });
+  }
+
+  async deleteTopic(topic: string): Promise<boolean> {
+    const assignment = this.assignments.get(topic);
+    if (assignment === undefined) return false;
+    this.assignments.delete(topic);
+    this.states.delete(topic);
+    this.emit({ kind: 'topic-deleted', topic, id: assignment.id });
+    return true;
+  }
+
+  compareAndSetPartition(topic: string, partition: number, expectedVersion: number, next: Omit<PartitionState, 'version'>): number | undefined {
+    const states = this.states.get(topic);
+    const current = states?.[partition];
+    if (states === undefined || current === undefined || current.version !== expectedVersion) return undefined;
+    const version = current.version + 1;
+    states[partition] = { leader: next.leader, leaderEpoch: next.leaderEpoch, replicas: [...next.replicas], isr: [...next.isr], version };
+    this.emit({ kind: 'partition-state', topic, partition });
+    return version;
+  }
+
+  allocateProducerIds(count: bigint): bigint {
+    const first = this.nextProducerId;
+    this.nextProducerId += count;
+    return first;
+  }
+
+  watch(listener: MetadataListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The controller is the lowest live node id, recorded here so that every broker agrees. */
+  private electController(): void {
+    let lowest = -1;
+    for (const nodeId of this.registered.keys()) if (lowest === -1 || nodeId < lowest) lowest = nodeId;
+    this.controller = lowest;
+  }
+
+  private emit(event: MetadataEvent): void {
+    for (const listener of [...this.listeners]) listener(event);
+  }
+}

@@ -1,0 +1,92 @@
+// The cluster as every broker sees it: the registered brokers with their endpoints per
+// listener and rack, the controller, and each topic's partitions with leader, leader epoch,
+// replicas, ISR and offline replicas. A read-only view over a MetadataStore; handlers
+// (Metadata, DescribeCluster, FindCoordinator) answer from it, never from the data directory.
+
+export interface BrokerEndpoint {
+  readonly listener: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface BrokerRegistration {
+  readonly nodeId: number;
+  readonly endpoints: readonly BrokerEndpoint[];
+  readonly rack: string | null;
+}
+
+/** Leader, epoch and ISR of one partition; `version` guards compare-and-swap updates. */
+export interface PartitionState {
+  /** -1 when no replica can lead (every ISR member is down). */
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly version: number;
+}
+
+export interface TopicAssignment {
+  readonly name: string;
+  /** The topic's UUID (KIP-516), 16 bytes. */
+  readonly id: Buffer;
+  /** Replica broker IDs per partition, the preferred leader first. */
+  readonly replicas: ReadonlyArray<readonly number[]>;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface PartitionView extends PartitionState {
+  readonly partition: number;
+  readonly offlineReplicas: readonly number[];
+}
+
+export interface ClusterSnapshotSource {
+  brokers(): BrokerRegistration[];
+  controllerId(): number;
+  topic(name: string): TopicAssignment | undefined;
+  topics(): TopicAssignment[];
+  partitionState(topic: string, partition: number): PartitionState | undefined;
+}
+
+export class ClusterMetadata {
+  constructor(private readonly source: ClusterSnapshotSource) {}
+
+  /** Live brokers, by node id. */
+  brokers(): BrokerRegistration[] {
+    return this.source.brokers().sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  broker(nodeId: number): BrokerRegistration | undefined {
+    return this.source.brokers().find((broker) => broker.nodeId === nodeId);
+  }
+
+  isLive(nodeId: number): boolean {
+    return this.broker(nodeId) !== undefined;
+  }
+
+  get controllerId(): number {
+    return this.source.controllerId();
+  }
+
+  /** The broker's endpoint on `listener`, or its first one. */
+  endpoint(nodeId: number, listener?: string): BrokerEndpoint | undefined {
+    const broker = this.broker(nodeId);
+    return broker?.endpoints.find((endpoint) => endpoint.listener === listener) ?? broker?.endpoints[0];
+  }
+
+  topic(name: string): TopicAssignment | undefined {
+    return this.source.topic(name);
+  }
+
+  partition(topic: string, partition: number): PartitionView | undefined {
+    const state = this.source.partitionState(topic, partition);
+    if (state === undefined) return undefined;
+    const live = new Set(this.source.brokers().map((broker) => broker.nodeId));
+    return { ...state, partition, offlineReplicas: state.replicas.filter((id) => !live.has(id)) };
+  }
+
+  partitions(topic: string): PartitionView[] {
+    const assignment = this.source.topic(topic);
+    if (assignment === undefined) return [];
+    return assignment.replicas.map((_, index) => this.partition(topic, index)).filter((view): view is PartitionView => view !== undefined);
+  }
+}
