@@ -2,7 +2,8 @@
 // includeSynonyms in Kafka's order, type and documentation from v3) and every broker config
 // of this node, dynamic values included (AlterConfigs). Broker configs that cannot change
 // at run time are read-only. The BROKER resource "" lists the cluster-wide dynamic
-// defaults only, as Kafka does. BROKER_LOGGER answers an empty list.
+// defaults only, as Kafka does. GROUP (32) lists Kafka 4.3's group configs with the group's
+// overrides (group/group-configs.ts). BROKER_LOGGER answers an empty list.
 
 import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -15,7 +16,7 @@ import { AclOperation } from '../security/acls.js';
 import { configAuthorizationError } from '../security/config-authorization.js';
 import { defineHandler } from './api-handler.js';
 
-const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const;
 /** DescribeConfigs' ConfigType numbering. */
 const CONFIG_TYPE: Record<DescribedConfig['type'], number> = {
   boolean: 1,
@@ -55,6 +56,10 @@ export const describeConfigsHandler = defineHandler<DescribeConfigsRequest, Desc
         configs = describeBrokerConfigs(broker.config, resource.resourceName === '');
       } else if (resource.resourceType === ResourceType.BROKER_LOGGER) {
         configs = [];
+      } else if (resource.resourceType === ResourceType.GROUP) {
+        // Any group name is describable, as in Kafka: a group without overrides shows the defaults.
+        if (resource.resourceName === '') return failed(ErrorCode.INVALID_REQUEST, 'Group name must not be empty');
+        configs = broker.groupConfigs.describe(resource.resourceName);
       } else {
         return failed(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resource.resourceType}`);
       }

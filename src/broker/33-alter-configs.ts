@@ -41,6 +41,10 @@ function alterResource(
       const current = Object.fromEntries(broker.config.dynamic[layer]);
       const next = applyConfigChanges(current, changes, incremental, { kind: 'broker' });
       if (!validateOnly) broker.logs.alterBrokerConfigs(layer, next);
+    } else if (resource.resourceType === ResourceType.GROUP && incremental) {
+      // Group configs are only altered incrementally, as in Kafka (legacy AlterConfigs predates them).
+      broker.groupConfigs.alter(resource.resourceName, changes, validateOnly);
+      if (!validateOnly) broker.logger.info(`Group ${resource.resourceName} configs are now ${JSON.stringify(Object.fromEntries(broker.groupConfigs.get(resource.resourceName) ?? []))}`);
     } else {
       return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${resource.resourceType}` };
     }

@@ -9,6 +9,7 @@ import { OFFSETS_TOPIC } from '../group/offsets-log.js';
 import { TransactionCoordinator, type MarkerWriter } from '../txn/transaction-coordinator.js';
 import { TransactionLog } from '../txn/transaction-log.js';
 import { Features } from './features.js';
+import { GroupConfigs } from '../group/group-configs.js';
 import { ShareCoordinator } from '../share/share-coordinator.js';
 import { SecurityManager } from '../security/security-manager.js';
 import { FetchSessionCache } from './fetch-sessions.js';
@@ -28,6 +29,8 @@ export class BrokerState {
   readonly transactions: TransactionCoordinator;
   /** Supported and finalised feature levels (KIP-584). */
   readonly features: Features;
+  /** Per-group config overrides (the GROUP config resource). */
+  readonly groupConfigs: GroupConfigs;
   readonly shares: ShareCoordinator;
   /** Listeners' security, SCRAM users and the authorizer (src/security/). */
   readonly security: SecurityManager;
@@ -48,7 +51,9 @@ export class BrokerState {
     this.security = new SecurityManager(config, logger);
     const store = replicas.store;
     this.producerIds = new ProducerIdManager(config.dataDir, logger, replicas.clustered ? (count) => store.allocateProducerIds(count) : undefined);
+    this.groupConfigs = new GroupConfigs(config.dataDir, config, logger);
     this.groups = new GroupCoordinator(logs, config, logger);
+    this.groups.consumer.groupConfigs = this.groupConfigs;
     const markers: MarkerWriter = {
       partitionExists: (topic, partition) => replicas.partition(topic, partition) !== undefined,
       writeMarker: (topic, partition, producerId, producerEpoch, commit) => {
@@ -59,6 +64,7 @@ export class BrokerState {
       },
     };
     this.shares = new ShareCoordinator(logs, config, logger);
+    this.shares.groupConfigs = (groupId) => this.groupConfigs.get(groupId);
     // Share groups share the group ID space with classic and consumer groups.
     this.shares.otherGroupExists = (groupId) => this.groups.listGroups().some((group) => group.groupId === groupId);
     this.transactions = new TransactionCoordinator(new TransactionLog(logs, config), markers, this.producerIds, config, logger);

@@ -44,6 +44,7 @@ import { describeClusterHandler } from './60-describe-cluster.js';
 import { describeProducersHandler } from './61-describe-producers.js';
 import { describeTransactionsHandler } from './65-describe-transactions.js';
 import { listTransactionsHandler } from './66-list-transactions.js';
+import { listConfigResourcesHandler } from './74-list-config-resources.js';
 import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeHandler } from './69-consumer-group-describe.js';
 import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat.js';
@@ -99,6 +100,7 @@ export const handlers: readonly ApiHandler[] = [
   describeTransactionsHandler,
   listTransactionsHandler,
   consumerGroupHeartbeatHandler,
+  listConfigResourcesHandler,
   consumerGroupDescribeHandler,
   shareGroupHeartbeatHandler,
   shareGroupDescribeHandler,

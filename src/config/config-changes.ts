@@ -7,7 +7,7 @@ import { type BrokerConfig } from './broker-config.js';
 import { ConfigError, topicConfigByName, brokerConfigByName } from './definitions.js';
 import { validateBrokerConfigs, validateTopicConfigs } from './topic-config.js';
 
-export const ResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const ResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 export const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
 const INVALID_CONFIG = 40;

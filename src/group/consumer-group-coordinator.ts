@@ -85,6 +85,17 @@ export class ConsumerGroupCoordinator {
     this.maxGroupSize = (config.values.get('group.consumer.max.size') ?? config.values.get('group.max.size')) as number;
   }
 
+  /** Per-group overrides (consumer.session.timeout.ms, consumer.heartbeat.interval.ms); set by the broker. */
+  groupConfigs: { intValue(groupId: string, name: string): number } | undefined;
+
+  private sessionTimeoutFor(groupId: string): number {
+    return this.groupConfigs?.intValue(groupId, 'consumer.session.timeout.ms') ?? this.sessionTimeoutMs;
+  }
+
+  private heartbeatIntervalFor(groupId: string): number {
+    return this.groupConfigs?.intValue(groupId, 'consumer.heartbeat.interval.ms') ?? this.heartbeatIntervalMs;
+  }
+
   group(groupId: string): ConsumerGroup | undefined {
     return this.groups.get(groupId);
   }
@@ -183,7 +194,7 @@ export class ConsumerGroupCoordinator {
       errorMessage: null,
       memberId,
       memberEpoch: current.memberEpoch,
-      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      heartbeatIntervalMs: this.heartbeatIntervalFor(group.groupId),
       assignment: joining || full || changed ? wirePartitions(current.assigned) : null,
     };
   }
@@ -359,7 +370,7 @@ export class ConsumerGroupCoordinator {
   }
 
   private scheduleSession(group: ConsumerGroup, memberId: string): void {
-    this.scheduler.schedule(this.sessionKey(group.groupId, memberId), this.now() + this.sessionTimeoutMs, () => {
+    this.scheduler.schedule(this.sessionKey(group.groupId, memberId), this.now() + this.sessionTimeoutFor(group.groupId), () => {
       const member = group.members.get(memberId);
       if (member === undefined || this.groups.get(group.groupId) !== group) return;
       const records: KeyValue[] = [];
