@@ -6,7 +6,8 @@
 // answers carry the current leader and its endpoint from v10 (KIP-951). Topics by name, or by ID from v13
 // (KIP-516). An error under acks=0 closes the connection, as Kafka does, since there is no
 // response to carry it. Transactional writes are checked against the producer's ongoing
-// transaction (KIP-890 part 1): a partition not added to it answers INVALID_TXN_STATE.
+// transaction (KIP-890 part 1): a partition not added to it answers INVALID_TXN_STATE, except
+// from v12 with transactions v2 (KIP-890 part 2), where the write adds it to the transaction.
 // Internal topics refuse client writes (INVALID_TOPIC_EXCEPTION), as in Kafka. Partitions
 // whose batches go through the compression workers answer once those are done; the
 // response keeps the request's order.
@@ -60,7 +61,12 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
           // transaction on this partition; the batch header names the producer and epoch.
           const producerId = data.records.readBigInt64BE(43);
           const producerEpoch = data.records.readInt16BE(51);
-          const code = broker.transactions.checkProduce(transactionalId, producerId, producerEpoch, topic.name, data.index);
+          let code = broker.transactions.checkProduce(transactionalId, producerId, producerEpoch, topic.name, data.index);
+          // Transactions v2 (KIP-890 part 2): a v12+ producer does not send AddPartitionsToTxn;
+          // its first write to a partition adds the partition to its transaction.
+          if (code === ErrorCode.INVALID_TXN_STATE && apiVersion >= 12 && broker.features.level('transaction.version') >= 2) {
+            code = broker.transactions.addPartitions(transactionalId, producerId, producerEpoch, [{ topic: topic.name, partition: data.index }]).values().next().value ?? ErrorCode.NONE;
+          }
           if (code !== ErrorCode.NONE) {
             const message = code === ErrorCode.INVALID_TXN_STATE ? `Partition ${topic.name}-${data.index} is not part of an ongoing transaction of ${transactionalId}` : null;
             return partitionError(data.index, code === ErrorCode.PRODUCER_FENCED && apiVersion < 9 ? ErrorCode.INVALID_PRODUCER_EPOCH : code, message);

@@ -1,6 +1,7 @@
 // EndTxn, v0-5: commit or abort the ongoing transaction (markers to every partition,
-// pending transactional offsets applied or dropped). Transactions v2 (KIP-890 part 2) is not
-// enabled, so v5 answers the unchanged producer ID and epoch as -1, meaning "keep yours".
+// pending transactional offsets applied or dropped). From v5 with transaction.version 2
+// finalised (transactions v2, KIP-890 part 2) the epoch is bumped at every end and v5
+// answers the new producer ID and epoch; otherwise -1, meaning "keep yours".
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type EndTxnRequest, type EndTxnResponse } from '../protocol/generated/index.js';
@@ -17,8 +18,9 @@ export const endTxnHandler = defineHandler<EndTxnRequest, EndTxnResponse>({
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
     }
     try {
-      context.broker.transactions.endTransaction(request.transactionalId, request.producerId, request.producerEpoch, request.committed);
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: -1n, producerEpoch: -1 };
+      const v2 = context.apiVersion >= 5 && context.broker.features.level('transaction.version') >= 2;
+      const next = context.broker.transactions.endTransaction(request.transactionalId, request.producerId, request.producerEpoch, request.committed, v2);
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: v2 ? next.producerId : -1n, producerEpoch: v2 ? next.producerEpoch : -1 };
     } catch (error) {
       if (!(error instanceof KafkaError)) throw error;
       const code = context.apiVersion < 2 && error.kafkaCode === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : error.kafkaCode;

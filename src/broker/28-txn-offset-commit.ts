@@ -1,7 +1,8 @@
 // TxnOffsetCommit, v0-5: offsets committed inside a transaction. They are written to
 // __consumer_offsets as part of the producer's transaction and become visible to OffsetFetch
 // only when it commits; an abort drops them. From v3 the group member is checked like
-// OffsetCommit (KIP-447), so a zombie from an older generation is refused.
+// OffsetCommit (KIP-447), so a zombie from an older generation is refused. From v5 with
+// transactions v2 the commit adds the group's partition to the transaction itself.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../protocol/generated/index.js';
@@ -31,7 +32,16 @@ export const txnOffsetCommitHandler = defineHandler<TxnOffsetCommitRequest, TxnO
     try {
       const metadata = broker.transactions.validate(request.transactionalId, request.producerId, request.producerEpoch);
       const offsets = broker.groups.offsetsTopicPartition(request.groupId);
-      if (metadata.state !== 'Ongoing' || !metadata.hasPartition(offsets.topic, offsets.partition)) failure = ErrorCode.INVALID_TXN_STATE;
+      if (metadata.state !== 'Ongoing' || !metadata.hasPartition(offsets.topic, offsets.partition)) {
+        // Transactions v2 (KIP-890 part 2): a v5 producer does not send AddOffsetsToTxn; the
+        // commit adds the group's partition to its transaction.
+        if (context.apiVersion >= 5 && broker.features.level('transaction.version') >= 2) {
+          const added = broker.transactions.addPartitions(request.transactionalId, request.producerId, request.producerEpoch, [offsets]);
+          failure = added.values().next().value ?? ErrorCode.NONE;
+        } else {
+          failure = ErrorCode.INVALID_TXN_STATE;
+        }
+      }
     } catch (error) {
       if (!(error instanceof KafkaError)) throw error;
       failure = error.kafkaCode;

@@ -2,9 +2,9 @@
 // finalised. ApiVersions v3+ advertises both; UpdateFeatures (kafka-features upgrade and
 // downgrade) changes the finalised levels, durably (`<data>/features.json`), with an epoch
 // that grows with every change. A finalised level changes behaviour where Kafka's does:
-// group.version 0 turns the KIP-848 consumer protocol off, share.version 0 share groups. Levels beyond what Spate
-// implements are not supported: transaction.version stays at 1 until transactions v2
-// (KIP-890 part 2) is served, so Java 4.x producers keep using transactions v1.
+// group.version 0 turns the KIP-848 consumer protocol off, share.version 0 share groups, and
+// transaction.version 2 (the default) lets clients use transactions v2 (KIP-890 part 2: an
+// epoch bump at every transaction end, partitions added by Produce and TxnOffsetCommit).
 
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -24,7 +24,7 @@ export interface SupportedFeature {
 export const SUPPORTED_FEATURES: readonly SupportedFeature[] = [
   { name: 'metadata.version', minVersion: 7, maxVersion: 30, defaultLevel: 30, downgradable: false },
   { name: 'group.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
-  { name: 'transaction.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
+  { name: 'transaction.version', minVersion: 0, maxVersion: 2, defaultLevel: 2, downgradable: true },
   { name: 'share.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
 ];
 

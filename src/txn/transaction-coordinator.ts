@@ -162,9 +162,14 @@ export class TransactionCoordinator {
     return this.verifyPartitions(transactionalId, producerId, producerEpoch, [{ topic, partition }])[0]!;
   }
 
-  /** EndTxn: commit or abort; retries of a completed end answer NONE. */
-  endTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean): void {
+  /**
+   * EndTxn: commit or abort; retries of a completed end answer NONE. With transactions v2
+   * (KIP-890 part 2) every end bumps the producer epoch first, so the markers carry the new
+   * epoch and fence anything the old one still sends; the new ID and epoch are returned.
+   */
+  endTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean, v2 = false): { producerId: bigint; producerEpoch: number } {
     const metadata = this.transactions.get(transactionalId);
+    if (v2 && metadata !== undefined) return this.endTransactionV2(metadata, producerId, producerEpoch, commit);
     if (metadata === undefined || metadata.producerId !== producerId) {
       throw new KafkaError(ErrorCode.INVALID_PRODUCER_ID_MAPPING, `No producer ${producerId} for transactional ID ${transactionalId}`);
     }
@@ -172,15 +177,16 @@ export class TransactionCoordinator {
       throw new KafkaError(ErrorCode.PRODUCER_FENCED, `Producer epoch ${producerEpoch} of ${transactionalId} is fenced by epoch ${metadata.producerEpoch}`);
     }
     if (producerEpoch > metadata.producerEpoch) throw new KafkaError(ErrorCode.INVALID_PRODUCER_EPOCH, `Unknown epoch ${producerEpoch}`);
+    const same = { producerId: metadata.producerId, producerEpoch: metadata.producerEpoch };
     switch (metadata.state) {
       case 'Ongoing':
         this.complete(metadata, commit);
-        return;
+        return same;
       case 'CompleteCommit':
-        if (commit) return;
+        if (commit) return same;
         break;
       case 'CompleteAbort':
-        if (!commit) return;
+        if (!commit) return same;
         break;
       case 'PrepareCommit':
       case 'PrepareAbort':
@@ -188,6 +194,33 @@ export class TransactionCoordinator {
       default:
     }
     throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `Cannot ${commit ? 'commit' : 'abort'} transaction ${transactionalId} in state ${metadata.state}`);
+  }
+
+  private endTransactionV2(metadata: TransactionMetadata, producerId: bigint, producerEpoch: number, commit: boolean): { producerId: bigint; producerEpoch: number } {
+    const current = { producerId: metadata.producerId, producerEpoch: metadata.producerEpoch };
+    const completed = metadata.state === (commit ? 'CompleteCommit' : 'CompleteAbort');
+    // A retry of the EndTxn that bumped the epoch (its answer was lost): the same outcome again.
+    if (completed && producerEpoch === metadata.previousEpoch && producerId === metadata.previousProducerId) return current;
+    if (producerId !== metadata.producerId) {
+      throw new KafkaError(ErrorCode.INVALID_PRODUCER_ID_MAPPING, `No producer ${producerId} for transactional ID ${metadata.transactionalId}`);
+    }
+    if (producerEpoch < metadata.producerEpoch) {
+      throw new KafkaError(ErrorCode.PRODUCER_FENCED, `Producer epoch ${producerEpoch} of ${metadata.transactionalId} is fenced by epoch ${metadata.producerEpoch}`);
+    }
+    if (producerEpoch > metadata.producerEpoch) throw new KafkaError(ErrorCode.INVALID_PRODUCER_EPOCH, `Unknown epoch ${producerEpoch}`);
+    if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') {
+      throw new KafkaError(ErrorCode.CONCURRENT_TRANSACTIONS, `Transaction ${metadata.transactionalId} is completing`);
+    }
+    // v2 clients may abort a transaction that added nothing (it has no markers to write).
+    if (metadata.state !== 'Ongoing' && commit) {
+      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `Cannot commit transaction ${metadata.transactionalId} in state ${metadata.state}`);
+    }
+    metadata.previousEpoch = producerEpoch;
+    metadata.previousProducerId = producerId;
+    this.bumpEpoch(metadata);
+    if (metadata.state === 'Ongoing') this.complete(metadata, commit);
+    else this.transition(metadata, 'CompleteAbort');
+    return { producerId: metadata.producerId, producerEpoch: metadata.producerEpoch };
   }
 
   /** Validates the producer of a transactional ID for AddPartitions/AddOffsets/TxnOffsetCommit. */

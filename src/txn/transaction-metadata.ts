@@ -15,6 +15,9 @@ export class TransactionMetadata {
   /** topic -> partitions in the ongoing transaction. */
   readonly partitions = new Map<string, Set<number>>();
   startMs = -1;
+  /** Transactions v2: the producer ID and epoch before the last EndTxn's bump, so that a retry of it is recognised. */
+  previousEpoch = -1;
+  previousProducerId = -1n;
   lastUpdateMs: number;
 
   constructor(

@@ -22,15 +22,15 @@ t.test('ApiVersions features and UpdateFeatures at the wire level', async (t) =>
   const v4 = await versions(4);
   t.same(
     v4.supportedFeatures.map((f: any) => [f.name, f.minVersion, f.maxVersion]),
-    [['metadata.version', 7, 30], ['group.version', 0, 1], ['transaction.version', 0, 1], ['share.version', 0, 1]],
+    [['metadata.version', 7, 30], ['group.version', 0, 1], ['transaction.version', 0, 2], ['share.version', 0, 1]],
   );
-  t.same(v4.finalizedFeatures.map((f: any) => [f.name, f.maxVersionLevel]), [['group.version', 1], ['metadata.version', 30], ['share.version', 1], ['transaction.version', 1]]);
+  t.same(v4.finalizedFeatures.map((f: any) => [f.name, f.maxVersionLevel]), [['group.version', 1], ['metadata.version', 30], ['share.version', 1], ['transaction.version', 2]]);
   t.equal(v4.finalizedFeaturesEpoch, 0n);
   t.same((await versions(3)).supportedFeatures.map((f: any) => f.name), ['metadata.version'], 'v3 leaves out features whose minimum is 0');
 
   const update = async (version: number, feature: string, maxVersionLevel: number, upgradeType = 1, validateOnly = false) =>
     (await client.request(57, version, { timeoutMs: 1000, featureUpdates: [{ feature, maxVersionLevel, upgradeType, allowDowngrade: upgradeType !== 1 }], validateOnly })).body;
-  t.match(await update(1, 'transaction.version', 2), { errorCode: 0, results: [{ errorCode: ErrorCode.INVALID_UPDATE_VERSION }] }, 'beyond the supported range');
+  t.match(await update(1, 'transaction.version', 3), { errorCode: 0, results: [{ errorCode: ErrorCode.INVALID_UPDATE_VERSION }] }, 'beyond the supported range');
   t.match((await update(2, 'group.version', 0)).errorCode, ErrorCode.INVALID_UPDATE_VERSION, 'a downgrade needs a downgrade type');
   t.match((await update(2, 'metadata.version', 20, 2)).errorCode, ErrorCode.INVALID_UPDATE_VERSION, 'metadata.version is never downgraded');
   t.match((await update(2, 'nope.version', 1)).errorCode, ErrorCode.INVALID_UPDATE_VERSION, 'unknown feature');
@@ -60,9 +60,9 @@ t.test('kafka-features describe, downgrade and upgrade', { skip: !javaToolsAvail
   t.equal(described.code, 0, described.stderr.slice(-2000));
   t.match(described.stdout, /Feature: group\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 1\s+FinalizedVersionLevel: 1/);
   t.match(described.stdout, /Feature: metadata\.version\s+SupportedMinVersion: 3\.3-IV3\s+SupportedMaxVersion: 4\.3-IV0\s+FinalizedVersionLevel: 4\.3-IV0/);
-  t.match(described.stdout, /Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 1\s+FinalizedVersionLevel: 1/);
-  const refused = await tool(['upgrade', '--feature', 'transaction.version=2']);
-  t.not(refused.code, 0, 'transactions v2 is not offered');
+  t.match(described.stdout, /Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 2\s+FinalizedVersionLevel: 2/);
+  const refused = await tool(['upgrade', '--feature', 'transaction.version=3']);
+  t.not(refused.code, 0, 'beyond the supported levels');
   t.match(refused.stdout + refused.stderr, /transaction\.version/);
   const down = await tool(['downgrade', '--feature', 'group.version=0']);
   t.equal(down.code, 0, down.stdout + down.stderr.slice(-1500));

@@ -32,6 +32,11 @@ if (!javaToolsAvailable()) {
     const described = await runKafkaTool(TOOLS.transactions, ['--bootstrap-server', broker.bootstrap, 'describe', '--transactional-id', 'java-copier']);
     t.equal(described.code, 0, described.stderr);
     t.match(described.stdout, /CompleteCommit|CompleteAbort|Empty/);
+    // Transactions v2 (KIP-890 part 2, transaction.version 2 finalised): the Java client lets
+    // each EndTxn bump its epoch, so ten or more transactions of 50 leave an epoch of 10 or more.
+    // Columns: CoordinatorId TransactionalId ProducerId ProducerEpoch ...
+    const epoch = Number(described.stdout.trim().split('\n').pop()!.trim().split(/\s+/)[3]);
+    t.ok(epoch >= 10, `the producer epoch was bumped at every transaction end (${epoch})`);
   });
 }
 

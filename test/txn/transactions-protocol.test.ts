@@ -108,3 +108,34 @@ t.test('a transaction past transaction.timeout.ms is aborted and its producer fe
   t.equal(log.lastStableOffset, log.highWatermark, 'the timeout aborted it');
   t.equal(await end('slow', producerId, producerEpoch, true), ErrorCode.PRODUCER_FENCED, 'the late producer is fenced');
 });
+
+t.test('transactions v2 (KIP-890 part 2): implicit partitions, an epoch bump at every end, v1 still served', async (t) => {
+  const { init, end, call } = await setup(t);
+  const first = await init('v2');
+  const { producerId } = first;
+  const epoch: number = first.producerEpoch;
+  const records = (producerEpoch: number, baseSequence: number) =>
+    encodeRecordBatch({ attributes: 0x10, producerId, producerEpoch, baseSequence, records: [{ key: null, value: Buffer.from('v2') }] });
+  const produce = async (version: number, producerEpoch: number, baseSequence: number) =>
+    (await call(0, version, { transactionalId: 'v2', acks: -1, timeoutMs: 1000, topicData: [{ name: 'tx', partitionData: [{ index: 0, records: records(producerEpoch, baseSequence) }] }] }))
+      .responses[0].partitionResponses[0].errorCode as number;
+  t.equal(await produce(11, epoch, 0), ErrorCode.INVALID_TXN_STATE, 'Produce v11 still needs AddPartitionsToTxn');
+  t.equal(await produce(12, epoch, 0), 0, 'Produce v12 adds the partition itself');
+  const ended = await call(END, 5, { transactionalId: 'v2', producerId, producerEpoch: epoch, committed: true });
+  t.match(ended, { errorCode: 0, producerId, producerEpoch: epoch + 1 }, 'EndTxn v5 answers the bumped epoch');
+  const retried = await call(END, 5, { transactionalId: 'v2', producerId, producerEpoch: epoch, committed: true });
+  t.match(retried, { errorCode: 0, producerEpoch: epoch + 1 }, 'a retry with the old epoch gets the same answer');
+  const stale = await produce(12, epoch, 1);
+  t.ok(stale === ErrorCode.PRODUCER_FENCED || stale === ErrorCode.INVALID_PRODUCER_EPOCH, `the old epoch is fenced (${stale})`);
+  t.equal(await produce(12, epoch + 1, 0), 0, 'the next transaction starts at the new epoch, sequence 0');
+  const aborted = await call(END, 5, { transactionalId: 'v2', producerId, producerEpoch: epoch + 1, committed: false });
+  t.match(aborted, { errorCode: 0, producerEpoch: epoch + 2 });
+  t.match(await call(END, 5, { transactionalId: 'v2', producerId, producerEpoch: epoch + 2, committed: false }), { errorCode: 0, producerEpoch: epoch + 3 }, 'an empty transaction may be aborted');
+
+  t.equal((await call(57, 2, { timeoutMs: 1000, featureUpdates: [{ feature: 'transaction.version', maxVersionLevel: 1, upgradeType: 2 }], validateOnly: false })).errorCode, 0);
+  const v1 = await init('v1-only');
+  t.equal(await produce(12, 0, 0) === ErrorCode.NONE, false, 'transaction.version 1: no implicit partitions');
+  t.equal(await end('v1-only', v1.producerId, v1.producerEpoch, false), ErrorCode.INVALID_TXN_STATE, 'v1 semantics');
+  const v5 = await call(END, 5, { transactionalId: 'v1-only', producerId: v1.producerId, producerEpoch: v1.producerEpoch, committed: false });
+  t.match(v5, { producerId: -1n, producerEpoch: -1 }, 'v5 answers -1 ("keep yours") when transactions v2 is not finalised');
+});
