@@ -2,7 +2,7 @@
 // deletion by name and ID, partition creation, record deletion, the cluster and log dir
 // descriptions, leader epochs, elections and producers, and durability of it all.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 const batch = (values: string[], producer?: { producerId: bigint; producerEpoch: number; baseSequence: number }) =>
   encodeRecordBatch({ ...(producer ?? {}), records: values.map((value, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(value) })) });
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], options: Parameters<typeof startTestBroker>[1] = {}) {
+async function setup(t: Test, options: Parameters<typeof startTestBroker>[1] = {}) {
   const broker = await startTestBroker(t, options);
   const client = await RawClient.connect(broker.bootstrap);
   t.teardown(() => client.close());

@@ -3,7 +3,7 @@
 // codes (the key named, the whole resource or nothing); live and durable changes, for
 // topics and for the dynamic broker defaults they fall back to.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ const DELETE = 1;
 const APPEND = 2;
 const SUBTRACT = 3;
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], options: Parameters<typeof startTestBroker>[1] = {}) {
+async function setup(t: Test, options: Parameters<typeof startTestBroker>[1] = {}) {
   const broker = await startTestBroker(t, options);
   const client = await RawClient.connect(broker.bootstrap);
   t.teardown(() => client.close());

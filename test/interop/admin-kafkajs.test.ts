@@ -2,7 +2,7 @@
 // describeConfigs, alterConfigs, deleteTopicRecords and deleteTopics, with their effects
 // checked through kcat (librdkafka) and kafkajs itself.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 
 // kafkajs' ConfigResourceTypes, which its ESM entry does not export by name.
@@ -11,7 +11,7 @@ import { startTestBroker } from '../helpers/broker.js';
 import { kcatConsume, run } from '../helpers/kcat.js';
 import { KAFKA_TOPIC_CONFIG_DEFAULTS } from '../admin/kafka-topic-configs.js';
 
-async function connect(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function connect(t: Test) {
   const broker = await startTestBroker(t);
   const kafka = new Kafka({ clientId: 'spate-admin-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();

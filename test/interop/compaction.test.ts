@@ -4,7 +4,7 @@
 // result, and readers running during compaction always see a consistent log: offsets
 // rising, and no key going back to an older value.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { startTestBroker } from '../helpers/broker.js';
 import { kcatConsume, type KcatRecord } from '../helpers/kcat.js';
@@ -13,7 +13,7 @@ const KEYS = 25;
 const ROUNDS = 12;
 
 /** A consistent read: offsets rise, and each key's values move forward by round. */
-function checkConsistent(t: Parameters<Parameters<typeof t.test>[1]>[0], records: KcatRecord[], label: string): boolean {
+function checkConsistent(t: Test, records: KcatRecord[], label: string): boolean {
   const rounds = new Map<string, number>();
   let previous = -1;
   for (const record of records) {
