@@ -3,7 +3,7 @@
 // of this node, dynamic values included (AlterConfigs). Broker configs that cannot change
 // at run time are read-only. The BROKER resource "" lists the cluster-wide dynamic
 // defaults only, as Kafka does. GROUP (32) lists Kafka 4.3's group configs with the group's
-// overrides (group/group-configs.ts). BROKER_LOGGER answers an empty list.
+// overrides (group/group-configs.ts). BROKER_LOGGER lists the `root` logger's level.
 
 import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -55,7 +55,10 @@ export const describeConfigsHandler = defineHandler<DescribeConfigsRequest, Desc
         }
         configs = describeBrokerConfigs(broker.config, resource.resourceName === '');
       } else if (resource.resourceType === ResourceType.BROKER_LOGGER) {
-        configs = [];
+        if (resource.resourceName !== String(broker.nodeId)) {
+          return failed(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId}, but received ${resource.resourceName}`);
+        }
+        configs = broker.loggers.describe();
       } else if (resource.resourceType === ResourceType.GROUP) {
         // Any group name is describable, as in Kafka: a group without overrides shows the defaults.
         if (resource.resourceName === '') return failed(ErrorCode.INVALID_REQUEST, 'Group name must not be empty');

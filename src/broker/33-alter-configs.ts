@@ -41,6 +41,12 @@ function alterResource(
       const current = Object.fromEntries(broker.config.dynamic[layer]);
       const next = applyConfigChanges(current, changes, incremental, { kind: 'broker' });
       if (!validateOnly) broker.logs.alterBrokerConfigs(layer, next);
+    } else if (resource.resourceType === ResourceType.BROKER_LOGGER && incremental) {
+      if (resource.resourceName !== String(broker.nodeId)) {
+        return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unexpected broker id, expected ${broker.nodeId}, but received ${resource.resourceName}` };
+      }
+      broker.loggers.alter(changes, validateOnly);
+      if (!validateOnly) broker.logger.info(`Log level is now ${broker.loggers.describe()[0]!.value}`);
     } else if (resource.resourceType === ResourceType.GROUP && incremental) {
       // Group configs are only altered incrementally, as in Kafka (legacy AlterConfigs predates them).
       broker.groupConfigs.alter(resource.resourceName, changes, validateOnly);

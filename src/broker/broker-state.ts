@@ -10,6 +10,7 @@ import { TransactionCoordinator, type MarkerWriter } from '../txn/transaction-co
 import { TransactionLog } from '../txn/transaction-log.js';
 import { Features } from './features.js';
 import { GroupConfigs } from '../group/group-configs.js';
+import { BrokerLoggers } from './broker-loggers.js';
 import { ShareCoordinator } from '../share/share-coordinator.js';
 import { SecurityManager } from '../security/security-manager.js';
 import { FetchSessionCache } from './fetch-sessions.js';
@@ -31,6 +32,8 @@ export class BrokerState {
   readonly features: Features;
   /** Per-group config overrides (the GROUP config resource). */
   readonly groupConfigs: GroupConfigs;
+  /** The BROKER_LOGGER config resource: the log level, changed at run time. */
+  readonly loggers: BrokerLoggers;
   readonly shares: ShareCoordinator;
   /** Listeners' security, SCRAM users and the authorizer (src/security/). */
   readonly security: SecurityManager;
@@ -52,6 +55,7 @@ export class BrokerState {
     const store = replicas.store;
     this.producerIds = new ProducerIdManager(config.dataDir, logger, replicas.clustered ? (count) => store.allocateProducerIds(count) : undefined);
     this.groupConfigs = new GroupConfigs(config.dataDir, config, logger);
+    this.loggers = new BrokerLoggers(logger);
     this.groups = new GroupCoordinator(logs, config, logger);
     this.groups.consumer.groupConfigs = this.groupConfigs;
     const markers: MarkerWriter = {
