@@ -7,6 +7,7 @@ import { decodeRecordBatches, encodeRecordBatch } from '../../src/protocol/recor
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { type SpateCluster } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { partitionForKey } from '../../src/log/internal-topic.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PartitionLog } from '../../src/log/partition-log.js';
@@ -70,6 +71,12 @@ t.test('acks=all waits for the ISR, followers keep offsets and epochs, failover 
   t.match(metadata.topics[0].partitions[0], { leaderId: 1, leaderEpoch: 0, replicaNodes: [1, 2, 0], isrNodes: [1, 2, 0], offlineReplicas: [] });
   const cluster60 = (await client.request(60, 0, { includeClusterAuthorizedOperations: false })).body;
   t.same(cluster60.brokers.map((broker: any) => broker.brokerId), [0, 1, 2], 'DescribeCluster lists every broker');
+  const coordinators = (await client.request(10, 4, { keyType: 0, coordinatorKeys: ['g-one', 'g-two', 'g-three'] })).body.coordinators;
+  for (const found of coordinators) {
+    const leaderId = cluster.leaderOf('__consumer_offsets', partitionForKey(found.key, 50));
+    t.match(found, { errorCode: 0, nodeId: leaderId, port: cluster.broker(leaderId).port }, `FindCoordinator names the leader of ${found.key}'s __consumer_offsets partition`);
+  }
+  t.equal(cluster.store.partitionState('__consumer_offsets', 0)!.replicas.length, 3, 'internal topics are replicated min(3, brokers) times');
 
   // Broker 0 follows: a produce there names the leader (KIP-951).
   const refused = await produce(client, 'replicated', ['nowhere']);
