@@ -309,6 +309,7 @@ export class ReplicaManager implements IsrWriter {
    * replica's latest epoch, and the log is truncated there before fetching resumes.
    */
   private truncate(partition: Partition): void {
+    if (!partition.state.replicas.includes(this.nodeId)) return; // no replica here: nothing to follow
     this.pendingEpochCheck.add(key(partition.topic, partition.index));
   }
 
