@@ -8,7 +8,8 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { type SpateCluster } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { partitionForKey } from '../../src/log/internal-topic.js';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PartitionLog } from '../../src/log/partition-log.js';
 import { resolveLogConfig } from '../../src/config/topic-config.js';
@@ -252,4 +253,25 @@ t.test('a returning old leader truncates its divergent tail where the new leader
   const contents = await replicaContents(cluster, 0, 'diverging');
   t.same(contents.values, ['a', 'b', 'c', 'd'], 'the stranded records are gone, the new leader\'s are there');
   t.same(contents.epochs, [0, 1]);
+});
+
+t.test('producer IDs are unique across the brokers and across runs on the same data directories', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'spate-pids-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const initProducerId = async (bootstrap: string) => {
+    const client = await RawClient.connect(bootstrap);
+    try {
+      const answer = await client.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+      return answer.body.producerId as bigint;
+    } finally {
+      client.close();
+    }
+  };
+  const first = await startTestCluster(t, { dataDir });
+  const ids = [await initProducerId(first.broker(0).bootstrap), await initProducerId(first.broker(1).bootstrap), await initProducerId(first.broker(2).bootstrap)];
+  t.equal(new Set(ids).size, 3, `three brokers hand out three different IDs (${ids.join(', ')})`);
+  await first.stop();
+  const second = await startTestCluster(t, { dataDir });
+  const later = await initProducerId(second.broker(0).bootstrap);
+  t.ok(ids.every((id) => later > id), `a new run starts past every block handed out (${later})`);
 });
