@@ -272,8 +272,16 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
     const replicaId = apiVersion >= 15 ? (request.replicaState?.replicaId ?? -1) : (request.replicaId ?? -1);
     const follower = replicaId >= 0;
     if (follower) {
-      // The fetch offset is the follower's log end: it may move the high watermark and the ISR.
-      for (const target of targets) target.replica?.recordFollowerFetch(replicaId, target.fetchOffset, broker.now());
+      for (const [index, target] of targets.entries()) {
+        if (target.replica === undefined) continue;
+        // Kafka refuses follower fetches from brokers that hold no replica of the partition.
+        if (!target.replica.state.replicas.includes(replicaId)) {
+          targets[index] = { ...target, log: undefined, replica: undefined, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+          continue;
+        }
+        // The fetch offset is the follower's log end: it may move the high watermark and the ISR.
+        target.replica.recordFollowerFetch(replicaId, target.fetchOffset, broker.now());
+      }
     }
     let results = await readTargets(targets, responseMaxBytes, readCommitted, follower);
     while (bytesOf(results) < request.minBytes && !hasError(results)) {

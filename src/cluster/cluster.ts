@@ -3,7 +3,7 @@
 // replicating to each other over the real protocol. stopBroker / restartBroker are how tests
 // exercise failover; a restarted broker keeps its data directory and rejoins as a follower.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
@@ -30,7 +30,7 @@ export interface ClusterOptions {
 }
 
 export class SpateCluster {
-  readonly store: MetadataStore = new InProcessMetadataStore();
+  readonly store: MetadataStore;
   private readonly brokersById = new Map<number, SpateBroker>();
   private readonly root: string;
   private readonly temporary: boolean;
@@ -43,6 +43,19 @@ export class SpateCluster {
     this.temporary = options.dataDir === undefined;
     this.root = options.dataDir ?? mkdtempSync(join(tmpdir(), 'spate-cluster-'));
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info');
+    this.store = new InProcessMetadataStore({ firstProducerId: this.reservedProducerIds() });
+  }
+
+  /** Producer IDs stay unique across runs on the same data directories: start past every block handed out. */
+  private reservedProducerIds(): bigint {
+    let highest = 0n;
+    for (let nodeId = 0; nodeId < this.options.brokers; nodeId++) {
+      const path = join(this.root, `broker-${nodeId}`, 'producer-id-block');
+      if (!existsSync(path)) continue;
+      const text = readFileSync(path, 'utf8').trim();
+      if (/^\d+$/.test(text) && BigInt(text) > highest) highest = BigInt(text);
+    }
+    return highest;
   }
 
   /** The running brokers, by node id. */

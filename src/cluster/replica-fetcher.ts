@@ -26,6 +26,8 @@ class BrokerChannel {
   private buffered: Buffer = Buffer.alloc(0);
   private pending: { resolve: (frame: Buffer) => void; reject: (error: Error) => void } | undefined;
   private correlationId = 0;
+  /** The socket being used or connected; events of older ones are ignored. */
+  private current: Socket | undefined;
 
   constructor(private readonly endpoint: BrokerEndpoint) {}
 
@@ -42,19 +44,27 @@ class BrokerChannel {
   }
 
   close(): void {
-    this.socket?.destroy();
+    const socket = this.current;
+    this.current = undefined;
     this.socket = undefined;
+    socket?.destroy();
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(new Error('The replica fetcher stopped'));
   }
 
   private connect(): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host: this.endpoint.host, port: this.endpoint.port, noDelay: true });
+      this.current = socket;
       const fail = (error: Error) => {
-        if (this.socket === socket) this.socket = undefined;
+        reject(error);
+        // A replaced socket closing late must not fail the request of its successor.
+        if (this.current !== socket) return;
+        this.socket = undefined;
         const pending = this.pending;
         this.pending = undefined;
         pending?.reject(error);
-        reject(error);
       };
       socket.once('connect', () => {
         this.socket = socket;
@@ -64,6 +74,7 @@ class BrokerChannel {
       socket.on('error', fail);
       socket.on('close', () => fail(new Error(`Connection to ${this.endpoint.host}:${this.endpoint.port} closed`)));
       socket.on('data', (chunk: Buffer) => {
+        if (this.current !== socket) return;
         this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
         while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readInt32BE(0)) {
           const size = this.buffered.readInt32BE(0);

@@ -90,7 +90,7 @@ export class ReplicaManager implements IsrWriter {
   async open(): Promise<void> {
     this.running = true;
     this.checkpoint = this.readCheckpoint();
-    if (!this.clustered) for (const topic of this.logs.allTopics()) await this.seedLocalTopic(topic);
+    if (!this.clustered) for (const topic of this.logs.allTopics()) this.seedLocalTopic(topic);
     this.unwatch = this.store.watch((event) => this.onEvent(event));
     for (const assignment of this.store.topics()) this.openTopic(assignment.name);
     if (this.clustered) {
@@ -130,7 +130,7 @@ export class ReplicaManager implements IsrWriter {
     // A single node's internal topics are created lazily by their coordinators.
     const local = this.logs.topic(topic);
     if (local === undefined || index >= local.partitions.length) return undefined;
-    this.seedLocalTopicSync(local);
+    this.seedLocalTopic(local);
     return this.partitions.get(key(topic, index));
   }
 
@@ -309,6 +309,7 @@ export class ReplicaManager implements IsrWriter {
    * replica's latest epoch, and the log is truncated there before fetching resumes.
    */
   private truncate(partition: Partition): void {
+    if (!partition.state.replicas.includes(this.nodeId)) return; // no replica here: nothing to follow
     this.pendingEpochCheck.add(key(partition.topic, partition.index));
   }
 
@@ -353,12 +354,11 @@ export class ReplicaManager implements IsrWriter {
     return { leader: live[0] ?? -1, leaderEpoch: 0, replicas: [...replicas], isr: live.length > 0 ? live : [...replicas], version: 0 };
   }
 
-  /** A single node's local topic enters its private store with this node as the only replica. */
-  private async seedLocalTopic(topic: Topic): Promise<void> {
-    this.seedLocalTopicSync(topic);
-  }
-
-  private seedLocalTopicSync(topic: Topic): void {
+  /**
+   * A single node's local topic enters its private store with this node as the only replica
+   * (the in-process store applies the change before its promise settles).
+   */
+  private seedLocalTopic(topic: Topic): void {
     const self = [this.nodeId];
     const known = this.store.topic(topic.name);
     const states = (from: number) => topic.partitions.slice(from).map(() => ({ leader: this.nodeId, leaderEpoch: 0, replicas: self, isr: self, version: 0 }));

@@ -80,8 +80,13 @@ t.test('kafkajs: idempotent acks=all through a leader stop and restart, a consum
   t.teardown(() => producer.disconnect());
   const acked: string[] = [];
   let stopping: Promise<void> | undefined;
+  let stoppedAt = 0;
+  let failoverMs = -1;
   for (let i = 0; i < 120; i++) {
-    if (i === 40) stopping = cluster.stopBroker(leader);
+    if (i === 40) {
+      stoppedAt = performance.now();
+      stopping = cluster.stopBroker(leader);
+    }
     if (i === 80) {
       await stopping;
       await cluster.startBroker(leader);
@@ -90,10 +95,12 @@ t.test('kafkajs: idempotent acks=all through a leader stop and restart, a consum
     try {
       await producer.send({ topic: 'kafkajs-failover', acks: -1, messages: values.map((value) => ({ value })) });
       acked.push(...values);
+      if (i >= 40 && failoverMs < 0) failoverMs = performance.now() - stoppedAt;
     } catch (error) {
       t.comment(`send ${i} failed: ${(error as Error).message}`);
     }
   }
+  t.comment(`kafkajs failover: ${Math.round(failoverMs)} ms from the leader stop to the next acknowledged send (a measurement, not asserted)`);
   t.ok(acked.length >= 200, `kafkajs acknowledged ${acked.length} of 240 records`);
   t.not(cluster.store.partitionState('kafkajs-failover', 0)!.leaderEpoch, 0, 'the leader changed during the run');
   await checkNoLoss(t, cluster, 'kafkajs-failover', acked, (value) => Number(value.slice(1, -1)) * 2 + (value.endsWith('b') ? 1 : 0));
@@ -127,15 +134,22 @@ t.test('librdkafka: idempotent acks=all through a leader stop and restart', asyn
   const failed: string[] = [];
   let summary = '';
   let phase: Promise<unknown> = Promise.resolve();
+  let stoppedAt = 0;
+  let failoverMs = -1;
   for await (const line of createInterface({ input: child.stdout })) {
     const [kind, value] = line.split(' ');
     if (kind === 'acked') acked.push(value!);
     else if (kind === 'failed') failed.push(line);
     else if (kind === 'done') summary = line;
-    if (acked.length === 500 && kind === 'acked') phase = cluster.stopBroker(leader);
+    if (kind === 'acked' && stoppedAt > 0 && failoverMs < 0 && acked.length > 500) failoverMs = performance.now() - stoppedAt;
+    if (acked.length === 500 && kind === 'acked') {
+      stoppedAt = performance.now();
+      phase = cluster.stopBroker(leader);
+    }
     if (acked.length === 1500 && kind === 'acked') phase = phase.then(() => cluster.startBroker(leader));
   }
   await phase;
+  t.comment(`librdkafka failover: ${Math.round(failoverMs)} ms from the leader stop to the next delivery report (a measurement, not asserted)`);
   t.match(summary, /^done \d+ 0$/, `librdkafka finished without failed deliveries (${failed.slice(0, 3).join('; ')}${stderr.slice(0, 200)})`);
   t.equal(acked.length, 3000, 'every record was acknowledged');
   t.not(cluster.store.partitionState('rdkafka-failover', 0)!.leaderEpoch, 0, 'the leader changed during the run');

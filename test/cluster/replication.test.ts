@@ -7,6 +7,12 @@ import { decodeRecordBatches, encodeRecordBatch } from '../../src/protocol/recor
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { type SpateCluster } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { partitionForKey } from '../../src/log/internal-topic.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PartitionLog } from '../../src/log/partition-log.js';
+import { resolveLogConfig } from '../../src/config/topic-config.js';
 import { startTestCluster, waitFor } from '../helpers/cluster.js';
 
 function batch(values: string[]): Buffer {
@@ -34,7 +40,7 @@ async function replicaContents(cluster: SpateCluster, nodeId: number, topic: str
     if (records === null) break;
     try {
       for (const decoded of decodeRecordBatches(records.buffer)) {
-        epochs.push(records.buffer.readInt32BE(0) === 0 ? decoded.partitionLeaderEpoch : decoded.partitionLeaderEpoch);
+        epochs.push(decoded.partitionLeaderEpoch);
         for (const record of decoded.records) values.push(record.value!.toString());
         offset = decoded.baseOffset + BigInt(decoded.lastOffsetDelta) + 1n;
       }
@@ -66,6 +72,12 @@ t.test('acks=all waits for the ISR, followers keep offsets and epochs, failover 
   t.match(metadata.topics[0].partitions[0], { leaderId: 1, leaderEpoch: 0, replicaNodes: [1, 2, 0], isrNodes: [1, 2, 0], offlineReplicas: [] });
   const cluster60 = (await client.request(60, 0, { includeClusterAuthorizedOperations: false })).body;
   t.same(cluster60.brokers.map((broker: any) => broker.brokerId), [0, 1, 2], 'DescribeCluster lists every broker');
+  const coordinators = (await client.request(10, 4, { keyType: 0, coordinatorKeys: ['g-one', 'g-two', 'g-three'] })).body.coordinators;
+  for (const found of coordinators) {
+    const leaderId = cluster.leaderOf('__consumer_offsets', partitionForKey(found.key, 50));
+    t.match(found, { errorCode: 0, nodeId: leaderId, port: cluster.broker(leaderId).port }, `FindCoordinator names the leader of ${found.key}'s __consumer_offsets partition`);
+  }
+  t.equal(cluster.store.partitionState('__consumer_offsets', 0)!.replicas.length, 3, 'internal topics are replicated min(3, brokers) times');
 
   // Broker 0 follows: a produce there names the leader (KIP-951).
   const refused = await produce(client, 'replicated', ['nowhere']);
@@ -201,5 +213,65 @@ t.test('the ISR shrinks after replica.lag.time.max.ms and grows back when the fo
   });
   t.match((await second).responses[0].partitionResponses[0], { errorCode: 0, baseOffset: 1n }, 'acknowledged after the follower fetched past it');
   t.equal(cluster.broker(0).replicas.partition('laggard', 0)!.highWatermark, 2n);
+  const stranger = await follower.request(1, 15, {
+    replicaState: { replicaId: 9, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: '',
+  }, 3);
+  t.equal(stranger.body.responses[0].partitions[0].errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'a broker without a replica may not fetch as a follower');
   await cluster.store.unregisterBroker(7);
+});
+
+t.test('a returning old leader truncates its divergent tail where the new leader says its epoch ended', async (t) => {
+  const lines: string[] = [];
+  const logger = { debug() {}, info: (line: string) => void lines.push(line), warn: (line: string) => void lines.push(line), error: (line: string) => void lines.push(line) };
+  const cluster = await startTestCluster(t, { logger });
+  const client = await RawClient.connect(cluster.broker(0).bootstrap);
+  t.match(await createTopic(client, 'diverging', [0, 1, 2]), { errorCode: 0 });
+  t.equal((await produce(client, 'diverging', ['a', 'b'])).responses[0].partitionResponses[0].errorCode, 0);
+  client.close();
+  const dir = cluster.broker(0).replicas.partition('diverging', 0)!.log.dir;
+  const config = cluster.broker(0).config;
+  await cluster.stopBroker(0);
+  t.equal(cluster.leaderOf('diverging', 0), 1);
+
+  // What an old leader cut off mid-write leaves behind: records of epoch 0 nobody else has.
+  const stranded = new PartitionLog('diverging', 0, dir, resolveLogConfig({}, config));
+  t.equal(stranded.logEndOffset, 2n);
+  await stranded.append(batch(['z1', 'z2', 'z3']), Date.now());
+  t.equal(stranded.logEndOffset, 5n);
+  stranded.close();
+  // Without its high-watermark checkpoint only the leader's epoch answer can place the cut.
+  rmSync(join(config.dataDir, 'replication-offset-checkpoint'));
+
+  const leader = await RawClient.connect(cluster.broker(1).bootstrap);
+  t.teardown(() => leader.close());
+  t.match((await produce(leader, 'diverging', ['c', 'd'])).responses[0].partitionResponses[0], { errorCode: 0, baseOffset: 2n });
+  const returned = await cluster.startBroker(0);
+  await waitFor('broker 0 caught up', () => returned.replicas.partition('diverging', 0)!.log.logEndOffset === 4n && cluster.store.partitionState('diverging', 0)!.isr.includes(0));
+  t.ok(lines.some((line) => /diverging-0: truncating the divergent tail from 2 \(log end 5\)/.test(line)), 'truncated at the end of epoch 0 on the new leader');
+  const contents = await replicaContents(cluster, 0, 'diverging');
+  t.same(contents.values, ['a', 'b', 'c', 'd'], 'the stranded records are gone, the new leader\'s are there');
+  t.same(contents.epochs, [0, 1]);
+});
+
+t.test('producer IDs are unique across the brokers and across runs on the same data directories', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'spate-pids-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const initProducerId = async (bootstrap: string) => {
+    const client = await RawClient.connect(bootstrap);
+    try {
+      const answer = await client.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+      return answer.body.producerId as bigint;
+    } finally {
+      client.close();
+    }
+  };
+  const first = await startTestCluster(t, { dataDir });
+  const ids = [await initProducerId(first.broker(0).bootstrap), await initProducerId(first.broker(1).bootstrap), await initProducerId(first.broker(2).bootstrap)];
+  t.equal(new Set(ids).size, 3, `three brokers hand out three different IDs (${ids.join(', ')})`);
+  await first.stop();
+  const second = await startTestCluster(t, { dataDir });
+  const later = await initProducerId(second.broker(0).bootstrap);
+  t.ok(ids.every((id) => later > id), `a new run starts past every block handed out (${later})`);
 });
