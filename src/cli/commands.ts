@@ -10,7 +10,9 @@ import { decodeDataRecords } from '../http/websocket-streams.js';
 import { partitionForKey } from '../http/partitioner.js';
 import {
   type CreateTopicsResponse,
+  type DeleteGroupsResponse,
   type DeleteTopicsResponse,
+  type DescribeConfigsResponse,
   type DescribeGroupsResponse,
   type FetchResponse,
   type FindCoordinatorResponse,
@@ -72,6 +74,10 @@ export async function runCommand(command: string, sub: string | undefined, optio
         return await consume(client, options);
       case 'groups':
         return await groups(client, sub, options);
+      case 'cluster':
+        return await cluster(client, options);
+      case 'configs':
+        return await configs(client, sub, options);
       default:
         throw new Error(`unknown command '${command}'`);
     }
@@ -332,6 +338,41 @@ async function consume(client: KafkaClient, options: CommandOptions): Promise<nu
   return 0;
 }
 
+/** The brokers and the controller, from Metadata (as `kafka-broker-api-versions`/`kafka-metadata-quorum` show them). */
+async function cluster(client: KafkaClient, options: CommandOptions): Promise<number> {
+  const metadata = await client.metadata([]);
+  const brokers = metadata.brokers.map((broker) => ({ nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack ?? null })).sort((a, b) => a.nodeId - b.nodeId);
+  const summary = { clusterId: metadata.clusterId ?? null, controllerId: metadata.controllerId ?? -1, brokers };
+  if (options.json) options.out(toJsonLine(summary));
+  else {
+    options.out(`Cluster ${summary.clusterId}, controller ${summary.controllerId}`);
+    for (const line of table(brokers, ['nodeId', 'host', 'port', 'rack'])) options.out(line);
+  }
+  return 0;
+}
+
+/** DescribeConfigs of a topic (--topic) or a broker (--broker N), as `kafka-configs --describe --all` lists them. */
+async function configs(client: KafkaClient, sub: string | undefined, options: CommandOptions): Promise<number> {
+  if (sub !== 'get') throw new Error(`spate configs: expected get, got '${sub ?? ''}'`);
+  const topic = text(options, 'topic');
+  const broker = text(options, 'broker');
+  if ((topic === undefined) === (broker === undefined)) throw new Error('spate configs get needs --topic T or --broker N');
+  const response = await client.request<DescribeConfigsResponse>(32, 4, {
+    resources: [{ resourceType: topic !== undefined ? 2 : 4, resourceName: topic ?? broker!, configurationKeys: null }],
+    includeSynonyms: false,
+    includeDocumentation: false,
+  });
+  const result = response.results[0]!;
+  check(result.errorCode, result.errorMessage, `configs of ${topic ?? `broker ${broker}`}`);
+  const SOURCES = ['UNKNOWN', 'TOPIC_CONFIG', 'DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG', 'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG'];
+  const rows = result.configs
+    .map((config) => ({ name: config.name, value: config.isSensitive ? null : config.value, source: SOURCES[config.configSource] ?? String(config.configSource), readOnly: config.readOnly }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (options.json) options.out(toJsonLine(rows));
+  else for (const row of rows) options.out(`${row.name}=${row.value ?? '(sensitive)'}\t${row.source}`);
+  return 0;
+}
+
 /** The offset after the last whole batch of a records blob. */
 function lastOffsetOf(records: Buffer): bigint {
   let position = 0;
@@ -381,7 +422,17 @@ async function groups(client: KafkaClient, sub: string | undefined, options: Com
       }
       return 0;
     }
+    case 'delete': {
+      const group = required(options, 'group');
+      const node = await coordinator(client, group);
+      const response = await client.requestTo<DeleteGroupsResponse>(node, 42, 2, { groupsNames: [group] });
+      const result = response.results[0]!;
+      check(result.errorCode, null, `delete group ${group}`);
+      if (options.json) options.out(toJsonLine({ group, deleted: true }));
+      else options.out(`Deleted group ${group}.`);
+      return 0;
+    }
     default:
-      throw new Error(`spate groups: expected list or describe, got '${sub ?? ''}'`);
+      throw new Error(`spate groups: expected list, describe or delete, got '${sub ?? ''}'`);
   }
 }

@@ -11,7 +11,9 @@ const USAGE = `Usage: spate start [options]
        spate topics list|describe|create|delete [--topic T] [--partitions N] [--replication-factor N] [--config K=V]
        spate produce --topic T [--key-separator SEP] [--header K=V] [--partition P] [--file F] [--acks N]
        spate consume --topic T [--from-beginning] [--partition P --offset N|earliest|latest] [--group G] [--count N] [--timeout-ms MS]
-       spate groups list|describe [--group G]
+       spate groups list|describe|delete [--group G]
+       spate configs get --topic T | --broker N
+       spate cluster
   client commands take --bootstrap-server HOST:PORT (default 127.0.0.1:9092) and --json
 
 Starts a Spate broker (Kafka protocol) in the foreground, or talks to one (or to any Kafka broker).
@@ -54,6 +56,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       group: { type: 'string' },
       count: { type: 'string' },
       'timeout-ms': { type: 'string' },
+      broker: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -63,7 +66,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     console.log(USAGE);
     return command === undefined && values.help !== true ? 1 : 0;
   }
-  if (['topics', 'produce', 'consume', 'groups'].includes(command)) {
+  if (['topics', 'produce', 'consume', 'groups', 'configs', 'cluster'].includes(command)) {
     return runCommand(command, positionals[1], {
       bootstrap: values['bootstrap-server'] ?? '127.0.0.1:9092',
       json: values.json === true,

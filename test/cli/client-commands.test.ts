@@ -87,6 +87,22 @@ t.test('the client commands against Spate', async (t) => {
   const humanGroup = await spate(undefined, 'groups', 'describe', '--group', 'cli-group');
   t.match(humanGroup.stdout, /GROUP\s+TOPIC\s+PARTITION\s+CURRENTOFFSET\s+LOGENDOFFSET\s+LAG/);
 
+  const topicConfigs = JSON.parse((await spate(undefined, 'configs', 'get', '--topic', 'cli-topic', '--json')).stdout) as Array<{ name: string; value: string; source: string }>;
+  t.match(topicConfigs.find((config) => config.name === 'retention.ms'), { value: '600000', source: 'TOPIC_CONFIG' });
+  t.match(topicConfigs.find((config) => config.name === 'cleanup.policy'), { value: 'delete', source: 'DEFAULT_CONFIG' });
+  const brokerConfigs = JSON.parse((await spate(undefined, 'configs', 'get', '--broker', String(broker.config.nodeId), '--json')).stdout) as Array<{ name: string; value: string }>;
+  t.equal(brokerConfigs.find((config) => config.name === 'num.partitions')!.value, '1');
+  const clusterInfo = JSON.parse((await spate(undefined, 'cluster', '--json')).stdout) as { clusterId: string; controllerId: number; brokers: Array<{ nodeId: number; port: number }> };
+  t.same(clusterInfo.brokers.map((entry) => [entry.nodeId, entry.port]), [[broker.config.nodeId, broker.port]]);
+  t.equal(clusterInfo.clusterId, broker.logs.clusterId);
+
+  const groupDeleted = await spate(undefined, 'groups', 'delete', '--group', 'cli-group');
+  t.equal(groupDeleted.code, 0, groupDeleted.stderr);
+  t.notOk((await admin.listGroups()).groups.some((group) => group.groupId === 'cli-group'), 'kafkajs no longer lists the group');
+  const groupMissing = await spate(undefined, 'groups', 'delete', '--group', 'cli-group');
+  t.equal(groupMissing.code, 1);
+  t.match(groupMissing.stderr, /GROUP_ID_NOT_FOUND/);
+
   const deleted = await spate(undefined, 'topics', 'delete', '--topic', 'cli-topic');
   t.equal(deleted.code, 0, deleted.stderr);
   t.notOk((await admin.listTopics()).includes('cli-topic'));
