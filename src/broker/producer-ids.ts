@@ -37,7 +37,7 @@ export class ProducerIdManager {
       this.next = this.allocate(BLOCK_SIZE);
       this.blockEnd = this.next + BLOCK_SIZE;
       // Kept too, so that a store that forgets (the in-process one) can start past it.
-      writeFileDurably(this.path, `${this.blockEnd}\n`);
+      writeFileWithBackup(this.path, `${this.blockEnd}\n`);
     } else if (this.next >= this.blockEnd) {
       this.blockEnd = this.next + BLOCK_SIZE;
       writeFileWithBackup(this.path, `${this.blockEnd}\n`);

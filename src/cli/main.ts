@@ -1,19 +1,30 @@
 // The `spate` command line: `spate start [--config FILE] [--host H] [--port N]
-// [--data-dir DIR] [--brokers N] [--override key=value ...]`.
+// [--http-port N] [--data-dir DIR] [--brokers N] [--override key=value ...]`, and the client
+// commands (topics, produce, consume, groups) in commands.ts.
 
 import { parseArgs } from 'node:util';
 import { type LogLevel } from '../logger.js';
 import { SpateBroker } from '../server/broker-server.js';
 import { SpateCluster } from '../cluster/cluster.js';
+import { runCommand } from './commands.js';
 
 const USAGE = `Usage: spate start [options]
+       spate topics list|describe|create|delete [--topic T] [--partitions N] [--replication-factor N] [--config K=V]
+       spate produce --topic T [--key-separator SEP] [--header K=V] [--partition P] [--file F] [--acks N]
+       spate consume --topic T [--from-beginning] [--partition P --offset N|earliest|latest] [--group G] [--count N] [--timeout-ms MS]
+       spate groups list|describe|delete [--group G]
+       spate configs get --topic T | --broker N
+       spate cluster
+  client commands take --bootstrap-server HOST:PORT (default 127.0.0.1:9092) and --json
 
-Starts a Spate broker (Kafka protocol) in the foreground.
+Starts a Spate broker (Kafka protocol) in the foreground, or talks to one (or to any Kafka broker).
 
 Options:
   --config FILE       Kafka-style properties file (server.properties)
   --host HOST         host to listen on (default 127.0.0.1)
   --port PORT         port to listen on (default 9092; 0 picks a free one)
+  --http-port PORT    HTTP port for /metrics, REST and WebSocket (default 8082, or a free
+                      one with --port 0; 0 picks a free one)
   --data-dir DIR      data directory (default ./data; with --brokers: DIR/broker-<id>, default a temporary one)
   --brokers N         run a one-process cluster of N brokers (node ids 0..N-1, ports PORT..PORT+N-1 or 0 each)
   --override K=V      set a Kafka property, repeatable (e.g. num.partitions=3)
@@ -25,12 +36,30 @@ export async function main(argv: string[]): Promise<number | undefined> {
     args: argv,
     allowPositionals: true,
     options: {
-      config: { type: 'string' },
+      // start: the properties file; topics create: topic configs (K=V), as kafka-topics.sh spells it.
+      config: { type: 'string', multiple: true },
       host: { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       brokers: { type: 'string' },
+      'http-port': { type: 'string' },
       override: { type: 'string', multiple: true },
+      'bootstrap-server': { type: 'string' },
+      json: { type: 'boolean' },
+      topic: { type: 'string' },
+      partitions: { type: 'string' },
+      'replication-factor': { type: 'string' },
+      'key-separator': { type: 'string' },
+      header: { type: 'string', multiple: true },
+      partition: { type: 'string' },
+      offset: { type: 'string' },
+      file: { type: 'string' },
+      acks: { type: 'string' },
+      'from-beginning': { type: 'boolean' },
+      group: { type: 'string' },
+      count: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      broker: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -39,6 +68,15 @@ export async function main(argv: string[]): Promise<number | undefined> {
   if (values.help === true || command === undefined || command === 'help') {
     console.log(USAGE);
     return command === undefined && values.help !== true ? 1 : 0;
+  }
+  if (['topics', 'produce', 'consume', 'groups', 'configs', 'cluster'].includes(command)) {
+    return runCommand(command, positionals[1], {
+      bootstrap: values['bootstrap-server'] ?? '127.0.0.1:9092',
+      json: values.json === true,
+      values: values as Record<string, string | boolean | string[] | undefined>,
+      out: (line) => process.stdout.write(`${line}\n`),
+      input: process.stdin,
+    });
   }
   if (command !== 'start') {
     console.error(`spate: unknown command '${command}'\n\n${USAGE}`);
@@ -55,6 +93,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
     port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got '${values.port}'`);
   }
+  let httpPort: number | undefined;
+  if (values['http-port'] !== undefined) {
+    httpPort = Number(values['http-port']);
+    if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new Error(`--http-port must be 0-65535, got '${values['http-port']}'`);
+  }
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new Error(`Unknown --log-level '${logLevel}'`);
 
@@ -64,9 +107,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`--brokers must be 1-64, got '${values.brokers}'`);
     const cluster = new SpateCluster({
       brokers: count,
-      ...(values.config !== undefined ? { configFile: values.config } : {}),
+      ...(values.config !== undefined ? { configFile: values.config.at(-1)! } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(port !== undefined ? { basePort: port } : {}),
+      ...(httpPort !== undefined ? { httpBasePort: httpPort } : {}),
       ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
       config,
       logLevel,
@@ -79,16 +123,17 @@ export async function main(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   const broker = new SpateBroker({
-    ...(values.config !== undefined ? { configFile: values.config } : {}),
+    ...(values.config !== undefined ? { configFile: values.config.at(-1)! } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(port !== undefined ? { port } : {}),
+    ...(httpPort !== undefined ? { httpPort } : {}),
     ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
     config,
     logLevel,
   });
   await broker.start();
   broker.logger.info(
-    `Spate broker ${broker.config.nodeId} ready on ${broker.bootstrap} (data in ${broker.config.dataDir}, started in ${Math.round(performance.now() - started)} ms)`,
+    `Spate broker ${broker.config.nodeId} ready on ${broker.bootstrap}${broker.httpUrl !== undefined ? `, HTTP on ${broker.httpUrl}` : ''} (data in ${broker.config.dataDir}, started in ${Math.round(performance.now() - started)} ms)`,
   );
 
   await untilSignal(broker.logger, () => broker.stop());

@@ -19,6 +19,8 @@ export interface ClusterOptions {
   readonly host?: string;
   /** First port; broker i listens on basePort + i. 0 (default): an ephemeral port each. */
   readonly basePort?: number;
+  /** First HTTP port (metrics, REST, WebSocket); broker i on httpBasePort + i. 0 or unset: a free port each. */
+  readonly httpBasePort?: number;
   /** Parent of the brokers' data directories (`broker-<id>`); default: a temporary directory removed by stop(). */
   readonly dataDir?: string;
   /** A Kafka-style properties file every broker reads (its listeners are replaced). */
@@ -109,6 +111,8 @@ export class SpateCluster {
       config: { ...(this.options.config ?? {}), 'node.id': nodeId },
       logger: this.logger,
       metadataStore: this.store,
+      // Each broker has its own HTTP listener: httpBasePort + node id, or a free port each.
+      httpPort: this.options.httpBasePort !== undefined && this.options.httpBasePort > 0 ? this.options.httpBasePort + nodeId : 0,
     };
     let broker: SpateBroker;
     try {

@@ -6,8 +6,7 @@
 // Everything goes through the broker's own handlers (CreateTopics, DeleteTopics, Produce)
 // or its state, never through a Kafka client on loopback.
 // Differences from the proxy: no schema-registry types (AVRO, PROTOBUF, JSONSCHEMA); the
-// cluster has one broker until the cluster layer lands; records answers come after the
-// whole body has arrived rather than while it streams in.
+// cluster has one broker until the cluster layer lands.
 
 import { type TemplatedApp } from 'uWebSockets.js';
 import { describeTopicConfigs, ConfigSource } from '../config/topic-config.js';
@@ -23,9 +22,10 @@ import {
 } from '../protocol/generated/index.js';
 import { encodeRecordBatch, type RecordInput } from '../protocol/record-batch.js';
 import { type Topic } from '../log/log-manager.js';
-import { exchange, parseJson, readBody, RestError, RestErrorCode, sendError, sendJson, send, toJson, type Exchange } from './http-support.js';
+import { exchange, parseJson, readBody, RestError, RestErrorCode, sendError, sendJson, send, type Exchange } from './http-support.js';
 import { type GatewayContext } from './gateway-context.js';
 import { partitionForKey } from './partitioner.js';
+import { streamRecords } from './record-stream.js';
 
 const CONFIG_SOURCE_NAMES = new Map<number, string>(Object.entries(ConfigSource).map(([name, code]) => [code, name === 'UNKNOWN' ? 'UNKNOWN' : name]));
 
@@ -277,21 +277,9 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
   });
 
   const produceOne = createRecordProducer(gateway);
-  route('post', '/v3/clusters/:cluster/topics/:topic/records', 2, true, async (args, _query, payload, target) => {
+  route('post', '/v3/clusters/:cluster/topics/:topic/records', 2, false, async (args, _query, _body, target) => {
     const topic = findTopic(args[1]!);
-    const records = parseJsonSequence(payload!);
-    if (records.length === 0) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'The request body has no record');
-    const answers: string[] = [];
-    for (const record of records) {
-      try {
-        answers.push(toJson(await produceOne(topic, record)));
-      } catch (error) {
-        if (records.length === 1) throw error;
-        const rest = error instanceof RestError ? error : new RestError(500, RestErrorCode.INTERNAL, (error as Error).message);
-        answers.push(toJson({ error_code: rest.errorCode, message: rest.message }));
-      }
-    }
-    send(target, 200, answers.join('\n'));
+    await streamRecords(target, gateway.maxBodyBytes, (record) => produceOne(topic, record));
   });
 }
 
@@ -364,36 +352,6 @@ function recordData(field: unknown, what: string): { type: string | null; bytes:
     default:
       throw new RestError(400, RestErrorCode.BAD_REQUEST, `${what}: unsupported type ${String(type)} (JSON, STRING and BINARY are served)`);
   }
-}
-
-/** Several JSON values one after the other (the proxy's streamed produce body). */
-export function parseJsonSequence(body: Buffer): unknown[] {
-  const text = body.toString('utf8');
-  const values: unknown[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let index = 0; index < text.length; index++) {
-    const char = text[index]!;
-    if (inString) {
-      if (char === '\\') index++;
-      else if (char === '"') inString = false;
-      continue;
-    }
-    if (char === '"') inString = true;
-    else if (char === '{' || char === '[') {
-      if (depth === 0) start = index;
-      depth++;
-    } else if (char === '}' || char === ']') {
-      depth--;
-      if (depth === 0) values.push(parseJson(Buffer.from(text.slice(start, index + 1))));
-      if (depth < 0) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'Malformed JSON: unbalanced brackets');
-    } else if (depth === 0 && !/\s/.test(char)) {
-      throw new RestError(400, RestErrorCode.BAD_REQUEST, `Malformed JSON: unexpected '${char}' between records`);
-    }
-  }
-  if (depth !== 0 || inString) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'Malformed JSON: the body ends inside a record');
-  return values;
 }
 
 /** "topic:partition" keys of a consumer-protocol Assignment (v0+: topics, then user data). */

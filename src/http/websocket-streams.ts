@@ -104,7 +104,7 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
         let records: WireRecord[];
         try {
           // Keys and values are views of the mapped segment: turned into strings before release.
-          records = decode(chunk.buffer, cursor.offset, end).map(toWire);
+          records = decodeDataRecords(chunk.buffer, cursor.offset, end).map(toWire);
         } finally {
           chunk.release();
         }
@@ -296,7 +296,7 @@ function toWire(record: DecodedRecord): WireRecord {
 }
 
 /** The data records of `buffer` in [from, end), compressed batches included; control batches skipped. */
-function decode(buffer: Buffer, from: bigint, end: bigint): DecodedRecord[] {
+export function decodeDataRecords(buffer: Buffer, from: bigint, end: bigint): DecodedRecord[] {
   const records: DecodedRecord[] = [];
   for (const batch of batchesOf(buffer)) {
     if (batch.isControl) continue;

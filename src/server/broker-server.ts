@@ -187,8 +187,8 @@ export class SpateBroker {
           ready: () => this.stopping === undefined,
           ...(this.options.httpStreams !== undefined ? { streams: this.options.httpStreams } : {}),
         });
+        this.gateway = gateway; // stopped by the shutdown below if listening fails
         await gateway.start();
-        this.gateway = gateway;
       }
     } catch (error) {
       await this.stop();

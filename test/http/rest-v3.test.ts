@@ -7,7 +7,7 @@ import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
 import { startTestBroker } from '../helpers/broker.js';
 import { partitionForKey } from '../../src/http/partitioner.js';
-import { parseJsonSequence } from '../../src/http/rest-v3.js';
+import { parseJsonSequence } from '../../src/http/record-stream.js';
 import { createRequire } from 'node:module';
 
 // kafkajs's Java-compatible murmur2, as the reference for Kafka's default placement.
@@ -147,4 +147,47 @@ t.test('the partitioner places keys as Kafka murmur2 does (kafkajs as the refere
     const bytes = Buffer.from(key);
     t.equal(partitionForKey(bytes, 1000), (kafkajsMurmur2(bytes) & 0x7fffffff) % 1000, `key '${key.slice(0, 10)}'`);
   }
+});
+
+t.test('streamed produce answers each record while the body is still arriving', async (t) => {
+  const broker = await startTestBroker(t);
+  const url = new URL(broker.httpUrl!);
+  const clusterId = ((await (await fetch(`${url.origin}/v3/clusters`)).json()) as { data: Array<{ cluster_id: string }> }).data[0]!.cluster_id;
+  t.equal((await fetch(`${url.origin}/v3/clusters/${clusterId}/topics`, json({ topic_name: 'streamed', partitions_count: 1 }))).status, 201);
+  const { request } = await import('node:http');
+  const answers: Array<Record<string, unknown>> = [];
+  let body = '';
+  const waiters: Array<() => void> = [];
+  const req = request({ host: url.hostname, port: url.port, method: 'POST', path: `/v3/clusters/${clusterId}/topics/streamed/records`, headers: { 'transfer-encoding': 'chunked' } });
+  const response = new Promise<number>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+        for (const wake of waiters.splice(0)) wake();
+      });
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+  });
+  const nextAnswer = async (count: number) => {
+    const deadline = Date.now() + 20_000;
+    while (body.split('\n').filter((line) => line.trim() !== '').length < count) {
+      if (Date.now() > deadline) throw new Error(`only ${body}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        waiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+  };
+  // Two records first (the second makes it a stream), then one more after their answers came.
+  req.write('{"value":{"type":"STRING","data":"one"}}');
+  req.write('{"value":{"type":"STRING","data":"two"}}\n{"value":');
+  await nextAnswer(2);
+  t.pass('two answers arrived before the body was finished');
+  req.write('{"type":"STRING","data":"three"}}');
+  req.end();
+  t.equal(await response, 200);
+  for (const line of body.split('\n')) answers.push(JSON.parse(line) as Record<string, unknown>);
+  t.same(answers.map((answer) => answer['offset']), [0, 1, 2]);
 });

@@ -12,6 +12,8 @@ export function spateBroker({ root, workDir, port, cpuProfileDir }) {
   // The one setting changed from the defaults, on both brokers (see kafka.mjs): a consumer
   // group starts at once instead of waiting 3 s for more members.
   args.push('--override', 'group.initial.rebalance.delay.ms=0');
+  // The HTTP listener (metrics, REST) on a free port, so a bench never collides on 8082.
+  args.push('--http-port', '0');
   return new BrokerProcess({
     name: 'spate',
     command: process.execPath,
