@@ -22,8 +22,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-// The allocation figures need a young generation that one batch of calls cannot fill.
-if (typeof globalThis.gc !== 'function') {
+// The allocation figures need global.gc and a young generation that one batch of calls
+// cannot fill: run as a script, this restarts itself with them (`npm run bench:micro`
+// passes them to the whole run).
+const isMain = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
+if (isMain && typeof globalThis.gc !== 'function') {
   const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=128', '--min-semi-space-size=128', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(child.status ?? 1);
 }
@@ -215,7 +218,7 @@ function opsPerSecond(name, fn, maxTime) {
   });
 }
 
-const format = (n) => (Math.abs(n) < 1 ? '0' : Math.round(n).toLocaleString('en-US'));
+const format = (n) => (Number.isNaN(n) ? 'n/a' : Math.abs(n) < 1 ? '0' : Math.round(n).toLocaleString('en-US'));
 
 export async function run() {
   Benchmark.support.decompilation = false;
@@ -225,7 +228,7 @@ export async function run() {
     console.log(`\nhot path, ${loaded.map((b) => b.name).join(' vs ')} (ops/s ±rme; garbage per call: JS heap + Buffer memory)`);
     for (const [step, make] of STEPS) {
       const fns = loaded.map((b) => [b.name, make(b, fixtures(b), state)]);
-      const garbage = new Map(fns.map(([name, fn]) => [name, garbagePerCall(fn, 300)]));
+      const garbage = new Map(fns.map(([name, fn]) => [name, typeof globalThis.gc === 'function' ? garbagePerCall(fn, 300) : { heap: Number.NaN, buffers: Number.NaN }]));
       // Rounds alternate the builds, so a busy moment of the machine falls on both alike;
       // the best round is the least disturbed one.
       const hz = new Map(fns.map(([name]) => [name, []]));
@@ -247,4 +250,4 @@ export async function run() {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();
+if (isMain) await run();
