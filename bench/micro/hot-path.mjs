@@ -40,7 +40,7 @@ if (process.env.SPATE_BASE_DIST) builds.unshift({ name: 'base', dist: dirOf(proc
 
 async function loadBuild({ name, dist }) {
   const load = (path) => import(new URL(path, dist).href);
-  const [primitives, frame, generated, frameReader, dispatcher, recordBatch, native] = await Promise.all([
+  const [primitives, frame, generated, frameReader, dispatcher, recordBatch, native, brokerConfig, logger, logManager, brokerState, brokerHandlers] = await Promise.all([
     load('protocol/primitives.js'),
     load('protocol/frame.js'),
     load('protocol/generated/index.js'),
@@ -48,9 +48,15 @@ async function loadBuild({ name, dist }) {
     load('server/dispatcher.js'),
     load('protocol/record-batch.js'),
     load('log/native.js'),
+    load('config/broker-config.js'),
+    load('logger.js'),
+    load('log/log-manager.js'),
+    load('broker/broker-state.js'),
+    load('broker/index.js'),
   ]);
+  const broker = { ...brokerConfig, ...logger, ...logManager, ...brokerState, handlers: brokerHandlers.handlers };
   // frame.js last: the generated index exports a versioned readRequestHeader of its own.
-  return { name, ...primitives, ...generated, ...frameReader, ...recordBatch, ...frame, dispatcher, native };
+  return { name, ...primitives, ...generated, ...frameReader, ...recordBatch, ...frame, dispatcher, native, broker };
 }
 
 // Buffer memory is counted where it is asked for: large ArrayBuffers are external memory,
@@ -77,6 +83,41 @@ function garbagePerCall(fn, calls) {
   }
   const mid = (key) => samples.map((x) => x[key]).sort((a, b) => a - b)[2];
   return { heap: mid('heap'), buffers: mid('buffers') };
+}
+
+/** garbagePerCall for a function returning a promise. */
+async function garbagePerAsyncCall(fn, calls) {
+  for (let i = 0; i < 200; i++) await fn();
+  const samples = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    globalThis.gc();
+    const before = process.memoryUsage().heapUsed;
+    const buffersBefore = bufferBytes;
+    for (let i = 0; i < calls; i++) await fn();
+    samples.push({ heap: (process.memoryUsage().heapUsed - before) / calls, buffers: (bufferBytes - buffersBefore) / calls });
+  }
+  const mid = (key) => samples.map((x) => x[key]).sort((a, b) => a - b)[2];
+  return { heap: mid('heap'), buffers: mid('buffers') };
+}
+
+/** A broker's dispatcher over a fresh data directory, with the bench topic created. */
+async function dispatcherOf(b, state) {
+  const { loadBrokerConfig, createLogger, LogManager, BrokerState, handlers } = b.broker;
+  const config = loadBrokerConfig({ overrides: { 'log.dirs': join(state.dir, `broker-${b.name}`), 'log.segment.bytes': String(64 * MiB), 'log.retention.bytes': String(160 * MiB) } });
+  const logger = createLogger('silent');
+  const logs = new LogManager(config, logger);
+  await logs.loadState(Date.now());
+  const brokerState = new BrokerState(config, logs, logger);
+  state.closers.push(() => logs.close());
+  const dispatcher = new b.dispatcher.Dispatcher(handlers, brokerState);
+  const connection = { id: 1, remoteAddress: '127.0.0.1:1', closed: new Promise(() => {}), isOpen: true };
+  const create = b.encodeRequest(b.ApiKey.CreateTopics, 7, 9, 'bench', {
+    topics: [{ name: 'bench-topic', numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  await dispatcher.dispatch(create.subarray(4), connection);
+  return { dispatcher, connection, logs };
 }
 
 function fixtures(b) {
@@ -209,10 +250,34 @@ const STEPS = [
   }],
 ];
 
-/** ops/s of one function over `maxTime` seconds (benchmark.js). */
-function opsPerSecond(name, fn, maxTime) {
+/** Whole requests through Dispatcher.dispatch: decode, handler, log, encode ([name, async make]). */
+const REQUESTS = [
+  ['whole Produce v9 request, 8 x 128 KiB, acks=1 (dispatch: decode, handler, append, encode)', async (b, f, state) => {
+    const { dispatcher, connection } = await state.broker(b);
+    const frame = f.produceFrame.subarray(4);
+    return async () => {
+      const chunks = await dispatcher.dispatch(frame, connection);
+      if (chunks === null) throw new Error('no produce response');
+    };
+  }],
+  ['whole Fetch v12 request, 8 partitions, 1 MiB each (dispatch: decode, handler, read, encode)', async (b, f, state) => {
+    const { dispatcher, connection } = await state.broker(b);
+    for (let i = 0; i < 10; i++) await dispatcher.dispatch(f.produceFrame.subarray(4), connection); // data to read
+    const frame = f.fetchFrame.subarray(4);
+    return async () => {
+      const chunks = await dispatcher.dispatch(frame, connection);
+      if (chunks === null) throw new Error('no fetch response');
+      // Mapped views are given back once sent, as the connection does.
+      for (const chunk of chunks) chunk.release?.();
+    };
+  }],
+];
+
+/** ops/s of one function over `maxTime` seconds (benchmark.js); async ones are deferred. */
+function opsPerSecond(name, fn, maxTime, async = false) {
   return new Promise((resolve) => {
-    const bench = new Benchmark(name, fn, { maxTime, minSamples: 5 });
+    const body = async ? (deferred) => fn().then(() => deferred.resolve()) : fn;
+    const bench = new Benchmark(name, body, { maxTime, minSamples: 5, defer: async });
     bench.on('complete', () => resolve(bench.error ? Number.NaN : bench.hz));
     bench.run({ async: true });
   });
@@ -220,10 +285,26 @@ function opsPerSecond(name, fn, maxTime) {
 
 const format = (n) => (Number.isNaN(n) ? 'n/a' : Math.abs(n) < 1 ? '0' : Math.round(n).toLocaleString('en-US'));
 
+function report(step, fns, hz, garbage) {
+  console.log(`  ${step}`);
+  const best = new Map([...hz].map(([name, values]) => [name, Math.max(...values)]));
+  for (const [name] of fns) {
+    const g = garbage.get(name);
+    const values = hz.get(name).sort((a, b) => a - b);
+    console.log(`    ${name.padEnd(5)} ${format(best.get(name)).padStart(12)} ops/s best (median ${format(values[Math.floor(values.length / 2)])})   ${format(g.heap).padStart(8)} B heap + ${format(g.buffers).padStart(8)} B buffers per call`);
+  }
+  if (fns.length === 2) console.log(`    new/base ${(best.get('new') / best.get('base')).toFixed(2)}x`);
+}
+
 export async function run() {
   Benchmark.support.decompilation = false;
   const loaded = await Promise.all(builds.map(loadBuild));
-  const state = { dir: mkdtempSync(join(tmpdir(), 'spate-micro-hot-')), logs: [] };
+  const state = { dir: mkdtempSync(join(tmpdir(), 'spate-micro-hot-')), logs: [], closers: [] };
+  const brokers = new Map();
+  state.broker = (b) => {
+    if (!brokers.has(b.name)) brokers.set(b.name, dispatcherOf(b, state));
+    return brokers.get(b.name);
+  };
   try {
     console.log(`\nhot path, ${loaded.map((b) => b.name).join(' vs ')} (ops/s ±rme; garbage per call: JS heap + Buffer memory)`);
     for (const [step, make] of STEPS) {
@@ -235,16 +316,26 @@ export async function run() {
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, fn] of round % 2 ? [...fns].reverse() : fns) hz.get(name).push(await opsPerSecond(`${step} [${name}]`, fn, 1));
       }
-      console.log(`  ${step}`);
-      const best = new Map([...hz].map(([name, values]) => [name, Math.max(...values)]));
-      for (const [name] of fns) {
-        const g = garbage.get(name);
-        const values = hz.get(name).sort((a, b) => a - b);
-        console.log(`    ${name.padEnd(5)} ${format(best.get(name)).padStart(12)} ops/s best (median ${format(values[Math.floor(values.length / 2)])})   ${format(g.heap).padStart(8)} B heap + ${format(g.buffers).padStart(8)} B buffers per call`);
+      report(step, fns, hz, garbage);
+    }
+    for (const [step, make] of REQUESTS) {
+      const fns = [];
+      try {
+        for (const b of loaded) fns.push([b.name, await make(b, fixtures(b), state)]);
+      } catch (error) {
+        console.log(`  ${step}: could not set up: ${error.message}`);
+        continue;
       }
-      if (fns.length === 2) console.log(`    new/base ${(best.get('new') / best.get('base')).toFixed(2)}x`);
+      const garbage = new Map();
+      for (const [name, fn] of fns) garbage.set(name, typeof globalThis.gc === 'function' ? await garbagePerAsyncCall(fn, 100) : { heap: Number.NaN, buffers: Number.NaN });
+      const hz = new Map(fns.map(([name]) => [name, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, fn] of round % 2 ? [...fns].reverse() : fns) hz.get(name).push(await opsPerSecond(`${step} [${name}]`, fn, 1, true));
+      }
+      report(step, fns, hz, garbage);
     }
   } finally {
+    for (const close of state.closers) close();
     for (const log of state.logs) log.close();
     rmSync(state.dir, { recursive: true, force: true });
   }
