@@ -374,6 +374,8 @@ export class Writer {
   private chunkStart = 0;
   private readonly chunks: Array<Buffer | RecordsChunk> = [];
   private flushedBytes = 0;
+  /** Bytes of the chunks written out of band (records passed through, not copied). */
+  private outOfBandBytes = 0;
   private onlyBuffers = true;
 
   constructor(initialCapacity = 256) {
@@ -383,6 +385,11 @@ export class Writer {
   /** Total bytes written so far, inline and out-of-band. */
   get byteLength(): number {
     return this.flushedBytes + this.pos - this.chunkStart;
+  }
+
+  /** Bytes written into the writer's own buffers: what a writer of the same message needs. */
+  get inlineByteLength(): number {
+    return this.byteLength - this.outOfBandBytes;
   }
 
   private ensure(n: number): void {
@@ -617,6 +624,7 @@ export class Writer {
     this.flushInline();
     this.chunks.push(value);
     this.flushedBytes += length;
+    this.outOfBandBytes += length;
     if (!isBuffer) this.onlyBuffers = false;
   }
 

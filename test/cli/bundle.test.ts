@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { kcatConsume, type KcatRecord } from '../helpers/kcat.js';
+import { kcatConsume, run, type KcatRecord } from '../helpers/kcat.js';
 import { startProcessBroker } from '../helpers/process-broker.js';
 
 const BUNDLE = fileURLToPath(new URL('../../dist/bundle/', import.meta.url));
@@ -23,6 +23,22 @@ function logBytes(dataDir: string, partitionDir: string): number {
 
 t.test('the bundle carries its worker entries', async (t) => {
   for (const file of ['spate.js', 'worker.js', 'cleaner-worker.js']) t.ok(existsSync(join(BUNDLE, file)), `dist/bundle/${file}`);
+});
+
+t.test('loading the bundle loads no codec library and no piscina', async (t) => {
+  // CommonJS packages land in require.cache when they load; the bundle itself is ESM.
+  const script = [
+    `await import(${JSON.stringify(join(BUNDLE, 'spate.js'))});`,
+    "const { createRequire } = await import('node:module');",
+    'console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));',
+  ].join('\n');
+  const result = await run(process.execPath, ['--input-type=module', '-e', script]);
+  t.equal(result.code, 0, result.stderr);
+  const loaded = JSON.parse(result.stdout) as string[];
+  for (const name of ['snappy', 'lz4-napi', 'zstd-wasm', 'piscina']) {
+    t.notOk(loaded.some((file) => file.includes(`/${name}/`)), `${name} is not loaded at start`);
+  }
+  t.ok(loaded.some((file) => file.endsWith('spate.node')), 'the native addon is');
 });
 
 t.test('the bundled broker recompresses through its worker pool and compacts through its cleaner thread', async (t) => {

@@ -95,7 +95,7 @@ export function markdownReport(data, chartPrefix) {
     out.push(`Other processes on the machine (not the broker, not the load generator) used on average ${Math.round(spateOther)}% of the 200% during the Spate workloads${Number.isFinite(kafkaOther) ? ` and ${Math.round(kafkaOther)}% during Kafka's` : ''}.${spateOther > 20 || kafkaOther > 20 ? ' The machine was shared, so throughput and latency figures carry that noise; CPU per GiB, measured on the broker process alone, much less so.' : ''}`);
     out.push('');
   }
-  out.push('## Targets (issue 6)');
+  out.push('## Targets (issues 6 and 11)');
   out.push('');
   out.push('| target | workload | value | status |');
   out.push('| --- | --- | --- | --- |');
