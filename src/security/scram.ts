@@ -119,7 +119,10 @@ export class ScramServerExchange {
     if (proofAt < 0) throw new ScramAuthenticationError('Invalid SCRAM client-final message');
     const withoutProof = message.slice(0, proofAt);
     const fields = attributes(withoutProof);
-    if (fields.get('r') !== this.nonce) throw new ScramAuthenticationError('Invalid SCRAM nonce');
+    // Kafka's ScramSaslServer only checks that the nonce ends with the server's nonce;
+    // librdkafka 2.0 relies on that (it sends the client nonce twice), so do the same.
+    const nonce = fields.get('r');
+    if (nonce === undefined || !nonce.endsWith(this.nonce)) throw new ScramAuthenticationError('Invalid client nonce in the final client message.');
     const proof = Buffer.from(message.slice(proofAt + 3), 'base64');
     const credential = this.credential;
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
