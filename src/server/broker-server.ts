@@ -16,6 +16,7 @@ import { Connection } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
 import { ConnectionLimits } from '../security/connection-limits.js';
 import { createListenerServer } from '../security/listener-server.js';
+import { RequestMemory } from '../security/request-memory.js';
 
 export interface BrokerOptions {
   /** Host to bind; overrides `listeners`. */
@@ -45,6 +46,8 @@ export class SpateBroker {
   private stopping?: Promise<void>;
   private readonly temporaryDir?: string;
   private readonly limits: ConnectionLimits;
+  /** queued.max.request.bytes, shared by every connection. */
+  readonly requestMemory: RequestMemory;
 
   constructor(options: BrokerOptions = {}) {
     const overrides: Record<string, string | number | boolean> = { ...(options.config ?? {}) };
@@ -66,6 +69,7 @@ export class SpateBroker {
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info');
     for (const warning of this.config.warnings) this.logger.warn(warning);
     this.limits = new ConnectionLimits(this.config);
+    this.requestMemory = new RequestMemory(Number(this.config.values.get('queued.max.request.bytes') as bigint));
   }
 
   /** The first listener's bound port (the real one when 0 was asked for). */
@@ -104,7 +108,7 @@ export class SpateBroker {
     const dispatcher = new Dispatcher(handlers, state);
     try {
       for (const listener of this.config.listeners) {
-        const server = createListenerServer(state.security.listeners.get(listener.name)!, this.logger, (socket, tlsPrincipal) =>
+        const server = createListenerServer(state.security.listeners.get(listener.name)!, this.logger, this.config.values.get('spate.authentication.timeout.ms') as number, (socket, tlsPrincipal) =>
           this.accept(socket, dispatcher, listener.name, tlsPrincipal),
         );
         await new Promise<void>((resolve, reject) => {
@@ -171,6 +175,9 @@ export class SpateBroker {
       maxFrameBytes: this.config.socketRequestMaxBytes,
       maxInFlight: this.config.queuedMaxRequests,
       idleTimeoutMs: this.config.connectionsMaxIdleMs,
+      memory: this.requestMemory,
+      requestReadTimeoutMs: this.config.values.get('spate.request.read.timeout.ms') as number,
+      authenticationTimeoutMs: this.config.values.get('spate.authentication.timeout.ms') as number,
     }, this.state!.security.session(listenerName, tlsPrincipal));
     this.connections.add(connection);
     void connection.closed.then(() => this.connections.delete(connection));
