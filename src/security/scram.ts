@@ -87,6 +87,8 @@ export class ScramServerExchange {
   constructor(
     readonly mechanism: ScramMechanism,
     private readonly lookup: (username: string) => ScramCredential | undefined,
+    /** The server's part of the nonce (random; fixed only to check RFC 7677's example). */
+    private readonly serverNonce: () => string = () => randomBytes(18).toString('base64'),
   ) {}
 
   first(message: string): string {
@@ -109,7 +111,7 @@ export class ScramServerExchange {
     // answer does not tell which user names exist; the proof check then fails.
     const salt = this.credential?.salt ?? randomBytes(24);
     const iterations = this.credential?.iterations ?? SCRAM_MIN_ITERATIONS;
-    this.nonce = clientNonce + randomBytes(18).toString('base64');
+    this.nonce = clientNonce + this.serverNonce();
     this.serverFirst = `r=${this.nonce},s=${salt.toString('base64')},i=${iterations}`;
     return this.serverFirst;
   }
