@@ -176,6 +176,11 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('max.connections', 'int', 2147483647, 'Most connections the broker accepts at once; more are closed at once.', atLeast(0)),
   define('max.connections.per.ip', 'int', 2147483647, 'Most connections from one address.', atLeast(0)),
   define('max.connections.per.ip.overrides', 'string', '', 'Per-address limits: host:count pairs separated by commas.'),
+  // Spate's own (Kafka has no such limits): how long a request frame may take to arrive,
+  // and how long a SASL or TLS connection may take to authenticate, so that a client sending
+  // one byte a second is closed long before connections.max.idle.ms.
+  define('spate.request.read.timeout.ms', 'int', 30000, 'A request frame must arrive whole within this time; 0 disables (Spate only).', atLeast(0)),
+  define('spate.authentication.timeout.ms', 'int', 30000, 'TLS handshake and SASL authentication must finish within this time; 0 disables (Spate only).', atLeast(0)),
   define('queued.max.request.bytes', 'long', -1n, 'Most request bytes read but not yet answered, across all connections; -1 is unlimited.', atLeast(-1n)),
 ];
 

@@ -11,9 +11,9 @@ import { ANONYMOUS, tlsPeerPrincipal } from './principal.js';
 import { type ListenerSecurity } from './security-config.js';
 import { tlsServerOptions } from './tls.js';
 
-export function createListenerServer(security: ListenerSecurity, logger: Logger, onConnection: (socket: Socket, tlsPrincipal: string) => void): Server {
+export function createListenerServer(security: ListenerSecurity, logger: Logger, handshakeTimeoutMs: number, onConnection: (socket: Socket, tlsPrincipal: string) => void): Server {
   if (!security.usesTls) return createTcpServer({ noDelay: true }, (socket) => onConnection(socket, ANONYMOUS));
-  const server = createTlsServer({ ...tlsServerOptions(security), noDelay: true }, (socket: TLSSocket) => {
+  const server = createTlsServer({ ...tlsServerOptions(security), noDelay: true, ...(handshakeTimeoutMs > 0 ? { handshakeTimeout: handshakeTimeoutMs } : {}) }, (socket: TLSSocket) => {
     onConnection(socket, tlsPeerPrincipal(socket));
   });
   server.on('tlsClientError', (error, socket) => {

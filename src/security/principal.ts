@@ -12,25 +12,13 @@ export function userPrincipal(name: string): string {
   return `User:${name}`;
 }
 
-/** RFC 2253 escaping of one attribute value. */
-function escapeRdnValue(value: string): string {
-  let escaped = value.replace(/([,+"\\<>;=])/g, '\\$1');
-  if (escaped.startsWith('#') || escaped.startsWith(' ')) escaped = `\\${escaped}`;
-  if (escaped.endsWith(' ') && !escaped.endsWith('\\ ')) escaped = `${escaped.slice(0, -1)}\\ `;
-  return escaped;
-}
-
 /** The RFC 2253 distinguished name of a certificate subject. */
 export function rfc2253Subject(certificate: X509Certificate): string {
-  // Node lists the subject's attributes one per line, in certificate (ASN.1) order, with
-  // values as they are; RFC 2253 writes them in reverse order.
+  // Node lists the subject's attributes one per line, in certificate (ASN.1) order, values
+  // already escaped as RFC 2253 wants; RFC 2253 writes them in reverse order.
   return certificate.subject
     .split('\n')
     .filter((line) => line !== '')
-    .map((line) => {
-      const at = line.indexOf('=');
-      return `${line.slice(0, at)}=${escapeRdnValue(line.slice(at + 1))}`;
-    })
     .reverse()
     .join(',');
 }

@@ -87,6 +87,8 @@ export class ScramServerExchange {
   constructor(
     readonly mechanism: ScramMechanism,
     private readonly lookup: (username: string) => ScramCredential | undefined,
+    /** The server's part of the nonce (random; fixed only to check RFC 7677's example). */
+    private readonly serverNonce: () => string = () => randomBytes(18).toString('base64'),
   ) {}
 
   first(message: string): string {
@@ -109,7 +111,7 @@ export class ScramServerExchange {
     // answer does not tell which user names exist; the proof check then fails.
     const salt = this.credential?.salt ?? randomBytes(24);
     const iterations = this.credential?.iterations ?? SCRAM_MIN_ITERATIONS;
-    this.nonce = clientNonce + randomBytes(18).toString('base64');
+    this.nonce = clientNonce + this.serverNonce();
     this.serverFirst = `r=${this.nonce},s=${salt.toString('base64')},i=${iterations}`;
     return this.serverFirst;
   }
@@ -119,7 +121,10 @@ export class ScramServerExchange {
     if (proofAt < 0) throw new ScramAuthenticationError('Invalid SCRAM client-final message');
     const withoutProof = message.slice(0, proofAt);
     const fields = attributes(withoutProof);
-    if (fields.get('r') !== this.nonce) throw new ScramAuthenticationError('Invalid SCRAM nonce');
+    // Kafka's ScramSaslServer only checks that the nonce ends with the server's nonce;
+    // librdkafka 2.0 relies on that (it sends the client nonce twice), so do the same.
+    const nonce = fields.get('r');
+    if (nonce === undefined || !nonce.endsWith(this.nonce)) throw new ScramAuthenticationError('Invalid client nonce in the final client message.');
     const proof = Buffer.from(message.slice(proofAt + 3), 'base64');
     const credential = this.credential;
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;

@@ -12,6 +12,7 @@ import { ConnectionSecurity } from './connection-security.js';
 import { ANONYMOUS } from './principal.js';
 import { type ScramMechanism } from './scram.js';
 import { ScramCredentialStore } from './scram-credentials.js';
+import { ClientQuotaStore } from './client-quotas.js';
 import { listenerSecurity, listenerWarnings, type ListenerSecurity } from './security-config.js';
 
 export interface Resource {
@@ -27,6 +28,7 @@ export const CLUSTER_RESOURCE: Resource = { type: ResourceType.CLUSTER, name: CL
 export class SecurityManager {
   readonly listeners = new Map<string, ListenerSecurity>();
   readonly scram: ScramCredentialStore;
+  readonly quotas: ClientQuotaStore;
   readonly authorizer: AclAuthorizer | undefined;
   readonly reauthMs: number;
 
@@ -37,6 +39,7 @@ export class SecurityManager {
       for (const warning of listenerWarnings(security)) logger.warn(warning);
     }
     this.scram = new ScramCredentialStore(config.dataDir, logger);
+    this.quotas = new ClientQuotaStore(config.dataDir, logger);
     this.reauthMs = Number(config.values.get('connections.max.reauth.ms') as bigint);
     const authorizerClass = (config.values.get('authorizer.class.name') as string).trim();
     if (authorizerClass !== '') {

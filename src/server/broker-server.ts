@@ -20,6 +20,7 @@ import { ReplicaManager } from '../cluster/replica-manager.js';
 import { Dispatcher } from './dispatcher.js';
 import { ConnectionLimits } from '../security/connection-limits.js';
 import { createListenerServer } from '../security/listener-server.js';
+import { RequestMemory } from '../security/request-memory.js';
 
 export interface BrokerOptions {
   /** Host to bind; overrides `listeners`. */
@@ -62,6 +63,8 @@ export class SpateBroker {
   private readonly temporaryDir?: string;
   private readonly limits: ConnectionLimits;
   private readonly metadataStore?: MetadataStore;
+  /** queued.max.request.bytes, shared by every connection. */
+  readonly requestMemory: RequestMemory;
 
   constructor(private readonly options: BrokerOptions = {}) {
     const overrides: Record<string, string | number | boolean> = { ...(options.config ?? {}) };
@@ -90,6 +93,7 @@ export class SpateBroker {
     if (options.metadataStore !== undefined) this.metadataStore = options.metadataStore;
     for (const warning of this.config.warnings) this.logger.warn(warning);
     this.limits = new ConnectionLimits(this.config);
+    this.requestMemory = new RequestMemory(Number(this.config.values.get('queued.max.request.bytes') as bigint));
   }
 
   /** The first listener's bound port (the real one when 0 was asked for). */
@@ -157,7 +161,7 @@ export class SpateBroker {
     dispatcher.observer = metrics.observe;
     try {
       for (const listener of this.config.listeners) {
-        const server = createListenerServer(state.security.listeners.get(listener.name)!, this.logger, (socket, tlsPrincipal) =>
+        const server = createListenerServer(state.security.listeners.get(listener.name)!, this.logger, this.config.values.get('spate.authentication.timeout.ms') as number, (socket, tlsPrincipal) =>
           this.accept(socket, dispatcher, listener.name, tlsPrincipal),
         );
         await new Promise<void>((resolve, reject) => {
@@ -243,6 +247,9 @@ export class SpateBroker {
       maxFrameBytes: this.config.socketRequestMaxBytes,
       maxInFlight: this.config.queuedMaxRequests,
       idleTimeoutMs: this.config.connectionsMaxIdleMs,
+      memory: this.requestMemory,
+      requestReadTimeoutMs: this.config.values.get('spate.request.read.timeout.ms') as number,
+      authenticationTimeoutMs: this.config.values.get('spate.authentication.timeout.ms') as number,
     }, this.state!.security.session(listener, tlsPrincipal));
     this.connections.add(connection);
     this.connectionCounts.set(listener, (this.connectionCounts.get(listener) ?? 0) + 1);

@@ -7,6 +7,7 @@ import { type Socket } from 'node:net';
 import { type ConnectionInfo } from '../broker/api-handler.js';
 import { type Logger } from '../logger.js';
 import { type ConnectionSecurity } from '../security/connection-security.js';
+import { type RequestMemory } from '../security/request-memory.js';
 import { CloseConnection, type Dispatcher, type ResponseChunks } from './dispatcher.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 
@@ -20,6 +21,8 @@ export interface OutboundRecords {
 }
 
 interface Pending {
+  /** Bytes of the request frame (with its size prefix), held in queued.max.request.bytes. */
+  bytes: number;
   done: boolean;
   response: ResponseChunks | null;
 }
@@ -28,6 +31,12 @@ export interface ConnectionOptions {
   readonly maxFrameBytes: number;
   readonly maxInFlight: number;
   readonly idleTimeoutMs: number;
+  /** The broker-wide queued.max.request.bytes pool (src/security/request-memory.ts). */
+  readonly memory?: RequestMemory;
+  /** A request frame must arrive whole within this time (0: no limit). */
+  readonly requestReadTimeoutMs?: number;
+  /** A SASL connection must be authenticated within this time (0: no limit). */
+  readonly authenticationTimeoutMs?: number;
 }
 
 /** Above this many unsent bytes the connection stops reading new requests. */
@@ -41,6 +50,15 @@ export class Connection implements ConnectionInfo {
   private readonly queue: Pending[] = [];
   private isClosed = false;
   private resolveClosed!: () => void;
+  /** Bytes read and not yet given back to options.memory. */
+  private heldBytes = 0;
+  private waitingForMemory = false;
+  private readTimer: NodeJS.Timeout | undefined;
+  private authenticationTimer: NodeJS.Timeout | undefined;
+  private readonly resumeForMemory = () => {
+    this.waitingForMemory = false;
+    this.maybeResume();
+  };
 
   constructor(
     readonly id: number,
@@ -58,6 +76,13 @@ export class Connection implements ConnectionInfo {
     socket.setNoDelay(true);
     if (options.idleTimeoutMs > 0) {
       socket.setTimeout(options.idleTimeoutMs, () => this.close(`idle for ${options.idleTimeoutMs} ms (connections.max.idle.ms)`));
+    }
+    const authenticationTimeoutMs = options.authenticationTimeoutMs ?? 0;
+    if (!security.authenticated && authenticationTimeoutMs > 0) {
+      this.authenticationTimer = setTimeout(() => {
+        if (!this.security.authenticated) this.close(`not authenticated within ${authenticationTimeoutMs} ms (spate.authentication.timeout.ms)`);
+      }, authenticationTimeoutMs);
+      this.authenticationTimer.unref();
     }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
@@ -87,10 +112,28 @@ export class Connection implements ConnectionInfo {
     this.isClosed = true;
     this.socket.destroy();
     this.releaseQueued();
+    this.releaseResources();
     this.resolveClosed();
   }
 
+  /** Gives back the request memory and stops the timers (the connection is gone). */
+  private releaseResources(): void {
+    clearTimeout(this.readTimer);
+    clearTimeout(this.authenticationTimer);
+    this.options.memory?.forget(this.resumeForMemory);
+    this.options.memory?.release(this.heldBytes);
+    this.heldBytes = 0;
+  }
+
   private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    this.heldBytes += chunk.length;
+    if (this.options.memory !== undefined && !this.options.memory.hold(chunk.length)) {
+      // Over queued.max.request.bytes: stop reading until another request is answered.
+      this.waitingForMemory = true;
+      this.socket.pause();
+      this.options.memory.whenAvailable(this.resumeForMemory);
+    }
     let frames: Buffer[];
     try {
       frames = this.frames.push(chunk);
@@ -101,11 +144,26 @@ export class Connection implements ConnectionInfo {
     }
     for (const frame of frames) this.startRequest(frame);
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
+    this.watchPartialFrame();
+  }
+
+  /** A frame begun but not finished must be completed in time (a slow sender is closed). */
+  private watchPartialFrame(): void {
+    const timeoutMs = this.options.requestReadTimeoutMs ?? 0;
+    if (this.frames.bufferedBytes === 0 || timeoutMs <= 0) {
+      clearTimeout(this.readTimer);
+      this.readTimer = undefined;
+    } else if (this.readTimer === undefined) {
+      this.readTimer = setTimeout(() => {
+        if (this.frames.bufferedBytes > 0) this.close(`request not received whole within ${timeoutMs} ms (spate.request.read.timeout.ms)`);
+      }, timeoutMs);
+      this.readTimer.unref();
+    }
   }
 
   private startRequest(frame: Buffer): void {
     if (this.isClosed) return;
-    const pending: Pending = { done: false, response: null };
+    const pending: Pending = { bytes: frame.length + 4, done: false, response: null };
     this.queue.push(pending);
     let result: Promise<ResponseChunks | null>;
     try {
@@ -142,7 +200,9 @@ export class Connection implements ConnectionInfo {
     if (this.queue.length === 0 || !this.queue[0]!.done) return;
     this.socket.cork();
     while (this.queue.length > 0 && this.queue[0]!.done) {
-      const { response } = this.queue.shift()!;
+      const { response, bytes } = this.queue.shift()!;
+      this.heldBytes -= bytes;
+      this.options.memory?.release(bytes);
       if (response !== null) this.writeChunks(response);
       if (this.security.closeAfterResponse) break;
     }
@@ -154,6 +214,7 @@ export class Connection implements ConnectionInfo {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
       this.releaseQueued();
+      this.releaseResources();
       this.resolveClosed();
       return;
     }
@@ -172,7 +233,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private maybeResume(): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.waitingForMemory) return;
     if (this.queue.length < this.options.maxInFlight && this.socket.writableLength < WRITE_HIGH_WATER) {
       if (this.socket.isPaused()) this.socket.resume();
     } else if (this.socket.writableLength >= WRITE_HIGH_WATER) {
@@ -188,6 +249,7 @@ export class Connection implements ConnectionInfo {
     if (!this.isClosed) {
       this.isClosed = true;
       this.releaseQueued();
+      this.releaseResources();
       this.resolveClosed();
     }
   }
