@@ -5,8 +5,7 @@
 
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { initCodecs } from '../compression/codecs.js';
-import { decodeDataRecords } from '../http/websocket-streams.js';
+import { decodeDataRecords, loadRecordCodecs } from '../http/websocket-streams.js';
 import { partitionForKey } from '../http/partitioner.js';
 import {
   type CreateTopicsResponse,
@@ -254,7 +253,7 @@ async function committedOffsets(client: KafkaClient, node: number, group: string
 
 /** Fetches from each partition's leader until --count records or --timeout-ms without records. */
 async function consume(client: KafkaClient, options: CommandOptions): Promise<number> {
-  await initCodecs();
+  await loadRecordCodecs();
   const topic = required(options, 'topic');
   const count = integer(options, 'count', Number.MAX_SAFE_INTEGER);
   const idleTimeoutMs = integer(options, 'timeout-ms', count === Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : 30_000);

@@ -13,8 +13,7 @@
 // OffsetCommit; there is no rebalancing between WebSocket members.
 
 import { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
-import { Attribute, batchesOf, recordsSection } from '../compression/batches.js';
-import { initCodecs } from '../compression/codecs.js';
+import type * as BatchesModule from '../compression/batches.js';
 import { type PartitionLog } from '../log/partition-log.js';
 import { KafkaError, errorName } from '../protocol/errors.js';
 import { decodeRecordBatches, type DecodedRecord } from '../protocol/record-batch.js';
@@ -239,7 +238,7 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
     },
     open: (ws) => {
       sockets.add(ws);
-      codecsReady ??= initCodecs();
+      codecsReady ??= loadRecordCodecs();
     },
     message: (ws, message) => {
       const text = Buffer.from(message).toString('utf8');
@@ -295,8 +294,24 @@ function toWire(record: DecodedRecord): WireRecord {
   };
 }
 
-/** The data records of `buffer` in [from, end), compressed batches included; control batches skipped. */
+let batches: typeof BatchesModule | undefined;
+
+/**
+ * Loads the record-level batch code and the codec libraries, on first use only: a broker
+ * that serves no WebSocket stream never loads them (they cost start time and memory).
+ */
+export async function loadRecordCodecs(): Promise<void> {
+  batches ??= await import('../compression/batches.js');
+  await (await import('../compression/codecs.js')).initCodecs();
+}
+
+/**
+ * The data records of `buffer` in [from, end), compressed batches included; control batches
+ * skipped. loadRecordCodecs() must have completed.
+ */
 export function decodeDataRecords(buffer: Buffer, from: bigint, end: bigint): DecodedRecord[] {
+  if (batches === undefined) throw new Error('loadRecordCodecs() has not completed');
+  const { Attribute, batchesOf, recordsSection } = batches;
   const records: DecodedRecord[] = [];
   for (const batch of batchesOf(buffer)) {
     if (batch.isControl) continue;
