@@ -34,7 +34,7 @@ t.test('placement spreads leaders and checks explicit assignments', async (t) =>
   const placed = placeReplicas('orders', 0, 3, 3, [2, 0, 1]);
   t.same(new Set(placed.map((replicas) => replicas[0])).size, 3, 'each broker leads one partition');
   for (const replicas of placed) t.equal(new Set(replicas).size, 3, 'no broker twice');
-  t.throws(() => placeReplicas('orders', 0, 1, 4, [0, 1, 2]), { kafkaCode: ErrorCode.INVALID_REPLICATION_FACTOR });
+  t.throws(() => placeReplicas('orders', 0, 1, 4, [0, 1, 2]), { message: /[\s\S]*/, kafkaCode: ErrorCode.INVALID_REPLICATION_FACTOR });
   t.throws(() => checkAssignment([[0, 9]], [0, 1, 2]), { kafkaCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: /broker 9, but no such broker/ });
   t.throws(() => checkAssignment([[0, 0]], [0, 1, 2]), { kafkaCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: /more than once/ });
   t.throws(() => checkAssignment([[0, 1], [2]], [0, 1, 2]), { kafkaCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: /same number of replicas/ });

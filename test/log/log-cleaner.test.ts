@@ -3,7 +3,7 @@
 // horizon, the dirty ratio and compaction lags are respected, a reader holding a segment
 // during the swap keeps a consistent view, and an interrupted swap completes on restart.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +96,7 @@ function keyedBatch(entries: Array<[string, string | null]>, timestamp: number, 
 // compaction code does not follow worker threads).
 let inline: typeof cleanLog | undefined;
 
-function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], topicConfigs: Record<string, string> = {}, brokerOverrides: Record<string, string | number> = {}) {
+function setup(t: Test, topicConfigs: Record<string, string> = {}, brokerOverrides: Record<string, string | number> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'spate-cleaner-'));
   const broker = loadBrokerConfig({ overrides: { 'log.cleaner.backoff.ms': 3600000, ...brokerOverrides } });
   const pool = new CompressionPool(1);
@@ -218,7 +218,7 @@ t.test('keyless records are refused on a compacted topic, compressed or not', as
     sealBatch(out);
     return out;
   })();
-  await t.rejects(Promise.resolve(log.append(keylessZipped, now)), { kafkaCode: 87 });
+  await t.rejects(Promise.resolve(log.append(keylessZipped, now)), { message: /[\s\S]*/, kafkaCode: 87 });
   t.match(await log.append(zipped, now), { baseOffset: 0n });
 });
 

@@ -3,7 +3,7 @@
 // CreateTime timestamps, compression.type recompresses through the worker pool while
 // appends keep their order, and a config change applies to the running log.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { CompressionPool } from '../../src/compression/pool.js';
 import { batchesOf } from '../../src/compression/batches.js';
 import { decodeRecordBatches, encodeRecordBatch } from '../../src/protocol/record-batch.js';
 
-function openLog(t: Parameters<Parameters<typeof t.test>[1]>[0], configs: Record<string, string>) {
+function openLog(t: Test, configs: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'spate-partition-'));
   const pool = new CompressionPool(1);
   const broker = loadBrokerConfig();
@@ -47,7 +47,7 @@ t.test('LogAppendTime rewrites the batch timestamps and its CRC', async (t) => {
 t.test('CreateTime timestamps outside before/after.max.ms are INVALID_TIMESTAMP', async (t) => {
   const { log } = openLog(t, { 'message.timestamp.before.max.ms': '60000', 'message.timestamp.after.max.ms': '1000' });
   const now = Date.now();
-  t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'future', timestamp: now + 5000 }] }), now), { kafkaCode: 32 });
+  t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'future', timestamp: now + 5000 }] }), now), { message: /[\s\S]*/, kafkaCode: 32 });
   t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'ok', timestamp: now }, { value: 'old', timestamp: now - 120_000 }] }), now), { kafkaCode: 32, message: /out of range/ });
   t.match(log.append(encodeRecordBatch({ records: [{ value: 'fine', timestamp: now - 30_000 }] }), now), { baseOffset: 0n });
 });
@@ -63,7 +63,7 @@ t.test('compression.type recompresses in the workers; appends keep their order',
   t.ok(codecs.length > 0 && codecs.every((codec) => codec === 4), 'stored as zstd');
 
   log.updateConfig(resolveLogConfig({ 'compression.type': 'producer', 'max.message.bytes': '100' }, broker));
-  t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'y'.repeat(200) }] }), now), { kafkaCode: 10 }, 'the new max.message.bytes applies at once');
+  t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'y'.repeat(200) }] }), now), { message: /[\s\S]*/, kafkaCode: 10 }, 'the new max.message.bytes applies at once');
   const plain = log.append(encodeRecordBatch({ records: [{ value: 'tiny' }] }), now);
   t.notOk(plain instanceof Promise, 'compression.type=producer appends synchronously');
 });
@@ -71,8 +71,8 @@ t.test('compression.type recompresses in the workers; appends keep their order',
 t.test('a deleted partition refuses reads and writes', async (t) => {
   const { log } = openLog(t, {});
   log.markDeleted();
-  t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'x' }] }), Date.now()), { kafkaCode: 3 });
-  await t.rejects(log.read(0n, 100, true), { kafkaCode: 3 });
+  t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'x' }] }), Date.now()), { message: /[\s\S]*/, kafkaCode: 3 });
+  await t.rejects(log.read(0n, 100, true), { message: /[\s\S]*/, kafkaCode: 3 });
   t.same(log.segmentInfo(), []);
   t.equal(await log.replaceSegment(0n, 0), false);
 });

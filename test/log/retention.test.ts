@@ -2,7 +2,7 @@
 // and by size (retention.bytes), the log start offset follows, the active segment is
 // rolled when everything expired, and a reader holding a deleted segment keeps reading it.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { resolveLogConfig } from '../../src/config/topic-config.js';
 import { PartitionLog } from '../../src/log/partition-log.js';
 import { decodeRecordBatches, encodeRecordBatch } from '../../src/protocol/record-batch.js';
 
-function openLog(t: Parameters<Parameters<typeof t.test>[1]>[0], configs: Record<string, string>) {
+function openLog(t: Test, configs: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'spate-retention-'));
   const log = new PartitionLog('retained', 0, dir, resolveLogConfig({ 'internal.segment.bytes': '500', ...configs }, loadBrokerConfig()));
   t.teardown(() => {
@@ -35,7 +35,7 @@ t.test('retention.ms deletes the oldest segments by their newest timestamp', asy
   const first = await log.read(log.logStartOffset, 1 << 20, true);
   t.ok(first !== null && first.baseOffset >= log.logStartOffset - 1n);
   first?.release();
-  await t.rejects(log.read(0n, 1 << 20, true), { kafkaCode: 1 }, 'below the log start: OFFSET_OUT_OF_RANGE');
+  await t.rejects(log.read(0n, 1 << 20, true), { message: /[\s\S]*/, kafkaCode: 1 }, 'below the log start: OFFSET_OUT_OF_RANGE');
   t.equal(decodeRecordBatches(reader!.buffer)[0]!.records[0]!.value!.toString().slice(0, 8), 'record 0', 'a slice of a deleted segment still reads (no SIGBUS)');
   reader!.release();
   t.equal(log.applyRetention(now).deletedSegments, 0, 'nothing else has expired');

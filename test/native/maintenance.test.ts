@@ -1,14 +1,14 @@
 // The SegmentLog calls retention, config changes and the cleaner use: segments(), roll(),
 // configure(), and validateBatches' key check and minimum timestamps.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SegmentLog, validateBatches } from '../../src/log/native.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 
-function openLog(t: Parameters<Parameters<typeof t.test>[1]>[0], options = {}) {
+function openLog(t: Test, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'spate-maintenance-'));
   const log = new SegmentLog(dir, options);
   t.teardown(() => {

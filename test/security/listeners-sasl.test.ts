@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
-import { Kafka, logLevel } from 'kafkajs';
+import t, { type Test } from 'tap';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { startBroker, type SpateBroker } from '../../src/index.js';
 import { saltPassword } from '../../src/security/scram.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -41,7 +41,7 @@ function kafka(broker: SpateBroker, listener: string, sasl?: { mechanism: 'plain
     clientId: `security-test-${listener}`,
     brokers: [`127.0.0.1:${broker.portOf(listener)}`],
     ssl: listener.includes('SSL') ? { ca: [ca], servername: 'localhost' } : false,
-    ...(sasl !== undefined ? { sasl } : {}),
+    ...(sasl !== undefined ? { sasl: sasl as SASLOptions } : {}),
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
   });
@@ -66,7 +66,6 @@ async function roundTrip(t: Test, client: Kafka, topic: string, value: string): 
   t.equal(received, value, `${topic}: the record came back`);
 }
 
-type Test = typeof t;
 
 async function setScram(broker: SpateBroker, user: string, mechanism: 1 | 2, password: string): Promise<number> {
   const client = await RawClient.connect(`127.0.0.1:${broker.portOf('PLAINTEXT')}`);
