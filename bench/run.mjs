@@ -146,11 +146,6 @@ function git(args) {
   }
 }
 
-function median(values) {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : Number.NaN;
-}
-
 /** A broker of the given kind in a fresh working directory. */
 async function makeBroker(kind, cpuProfileDir, workDir) {
   const dir = workDir ?? mkdtempSync(join(os.tmpdir(), `spate-bench-${kind}-`));

@@ -1,6 +1,5 @@
 // Part of the protocol generator (scripts/generate-protocol.mjs): Code emission: one reader and one writer per struct, covering every version.
 
-import { join } from 'node:path';
 import { HEADER } from './constants.mjs';
 import { rangeText, sameRange } from './definitions.mjs';
 import { condition, resolveContexts, structOf } from './versions.mjs';

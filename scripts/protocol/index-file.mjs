@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER } from './constants.mjs';
 import { kebabCase, loadSpec, rangeText, sameRange } from './definitions.mjs';
-import { maxVersion, quote } from './types.mjs';
+import { quote } from './types.mjs';
 import { Lines, exportedNames, renderFile } from './emit.mjs';
 
 function apiBaseName(requestName) {

@@ -4,7 +4,6 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeClusterRequest, type DescribeClusterResponse } from '../protocol/generated/index.js';
-import { AclOperation } from '../security/acls.js';
 import { CLUSTER_RESOURCE } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 import { clusterBrokers } from './03-metadata.js';

@@ -62,7 +62,7 @@ export class HttpGateway implements GatewayContext {
     this.state = options.state;
     this.maxBodyBytes = options.maxBodyBytes ?? options.state.config.socketRequestMaxBytes;
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
-    const gateway = this;
+    const isOpen = () => !this.closing;
     this.connectionInfo = {
       id: 0,
       remoteAddress: 'http-gateway',
@@ -72,7 +72,7 @@ export class HttpGateway implements GatewayContext {
       security: options.state.security.session(options.state.config.listeners[0]!.name),
       closed: this.closedPromise,
       get isOpen() {
-        return !gateway.closing;
+        return isOpen();
       },
     };
     this.app = uWS.App();

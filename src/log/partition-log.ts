@@ -324,14 +324,13 @@ export class PartitionLog {
     this.checkOpen();
     this.checkLeader();
     let info: BatchesInfo;
-    let appended;
     try {
       info = validateBatches(records);
       stampLeaderEpoch(records, info, this.leaderEpoch);
     } catch (error) {
       throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
     }
-    appended = this.appendToSegments(records, info, nowMs);
+    const appended = this.appendToSegments(records, info, nowMs);
     let offset = appended.baseOffset;
     for (const batch of info.batches) {
       if (batch.isTransactional && !batch.isControl) this.transactions.onTransactionalBatch(batch.producerId, offset);

@@ -90,7 +90,7 @@ export function listenerWarnings(security: ListenerSecurity): string[] {
  */
 export function parseJaasOptions(text: string): Map<string, string> {
   const options = new Map<string, string>();
-  const pattern = /([A-Za-z0-9_.\-]+)\s*=\s*(?:"((?:\\.|[^"\\])*)"|([^\s;"]+))/g;
+  const pattern = /([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:\\.|[^"\\])*)"|([^\s;"]+))/g;
   for (const match of text.matchAll(pattern)) {
     const value = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]!;
     options.set(match[1]!, value);

@@ -74,8 +74,8 @@ function encodeless(record: Buffer): string {
   at += 1; // attributes
   [, at] = readVarint(record, at); // timestamp delta
   [, at] = readVarint(record, at); // offset delta
-  let keyLength;
-  [keyLength, at] = readVarint(record, at);
+  const [keyLength, afterKey] = readVarint(record, at);
+  at = afterKey;
   if (keyLength > 0) at += keyLength;
   const [valueLength, valueAt] = readVarint(record, at);
   return record.subarray(valueAt, valueAt + valueLength).toString();
