@@ -48,6 +48,10 @@ export class ClientQuotaStore {
     }
   }
 
+  get size(): number {
+    return this.quotas.size;
+  }
+
   entries(): Array<{ entity: QuotaEntityPart[]; values: ReadonlyMap<string, number> }> {
     return [...this.quotas.values()];
   }
