@@ -2,7 +2,7 @@
 // `kafka-configs --alter --entity-type users|clients|ips` sends), checked as Kafka checks
 // them: the entity shape (user, client-id, both, or ip) and the keys it allows, positive
 // values; INVALID_REQUEST otherwise. Needs ALTER_CONFIGS on the cluster. Stored durably;
-// not enforced yet.
+// the byte rates are enforced (src/security/quota-enforcer.ts).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type AlterClientQuotasRequest, type AlterClientQuotasResponse } from '../protocol/generated/index.js';

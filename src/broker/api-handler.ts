@@ -15,6 +15,8 @@ export interface ConnectionInfo {
   readonly remoteHost: string;
   /** Listener, security protocol, principal and SASL state of the connection. */
   readonly security: ConnectionSecurity;
+  /** Stops reading requests for this long (a quota was exceeded; KIP-219). */
+  throttle(ms: number): void;
 }
 
 export interface RequestContext {

@@ -181,6 +181,8 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   // one byte a second is closed long before connections.max.idle.ms.
   define('spate.request.read.timeout.ms', 'int', 30000, 'A request frame must arrive whole within this time; 0 disables (Spate only).', atLeast(0)),
   define('spate.authentication.timeout.ms', 'int', 30000, 'TLS handshake and SASL authentication must finish within this time; 0 disables (Spate only).', atLeast(0)),
+  define('quota.window.num', 'int', 11, 'Samples kept for client quota rates.', atLeast(1)),
+  define('quota.window.size.seconds', 'int', 1, 'Length of one client quota sample.', atLeast(1)),
   define('queued.max.request.bytes', 'long', -1n, 'Most request bytes read but not yet answered, across all connections; -1 is unlimited.', atLeast(-1n)),
 ];
 

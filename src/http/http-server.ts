@@ -70,6 +70,8 @@ export class HttpGateway implements GatewayContext {
       // first listener, so an authorizer applies the ACLs of that principal to it.
       remoteHost: '127.0.0.1',
       security: options.state.security.session(options.state.config.listeners[0]!.name),
+      // Quotas mute a Kafka connection; gateway requests are not throttled yet.
+      throttle: () => undefined,
       closed: this.closedPromise,
       get isOpen() {
         return isOpen();

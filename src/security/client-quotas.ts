@@ -1,7 +1,7 @@
 // Client quotas as Kafka keeps them (ClientQuotaEntity -> config values): entities of
 // user, client-id, user + client-id, or ip, each name possibly the default (null), with
-// Kafka's keys. Stored in `client-quotas.json` in the data directory. Spate stores and
-// describes them; it does not throttle yet (see the README's Security section).
+// Kafka's keys. Stored in `client-quotas.json` in the data directory; quota-enforcer.ts
+// throttles the byte rates.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,6 +46,10 @@ export class ClientQuotaStore {
     } catch (error) {
       logger.error(`Cannot read ${this.path}, client quotas are not loaded: ${(error as Error).message}`);
     }
+  }
+
+  get size(): number {
+    return this.quotas.size;
   }
 
   entries(): Array<{ entity: QuotaEntityPart[]; values: ReadonlyMap<string, number> }> {

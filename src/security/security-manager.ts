@@ -13,6 +13,7 @@ import { ANONYMOUS } from './principal.js';
 import { type ScramMechanism } from './scram.js';
 import { ScramCredentialStore } from './scram-credentials.js';
 import { ClientQuotaStore } from './client-quotas.js';
+import { QuotaEnforcer } from './quota-enforcer.js';
 import { listenerSecurity, listenerWarnings, type ListenerSecurity } from './security-config.js';
 
 export interface Resource {
@@ -29,6 +30,7 @@ export class SecurityManager {
   readonly listeners = new Map<string, ListenerSecurity>();
   readonly scram: ScramCredentialStore;
   readonly quotas: ClientQuotaStore;
+  readonly quotaEnforcer: QuotaEnforcer;
   readonly authorizer: AclAuthorizer | undefined;
   readonly reauthMs: number;
 
@@ -40,6 +42,7 @@ export class SecurityManager {
     }
     this.scram = new ScramCredentialStore(config.dataDir, logger);
     this.quotas = new ClientQuotaStore(config.dataDir, logger);
+    this.quotaEnforcer = new QuotaEnforcer(this.quotas, config.values.get('quota.window.num') as number, (config.values.get('quota.window.size.seconds') as number) * 1000);
     this.reauthMs = Number(config.values.get('connections.max.reauth.ms') as bigint);
     const authorizerClass = (config.values.get('authorizer.class.name') as string).trim();
     if (authorizerClass !== '') {

@@ -53,6 +53,7 @@ export class Connection implements ConnectionInfo {
   /** Bytes read and not yet given back to options.memory. */
   private heldBytes = 0;
   private waitingForMemory = false;
+  private throttledUntil = 0;
   private readTimer: NodeJS.Timeout | undefined;
   private authenticationTimer: NodeJS.Timeout | undefined;
   private readonly resumeForMemory = () => {
@@ -114,6 +115,13 @@ export class Connection implements ConnectionInfo {
     this.releaseQueued();
     this.releaseResources();
     this.resolveClosed();
+  }
+
+  throttle(ms: number): void {
+    if (ms <= 0 || this.isClosed) return;
+    this.throttledUntil = Math.max(this.throttledUntil, Date.now() + ms);
+    this.socket.pause();
+    setTimeout(() => this.maybeResume(), ms + 1).unref();
   }
 
   /** Gives back the request memory and stops the timers (the connection is gone). */
@@ -233,7 +241,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private maybeResume(): void {
-    if (this.isClosed || this.waitingForMemory) return;
+    if (this.isClosed || this.waitingForMemory || this.throttledUntil > Date.now()) return;
     if (this.queue.length < this.options.maxInFlight && this.socket.writableLength < WRITE_HIGH_WATER) {
       if (this.socket.isPaused()) this.socket.resume();
     } else if (this.socket.writableLength >= WRITE_HIGH_WATER) {

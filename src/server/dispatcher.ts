@@ -131,7 +131,29 @@ export class Dispatcher {
     }
     observer?.(apiKey, apiVersion, request, response, performance.now() - started, false);
     if (response === NO_RESPONSE) return null;
-    return encodeSchemaResponse(schema, apiVersion, correlationId, response);
+    // Byte-rate quotas (src/security/quota-enforcer.ts): produce counts the request, fetch the answer.
+    const user = principal.slice(principal.indexOf(':') + 1);
+    if (apiKey === ApiKey.Produce) {
+      const throttleMs = security.quotaEnforcer.record('producer_byte_rate', user, clientId ?? '', frame.length, this.broker.now());
+      if (throttleMs > 0) {
+        (response as { throttleTimeMs: number }).throttleTimeMs = throttleMs;
+        connection.throttle(throttleMs);
+      }
+    }
+    const encoded = encodeSchemaResponse(schema, apiVersion, correlationId, response);
+    if (apiKey === ApiKey.Fetch) {
+      const bytes = encoded.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+      const throttleMs = security.quotaEnforcer.record('consumer_byte_rate', user, clientId ?? '', bytes, this.broker.now());
+      // throttle_time_ms is the body's first field, after the size, the correlation id and
+      // (flexible versions) the header's empty tagged fields.
+      const at = 8 + (responseHeaderVersion(apiKey, apiVersion) === 1 ? 1 : 0);
+      const head = encoded[0];
+      if (throttleMs > 0 && Buffer.isBuffer(head) && head.length >= at + 4) {
+        head.writeInt32BE(throttleMs, at);
+        connection.throttle(throttleMs);
+      }
+    }
+    return encoded;
   }
 
   /** KIP-511: an unknown ApiVersions version is answered in v0 with error 35 and our range. */
