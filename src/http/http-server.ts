@@ -5,7 +5,6 @@
 import uWS from 'uWebSockets.js';
 import { type ApiHandler, type ConnectionInfo, NO_RESPONSE, type RequestContext } from '../broker/api-handler.js';
 import { type BrokerState } from '../broker/broker-state.js';
-import { ConfigError } from '../config/definitions.js';
 import { type Logger } from '../logger.js';
 import { type BrokerMetrics } from '../metrics/broker-metrics.js';
 import { type Dispatcher } from '../server/dispatcher.js';
@@ -17,21 +16,9 @@ import { registerRestV3 } from './rest-v3.js';
 import { registerStreams, type StreamOptions, type Streams } from './websocket-streams.js';
 import { Gauge } from 'prom-client';
 
-export interface HttpListener {
-  readonly host: string;
-  readonly port: number;
-}
+import { type HttpListener } from './http-listener.js';
 
-/** `http://host:port` (the only scheme served; TLS comes with the security work). */
-export function parseHttpListener(uri: string): HttpListener {
-  const match = /^http:\/\/(\[[^\]]*\]|[^:/]*):(\d+)\/?$/i.exec(uri.trim());
-  if (match === null) throw new ConfigError('http.listeners', uri, 'expected http://host:port');
-  const port = Number(match[2]);
-  if (port > 65535) throw new ConfigError('http.listeners', uri, 'port out of range');
-  let host = match[1]!;
-  if (host.startsWith('[')) host = host.slice(1, -1);
-  return { host: host === '' ? '0.0.0.0' : host, port };
-}
+export { parseHttpListener, type HttpListener } from './http-listener.js';
 
 export interface HttpGatewayOptions {
   readonly listener: HttpListener;

@@ -12,8 +12,9 @@ import { handlers } from '../broker/index.js';
 import { loadBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { LogManager } from '../log/log-manager.js';
-import { HttpGateway, parseHttpListener } from '../http/http-server.js';
-import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { parseHttpListener } from '../http/http-listener.js';
+import type { HttpGateway } from '../http/http-server.js';
+import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 import { Connection } from './connection.js';
 import { InProcessMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
@@ -157,8 +158,15 @@ export class SpateBroker {
     await state.transactions.load();
     await state.shares.load();
     const dispatcher = new Dispatcher(handlers, state);
-    const metrics = new BrokerMetrics(state, this.connectionCounts);
-    dispatcher.observer = metrics.observe;
+    // The HTTP side (uWebSockets.js, prom-client) is loaded only when a listener is set: a
+    // broker with http.listeners empty starts without it. Metrics observe from the first request.
+    const httpListener = (this.config.values.get('http.listeners') as string[])[0];
+    let metrics: BrokerMetrics | undefined;
+    if (httpListener !== undefined) {
+      const { BrokerMetrics } = await import('../metrics/broker-metrics.js');
+      metrics = new BrokerMetrics(state, this.connectionCounts);
+      dispatcher.observer = metrics.observe;
+    }
     try {
       for (const listener of this.config.listeners) {
         const server = createListenerServer(state.security.listeners.get(listener.name)!, this.logger, this.config.values.get('spate.authentication.timeout.ms') as number, (socket, tlsPrincipal) =>
@@ -180,8 +188,8 @@ export class SpateBroker {
           port: advertised !== undefined && advertised.port !== 0 && advertised !== listener ? advertised.port : bound.port,
         });
       }
-      const httpListener = (this.config.values.get('http.listeners') as string[])[0];
-      if (httpListener !== undefined) {
+      if (httpListener !== undefined && metrics !== undefined) {
+        const { HttpGateway } = await import('../http/http-server.js');
         const gateway = new HttpGateway({
           listener: parseHttpListener(httpListener),
           state,
