@@ -225,6 +225,7 @@ function waitForAppend(context: RequestContext, logs: PartitionLog[], maxWaitMs:
     for (const log of logs) unsubscribes.push(log.onAppend(done));
     timer = setTimeout(done, maxWaitMs);
     void context.connection.closed.then(done);
+    void context.connection.draining?.then(done);
   });
 }
 
@@ -245,8 +246,10 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
     const responseMaxBytes = Math.min(request.maxBytes ?? 0x7fffffff, broker.config.fetchMaxBytes);
     const deadline = broker.now() + Math.max(0, request.maxWaitMs);
     const readCommitted = request.isolationLevel === READ_COMMITTED;
+    let shuttingDown = false;
+    void context.connection.draining?.then(() => (shuttingDown = true));
     let results = await readTargets(targets, responseMaxBytes, readCommitted);
-    while (bytesOf(results) < request.minBytes && !hasError(results)) {
+    while (bytesOf(results) < request.minBytes && !hasError(results) && !shuttingDown) {
       const remaining = deadline - broker.now();
       if (remaining <= 0) break;
       for (const result of results) result.records?.release();

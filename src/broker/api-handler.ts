@@ -9,6 +9,8 @@ export interface ConnectionInfo {
   /** Resolves when the connection closes, so long-running work can stop early. */
   readonly closed: Promise<void>;
   readonly isOpen: boolean;
+  /** Resolves when the broker starts shutting down: long polls answer at once with what they have. */
+  readonly draining?: Promise<void>;
 }
 
 export interface RequestContext {
