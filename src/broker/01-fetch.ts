@@ -249,6 +249,7 @@ function waitForAppend(context: RequestContext, logs: PartitionLog[], maxWaitMs:
     for (const log of logs) unsubscribes.push(log.onAppend(done));
     timer = setTimeout(done, maxWaitMs);
     void context.connection.closed.then(done);
+    void context.connection.draining?.then(done);
   });
 }
 
@@ -283,8 +284,10 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
         target.replica.recordFollowerFetch(replicaId, target.fetchOffset, broker.now());
       }
     }
+    let shuttingDown = false;
+    void context.connection.draining?.then(() => (shuttingDown = true));
     let results = await readTargets(targets, responseMaxBytes, readCommitted, follower);
-    while (bytesOf(results) < request.minBytes && !hasError(results)) {
+    while (bytesOf(results) < request.minBytes && !hasError(results) && !shuttingDown) {
       const remaining = deadline - broker.now();
       if (remaining <= 0) break;
       for (const result of results) result.records?.release();

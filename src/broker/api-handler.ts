@@ -17,6 +17,8 @@ export interface ConnectionInfo {
   readonly security: ConnectionSecurity;
   /** Stops reading requests for this long (a quota was exceeded; KIP-219). */
   throttle(ms: number): void;
+  /** Resolves when the broker starts shutting down: long polls answer at once with what they have. */
+  readonly draining?: Promise<void>;
 }
 
 export interface RequestContext {

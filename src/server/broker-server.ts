@@ -224,10 +224,19 @@ export class SpateBroker {
     await this.state?.replicas.stop();
     this.gateway?.stop();
     const closing = this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    const drained = [...this.connections].map((connection) =>
-      Promise.race([connection.drain(), new Promise((resolve) => setTimeout(resolve, 2000))]),
-    );
+    const started = performance.now();
+    const drained = [...this.connections].map(async (connection) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        connection.drain().then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000))),
+      ]);
+      clearTimeout(timer);
+      // Requests still unanswered were read and may have reached the log: say whose.
+      if (!finished) this.logger.warn(`Shutdown: connection ${connection.id} from ${connection.remoteAddress} did not drain in 2000 ms; ${connection.inFlight} request(s) unanswered`);
+    });
     await Promise.all(drained);
+    this.logger.info(`Shutdown: ${drained.length} connection(s) drained in ${Math.round(performance.now() - started)} ms`);
     for (const connection of this.connections) connection.close();
     await Promise.all(closing);
     if (this.state !== undefined) {

@@ -49,6 +49,10 @@ export class Connection implements ConnectionInfo {
   private readonly frames: FrameReader;
   private readonly queue: Pending[] = [];
   private isClosed = false;
+  private drainStarted = false;
+  private resolveDraining!: () => void;
+  /** Resolves when drain() starts (ConnectionInfo.draining). */
+  readonly draining: Promise<void> = new Promise((resolve) => (this.resolveDraining = resolve));
   private resolveClosed!: () => void;
   /** Bytes read and not yet given back to options.memory. */
   private heldBytes = 0;
@@ -99,10 +103,15 @@ export class Connection implements ConnectionInfo {
     return this.queue.length;
   }
 
-  /** Stops reading; resolves once every queued response has been written. */
+  /**
+   * Stops reading for good (answering a request no longer resumes the socket); resolves
+   * once every request already read is answered and the answers have left Node's buffer.
+   */
   async drain(): Promise<void> {
+    this.drainStarted = true;
     this.socket.pause();
-    while (this.queue.length > 0 && !this.isClosed) {
+    this.resolveDraining();
+    while ((this.queue.length > 0 || this.socket.writableLength > 0) && !this.isClosed) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -241,7 +250,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private maybeResume(): void {
-    if (this.isClosed || this.waitingForMemory || this.throttledUntil > Date.now()) return;
+    if (this.isClosed || this.drainStarted || this.waitingForMemory || this.throttledUntil > Date.now()) return;
     if (this.queue.length < this.options.maxInFlight && this.socket.writableLength < WRITE_HIGH_WATER) {
       if (this.socket.isPaused()) this.socket.resume();
     } else if (this.socket.writableLength >= WRITE_HIGH_WATER) {
