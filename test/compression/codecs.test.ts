@@ -133,6 +133,19 @@ t.test('the worker pool runs transformations off the event loop', async (t) => {
   t.equal((unchanged as { records: Uint8Array }).records, framed, 'an unchanged batch is the caller\'s own buffer');
 });
 
+t.test('tasks that arrive while the pool is first created share one pool, and all finish', async (t) => {
+  // A burst of compressed produces right after start once made a pool per task; the tasks
+  // of the pools that were replaced never finished (a broker under load answered nothing).
+  const pool = new CompressionPool(2);
+  t.teardown(() => pool.close());
+  const input = compressed(keyed(20), Codec.GZIP);
+  const burst = Promise.all(Array.from({ length: 160 }, () => pool.transform({ records: input, targetCodec: Codec.LZ4, requireKeys: false, levels: {} })));
+  const outcome = await Promise.race([burst, new Promise<'stalled'>((resolve) => setTimeout(() => resolve('stalled'), 60_000))]);
+  t.not(outcome, 'stalled', 'every task of the burst finished');
+  if (outcome !== 'stalled') t.equal(outcome.filter((result) => result.ok && result.changed).length, 160);
+  t.ok(pool.threads <= 2, `at most maxThreads workers (${pool.threads})`);
+});
+
 t.test('the worker entry answers with records of their own, or the refusal', async (t) => {
   const changed = await runWorker({ records: compressed(keyed(3), Codec.GZIP), targetCodec: Codec.LZ4, requireKeys: false, levels: {} });
   t.match(changed, { ok: true, changed: true });
