@@ -131,7 +131,8 @@ function machine() {
   const javaVersion = /java\.runtime\.version = (\S+)/.exec(java)?.[1] ?? /version "([^"]+)"/.exec(java)?.[1] ?? '?';
   return {
     cpu: cpu.trim(),
-    cores: os.availableParallelism?.() ?? os.cpus().length,
+    // The machine's cores, not this process's: the bench pins itself to the clients' cores first.
+    cores: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
     kernel: os.release(),
     java: `Java ${javaVersion}`,

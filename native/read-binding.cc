@@ -93,21 +93,33 @@ Napi::Object ReadSliceWrap::Create(Napi::Env env, ReadResult& result) {
   slice.Set("length", Napi::Number::New(env, static_cast<double>(result.length)));
   slice.Set("position", Napi::Number::New(env, static_cast<double>(result.position)));
   slice.Set("fd", Napi::Number::New(env, wrap->file_->fd.get()));
-  if (result.mapping) {
-    uint8_t* bytes = result.mapping->address + result.position;
-    auto* pin = new std::shared_ptr<MappedRegion>(std::move(result.mapping));
-    slice.Set("buffer", Napi::Buffer<uint8_t>::New(env, bytes, result.length, FinalizeMapping, pin));
-  } else if (result.mapped) {
-    slice.Set("buffer", Napi::Buffer<uint8_t>::New(env, 0));
-  } else {
-    slice.Set("buffer", env.Undefined());
-  }
+  wrap->mapped_ = result.mapped;
+  wrap->mapping_ = std::move(result.mapping);
   return slice;
 }
 
 Napi::Value ReadSliceWrap::Release(const Napi::CallbackInfo& info) {
   file_.reset();
+  mapping_.reset();  // a Buffer made before keeps its own pin
   return info.Env().Undefined();
+}
+
+Napi::Value ReadSliceWrap::GetBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!buffer_.IsEmpty()) return buffer_.Value();
+  if (!mapped_) return env.Undefined();
+  Napi::Object buffer;
+  if (mapping_ && length_ > 0) {
+    uint8_t* bytes = mapping_->address + position_;
+    auto* pin = new std::shared_ptr<MappedRegion>(std::move(mapping_));
+    buffer = Napi::Buffer<uint8_t>::New(env, bytes, length_, FinalizeMapping, pin);
+  } else {
+    // Released before the first access, or an empty slice: nothing to map.
+    mapping_.reset();
+    buffer = Napi::Buffer<uint8_t>::New(env, 0);
+  }
+  buffer_ = Napi::Persistent(buffer);
+  return buffer;
 }
 
 Napi::Value ReadSliceWrap::Released(const Napi::CallbackInfo& info) {
@@ -149,7 +161,8 @@ void InitReadSlice(Napi::Env env, Napi::Object exports) {
   Napi::Function slice_class = ReadSliceWrap::DefineClass(
       env, "ReadSlice",
       {ReadSliceWrap::InstanceMethod<&ReadSliceWrap::Release>("release"),
-       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::Released>("released")});
+       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::Released>("released"),
+       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::GetBuffer>("buffer")});
   Data(env).read_slice_class = Napi::Persistent(slice_class);
   exports.Set("ReadSlice", slice_class);
 }

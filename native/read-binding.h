@@ -12,6 +12,8 @@ namespace js {
 
 // A slice of a segment returned by SegmentLog.read. It pins the segment file (fd) until
 // release() or garbage collection; its `buffer` (mmap delivery) pins the mapping on its own.
+// The Buffer is made on first access: a slice that only goes to sendFileNow never creates
+// one, and so adds nothing to V8's external memory (which drives major GCs).
 class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
  public:
   explicit ReadSliceWrap(const Napi::CallbackInfo& info);
@@ -24,8 +26,12 @@ class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
 
   Napi::Value Release(const Napi::CallbackInfo& info);
   Napi::Value Released(const Napi::CallbackInfo& info);
+  Napi::Value GetBuffer(const Napi::CallbackInfo& info);
 
  private:
+  std::shared_ptr<MappedRegion> mapping_;  // until the buffer is made or release()
+  bool mapped_ = false;                    // mmap delivery was asked for
+  Napi::ObjectReference buffer_;           // the Buffer once made
 
   std::shared_ptr<SegmentFile> file_;
   uint64_t position_ = 0;

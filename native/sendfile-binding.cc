@@ -1,5 +1,8 @@
 // sendFile(socketFd, slice, timeoutMs = 30000) -> Promise<number>: sendfile(2) on a libuv
 // worker thread, so the event loop never blocks on a slow socket.
+// sendFileNow(socketFd, slice, skip, length) -> number: sendfile(2) of what the socket takes
+// right now, on the calling thread (never waits); the bytes sent are returned and the
+// caller writes the rest through Node.
 #include "binding-util.h"
 #include "read-binding.h"
 #include "sendfile.h"
@@ -67,10 +70,32 @@ Napi::Value SendFileJs(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+Napi::Value SendFileNowJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t socket_fd = -1, skip = 0, length = 0;
+  SPATE_ARG_INT64(info, 0, "socketFd", socket_fd);
+  if (socket_fd < 0 || socket_fd > INT32_MAX) ThrowArgument(env, "socketFd", "a file descriptor");
+  if (!info[1].IsObject() || !info[1].As<Napi::Object>().InstanceOf(Data(env).read_slice_class.Value()))
+    ThrowArgument(env, "slice", "a ReadSlice from SegmentLog.read");
+  SPATE_ARG_INT64(info, 2, "skip", skip);
+  SPATE_ARG_INT64(info, 3, "length", length);
+  ReadSliceWrap* slice = ReadSliceWrap::Unwrap(info[1].As<Napi::Object>());
+  if (skip < 0 || length < 0 || static_cast<uint64_t>(skip) + static_cast<uint64_t>(length) > slice->length())
+    ThrowArgument(env, "length", "a range inside the slice");
+  if (!slice->file()) Throw(env, Status::Make(-1, "SLICE_RELEASED", "the slice was released before sendFileNow"));
+  uint64_t sent = 0;
+  Status status = SendFileNow(static_cast<int>(socket_fd), slice->file()->fd.get(),
+                              slice->position() + static_cast<uint64_t>(skip), static_cast<uint64_t>(length), &sent);
+  // A socket error is Node's to report: the caller's write of the rest meets it too.
+  if (!status.ok() && status.kafka_code == kKafkaStorageError) Throw(env, status);
+  return Napi::Number::New(env, static_cast<double>(sent));
+}
+
 }  // namespace
 
 void InitSendFile(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFile", Napi::Function::New(env, SendFileJs, "sendFile"));
+  exports.Set("sendFileNow", Napi::Function::New(env, SendFileNowJs, "sendFileNow"));
 }
 
 }  // namespace js

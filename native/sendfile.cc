@@ -24,8 +24,7 @@ Status SocketError(int err) {
 
 }  // namespace
 
-Status SendFileFully(int socket_fd, int file_fd, uint64_t position, uint64_t length,
-                     int timeout_ms, uint64_t* sent) {
+Status SendFileNow(int socket_fd, int file_fd, uint64_t position, uint64_t length, uint64_t* sent) {
   *sent = 0;
   off_t offset = static_cast<off_t>(position);
   while (*sent < length) {
@@ -40,14 +39,27 @@ Status SendFileFully(int socket_fd, int file_fd, uint64_t position, uint64_t len
                           "sendfile: segment file ended " + std::to_string(length - *sent) +
                               " bytes before the slice");
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return SocketError(errno);
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Status::Ok();  // the socket is full
+    return SocketError(errno);
+  }
+  return Status::Ok();
+}
+
+Status SendFileFully(int socket_fd, int file_fd, uint64_t position, uint64_t length,
+                     int timeout_ms, uint64_t* sent) {
+  *sent = 0;
+  for (;;) {
+    uint64_t now = 0;
+    Status status = SendFileNow(socket_fd, file_fd, position + *sent, length - *sent, &now);
+    *sent += now;
+    if (!status.ok() || *sent == length) return status;
+    // The socket is full: wait until it drains.
     struct pollfd waiter = {socket_fd, POLLOUT, 0};
     int ready = ::poll(&waiter, 1, timeout_ms);
     if (ready < 0 && errno != EINTR) return SocketError(errno);
     if (ready == 0) return SocketError(ETIMEDOUT);
     // POLLERR/POLLHUP: the next sendfile reports the error itself.
   }
-  return Status::Ok();
 }
 
 }  // namespace spate

@@ -2,7 +2,8 @@
 // is implemented. An unknown version is answered by the dispatcher in v0 with
 // UNSUPPORTED_VERSION and this API's range (KIP-511). From v3 it carries the supported and
 // finalised feature levels (KIP-584, see features.ts); like Kafka, v3 leaves out supported
-// features whose minimum is 0 (older clients mishandle them).
+// features whose minimum is 0 (older clients mishandle them). The client software name and
+// version are kept for client-metrics matching (KIP-714).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type ApiVersionsRequest, type ApiVersionsResponse } from '../protocol/generated/index.js';
@@ -13,8 +14,12 @@ export const apiVersionsHandler = defineHandler<ApiVersionsRequest, ApiVersionsR
   apiKey: 18,
   minVersion: 0,
   maxVersion: 4,
-  handle(_request, context) {
+  handle(request, context) {
     const { features } = context.broker;
+    // Client software name and version (v3+) are what client-metrics subscriptions can match.
+    if (request.clientSoftwareName !== undefined && request.clientSoftwareName !== '') {
+      context.broker.telemetry.noteSoftware(context.connection, request.clientSoftwareName, request.clientSoftwareVersion ?? '');
+    }
     return {
       errorCode: ErrorCode.NONE,
       apiKeys: context.broker.supportedApis.map(({ apiKey, minVersion, maxVersion }) => ({ apiKey, minVersion, maxVersion })),

@@ -21,7 +21,13 @@ export const initProducerIdHandler = defineHandler<InitProducerIdRequest, InitPr
       if (!context.authorize(AclOperation.IDEMPOTENT_WRITE, CLUSTER_RESOURCE) && !context.authorizeAny(AclOperation.WRITE, ResourceType.TOPIC)) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
       }
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: broker.producerIds.nextId(), producerEpoch: 0 };
+      try {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: broker.producerIds.nextId(), producerEpoch: 0 };
+      } catch (error) {
+        // COORDINATOR_LOAD_IN_PROGRESS while a cluster's block of IDs is on its way.
+        if (!(error instanceof KafkaError)) throw error;
+        return { throttleTimeMs: 0, errorCode: error.kafkaCode, producerId: -1n, producerEpoch: -1 };
+      }
     }
     if (!context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId))) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };

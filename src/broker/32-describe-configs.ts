@@ -4,6 +4,7 @@
 // at run time are read-only. The BROKER resource "" lists the cluster-wide dynamic
 // defaults only, as Kafka does. GROUP (32) lists Kafka 4.3's group configs with the group's
 // overrides (group/group-configs.ts). BROKER_LOGGER lists the `root` logger's level.
+// CLIENT_METRICS (16) lists a client-metrics subscription's metrics, interval.ms and match.
 
 import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -16,7 +17,7 @@ import { AclOperation } from '../security/acls.js';
 import { configAuthorizationError } from '../security/config-authorization.js';
 import { defineHandler } from './api-handler.js';
 
-const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const;
+const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 /** DescribeConfigs' ConfigType numbering. */
 const CONFIG_TYPE: Record<DescribedConfig['type'], number> = {
   boolean: 1,
@@ -63,6 +64,9 @@ export const describeConfigsHandler = defineHandler<DescribeConfigsRequest, Desc
         // Any group name is describable, as in Kafka: a group without overrides shows the defaults.
         if (resource.resourceName === '') return failed(ErrorCode.INVALID_REQUEST, 'Group name must not be empty');
         configs = broker.groupConfigs.describe(resource.resourceName);
+      } else if (resource.resourceType === ResourceType.CLIENT_METRICS) {
+        if (resource.resourceName === '') return failed(ErrorCode.INVALID_REQUEST, 'Subscription name must not be empty');
+        configs = broker.clientMetrics.describe(resource.resourceName);
       } else {
         return failed(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resource.resourceType}`);
       }

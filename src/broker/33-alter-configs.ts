@@ -51,6 +51,9 @@ function alterResource(
       // Group configs are only altered incrementally, as in Kafka (legacy AlterConfigs predates them).
       broker.groupConfigs.alter(resource.resourceName, changes, validateOnly);
       if (!validateOnly) broker.logger.info(`Group ${resource.resourceName} configs are now ${JSON.stringify(Object.fromEntries(broker.groupConfigs.get(resource.resourceName) ?? []))}`);
+    } else if (resource.resourceType === ResourceType.CLIENT_METRICS && incremental) {
+      broker.clientMetrics.alter(resource.resourceName, changes, validateOnly);
+      if (!validateOnly) broker.logger.info(`Client-metrics subscription ${resource.resourceName} is now ${JSON.stringify(broker.clientMetrics.describe(resource.resourceName).filter((c) => c.source !== 5).map((c) => `${c.name}=${c.value}`))}`);
     } else {
       return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${resource.resourceType}` };
     }

@@ -1,6 +1,7 @@
 // IncrementalAlterConfigs, v0-1 (KIP-339): SET, DELETE, and APPEND / SUBTRACT on list
 // configs (cleanup.policy...), on TOPIC and BROKER resources like AlterConfigs, and on GROUP
-// resources (Kafka 4.x group configs: SET and DELETE). The new set
+// resources (Kafka 4.x group configs: SET and DELETE) and CLIENT_METRICS subscriptions
+// (KIP-714: metrics, interval.ms, match; APPEND and SUBTRACT on the lists). The new set
 // of overrides is validated whole before it is applied, durably and live.
 
 import { type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse } from '../protocol/generated/index.js';

@@ -1,8 +1,8 @@
 // ListConfigResources, v0-1 (KIP-1142): the config resources there are. v0 lists the
 // CLIENT_METRICS resources only (it was ListClientMetricsResources); v1 takes the types to
 // list, all of them when empty: topics, brokers and broker loggers (the cluster's node ids),
-// groups (every known group, and those with config overrides) and client metrics (none:
-// Spate has no client-metrics subscriptions). Only resources the principal may
+// groups (every known group, and those with config overrides) and client-metrics
+// subscriptions (src/telemetry/client-metrics-configs.ts). Only resources the principal may
 // DESCRIBE_CONFIGS are listed, as Kafka filters. An unknown type is INVALID_REQUEST.
 
 import { ErrorCode } from '../protocol/errors.js';
@@ -41,7 +41,7 @@ export const listConfigResourcesHandler = defineHandler<ListConfigResourcesReque
         for (const group of broker.groups.listGroups()) names.add(group.groupId);
         for (const group of broker.shares.listGroups()) names.add(group.groupId);
         add(type, [...names].sort());
-      }
+      } else if (type === ResourceType.CLIENT_METRICS) add(type, broker.clientMetrics.names());
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, configResources };
   },

@@ -16,6 +16,9 @@ import { SecurityManager } from '../security/security-manager.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
 import { type ReplicaManager } from '../cluster/replica-manager.js';
+import { InProcessMetadataStore } from '../cluster/metadata-store.js';
+import { ClientMetricsConfigs } from '../telemetry/client-metrics-configs.js';
+import { ClientTelemetry } from '../telemetry/client-telemetry.js';
 
 export interface Endpoint {
   readonly listener: string;
@@ -35,6 +38,10 @@ export class BrokerState {
   /** The BROKER_LOGGER config resource: the log level, changed at run time. */
   readonly loggers: BrokerLoggers;
   readonly shares: ShareCoordinator;
+  /** Client-metrics subscriptions (the CLIENT_METRICS config resource, KIP-714). */
+  readonly clientMetrics: ClientMetricsConfigs;
+  /** What clients push (GetTelemetrySubscriptions, PushTelemetry). */
+  readonly telemetry: ClientTelemetry;
   /** Listeners' security, SCRAM users and the authorizer (src/security/). */
   readonly security: SecurityManager;
   /** Filled in once the listeners are bound (port 0 resolves to the real port then). */
@@ -54,8 +61,11 @@ export class BrokerState {
     this.security = new SecurityManager(config, logger);
     const store = replicas.store;
     this.producerIds = new ProducerIdManager(config.dataDir, logger, replicas.clustered ? (count) => store.allocateProducerIds(count) : undefined);
+    if (replicas.clustered && !(store instanceof InProcessMetadataStore)) this.producerIds.reserveAhead();
     this.groupConfigs = new GroupConfigs(config.dataDir, config, logger);
     this.loggers = new BrokerLoggers(logger);
+    this.clientMetrics = new ClientMetricsConfigs(config.dataDir, logger);
+    this.telemetry = new ClientTelemetry(this.clientMetrics, logger);
     this.groups = new GroupCoordinator(logs, config, logger);
     this.groups.consumer.groupConfigs = this.groupConfigs;
     const markers: MarkerWriter = {

@@ -36,17 +36,23 @@ import { createPartitionsHandler } from './37-create-partitions.js';
 import { deleteGroupsHandler } from './42-delete-groups.js';
 import { electLeadersHandler } from './43-elect-leaders.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
+import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments.js';
+import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.js';
 import { offsetDeleteHandler } from './47-offset-delete.js';
 import { describeClientQuotasHandler } from './48-describe-client-quotas.js';
 import { alterClientQuotasHandler } from './49-alter-client-quotas.js';
 import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials.js';
 import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials.js';
+import { describeQuorumHandler } from './55-describe-quorum.js';
 import { updateFeaturesHandler } from './57-update-features.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 import { describeProducersHandler } from './61-describe-producers.js';
 import { describeTransactionsHandler } from './65-describe-transactions.js';
 import { listTransactionsHandler } from './66-list-transactions.js';
+import { getTelemetrySubscriptionsHandler } from './71-get-telemetry-subscriptions.js';
+import { pushTelemetryHandler } from './72-push-telemetry.js';
 import { listConfigResourcesHandler } from './74-list-config-resources.js';
+import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.js';
 import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeHandler } from './69-consumer-group-describe.js';
 import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat.js';
@@ -93,18 +99,24 @@ export const handlers: readonly ApiHandler[] = [
   deleteGroupsHandler,
   electLeadersHandler,
   incrementalAlterConfigsHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
   offsetDeleteHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
   describeUserScramCredentialsHandler,
   alterUserScramCredentialsHandler,
+  describeQuorumHandler,
   updateFeaturesHandler,
   describeClusterHandler,
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
   consumerGroupHeartbeatHandler,
+  getTelemetrySubscriptionsHandler,
+  pushTelemetryHandler,
   listConfigResourcesHandler,
+  describeTopicPartitionsHandler,
   consumerGroupDescribeHandler,
   shareGroupHeartbeatHandler,
   shareGroupDescribeHandler,

@@ -1,11 +1,17 @@
 // The `spate` command line: `spate start [--config FILE] [--host H] [--port N]
-// [--http-port N] [--data-dir DIR] [--brokers N] [--override key=value ...]`, and the client
-// commands (topics, produce, consume, groups) in commands.ts.
+// [--http-port N] [--data-dir DIR] [--brokers N | --node-id N --cluster etcd://...]
+// [--override key=value ...]`, and the client commands (topics, produce, consume, groups)
+// in commands.ts.
 
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type LogLevel } from '../logger.js';
+import { createLogger, type LogLevel } from '../logger.js';
 import { SpateBroker } from '../server/broker-server.js';
 import { SpateCluster } from '../cluster/cluster.js';
+import { EtcdMetadataStore, parseEtcdUrl } from '../cluster/etcd-metadata-store.js';
+import { keepInternalTopics } from '../cluster/internal-topics.js';
 import { runCommand } from './commands.js';
 
 const USAGE = `Usage: spate start [options]
@@ -27,6 +33,10 @@ Options:
                       one with --port 0; 0 picks a free one)
   --data-dir DIR      data directory (default ./data; with --brokers: DIR/broker-<id>, default a temporary one)
   --brokers N         run a one-process cluster of N brokers (node ids 0..N-1, ports PORT..PORT+N-1 or 0 each)
+  --cluster etcd://HOST:PORT[,HOST:PORT...][/NAME]
+                      join a multi-process cluster whose metadata is in etcd (keys under
+                      /spate/NAME/, default NAME spate); needs --node-id
+  --node-id N         this broker's node.id in the cluster
   --override K=V      set a Kafka property, repeatable (e.g. num.partitions=3)
   --log-level LEVEL   debug, info, warn, error or silent (default info)
   -h, --help          show this help`;
@@ -42,6 +52,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       brokers: { type: 'string' },
+      cluster: { type: 'string' },
+      'node-id': { type: 'string' },
       'http-port': { type: 'string' },
       override: { type: 'string', multiple: true },
       'bootstrap-server': { type: 'string' },
@@ -101,6 +113,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new Error(`Unknown --log-level '${logLevel}'`);
 
+  if (values.cluster !== undefined && values.brokers !== undefined) throw new Error('--cluster and --brokers exclude each other');
   const started = performance.now();
   if (values.brokers !== undefined) {
     const count = Number(values.brokers);
@@ -122,6 +135,29 @@ export async function main(argv: string[]): Promise<number | undefined> {
     logger.info('Stopped');
     return 0;
   }
+  if (values['node-id'] !== undefined) {
+    const nodeId = Number(values['node-id']);
+    if (!Number.isInteger(nodeId) || nodeId < 0) throw new Error(`--node-id must be a non-negative integer, got '${values['node-id']}'`);
+    config['node.id'] = String(nodeId);
+  }
+  let store: EtcdMetadataStore | undefined;
+  const logger = createLogger(logLevel);
+  if (values.cluster !== undefined) {
+    if (values['node-id'] === undefined && config['node.id'] === undefined) throw new Error('--cluster needs --node-id (every broker of the cluster its own)');
+    const { endpoints, cluster } = parseEtcdUrl(values.cluster);
+    const sessionTimeoutMs = config['broker.session.timeout.ms'] !== undefined ? Number(config['broker.session.timeout.ms']) : undefined;
+    store = await EtcdMetadataStore.connect({
+      endpoints,
+      cluster,
+      ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
+      ...(values['data-dir'] !== undefined ? { firstProducerId: reservedProducerIds(values['data-dir']) } : {}),
+      logger,
+    });
+    // Every broker answers with the cluster's ID, the one the first broker wrote to etcd.
+    config['cluster.id'] = await store.clusterId(config['cluster.id'] ?? randomBytes(16).toString('base64url'));
+    logger.info(`Joining cluster ${cluster} (ID ${config['cluster.id']}) through etcd at ${endpoints.join(',')}`);
+    await store.retirePreviousRun(Number(config['node.id']));
+  }
   const broker = new SpateBroker({
     ...(values.config !== undefined ? { configFile: values.config.at(-1)! } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
@@ -129,16 +165,35 @@ export async function main(argv: string[]): Promise<number | undefined> {
     ...(httpPort !== undefined ? { httpPort } : {}),
     ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
     config,
-    logLevel,
+    logger,
+    ...(store !== undefined ? { metadataStore: store } : {}),
   });
-  await broker.start();
+  try {
+    await broker.start();
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
+  const unwatch = store !== undefined ? keepInternalTopics(broker) : undefined;
   broker.logger.info(
     `Spate broker ${broker.config.nodeId} ready on ${broker.bootstrap}${broker.httpUrl !== undefined ? `, HTTP on ${broker.httpUrl}` : ''} (data in ${broker.config.dataDir}, started in ${Math.round(performance.now() - started)} ms)`,
   );
 
-  await untilSignal(broker.logger, () => broker.stop());
+  await untilSignal(broker.logger, async () => {
+    unwatch?.();
+    await broker.stop();
+    await store?.close();
+  });
   broker.logger.info('Stopped');
   return 0;
+}
+
+/** Producer IDs this data directory handed out (its producer-id-block), where etcd has none reserved yet. */
+function reservedProducerIds(dataDir: string): bigint {
+  const path = join(dataDir, 'producer-id-block');
+  if (!existsSync(path)) return 0n;
+  const text = readFileSync(path, 'utf8').trim();
+  return /^\d+$/.test(text) ? BigInt(text) : 0n;
 }
 
 /** Waits for SIGTERM or SIGINT, then runs `stop`. */

@@ -7,11 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
-import { OFFSETS_TOPIC } from '../group/offsets-log.js';
-import { TRANSACTION_STATE_TOPIC } from '../txn/transaction-log.js';
 import { SpateBroker, type BrokerOptions } from '../server/broker-server.js';
 import { InProcessMetadataStore, type MetadataStore } from './metadata-store.js';
-import { newTopicId } from '../log/log-manager.js';
+import { createInternalTopics } from './internal-topics.js';
 
 export interface ClusterOptions {
   /** How many brokers (node ids 0..brokers-1). */
@@ -27,6 +25,8 @@ export interface ClusterOptions {
   readonly configFile?: string;
   /** Kafka property overrides applied to every broker. */
   readonly config?: Readonly<Record<string, string | number | boolean>>;
+  /** Overrides for one broker, over `config` (e.g. its `broker.rack`). */
+  readonly brokerConfig?: (nodeId: number) => Readonly<Record<string, string | number | boolean>> | undefined;
   readonly logLevel?: LogLevel;
   readonly logger?: Logger;
 }
@@ -80,18 +80,7 @@ export class SpateCluster {
     try {
       for (let nodeId = 0; nodeId < this.options.brokers; nodeId++) await this.startBroker(nodeId);
       // The coordinators' internal topics, replicated min(3, brokers) times, exist before any client asks.
-      const first = this.brokers[0]!;
-      const factor = Math.min(3, this.options.brokers);
-      const values = first.config.values;
-      const internal = [
-        [OFFSETS_TOPIC, 'offsets.topic.num.partitions', { 'cleanup.policy': 'compact', 'segment.bytes': String(values.get('offsets.topic.segment.bytes')), 'compression.type': 'producer' }],
-        [TRANSACTION_STATE_TOPIC, 'transaction.state.log.num.partitions', { 'cleanup.policy': 'compact', 'segment.bytes': String(values.get('transaction.state.log.segment.bytes')) }],
-      ] as const;
-      for (const [name, key, configs] of internal) {
-        if (this.store.topic(name) !== undefined) continue;
-        const partitions = values.get(key) as number;
-        await first.replicas.createTopic(name, partitions, factor, undefined, configs, newTopicId());
-      }
+      await createInternalTopics(this.brokers[0]!, () => Math.min(3, this.options.brokers));
     } catch (error) {
       await this.stop();
       throw error;
@@ -108,7 +97,7 @@ export class SpateCluster {
       port,
       dataDir: join(this.root, `broker-${nodeId}`),
       ...(this.options.configFile !== undefined ? { configFile: this.options.configFile } : {}),
-      config: { ...(this.options.config ?? {}), 'node.id': nodeId },
+      config: { ...(this.options.config ?? {}), ...(this.options.brokerConfig?.(nodeId) ?? {}), 'node.id': nodeId },
       logger: this.logger,
       metadataStore: this.store,
       // Each broker has its own HTTP listener: httpBasePort + node id, or a free port each.

@@ -4,10 +4,10 @@
 // producer-ID block allocator. Every broker keeps no copy of its own: it reads the store and
 // reacts to its watch events.
 //
-// Two implementations are meant to sit behind this interface: the in-process one below
-// (a single node, and the one-process cluster whose brokers share one instance), and an
-// etcd one (registrations under leases, the controller as an election key, CAS through
-// transactions on mod revisions, watches on prefixes). The interface is synchronous where
+// Two implementations sit behind this interface: the in-process one below (a single node,
+// and the one-process cluster whose brokers share one instance), and EtcdMetadataStore in
+// etcd-metadata-store.ts (registrations under leases, the controller recorded with its
+// epoch, CAS through transactions on mod revisions, a watch on the cluster's prefix). The interface is synchronous where
 // the in-process store can be and returns promises where etcd needs a round trip.
 
 import { type BrokerRegistration, type ClusterSnapshotSource, type PartitionState, type TopicAssignment } from './metadata.js';
@@ -31,12 +31,22 @@ export interface MetadataStore extends ClusterSnapshotSource {
   /** Appends partitions to a topic. */
   addPartitions(topic: string, replicas: ReadonlyArray<readonly number[]>, states: readonly PartitionState[]): Promise<void>;
   deleteTopic(topic: string): Promise<boolean>;
-  /** Replaces a partition's state if its version is still `expectedVersion`; the new version is returned, or undefined when the CAS lost. */
-  compareAndSetPartition(topic: string, partition: number, expectedVersion: number, next: Omit<PartitionState, 'version'>): number | undefined;
-  /** Reserves `count` producer IDs unique across the cluster; returns the first. */
-  allocateProducerIds(count: bigint): bigint;
+  /**
+   * Replaces a partition's state if its version is still `expectedVersion`; the new version is
+   * returned, or undefined when the CAS lost. The in-process store answers at once (its event
+   * already delivered); etcd answers with a promise, settled once the store's own copy shows
+   * the outcome. Callers await only a promise, so the in-process path stays synchronous.
+   */
+  compareAndSetPartition(topic: string, partition: number, expectedVersion: number, next: Omit<PartitionState, 'version'>): number | undefined | Promise<number | undefined>;
+  /** Reserves `count` producer IDs unique across the cluster; returns the first (etcd: a promise). */
+  allocateProducerIds(count: bigint): bigint | Promise<bigint>;
   /** Calls `listener` after every change; returns the unsubscribe function. */
   watch(listener: MetadataListener): () => void;
+  /**
+   * Where the metadata stands, for DescribeQuorum: how many controllers have been elected
+   * (the epoch) and how many changes were made (the offset; etcd: its revision).
+   */
+  metadataPosition(): Promise<{ readonly controllerEpoch: number; readonly offset: bigint }>;
 }
 
 /** The store of a single node and of the one-process cluster: plain maps, events delivered synchronously. */
@@ -46,6 +56,8 @@ export class InProcessMetadataStore implements MetadataStore {
   private readonly states = new Map<string, PartitionState[]>();
   private readonly listeners = new Set<MetadataListener>();
   private controller = -1;
+  private controllerEpoch = 0;
+  private changes = 0n;
   private nextProducerId: bigint;
 
   constructor(options: { firstProducerId?: bigint } = {}) {
@@ -115,6 +127,10 @@ export class InProcessMetadataStore implements MetadataStore {
     if (states === undefined || current === undefined || current.version !== expectedVersion) return undefined;
     const version = current.version + 1;
     states[partition] = { leader: next.leader, leaderEpoch: next.leaderEpoch, replicas: [...next.replicas], isr: [...next.isr], version };
+    // An ongoing reassignment travels with the state (KIP-455); a state without it ends it.
+    if (next.addingReplicas !== undefined || next.removingReplicas !== undefined) {
+      states[partition] = { ...states[partition]!, addingReplicas: [...(next.addingReplicas ?? [])], removingReplicas: [...(next.removingReplicas ?? [])] };
+    }
     this.emit({ kind: 'partition-state', topic, partition });
     return version;
   }
@@ -130,14 +146,20 @@ export class InProcessMetadataStore implements MetadataStore {
     return () => this.listeners.delete(listener);
   }
 
+  async metadataPosition(): Promise<{ controllerEpoch: number; offset: bigint }> {
+    return { controllerEpoch: this.controllerEpoch, offset: this.changes };
+  }
+
   /** The controller is the lowest live node id, recorded here so that every broker agrees. */
   private electController(): void {
     let lowest = -1;
     for (const nodeId of this.registered.keys()) if (lowest === -1 || nodeId < lowest) lowest = nodeId;
+    if (lowest !== this.controller && lowest !== -1) this.controllerEpoch++;
     this.controller = lowest;
   }
 
   private emit(event: MetadataEvent): void {
+    this.changes++;
     for (const listener of [...this.listeners]) listener(event);
   }
 }

@@ -23,6 +23,13 @@ export interface PartitionState {
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
   readonly version: number;
+  /**
+   * An ongoing reassignment (KIP-455): `replicas` is then the target set followed by the
+   * replicas being removed; the replicas being added join the ISR through the replica
+   * fetcher, and the controller completes the move once they all have. Absent: none.
+   */
+  readonly addingReplicas?: readonly number[];
+  readonly removingReplicas?: readonly number[];
 }
 
 export interface TopicAssignment {

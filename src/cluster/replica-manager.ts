@@ -20,11 +20,12 @@ import { writeFileDurably } from '../log/durable-file.js';
 import { type LogManager, type Topic } from '../log/log-manager.js';
 import { type AppendResult } from '../log/partition-log.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { electLeaders } from './controller.js';
+import { electLeaders, rebalanceLeaders } from './controller.js';
 import { ClusterMetadata, type BrokerEndpoint, type PartitionState, type PartitionView } from './metadata.js';
 import { type MetadataEvent, type MetadataStore } from './metadata-store.js';
 import { Partition, type IsrWriter } from './partition.js';
 import { checkAssignment, placeReplicas } from './placement.js';
+import { completeReassignment, reassigning } from './reassignment.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
 
 const CHECKPOINT_FILE = 'replication-offset-checkpoint';
@@ -60,11 +61,14 @@ export class ReplicaManager implements IsrWriter {
   private readonly partitions = new Map<string, Partition>();
   private readonly truncating = new Map<string, Promise<void>>();
   private readonly pendingEpochCheck = new Set<string>();
+  /** Partitions whose ISR change is on its way to the store. */
+  private readonly isrWrites = new Set<string>();
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   private checkpoint = new Map<string, bigint>();
   private unwatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastCheckpointMs = 0;
+  private lastRebalanceMs = Date.now();
   private running = false;
 
   constructor(
@@ -199,19 +203,22 @@ export class ReplicaManager implements IsrWriter {
 
   /** The replica sets new partitions would get (throws INVALID_REPLICATION_FACTOR / INVALID_REPLICA_ASSIGNMENT). */
   assign(name: string, firstPartition: number, count: number, replicationFactor: number, assignments?: ReadonlyArray<readonly number[]>): number[][] {
-    const brokers = this.metadata.brokers().map((broker) => broker.nodeId);
+    const registered = this.metadata.brokers();
+    const brokers = registered.map((broker) => broker.nodeId);
     if (assignments !== undefined && assignments.length > 0) {
       checkAssignment(assignments, brokers);
       return assignments.map((set) => [...set]);
     }
-    return placeReplicas(name, firstPartition, count, replicationFactor, brokers);
+    return placeReplicas(name, firstPartition, count, replicationFactor, brokers, new Map(registered.map((broker) => [broker.nodeId, broker.rack])));
   }
 
   async createPartitions(name: string, count: number, assignments?: ReadonlyArray<readonly number[]>): Promise<void> {
     const assignment = this.store.topic(name);
     if (assignment === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
     const current = assignment.replicas.length;
-    const replicas = this.assign(name, current, count - current, assignment.replicas[0]?.length ?? 1, assignments);
+    // The replication factor of partition 0 as it is now (a reassignment may have changed it).
+    const factor = this.store.partitionState(name, 0)?.replicas.length ?? assignment.replicas[0]?.length ?? 1;
+    const replicas = this.assign(name, current, count - current, factor, assignments);
     await this.store.addPartitions(name, replicas, replicas.map((set) => this.initialState(set)));
   }
 
@@ -242,8 +249,19 @@ export class ReplicaManager implements IsrWriter {
 
   writeIsr(partition: Partition, isr: readonly number[]): void {
     const state = partition.state;
-    const version = this.store.compareAndSetPartition(partition.topic, partition.index, state.version, { ...state, isr });
-    if (version !== undefined) this.logger.info(`${partition.topic}-${partition.index}: ISR [${state.isr.join(',')}] -> [${isr.join(',')}] at leader epoch ${state.leaderEpoch}`);
+    const name = key(partition.topic, partition.index);
+    // Over etcd the new state arrives a round trip later; until then every follower fetch
+    // would ask for the same change again.
+    if (this.isrWrites.has(name)) return;
+    const logChange = (version: number | undefined) => {
+      if (version !== undefined) this.logger.info(`${partition.topic}-${partition.index}: ISR [${state.isr.join(',')}] -> [${isr.join(',')}] at leader epoch ${state.leaderEpoch}`);
+    };
+    const written = this.store.compareAndSetPartition(partition.topic, partition.index, state.version, { ...state, isr });
+    if (!(written instanceof Promise)) return logChange(written);
+    this.isrWrites.add(name);
+    written
+      .then(logChange, (error: unknown) => this.logger.warn(`${partition.topic}-${partition.index}: the ISR change to [${isr.join(',')}] failed: ${(error as Error).message}`))
+      .finally(() => this.isrWrites.delete(name));
   }
 
   // ---- store events ----
@@ -252,7 +270,11 @@ export class ReplicaManager implements IsrWriter {
     if (!this.running) return;
     switch (event.kind) {
       case 'brokers':
-        if (this.store.controllerId() === this.nodeId) electLeaders(this.store, this.logger);
+        if (this.isController) {
+          electLeaders(this.store, this.logger, (topic) => this.uncleanElectionEnabled(topic.name)).catch((error: unknown) =>
+            this.logger.warn(`Leader election failed: ${(error as Error).message}`),
+          );
+        }
         break;
       case 'topic-created':
       case 'partitions-added':
@@ -270,9 +292,13 @@ export class ReplicaManager implements IsrWriter {
         const partition = this.partitions.get(key(event.topic, event.partition));
         const state = this.store.partitionState(event.topic, event.partition);
         if (partition === undefined || state === undefined) break;
+        const wasReplica = partition.state.replicas.includes(this.nodeId);
         const change = partition.applyState(state, Date.now());
         if (change.becameLeader) this.logger.debug(`${partition.topic}-${partition.index}: leader at epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
-        if (change.becameFollower) this.truncate(partition);
+        // A replica added by a reassignment may hold an old copy: it checks for divergence first, like a new follower.
+        if (change.becameFollower || (!wasReplica && !partition.isLeader && state.replicas.includes(this.nodeId))) this.truncate(partition);
+        // The controller completes a reassignment once its added replicas are in the ISR (after this event, not inside it).
+        if (this.isController && reassigning(state)) queueMicrotask(() => void completeReassignment(this.store, event.topic, event.partition, this.logger));
         break;
       }
     }
@@ -404,6 +430,29 @@ export class ReplicaManager implements IsrWriter {
     const lag = this.lagTimeMaxMs;
     for (const partition of this.partitions.values()) partition.shrinkIsr(now, lag);
     if (now - this.lastCheckpointMs >= CHECKPOINT_INTERVAL_MS) this.writeCheckpoint();
+    this.maybeRebalance(now);
+  }
+
+  get isController(): boolean {
+    return this.clustered && this.store.controllerId() === this.nodeId;
+  }
+
+  /** unclean.leader.election.enable of a topic (its override, else the broker's default). */
+  uncleanElectionEnabled(topic: string): boolean {
+    const configs = this.logs.topic(topic)?.configs ?? this.store.topic(topic)?.configs ?? {};
+    return topicConfigValue('unclean.leader.election.enable', configs, this.config) === true;
+  }
+
+  /** auto.leader.rebalance.enable: every leader.imbalance.check.interval.seconds, on the controller. */
+  private maybeRebalance(now: number): void {
+    if (!this.isController || brokerConfigValue('auto.leader.rebalance.enable', this.config) !== true) return;
+    const intervalMs = Number(brokerConfigValue('leader.imbalance.check.interval.seconds', this.config) as bigint) * 1000;
+    if (now - this.lastRebalanceMs < intervalMs) return;
+    this.lastRebalanceMs = now;
+    const percentage = brokerConfigValue('leader.imbalance.per.broker.percentage', this.config) as number;
+    void rebalanceLeaders(this.store, percentage, this.logger).then((moved) => {
+      if (moved > 0) this.logger.info(`auto.leader.rebalance.enable: ${moved} partition(s) led by their preferred replica again`);
+    });
   }
 
   /** Kafka's replication-offset-checkpoint: version 0, the entry count, then "topic partition offset" lines. */

@@ -32,26 +32,41 @@ export interface ConfigChange {
 
 export type ConfigTarget = { readonly kind: 'topic' } | { readonly kind: 'broker' };
 
-function listDefault(name: string, target: ConfigTarget): string[] {
-  const definition = target.kind === 'topic' ? topicConfigByName.get(name) : brokerConfigByName.get(name);
-  const value = definition?.defaultValue;
-  return Array.isArray(value) ? [...value] : [];
+/** What editOverrides needs to know about a resource type's configs. */
+export interface OverrideRules {
+  /** Named in the unknown-config message: "topic", "broker", "group", "client metrics". */
+  readonly kind: string;
+  isKnown(name: string): boolean;
+  /** List configs take APPEND and SUBTRACT; others refuse them, as Kafka does. */
+  isList(name: string): boolean;
+  /** A list's items before its first override (APPEND and SUBTRACT start from them). */
+  listDefault?(name: string): string[];
 }
 
-function isList(name: string, target: ConfigTarget): boolean {
-  const definition = target.kind === 'topic' ? topicConfigByName.get(name) : brokerConfigByName.get(name);
-  return definition?.type === 'list';
+function definitionRules(target: ConfigTarget): OverrideRules {
+  const byName = target.kind === 'topic' ? topicConfigByName : brokerConfigByName;
+  return {
+    kind: target.kind,
+    isKnown: (name) => byName.has(name),
+    isList: (name) => byName.get(name)?.type === 'list',
+    listDefault: (name) => {
+      const value = byName.get(name)?.defaultValue;
+      return Array.isArray(value) ? [...value] : [];
+    },
+  };
 }
 
 /**
- * The overrides after `changes`: legacy AlterConfigs (`incremental` false) replaces the
- * whole set, IncrementalAlterConfigs edits it. Validated; throws ConfigChangeError.
+ * The overrides after `changes`, not yet validated: legacy AlterConfigs (`incremental`
+ * false) replaces the whole set, IncrementalAlterConfigs edits it (SET, DELETE, and APPEND /
+ * SUBTRACT on lists). Throws ConfigChangeError for duplicate keys, unknown names, null SET
+ * values and list operations on other configs. Shared by every config resource type.
  */
-export function applyConfigChanges(
+export function editOverrides(
   current: Readonly<Record<string, string>>,
   changes: readonly ConfigChange[],
   incremental: boolean,
-  target: ConfigTarget,
+  rules: OverrideRules,
 ): Record<string, string> {
   const seen = new Set<string>();
   for (const change of changes) {
@@ -60,10 +75,7 @@ export function applyConfigChanges(
   }
   const next: Record<string, string> = incremental ? { ...current } : {};
   for (const change of changes) {
-    const known = target.kind === 'topic' ? topicConfigByName.has(change.name) : brokerConfigByName.has(change.name);
-    if (!known) {
-      throw new ConfigChangeError(INVALID_CONFIG, `Unknown ${target.kind === 'topic' ? 'topic' : 'broker'} config name: ${change.name}`);
-    }
+    if (!rules.isKnown(change.name)) throw new ConfigChangeError(INVALID_CONFIG, `Unknown ${rules.kind} config name: ${change.name}`);
     switch (change.op) {
       case AlterConfigOp.SET:
         if (change.value === null) throw new ConfigChangeError(INVALID_REQUEST, `Null value not supported for : ${change.name}`);
@@ -75,9 +87,9 @@ export function applyConfigChanges(
       case AlterConfigOp.APPEND:
       case AlterConfigOp.SUBTRACT: {
         const verb = change.op === AlterConfigOp.APPEND ? 'append' : 'subtract';
-        if (!isList(change.name, target)) throw new ConfigChangeError(INVALID_CONFIG, `Config value ${verb} is not allowed for config key: ${change.name}`);
+        if (!rules.isList(change.name)) throw new ConfigChangeError(INVALID_CONFIG, `Config value ${verb} is not allowed for config key: ${change.name}`);
         const existing = next[change.name];
-        const items = existing === undefined ? listDefault(change.name, target) : existing === '' ? [] : existing.split(',').map((item) => item.trim());
+        const items = existing === undefined ? (rules.listDefault?.(change.name) ?? []) : existing === '' ? [] : existing.split(',').map((item) => item.trim());
         const given = (change.value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
         const result =
           change.op === AlterConfigOp.APPEND ? [...items, ...given.filter((item) => !items.includes(item))] : items.filter((item) => !given.includes(item));
@@ -88,6 +100,20 @@ export function applyConfigChanges(
         throw new ConfigChangeError(INVALID_REQUEST, `Unknown config operation ${change.op} for ${change.name}`);
     }
   }
+  return next;
+}
+
+/**
+ * The overrides of a topic or the broker after `changes` (see editOverrides), validated
+ * against their definitions; throws ConfigChangeError.
+ */
+export function applyConfigChanges(
+  current: Readonly<Record<string, string>>,
+  changes: readonly ConfigChange[],
+  incremental: boolean,
+  target: ConfigTarget,
+): Record<string, string> {
+  const next = editOverrides(current, changes, incremental, definitionRules(target));
   try {
     if (target.kind === 'topic') validateTopicConfigs(next);
     else validateBrokerConfigs(next);

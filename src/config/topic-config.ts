@@ -74,6 +74,10 @@ export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
   'log.cleaner.threads',
   'log.cleaner.backoff.ms',
   'log.cleaner.dedupe.buffer.size',
+  // Kafka's replication quotas (DynamicReplicationQuota): kafka-reassign-partitions sets and clears them.
+  'leader.replication.throttled.rate',
+  'follower.replication.throttled.rate',
+  'replica.alter.log.dirs.io.max.bytes.per.second',
 ]);
 
 /** Groups of broker configs that stand for one setting, most specific first. */

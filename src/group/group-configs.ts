@@ -9,7 +9,7 @@
 
 import { join } from 'node:path';
 import { type BrokerConfig } from '../config/broker-config.js';
-import { ConfigChangeError, type ConfigChange, AlterConfigOp } from '../config/config-changes.js';
+import { ConfigChangeError, editOverrides, type ConfigChange, type OverrideRules } from '../config/config-changes.js';
 import { type DescribedConfig } from '../config/topic-config.js';
 import { checksummedJson, parseChecksummedJson, readWithBackup, writeFileWithBackup } from '../log/durable-file.js';
 
@@ -62,6 +62,8 @@ export const GROUP_CONFIGS: readonly GroupConfigDefinition[] = [
 ];
 
 const BY_NAME = new Map(GROUP_CONFIGS.map((definition) => [definition.name, definition]));
+/** No group config is a list: APPEND and SUBTRACT are refused, as Kafka refuses them. */
+const GROUP_RULES: OverrideRules = { kind: 'group', isKnown: (name) => BY_NAME.has(name), isList: () => false };
 
 function problem(definition: GroupConfigDefinition, value: string): string | undefined {
   if (definition.type === 'int') {
@@ -146,25 +148,12 @@ export class GroupConfigs {
    */
   alter(groupId: string, changes: readonly ConfigChange[], validateOnly: boolean): void {
     if (groupId === '') throw new ConfigChangeError(INVALID_REQUEST, 'Group name must not be empty');
-    const next = new Map(this.overrides.get(groupId) ?? []);
-    const seen = new Set<string>();
-    for (const change of changes) {
-      if (seen.has(change.name)) throw new ConfigChangeError(INVALID_REQUEST, 'Error due to duplicate config keys');
-      seen.add(change.name);
-      const definition = BY_NAME.get(change.name);
-      if (definition === undefined) throw new ConfigChangeError(INVALID_CONFIG, `Unknown group config name: ${change.name}`);
-      if (change.op === AlterConfigOp.SET) {
-        if (change.value === null) throw new ConfigChangeError(INVALID_REQUEST, `Null value not supported for : ${change.name}`);
-        const refusal = problem(definition, change.value);
-        if (refusal !== undefined) throw new ConfigChangeError(INVALID_CONFIG, refusal);
-        next.set(change.name, change.value.trim());
-      } else if (change.op === AlterConfigOp.DELETE) {
-        next.delete(change.name);
-      } else if (change.op === AlterConfigOp.APPEND || change.op === AlterConfigOp.SUBTRACT) {
-        throw new ConfigChangeError(INVALID_CONFIG, `Config value ${change.op === AlterConfigOp.APPEND ? 'append' : 'subtract'} is not allowed for config key: ${change.name}`);
-      } else {
-        throw new ConfigChangeError(INVALID_REQUEST, `Unknown config operation ${change.op} for ${change.name}`);
-      }
+    const edited = editOverrides(Object.fromEntries(this.overrides.get(groupId) ?? []), changes, true, GROUP_RULES);
+    const next = new Map<string, string>();
+    for (const [name, value] of Object.entries(edited)) {
+      const refusal = problem(BY_NAME.get(name)!, value);
+      if (refusal !== undefined) throw new ConfigChangeError(INVALID_CONFIG, refusal);
+      next.set(name, value.trim());
     }
     // Kafka's GroupConfig check: a session timeout must exceed the heartbeat interval.
     for (const kind of ['consumer', 'share', 'streams']) {

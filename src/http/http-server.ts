@@ -7,7 +7,7 @@ import { type ApiHandler, type ConnectionInfo, NO_RESPONSE, type RequestContext 
 import { type BrokerState } from '../broker/broker-state.js';
 import { type Logger } from '../logger.js';
 import { type BrokerMetrics } from '../metrics/broker-metrics.js';
-import { type Dispatcher } from '../server/dispatcher.js';
+import { type Dispatcher, observedHandle } from '../server/dispatcher.js';
 import { supportedOperations } from '../security/acls.js';
 import { ANONYMOUS } from '../security/principal.js';
 import { type GatewayContext } from './gateway-context.js';
@@ -153,16 +153,7 @@ export class HttpGateway implements GatewayContext {
       authorizeAny: (operation, resourceType) => security.authorizeAny(ANONYMOUS, '127.0.0.1', operation, resourceType),
       authorizedOperations: (resource) => security.authorizedOperations(ANONYMOUS, '127.0.0.1', resource, supportedOperations(resource.type)),
     };
-    const observer = this.options.dispatcher.observer;
-    const started = performance.now();
-    let response;
-    try {
-      response = await handler.handle(request, context);
-    } catch (error) {
-      observer?.(apiKey, apiVersion, request, undefined, performance.now() - started, true);
-      throw error;
-    }
-    observer?.(apiKey, apiVersion, request, response, performance.now() - started, false);
+    const response = await observedHandle(handler, request, context, this.options.dispatcher.observer);
     if (response === NO_RESPONSE) throw new Error('The handler sent no response');
     return response as Response;
   }

@@ -6,7 +6,8 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, w
 import { dirname } from 'node:path';
 import { crc32c } from './native.js';
 
-export function writeFileDurably(path: string, contents: string | Buffer): void {
+/** Writes `<path>.tmp` and fsyncs it; the caller renames it into place. */
+function writeTemp(path: string, contents: string | Buffer): string {
   const temp = `${path}.tmp`;
   const fd = openSync(temp, 'w', 0o644);
   try {
@@ -17,13 +18,22 @@ export function writeFileDurably(path: string, contents: string | Buffer): void 
   } finally {
     closeSync(fd);
   }
-  renameSync(temp, path);
+  return temp;
+}
+
+/** Makes the renames in the file's directory durable. */
+function fsyncDirectory(path: string): void {
   const dirFd = openSync(dirname(path), 'r');
   try {
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
   }
+}
+
+export function writeFileDurably(path: string, contents: string | Buffer): void {
+  renameSync(writeTemp(path, contents), path);
+  fsyncDirectory(path);
 }
 
 /** Where the previous generation of a metadata file is kept. */
@@ -35,24 +45,10 @@ export const BACKUP_SUFFIX = '.bak';
  * old one as the backup, and a damaged file always has a readable predecessor.
  */
 export function writeFileWithBackup(path: string, contents: string | Buffer): void {
-  const temp = `${path}.tmp`;
-  const fd = openSync(temp, 'w', 0o644);
-  try {
-    const data = typeof contents === 'string' ? Buffer.from(contents) : contents;
-    let written = 0;
-    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const temp = writeTemp(path, contents);
   if (existsSync(path)) renameSync(path, path + BACKUP_SUFFIX);
   renameSync(temp, path);
-  const dirFd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  fsyncDirectory(path);
 }
 
 /** A JSON document with a CRC-32C of its canonical form in a `checksum` field (written last). */

@@ -1,24 +1,32 @@
 // Records read from a segment, ready for the socket: a view of the memory-mapped segment
-// file (no copy through the JS heap), kept mapped until the socket has sent it.
+// file (no copy through the JS heap), kept mapped until the socket has sent it, or sent
+// straight from the page cache with sendfile(2) (sendTo), in which case no Buffer is made.
 
-import { type ReadSlice } from './native.js';
+import { type ReadSlice, sendFileNow } from './native.js';
 
 export class LogRecords {
-  private view: Buffer;
+  private view: Buffer | undefined;
+  private size: number;
   private last: bigint;
 
+  /** `slice` comes from an 'mmap' read; its buffer is not touched until needed. */
   constructor(private readonly slice: ReadSlice) {
-    if (slice.buffer === undefined) throw new Error('LogRecords needs an mmap slice');
-    this.view = slice.buffer.subarray(0, slice.length);
+    this.size = slice.length;
     this.last = slice.lastOffset;
   }
 
+  /** The bytes as a Buffer over the mapping (made on first use). */
   get buffer(): Buffer {
+    if (this.view === undefined) {
+      const whole = this.slice.buffer;
+      if (whole === undefined || whole.length < this.size) throw new Error('LogRecords: the slice was released before its bytes were read');
+      this.view = whole.subarray(0, this.size);
+    }
     return this.view;
   }
 
   get byteLength(): number {
-    return this.view.length;
+    return this.size;
   }
 
   get baseOffset(): bigint {
@@ -30,12 +38,20 @@ export class LogRecords {
   }
 
   /**
+   * Sends the bytes to a plain TCP socket's descriptor with sendfile(2), as many as it takes
+   * now; returns how many went out (see sendFileNow).
+   */
+  sendTo(socketFd: number): number {
+    return sendFileNow(socketFd, this.slice, 0, this.size);
+  }
+
+  /**
    * Keeps only the whole batches that end before `limit` (read_committed stops at the last
    * stable offset). The view shrinks; nothing is copied. Returns false when nothing is left.
    */
   truncateBefore(limit: bigint): boolean {
     if (this.last < limit) return true;
-    const buffer = this.view;
+    const buffer = this.buffer;
     let position = 0;
     let last = -1n;
     while (position + 27 <= buffer.length) {
@@ -45,6 +61,7 @@ export class LogRecords {
       position += 12 + buffer.readInt32BE(position + 8);
     }
     this.view = buffer.subarray(0, position);
+    this.size = position;
     this.last = last;
     return position > 0;
   }

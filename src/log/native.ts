@@ -145,8 +145,10 @@ export interface ReadSlice {
   /**
    * 'mmap' delivery: a read-only Buffer over the mapped segment, pages already faulted in on
    * the worker thread. Never write to it (the mapping is PROT_READ: a write crashes the
-   * process). It keeps the mapping alive by itself, also after release(). Undefined for
-   * 'sendfile' delivery.
+   * process). Made on first access (a slice sent with sendFileNow never makes one, so it adds
+   * nothing to V8's external memory); once made it keeps the mapping alive by itself, also
+   * after release(). First asked after release(), it is empty. Undefined for 'sendfile'
+   * delivery.
    */
   readonly buffer: Buffer | undefined;
   /** The segment file descriptor and byte position, for sendFile. Valid until release(). */
@@ -255,6 +257,7 @@ interface NativeBinding {
   lastBatchFields(fields: Int32Array, wide: BigInt64Array): number;
   SegmentLog: SegmentLogConstructor;
   sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number): Promise<number>;
+  sendFileNow(socketFd: number, slice: ReadSlice, skip: number, length: number): number;
   raiseFileLimit(): FileLimit;
   openFileCount(): number;
 }
@@ -353,6 +356,19 @@ export const SegmentLog: SegmentLogConstructor = binding.SegmentLog;
  */
 export function sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number): Promise<number> {
   return binding.sendFile(socketFd, slice, timeoutMs);
+}
+
+/**
+ * Sends bytes [skip, skip + length) of a slice to a socket with sendfile(2) on the calling
+ * thread, as many as the socket's send buffer takes now (it never waits, so the caller
+ * writes the rest through Node); returns how many went out. For 'mmap' slices, whose pages
+ * the read worker already faulted in: the call copies from the page cache and never waits
+ * for the disk. The socket must have nothing queued in Node (writableLength 0) or the bytes
+ * would overtake it. A socket error returns what was sent (Node's next write reports it);
+ * a file error throws LogError 56.
+ */
+export function sendFileNow(socketFd: number, slice: ReadSlice, skip: number, length: number): number {
+  return binding.sendFileNow(socketFd, slice, skip, length);
 }
 
 /** The OS descriptor of a connected TCP socket (Node keeps it on its internal handle). */

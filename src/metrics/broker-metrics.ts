@@ -3,7 +3,9 @@
 //   kafka.server BrokerTopicMetrics (BytesInPerSec, BytesOutPerSec, MessagesInPerSec) per topic,
 //   kafka.log Log (Size, NumLogSegments, LogStartOffset, LogEndOffset) per partition,
 //   consumer-group lag per group and partition (what Kafka's tools compute from OffsetFetch),
-//   active connections per listener (kafka.server socket-server-metrics connection-count).
+//   active connections per listener (kafka.server socket-server-metrics connection-count),
+//   record bytes sent with sendfile(2) rather than through Node,
+//   and what clients push with KIP-714 telemetry (the last value of each pushed data point).
 // Each broker has its own registry (several brokers can share a process); the process-wide
 // metrics (event loop, GC, memory) come from process-metrics.ts and are appended at scrape.
 // The request hook is one call per request; the gauges read the broker's state only when
@@ -19,6 +21,7 @@ import {
   type ProduceRequest,
   type ProduceResponse,
 } from '../protocol/generated/index.js';
+import { type NetworkTotals } from '../server/connection.js';
 import { type RequestObserver } from '../server/dispatcher.js';
 import { processMetrics } from './process-metrics.js';
 
@@ -53,6 +56,8 @@ export class BrokerMetrics {
     private readonly state: BrokerState,
     /** Live connection counts by listener name, owned by the server. */
     private readonly connections: ReadonlyMap<string, number>,
+    /** The server's network totals (src/server/connection.ts). */
+    private readonly network: Readonly<NetworkTotals> = { sentDirectBytes: 0 },
   ) {
     const registers = [this.registry];
     this.requests = new Counter({
@@ -246,6 +251,39 @@ export class BrokerMetrics {
       collect() {
         this.reset();
         for (const [listener, count] of connections) this.set({ listener }, count);
+      },
+    });
+    const telemetry = state.telemetry;
+    new Gauge({
+      name: 'spate_client_metric',
+      help: 'The last value each client instance pushed for each of its subscribed metrics (KIP-714 client telemetry; attributes are the data point\'s own, key=value joined by commas).',
+      labelNames: ['client_instance_id', 'client_id', 'name', 'attributes'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { instanceId, clientId, series } of telemetry.series(Date.now())) {
+          this.set({ client_instance_id: instanceId, client_id: clientId, name: series.name, attributes: series.attributes }, series.value);
+        }
+      },
+    });
+    new Counter({
+      name: 'spate_client_telemetry_pushes_total',
+      help: 'PushTelemetry requests by outcome (NONE, or the Kafka error answered).',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [result, count] of telemetry.pushes) this.inc({ result }, count);
+      },
+    });
+    const network = this.network;
+    new Counter({
+      name: 'spate_network_sendfile_bytes_total',
+      help: 'Record bytes sent to consumers and followers with sendfile(2), from the page cache without passing through the process (fetch chunks of 64 KiB or more on plain TCP listeners).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(network.sentDirectBytes);
       },
     });
   }

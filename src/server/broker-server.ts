@@ -15,7 +15,7 @@ import { LogManager } from '../log/log-manager.js';
 import { parseHttpListener } from '../http/http-listener.js';
 import type { HttpGateway } from '../http/http-server.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
-import { Connection } from './connection.js';
+import { Connection, type NetworkTotals } from './connection.js';
 import { InProcessMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { Dispatcher } from './dispatcher.js';
@@ -57,6 +57,7 @@ export class SpateBroker {
   private readonly connections = new Set<Connection>();
   /** Open connections by listener name (the active-connections metric). */
   private readonly connectionCounts = new Map<string, number>();
+  private readonly network: NetworkTotals = { sentDirectBytes: 0 };
   private gateway?: HttpGateway;
   private nextConnectionId = 1;
   private housekeeping?: NodeJS.Timeout;
@@ -164,7 +165,7 @@ export class SpateBroker {
     let metrics: BrokerMetrics | undefined;
     if (httpListener !== undefined) {
       const { BrokerMetrics } = await import('../metrics/broker-metrics.js');
-      metrics = new BrokerMetrics(state, this.connectionCounts);
+      metrics = new BrokerMetrics(state, this.connectionCounts, this.network);
       dispatcher.observer = metrics.observe;
     }
     try {
@@ -267,6 +268,7 @@ export class SpateBroker {
       memory: this.requestMemory,
       requestReadTimeoutMs: this.config.values.get('spate.request.read.timeout.ms') as number,
       authenticationTimeoutMs: this.config.values.get('spate.authentication.timeout.ms') as number,
+      network: this.network,
     }, this.state!.security.session(listener, tlsPrincipal));
     this.connections.add(connection);
     this.connectionCounts.set(listener, (this.connectionCounts.get(listener) ?? 0) + 1);

@@ -19,6 +19,20 @@ export class CloseConnection extends Error {}
 /** Told about every handled request (handler time in ms); the metrics hook. */
 export type RequestObserver = (apiKey: number, apiVersion: number, request: unknown, response: unknown, elapsedMs: number, failed: boolean) => void;
 
+/** Runs a handler and reports it to the observer (the metrics), failures included. */
+export async function observedHandle(handler: ApiHandler, request: unknown, context: RequestContext, observer: RequestObserver | undefined): Promise<unknown> {
+  const started = observer === undefined ? 0 : performance.now();
+  let response;
+  try {
+    response = await handler.handle(request, context);
+  } catch (error) {
+    observer?.(context.apiKey, context.apiVersion, request, undefined, performance.now() - started, true);
+    throw error;
+  }
+  observer?.(context.apiKey, context.apiVersion, request, response, performance.now() - started, false);
+  return response;
+}
+
 export class Dispatcher {
   private readonly table = new Map<number, ApiHandler>();
   /** Set by the server when metrics are on; one call per request. */
@@ -120,16 +134,7 @@ export class Dispatcher {
       authorizeAny: (operation, resourceType) => security.authorizeAny(principal, host, operation, resourceType),
       authorizedOperations: (resource) => security.authorizedOperations(principal, host, resource, supportedOperations(resource.type)),
     };
-    const observer = this.observer;
-    const started = observer === undefined ? 0 : performance.now();
-    let response;
-    try {
-      response = await handler.handle(request, context);
-    } catch (error) {
-      observer?.(apiKey, apiVersion, request, undefined, performance.now() - started, true);
-      throw error;
-    }
-    observer?.(apiKey, apiVersion, request, response, performance.now() - started, false);
+    const response = await observedHandle(handler, request, context, this.observer);
     if (response === NO_RESPONSE) return null;
     // Byte-rate quotas (src/security/quota-enforcer.ts): produce counts the request, fetch the answer.
     const user = principal.slice(principal.indexOf(':') + 1);

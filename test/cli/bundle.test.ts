@@ -25,7 +25,7 @@ t.test('the bundle carries its worker entries', async (t) => {
   for (const file of ['spate.js', 'worker.js', 'cleaner-worker.js']) t.ok(existsSync(join(BUNDLE, file)), `dist/bundle/${file}`);
 });
 
-t.test('loading the bundle loads no codec library and no piscina', async (t) => {
+t.test('loading the bundle loads no codec library, no piscina and no etcd client', async (t) => {
   // CommonJS packages land in require.cache when they load; the bundle itself is ESM.
   const script = [
     `await import(${JSON.stringify(join(BUNDLE, 'spate.js'))});`,
@@ -35,7 +35,8 @@ t.test('loading the bundle loads no codec library and no piscina', async (t) => 
   const result = await run(process.execPath, ['--input-type=module', '-e', script]);
   t.equal(result.code, 0, result.stderr);
   const loaded = JSON.parse(result.stdout) as string[];
-  for (const name of ['snappy', 'lz4-napi', 'zstd-wasm', 'piscina']) {
+  // etcd3 and its gRPC stack load only with --cluster etcd://...
+  for (const name of ['snappy', 'lz4-napi', 'zstd-wasm', 'piscina', 'etcd3', '@grpc']) {
     t.notOk(loaded.some((file) => file.includes(`/${name}/`)), `${name} is not loaded at start`);
   }
   t.ok(loaded.some((file) => file.endsWith('spate.node')), 'the native addon is');

@@ -24,6 +24,14 @@ t.test('help and usage errors', async (t) => {
   const badPort = await spate('start', '--port', 'http');
   t.equal(badPort.code, 1);
   t.match(badPort.stderr, /--port/);
+  const noNodeId = await spate('start', '--cluster', 'etcd://127.0.0.1:2379');
+  t.equal(noNodeId.code, 1);
+  t.match(noNodeId.stderr, /--cluster needs --node-id/);
+  const badCluster = await spate('start', '--node-id', '1', '--cluster', 'zk://127.0.0.1:2181');
+  t.equal(badCluster.code, 1);
+  t.match(badCluster.stderr, /--cluster expects etcd:\/\/host:port/);
+  const both = await spate('start', '--node-id', '1', '--cluster', 'etcd://127.0.0.1:2379', '--brokers', '3');
+  t.match(both.stderr, /exclude each other/);
 });
 
 t.test('invalid configuration is refused at start, naming the key', async (t) => {

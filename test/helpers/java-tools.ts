@@ -19,6 +19,9 @@ export const TOOLS = {
   transactionalCopier: 'org.apache.kafka.tools.TransactionalMessageCopier',
   transactions: 'org.apache.kafka.tools.TransactionsCommand',
   features: 'org.apache.kafka.tools.FeatureCommand',
+  reassignPartitions: 'org.apache.kafka.tools.reassign.ReassignPartitionsCommand',
+  leaderElection: 'org.apache.kafka.tools.LeaderElectionCommand',
+  metadataQuorum: 'org.apache.kafka.tools.MetadataQuorumCommand',
 } as const;
 
 export function javaToolsAvailable(): boolean {

@@ -15,7 +15,7 @@ export interface ProcessBroker {
 
 export function startProcessBroker(dataDir: string, extra: string[] = []): Promise<ProcessBroker> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra], {
+    const child = spawn(process.execPath, ['--initial-heap-size=64', BIN, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

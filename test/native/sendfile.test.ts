@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import t from 'tap';
 import type { Test } from 'tap';
-import { LogError, sendFile, socketFd } from '../../src/log/native.js';
+import { LogError, sendFile, sendFileNow, socketFd } from '../../src/log/native.js';
 import { simpleRecords } from './fixtures/batch-builder.js';
 import { appendBatch, appendMany, openLog, tempDir } from './fixtures/helpers.js';
 
@@ -88,4 +88,45 @@ t.test('a closed peer rejects with a socket error code', async (t) => {
   t.type((error as LogError).bytesSent, 'number');
   slice.release();
   await t.rejects(sendFile(fd, slice), { code: 'SLICE_RELEASED' });
+});
+
+t.test('sendFileNow sends what the socket takes without waiting; the rest is the caller\'s', async (t) => {
+  const log = openLog(t, tempDir(t), { segmentBytes: 16 << 20 });
+  for (let i = 0; i < 128; i++) appendBatch(log, simpleRecords(16, 4096, i));
+  const slice = (await log.read(0n, 16 << 20, true, 'mmap'))!;
+  t.ok(slice.length > 8 << 20, `a ${slice.length}-byte slice`);
+  const { sender, receiver, waitFor } = await socketPair(t);
+  receiver.pause();
+  const fd = socketFd(sender);
+  const started = performance.now();
+  const first = sendFileNow(fd, slice, 0, slice.length);
+  t.ok(first > 0 && first < slice.length, `a stalled peer takes part of it (${first} of ${slice.length} bytes)`);
+  t.ok(performance.now() - started < 5000, 'and the call returns instead of waiting for the peer');
+  t.equal(sendFileNow(fd, slice, first, 0), 0, 'an empty range sends nothing');
+  receiver.resume();
+  let sent = first;
+  for (let rounds = 0; sent < slice.length && rounds < 10_000; rounds++) {
+    sent += sendFileNow(fd, slice, sent, slice.length - sent);
+    if (sent < slice.length) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  t.equal(sent, slice.length);
+  t.ok((await waitFor(slice.length)).equals(slice.buffer!), 'the pieces arrive as the slice');
+  t.throws(() => sendFileNow(fd, slice, 1, slice.length), /range inside the slice/);
+  slice.release();
+  t.throws(() => sendFileNow(fd, slice, 0, 1), { code: 'SLICE_RELEASED' });
+});
+
+t.test('a slice makes its Buffer on first access, once; released before that, it is empty', async (t) => {
+  const log = openLog(t, tempDir(t));
+  appendMany(log, 10);
+  const slice = (await log.read(0n, 1 << 20, true, 'mmap'))!;
+  const buffer = slice.buffer!;
+  t.equal(slice.buffer, buffer, 'the same Buffer every time');
+  t.equal(buffer.length, slice.length);
+  slice.release();
+  t.equal(slice.buffer, buffer, 'and after release(), still mapped');
+  t.equal(buffer.length, slice.length);
+  const untouched = (await log.read(0n, 1 << 20, true, 'mmap'))!;
+  untouched.release();
+  t.equal(untouched.buffer!.length, 0, 'released before first access: no mapping to show');
 });

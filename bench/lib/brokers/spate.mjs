@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { BrokerProcess } from './child.mjs';
 
 export function spateBroker({ root, workDir, port, cpuProfileDir }) {
-  const args = [];
+  // The V8 option `npm start` and bin/spate.js's shebang give the broker (see bin/spate.js).
+  const args = ['--initial-heap-size=64'];
   if (cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`);
   args.push(join(root, 'bin', 'spate.js'), 'start', '--host', '127.0.0.1', '--port', String(port), '--data-dir', join(workDir, 'data'));
   // The one setting changed from the defaults, on both brokers (see kafka.mjs): a consumer
