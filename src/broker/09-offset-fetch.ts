@@ -72,7 +72,11 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
       throttleTimeMs: 0,
       groups: (request.groups ?? []).map((group) => {
         if (groupDenied(group.groupId)) return { groupId: group.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
-        const validation = broker.groups.consumer.validateOffsetFetch(group.groupId, group.memberId ?? null, group.memberEpoch ?? -1);
+        const streamsGroup = broker.groups.streams.group(group.groupId);
+        const validation =
+          streamsGroup === undefined
+            ? broker.groups.consumer.validateOffsetFetch(group.groupId, group.memberId ?? null, group.memberEpoch ?? -1)
+            : broker.groups.streams.validateOffsetFetch(streamsGroup, group.memberId ?? null, group.memberEpoch ?? -1);
         if (validation !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: validation };
         const wanted =
           group.topics === null

@@ -1,6 +1,7 @@
 // DescribeGroups, v0-6: state, protocol and members (with metadata and assignment once
 // Stable). An unknown group is "Dead"; from v6 it also carries GROUP_ID_NOT_FOUND. A KIP-848
-// consumer group is described by ConsumerGroupDescribe only: here it answers as an unknown
+// consumer group is described by ConsumerGroupDescribe only (a streams group by
+// StreamsGroupDescribe): here it answers as an unknown
 // group, with Kafka's "not a classic group" message.
 
 import { ErrorCode } from '../protocol/errors.js';
@@ -23,7 +24,7 @@ export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, Descri
           return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: NO_OPERATIONS };
         }
         const description = context.broker.groups.describeGroup(groupId);
-        if (description === undefined || description.groupType === 'consumer') {
+        if (description === undefined || description.groupType !== 'classic') {
           const message = description === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a classic group.`;
           return {
             errorCode: context.apiVersion >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,

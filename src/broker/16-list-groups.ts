@@ -1,5 +1,5 @@
 // ListGroups, v0-5: every group, classic and KIP-848 consumer groups alike, filtered by
-// state (v4+, case-insensitive) and type (v5+: "classic", "consumer" or "share", case-insensitive).
+// state (v4+, case-insensitive) and type (v5+: "classic", "consumer", "share" or "streams", case-insensitive).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type ListGroupsRequest, type ListGroupsResponse } from '../protocol/generated/index.js';

@@ -19,6 +19,8 @@ import { type ReplicaManager } from '../cluster/replica-manager.js';
 import { InProcessMetadataStore } from '../cluster/metadata-store.js';
 import { ClientMetricsConfigs } from '../telemetry/client-metrics-configs.js';
 import { ClientTelemetry } from '../telemetry/client-telemetry.js';
+import { createTopic } from './topic-creation.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 
 export interface Endpoint {
   readonly listener: string;
@@ -68,6 +70,18 @@ export class BrokerState {
     this.telemetry = new ClientTelemetry(this.clientMetrics, logger);
     this.groups = new GroupCoordinator(logs, config, logger);
     this.groups.consumer.groupConfigs = this.groupConfigs;
+    this.groups.streams.groupConfigs = this.groupConfigs;
+    // Streams groups create their changelog and repartition topics as CreateTopics would.
+    this.groups.streams.createTopics = async (topics) => {
+      for (const topic of topics) {
+        try {
+          await createTopic(this, { name: topic.name, numPartitions: topic.partitions, replicationFactor: topic.replicationFactor, configs: topic.configs });
+        } catch (error) {
+          // Another member's heartbeat created it meanwhile.
+          if (!(error instanceof KafkaError && error.kafkaCode === ErrorCode.TOPIC_ALREADY_EXISTS)) throw error;
+        }
+      }
+    };
     const markers: MarkerWriter = {
       partitionExists: (topic, partition) => replicas.partition(topic, partition) !== undefined,
       writeMarker: (topic, partition, producerId, producerEpoch, commit) => {
@@ -81,6 +95,7 @@ export class BrokerState {
     this.shares.groupConfigs = (groupId) => this.groupConfigs.get(groupId);
     // Share groups share the group ID space with classic and consumer groups.
     this.shares.otherGroupExists = (groupId) => this.groups.listGroups().some((group) => group.groupId === groupId);
+    this.groups.isShareGroup = (groupId) => this.shares.group(groupId) !== undefined;
     this.transactions = new TransactionCoordinator(new TransactionLog(logs, config), markers, this.producerIds, config, logger);
   }
 

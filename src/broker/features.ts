@@ -2,7 +2,8 @@
 // finalised. ApiVersions v3+ advertises both; UpdateFeatures (kafka-features upgrade and
 // downgrade) changes the finalised levels, durably (`<data>/features.json`), with an epoch
 // that grows with every change. A finalised level changes behaviour where Kafka's does:
-// group.version 0 turns the KIP-848 consumer protocol off, share.version 0 share groups, and
+// group.version 0 turns the KIP-848 consumer protocol off, share.version 0 share groups,
+// streams.version 0 streams groups (KIP-1071), and
 // transaction.version 2 (the default) lets clients use transactions v2 (KIP-890 part 2: an
 // epoch bump at every transaction end, partitions added by Produce and TxnOffsetCommit).
 
@@ -26,6 +27,7 @@ export const SUPPORTED_FEATURES: readonly SupportedFeature[] = [
   { name: 'group.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
   { name: 'transaction.version', minVersion: 0, maxVersion: 2, defaultLevel: 2, downgradable: true },
   { name: 'share.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
+  { name: 'streams.version', minVersion: 0, maxVersion: 1, defaultLevel: 1, downgradable: true },
 ];
 
 /** UpdateFeatures v1+ upgrade types. */

@@ -59,6 +59,8 @@ import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat.js';
 import { shareGroupDescribeHandler } from './77-share-group-describe.js';
 import { shareFetchHandler } from './78-share-fetch.js';
 import { shareAcknowledgeHandler } from './79-share-acknowledge.js';
+import { streamsGroupHeartbeatHandler } from './88-streams-group-heartbeat.js';
+import { streamsGroupDescribeHandler } from './89-streams-group-describe.js';
 import { describeShareGroupOffsetsHandler } from './90-describe-share-group-offsets.js';
 import { alterShareGroupOffsetsHandler } from './91-alter-share-group-offsets.js';
 import { deleteShareGroupOffsetsHandler } from './92-delete-share-group-offsets.js';
@@ -122,6 +124,8 @@ export const handlers: readonly ApiHandler[] = [
   shareGroupDescribeHandler,
   shareFetchHandler,
   shareAcknowledgeHandler,
+  streamsGroupHeartbeatHandler,
+  streamsGroupDescribeHandler,
   describeShareGroupOffsetsHandler,
   alterShareGroupOffsetsHandler,
   deleteShareGroupOffsetsHandler,

@@ -49,6 +49,8 @@ export interface ClassicGroupAccess {
   classicGroupState(groupId: string): 'none' | 'empty' | 'active';
   /** Removes an empty classic group, so a consumer group can take over its ID (Kafka 4.x). */
   removeEmptyClassicGroup(groupId: string): void;
+  /** A streams or share group has the ID. */
+  isOtherGroup?(groupId: string): boolean;
 }
 
 const fail = (code: number, message: string) => new KafkaError(code, message);
@@ -202,6 +204,7 @@ export class ConsumerGroupCoordinator {
   private groupForHeartbeat(groupId: string, joining: boolean): { group: ConsumerGroup; replacesClassic: boolean } {
     const existing = this.groups.get(groupId);
     if (existing !== undefined) return { group: existing, replacesClassic: false };
+    if (this.classic.isOtherGroup?.(groupId) === true) throw fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
     const classic = this.classic.classicGroupState(groupId);
     if (classic === 'active' && joining) {
       // Kafka 4.x may upgrade a classic group with members online; Spate only takes over

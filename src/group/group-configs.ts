@@ -4,8 +4,9 @@
 // described with DescribeConfigs, kept in `<data>/group-configs.json` (checksummed, with
 // the previous generation aside). Consumer groups (KIP-848) take their session timeout and
 // heartbeat interval from here, share groups their lock duration, delivery limit, record
-// locks and share.auto.offset.reset. The streams.* and *.assignment.interval.ms configs are
-// accepted and stored; Spate has no streams groups yet and assigns at once.
+// locks and share.auto.offset.reset, streams groups (KIP-1071) their session timeout,
+// heartbeat interval and standby replicas. streams.initial.rebalance.delay.ms and the
+// *.assignment.interval.ms configs are accepted and stored; Spate assigns at once.
 
 import { join } from 'node:path';
 import { type BrokerConfig } from '../config/broker-config.js';
@@ -54,9 +55,9 @@ export const GROUP_CONFIGS: readonly GroupConfigDefinition[] = [
   },
   { name: 'share.renew.acknowledge.enable', type: 'boolean', defaultValue: 'true', doc: 'Whether the renew acknowledge type is enabled for the share group.' },
   { name: 'share.assignment.interval.ms', type: 'int', defaultValue: '1000', min: 0, doc: 'The interval between assignment updates for a share group.' },
-  { name: 'streams.session.timeout.ms', type: 'int', defaultValue: '45000', min: 1, doc: 'The timeout to detect client failures when using the streams group protocol.' },
-  { name: 'streams.heartbeat.interval.ms', type: 'int', defaultValue: '5000', min: 1, doc: 'The heartbeat interval given to the members.' },
-  { name: 'streams.num.standby.replicas', type: 'int', defaultValue: '0', min: 0, doc: 'The number of standby replicas for each task.' },
+  { name: 'streams.session.timeout.ms', type: 'int', brokerSynonym: 'group.streams.session.timeout.ms', defaultValue: '45000', min: 1, doc: 'The timeout to detect client failures when using the streams group protocol.' },
+  { name: 'streams.heartbeat.interval.ms', type: 'int', brokerSynonym: 'group.streams.heartbeat.interval.ms', defaultValue: '5000', min: 1, doc: 'The heartbeat interval given to the members.' },
+  { name: 'streams.num.standby.replicas', type: 'int', brokerSynonym: 'group.streams.num.standby.replicas', defaultValue: '0', min: 0, doc: 'The number of standby replicas for each task.' },
   { name: 'streams.initial.rebalance.delay.ms', type: 'int', defaultValue: '3000', min: 0, doc: 'How long the coordinator waits for more streams clients to join a new group before the first rebalance.' },
   { name: 'streams.assignment.interval.ms', type: 'int', defaultValue: '1000', min: 0, doc: 'The interval between assignment updates for a streams group.' },
 ];

@@ -12,6 +12,7 @@ import { type LogManager } from '../log/log-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ClassicGroup, type ClassicMember, type JoinResult, type SyncResult } from './classic-group.js';
 import { ConsumerGroupCoordinator } from './consumer-group-coordinator.js';
+import { StreamsGroupCoordinator } from '../streams/streams-coordinator.js';
 import { OffsetsLog, type KeyValue } from './offsets-log.js';
 import {
   encodeGroupMetadataKey,
@@ -69,8 +70,8 @@ export interface OffsetToCommit {
 
 export interface GroupDescription {
   readonly groupId: string;
-  /** 'consumer' for a KIP-848 group, which DescribeGroups does not describe. */
-  readonly groupType: 'classic' | 'consumer';
+  /** 'consumer' for a KIP-848 group and 'streams' for a KIP-1071 group, which DescribeGroups does not describe. */
+  readonly groupType: 'classic' | 'consumer' | 'streams';
   readonly state: string;
   readonly protocolType: string;
   readonly protocolName: string;
@@ -89,7 +90,7 @@ export interface ListedGroup {
   readonly groupId: string;
   readonly protocolType: string;
   readonly state: string;
-  readonly groupType: 'classic' | 'consumer';
+  readonly groupType: 'classic' | 'consumer' | 'streams';
 }
 
 const offsetKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -119,6 +120,10 @@ export class GroupCoordinator {
   private readonly transactionalOffsets = new TransactionalOffsets<CommittedOffset>();
   /** KIP-848 consumer groups. */
   readonly consumer: ConsumerGroupCoordinator;
+  /** KIP-1071 streams groups. */
+  readonly streams: StreamsGroupCoordinator;
+  /** Whether a share group has the ID (share groups live in src/share); set by the broker. */
+  isShareGroup: (groupId: string) => boolean = () => false;
 
   constructor(
     private readonly logs: LogManager,
@@ -142,6 +147,16 @@ export class GroupCoordinator {
         const group = this.groups.get(groupId);
         if (group === undefined) return 'none';
         return group.state === 'Empty' || group.state === 'Dead' ? 'empty' : 'active';
+      },
+      removeEmptyClassicGroup: (groupId) => this.removeEmptyClassicGroup(groupId),
+      isOtherGroup: (groupId) => this.streams.group(groupId) !== undefined || this.isShareGroup(groupId),
+    }, now);
+    this.streams = new StreamsGroupCoordinator(logs, this.scheduler, config, logger, {
+      otherGroup: (groupId) => {
+        if (this.consumer.group(groupId) !== undefined || this.isShareGroup(groupId)) return 'other';
+        const group = this.groups.get(groupId);
+        if (group === undefined) return 'none';
+        return group.state === 'Empty' || group.state === 'Dead' ? 'empty-classic' : 'other';
       },
       removeEmptyClassicGroup: (groupId) => this.removeEmptyClassicGroup(groupId),
     }, now);
@@ -227,6 +242,7 @@ export class GroupCoordinator {
       // A consumer group with members: Kafka would mix classic members in; Spate refuses.
       return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, memberId);
     }
+    if (this.streams.group(groupId) !== undefined && !this.streams.deleteEmptyGroup(groupId)) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, memberId);
     let group = this.groups.get(groupId);
     const unknownMember = memberId === '';
     if (group === undefined) {
@@ -604,6 +620,8 @@ export class GroupCoordinator {
   validateCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, apiVersion?: number): number {
     const consumerGroup = this.consumer.group(groupId);
     if (consumerGroup !== undefined) return this.consumer.validateOffsetCommit(consumerGroup, memberId, generationId, apiVersion);
+    const streamsGroup = this.streams.group(groupId);
+    if (streamsGroup !== undefined) return this.streams.validateOffsetCommit(streamsGroup, memberId, generationId, apiVersion);
     const group = this.groups.get(groupId);
     const simple = generationId < 0 && memberId === '' && groupInstanceId === null;
     // v9+ (KIP-848): a member epoch for a group that does not exist.
@@ -625,7 +643,7 @@ export class GroupCoordinator {
     this.offsetsLog.append(groupId, records, now);
     const committed = this.groupOffsets(groupId);
     for (const [key, value] of accepted) committed.set(key, value);
-    if (!this.groups.has(groupId) && this.consumer.group(groupId) === undefined) this.groups.set(groupId, new ClassicGroup(groupId));
+    if (!this.groups.has(groupId) && this.consumer.group(groupId) === undefined && this.streams.group(groupId) === undefined) this.groups.set(groupId, new ClassicGroup(groupId));
     return codes;
   }
 
@@ -703,7 +721,7 @@ export class GroupCoordinator {
   /** OffsetDelete: refused for topics the group's active members consume. */
   deleteOffsets(groupId: string, partitions: ReadonlyArray<{ topic: string; partition: number }>, classicSubscribed: ReadonlySet<string>): number[] {
     const now = this.now();
-    const subscribedTopics = new Set([...classicSubscribed, ...this.consumer.subscribedTopicNames(groupId)]);
+    const subscribedTopics = new Set([...classicSubscribed, ...this.consumer.subscribedTopicNames(groupId), ...this.streams.subscribedTopicNames(groupId)]);
     const committed = this.offsets.get(groupId);
     const records: KeyValue[] = [];
     const codes = partitions.map(({ topic, partition }) => {
@@ -732,7 +750,13 @@ export class GroupCoordinator {
       state: group.state as string,
       groupType: 'consumer' as const,
     }));
-    return [...classic, ...consumer];
+    const streams = [...this.streams.allGroups()].map((group) => ({
+      groupId: group.groupId,
+      protocolType: 'streams',
+      state: group.state as string,
+      groupType: 'streams' as const,
+    }));
+    return [...classic, ...consumer, ...streams];
   }
 
   describeGroup(groupId: string): GroupDescription | undefined {
@@ -740,6 +764,8 @@ export class GroupCoordinator {
     if (consumerGroup !== undefined) {
       return { groupId, groupType: 'consumer', state: consumerGroup.state, protocolType: 'consumer', protocolName: '', members: [] };
     }
+    const streamsGroup = this.streams.group(groupId);
+    if (streamsGroup !== undefined) return { groupId, groupType: 'streams', state: streamsGroup.state, protocolType: 'streams', protocolName: '', members: [] };
     const group = this.groups.get(groupId);
     if (group === undefined) return undefined;
     const stable = group.state === 'Stable';
@@ -764,8 +790,10 @@ export class GroupCoordinator {
   deleteGroup(groupId: string): number {
     const consumerGroup = this.consumer.group(groupId);
     if (consumerGroup !== undefined && !this.consumer.deleteEmptyGroup(groupId)) return ErrorCode.NON_EMPTY_GROUP;
+    const streamsGroup = this.streams.group(groupId);
+    if (streamsGroup !== undefined && !this.streams.deleteEmptyGroup(groupId)) return ErrorCode.NON_EMPTY_GROUP;
     const group = this.groups.get(groupId);
-    if (group === undefined && consumerGroup === undefined && !this.offsets.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group === undefined && consumerGroup === undefined && streamsGroup === undefined && !this.offsets.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group !== undefined && group.state !== 'Empty' && group.state !== 'Dead') return ErrorCode.NON_EMPTY_GROUP;
     const records: KeyValue[] = [];
     for (const key of this.offsets.get(groupId)?.keys() ?? []) {
@@ -853,6 +881,8 @@ export class GroupCoordinator {
       if (group !== undefined && group.state !== 'Empty') continue;
       const consumerGroup = this.consumer.group(groupId);
       if (consumerGroup !== undefined && consumerGroup.members.size > 0) continue;
+      const streamsGroup = this.streams.group(groupId);
+      if (streamsGroup !== undefined && streamsGroup.members.size > 0) continue;
       // Consumer groups expire offsets by commit time alone, as Kafka does.
       const emptySince = group?.stateTimestamp ?? 0;
       const records: KeyValue[] = [];
@@ -865,6 +895,7 @@ export class GroupCoordinator {
       this.offsetsLog.append(groupId, records, now);
       // Kafka drops an empty consumer group once its last offset has expired.
       if (committed.size === 0 && consumerGroup !== undefined) this.consumer.deleteEmptyGroup(groupId);
+      if (committed.size === 0 && streamsGroup !== undefined) this.streams.deleteEmptyGroup(groupId);
     }
     // An empty classic group without offsets (left by Connect workers, MirrorMaker, a consumer
     // that never committed) goes once it has been empty for offsets.retention.minutes, as in Kafka.

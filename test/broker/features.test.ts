@@ -22,9 +22,9 @@ t.test('ApiVersions features and UpdateFeatures at the wire level', async (t) =>
   const v4 = await versions(4);
   t.same(
     v4.supportedFeatures.map((f: any) => [f.name, f.minVersion, f.maxVersion]),
-    [['metadata.version', 7, 30], ['group.version', 0, 1], ['transaction.version', 0, 2], ['share.version', 0, 1]],
+    [['metadata.version', 7, 30], ['group.version', 0, 1], ['transaction.version', 0, 2], ['share.version', 0, 1], ['streams.version', 0, 1]],
   );
-  t.same(v4.finalizedFeatures.map((f: any) => [f.name, f.maxVersionLevel]), [['group.version', 1], ['metadata.version', 30], ['share.version', 1], ['transaction.version', 2]]);
+  t.same(v4.finalizedFeatures.map((f: any) => [f.name, f.maxVersionLevel]), [['group.version', 1], ['metadata.version', 30], ['share.version', 1], ['streams.version', 1], ['transaction.version', 2]]);
   t.equal(v4.finalizedFeaturesEpoch, 0n);
   t.same((await versions(3)).supportedFeatures.map((f: any) => f.name), ['metadata.version'], 'v3 leaves out features whose minimum is 0');
 
