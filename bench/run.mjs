@@ -267,7 +267,10 @@ async function benchBroker(kind, plan, options, tools, progress) {
       out.errors.push(`${kind} exited with ${JSON.stringify(status)} on SIGTERM:\n${broker.logTail(10)}`);
     }
     // What the broker itself complained about during the run (its log goes with the data dir).
-    const complaints = broker.logTail(1_000_000).split('\n').filter((line) => /\b(ERROR|WARN)\b/.test(line));
+    const complaints = broker
+      .logTail(1_000_000)
+      .split('\n')
+      .filter((line) => /\b(ERROR|WARN)\b/.test(line));
     out.logWarnings = { count: complaints.length, first: complaints.slice(0, 8).map((line) => line.slice(0, 300)) };
     rmSync(dir, { recursive: true, force: true });
   }
@@ -285,7 +288,11 @@ async function profileSpate(plan, misses, tools, progress) {
   const want = (name) => misses.some((m) => m.includes(name));
   const c1k = PRODUCE_CASES[0];
   if (want('produce') || want('CPU') || want('loopback')) {
-    scenarios.push({ scenario: 'produce-1k-acks1', reason: 'produce throughput, CPU per GiB, loopback', run: (ctx) => produceJava(ctx, c1k, plan.profileRecords, plan.produceCapSeconds) });
+    scenarios.push({
+      scenario: 'produce-1k-acks1',
+      reason: 'produce throughput, CPU per GiB, loopback',
+      run: (ctx) => produceJava(ctx, c1k, plan.profileRecords, plan.produceCapSeconds),
+    });
   }
   if (want('consume')) {
     scenarios.push({
@@ -350,7 +357,9 @@ const METHOD = (plan, mode) => [
 
 function pinningText() {
   const pinning = currentPinningForMethod;
-  return pinning ? `each broker on CPU ${pinning.broker} (taskset), the load generators and the bench on CPU ${pinning.clients}` : 'none (--no-pin, one core, or no taskset): broker and clients share every core';
+  return pinning
+    ? `each broker on CPU ${pinning.broker} (taskset), the load generators and the bench on CPU ${pinning.clients}`
+    : 'none (--no-pin, one core, or no taskset): broker and clients share every core';
 }
 let currentPinningForMethod;
 
@@ -459,7 +468,10 @@ function writeReports(data, resultsDir) {
 
   console.log(terminalReport(data));
   console.log(`\nreport: ${relative(process.cwd(), join(resultsDir, 'latest.md'))} (and ${relative(process.cwd(), modeDir)}/), charts in ${relative(process.cwd(), chartDir)}/`);
-  const failures = Object.values(data.brokers).flatMap((b) => [...(b.results ?? []).filter((r) => !r.ok).map((r) => `${b.name}: ${r.name} [${r.client}]: ${r.error}`), ...(b.errors ?? [])]);
+  const failures = Object.values(data.brokers).flatMap((b) => [
+    ...(b.results ?? []).filter((r) => !r.ok).map((r) => `${b.name}: ${r.name} [${r.client}]: ${r.error}`),
+    ...(b.errors ?? []),
+  ]);
   if (failures.length) console.log(`\n${failures.length} failure(s):\n${failures.map((f) => `  - ${f.split('\n')[0]}`).join('\n')}`);
 }
 

@@ -106,7 +106,10 @@ for (let run = 0; run < runs; run++) {
 }
 process.stderr.write('\n');
 
-const loadavg = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const loadavg = os
+  .loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 const report = {
   date: new Date().toISOString(),
   node: process.version,
@@ -120,6 +123,8 @@ const f = (x) => x.toFixed(1);
 console.log(`median of ${runs} runs (min-max), load average ${loadavg}:`);
 console.log(`  node -e 0                ${f(report.nodeNoopMs.median)} ms (${f(report.nodeNoopMs.min)}-${f(report.nodeNoopMs.max)})`);
 for (const [name, v] of Object.entries(report.variants)) {
-  console.log(`  ${name.padEnd(24)} start to ready ${f(v.readyMs.median)} ms (${f(v.readyMs.min)}-${f(v.readyMs.max)}), self-reported ${f(v.selfReportedMs.median)} ms, idle RSS ${f(v.idleRssMiB.median)} MiB (${f(v.idleRssMiB.min)}-${f(v.idleRssMiB.max)})`);
+  console.log(
+    `  ${name.padEnd(24)} start to ready ${f(v.readyMs.median)} ms (${f(v.readyMs.min)}-${f(v.readyMs.max)}), self-reported ${f(v.selfReportedMs.median)} ms, idle RSS ${f(v.idleRssMiB.median)} MiB (${f(v.idleRssMiB.min)}-${f(v.idleRssMiB.max)})`,
+  );
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 1));

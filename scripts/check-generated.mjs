@@ -14,8 +14,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const committed = join(repoRoot, 'src/protocol/generated');
 const argv = process.argv.slice(2);
 const specIndex = argv.indexOf('--spec');
-const spec =
-  specIndex >= 0 ? resolve(argv[specIndex + 1]) : (process.env.KAFKA_PROTOCOL_DIR ?? VENDORED_SPEC);
+const spec = specIndex >= 0 ? resolve(argv[specIndex + 1]) : (process.env.KAFKA_PROTOCOL_DIR ?? VENDORED_SPEC);
 
 const scratch = mkdtempSync(join(tmpdir(), 'spate-generated-'));
 const fresh = join(scratch, 'generated');

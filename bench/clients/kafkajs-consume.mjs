@@ -28,9 +28,11 @@ const maxMillis = Number(values['max-seconds']) * 1000;
 const idleMillis = Number(values['idle-ms']);
 // kafkajs logs (and retries) what goes wrong; keep the last error to report it.
 let lastLoggedError;
-const logCreator = () => ({ level, log }) => {
-  if (level <= logLevel.ERROR) lastLoggedError = `${log.message}${log.error ? `: ${log.error}` : ''}`;
-};
+const logCreator =
+  () =>
+  ({ level, log }) => {
+    if (level <= logLevel.ERROR) lastLoggedError = `${log.message}${log.error ? `: ${log.error}` : ''}`;
+  };
 const kafka = new Kafka({ clientId: 'spate-bench-kafkajs', brokers: [values.bootstrap], logLevel: logLevel.ERROR, logCreator });
 
 let records = 0;

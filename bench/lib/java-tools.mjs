@@ -35,11 +35,7 @@ export class JavaTools {
   }
 
   run(mainClass, args, { timeoutMs, onLine } = {}) {
-    return runProcess(
-      'java',
-      ['-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', `${this.classes}:${this.lib}/*`, mainClass, ...args],
-      { cwd: this.root, timeoutMs, onLine },
-    );
+    return runProcess('java', ['-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', `${this.classes}:${this.lib}/*`, mainClass, ...args], { cwd: this.root, timeoutMs, onLine });
   }
 }
 

@@ -27,7 +27,9 @@ import { pathToFileURL } from 'node:url';
 // passes them to the whole run).
 const isMain = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
 if (isMain && typeof globalThis.gc !== 'function') {
-  const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=128', '--min-semi-space-size=128', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=128', '--min-semi-space-size=128', ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
   process.exit(child.status ?? 1);
 }
 
@@ -103,7 +105,9 @@ async function garbagePerAsyncCall(fn, calls) {
 /** A broker's dispatcher over a fresh data directory, with the bench topic created. */
 async function dispatcherOf(b, state) {
   const { loadBrokerConfig, createLogger, LogManager, BrokerState, handlers } = b.broker;
-  const config = loadBrokerConfig({ overrides: { 'log.dirs': join(state.dir, `broker-${b.name}`), 'log.segment.bytes': String(64 * MiB), 'log.retention.bytes': String(160 * MiB) } });
+  const config = loadBrokerConfig({
+    overrides: { 'log.dirs': join(state.dir, `broker-${b.name}`), 'log.segment.bytes': String(64 * MiB), 'log.retention.bytes': String(160 * MiB) },
+  });
   const logger = createLogger('silent');
   const logs = new LogManager(config, logger);
   await logs.loadState(Date.now());
@@ -150,14 +154,34 @@ function fixtures(b) {
     topics: [
       {
         topic: 'bench-topic',
-        partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 1000n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: MiB })),
+        partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
+          partition,
+          currentLeaderEpoch: -1,
+          fetchOffset: 1000n,
+          lastFetchedEpoch: -1,
+          logStartOffset: -1n,
+          partitionMaxBytes: MiB,
+        })),
       },
     ],
     forgottenTopicsData: [],
     rackId: '',
   });
   const produceResponse = () => ({
-    responses: [{ name: 'bench-topic', partitionResponses: Array.from({ length: PARTITIONS }, (_, index) => ({ index, errorCode: 0, baseOffset: 1000n, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null })) }],
+    responses: [
+      {
+        name: 'bench-topic',
+        partitionResponses: Array.from({ length: PARTITIONS }, (_, index) => ({
+          index,
+          errorCode: 0,
+          baseOffset: 1000n,
+          logAppendTimeMs: -1n,
+          logStartOffset: 0n,
+          recordErrors: [],
+          errorMessage: null,
+        })),
+      },
+    ],
     throttleTimeMs: 0,
   });
   const fetchResponse = (records) => ({
@@ -186,91 +210,131 @@ function fixtures(b) {
   // Many small requests in one read: 64 ApiVersions-sized frames.
   const small = b.encodeRequest(b.ApiKey.ApiVersions, 3, 3, 'bench-client', { clientSoftwareName: 'bench', clientSoftwareVersion: '1' });
   const smallChunk = Buffer.concat(Array.from({ length: 64 }, () => small));
-  return { batches, produceFrame, fetchFrame, produceResponse, fetchResponse, chunks, smallChunk, inlineRecords: Buffer.alloc(16 * 1024, 3), fileRegion: { byteLength: MiB, fd: 3, position: 0 } };
+  return {
+    batches,
+    produceFrame,
+    fetchFrame,
+    produceResponse,
+    fetchResponse,
+    chunks,
+    smallChunk,
+    inlineRecords: Buffer.alloc(16 * 1024, 3),
+    fileRegion: { byteLength: MiB, fd: 3, position: 0 },
+  };
 }
 
 /** [name, fn(build, fixtures, state) => () => void] for every step. */
 const STEPS = [
-  ['FrameReader: 1 MiB produce frame in 16 reads of 64 KiB', (b, f) => {
-    const reader = new b.FrameReader(100 * MiB);
-    return () => {
-      let n = 0;
-      for (const chunk of f.chunks) n += reader.push(chunk).length;
-      if (n !== 1) throw new Error('frame not assembled');
-    };
-  }],
-  ['FrameReader: 64 small frames in one read', (b, f) => {
-    const reader = new b.FrameReader(100 * MiB);
-    return () => {
-      if (reader.push(f.smallChunk).length !== 64) throw new Error('frames not split');
-    };
-  }],
-  ['decode Produce v9 (8 partitions x 128 KiB), header + body', (b, f) => {
-    const frame = f.produceFrame.subarray(4);
-    const schema = b.apiSchemas.get(b.ApiKey.Produce);
-    return () => {
-      const reader = new b.Reader(frame);
-      const header = b.readRequestHeader(reader);
-      schema.readRequest(reader, header.apiVersion);
-    };
-  }],
-  ['decode Fetch v12 (8 partitions), header + body', (b, f) => {
-    const frame = f.fetchFrame.subarray(4);
-    const schema = b.apiSchemas.get(b.ApiKey.Fetch);
-    return () => {
-      const reader = new b.Reader(frame);
-      const header = b.readRequestHeader(reader);
-      schema.readRequest(reader, header.apiVersion);
-    };
-  }],
+  [
+    'FrameReader: 1 MiB produce frame in 16 reads of 64 KiB',
+    (b, f) => {
+      const reader = new b.FrameReader(100 * MiB);
+      return () => {
+        let n = 0;
+        for (const chunk of f.chunks) n += reader.push(chunk).length;
+        if (n !== 1) throw new Error('frame not assembled');
+      };
+    },
+  ],
+  [
+    'FrameReader: 64 small frames in one read',
+    (b, f) => {
+      const reader = new b.FrameReader(100 * MiB);
+      return () => {
+        if (reader.push(f.smallChunk).length !== 64) throw new Error('frames not split');
+      };
+    },
+  ],
+  [
+    'decode Produce v9 (8 partitions x 128 KiB), header + body',
+    (b, f) => {
+      const frame = f.produceFrame.subarray(4);
+      const schema = b.apiSchemas.get(b.ApiKey.Produce);
+      return () => {
+        const reader = new b.Reader(frame);
+        const header = b.readRequestHeader(reader);
+        schema.readRequest(reader, header.apiVersion);
+      };
+    },
+  ],
+  [
+    'decode Fetch v12 (8 partitions), header + body',
+    (b, f) => {
+      const frame = f.fetchFrame.subarray(4);
+      const schema = b.apiSchemas.get(b.ApiKey.Fetch);
+      return () => {
+        const reader = new b.Reader(frame);
+        const header = b.readRequestHeader(reader);
+        schema.readRequest(reader, header.apiVersion);
+      };
+    },
+  ],
   ['validate one 128 KiB batch (native)', (b, f) => () => b.native.validateBatches(f.batches[0])],
-  ['append one 128 KiB batch (native)', (b, f, state) => {
-    const log = new b.native.SegmentLog(join(state.dir, `append-${b.name}`), { segmentBytes: 64 * MiB });
-    state.logs.push(log);
-    const info = b.native.validateBatches(f.batches[0]);
-    return () => {
-      log.append(f.batches[0], info, Date.now());
-      if (log.size > 160 * MiB) log.deleteSegmentsBefore(log.logEndOffset);
-    };
-  }],
-  ['encode Produce v9 response (8 partitions)', (b, f) => {
-    const schema = b.apiSchemas.get(b.ApiKey.Produce);
-    const response = f.produceResponse(); // the encoder only reads it: built once, outside the figures
-    return () => b.dispatcher.encodeResponse(b.ApiKey.Produce, 9, 1, response, (w, m) => schema.writeResponse(w, 9, m));
-  }],
-  ['encode Fetch v12 response, 8 x 16 KiB records copied inline', (b, f) => {
-    const schema = b.apiSchemas.get(b.ApiKey.Fetch);
-    const response = f.fetchResponse(f.inlineRecords);
-    return () => b.dispatcher.encodeResponse(b.ApiKey.Fetch, 12, 2, response, (w, m) => schema.writeResponse(w, 12, m));
-  }],
-  ['encode Fetch v12 response, 8 x 1 MiB file regions (out of band)', (b, f) => {
-    const schema = b.apiSchemas.get(b.ApiKey.Fetch);
-    const response = f.fetchResponse(f.fileRegion);
-    return () => b.dispatcher.encodeResponse(b.ApiKey.Fetch, 12, 2, response, (w, m) => schema.writeResponse(w, 12, m));
-  }],
+  [
+    'append one 128 KiB batch (native)',
+    (b, f, state) => {
+      const log = new b.native.SegmentLog(join(state.dir, `append-${b.name}`), { segmentBytes: 64 * MiB });
+      state.logs.push(log);
+      const info = b.native.validateBatches(f.batches[0]);
+      return () => {
+        log.append(f.batches[0], info, Date.now());
+        if (log.size > 160 * MiB) log.deleteSegmentsBefore(log.logEndOffset);
+      };
+    },
+  ],
+  [
+    'encode Produce v9 response (8 partitions)',
+    (b, f) => {
+      const schema = b.apiSchemas.get(b.ApiKey.Produce);
+      const response = f.produceResponse(); // the encoder only reads it: built once, outside the figures
+      return () => b.dispatcher.encodeResponse(b.ApiKey.Produce, 9, 1, response, (w, m) => schema.writeResponse(w, 9, m));
+    },
+  ],
+  [
+    'encode Fetch v12 response, 8 x 16 KiB records copied inline',
+    (b, f) => {
+      const schema = b.apiSchemas.get(b.ApiKey.Fetch);
+      const response = f.fetchResponse(f.inlineRecords);
+      return () => b.dispatcher.encodeResponse(b.ApiKey.Fetch, 12, 2, response, (w, m) => schema.writeResponse(w, 12, m));
+    },
+  ],
+  [
+    'encode Fetch v12 response, 8 x 1 MiB file regions (out of band)',
+    (b, f) => {
+      const schema = b.apiSchemas.get(b.ApiKey.Fetch);
+      const response = f.fetchResponse(f.fileRegion);
+      return () => b.dispatcher.encodeResponse(b.ApiKey.Fetch, 12, 2, response, (w, m) => schema.writeResponse(w, 12, m));
+    },
+  ],
 ];
 
 /** Whole requests through Dispatcher.dispatch: decode, handler, log, encode ([name, async make]). */
 const REQUESTS = [
-  ['whole Produce v9 request, 8 x 128 KiB, acks=1 (dispatch: decode, handler, append, encode)', async (b, f, state) => {
-    const { dispatcher, connection } = await state.broker(b);
-    const frame = f.produceFrame.subarray(4);
-    return async () => {
-      const chunks = await dispatcher.dispatch(frame, connection);
-      if (chunks === null) throw new Error('no produce response');
-    };
-  }],
-  ['whole Fetch v12 request, 8 partitions, 1 MiB each (dispatch: decode, handler, read, encode)', async (b, f, state) => {
-    const { dispatcher, connection } = await state.broker(b);
-    for (let i = 0; i < 10; i++) await dispatcher.dispatch(f.produceFrame.subarray(4), connection); // data to read
-    const frame = f.fetchFrame.subarray(4);
-    return async () => {
-      const chunks = await dispatcher.dispatch(frame, connection);
-      if (chunks === null) throw new Error('no fetch response');
-      // Mapped views are given back once sent, as the connection does.
-      for (const chunk of chunks) chunk.release?.();
-    };
-  }],
+  [
+    'whole Produce v9 request, 8 x 128 KiB, acks=1 (dispatch: decode, handler, append, encode)',
+    async (b, f, state) => {
+      const { dispatcher, connection } = await state.broker(b);
+      const frame = f.produceFrame.subarray(4);
+      return async () => {
+        const chunks = await dispatcher.dispatch(frame, connection);
+        if (chunks === null) throw new Error('no produce response');
+      };
+    },
+  ],
+  [
+    'whole Fetch v12 request, 8 partitions, 1 MiB each (dispatch: decode, handler, read, encode)',
+    async (b, f, state) => {
+      const { dispatcher, connection } = await state.broker(b);
+      for (let i = 0; i < 10; i++) await dispatcher.dispatch(f.produceFrame.subarray(4), connection); // data to read
+      const frame = f.fetchFrame.subarray(4);
+      return async () => {
+        const chunks = await dispatcher.dispatch(frame, connection);
+        if (chunks === null) throw new Error('no fetch response');
+        // Mapped views are given back once sent, as the connection does.
+        for (const chunk of chunks) chunk.release?.();
+      };
+    },
+  ],
 ];
 
 /** ops/s of one function over `maxTime` seconds (benchmark.js); async ones are deferred. */
@@ -291,7 +355,9 @@ function report(step, fns, hz, garbage) {
   for (const [name] of fns) {
     const g = garbage.get(name);
     const values = hz.get(name).sort((a, b) => a - b);
-    console.log(`    ${name.padEnd(5)} ${format(best.get(name)).padStart(12)} ops/s best (median ${format(values[Math.floor(values.length / 2)])})   ${format(g.heap).padStart(8)} B heap + ${format(g.buffers).padStart(8)} B buffers per call`);
+    console.log(
+      `    ${name.padEnd(5)} ${format(best.get(name)).padStart(12)} ops/s best (median ${format(values[Math.floor(values.length / 2)])})   ${format(g.heap).padStart(8)} B heap + ${format(g.buffers).padStart(8)} B buffers per call`,
+    );
   }
   if (fns.length === 2) console.log(`    new/base ${(best.get('new') / best.get('base')).toFixed(2)}x`);
 }

@@ -16,15 +16,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  SegmentLog,
-  crc32c,
-  crc32cHardware,
-  crc32cPortable,
-  sendFile,
-  socketFd,
-  validateBatches,
-} from '../../dist/log/native.js';
+import { SegmentLog, crc32c, crc32cHardware, crc32cPortable, sendFile, socketFd, validateBatches } from '../../dist/log/native.js';
 
 const MiB = 1 << 20;
 
@@ -123,11 +115,7 @@ function filledLog(root, name, totalBytes, options) {
 async function drainingPeer(server) {
   const { port } = server.address();
   const accepted = once(server, 'connection');
-  const child = spawn(
-    process.execPath,
-    ['-e', `require('net').connect(${port}, '127.0.0.1').on('data', () => {}).on('error', () => {})`],
-    { stdio: 'ignore' },
-  );
+  const child = spawn(process.execPath, ['-e', `require('net').connect(${port}, '127.0.0.1').on('data', () => {}).on('error', () => {})`], { stdio: 'ignore' });
   const [socket] = await accepted;
   return { socket, child };
 }
@@ -274,9 +262,7 @@ async function deliverySuite(root) {
       `median sendfile / mmap = ${median.toFixed(2)} (${median >= 1 ? 'sendfile' : 'mmap'} faster)`,
   );
   const gib = (9 * reads * MiB) / 2 ** 30;
-  console.log(
-    `  broker-side CPU per GiB delivered: mmap ${(cpu.mmap / gib).toFixed(0)} ms, sendfile ${(cpu.sendfile / gib).toFixed(0)} ms`,
-  );
+  console.log(`  broker-side CPU per GiB delivered: mmap ${(cpu.mmap / gib).toFixed(0)} ms, sendfile ${(cpu.sendfile / gib).toFixed(0)} ms`);
   for (const peer of [mmapPeer, sendfilePeer]) {
     peer.socket.destroy();
     peer.child.kill();

@@ -13,11 +13,7 @@
 // response keeps the request's order.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import {
-  type ProduceRequest,
-  type ProduceResponse,
-  type ProduceResponsePartitionProduceResponse,
-} from '../protocol/generated/index.js';
+import { type ProduceRequest, type ProduceResponse, type ProduceResponsePartitionProduceResponse } from '../protocol/generated/index.js';
 import { CloseConnection } from '../server/dispatcher.js';
 import { type AppendResult } from '../log/partition-log.js';
 import { defineHandler, NO_RESPONSE } from './api-handler.js';
@@ -65,7 +61,11 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
           // Transactions v2 (KIP-890 part 2): a v12+ producer does not send AddPartitionsToTxn;
           // its first write to a partition adds the partition to its transaction.
           if (code === ErrorCode.INVALID_TXN_STATE && apiVersion >= 12 && broker.features.level('transaction.version') >= 2) {
-            code = broker.transactions.addPartitions(transactionalId, producerId, producerEpoch, [{ topic: topic.name, partition: data.index }]).values().next().value ?? ErrorCode.NONE;
+            code =
+              broker.transactions
+                .addPartitions(transactionalId, producerId, producerEpoch, [{ topic: topic.name, partition: data.index }])
+                .values()
+                .next().value ?? ErrorCode.NONE;
           }
           if (code !== ErrorCode.NONE) {
             const message = code === ErrorCode.INVALID_TXN_STATE ? `Partition ${topic.name}-${data.index} is not part of an ongoing transaction of ${transactionalId}` : null;
@@ -113,9 +113,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       return response;
     };
     if (!pending) return finish(responses as ProduceResponse['responses']);
-    return Promise.all(
-      responses.map(async (topic) => ({ ...topic, partitionResponses: await Promise.all(topic.partitionResponses) })),
-    ).then(finish);
+    return Promise.all(responses.map(async (topic) => ({ ...topic, partitionResponses: await Promise.all(topic.partitionResponses) }))).then(finish);
   },
 });
 

@@ -18,12 +18,7 @@ import { topicResource } from '../security/security-manager.js';
 import { type PartitionLog } from '../log/partition-log.js';
 import { type LogRecords } from '../log/log-records.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import {
-  type FetchRequest,
-  type FetchResponse,
-  type FetchResponseFetchableTopicResponse,
-  type FetchResponsePartitionData,
-} from '../protocol/generated/index.js';
+import { type FetchRequest, type FetchResponse, type FetchResponseFetchableTopicResponse, type FetchResponsePartitionData } from '../protocol/generated/index.js';
 import { defineHandler, type RequestContext } from './api-handler.js';
 import { FetchSession, FINAL_EPOCH, INITIAL_EPOCH, type SessionPartition } from './fetch-sessions.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
@@ -75,10 +70,7 @@ function resolvePartition(broker: BrokerState, topic: string, index: number, cur
 }
 
 /** Resolves the request (and its session) to the ordered partitions to read. */
-function planFetch(
-  request: FetchRequest,
-  context: RequestContext,
-): { targets: FetchTarget[]; session: FetchSession | undefined; incremental: boolean } {
+function planFetch(request: FetchRequest, context: RequestContext): { targets: FetchTarget[]; session: FetchSession | undefined; incremental: boolean } {
   const { broker, apiVersion } = context;
   const byId = apiVersion >= 13;
   const sessionId = request.sessionId ?? 0;
@@ -307,10 +299,7 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
       const logStartOffset = log?.logStartOffset ?? -1n;
       const entry = target.session;
       if (incremental && entry !== undefined && result.errorCode === ErrorCode.NONE && result.records === null) {
-        const unchanged =
-          entry.lastHighWatermark === highWatermark &&
-          entry.lastLogStartOffset === logStartOffset &&
-          entry.lastStableOffset === lastStableOffset;
+        const unchanged = entry.lastHighWatermark === highWatermark && entry.lastLogStartOffset === logStartOffset && entry.lastStableOffset === lastStableOffset;
         if (unchanged) continue;
       }
       if (entry !== undefined) {

@@ -4,11 +4,7 @@
 // lookups by timestamp through the time index.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import {
-  type ListOffsetsRequest,
-  type ListOffsetsResponse,
-  type ListOffsetsResponseListOffsetsPartitionResponse,
-} from '../protocol/generated/index.js';
+import { type ListOffsetsRequest, type ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
@@ -54,10 +50,7 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
               case EARLIEST_LOCAL:
                 return answer(ErrorCode.NONE, log.logStartOffset);
               case LATEST:
-                return answer(
-                  ErrorCode.NONE,
-                  request.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark,
-                );
+                return answer(ErrorCode.NONE, request.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark);
               case MAX_TIMESTAMP: {
                 const max = await log.firstOffsetOfMaxTimestamp();
                 return answer(ErrorCode.NONE, max.offset, max.timestamp);

@@ -5,11 +5,7 @@
 // partitions rather than with LEADER_NOT_AVAILABLE, since creation here is synchronous.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import {
-  type MetadataRequest,
-  type MetadataResponse,
-  type MetadataResponseTopic,
-} from '../protocol/generated/index.js';
+import { type MetadataRequest, type MetadataResponse, type MetadataResponseTopic } from '../protocol/generated/index.js';
 import { type Topic } from '../log/log-manager.js';
 import { defineHandler } from './api-handler.js';
 import { type BrokerState } from './broker-state.js';
@@ -92,7 +88,12 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
           continue;
         }
         let topic = broker.logs.topic(wanted.name);
-        if (topic === undefined && allowCreate && !context.authorize(AclOperation.CREATE, CLUSTER_RESOURCE) && !context.authorize(AclOperation.CREATE, topicResource(wanted.name))) {
+        if (
+          topic === undefined &&
+          allowCreate &&
+          !context.authorize(AclOperation.CREATE, CLUSTER_RESOURCE) &&
+          !context.authorize(AclOperation.CREATE, topicResource(wanted.name))
+        ) {
           topics.push(errorTopic(wanted.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
           continue;
         }
@@ -105,11 +106,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
             continue;
           }
         }
-        topics.push(
-          topic !== undefined
-            ? described(topic)
-            : errorTopic(wanted.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
-        );
+        topics.push(topic !== undefined ? described(topic) : errorTopic(wanted.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
       }
     }
     return {

@@ -26,23 +26,24 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
       const denied = !context.authorize(AclOperation.READ, topicResource(name));
       return { request: topic, name, known: found !== undefined && !denied, denied };
     });
-    const validation =
-      !context.authorize(AclOperation.READ, groupResource(request.groupId))
-        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
-        : request.groupId === ''
+    const validation = !context.authorize(AclOperation.READ, groupResource(request.groupId))
+      ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+      : request.groupId === ''
         ? ErrorCode.INVALID_GROUP_ID
         : broker.groups.validateCommit(request.groupId, request.generationIdOrMemberEpoch ?? -1, request.memberId ?? '', request.groupInstanceId ?? null, apiVersion);
     let codes: number[] = [];
     if (validation === ErrorCode.NONE) {
-      const offsets = resolved.filter((t) => t.known).flatMap((t) =>
-        t.request.partitions.map((p) => ({
-          topic: t.name,
-          partition: p.partitionIndex,
-          offset: p.committedOffset,
-          leaderEpoch: p.committedLeaderEpoch ?? -1,
-          metadata: p.committedMetadata,
-        })),
-      );
+      const offsets = resolved
+        .filter((t) => t.known)
+        .flatMap((t) =>
+          t.request.partitions.map((p) => ({
+            topic: t.name,
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch ?? -1,
+            metadata: p.committedMetadata,
+          })),
+        );
       codes = broker.groups.commitOffsets(request.groupId, offsets);
     }
     let next = 0;
@@ -58,11 +59,11 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
               ? validation
               : t.denied
                 ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
-              : !t.known
-                ? byId
-                  ? ErrorCode.UNKNOWN_TOPIC_ID
-                  : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                : codes[next++]!,
+                : !t.known
+                  ? byId
+                    ? ErrorCode.UNKNOWN_TOPIC_ID
+                    : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                  : codes[next++]!,
         })),
       })),
     };

@@ -46,13 +46,24 @@ function fetchGroup(
   // TOPIC_AUTHORIZATION_FAILED when named.
   const visible = (topic: string) => context.authorize(AclOperation.DESCRIBE, topicResource(topic));
   if (topics === null) {
-    return [...groups.allCommittedOffsets(groupId)].filter(([name]) => visible(name)).map(([name, partitions]) => ({
-      name,
-      partitions: [...partitions.keys()].sort((a, b) => a - b).map((partition) => answer(name, partition)),
-    }));
+    return [...groups.allCommittedOffsets(groupId)]
+      .filter(([name]) => visible(name))
+      .map(([name, partitions]) => ({
+        name,
+        partitions: [...partitions.keys()].sort((a, b) => a - b).map((partition) => answer(name, partition)),
+      }));
   }
-  const denied = (partition: number): PartitionAnswer => ({ partitionIndex: partition, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
-  return topics.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes.map((partition) => (visible(topic.name) ? answer(topic.name, partition) : denied(partition))) }));
+  const denied = (partition: number): PartitionAnswer => ({
+    partitionIndex: partition,
+    committedOffset: -1n,
+    committedLeaderEpoch: -1,
+    metadata: '',
+    errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+  });
+  return topics.map((topic) => ({
+    name: topic.name,
+    partitions: topic.partitionIndexes.map((partition) => (visible(topic.name) ? answer(topic.name, partition) : denied(partition))),
+  }));
 }
 
 export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
@@ -92,9 +103,7 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
           topics: topics.map((t, i) => ({
             name: t.name,
             topicId: wanted?.[i]?.topicId ?? broker.logs.topic(t.name)?.id ?? ZERO_UUID,
-            partitions: t.partitions.map((p) =>
-              byId && t.name === '' ? { ...p, errorCode: ErrorCode.UNKNOWN_TOPIC_ID } : p,
-            ),
+            partitions: t.partitions.map((p) => (byId && t.name === '' ? { ...p, errorCode: ErrorCode.UNKNOWN_TOPIC_ID } : p)),
           })),
           errorCode: ErrorCode.NONE,
         };

@@ -14,7 +14,17 @@ export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupRespons
   maxVersion: 9,
   async handle(request, context) {
     if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: context.apiVersion >= 7 ? null : '', leader: '', skipAssignment: false, memberId: request.memberId, members: [] };
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        generationId: -1,
+        protocolType: null,
+        protocolName: context.apiVersion >= 7 ? null : '',
+        leader: '',
+        skipAssignment: false,
+        memberId: request.memberId,
+        members: [],
+      };
     }
     const result = await context.broker.groups.joinGroup({
       groupId: request.groupId,
@@ -24,7 +34,8 @@ export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupRespons
       clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
       sessionTimeoutMs: request.sessionTimeoutMs,
       // v0 has no rebalance timeout: Kafka uses the session timeout.
-      rebalanceTimeoutMs: context.apiVersion >= 1 && request.rebalanceTimeoutMs !== undefined && request.rebalanceTimeoutMs >= 0 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
+      rebalanceTimeoutMs:
+        context.apiVersion >= 1 && request.rebalanceTimeoutMs !== undefined && request.rebalanceTimeoutMs >= 0 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
       protocolType: request.protocolType,
       protocols: request.protocols.map((protocol) => ({ name: protocol.name, metadata: protocol.metadata })),
       requireKnownMemberId: context.apiVersion >= 4,

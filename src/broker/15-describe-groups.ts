@@ -21,7 +21,16 @@ export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, Descri
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
         if (!context.authorize(AclOperation.DESCRIBE, groupResource(groupId))) {
-          return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: NO_OPERATIONS };
+          return {
+            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+            errorMessage: null,
+            groupId,
+            groupState: '',
+            protocolType: '',
+            protocolData: '',
+            members: [],
+            authorizedOperations: NO_OPERATIONS,
+          };
         }
         const description = context.broker.groups.describeGroup(groupId);
         if (description === undefined || description.groupType !== 'classic') {

@@ -5,11 +5,7 @@
 
 import { describeTopicConfigs } from '../config/topic-config.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import {
-  type CreateTopicsRequest,
-  type CreateTopicsResponse,
-  type CreateTopicsResponseCreatableTopicResult,
-} from '../protocol/generated/index.js';
+import { type CreateTopicsRequest, type CreateTopicsResponse, type CreateTopicsResponseCreatableTopicResult } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { CLUSTER_RESOURCE, topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';

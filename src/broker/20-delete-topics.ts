@@ -6,11 +6,7 @@
 
 import { brokerConfigValue } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
-import {
-  type DeleteTopicsRequest,
-  type DeleteTopicsResponse,
-  type DeleteTopicsResponseDeletableTopicResult,
-} from '../protocol/generated/index.js';
+import { type DeleteTopicsRequest, type DeleteTopicsResponse, type DeleteTopicsResponseDeletableTopicResult } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
@@ -28,28 +24,31 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
         : (request.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
     const enabled = brokerConfigValue('delete.topic.enable', broker.config) === true;
 
-    const responses = await Promise.all(wanted.map(async ({ name, topicId }): Promise<DeleteTopicsResponseDeletableTopicResult> => {
-      const result = (errorCode: number, errorMessage: string | null, resolvedName = name, id = topicId) => ({
-        name: resolvedName,
-        topicId: id,
-        errorCode,
-        errorMessage,
-      });
-      const byId = !topicId.equals(ZERO_UUID);
-      if (byId && name !== null) return result(ErrorCode.INVALID_REQUEST, 'You may not specify both topic name and topic id.');
-      if (!enabled) return result(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.');
-      const topic = byId ? broker.logs.topicById(topicId) : broker.logs.topic(name ?? '');
-      if (!context.authorize(AclOperation.DELETE, topicResource(topic?.name ?? name ?? ''))) return result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.', topic?.name ?? name);
-      if (topic === undefined) {
-        return byId
-          ? result(ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${topicId.toString('hex')} does not exist.`, null)
-          : result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
-      }
-      if (topic.internal) return result(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${topic.name}`, topic.name, topic.id);
-      await broker.replicas.deleteTopic(topic.name);
-      broker.logger.info(`Deleted topic ${topic.name}`);
-      return result(ErrorCode.NONE, null, topic.name, topic.id);
-    }));
+    const responses = await Promise.all(
+      wanted.map(async ({ name, topicId }): Promise<DeleteTopicsResponseDeletableTopicResult> => {
+        const result = (errorCode: number, errorMessage: string | null, resolvedName = name, id = topicId) => ({
+          name: resolvedName,
+          topicId: id,
+          errorCode,
+          errorMessage,
+        });
+        const byId = !topicId.equals(ZERO_UUID);
+        if (byId && name !== null) return result(ErrorCode.INVALID_REQUEST, 'You may not specify both topic name and topic id.');
+        if (!enabled) return result(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.');
+        const topic = byId ? broker.logs.topicById(topicId) : broker.logs.topic(name ?? '');
+        if (!context.authorize(AclOperation.DELETE, topicResource(topic?.name ?? name ?? '')))
+          return result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.', topic?.name ?? name);
+        if (topic === undefined) {
+          return byId
+            ? result(ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${topicId.toString('hex')} does not exist.`, null)
+            : result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+        }
+        if (topic.internal) return result(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${topic.name}`, topic.name, topic.id);
+        await broker.replicas.deleteTopic(topic.name);
+        broker.logger.info(`Deleted topic ${topic.name}`);
+        return result(ErrorCode.NONE, null, topic.name, topic.id);
+      }),
+    );
     return { throttleTimeMs: 0, responses };
   },
 });

@@ -16,7 +16,11 @@ function addOrVerify(context: RequestContext, transactionalId: string, producerI
   const wanted = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
   // Kafka: WRITE on the transactional ID, then on every topic; with a topic denied, the
   // others answer OPERATION_NOT_ATTEMPTED and nothing is added.
-  const refusal = authorizationRefusal(context, transactionalId, topics.map((t) => t.name));
+  const refusal = authorizationRefusal(
+    context,
+    transactionalId,
+    topics.map((t) => t.name),
+  );
   if (refusal !== undefined) {
     return topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: refusal(t.name) })) }));
   }

@@ -14,7 +14,8 @@ export const addOffsetsToTxnHandler = defineHandler<AddOffsetsToTxnRequest, AddO
   maxVersion: 4,
   handle(request, context) {
     const { broker } = context;
-    if (!context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId))) return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+    if (!context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId)))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
     if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     if (request.groupId === '') return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
     try {

@@ -55,7 +55,13 @@ export const txnOffsetCommitHandler = defineHandler<TxnOffsetCommitRequest, TxnO
       request.producerId,
       request.producerEpoch,
       request.topics.flatMap((topic) =>
-        topic.partitions.map((p) => ({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata })),
+        topic.partitions.map((p) => ({
+          topic: topic.name,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch ?? -1,
+          metadata: p.committedMetadata,
+        })),
       ),
     );
     let next = 0;

@@ -8,11 +8,7 @@
 
 import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
-import {
-  type DescribeConfigsRequest,
-  type DescribeConfigsResponse,
-  type DescribeConfigsResponseDescribeConfigsResult,
-} from '../protocol/generated/index.js';
+import { type DescribeConfigsRequest, type DescribeConfigsResponse, type DescribeConfigsResponseDescribeConfigsResult } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { configAuthorizationError } from '../security/config-authorization.js';
 import { defineHandler } from './api-handler.js';

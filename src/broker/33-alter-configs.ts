@@ -50,10 +50,19 @@ function alterResource(
     } else if (resource.resourceType === ResourceType.GROUP && incremental) {
       // Group configs are only altered incrementally, as in Kafka (legacy AlterConfigs predates them).
       broker.groupConfigs.alter(resource.resourceName, changes, validateOnly);
-      if (!validateOnly) broker.logger.info(`Group ${resource.resourceName} configs are now ${JSON.stringify(Object.fromEntries(broker.groupConfigs.get(resource.resourceName) ?? []))}`);
+      if (!validateOnly)
+        broker.logger.info(`Group ${resource.resourceName} configs are now ${JSON.stringify(Object.fromEntries(broker.groupConfigs.get(resource.resourceName) ?? []))}`);
     } else if (resource.resourceType === ResourceType.CLIENT_METRICS && incremental) {
       broker.clientMetrics.alter(resource.resourceName, changes, validateOnly);
-      if (!validateOnly) broker.logger.info(`Client-metrics subscription ${resource.resourceName} is now ${JSON.stringify(broker.clientMetrics.describe(resource.resourceName).filter((c) => c.source !== 5).map((c) => `${c.name}=${c.value}`))}`);
+      if (!validateOnly)
+        broker.logger.info(
+          `Client-metrics subscription ${resource.resourceName} is now ${JSON.stringify(
+            broker.clientMetrics
+              .describe(resource.resourceName)
+              .filter((c) => c.source !== 5)
+              .map((c) => `${c.name}=${c.value}`),
+          )}`,
+        );
     } else {
       return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${resource.resourceType}` };
     }
@@ -93,11 +102,12 @@ export function alterResources<R extends { resourceType: number; resourceName: s
   return resources.map((resource) => {
     const { resourceType, resourceName } = resource;
     const refusal = denied(resource);
-    const result = refusal !== undefined
-      ? { errorCode: refusal, errorMessage: null }
-      : duplicates.has(`${resourceType}:${resourceName}`)
-      ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Duplicate resource in request: ${resourceName}` }
-      : alterResource(broker, resource, changesOf(resource), incremental, validateOnly);
+    const result =
+      refusal !== undefined
+        ? { errorCode: refusal, errorMessage: null }
+        : duplicates.has(`${resourceType}:${resourceName}`)
+          ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Duplicate resource in request: ${resourceName}` }
+          : alterResource(broker, resource, changesOf(resource), incremental, validateOnly);
     return { ...result, resourceType, resourceName };
   });
 }

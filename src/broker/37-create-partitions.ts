@@ -5,11 +5,7 @@
 // partitions are durable before the answer.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import {
-  type CreatePartitionsRequest,
-  type CreatePartitionsResponse,
-  type CreatePartitionsResponseCreatePartitionsTopicResult,
-} from '../protocol/generated/index.js';
+import { type CreatePartitionsRequest, type CreatePartitionsResponse, type CreatePartitionsResponseCreatePartitionsTopicResult } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
@@ -23,43 +19,51 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
 
-    const results = await Promise.all(request.topics.map(async (wanted): Promise<CreatePartitionsResponseCreatePartitionsTopicResult> => {
-      const failed = (errorCode: number, errorMessage: string) => ({ name: wanted.name, errorCode, errorMessage });
-      if (counts.get(wanted.name)! > 1) return failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
-      if (!context.authorize(AclOperation.ALTER, topicResource(wanted.name))) return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
-      const topic = broker.logs.topic(wanted.name);
-      if (topic === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${wanted.name}' does not exist.`);
-      const current = topic.partitions.length;
-      if (wanted.count < current) {
-        return failed(ErrorCode.INVALID_PARTITIONS, `The topic ${wanted.name} currently has ${current} partition(s); ${wanted.count} would not be an increase.`);
-      }
-      if (wanted.count === current) return failed(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
-      const assignments = wanted.assignments;
-      if (assignments !== null) {
-        if (assignments.length !== wanted.count - current) {
-          return failed(
-            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-            `Attempted to add ${wanted.count - current} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
+    const results = await Promise.all(
+      request.topics.map(async (wanted): Promise<CreatePartitionsResponseCreatePartitionsTopicResult> => {
+        const failed = (errorCode: number, errorMessage: string) => ({ name: wanted.name, errorCode, errorMessage });
+        if (counts.get(wanted.name)! > 1) return failed(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
+        if (!context.authorize(AclOperation.ALTER, topicResource(wanted.name))) return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+        const topic = broker.logs.topic(wanted.name);
+        if (topic === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${wanted.name}' does not exist.`);
+        const current = topic.partitions.length;
+        if (wanted.count < current) {
+          return failed(ErrorCode.INVALID_PARTITIONS, `The topic ${wanted.name} currently has ${current} partition(s); ${wanted.count} would not be an increase.`);
+        }
+        if (wanted.count === current) return failed(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
+        const assignments = wanted.assignments;
+        if (assignments !== null) {
+          if (assignments.length !== wanted.count - current) {
+            return failed(
+              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+              `Attempted to add ${wanted.count - current} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
+            );
+          }
+        }
+        try {
+          const replicationFactor = broker.replicas.describePartition(wanted.name, 0)?.replicas.length ?? 1;
+          const replicas = broker.replicas.assign(
+            wanted.name,
+            current,
+            wanted.count - current,
+            replicationFactor,
+            assignments?.map((assignment) => assignment.brokerIds),
           );
+          if (replicas.some((set) => set.length !== replicationFactor)) {
+            return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Inconsistent replication factor between partitions, partition 0 has ${replicationFactor} replicas.`);
+          }
+          broker.logs.checkCapacity(wanted.count - current, ErrorCode.INVALID_PARTITIONS);
+          if (!request.validateOnly) {
+            await broker.replicas.createPartitions(wanted.name, wanted.count, replicas);
+            broker.logger.info(`Topic ${wanted.name} grew from ${current} to ${wanted.count} partitions`);
+          }
+        } catch (error) {
+          if (error instanceof KafkaError) return failed(error.kafkaCode, error.message);
+          throw error;
         }
-      }
-      try {
-        const replicationFactor = broker.replicas.describePartition(wanted.name, 0)?.replicas.length ?? 1;
-        const replicas = broker.replicas.assign(wanted.name, current, wanted.count - current, replicationFactor, assignments?.map((assignment) => assignment.brokerIds));
-        if (replicas.some((set) => set.length !== replicationFactor)) {
-          return failed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Inconsistent replication factor between partitions, partition 0 has ${replicationFactor} replicas.`);
-        }
-        broker.logs.checkCapacity(wanted.count - current, ErrorCode.INVALID_PARTITIONS);
-        if (!request.validateOnly) {
-          await broker.replicas.createPartitions(wanted.name, wanted.count, replicas);
-          broker.logger.info(`Topic ${wanted.name} grew from ${current} to ${wanted.count} partitions`);
-        }
-      } catch (error) {
-        if (error instanceof KafkaError) return failed(error.kafkaCode, error.message);
-        throw error;
-      }
-      return { name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null };
-    }));
+        return { name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null };
+      }),
+    );
     return { throttleTimeMs: 0, results };
   },
 });

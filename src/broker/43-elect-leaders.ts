@@ -28,7 +28,11 @@ export const electLeadersHandler = defineHandler<ElectLeadersRequest, ElectLeade
         errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
         replicaElectionResults: (request.topicPartitions ?? []).map((wanted) => ({
           topic: wanted.topic,
-          partitionResult: wanted.partitions.map((partitionId) => ({ partitionId, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.' })),
+          partitionResult: wanted.partitions.map((partitionId) => ({
+            partitionId,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: 'Cluster authorization failed.',
+          })),
         })),
       };
     }

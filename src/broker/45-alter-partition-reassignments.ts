@@ -31,7 +31,11 @@ export const alterPartitionReassignmentsHandler = defineHandler<AlterPartitionRe
         errorMessage: 'Cluster authorization failed.',
         responses: request.topics.map((topic) => ({
           name: topic.name,
-          partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.' })),
+          partitions: topic.partitions.map((partition) => ({
+            partitionIndex: partition.partitionIndex,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: 'Cluster authorization failed.',
+          })),
         })),
       };
     }
@@ -40,7 +44,8 @@ export const alterPartitionReassignmentsHandler = defineHandler<AlterPartitionRe
       const partitions: AlterPartitionReassignmentsResponse['responses'][number]['partitions'] = [];
       for (const wanted of topic.partitions) {
         const outcome = await alterReassignment(broker.replicas.store, topic.name, wanted.partitionIndex, wanted.replicas, allowReplicationFactorChange, broker.logger);
-        if (outcome.errorCode !== ErrorCode.NONE) broker.logger.info(`AlterPartitionReassignments from ${context.clientId ?? 'a client'} refused for ${topic.name}-${wanted.partitionIndex}: ${outcome.errorMessage}`);
+        if (outcome.errorCode !== ErrorCode.NONE)
+          broker.logger.info(`AlterPartitionReassignments from ${context.clientId ?? 'a client'} refused for ${topic.name}-${wanted.partitionIndex}: ${outcome.errorMessage}`);
         partitions.push({ partitionIndex: wanted.partitionIndex, ...outcome });
       }
       responses.push({ name: topic.name, partitions });

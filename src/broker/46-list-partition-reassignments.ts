@@ -19,17 +19,19 @@ export const listPartitionReassignmentsHandler = defineHandler<ListPartitionReas
       return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', topics: [] };
     }
     const store = context.broker.replicas.store;
-    const wanted =
-      request.topics === null
-        ? store.topics().map((topic) => ({ name: topic.name, partitionIndexes: topic.replicas.map((_, index) => index) }))
-        : request.topics;
+    const wanted = request.topics === null ? store.topics().map((topic) => ({ name: topic.name, partitionIndexes: topic.replicas.map((_, index) => index) })) : request.topics;
     const topics: ListPartitionReassignmentsResponse['topics'] = [];
     for (const topic of wanted) {
       const partitions: ListPartitionReassignmentsResponse['topics'][number]['partitions'] = [];
       for (const partitionIndex of topic.partitionIndexes) {
         const state = store.partitionState(topic.name, partitionIndex);
         if (state === undefined || !reassigning(state)) continue;
-        partitions.push({ partitionIndex, replicas: [...state.replicas], addingReplicas: [...(state.addingReplicas ?? [])], removingReplicas: [...(state.removingReplicas ?? [])] });
+        partitions.push({
+          partitionIndex,
+          replicas: [...state.replicas],
+          addingReplicas: [...(state.addingReplicas ?? [])],
+          removingReplicas: [...(state.removingReplicas ?? [])],
+        });
       }
       if (partitions.length > 0) topics.push({ name: topic.name, partitions });
     }

@@ -29,14 +29,16 @@ export const describeClientQuotasHandler = defineHandler<DescribeClientQuotasReq
     if (bad !== undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Invalid match type ${bad.matchType}`, entries: null };
     const entries = context.broker.security.quotas
       .entries()
-      .filter(({ entity }) =>
-        request.components.every((component) => {
-          const part = entity.find((candidate) => candidate.entityType === component.entityType);
-          if (part === undefined) return false;
-          if (component.matchType === EXACT) return part.entityName === component.match;
-          if (component.matchType === DEFAULT) return part.entityName === null;
-          return true;
-        }) && (!request.strict || entity.length === request.components.length),
+      .filter(
+        ({ entity }) =>
+          request.components.every((component) => {
+            const part = entity.find((candidate) => candidate.entityType === component.entityType);
+            if (part === undefined) return false;
+            if (component.matchType === EXACT) return part.entityName === component.match;
+            if (component.matchType === DEFAULT) return part.entityName === null;
+            return true;
+          }) &&
+          (!request.strict || entity.length === request.components.length),
       )
       .map(({ entity, values }) => ({
         entity: entity.map((part) => ({ entityType: part.entityType, entityName: part.entityName })),

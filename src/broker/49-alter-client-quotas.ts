@@ -22,8 +22,10 @@ export const alterClientQuotasHandler = defineHandler<AlterClientQuotasRequest, 
       const entity = entry.entity.map((part) => ({ entityType: part.entityType, entityName: part.entityName }));
       if (!allowed) return { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, entity };
       const invalid =
-        invalidQuota(entity, entry.ops.map((op) => op.key)) ??
-        (entry.ops.some((op) => !op.remove && !(op.value > 0)) ? 'Quota values must be positive' : undefined);
+        invalidQuota(
+          entity,
+          entry.ops.map((op) => op.key),
+        ) ?? (entry.ops.some((op) => !op.remove && !(op.value > 0)) ? 'Quota values must be positive' : undefined);
       if (invalid !== undefined) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: invalid, entity };
       accepted.push(entry);
       return { errorCode: ErrorCode.NONE, errorMessage: null, entity };

@@ -34,8 +34,15 @@ export const describeUserScramCredentialsHandler = defineHandler<DescribeUserScr
     const counts = new Map<string, number>();
     for (const { name } of request.users) counts.set(name, (counts.get(name) ?? 0) + 1);
     const results = [...counts.entries()].map(([user, count]) => {
-      if (count > 1) return { user, errorCode: ErrorCode.DUPLICATE_RESOURCE, errorMessage: `Cannot describe SCRAM credentials for the same user twice in a single request: ${user}`, credentialInfos: [] };
-      if (!store.has(user)) return { user, errorCode: ErrorCode.RESOURCE_NOT_FOUND, errorMessage: `Attempt to describe a user credential that does not exist: ${user}`, credentialInfos: [] };
+      if (count > 1)
+        return {
+          user,
+          errorCode: ErrorCode.DUPLICATE_RESOURCE,
+          errorMessage: `Cannot describe SCRAM credentials for the same user twice in a single request: ${user}`,
+          credentialInfos: [],
+        };
+      if (!store.has(user))
+        return { user, errorCode: ErrorCode.RESOURCE_NOT_FOUND, errorMessage: `Attempt to describe a user credential that does not exist: ${user}`, credentialInfos: [] };
       return describe(user);
     });
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, results };

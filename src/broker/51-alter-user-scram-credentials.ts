@@ -9,14 +9,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { type AlterUserScramCredentialsRequest, type AlterUserScramCredentialsResponse } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
-import {
-  credentialFromSaltedPassword,
-  SCRAM_MAX_ITERATIONS,
-  SCRAM_MECHANISM_CODES,
-  SCRAM_MIN_ITERATIONS,
-  type ScramCredential,
-  type ScramMechanism,
-} from '../security/scram.js';
+import { credentialFromSaltedPassword, SCRAM_MAX_ITERATIONS, SCRAM_MECHANISM_CODES, SCRAM_MIN_ITERATIONS, type ScramCredential, type ScramMechanism } from '../security/scram.js';
 import { CLUSTER_RESOURCE } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 

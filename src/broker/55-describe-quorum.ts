@@ -27,7 +27,11 @@ export const describeQuorumHandler = defineHandler<DescribeQuorumRequest, Descri
     if (!context.authorize(AclOperation.DESCRIBE, CLUSTER_RESOURCE)) {
       return { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', topics: [], nodes: [] };
     }
-    const valid = request.topics.length === 1 && request.topics[0]!.topicName === METADATA_TOPIC && request.topics[0]!.partitions.length === 1 && request.topics[0]!.partitions[0]!.partitionIndex === 0;
+    const valid =
+      request.topics.length === 1 &&
+      request.topics[0]!.topicName === METADATA_TOPIC &&
+      request.topics[0]!.partitions.length === 1 &&
+      request.topics[0]!.partitions[0]!.partitionIndex === 0;
     if (!valid) {
       broker.logger.info(`DescribeQuorum from ${context.clientId ?? 'a client'} refused: only ${METADATA_TOPIC}-0 is described`);
       return {
@@ -77,7 +81,10 @@ export const describeQuorumHandler = defineHandler<DescribeQuorumRequest, Descri
         },
       ],
       // The voter's endpoints (v2): its broker listeners, as Spate has no controller listener.
-      nodes: voter === undefined ? [] : [{ nodeId: voter.nodeId, listeners: voter.endpoints.map((endpoint) => ({ name: endpoint.listener, host: endpoint.host, port: endpoint.port })) }],
+      nodes:
+        voter === undefined
+          ? []
+          : [{ nodeId: voter.nodeId, listeners: voter.endpoints.map((endpoint) => ({ name: endpoint.listener, host: endpoint.host, port: endpoint.port })) }],
     };
   },
 });

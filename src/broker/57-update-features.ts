@@ -16,8 +16,7 @@ export const updateFeaturesHandler = defineHandler<UpdateFeaturesRequest, Update
     const updates = request.featureUpdates.map((update) => ({
       feature: update.feature,
       maxVersionLevel: update.maxVersionLevel,
-      upgradeType:
-        context.apiVersion === 0 ? (update.allowDowngrade === true ? UpgradeType.SAFE_DOWNGRADE : UpgradeType.UPGRADE) : (update.upgradeType ?? UpgradeType.UPGRADE),
+      upgradeType: context.apiVersion === 0 ? (update.allowDowngrade === true ? UpgradeType.SAFE_DOWNGRADE : UpgradeType.UPGRADE) : (update.upgradeType ?? UpgradeType.UPGRADE),
     }));
     let errorCode: number = ErrorCode.NONE;
     let errorMessage: string | null = null;

@@ -19,9 +19,20 @@ export const describeClusterHandler = defineHandler<DescribeClusterRequest, Desc
   handle(request, context) {
     const { broker } = context;
     const endpointType = request.endpointType ?? EndpointType.BROKERS;
-    const base = { throttleTimeMs: 0, endpointType, clusterId: broker.clusterId, clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? context.authorizedOperations(CLUSTER_RESOURCE) : NO_OPERATIONS };
+    const base = {
+      throttleTimeMs: 0,
+      endpointType,
+      clusterId: broker.clusterId,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? context.authorizedOperations(CLUSTER_RESOURCE) : NO_OPERATIONS,
+    };
     if (endpointType !== EndpointType.BROKERS) {
-      return { ...base, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER', controllerId: -1, brokers: [] };
+      return {
+        ...base,
+        errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER',
+        controllerId: -1,
+        brokers: [],
+      };
     }
     const controllerId = broker.replicas.metadata.controllerId;
     return {
@@ -29,7 +40,13 @@ export const describeClusterHandler = defineHandler<DescribeClusterRequest, Desc
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       controllerId: controllerId >= 0 ? controllerId : broker.nodeId,
-      brokers: clusterBrokers(broker, context.connection.security.listener.name).map((entry) => ({ brokerId: entry.nodeId, host: entry.host, port: entry.port, rack: entry.rack, isFenced: false })),
+      brokers: clusterBrokers(broker, context.connection.security.listener.name).map((entry) => ({
+        brokerId: entry.nodeId,
+        host: entry.host,
+        port: entry.port,
+        rack: entry.rack,
+        isFenced: false,
+      })),
     };
   },
 });

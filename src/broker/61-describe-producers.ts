@@ -18,7 +18,8 @@ export const describeProducersHandler = defineHandler<DescribeProducersRequest, 
       return {
         name: wanted.name,
         partitions: wanted.partitionIndexes.map((partitionIndex) => {
-          if (!context.authorize(AclOperation.READ, topicResource(wanted.name))) return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
+          if (!context.authorize(AclOperation.READ, topicResource(wanted.name)))
+            return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
           let log;
           try {
             log = broker.replicas.leaderPartition(wanted.name, partitionIndex).log;

@@ -17,10 +17,28 @@ export const describeTransactionsHandler = defineHandler<DescribeTransactionsReq
       transactionStates: request.transactionalIds.map((transactionalId) => {
         const metadata = context.broker.transactions.get(transactionalId);
         if (!context.authorize(AclOperation.DESCRIBE, transactionalIdResource(transactionalId))) {
-          return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactionalId, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
+          return {
+            errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            transactionalId,
+            transactionState: '',
+            transactionTimeoutMs: 0,
+            transactionStartTimeMs: -1n,
+            producerId: -1n,
+            producerEpoch: -1,
+            topics: [],
+          };
         }
         if (metadata === undefined) {
-          return { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactionalId, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
+          return {
+            errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            transactionalId,
+            transactionState: '',
+            transactionTimeoutMs: 0,
+            transactionStartTimeMs: -1n,
+            producerId: -1n,
+            producerEpoch: -1,
+            topics: [],
+          };
         }
         return {
           errorCode: ErrorCode.NONE,

@@ -26,8 +26,13 @@ export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbea
     }
     if (context.broker.features.level('group.version') < 1) {
       return {
-        throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage: 'The consumer group protocol is disabled (group.version < 1)',
-        memberId: request.memberId === '' ? null : request.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null,
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        errorMessage: 'The consumer group protocol is disabled (group.version < 1)',
+        memberId: request.memberId === '' ? null : request.memberId,
+        memberEpoch: -1,
+        heartbeatIntervalMs: 0,
+        assignment: null,
       };
     }
     const result = context.broker.groups.consumer.heartbeat({

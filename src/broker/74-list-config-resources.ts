@@ -35,7 +35,11 @@ export const listConfigResourcesHandler = defineHandler<ListConfigResourcesReque
     };
     for (const type of new Set(wanted)) {
       if (type === ResourceType.TOPIC) add(type, [...broker.logs.allTopics()].map((topic) => topic.name).sort());
-      else if (type === ResourceType.BROKER || type === ResourceType.BROKER_LOGGER) add(type, clusterBrokers(broker).map((entry) => String(entry.nodeId)));
+      else if (type === ResourceType.BROKER || type === ResourceType.BROKER_LOGGER)
+        add(
+          type,
+          clusterBrokers(broker).map((entry) => String(entry.nodeId)),
+        );
       else if (type === ResourceType.GROUP) {
         const names = new Set<string>(broker.groupConfigs.groupIds());
         for (const group of broker.groups.listGroups()) names.add(group.groupId);

@@ -43,7 +43,12 @@ export const describeTopicPartitionsHandler = defineHandler<DescribeTopicPartiti
     }
     const mayDescribe = (name: string) => context.authorize(AclOperation.DESCRIBE, topicResource(name));
     // Every topic: those the principal may not describe are left out quietly, as in Metadata.
-    let names = all ? [...broker.logs.allTopics()].map((topic) => topic.name).filter(mayDescribe).sort() : named;
+    let names = all
+      ? [...broker.logs.allTopics()]
+          .map((topic) => topic.name)
+          .filter(mayDescribe)
+          .sort()
+      : named;
     if (cursor !== null) names = names.filter((name) => name >= cursor.topicName);
     const limit = Math.max(1, Math.min(request.responsePartitionLimit, broker.config.values.get('max.request.partition.size.limit') as number));
     let remaining = limit;

@@ -17,8 +17,13 @@ export const shareGroupHeartbeatHandler = defineHandler<ShareGroupHeartbeatReque
   handle(request, context) {
     if (context.broker.features.level('share.version') < 1) {
       return {
-        throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage: 'Share groups are disabled (share.version < 1)',
-        memberId: request.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null,
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        errorMessage: 'Share groups are disabled (share.version < 1)',
+        memberId: request.memberId,
+        memberEpoch: -1,
+        heartbeatIntervalMs: 0,
+        assignment: null,
       };
     }
     const result = context.broker.shares.heartbeat(

@@ -20,9 +20,20 @@ export const streamsGroupHeartbeatHandler = defineHandler<StreamsGroupHeartbeatR
   maxVersion: 0,
   handle(request, context) {
     const refuse = (errorCode: number, errorMessage: string | null): StreamsGroupHeartbeatResponse => ({
-      throttleTimeMs: 0, errorCode, errorMessage, memberId: request.memberId, memberEpoch: -1, heartbeatIntervalMs: 0,
-      acceptableRecoveryLag: 0, taskOffsetIntervalMs: 0, status: null, activeTasks: null, standbyTasks: null, warmupTasks: null,
-      endpointInformationEpoch: 0, partitionsByUserEndpoint: null,
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage,
+      memberId: request.memberId,
+      memberEpoch: -1,
+      heartbeatIntervalMs: 0,
+      acceptableRecoveryLag: 0,
+      taskOffsetIntervalMs: 0,
+      status: null,
+      activeTasks: null,
+      standbyTasks: null,
+      warmupTasks: null,
+      endpointInformationEpoch: 0,
+      partitionsByUserEndpoint: null,
     });
     if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
     if (context.broker.features.level('streams.version') < 1) return refuse(ErrorCode.UNSUPPORTED_VERSION, 'The streams group protocol is disabled (streams.version < 1)');

@@ -18,7 +18,15 @@ export const streamsGroupDescribeHandler = defineHandler<StreamsGroupDescribeReq
   maxVersion: 0,
   handle(request, context) {
     const failed = (groupId: string, errorCode: number, errorMessage: string | null) => ({
-      errorCode, errorMessage, groupId, groupState: '', groupEpoch: -1, assignmentEpoch: -1, topology: null, members: [], authorizedOperations: NO_OPERATIONS,
+      errorCode,
+      errorMessage,
+      groupId,
+      groupState: '',
+      groupEpoch: -1,
+      assignmentEpoch: -1,
+      topology: null,
+      members: [],
+      authorizedOperations: NO_OPERATIONS,
     });
     return {
       throttleTimeMs: 0,

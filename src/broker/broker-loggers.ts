@@ -40,7 +40,11 @@ export class BrokerLoggers {
       if (change.op === AlterConfigOp.SET) {
         const name = (change.value ?? '').trim().toUpperCase();
         const level = TO_LEVEL[name];
-        if (level === undefined) throw new ConfigChangeError(INVALID_CONFIG, `Cannot set the log level of ${ROOT_LOGGER} to ${change.value} as it is not a supported log level. Valid levels are ${Object.keys(TO_LEVEL).join(', ')}`);
+        if (level === undefined)
+          throw new ConfigChangeError(
+            INVALID_CONFIG,
+            `Cannot set the log level of ${ROOT_LOGGER} to ${change.value} as it is not a supported log level. Valid levels are ${Object.keys(TO_LEVEL).join(', ')}`,
+          );
         next = { level, name };
       } else if (change.op === AlterConfigOp.DELETE) {
         next = { level: this.startLevel ?? 'info', name: undefined };

@@ -70,10 +70,7 @@ export class FetchSessionCache {
     const session = this.sessions.get(id);
     if (session === undefined) throw new KafkaError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, `Fetch session ${id} not found`);
     if (session.nextEpoch !== epoch) {
-      throw new KafkaError(
-        ErrorCode.INVALID_FETCH_SESSION_EPOCH,
-        `Fetch session ${id} expected epoch ${session.nextEpoch}, got ${epoch}`,
-      );
+      throw new KafkaError(ErrorCode.INVALID_FETCH_SESSION_EPOCH, `Fetch session ${id} expected epoch ${session.nextEpoch}, got ${epoch}`);
     }
     session.lastUsedMs = nowMs;
     return session;

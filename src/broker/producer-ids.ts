@@ -30,10 +30,14 @@ export class ProducerIdManager {
     this.path = join(dataDir, 'producer-id-block');
     // A damaged file falls back to the previous block's end (with a WARN); both damaged
     // refuses to start, since handing out an ID twice would break idempotence.
-    const loaded = readWithBackup(this.path, (text) => {
-      if (!/^\d+\s*$/.test(text)) throw new Error('not a number');
-      return BigInt(text.trim());
-    }, logger);
+    const loaded = readWithBackup(
+      this.path,
+      (text) => {
+        if (!/^\d+\s*$/.test(text)) throw new Error('not a number');
+        return BigInt(text.trim());
+      },
+      logger,
+    );
     let reserved = loaded?.value ?? 0n;
     // The backup is one block behind: skip a block so no ID handed out before is reused.
     if (loaded !== undefined && loaded.path !== this.path) reserved += BLOCK_SIZE;

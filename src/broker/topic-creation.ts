@@ -37,20 +37,14 @@ export function validateTopicRequest(broker: BrokerState, request: TopicRequest)
   }
   const collision = broker.logs.collidingTopic(request.name);
   if (collision !== undefined) {
-    throw new KafkaError(
-      ErrorCode.INVALID_TOPIC_EXCEPTION,
-      `Topic '${request.name}' collides with existing topic: ${collision}`,
-    );
+    throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${request.name}' collides with existing topic: ${collision}`);
   }
   let numPartitions = request.numPartitions;
   let replicationFactor = request.replicationFactor;
   const assignments = request.assignments ?? [];
   if (assignments.length > 0) {
     if (numPartitions !== -1 || replicationFactor !== -1) {
-      throw new KafkaError(
-        ErrorCode.INVALID_REQUEST,
-        'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
-      );
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
     }
     const seen = new Set<number>();
     for (const assignment of assignments) {

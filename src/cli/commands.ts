@@ -57,7 +57,11 @@ const toJsonLine = (value: unknown) => JSON.stringify(value, (_key, item: unknow
 /** Left-aligned columns, as Kafka's tools print them. */
 function table(rows: Array<Record<string, unknown>>, columns: string[]): string[] {
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column] ?? '-').length)));
-  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((column) => column.toUpperCase())), ...rows.map((row) => line(columns.map((column) => String(row[column] ?? '-'))))];
 }
 
@@ -89,7 +93,10 @@ async function topics(client: KafkaClient, sub: string | undefined, options: Com
   switch (sub) {
     case 'list': {
       const metadata = await client.metadata(null);
-      const names = metadata.topics.map((topic) => topic.name ?? '').filter((name) => name !== '').sort();
+      const names = metadata.topics
+        .map((topic) => topic.name ?? '')
+        .filter((name) => name !== '')
+        .sort();
       if (options.json) options.out(toJsonLine(names));
       else for (const name of names) options.out(name);
       return 0;
@@ -116,7 +123,9 @@ async function topics(client: KafkaClient, sub: string | undefined, options: Com
         for (const topic of described) {
           options.out(`Topic: ${topic.topic}\tTopicId: ${topic.topicId}\tPartitionCount: ${topic.partitions.length}`);
           for (const partition of topic.partitions) {
-            options.out(`\tTopic: ${topic.topic}\tPartition: ${partition.partition}\tLeader: ${partition.leader}\tReplicas: ${partition.replicas.join(',')}\tIsr: ${partition.isr.join(',')}`);
+            options.out(
+              `\tTopic: ${topic.topic}\tPartition: ${partition.partition}\tLeader: ${partition.leader}\tReplicas: ${partition.replicas.join(',')}\tIsr: ${partition.isr.join(',')}`,
+            );
           }
         }
       }
@@ -247,7 +256,8 @@ async function committedOffsets(client: KafkaClient, node: number, group: string
   if (answer === undefined) throw new Error(`No OffsetFetch answer for ${group}`);
   check(answer.errorCode, null, `offsets of ${group}`);
   const offsets = new Map<string, bigint>();
-  for (const topic of answer.topics) for (const partition of topic.partitions) if (partition.committedOffset >= 0n) offsets.set(`${topic.name}\u0000${partition.partitionIndex}`, partition.committedOffset);
+  for (const topic of answer.topics)
+    for (const partition of topic.partitions) if (partition.committedOffset >= 0n) offsets.set(`${topic.name}\u0000${partition.partitionIndex}`, partition.committedOffset);
   return offsets;
 }
 
@@ -289,7 +299,14 @@ async function consume(client: KafkaClient, options: CommandOptions): Promise<nu
         isolationLevel: 1,
         sessionId: 0,
         sessionEpoch: -1,
-        topics: [{ topic, partitions: [{ partition: cursor.partition, currentLeaderEpoch: -1, fetchOffset: cursor.offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 4 * 1024 * 1024 }] }],
+        topics: [
+          {
+            topic,
+            partitions: [
+              { partition: cursor.partition, currentLeaderEpoch: -1, fetchOffset: cursor.offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 4 * 1024 * 1024 },
+            ],
+          },
+        ],
         forgottenTopicsData: [],
         rackId: '',
       });
@@ -330,7 +347,12 @@ async function consume(client: KafkaClient, options: CommandOptions): Promise<nu
       memberId: '',
       groupInstanceId: null,
       retentionTimeMs: -1n,
-      topics: [{ name: topic, partitions: cursors.map((cursor) => ({ partitionIndex: cursor.partition, committedOffset: cursor.offset, committedLeaderEpoch: -1, committedMetadata: null })) }],
+      topics: [
+        {
+          name: topic,
+          partitions: cursors.map((cursor) => ({ partitionIndex: cursor.partition, committedOffset: cursor.offset, committedLeaderEpoch: -1, committedMetadata: null })),
+        },
+      ],
     });
     for (const partition of response.topics[0]?.partitions ?? []) check(partition.errorCode, null, `commit for ${group}`);
   }
@@ -340,7 +362,9 @@ async function consume(client: KafkaClient, options: CommandOptions): Promise<nu
 /** The brokers and the controller, from Metadata (as `kafka-broker-api-versions`/`kafka-metadata-quorum` show them). */
 async function cluster(client: KafkaClient, options: CommandOptions): Promise<number> {
   const metadata = await client.metadata([]);
-  const brokers = metadata.brokers.map((broker) => ({ nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack ?? null })).sort((a, b) => a.nodeId - b.nodeId);
+  const brokers = metadata.brokers
+    .map((broker) => ({ nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack ?? null }))
+    .sort((a, b) => a.nodeId - b.nodeId);
   const summary = { clusterId: metadata.clusterId ?? null, controllerId: metadata.controllerId ?? -1, brokers };
   if (options.json) options.out(toJsonLine(summary));
   else {
@@ -363,9 +387,24 @@ async function configs(client: KafkaClient, sub: string | undefined, options: Co
   });
   const result = response.results[0]!;
   check(result.errorCode, result.errorMessage, `configs of ${topic ?? `broker ${broker}`}`);
-  const SOURCES = ['UNKNOWN', 'TOPIC_CONFIG', 'DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG', 'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG'];
+  const SOURCES = [
+    'UNKNOWN',
+    'TOPIC_CONFIG',
+    'DYNAMIC_BROKER_CONFIG',
+    'DYNAMIC_DEFAULT_BROKER_CONFIG',
+    'STATIC_BROKER_CONFIG',
+    'DEFAULT_CONFIG',
+    'DYNAMIC_BROKER_LOGGER_CONFIG',
+    'CLIENT_METRICS_CONFIG',
+    'GROUP_CONFIG',
+  ];
   const rows = result.configs
-    .map((config) => ({ name: config.name, value: config.isSensitive ? null : config.value, source: SOURCES[config.configSource] ?? String(config.configSource), readOnly: config.readOnly }))
+    .map((config) => ({
+      name: config.name,
+      value: config.isSensitive ? null : config.value,
+      source: SOURCES[config.configSource] ?? String(config.configSource),
+      readOnly: config.readOnly,
+    }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   if (options.json) options.out(toJsonLine(rows));
   else for (const row of rows) options.out(`${row.name}=${row.value ?? '(sensitive)'}\t${row.source}`);
@@ -390,7 +429,9 @@ async function groups(client: KafkaClient, sub: string | undefined, options: Com
     case 'list': {
       const response = await client.request<ListGroupsResponse>(16, 4, { statesFilter: [], typesFilter: [] });
       check(response.errorCode, null, 'ListGroups');
-      const rows = response.groups.map((group) => ({ group: group.groupId, state: group.groupState ?? '', protocolType: group.protocolType })).sort((a, b) => (a.group < b.group ? -1 : 1));
+      const rows = response.groups
+        .map((group) => ({ group: group.groupId, state: group.groupState ?? '', protocolType: group.protocolType }))
+        .sort((a, b) => (a.group < b.group ? -1 : 1));
       if (options.json) options.out(toJsonLine(rows));
       else for (const row of rows) options.out(row.group);
       return 0;
@@ -414,7 +455,15 @@ async function groups(client: KafkaClient, sub: string | undefined, options: Com
         const end = leader === undefined ? undefined : await listOffset(client, leader, topic, Number(partition), -1n);
         rows.push({ group, topic, partition: Number(partition), currentOffset: offset, logEndOffset: end ?? null, lag: end === undefined ? null : end - offset });
       }
-      if (options.json) options.out(toJsonLine({ group, state: info.groupState, members: info.members.map((member) => ({ memberId: member.memberId, clientId: member.clientId, host: member.clientHost })), offsets: rows }));
+      if (options.json)
+        options.out(
+          toJsonLine({
+            group,
+            state: info.groupState,
+            members: info.members.map((member) => ({ memberId: member.memberId, clientId: member.clientId, host: member.clientHost })),
+            offsets: rows,
+          }),
+        );
       else {
         options.out(`Group ${group} is ${info.groupState} with ${info.members.length} member${info.members.length === 1 ? '' : 's'}.`);
         for (const line of table(rows, ['group', 'topic', 'partition', 'currentOffset', 'logEndOffset', 'lag'])) options.out(line);

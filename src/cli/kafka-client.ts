@@ -110,7 +110,10 @@ export class KafkaClient {
   /** Connects to the first reachable `host:port` of a comma-separated list. */
   static async connect(bootstrapServers: string, timeoutMs = 10_000): Promise<KafkaClient> {
     const errors: string[] = [];
-    for (const server of bootstrapServers.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+    for (const server of bootstrapServers
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')) {
       const colon = server.lastIndexOf(':');
       const host = server.slice(0, colon).replace(/^\[|\]$/g, '');
       const port = Number(server.slice(colon + 1));

@@ -31,7 +31,11 @@ const CAS_ATTEMPTS = 5;
  * Runs synchronously to the end over the in-process store (its CAS answers at once); over
  * etcd each CAS is awaited in turn.
  */
-export async function electLeaders(store: MetadataStore, logger: Pick<Logger, 'debug' | 'info' | 'warn'>, uncleanAllowed: (topic: TopicAssignment) => boolean = () => false): Promise<void> {
+export async function electLeaders(
+  store: MetadataStore,
+  logger: Pick<Logger, 'debug' | 'info' | 'warn'>,
+  uncleanAllowed: (topic: TopicAssignment) => boolean = () => false,
+): Promise<void> {
   const live = new Set(store.brokers().map((broker) => broker.nodeId));
   let elected = 0;
   let offline = 0;

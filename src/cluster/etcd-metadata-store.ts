@@ -209,13 +209,19 @@ export class EtcdMetadataStore implements MetadataStore {
     const topicKey = `topics/${assignment.name}`;
     const statePuts = states.map((state, index) => this.keys.put(partitionKey(assignment.name, index)).value(JSON.stringify(state)));
     while (statePuts.length >= KEYS_PER_TRANSACTION) {
-      const written = await this.keys.if(topicKey, 'Create', '==', 0).then(...statePuts.splice(0, KEYS_PER_TRANSACTION)).commit();
+      const written = await this.keys
+        .if(topicKey, 'Create', '==', 0)
+        .then(...statePuts.splice(0, KEYS_PER_TRANSACTION))
+        .commit();
       if (!written.succeeded) {
         await this.caughtUp(written.header.revision);
         return false;
       }
     }
-    const response = await this.keys.if(topicKey, 'Create', '==', 0).then(this.keys.put(topicKey).value(encodeTopic(assignment)), ...statePuts).commit();
+    const response = await this.keys
+      .if(topicKey, 'Create', '==', 0)
+      .then(this.keys.put(topicKey).value(encodeTopic(assignment)), ...statePuts)
+      .commit();
     await this.caughtUp(response.header.revision);
     return response.succeeded;
   }
@@ -230,12 +236,18 @@ export class EtcdMetadataStore implements MetadataStore {
       const statePuts = states.map((state, index) => this.keys.put(partitionKey(topic, first + index)).value(JSON.stringify(state)));
       let unchanged = true;
       while (unchanged && statePuts.length >= KEYS_PER_TRANSACTION) {
-        const written = await this.keys.if(`topics/${topic}`, 'Mod', '==', stored.modRevision).then(...statePuts.splice(0, KEYS_PER_TRANSACTION)).commit();
+        const written = await this.keys
+          .if(`topics/${topic}`, 'Mod', '==', stored.modRevision)
+          .then(...statePuts.splice(0, KEYS_PER_TRANSACTION))
+          .commit();
         unchanged = written.succeeded;
         if (!unchanged) await this.caughtUp(written.header.revision);
       }
       if (!unchanged) continue;
-      const response = await this.keys.if(`topics/${topic}`, 'Mod', '==', stored.modRevision).then(this.keys.put(`topics/${topic}`).value(encodeTopic(next)), ...statePuts).commit();
+      const response = await this.keys
+        .if(`topics/${topic}`, 'Mod', '==', stored.modRevision)
+        .then(this.keys.put(`topics/${topic}`).value(encodeTopic(next)), ...statePuts)
+        .commit();
       await this.caughtUp(response.header.revision);
       if (response.succeeded) return;
     }
@@ -267,7 +279,10 @@ export class EtcdMetadataStore implements MetadataStore {
         ? { addingReplicas: [...(next.addingReplicas ?? [])], removingReplicas: [...(next.removingReplicas ?? [])] }
         : {}),
     };
-    const response = await this.keys.if(partitionKey(topic, partition), 'Mod', '==', stored.modRevision).then(this.keys.put(partitionKey(topic, partition)).value(JSON.stringify(state))).commit();
+    const response = await this.keys
+      .if(partitionKey(topic, partition), 'Mod', '==', stored.modRevision)
+      .then(this.keys.put(partitionKey(topic, partition)).value(JSON.stringify(state)))
+      .commit();
     // Lost or won, the local copy is brought to etcd's revision: a caller that retries reads the winner's state.
     await this.caughtUp(response.header.revision);
     return response.succeeded ? version : undefined;
@@ -329,7 +344,11 @@ export class EtcdMetadataStore implements MetadataStore {
   private startWatch(): Promise<void> {
     // The listeners go on before the watch exists: etcd's cancellation of a compacted start
     // revision can arrive in the same read as the creation.
-    const watcher = this.keys.watch().prefix('').startRevision((this.revision + 1n).toString()).watcher();
+    const watcher = this.keys
+      .watch()
+      .prefix('')
+      .startRevision((this.revision + 1n).toString())
+      .watcher();
     this.watcher = watcher;
     const created = new Promise<void>((resolve, reject) => {
       watcher.once('connected', () => resolve());

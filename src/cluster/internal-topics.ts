@@ -13,7 +13,11 @@ import { TRANSACTION_STATE_TOPIC } from '../txn/transaction-log.js';
 export async function createInternalTopics(broker: SpateBroker, factor: (topic: string) => number): Promise<void> {
   const values = broker.config.values;
   const internal = [
-    [OFFSETS_TOPIC, 'offsets.topic.num.partitions', { 'cleanup.policy': 'compact', 'segment.bytes': String(values.get('offsets.topic.segment.bytes')), 'compression.type': 'producer' }],
+    [
+      OFFSETS_TOPIC,
+      'offsets.topic.num.partitions',
+      { 'cleanup.policy': 'compact', 'segment.bytes': String(values.get('offsets.topic.segment.bytes')), 'compression.type': 'producer' },
+    ],
     [TRANSACTION_STATE_TOPIC, 'transaction.state.log.num.partitions', { 'cleanup.policy': 'compact', 'segment.bytes': String(values.get('transaction.state.log.segment.bytes')) }],
   ] as const;
   const store = broker.replicas.store;

@@ -67,7 +67,9 @@ export class LeaderEpochCache {
   private load(): void {
     const path = join(this.dir, LEADER_EPOCH_CHECKPOINT);
     if (!existsSync(path)) return;
-    const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line !== '');
+    const lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
     if (lines[0] !== '0') return;
     for (const line of lines.slice(2)) {
       const [epoch, offset] = line.split(' ');

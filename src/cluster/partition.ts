@@ -177,7 +177,11 @@ export class Partition {
       const follower = this.followers.get(replica);
       return follower === undefined || nowMs - follower.lastCaughtUpMs > lagTimeMaxMs;
     });
-    if (laggards.length > 0) this.isrWriter.writeIsr(this, this.current.isr.filter((replica) => !laggards.includes(replica)));
+    if (laggards.length > 0)
+      this.isrWriter.writeIsr(
+        this,
+        this.current.isr.filter((replica) => !laggards.includes(replica)),
+      );
   }
 
   /** A follower's view of the leader's high watermark (never past its own log end). */

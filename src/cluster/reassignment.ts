@@ -61,13 +61,19 @@ export async function alterReassignment(
 ): Promise<ReassignmentOutcome> {
   for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
     const state = store.partitionState(topic, partition);
-    if (state === undefined || store.topic(topic) === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Unable to find partition ${topic}-${partition}.` };
+    if (state === undefined || store.topic(topic) === undefined)
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Unable to find partition ${topic}-${partition}.` };
     const live = new Set(store.brokers().map((broker) => broker.nodeId));
     const original = originalReplicas(state);
     let next: Omit<PartitionState, 'version'> | undefined;
     if (target === null) {
       if (!reassigning(state)) return { errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, errorMessage: `No partition reassignment is in progress for ${topic}-${partition}.` };
-      next = settledState(state, original, live) ?? { leader: state.leader, leaderEpoch: state.leaderEpoch, replicas: original, isr: state.isr.filter((id) => original.includes(id)) };
+      next = settledState(state, original, live) ?? {
+        leader: state.leader,
+        leaderEpoch: state.leaderEpoch,
+        replicas: original,
+        isr: state.isr.filter((id) => original.includes(id)),
+      };
     } else {
       try {
         checkAssignment([target], [...live]);
@@ -99,7 +105,9 @@ export async function alterReassignment(
     const version = await store.compareAndSetPartition(topic, partition, state.version, next);
     if (version === undefined) continue;
     const what = target === null ? 'cancelled, back to' : reassigning(next as PartitionState) ? 'started towards' : 'completed at';
-    logger.info(`${topic}-${partition}: reassignment ${what} [${(target ?? original).join(',')}] (replicas [${next.replicas.join(',')}], ISR [${next.isr.join(',')}], leader ${next.leader})`);
+    logger.info(
+      `${topic}-${partition}: reassignment ${what} [${(target ?? original).join(',')}] (replicas [${next.replicas.join(',')}], ISR [${next.isr.join(',')}], leader ${next.leader})`,
+    );
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   }
   return { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `The state of ${topic}-${partition} kept changing; try again.` };

@@ -232,7 +232,8 @@ export class ReplicaFetcher {
     };
     const sentEpochs = new Map(partitions.map((partition) => [`${partition.topic}-${partition.index}`, partition.leaderEpoch]));
     const response = await this.channel.request<FetchResponse>(1, FETCH_VERSION, request);
-    if ((response.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE) throw new KafkaError(response.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, `Fetch answered error ${response.errorCode}`);
+    if ((response.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE)
+      throw new KafkaError(response.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, `Fetch answered error ${response.errorCode}`);
     let backoff = false;
     for (const topic of response.responses) {
       const name = this.replicas.topicName(topic.topicId!);

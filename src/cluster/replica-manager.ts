@@ -100,7 +100,8 @@ export class ReplicaManager implements IsrWriter {
     if (this.clustered) {
       for (const topic of this.logs.allTopics()) {
         // Kept on disk (the one-process cluster's store does not outlive the process), but not served.
-        if (this.store.topic(topic.name) === undefined) this.logger.warn(`Topic ${topic.name} in ${this.logs.dataDir} is not in the cluster metadata; its local replicas are not served`);
+        if (this.store.topic(topic.name) === undefined)
+          this.logger.warn(`Topic ${topic.name} in ${this.logs.dataDir} is not in the cluster metadata; its local replicas are not served`);
       }
     }
   }
@@ -192,9 +193,19 @@ export class ReplicaManager implements IsrWriter {
   }
 
   /** Creates a topic in the cluster; resolves once the local replicas exist. Validation of names and configs is the caller's. */
-  async createTopic(name: string, numPartitions: number, replicationFactor: number, assignments: ReadonlyArray<readonly number[]> | undefined, configs: Readonly<Record<string, string>>, id: Buffer): Promise<Topic> {
+  async createTopic(
+    name: string,
+    numPartitions: number,
+    replicationFactor: number,
+    assignments: ReadonlyArray<readonly number[]> | undefined,
+    configs: Readonly<Record<string, string>>,
+    id: Buffer,
+  ): Promise<Topic> {
     const replicas = this.assign(name, 0, numPartitions, replicationFactor, assignments);
-    const created = await this.store.createTopic({ name, id, replicas, configs: { ...configs } }, replicas.map((set) => this.initialState(set)));
+    const created = await this.store.createTopic(
+      { name, id, replicas, configs: { ...configs } },
+      replicas.map((set) => this.initialState(set)),
+    );
     if (!created) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
     const topic = this.logs.topic(name);
     if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Topic ${name} was created but has no local log`);
@@ -219,7 +230,11 @@ export class ReplicaManager implements IsrWriter {
     // The replication factor of partition 0 as it is now (a reassignment may have changed it).
     const factor = this.store.partitionState(name, 0)?.replicas.length ?? assignment.replicas[0]?.length ?? 1;
     const replicas = this.assign(name, current, count - current, factor, assignments);
-    await this.store.addPartitions(name, replicas, replicas.map((set) => this.initialState(set)));
+    await this.store.addPartitions(
+      name,
+      replicas,
+      replicas.map((set) => this.initialState(set)),
+    );
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -391,7 +406,11 @@ export class ReplicaManager implements IsrWriter {
     if (known === undefined) {
       void this.store.createTopic({ name: topic.name, id: topic.id, replicas: topic.partitions.map(() => self), configs: topic.configs }, states(0));
     } else if (known.replicas.length < topic.partitions.length) {
-      void this.store.addPartitions(topic.name, topic.partitions.slice(known.replicas.length).map(() => self), states(known.replicas.length));
+      void this.store.addPartitions(
+        topic.name,
+        topic.partitions.slice(known.replicas.length).map(() => self),
+        states(known.replicas.length),
+      );
     }
     if (!this.running) return;
     this.openTopic(topic.name);
@@ -475,7 +494,9 @@ export class ReplicaManager implements IsrWriter {
     const result = new Map<string, bigint>();
     if (!existsSync(path)) return result;
     try {
-      const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line !== '');
+      const lines = readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '');
       if (lines[0] !== '0') throw new Error(`unknown version ${lines[0]}`);
       for (const line of lines.slice(2)) {
         const [topic, partition, offset] = line.split(' ');

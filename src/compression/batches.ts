@@ -35,7 +35,7 @@ export interface BatchView {
 
 /** The batches of `buffer` back to back; a batch that does not fit is an error. */
 export function* batchesOf(buffer: Buffer): Generator<BatchView> {
-  for (let at = 0; at < buffer.length; ) {
+  for (let at = 0; at < buffer.length;) {
     if (buffer.length - at < HEADER_SIZE) throw new CodecError(`truncated batch header at byte ${at}`);
     const size = buffer.readInt32BE(at + 8) + LOG_OVERHEAD;
     if (size < HEADER_SIZE || at + size > buffer.length) throw new CodecError(`batch at byte ${at} does not fit`);
@@ -161,7 +161,7 @@ export function buildBatch(original: BatchView, section: Buffer, changes: BatchC
   payload.copy(batch, HEADER_SIZE);
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, 8);
   const attributes = ((original.attributes & ~Attribute.COMPRESSION_MASK) | codec | (changes.setAttributes ?? 0)) & 0xffff;
-  batch.writeInt16BE(attributes << 16 >> 16, ATTRIBUTES_OFFSET);
+  batch.writeInt16BE((attributes << 16) >> 16, ATTRIBUTES_OFFSET);
   if (changes.baseTimestamp !== undefined) batch.writeBigInt64BE(changes.baseTimestamp, 27);
   if (changes.recordCount !== undefined) batch.writeInt32BE(changes.recordCount, 57);
   sealBatch(batch);

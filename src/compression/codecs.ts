@@ -85,7 +85,7 @@ function snappyUnframed(data: Buffer): Buffer {
   }
   const parts: Buffer[] = [];
   let total = 0;
-  for (let at = XERIAL_HEADER_SIZE; at < data.length; ) {
+  for (let at = XERIAL_HEADER_SIZE; at < data.length;) {
     if (at + 4 > data.length) throw new CodecError('snappy: truncated block length');
     const length = data.readInt32BE(at);
     at += 4;

@@ -62,12 +62,7 @@ function definitionRules(target: ConfigTarget): OverrideRules {
  * SUBTRACT on lists). Throws ConfigChangeError for duplicate keys, unknown names, null SET
  * values and list operations on other configs. Shared by every config resource type.
  */
-export function editOverrides(
-  current: Readonly<Record<string, string>>,
-  changes: readonly ConfigChange[],
-  incremental: boolean,
-  rules: OverrideRules,
-): Record<string, string> {
+export function editOverrides(current: Readonly<Record<string, string>>, changes: readonly ConfigChange[], incremental: boolean, rules: OverrideRules): Record<string, string> {
   const seen = new Set<string>();
   for (const change of changes) {
     if (seen.has(change.name)) throw new ConfigChangeError(INVALID_REQUEST, `Error due to duplicate config keys`);
@@ -90,9 +85,11 @@ export function editOverrides(
         if (!rules.isList(change.name)) throw new ConfigChangeError(INVALID_CONFIG, `Config value ${verb} is not allowed for config key: ${change.name}`);
         const existing = next[change.name];
         const items = existing === undefined ? (rules.listDefault?.(change.name) ?? []) : existing === '' ? [] : existing.split(',').map((item) => item.trim());
-        const given = (change.value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
-        const result =
-          change.op === AlterConfigOp.APPEND ? [...items, ...given.filter((item) => !items.includes(item))] : items.filter((item) => !given.includes(item));
+        const given = (change.value ?? '')
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== '');
+        const result = change.op === AlterConfigOp.APPEND ? [...items, ...given.filter((item) => !items.includes(item))] : items.filter((item) => !given.includes(item));
         next[change.name] = result.join(',');
         break;
       }

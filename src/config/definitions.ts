@@ -18,43 +18,30 @@ export interface ConfigDefinition {
 const LONG_MAX = 9223372036854775807n;
 
 const atLeast = (min: number | bigint) => (value: ConfigValue) =>
-  value !== null && (typeof value === 'number' || typeof value === 'bigint') && value < min
-    ? `Value must be at least ${min}`
-    : undefined;
+  value !== null && (typeof value === 'number' || typeof value === 'bigint') && value < min ? `Value must be at least ${min}` : undefined;
 
 const between = (min: number, max: number) => (value: ConfigValue) =>
-  typeof value === 'number' && (value < min || value > max)
-    ? value < min
-      ? `Value must be at least ${min}`
-      : `Value must be no more than ${max}`
-    : undefined;
+  typeof value === 'number' && (value < min || value > max) ? (value < min ? `Value must be at least ${min}` : `Value must be no more than ${max}`) : undefined;
 
-const oneOf = (...allowed: string[]) => (value: ConfigValue) => {
-  const items = Array.isArray(value) ? value : [value];
-  const bad = items.find((item) => typeof item !== 'string' || !allowed.includes(item));
-  return bad === undefined ? undefined : `String must be one of: ${allowed.join(', ')}`;
-};
+const oneOf =
+  (...allowed: string[]) =>
+  (value: ConfigValue) => {
+    const items = Array.isArray(value) ? value : [value];
+    const bad = items.find((item) => typeof item !== 'string' || !allowed.includes(item));
+    return bad === undefined ? undefined : `String must be one of: ${allowed.join(', ')}`;
+  };
 
 /** compression.gzip.level: 1-9, or -1 for zlib's default. */
-const gzipLevel = (value: ConfigValue) =>
-  value === -1 || (typeof value === 'number' && value >= 1 && value <= 9) ? undefined : 'Value must be between 1 and 9, or -1';
+const gzipLevel = (value: ConfigValue) => (value === -1 || (typeof value === 'number' && value >= 1 && value <= 9) ? undefined : 'Value must be between 1 and 9, or -1');
 
 /** leader/follower.replication.throttled.replicas: "*", or partition:broker pairs. */
 const throttledReplicas = (value: ConfigValue) => {
   const items = (value as string[] | null) ?? [];
   if (items.length === 1 && items[0] === '*') return undefined;
-  return items.every((item) => /^\d+:\d+$/.test(item))
-    ? undefined
-    : 'Value must be "*" or a list of [partitionId]:[brokerId] pairs';
+  return items.every((item) => /^\d+:\d+$/.test(item)) ? undefined : 'Value must be "*" or a list of [partitionId]:[brokerId] pairs';
 };
 
-function define(
-  name: string,
-  type: ConfigType,
-  defaultValue: ConfigValue,
-  doc: string,
-  validate?: ConfigDefinition['validate'],
-): ConfigDefinition {
+function define(name: string, type: ConfigType, defaultValue: ConfigValue, doc: string, validate?: ConfigDefinition['validate']): ConfigDefinition {
   return validate === undefined ? { name, type, defaultValue, doc } : { name, type, defaultValue, doc, validate };
 }
 
@@ -70,13 +57,24 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('num.partitions', 'int', 1, 'Default partition count of auto-created topics.', atLeast(1)),
   define('default.replication.factor', 'int', 1, 'Default replication factor of auto-created topics.', atLeast(1)),
   define('broker.rack', 'string', null, 'The rack of this broker, reported in Metadata and DescribeCluster.'),
-  define('broker.session.timeout.ms', 'int', 9000, 'A broker of a multi-process cluster that stops renewing its etcd registration (lease) for this long leaves the cluster.', atLeast(1000)),
+  define(
+    'broker.session.timeout.ms',
+    'int',
+    9000,
+    'A broker of a multi-process cluster that stops renewing its etcd registration (lease) for this long leaves the cluster.',
+    atLeast(1000),
+  ),
   define('replica.lag.time.max.ms', 'long', 30000n, 'A follower that has not caught up for this long leaves the ISR.'),
   define('replica.fetch.wait.max.ms', 'int', 500, 'Longest wait of a follower fetch at the leader.', atLeast(0)),
   define('replica.fetch.max.bytes', 'int', 1048576, 'Bytes a follower asks for per partition.', atLeast(0)),
-  define('auto.leader.rebalance.enable', 'boolean', true, 'The controller moves leadership back to the preferred replica when a broker leads too few of the partitions it prefers.'),
+  define(
+    'auto.leader.rebalance.enable',
+    'boolean',
+    true,
+    'The controller moves leadership back to the preferred replica when a broker leads too few of the partitions it prefers.',
+  ),
   define('leader.imbalance.check.interval.seconds', 'long', 300n, 'How often the controller checks the leader balance.', atLeast(1n)),
-  define('leader.imbalance.per.broker.percentage', 'int', 10, 'The share of a broker\'s preferred partitions led elsewhere that triggers a preferred election.', between(0, 100)),
+  define('leader.imbalance.per.broker.percentage', 'int', 10, "The share of a broker's preferred partitions led elsewhere that triggers a preferred election.", between(0, 100)),
   // Accepted (kafka-reassign-partitions --throttle sets them and --verify deletes them), not enforced yet.
   define('leader.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a leader sends to throttled followers (accepted, not enforced yet).', atLeast(0n)),
   define('follower.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a follower fetches for throttled replicas (accepted, not enforced yet).', atLeast(0n)),
@@ -147,7 +145,13 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('group.streams.heartbeat.interval.ms', 'int', 5000, 'Heartbeat interval of streams group members.', atLeast(1)),
   define('group.streams.max.size', 'int', 2147483647, 'Most members one streams group may have.', atLeast(1)),
   define('group.streams.num.standby.replicas', 'int', 0, 'Standby replicas of each task of a streams group.', atLeast(0)),
-  define('group.share.record.lock.duration.ms', 'int', 30000, 'How long a share group member holds the records it fetched before they are delivered again (KIP-932).', between(1000, 3600000)),
+  define(
+    'group.share.record.lock.duration.ms',
+    'int',
+    30000,
+    'How long a share group member holds the records it fetched before they are delivered again (KIP-932).',
+    between(1000, 3600000),
+  ),
   define('group.share.delivery.count.limit', 'int', 5, 'Deliveries of a record to share group members before it is archived.', between(2, 10)),
   define('group.share.partition.max.record.locks', 'int', 2000, 'Most in-flight records of one share-partition.', between(100, 10000)),
   define('group.share.session.timeout.ms', 'int', 45000, 'Session timeout of share group members.', atLeast(1)),
@@ -165,7 +169,12 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   // Security (src/security/): listeners' protocols, TLS, SASL, the authorizer and the
   // connection limits, with Kafka's names and defaults. Any of the ssl.* and sasl.* keys can
   // be given per listener as listener.name.<listener>.<key> (lower-case listener name).
-  define('listener.security.protocol.map', 'list', ['PLAINTEXT:PLAINTEXT', 'SSL:SSL', 'SASL_PLAINTEXT:SASL_PLAINTEXT', 'SASL_SSL:SASL_SSL'], 'Listener name to security protocol (NAME:PROTOCOL pairs).'),
+  define(
+    'listener.security.protocol.map',
+    'list',
+    ['PLAINTEXT:PLAINTEXT', 'SSL:SSL', 'SASL_PLAINTEXT:SASL_PLAINTEXT', 'SASL_SSL:SASL_SSL'],
+    'Listener name to security protocol (NAME:PROTOCOL pairs).',
+  ),
   define('ssl.keystore.type', 'string', 'JKS', 'Format of the key store: PEM or PKCS12 (JKS is not readable here).', oneOf('JKS', 'PEM', 'PKCS12')),
   define('ssl.keystore.location', 'string', null, 'Key store file: a PEM file with the private key and certificate chain, or a PKCS12 file.'),
   define('ssl.keystore.password', 'password', null, 'Password of a PKCS12 key store.'),
@@ -180,7 +189,13 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('ssl.enabled.protocols', 'list', ['TLSv1.2', 'TLSv1.3'], 'TLS versions accepted.', oneOf('TLSv1.2', 'TLSv1.3')),
   define('ssl.protocol', 'string', 'TLSv1.3', 'Highest TLS version offered.'),
   define('ssl.cipher.suites', 'list', [], 'OpenSSL cipher list for TLS 1.2; empty is the default list.'),
-  define('ssl.principal.mapping.rules', 'string', 'DEFAULT', 'Mapping of a certificate subject to a principal; only DEFAULT (the full RFC 2253 name) is supported.', oneOf('DEFAULT')),
+  define(
+    'ssl.principal.mapping.rules',
+    'string',
+    'DEFAULT',
+    'Mapping of a certificate subject to a principal; only DEFAULT (the full RFC 2253 name) is supported.',
+    oneOf('DEFAULT'),
+  ),
   define('sasl.enabled.mechanisms', 'list', ['GSSAPI'], 'SASL mechanisms offered on SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; GSSAPI is not supported).'),
   define('sasl.jaas.config', 'password', null, 'JAAS login module options; PLAIN users as user_<name>="<password>".'),
   define('sasl.server.max.receive.size', 'int', 524288, 'Largest SASL token accepted before authentication.', atLeast(1)),
@@ -219,39 +234,113 @@ function topic(definition: ConfigDefinition, brokerSynonyms: readonly string[] =
 
 /** Kafka 4.3's topic configs (LogConfig), with its names, types, defaults and validators. */
 export const topicConfigDefinitions: readonly TopicConfigDefinition[] = [
-  topic(define('cleanup.policy', 'list', ['delete'], 'delete: old segments are removed by retention.ms and retention.bytes; compact: the cleaner keeps the last record of each key; both can be set.', oneOf('compact', 'delete')), ['log.cleanup.policy']),
+  topic(
+    define(
+      'cleanup.policy',
+      'list',
+      ['delete'],
+      'delete: old segments are removed by retention.ms and retention.bytes; compact: the cleaner keeps the last record of each key; both can be set.',
+      oneOf('compact', 'delete'),
+    ),
+    ['log.cleanup.policy'],
+  ),
   topic(define('compression.gzip.level', 'int', -1, 'Level used when compression.type is gzip.', gzipLevel), ['compression.gzip.level']),
   topic(define('compression.lz4.level', 'int', 9, 'Level used when compression.type is lz4 (the lz4 library in use has one level).', between(1, 17)), ['compression.lz4.level']),
-  topic(define('compression.type', 'string', 'producer', 'The codec of stored batches: producer keeps what the producer sent, a codec name recompresses every batch with it, uncompressed stores them decompressed.', oneOf(...CODECS)), ['compression.type']),
+  topic(
+    define(
+      'compression.type',
+      'string',
+      'producer',
+      'The codec of stored batches: producer keeps what the producer sent, a codec name recompresses every batch with it, uncompressed stores them decompressed.',
+      oneOf(...CODECS),
+    ),
+    ['compression.type'],
+  ),
   topic(define('compression.zstd.level', 'int', 3, 'Level used when compression.type is zstd.', between(-131072, 22)), ['compression.zstd.level']),
-  topic(define('delete.retention.ms', 'long', 86400000n, 'How long a tombstone of a compacted topic stays readable after the cleaner first sees it (KIP-534 delete horizon).', atLeast(0n)), ['log.cleaner.delete.retention.ms']),
-  topic(define('file.delete.delay.ms', 'long', 60000n, 'How long a deleted segment stays on disk (renamed .deleted) before it is removed.', atLeast(0n)), ['log.segment.delete.delay.ms']),
+  topic(
+    define(
+      'delete.retention.ms',
+      'long',
+      86400000n,
+      'How long a tombstone of a compacted topic stays readable after the cleaner first sees it (KIP-534 delete horizon).',
+      atLeast(0n),
+    ),
+    ['log.cleaner.delete.retention.ms'],
+  ),
+  topic(define('file.delete.delay.ms', 'long', 60000n, 'How long a deleted segment stays on disk (renamed .deleted) before it is removed.', atLeast(0n)), [
+    'log.segment.delete.delay.ms',
+  ]),
   topic(define('flush.messages', 'long', LONG_MAX, 'Force an fsync after this many messages.', atLeast(1n)), ['log.flush.interval.messages']),
-  topic(define('flush.ms', 'long', LONG_MAX, 'Force an fsync when this long passed since the last one.', atLeast(0n)), ['log.flush.interval.ms', 'log.flush.scheduler.interval.ms']),
-  topic(define('follower.replication.throttled.replicas', 'list', [], 'Replicas whose follower replication is throttled; one node has no followers.', throttledReplicas), [], { inert: true }),
+  topic(define('flush.ms', 'long', LONG_MAX, 'Force an fsync when this long passed since the last one.', atLeast(0n)), [
+    'log.flush.interval.ms',
+    'log.flush.scheduler.interval.ms',
+  ]),
+  topic(define('follower.replication.throttled.replicas', 'list', [], 'Replicas whose follower replication is throttled; one node has no followers.', throttledReplicas), [], {
+    inert: true,
+  }),
   topic(define('index.interval.bytes', 'int', 4096, 'Bytes of batches between two offset index entries.', atLeast(0)), ['log.index.interval.bytes']),
-  topic(define('leader.replication.throttled.replicas', 'list', [], 'Replicas whose leader replication is throttled; one node has no followers.', throttledReplicas), [], { inert: true }),
-  topic(define('local.retention.bytes', 'long', -2n, 'Local retention size with tiered storage (-2: retention.bytes); tiered storage is not supported.', atLeast(-2n)), ['log.local.retention.bytes'], { inert: true }),
-  topic(define('local.retention.ms', 'long', -2n, 'Local retention time with tiered storage (-2: retention.ms); tiered storage is not supported.', atLeast(-2n)), ['log.local.retention.ms'], { inert: true }),
-  topic(define('max.compaction.lag.ms', 'long', LONG_MAX, 'Longest time a record may stay uncompacted; older dirty segments are cleaned whatever the dirty ratio.', atLeast(1n)), ['log.cleaner.max.compaction.lag.ms']),
+  topic(define('leader.replication.throttled.replicas', 'list', [], 'Replicas whose leader replication is throttled; one node has no followers.', throttledReplicas), [], {
+    inert: true,
+  }),
+  topic(
+    define('local.retention.bytes', 'long', -2n, 'Local retention size with tiered storage (-2: retention.bytes); tiered storage is not supported.', atLeast(-2n)),
+    ['log.local.retention.bytes'],
+    { inert: true },
+  ),
+  topic(
+    define('local.retention.ms', 'long', -2n, 'Local retention time with tiered storage (-2: retention.ms); tiered storage is not supported.', atLeast(-2n)),
+    ['log.local.retention.ms'],
+    { inert: true },
+  ),
+  topic(define('max.compaction.lag.ms', 'long', LONG_MAX, 'Longest time a record may stay uncompacted; older dirty segments are cleaned whatever the dirty ratio.', atLeast(1n)), [
+    'log.cleaner.max.compaction.lag.ms',
+  ]),
   topic(define('max.message.bytes', 'int', 1048588, 'Largest record batch accepted, after compression.', atLeast(0)), ['message.max.bytes']),
   topic(define('message.timestamp.after.max.ms', 'long', 3600000n, 'How far in the future a CreateTime timestamp may be.', atLeast(0n)), ['log.message.timestamp.after.max.ms']),
   topic(define('message.timestamp.before.max.ms', 'long', LONG_MAX, 'How far in the past a CreateTime timestamp may be.', atLeast(0n)), ['log.message.timestamp.before.max.ms']),
-  topic(define('message.timestamp.type', 'string', 'CreateTime', 'CreateTime keeps the producer\'s timestamps; LogAppendTime stamps each batch with the broker\'s clock.', oneOf('CreateTime', 'LogAppendTime')), ['log.message.timestamp.type']),
-  topic(define('min.cleanable.dirty.ratio', 'double', 0.5, 'Share of uncompacted bytes that makes the cleaner compact the log.', between(0, 1)), ['log.cleaner.min.cleanable.ratio']),
+  topic(
+    define(
+      'message.timestamp.type',
+      'string',
+      'CreateTime',
+      "CreateTime keeps the producer's timestamps; LogAppendTime stamps each batch with the broker's clock.",
+      oneOf('CreateTime', 'LogAppendTime'),
+    ),
+    ['log.message.timestamp.type'],
+  ),
+  topic(define('min.cleanable.dirty.ratio', 'double', 0.5, 'Share of uncompacted bytes that makes the cleaner compact the log.', between(0, 1)), [
+    'log.cleaner.min.cleanable.ratio',
+  ]),
   topic(define('min.compaction.lag.ms', 'long', 0n, 'Shortest time a record stays uncompacted.', atLeast(0n)), ['log.cleaner.min.compaction.lag.ms']),
   topic(define('min.insync.replicas', 'int', 1, 'Replicas that must acknowledge acks=all; one node is always enough for 1.', atLeast(1)), ['min.insync.replicas']),
   topic(define('preallocate', 'boolean', false, 'Preallocate segment files (accepted; segments grow as written).'), ['log.preallocate'], { inert: true }),
   topic(define('remote.log.copy.disable', 'boolean', false, 'Tiered storage: stop copying segments; not supported.'), [], { inert: true }),
   topic(define('remote.log.delete.on.disable', 'boolean', false, 'Tiered storage: delete remote data when disabled; not supported.'), [], { inert: true }),
-  topic(define('remote.storage.enable', 'boolean', false, 'Tiered storage; not supported, so it can only be false.', (value) => (value === true ? 'Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.' : undefined)), [], { inert: true }),
+  topic(
+    define('remote.storage.enable', 'boolean', false, 'Tiered storage; not supported, so it can only be false.', (value) =>
+      value === true ? 'Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.' : undefined,
+    ),
+    [],
+    { inert: true },
+  ),
   topic(define('retention.bytes', 'long', -1n, 'Largest size of a partition before its oldest segments are deleted; -1 is unlimited.'), ['log.retention.bytes']),
-  topic(define('retention.ms', 'long', 604800000n, 'Age after which a segment is deleted; -1 keeps data forever.', atLeast(-1n)), ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours']),
+  topic(define('retention.ms', 'long', 604800000n, 'Age after which a segment is deleted; -1 keeps data forever.', atLeast(-1n)), [
+    'log.retention.ms',
+    'log.retention.minutes',
+    'log.retention.hours',
+  ]),
   topic(define('segment.bytes', 'int', 1073741824, 'Size of one segment file.', atLeast(1048576)), ['log.segment.bytes']),
   topic(define('segment.index.bytes', 'int', 10485760, 'Preallocated size of the offset and time indexes of the active segment.', atLeast(4)), ['log.index.size.max.bytes']),
-  topic(define('segment.jitter.ms', 'long', 0n, 'Largest random jitter subtracted from segment.ms (not applied: segments roll at segment.ms).', atLeast(0n)), ['log.roll.jitter.ms', 'log.roll.jitter.hours']),
+  topic(define('segment.jitter.ms', 'long', 0n, 'Largest random jitter subtracted from segment.ms (not applied: segments roll at segment.ms).', atLeast(0n)), [
+    'log.roll.jitter.ms',
+    'log.roll.jitter.hours',
+  ]),
   topic(define('segment.ms', 'long', 604800000n, 'Roll the active segment after this long.', atLeast(1n)), ['log.roll.ms', 'log.roll.hours']),
-  topic(define('unclean.leader.election.enable', 'boolean', false, 'Allow an out-of-sync replica to become leader; one node has no other replica.'), ['unclean.leader.election.enable'], { inert: true }),
+  topic(
+    define('unclean.leader.election.enable', 'boolean', false, 'Allow an out-of-sync replica to become leader; one node has no other replica.'),
+    ['unclean.leader.election.enable'],
+    { inert: true },
+  ),
   // Kafka's test hook (LogConfig.INTERNAL_SEGMENT_BYTES_CONFIG): smaller segments than
   // segment.bytes allows; accepted but never listed.
   topic(define('internal.segment.bytes', 'int', null, 'Segment size below the 1 MiB minimum of segment.bytes, for tests.', atLeast(14)), [], { internal: true }),

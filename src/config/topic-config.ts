@@ -154,11 +154,7 @@ export function validateTopicConfigs(overrides: Readonly<Record<string, string |
 }
 
 /** Resolves one topic config value: its override, else the broker synonyms, else the default. */
-export function topicConfigValue(
-  key: string,
-  overrides: Readonly<Record<string, string>>,
-  broker: BrokerConfig,
-): ConfigValue {
+export function topicConfigValue(key: string, overrides: Readonly<Record<string, string>>, broker: BrokerConfig): ConfigValue {
   const definition = topicConfigByName.get(key);
   if (definition === undefined) throw new Error(`Unknown topic configuration ${key}`);
   const override = overrides[key];

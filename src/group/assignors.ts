@@ -84,8 +84,7 @@ export const uniformAssignor: PartitionAssignor = {
     }
 
     // 2. Every free partition goes to the least loaded subscribed member.
-    const least = (candidates: readonly AssignmentMember[]) =>
-      candidates.reduce((best, member) => (counts.get(member.memberId)! < counts.get(best.memberId)! ? member : best));
+    const least = (candidates: readonly AssignmentMember[]) => candidates.reduce((best, member) => (counts.get(member.memberId)! < counts.get(best.memberId)! ? member : best));
     for (const topic of [...topics.values()].sort(byName)) {
       const candidates = eligible(topic.id);
       if (candidates.length === 0) continue;
@@ -100,7 +99,7 @@ export const uniformAssignor: PartitionAssignor = {
     // 3. Balance: move single partitions from the most to the least loaded member that may
     //    take them, until no move narrows a gap of more than one.
     const candidatesByTopic = new Map([...topics.keys()].map((topicId) => [topicId, eligible(topicId)]));
-    for (let moved = true; moved; ) {
+    for (let moved = true; moved;) {
       moved = false;
       const heaviestFirst = [...sorted].sort((a, b) => counts.get(b.memberId)! - counts.get(a.memberId)! || byMemberId(a, b));
       for (const from of heaviestFirst) {

@@ -130,9 +130,7 @@ export class ConsumerGroupCoordinator {
     const owned = request.ownedPartitions === null ? null : toTopicPartitions(request.ownedPartitions);
     const records: KeyValue[] = [];
     const member =
-      request.instanceId === null
-        ? this.dynamicMember(group, memberId, request.memberEpoch, owned, joining)
-        : this.staticMember(group, memberId, request, owned, joining, records);
+      request.instanceId === null ? this.dynamicMember(group, memberId, request.memberEpoch, owned, joining) : this.staticMember(group, memberId, request, owned, joining, records);
     if (this.groups.get(group.groupId) !== group) {
       if (replacesClassic) this.classic.removeEmptyClassicGroup(group.groupId);
       this.groups.set(group.groupId, group);
@@ -186,10 +184,7 @@ export class ConsumerGroupCoordinator {
     this.offsetsLog.append(group.groupId, records, this.now());
 
     // The assignment goes out on a join, a full request (the client lost track), or a change.
-    const full =
-      request.rebalanceTimeoutMs !== -1 &&
-      (request.subscribedTopicNames !== null || request.subscribedTopicRegex !== null) &&
-      request.ownedPartitions !== null;
+    const full = request.rebalanceTimeoutMs !== -1 && (request.subscribedTopicNames !== null || request.subscribedTopicRegex !== null) && request.ownedPartitions !== null;
     const changed = !samePartitions(member.assigned, current.assigned);
     return {
       errorCode: ErrorCode.NONE,

@@ -73,10 +73,7 @@ export function validateHeartbeat(request: HeartbeatRequest): void {
     throw invalid('MemberEpoch is invalid.');
   }
   if (request.serverAssignor !== null && !ASSIGNORS.has(request.serverAssignor)) {
-    throw fail(
-      ErrorCode.UNSUPPORTED_ASSIGNOR,
-      `ServerAssignor ${request.serverAssignor} is not supported. Supported assignors: ${[...ASSIGNORS.keys()].join(', ')}.`,
-    );
+    throw fail(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${request.serverAssignor} is not supported. Supported assignors: ${[...ASSIGNORS.keys()].join(', ')}.`);
   }
   if (request.subscribedTopicRegex !== null && request.subscribedTopicRegex !== '') {
     const problem = compileTopicRegex(request.subscribedTopicRegex).problem;

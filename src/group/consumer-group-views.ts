@@ -36,9 +36,7 @@ const sortedPartitions = (set: ReadonlySet<number>) => [...set].sort((a, b) => a
 
 /** Partitions by topic ID, as ConsumerGroupHeartbeat's TopicPartitions. */
 export function wirePartitions(partitions: TopicPartitions): Array<{ topicId: Buffer; partitions: number[] }> {
-  return [...partitions]
-    .filter(([, set]) => set.size > 0)
-    .map(([topicId, set]) => ({ topicId: Buffer.from(topicId, 'hex'), partitions: sortedPartitions(set) }));
+  return [...partitions].filter(([, set]) => set.size > 0).map(([topicId, set]) => ({ topicId: Buffer.from(topicId, 'hex'), partitions: sortedPartitions(set) }));
 }
 
 /** Partitions with topic names; topics that no longer exist are left out. */

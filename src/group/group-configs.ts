@@ -35,30 +35,110 @@ interface GroupConfigDefinition {
 const DURATION = /^by_duration:P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$/;
 
 export const GROUP_CONFIGS: readonly GroupConfigDefinition[] = [
-  { name: 'consumer.session.timeout.ms', type: 'int', defaultValue: '45000', brokerSynonym: 'group.consumer.session.timeout.ms', min: 1, doc: 'The timeout to detect client failures when using the consumer group protocol.' },
-  { name: 'consumer.heartbeat.interval.ms', type: 'int', defaultValue: '5000', brokerSynonym: 'group.consumer.heartbeat.interval.ms', min: 1, doc: 'The heartbeat interval given to the members of a consumer group.' },
-  { name: 'consumer.assignment.interval.ms', type: 'int', defaultValue: '1000', min: 0, doc: 'The interval between assignment updates for a consumer group.' },
-  { name: 'share.session.timeout.ms', type: 'int', defaultValue: '45000', brokerSynonym: 'group.share.session.timeout.ms', min: 1, doc: 'The timeout to detect client failures when using the share group protocol.' },
-  { name: 'share.heartbeat.interval.ms', type: 'int', defaultValue: '5000', brokerSynonym: 'group.share.heartbeat.interval.ms', min: 1, doc: 'The heartbeat interval given to the members of a share group.' },
-  { name: 'share.record.lock.duration.ms', type: 'int', defaultValue: '30000', brokerSynonym: 'group.share.record.lock.duration.ms', min: 1000, doc: 'The record acquisition lock duration in milliseconds for share groups.' },
-  { name: 'share.delivery.count.limit', type: 'int', defaultValue: '5', brokerSynonym: 'group.share.delivery.count.limit', min: 2, doc: 'The maximum number of delivery attempts for a record delivered to a share group.' },
-  { name: 'share.partition.max.record.locks', type: 'int', defaultValue: '2000', brokerSynonym: 'group.share.partition.max.record.locks', min: 100, doc: 'Share-group record lock limit per share-partition.' },
   {
-    name: 'share.auto.offset.reset', type: 'string', defaultValue: 'latest',
+    name: 'consumer.session.timeout.ms',
+    type: 'int',
+    defaultValue: '45000',
+    brokerSynonym: 'group.consumer.session.timeout.ms',
+    min: 1,
+    doc: 'The timeout to detect client failures when using the consumer group protocol.',
+  },
+  {
+    name: 'consumer.heartbeat.interval.ms',
+    type: 'int',
+    defaultValue: '5000',
+    brokerSynonym: 'group.consumer.heartbeat.interval.ms',
+    min: 1,
+    doc: 'The heartbeat interval given to the members of a consumer group.',
+  },
+  { name: 'consumer.assignment.interval.ms', type: 'int', defaultValue: '1000', min: 0, doc: 'The interval between assignment updates for a consumer group.' },
+  {
+    name: 'share.session.timeout.ms',
+    type: 'int',
+    defaultValue: '45000',
+    brokerSynonym: 'group.share.session.timeout.ms',
+    min: 1,
+    doc: 'The timeout to detect client failures when using the share group protocol.',
+  },
+  {
+    name: 'share.heartbeat.interval.ms',
+    type: 'int',
+    defaultValue: '5000',
+    brokerSynonym: 'group.share.heartbeat.interval.ms',
+    min: 1,
+    doc: 'The heartbeat interval given to the members of a share group.',
+  },
+  {
+    name: 'share.record.lock.duration.ms',
+    type: 'int',
+    defaultValue: '30000',
+    brokerSynonym: 'group.share.record.lock.duration.ms',
+    min: 1000,
+    doc: 'The record acquisition lock duration in milliseconds for share groups.',
+  },
+  {
+    name: 'share.delivery.count.limit',
+    type: 'int',
+    defaultValue: '5',
+    brokerSynonym: 'group.share.delivery.count.limit',
+    min: 2,
+    doc: 'The maximum number of delivery attempts for a record delivered to a share group.',
+  },
+  {
+    name: 'share.partition.max.record.locks',
+    type: 'int',
+    defaultValue: '2000',
+    brokerSynonym: 'group.share.partition.max.record.locks',
+    min: 100,
+    doc: 'Share-group record lock limit per share-partition.',
+  },
+  {
+    name: 'share.auto.offset.reset',
+    type: 'string',
+    defaultValue: 'latest',
     validate: (value) => (value === 'latest' || value === 'earliest' || DURATION.test(value) ? undefined : 'String must be one of: latest, earliest, by_duration:PnDTnHnMn.nS'),
     doc: 'The strategy to initialize the share-partition start offset: earliest, latest, or by_duration:<ISO-8601 duration>.',
   },
   {
-    name: 'share.isolation.level', type: 'string', defaultValue: 'read_uncommitted',
+    name: 'share.isolation.level',
+    type: 'string',
+    defaultValue: 'read_uncommitted',
     validate: (value) => (value === 'read_committed' || value === 'read_uncommitted' ? undefined : 'String must be one of: read_committed, read_uncommitted'),
     doc: 'Controls how to read records written transactionally.',
   },
   { name: 'share.renew.acknowledge.enable', type: 'boolean', defaultValue: 'true', doc: 'Whether the renew acknowledge type is enabled for the share group.' },
   { name: 'share.assignment.interval.ms', type: 'int', defaultValue: '1000', min: 0, doc: 'The interval between assignment updates for a share group.' },
-  { name: 'streams.session.timeout.ms', type: 'int', brokerSynonym: 'group.streams.session.timeout.ms', defaultValue: '45000', min: 1, doc: 'The timeout to detect client failures when using the streams group protocol.' },
-  { name: 'streams.heartbeat.interval.ms', type: 'int', brokerSynonym: 'group.streams.heartbeat.interval.ms', defaultValue: '5000', min: 1, doc: 'The heartbeat interval given to the members.' },
-  { name: 'streams.num.standby.replicas', type: 'int', brokerSynonym: 'group.streams.num.standby.replicas', defaultValue: '0', min: 0, doc: 'The number of standby replicas for each task.' },
-  { name: 'streams.initial.rebalance.delay.ms', type: 'int', defaultValue: '3000', min: 0, doc: 'How long the coordinator waits for more streams clients to join a new group before the first rebalance.' },
+  {
+    name: 'streams.session.timeout.ms',
+    type: 'int',
+    brokerSynonym: 'group.streams.session.timeout.ms',
+    defaultValue: '45000',
+    min: 1,
+    doc: 'The timeout to detect client failures when using the streams group protocol.',
+  },
+  {
+    name: 'streams.heartbeat.interval.ms',
+    type: 'int',
+    brokerSynonym: 'group.streams.heartbeat.interval.ms',
+    defaultValue: '5000',
+    min: 1,
+    doc: 'The heartbeat interval given to the members.',
+  },
+  {
+    name: 'streams.num.standby.replicas',
+    type: 'int',
+    brokerSynonym: 'group.streams.num.standby.replicas',
+    defaultValue: '0',
+    min: 0,
+    doc: 'The number of standby replicas for each task.',
+  },
+  {
+    name: 'streams.initial.rebalance.delay.ms',
+    type: 'int',
+    defaultValue: '3000',
+    min: 0,
+    doc: 'How long the coordinator waits for more streams clients to join a new group before the first rebalance.',
+  },
   { name: 'streams.assignment.interval.ms', type: 'int', defaultValue: '1000', min: 0, doc: 'The interval between assignment updates for a streams group.' },
 ];
 
@@ -69,7 +149,8 @@ const GROUP_RULES: OverrideRules = { kind: 'group', isKnown: (name) => BY_NAME.h
 function problem(definition: GroupConfigDefinition, value: string): string | undefined {
   if (definition.type === 'int') {
     if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) return `Invalid value ${value} for configuration ${definition.name}: Not a number of type INT`;
-    if (definition.min !== undefined && Number(value) < definition.min) return `Invalid value ${value} for configuration ${definition.name}: Value must be at least ${definition.min}`;
+    if (definition.min !== undefined && Number(value) < definition.min)
+      return `Invalid value ${value} for configuration ${definition.name}: Value must be at least ${definition.min}`;
   } else if (definition.type === 'boolean') {
     if (!/^(true|false)$/i.test(value.trim())) return `Invalid value ${value} for configuration ${definition.name}: Expected value to be either true or false`;
   }

@@ -14,13 +14,7 @@ import { ClassicGroup, type ClassicMember, type JoinResult, type SyncResult } fr
 import { ConsumerGroupCoordinator } from './consumer-group-coordinator.js';
 import { StreamsGroupCoordinator } from '../streams/streams-coordinator.js';
 import { OffsetsLog, type KeyValue } from './offsets-log.js';
-import {
-  encodeGroupMetadataKey,
-  encodeGroupMetadataValue,
-  encodeOffsetCommitKey,
-  encodeOffsetCommitValue,
-  type GroupMetadataValue,
-} from './offsets-topic-records.js';
+import { encodeGroupMetadataKey, encodeGroupMetadataValue, encodeOffsetCommitKey, encodeOffsetCommitValue, type GroupMetadataValue } from './offsets-topic-records.js';
 import { Scheduler } from './scheduler.js';
 import { TransactionalOffsets } from './transactional-offsets.js';
 
@@ -142,24 +136,39 @@ export class GroupCoordinator {
     this.offsetsRetentionMs = value('offsets.retention.minutes') * 60_000;
     const checkInterval = Number(config.values.get('offsets.retention.check.interval.ms') as bigint);
     this.scheduleRetentionCheck(checkInterval);
-    this.consumer = new ConsumerGroupCoordinator(logs, this.offsetsLog, this.scheduler, config, logger, {
-      classicGroupState: (groupId) => {
-        const group = this.groups.get(groupId);
-        if (group === undefined) return 'none';
-        return group.state === 'Empty' || group.state === 'Dead' ? 'empty' : 'active';
+    this.consumer = new ConsumerGroupCoordinator(
+      logs,
+      this.offsetsLog,
+      this.scheduler,
+      config,
+      logger,
+      {
+        classicGroupState: (groupId) => {
+          const group = this.groups.get(groupId);
+          if (group === undefined) return 'none';
+          return group.state === 'Empty' || group.state === 'Dead' ? 'empty' : 'active';
+        },
+        removeEmptyClassicGroup: (groupId) => this.removeEmptyClassicGroup(groupId),
+        isOtherGroup: (groupId) => this.streams.group(groupId) !== undefined || this.isShareGroup(groupId),
       },
-      removeEmptyClassicGroup: (groupId) => this.removeEmptyClassicGroup(groupId),
-      isOtherGroup: (groupId) => this.streams.group(groupId) !== undefined || this.isShareGroup(groupId),
-    }, now);
-    this.streams = new StreamsGroupCoordinator(logs, this.scheduler, config, logger, {
-      otherGroup: (groupId) => {
-        if (this.consumer.group(groupId) !== undefined || this.isShareGroup(groupId)) return 'other';
-        const group = this.groups.get(groupId);
-        if (group === undefined) return 'none';
-        return group.state === 'Empty' || group.state === 'Dead' ? 'empty-classic' : 'other';
+      now,
+    );
+    this.streams = new StreamsGroupCoordinator(
+      logs,
+      this.scheduler,
+      config,
+      logger,
+      {
+        otherGroup: (groupId) => {
+          if (this.consumer.group(groupId) !== undefined || this.isShareGroup(groupId)) return 'other';
+          const group = this.groups.get(groupId);
+          if (group === undefined) return 'none';
+          return group.state === 'Empty' || group.state === 'Dead' ? 'empty-classic' : 'other';
+        },
+        removeEmptyClassicGroup: (groupId) => this.removeEmptyClassicGroup(groupId),
       },
-      removeEmptyClassicGroup: (groupId) => this.removeEmptyClassicGroup(groupId),
-    }, now);
+      now,
+    );
   }
 
   /** Kafka 4.x: an empty classic group gives its ID to a consumer group (offsets stay). */
@@ -182,11 +191,13 @@ export class GroupCoordinator {
         this.completeTransaction(record.producerId, record.commit);
       } else if (record.kind === 'offset' && record.producerId !== undefined && record.value !== null) {
         // Written inside a transaction: pending until the transaction's marker is replayed.
-        this.transactionalOffsets.add(record.producerId, [{
-          groupId: record.group,
-          key: offsetKey(record.topic, record.partition),
-          value: { offset: record.value.offset, leaderEpoch: record.value.leaderEpoch, metadata: record.value.metadata, commitTimestamp: Number(record.value.commitTimestamp) },
-        }]);
+        this.transactionalOffsets.add(record.producerId, [
+          {
+            groupId: record.group,
+            key: offsetKey(record.topic, record.partition),
+            value: { offset: record.value.offset, leaderEpoch: record.value.leaderEpoch, metadata: record.value.metadata, commitTimestamp: Number(record.value.commitTimestamp) },
+          },
+        ]);
       } else if (record.kind === 'offset') {
         if (record.value === null) this.offsets.get(record.group)?.delete(offsetKey(record.topic, record.partition));
         else {
@@ -655,7 +666,10 @@ export class GroupCoordinator {
     const now = this.now();
     const { codes, records, accepted } = this.prepareCommit(groupId, offsets, now);
     this.offsetsLog.appendTransactional(groupId, records, producerId, producerEpoch, now);
-    this.transactionalOffsets.add(producerId, accepted.map(([key, value]) => ({ groupId, key, value })));
+    this.transactionalOffsets.add(
+      producerId,
+      accepted.map(([key, value]) => ({ groupId, key, value })),
+    );
     return codes;
   }
 

@@ -51,13 +51,7 @@ function ownsAny(owned: TopicPartitions | null, partitions: TopicPartitions): bo
   return false;
 }
 
-function withState(
-  member: ConsumerGroupMember,
-  state: MemberStateName,
-  epoch: number,
-  assigned: TopicPartitions,
-  pendingRevocation: TopicPartitions,
-): ConsumerGroupMember {
+function withState(member: ConsumerGroupMember, state: MemberStateName, epoch: number, assigned: TopicPartitions, pendingRevocation: TopicPartitions): ConsumerGroupMember {
   const previousMemberEpoch = epoch !== member.memberEpoch ? member.memberEpoch : member.previousMemberEpoch;
   return { ...member, state, memberEpoch: epoch, previousMemberEpoch, assigned, pendingRevocation };
 }

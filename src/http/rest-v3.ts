@@ -65,8 +65,13 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
   const resource = (path: string, crn: string) => ({ self: `${base()}${path}`, resource_name: `crn:///kafka=${state.clusterId}${crn}` });
 
   /** Runs an async route: aborts tracked, errors answered in the proxy's form. */
-  const route = (method: 'get' | 'post' | 'del', pattern: string, params: number, body: boolean,
-    run: (args: string[], query: string, payload: Buffer | undefined, target: Exchange) => Promise<void> | void) => {
+  const route = (
+    method: 'get' | 'post' | 'del',
+    pattern: string,
+    params: number,
+    body: boolean,
+    run: (args: string[], query: string, payload: Buffer | undefined, target: Exchange) => Promise<void> | void,
+  ) => {
     app[method](pattern, (res, req) => {
       const args: string[] = [];
       for (let index = 0; index < params; index++) args.push(decodeURIComponent(req.getParameter(index)));
@@ -152,7 +157,13 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     const result = response.topics[0]!;
     if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage);
     const topic = state.logs.topic(name);
-    sendJson(target, 201, topic === undefined ? { ...topicBody({ name, id: Buffer.alloc(16), partitions: [], configs: {}, internal: false }), partitions_count: result.numPartitions } : topicBody(topic));
+    sendJson(
+      target,
+      201,
+      topic === undefined
+        ? { ...topicBody({ name, id: Buffer.alloc(16), partitions: [], configs: {}, internal: false }), partitions_count: result.numPartitions }
+        : topicBody(topic),
+    );
   });
 
   route('del', '/v3/clusters/:cluster/topics/:topic', 2, false, async (args, _query, _body, target) => {

@@ -134,9 +134,7 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
         cursor.offset = sentUpTo;
         if (records.length === 0 || cursor.closed) continue;
         if (cursor.group !== undefined) {
-          state.groups.commitOffsets(cursor.group, [
-            { topic: cursor.topic, partition: cursor.log.partition, offset: cursor.offset, leaderEpoch: -1, metadata: 'spate-websocket' },
-          ]);
+          state.groups.commitOffsets(cursor.group, [{ topic: cursor.topic, partition: cursor.log.partition, offset: cursor.offset, leaderEpoch: -1, metadata: 'spate-websocket' }]);
         }
       }
     } catch (error) {

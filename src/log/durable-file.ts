@@ -53,7 +53,9 @@ export function writeFileWithBackup(path: string, contents: string | Buffer): vo
 
 /** A JSON document with a CRC-32C of its canonical form in a `checksum` field (written last). */
 export function checksummedJson(document: Record<string, unknown>): string {
-  const checksum = crc32c(Buffer.from(JSON.stringify(document))).toString(16).padStart(8, '0');
+  const checksum = crc32c(Buffer.from(JSON.stringify(document)))
+    .toString(16)
+    .padStart(8, '0');
   return JSON.stringify({ ...document, checksum: `crc32c:${checksum}` }, null, 2) + '\n';
 }
 
@@ -63,7 +65,9 @@ export function parseChecksummedJson(text: string): Record<string, unknown> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
   const { checksum, ...document } = parsed as Record<string, unknown>;
   if (checksum === undefined) return document;
-  const computed = `crc32c:${crc32c(Buffer.from(JSON.stringify(document))).toString(16).padStart(8, '0')}`;
+  const computed = `crc32c:${crc32c(Buffer.from(JSON.stringify(document)))
+    .toString(16)
+    .padStart(8, '0')}`;
   if (checksum !== computed) throw new Error(`checksum mismatch: stored ${String(checksum)}, computed ${computed}`);
   return document;
 }
@@ -79,11 +83,7 @@ export interface LoadedFile<T> {
  * refuses it. Undefined when neither exists; throws, naming both files and what the
  * operator can do, when both exist but neither parses.
  */
-export function readWithBackup<T>(
-  path: string,
-  parse: (text: string) => T,
-  logger: { warn(message: string): void },
-): LoadedFile<T> | undefined {
+export function readWithBackup<T>(path: string, parse: (text: string) => T, logger: { warn(message: string): void }): LoadedFile<T> | undefined {
   const problems: string[] = [];
   // A .tmp is complete only if it parses (checksummed): a crash between the renames leaves it.
   for (const candidate of [path, `${path}.tmp`, path + BACKUP_SUFFIX]) {

@@ -164,10 +164,7 @@ export class LogCleaner {
     const total = cleanBytes + dirtyBytes;
     if (total === 0) return undefined;
     const horizon = this.horizons.get(log);
-    const lagDue =
-      firstDirtySegment !== undefined &&
-      firstDirtySegment.firstBatchTimestamp >= 0 &&
-      nowMs - firstDirtySegment.firstBatchTimestamp > config.maxCompactionLagMs;
+    const lagDue = firstDirtySegment !== undefined && firstDirtySegment.firstBatchTimestamp >= 0 && nowMs - firstDirtySegment.firstBatchTimestamp > config.maxCompactionLagMs;
     return {
       log,
       firstDirtyOffset: firstDirty,

@@ -300,9 +300,7 @@ export class LogManager {
           const result = log.applyRetention(nowMs);
           if (result.deletedSegments > 0) {
             deleted += result.deletedSegments;
-            this.logger.info(
-              `Deleted ${result.deletedSegments} segment(s) of ${log.topic}-${log.partition} by retention; log start offset ${result.logStartOffset}`,
-            );
+            this.logger.info(`Deleted ${result.deletedSegments} segment(s) of ${log.topic}-${log.partition} by retention; log start offset ${result.logStartOffset}`);
           }
         } catch (error) {
           this.logger.error(`Retention of ${log.topic}-${log.partition} failed: ${(error as Error).message}`);
@@ -422,12 +420,16 @@ export class LogManager {
 
   private loadTopics(): void {
     const path = join(this.config.dataDir, METADATA_FILE);
-    const loaded = readWithBackup(path, (text) => {
-      const parsed = parseChecksummedJson(text) as { version?: number; topics?: StoredTopic[] };
-      if (parsed.version !== METADATA_VERSION) throw new Error(`unsupported metadata version ${String(parsed.version)}`);
-      if (!Array.isArray(parsed.topics)) throw new Error('no topics list');
-      return parsed.topics;
-    }, this.logger);
+    const loaded = readWithBackup(
+      path,
+      (text) => {
+        const parsed = parseChecksummedJson(text) as { version?: number; topics?: StoredTopic[] };
+        if (parsed.version !== METADATA_VERSION) throw new Error(`unsupported metadata version ${String(parsed.version)}`);
+        if (!Array.isArray(parsed.topics)) throw new Error('no topics list');
+        return parsed.topics;
+      },
+      this.logger,
+    );
     const topics = loaded?.value ?? this.rebuildTopics(path);
     for (const stored of topics) this.openTopic(stored);
     if (loaded === undefined ? topics.length > 0 : loaded.path !== path) this.persist();

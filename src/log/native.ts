@@ -282,9 +282,7 @@ export function openFileCount(): number {
 
 // src/log/native.ts and dist/log/native.js both sit two levels below the package root.
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binding = createRequire(import.meta.url)(
-  join(packageRoot, 'build', 'Release', 'spate.node'),
-) as NativeBinding;
+const binding = createRequire(import.meta.url)(join(packageRoot, 'build', 'Release', 'spate.node')) as NativeBinding;
 binding.setErrorClass(LogError);
 
 /** CRC-32C (Castagnoli). Chainable: crc32c(b, crc32c(a)) === crc32c(a ‖ b). */

@@ -186,9 +186,7 @@ export class PartitionLog {
     this.checkBatches(info, nowMs);
 
     const targetCodec: CodecId | -1 = config.compressionType === 'producer' ? -1 : CODEC_NAMES[config.compressionType]!;
-    const needsWorker = info.batches.some(
-      (batch) => (targetCodec !== -1 && batch.compression !== targetCodec) || (requireKeys && batch.compression !== 0),
-    );
+    const needsWorker = info.batches.some((batch) => (targetCodec !== -1 && batch.compression !== targetCodec) || (requireKeys && batch.compression !== 0));
     if (!needsWorker && this.pendingAppends === 0) return this.commit(records, info, nowMs);
 
     const work = needsWorker
@@ -247,10 +245,7 @@ export class PartitionLog {
   private checkSizes(info: BatchesInfo): void {
     for (const batch of info.batches) {
       if (batch.size > this.config.maxMessageBytes) {
-        throw new KafkaError(
-          ErrorCode.MESSAGE_TOO_LARGE,
-          `A batch of ${batch.size} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
-        );
+        throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `A batch of ${batch.size} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`);
       }
     }
   }
@@ -517,10 +512,7 @@ export class PartitionLog {
   async read(offset: bigint, maxBytes: number, minOneBatch: boolean): Promise<LogRecords | null> {
     if (this.deleted) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${this.partition} was deleted`);
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
-      throw new KafkaError(
-        ErrorCode.OFFSET_OUT_OF_RANGE,
-        `Offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}] of ${this.topic}-${this.partition}`,
-      );
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}] of ${this.topic}-${this.partition}`);
     }
     if (offset === this.logEndOffset) return null;
     try {
@@ -589,10 +581,7 @@ export class PartitionLog {
     this.checkOpen();
     const target = offset === -1n ? this.highWatermark : offset;
     if (target < 0n || target > this.highWatermark) {
-      throw new KafkaError(
-        ErrorCode.OFFSET_OUT_OF_RANGE,
-        `Cannot delete records of ${this.topic}-${this.partition} before ${offset}: the high watermark is ${this.highWatermark}`,
-      );
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Cannot delete records of ${this.topic}-${this.partition} before ${offset}: the high watermark is ${this.highWatermark}`);
     }
     try {
       if (target > this.logStartOffset) this.segments.deleteSegmentsBefore(target);
@@ -742,7 +731,7 @@ function keylessRecordsOf(records: Buffer): () => number[] {
   return () => {
     const indexes: number[] = [];
     try {
-      for (let at = 0; at + 61 <= records.length; ) {
+      for (let at = 0; at + 61 <= records.length;) {
         const size = 12 + records.readInt32BE(at + 8);
         if (size < 61 || at + size > records.length) break;
         if ((records.readInt16BE(at + 21) & RecordBatchAttribute.COMPRESSION_MASK) === 0) {

@@ -7,10 +7,7 @@ import { join } from 'node:path';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
 
-export type PartitionMetadata =
-  | { readonly kind: 'ok'; readonly topicId: Buffer }
-  | { readonly kind: 'missing' }
-  | { readonly kind: 'damaged'; readonly problem: string };
+export type PartitionMetadata = { readonly kind: 'ok'; readonly topicId: Buffer } | { readonly kind: 'missing' } | { readonly kind: 'damaged'; readonly problem: string };
 
 export function readPartitionMetadata(dir: string): PartitionMetadata {
   const path = join(dir, PARTITION_METADATA_FILE);

@@ -46,9 +46,7 @@ export interface StoredProducer {
   readonly batches: Array<[number, number, string, string]>;
 }
 
-export type SequenceCheck =
-  | { readonly kind: 'append' }
-  | { readonly kind: 'duplicate'; readonly firstOffset: bigint; readonly lastOffset: bigint };
+export type SequenceCheck = { readonly kind: 'append' } | { readonly kind: 'duplicate'; readonly firstOffset: bigint; readonly lastOffset: bigint };
 
 export function lastSequenceOf(batch: ProducerBatch): number {
   // Sequences wrap at Int32.MAX_VALUE back to 0.
@@ -68,10 +66,7 @@ export class ProducerStateManager {
     const entry = this.producers.get(batch.producerId);
     if (entry === undefined) return { kind: 'append' };
     if (batch.producerEpoch < entry.epoch) {
-      throw new KafkaError(
-        ErrorCode.INVALID_PRODUCER_EPOCH,
-        `Producer ${batch.producerId} epoch ${batch.producerEpoch} is older than the current ${entry.epoch}`,
-      );
+      throw new KafkaError(ErrorCode.INVALID_PRODUCER_EPOCH, `Producer ${batch.producerId} epoch ${batch.producerEpoch} is older than the current ${entry.epoch}`);
     }
     if (batch.producerEpoch > entry.epoch) {
       if (batch.baseSequence !== 0 && entry.epoch !== NO_EPOCH) {
@@ -90,10 +85,7 @@ export class ProducerStateManager {
     }
     const expected = entry.lastSequence === 2147483647 ? 0 : entry.lastSequence + 1;
     if (batch.baseSequence !== expected) {
-      throw new KafkaError(
-        ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
-        `Producer ${batch.producerId} sent sequence ${batch.baseSequence}, expected ${expected}`,
-      );
+      throw new KafkaError(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `Producer ${batch.producerId} sent sequence ${batch.baseSequence}, expected ${expected}`);
     }
     return { kind: 'append' };
   }

@@ -15,16 +15,10 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type BrokerState } from '../broker/broker-state.js';
 import { errorName } from '../protocol/errors.js';
 import { apiSchemas, ApiKey } from '../protocol/generated/index.js';
-import {
-  type FetchRequest,
-  type FetchResponse,
-  type ProduceRequest,
-  type ProduceResponse,
-} from '../protocol/generated/index.js';
+import { type FetchRequest, type FetchResponse, type ProduceRequest, type ProduceResponse } from '../protocol/generated/index.js';
 import { type NetworkTotals } from '../server/connection.js';
 import { type RequestObserver } from '../server/dispatcher.js';
 import { processMetrics } from './process-metrics.js';
-
 
 /** Seconds; Kafka's request times are sub-millisecond to the request timeout. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -98,8 +92,7 @@ export class BrokerMetrics {
       registers,
     });
     this.definePartitionGauges(registers);
-    this.observe = (apiKey, apiVersion, request, response, elapsedMs, failed) =>
-      this.record(apiKey, apiVersion, request, response, elapsedMs, failed);
+    this.observe = (apiKey, apiVersion, request, response, elapsedMs, failed) => this.record(apiKey, apiVersion, request, response, elapsedMs, failed);
   }
 
   /** The Prometheus text exposition: this broker's metrics, then the process's. */
@@ -256,7 +249,7 @@ export class BrokerMetrics {
     const telemetry = state.telemetry;
     new Gauge({
       name: 'spate_client_metric',
-      help: 'The last value each client instance pushed for each of its subscribed metrics (KIP-714 client telemetry; attributes are the data point\'s own, key=value joined by commas).',
+      help: "The last value each client instance pushed for each of its subscribed metrics (KIP-714 client telemetry; attributes are the data point's own, key=value joined by commas).",
       labelNames: ['client_instance_id', 'client_id', 'name', 'attributes'],
       registers,
       collect() {

@@ -22,16 +22,7 @@ function buildTables(): Uint32Array[] {
   return tables;
 }
 
-const [T0, T1, T2, T3, T4, T5, T6, T7] = buildTables() as [
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-  Uint32Array,
-];
+const [T0, T1, T2, T3, T4, T5, T6, T7] = buildTables() as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
 
 /**
  * CRC-32C of `data`. Pass the result of a previous call as `previous` to continue a checksum over
@@ -44,15 +35,7 @@ export function crc32cTable(data: Uint8Array, previous = 0): number {
   const end8 = n - (n & 7);
   while (i < end8) {
     const one = crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
-    crc =
-      T7[one & 0xff]! ^
-      T6[(one >>> 8) & 0xff]! ^
-      T5[(one >>> 16) & 0xff]! ^
-      T4[one >>> 24]! ^
-      T3[data[i + 4]!]! ^
-      T2[data[i + 5]!]! ^
-      T1[data[i + 6]!]! ^
-      T0[data[i + 7]!]!;
+    crc = T7[one & 0xff]! ^ T6[(one >>> 8) & 0xff]! ^ T5[(one >>> 16) & 0xff]! ^ T4[one >>> 24]! ^ T3[data[i + 4]!]! ^ T2[data[i + 5]!]! ^ T1[data[i + 6]!]! ^ T0[data[i + 7]!]!;
     i += 8;
   }
   while (i < n) crc = T0[(crc ^ data[i++]!) & 0xff]! ^ (crc >>> 8);

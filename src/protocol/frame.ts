@@ -56,11 +56,7 @@ export function readRequestHeader(r: Reader): DecodedRequestHeader {
   return { apiKey, apiVersion, correlationId: header.correlationId, clientId: header.clientId, headerVersion };
 }
 
-export function writeRequestHeader(
-  w: Writer,
-  headerVersion: number,
-  header: { apiKey: number; apiVersion: number; correlationId: number; clientId: string | null },
-): void {
+export function writeRequestHeader(w: Writer, headerVersion: number, header: { apiKey: number; apiVersion: number; correlationId: number; clientId: string | null }): void {
   writeRequestHeaderVersioned(w, headerVersion, {
     requestApiKey: header.apiKey,
     requestApiVersion: header.apiVersion,

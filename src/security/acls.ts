@@ -62,9 +62,32 @@ export interface AclFilter {
 
 /** Operations that make sense per resource type (Kafka's AclEntry.supportedOperations). */
 const SUPPORTED_OPERATIONS: ReadonlyMap<number, readonly number[]> = new Map([
-  [ResourceType.TOPIC, [AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DESCRIBE, AclOperation.DELETE, AclOperation.ALTER, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS]],
+  [
+    ResourceType.TOPIC,
+    [
+      AclOperation.READ,
+      AclOperation.WRITE,
+      AclOperation.CREATE,
+      AclOperation.DESCRIBE,
+      AclOperation.DELETE,
+      AclOperation.ALTER,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+    ],
+  ],
   [ResourceType.GROUP, [AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS]],
-  [ResourceType.CLUSTER, [AclOperation.CREATE, AclOperation.CLUSTER_ACTION, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE, AclOperation.ALTER, AclOperation.DESCRIBE]],
+  [
+    ResourceType.CLUSTER,
+    [
+      AclOperation.CREATE,
+      AclOperation.CLUSTER_ACTION,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+      AclOperation.IDEMPOTENT_WRITE,
+      AclOperation.ALTER,
+      AclOperation.DESCRIBE,
+    ],
+  ],
   [ResourceType.TRANSACTIONAL_ID, [AclOperation.DESCRIBE, AclOperation.WRITE, AclOperation.TWO_PHASE_COMMIT]],
   [ResourceType.DELEGATION_TOKEN, [AclOperation.DESCRIBE]],
   [ResourceType.USER, [AclOperation.CREATE_TOKENS, AclOperation.DESCRIBE_TOKENS]],
@@ -83,7 +106,8 @@ export function invalidBinding(binding: AclBinding): string | undefined {
   if (binding.resourceName === '') return 'Resource name must not be empty';
   if (binding.resourceType === ResourceType.CLUSTER && binding.resourceName !== CLUSTER_NAME) return `The only valid name for the CLUSTER resource is ${CLUSTER_NAME}`;
   if (binding.patternType === PatternType.PREFIXED && binding.resourceName === WILDCARD_RESOURCE) return 'Prefixed ACLs cannot use the wildcard name';
-  if (!/^[^:]+:.+$/.test(binding.principal)) return `Could not parse principal from \`${binding.principal}\` (no colon is present separating the principal type from the principal name)`;
+  if (!/^[^:]+:.+$/.test(binding.principal))
+    return `Could not parse principal from \`${binding.principal}\` (no colon is present separating the principal type from the principal name)`;
   if (!binding.principal.startsWith('User:')) return `Unsupported principal type ${binding.principal.split(':')[0]}; only User principals are supported`;
   if (binding.operation !== AclOperation.ALL && !supportedOperations(binding.resourceType).includes(binding.operation)) {
     return 'Invalid operation for the resource type';

@@ -95,9 +95,7 @@ export class AclAuthorizer {
   authorizeAny(principal: string, host: string, operation: number, resourceType: number): boolean {
     if (this.superUsers.has(principal)) return true;
     const applies = (acl: AclBinding) =>
-      acl.resourceType === resourceType &&
-      (acl.principal === principal || acl.principal === WILDCARD_PRINCIPAL) &&
-      (acl.host === host || acl.host === WILDCARD_HOST);
+      acl.resourceType === resourceType && (acl.principal === principal || acl.principal === WILDCARD_PRINCIPAL) && (acl.host === host || acl.host === WILDCARD_HOST);
     const denied = this.bindings.filter((acl) => applies(acl) && acl.permissionType === AclPermission.DENY && (acl.operation === operation || acl.operation === AclOperation.ALL));
     // A wildcard deny closes every resource of the type.
     if (denied.some((acl) => acl.patternType === PatternType.LITERAL && acl.resourceName === WILDCARD_RESOURCE)) return false;
@@ -106,7 +104,11 @@ export class AclAuthorizer {
         applies(acl) &&
         acl.permissionType === AclPermission.ALLOW &&
         implies(acl.operation, operation) &&
-        !denied.some((deny) => deny.patternType === acl.patternType && (deny.resourceName === acl.resourceName || (deny.patternType === PatternType.PREFIXED && acl.resourceName.startsWith(deny.resourceName)))),
+        !denied.some(
+          (deny) =>
+            deny.patternType === acl.patternType &&
+            (deny.resourceName === acl.resourceName || (deny.patternType === PatternType.PREFIXED && acl.resourceName.startsWith(deny.resourceName))),
+        ),
     );
   }
 

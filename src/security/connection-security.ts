@@ -94,8 +94,7 @@ export class ConnectionSecurity {
   selectMechanism(mechanism: string, legacyRawTokens: boolean): boolean {
     if (!this.offeredMechanisms.includes(mechanism)) return false;
     this.mechanism = mechanism;
-    this.authenticator =
-      mechanism === 'PLAIN' ? new PlainAuthenticator(this.listener.plainUsers) : new ScramAuthenticator(mechanism as ScramMechanism, this.credentials);
+    this.authenticator = mechanism === 'PLAIN' ? new PlainAuthenticator(this.listener.plainUsers) : new ScramAuthenticator(mechanism as ScramMechanism, this.credentials);
     this.state = legacyRawTokens ? 'raw-tokens' : 'authenticate';
     return true;
   }

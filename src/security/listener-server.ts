@@ -13,9 +13,12 @@ import { tlsServerOptions } from './tls.js';
 
 export function createListenerServer(security: ListenerSecurity, logger: Logger, handshakeTimeoutMs: number, onConnection: (socket: Socket, tlsPrincipal: string) => void): Server {
   if (!security.usesTls) return createTcpServer({ noDelay: true }, (socket) => onConnection(socket, ANONYMOUS));
-  const server = createTlsServer({ ...tlsServerOptions(security), noDelay: true, ...(handshakeTimeoutMs > 0 ? { handshakeTimeout: handshakeTimeoutMs } : {}) }, (socket: TLSSocket) => {
-    onConnection(socket, tlsPeerPrincipal(socket));
-  });
+  const server = createTlsServer(
+    { ...tlsServerOptions(security), noDelay: true, ...(handshakeTimeoutMs > 0 ? { handshakeTimeout: handshakeTimeoutMs } : {}) },
+    (socket: TLSSocket) => {
+      onConnection(socket, tlsPeerPrincipal(socket));
+    },
+  );
   server.on('tlsClientError', (error, socket) => {
     logger.info(`TLS handshake with ${socket.remoteAddress}:${socket.remotePort} on listener ${security.name} failed: ${error.message}`);
   });

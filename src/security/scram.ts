@@ -128,7 +128,8 @@ export class ScramServerExchange {
     const proof = Buffer.from(message.slice(proofAt + 3), 'base64');
     const credential = this.credential;
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
-    if (credential === undefined) throw new ScramAuthenticationError(`Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`);
+    if (credential === undefined)
+      throw new ScramAuthenticationError(`Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`);
     const clientSignature = hmac(this.mechanism, credential.storedKey, authMessage);
     if (proof.length !== clientSignature.length) throw new ScramAuthenticationError('Invalid SCRAM client proof');
     const clientKey = Buffer.alloc(proof.length);

@@ -53,11 +53,7 @@ export class SecurityManager {
         .split(';')
         .map((principal) => principal.trim())
         .filter((principal) => principal !== '');
-      this.authorizer = new AclAuthorizer(
-        config.dataDir,
-        { superUsers, allowEveryoneIfNoAclFound: config.values.get('allow.everyone.if.no.acl.found') as boolean },
-        logger,
-      );
+      this.authorizer = new AclAuthorizer(config.dataDir, { superUsers, allowEveryoneIfNoAclFound: config.values.get('allow.everyone.if.no.acl.found') as boolean }, logger);
     }
   }
 

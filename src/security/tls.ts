@@ -94,6 +94,10 @@ export function tlsServerOptions(security: ListenerSecurity): TlsOptions {
   options.minVersion = served[0]!;
   options.maxVersion = served[served.length - 1]!;
   const ciphers = setting('ssl.cipher.suites');
-  if (ciphers !== null && ciphers !== '') options.ciphers = ciphers.split(',').map((item) => item.trim()).join(':');
+  if (ciphers !== null && ciphers !== '')
+    options.ciphers = ciphers
+      .split(',')
+      .map((item) => item.trim())
+      .join(':');
   return options;
 }

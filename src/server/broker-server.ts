@@ -170,8 +170,11 @@ export class SpateBroker {
     }
     try {
       for (const listener of this.config.listeners) {
-        const server = createListenerServer(state.security.listeners.get(listener.name)!, this.logger, this.config.values.get('spate.authentication.timeout.ms') as number, (socket, tlsPrincipal) =>
-          this.accept(socket, dispatcher, listener.name, tlsPrincipal),
+        const server = createListenerServer(
+          state.security.listeners.get(listener.name)!,
+          this.logger,
+          this.config.values.get('spate.authentication.timeout.ms') as number,
+          (socket, tlsPrincipal) => this.accept(socket, dispatcher, listener.name, tlsPrincipal),
         );
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -228,13 +231,11 @@ export class SpateBroker {
     const started = performance.now();
     const drained = [...this.connections].map(async (connection) => {
       let timer: NodeJS.Timeout | undefined;
-      const finished = await Promise.race([
-        connection.drain().then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000))),
-      ]);
+      const finished = await Promise.race([connection.drain().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))]);
       clearTimeout(timer);
       // Requests still unanswered were read and may have reached the log: say whose.
-      if (!finished) this.logger.warn(`Shutdown: connection ${connection.id} from ${connection.remoteAddress} did not drain in 2000 ms; ${connection.inFlight} request(s) unanswered`);
+      if (!finished)
+        this.logger.warn(`Shutdown: connection ${connection.id} from ${connection.remoteAddress} did not drain in 2000 ms; ${connection.inFlight} request(s) unanswered`);
     });
     await Promise.all(drained);
     this.logger.info(`Shutdown: ${drained.length} connection(s) drained in ${Math.round(performance.now() - started)} ms`);
@@ -261,15 +262,22 @@ export class SpateBroker {
       socket.destroy();
       return;
     }
-    const connection = new Connection(this.nextConnectionId++, socket, dispatcher, this.logger, {
-      maxFrameBytes: this.config.socketRequestMaxBytes,
-      maxInFlight: this.config.queuedMaxRequests,
-      idleTimeoutMs: this.config.connectionsMaxIdleMs,
-      memory: this.requestMemory,
-      requestReadTimeoutMs: this.config.values.get('spate.request.read.timeout.ms') as number,
-      authenticationTimeoutMs: this.config.values.get('spate.authentication.timeout.ms') as number,
-      network: this.network,
-    }, this.state!.security.session(listener, tlsPrincipal));
+    const connection = new Connection(
+      this.nextConnectionId++,
+      socket,
+      dispatcher,
+      this.logger,
+      {
+        maxFrameBytes: this.config.socketRequestMaxBytes,
+        maxInFlight: this.config.queuedMaxRequests,
+        idleTimeoutMs: this.config.connectionsMaxIdleMs,
+        memory: this.requestMemory,
+        requestReadTimeoutMs: this.config.values.get('spate.request.read.timeout.ms') as number,
+        authenticationTimeoutMs: this.config.values.get('spate.authentication.timeout.ms') as number,
+        network: this.network,
+      },
+      this.state!.security.session(listener, tlsPrincipal),
+    );
     this.connections.add(connection);
     this.connectionCounts.set(listener, (this.connectionCounts.get(listener) ?? 0) + 1);
     void connection.closed.then(() => {

@@ -102,9 +102,7 @@ export class Dispatcher {
     if (refused !== undefined) throw new CloseConnection(refused);
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(correlationId);
-      throw new CloseConnection(
-        `Unsupported ${schema.name} version ${apiVersion} (served: ${handler.minVersion}-${handler.maxVersion}) from client ${clientId ?? '-'}`,
-      );
+      throw new CloseConnection(`Unsupported ${schema.name} version ${apiVersion} (served: ${handler.minVersion}-${handler.maxVersion}) from client ${clientId ?? '-'}`);
     }
     let request: unknown;
     try {
@@ -202,13 +200,7 @@ function encodeSchemaResponse(schema: ApiSchema, apiVersion: number, correlation
   return finishResponse(schema.apiKey, writer);
 }
 
-export function encodeResponse(
-  apiKey: number,
-  apiVersion: number,
-  correlationId: number,
-  body: unknown,
-  writeBody: (writer: Writer, body: any) => void,
-): ResponseChunks {
+export function encodeResponse(apiKey: number, apiVersion: number, correlationId: number, body: unknown, writeBody: (writer: Writer, body: any) => void): ResponseChunks {
   const writer = responseWriter(apiKey);
   writer.int32(0); // size, patched below
   writeResponseHeader(writer, responseHeaderVersion(apiKey, apiVersion), correlationId);

@@ -133,7 +133,16 @@ export class ShareCoordinator {
         return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The share group has reached its maximum capacity of ${maxSize} members.`);
       }
       if (member === undefined) {
-        member = { memberId: request.memberId, memberEpoch: 0, rackId: null, clientId: request.clientId, clientHost: request.clientHost, subscribedTopicNames: [], assignment: new Map(), sentEpoch: -1 };
+        member = {
+          memberId: request.memberId,
+          memberEpoch: 0,
+          rackId: null,
+          clientId: request.clientId,
+          clientHost: request.clientHost,
+          subscribedTopicNames: [],
+          assignment: new Map(),
+          sentEpoch: -1,
+        };
         group.members.set(member.memberId, member);
       }
       member.sentEpoch = -1; // a (re)joining member gets its assignment in full
@@ -141,7 +150,10 @@ export class ShareCoordinator {
     } else {
       if (group === undefined || member === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${request.memberId} is not in group ${request.groupId}.`);
       if (request.memberEpoch !== member.memberEpoch) {
-        return fail(ErrorCode.FENCED_MEMBER_EPOCH, `The share group member has a member epoch (${request.memberEpoch}) different from the one known by the group coordinator (${member.memberEpoch}).`);
+        return fail(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The share group member has a member epoch (${request.memberEpoch}) different from the one known by the group coordinator (${member.memberEpoch}).`,
+        );
       }
     }
     if (request.rackId !== null) member.rackId = request.rackId;
@@ -252,7 +264,14 @@ export class ShareCoordinator {
   }
 
   /** Applies a member's acknowledgements to one share-partition; returns the partition's error. */
-  acknowledge(groupId: string, memberId: string, partition: SharePartition | undefined, batches: readonly AcknowledgementBatch[], allowRenew: boolean, nowMs: number): { errorCode: number; errorMessage: string | null } {
+  acknowledge(
+    groupId: string,
+    memberId: string,
+    partition: SharePartition | undefined,
+    batches: readonly AcknowledgementBatch[],
+    allowRenew: boolean,
+    nowMs: number,
+  ): { errorCode: number; errorMessage: string | null } {
     if (batches.length === 0) return { errorCode: ErrorCode.NONE, errorMessage: null };
     if (partition === undefined) return { errorCode: ErrorCode.INVALID_RECORD_STATE, errorMessage: 'Nothing was acquired from this share-partition' };
     const problem = partition.validate(memberId, batches, allowRenew);
@@ -272,13 +291,16 @@ export class ShareCoordinator {
     if (current !== undefined) clearTimeout(current.timer);
     this.lockTimers.delete(partition.key);
     if (deadline === undefined) return;
-    const timer = setTimeout(() => {
-      this.lockTimers.delete(partition.key);
-      if (this.partitions.get(partition.key) !== partition) return;
-      partition.expireLocks(Date.now(), this.limits(partition.groupId));
-      this.flush(Date.now());
-      this.armLockTimer(partition);
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.lockTimers.delete(partition.key);
+        if (this.partitions.get(partition.key) !== partition) return;
+        partition.expireLocks(Date.now(), this.limits(partition.groupId));
+        this.flush(Date.now());
+        this.armLockTimer(partition);
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     timer.unref();
     this.lockTimers.set(partition.key, { timer, at: deadline });
   }
@@ -367,7 +389,18 @@ export class ShareCoordinator {
 
   /** Rebuilds every share-partition from __share_group_state. */
   async load(): Promise<void> {
-    const restored = new Map<string, { groupId: string; topicId: Buffer; partition: number; startOffset: bigint; batches: Map<bigint, { lastOffset: bigint; deliveryState: number; deliveryCount: number }>; epoch: number; created: number }>();
+    const restored = new Map<
+      string,
+      {
+        groupId: string;
+        topicId: Buffer;
+        partition: number;
+        startOffset: bigint;
+        batches: Map<bigint, { lastOffset: bigint; deliveryState: number; deliveryCount: number }>;
+        epoch: number;
+        created: number;
+      }
+    >();
     let records = 0;
     for await (const record of this.stateLog.replay()) {
       records++;

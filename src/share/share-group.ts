@@ -51,7 +51,10 @@ export class ShareGroup {
 
   /** Recomputes the assignment when membership or topic metadata changed; bumps the epoch then. */
   refresh(lookup: (name: string) => TopicInfo | undefined, membershipChanged: boolean): void {
-    const topics = [...this.subscribedTopics()].sort().map((name) => lookup(name)).filter((topic): topic is TopicInfo => topic !== undefined);
+    const topics = [...this.subscribedTopics()]
+      .sort()
+      .map((name) => lookup(name))
+      .filter((topic): topic is TopicInfo => topic !== undefined);
     const signature = topics.map((topic) => `${topic.name}:${topic.id.toString('hex')}:${topic.partitions}`).join(',');
     if (!membershipChanged && signature === this.metadataSignature) return;
     this.metadataSignature = signature;

@@ -7,7 +7,16 @@ import { type BrokerConfig } from '../config/broker-config.js';
 import { InternalTopic } from '../log/internal-topic.js';
 import { type LogManager } from '../log/log-manager.js';
 import { type Logger } from '../logger.js';
-import { decodeShareStateRecord, encodeShareSnapshotValue, encodeShareStateKey, SHARE_SNAPSHOT_KEY, SHARE_UPDATE_KEY, type ShareSnapshotValue, type ShareStateKey, type ShareStateRecord } from './share-state-records.js';
+import {
+  decodeShareStateRecord,
+  encodeShareSnapshotValue,
+  encodeShareStateKey,
+  SHARE_SNAPSHOT_KEY,
+  SHARE_UPDATE_KEY,
+  type ShareSnapshotValue,
+  type ShareStateKey,
+  type ShareStateRecord,
+} from './share-state-records.js';
 
 export const SHARE_STATE_TOPIC = '__share_group_state';
 

@@ -84,10 +84,10 @@ function errorResponse(request: StreamsGroupHeartbeatRequest, error: KafkaError)
 /** Kafka's throwIfStreamsGroupHeartbeatRequestIsInvalid. */
 function validate(request: StreamsGroupHeartbeatRequest): void {
   const invalid = (message: string) => fail(ErrorCode.INVALID_REQUEST, message);
-  if (request.groupId.trim() === '') throw invalid('GroupId can\'t be empty.');
-  if (request.memberId.trim() === '') throw invalid('MemberId can\'t be empty.');
-  if (request.instanceId !== null && request.instanceId.trim() === '') throw invalid('InstanceId can\'t be empty.');
-  if (request.rackId !== null && request.rackId.trim() === '') throw invalid('RackId can\'t be empty.');
+  if (request.groupId.trim() === '') throw invalid("GroupId can't be empty.");
+  if (request.memberId.trim() === '') throw invalid("MemberId can't be empty.");
+  if (request.instanceId !== null && request.instanceId.trim() === '') throw invalid("InstanceId can't be empty.");
+  if (request.rackId !== null && request.rackId.trim() === '') throw invalid("RackId can't be empty.");
   if (request.memberEpoch === 0) {
     if (request.rebalanceTimeoutMs === -1) throw invalid('RebalanceTimeoutMs must be provided when joining the group.');
     if (request.topology === null) throw invalid('Topology must be non-empty when joining the group.');
@@ -263,9 +263,16 @@ export class StreamsGroupCoordinator {
 
     const statuses = [...group.statuses];
     if (group.topology !== null && current.topologyEpoch < group.topology.epoch) {
-      statuses.push({ statusCode: StreamsStatus.STALE_TOPOLOGY, statusDetail: `The member's topology epoch ${current.topologyEpoch} is behind the group's topology epoch ${group.topology.epoch}.` });
+      statuses.push({
+        statusCode: StreamsStatus.STALE_TOPOLOGY,
+        statusDetail: `The member's topology epoch ${current.topologyEpoch} is behind the group's topology epoch ${group.topology.epoch}.`,
+      });
     }
-    if (group.shutdownRequested) statuses.push({ statusCode: StreamsStatus.SHUTDOWN_APPLICATION, statusDetail: 'A KafkaStreams instance encountered a fatal error and requested a shutdown for the entire application.' });
+    if (group.shutdownRequested)
+      statuses.push({
+        statusCode: StreamsStatus.SHUTDOWN_APPLICATION,
+        statusDetail: 'A KafkaStreams instance encountered a fatal error and requested a shutdown for the entire application.',
+      });
     const sendTasks = joining || !sameTuple(member.assigned, current.assigned) || (owned !== null && !sameTuple(owned, current.assigned));
     const sendEndpoints = request.endpointInformationEpoch < group.endpointInformationEpoch;
     return {
@@ -375,7 +382,11 @@ export class StreamsGroupCoordinator {
       for (const [subtopologyId, set] of tasks) {
         const subtopology = subtopologies.get(subtopologyId);
         if (subtopology === undefined) continue;
-        const names = [...subtopology.sourceTopics, ...subtopology.repartitionSourceTopics.map((topic) => topic.name), ...subtopology.stateChangelogTopics.map((topic) => topic.name)];
+        const names = [
+          ...subtopology.sourceTopics,
+          ...subtopology.repartitionSourceTopics.map((topic) => topic.name),
+          ...subtopology.stateChangelogTopics.map((topic) => topic.name),
+        ];
         for (const name of names) {
           const count = this.logs.topic(name)?.partitions.length ?? 0;
           const partitions = byTopic.get(name) ?? new Set<number>();

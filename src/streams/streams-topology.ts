@@ -133,7 +133,9 @@ export function configureTopology(topology: Topology, topics: TopicLookup): Conf
   for (let round = 0; round <= repartitionInfo.size; round++) {
     let changed = false;
     for (const subtopology of topology.subtopologies) {
-      const known = subtopologySources(subtopology).map((name) => partitionsOf.get(name)).filter((count) => count !== undefined);
+      const known = subtopologySources(subtopology)
+        .map((name) => partitionsOf.get(name))
+        .filter((count) => count !== undefined);
       if (known.length === 0) continue;
       const count = Math.max(...known);
       for (const sink of subtopology.repartitionSinkTopics) {
@@ -147,7 +149,8 @@ export function configureTopology(topology: Topology, topics: TopicLookup): Conf
     if (!changed) break;
   }
   const unresolved = [...repartitionInfo.keys()].filter((name) => !partitionsOf.has(name));
-  if (unresolved.length > 0) return fail(StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS, `The partition counts of repartition topics ${unresolved.sort().join(', ')} cannot be derived.`);
+  if (unresolved.length > 0)
+    return fail(StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS, `The partition counts of repartition topics ${unresolved.sort().join(', ')} cannot be derived.`);
 
   // 3. Copartition groups: external topics must agree; flexible repartition topics follow them.
   for (const subtopology of topology.subtopologies) {
@@ -166,7 +169,10 @@ export function configureTopology(topology: Topology, topics: TopicLookup): Conf
       const fixed = repartition.filter((topic) => topic.partitions > 0).map((topic) => topic.partitions);
       const target = externalCounts.size === 1 ? [...externalCounts][0]! : fixed.length > 0 ? fixed[0]! : Math.max(...repartition.map((topic) => partitionsOf.get(topic.name)!));
       if (fixed.some((count) => count !== target)) {
-        return fail(StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS, `Following topics are not copartitioned: [${[...external, ...repartition.map((topic) => topic.name)].sort().join(', ')}]`);
+        return fail(
+          StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS,
+          `Following topics are not copartitioned: [${[...external, ...repartition.map((topic) => topic.name)].sort().join(', ')}]`,
+        );
       }
       for (const topic of repartition) if (topic.partitions === 0) partitionsOf.set(topic.name, target);
     }
@@ -203,7 +209,15 @@ export function configureTopology(topology: Topology, topics: TopicLookup): Conf
   if (toCreate.length > 0) {
     return {
       taskCounts: null,
-      statuses: [{ statusCode: StreamsStatus.MISSING_INTERNAL_TOPICS, statusDetail: `Internal topics ${toCreate.map((topic) => topic.name).sort().join(', ')} are missing.` }],
+      statuses: [
+        {
+          statusCode: StreamsStatus.MISSING_INTERNAL_TOPICS,
+          statusDetail: `Internal topics ${toCreate
+            .map((topic) => topic.name)
+            .sort()
+            .join(', ')} are missing.`,
+        },
+      ],
       toCreate,
       sources,
       metadataHash,

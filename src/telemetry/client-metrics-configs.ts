@@ -37,13 +37,20 @@ export interface ClientMetricsSubscription {
 const DEFINITIONS = [
   { name: 'metrics', type: 'list' as const, doc: 'The telemetry metric name prefixes to be pushed by the client, * for all.' },
   { name: 'interval.ms', type: 'int' as const, doc: 'The interval in milliseconds at which clients push metrics.' },
-  { name: 'match', type: 'list' as const, doc: 'The client matching patterns: key=regex, keys client_instance_id, client_id, client_software_name, client_software_version, client_source_address, client_source_port.' },
+  {
+    name: 'match',
+    type: 'list' as const,
+    doc: 'The client matching patterns: key=regex, keys client_instance_id, client_id, client_software_name, client_software_version, client_source_address, client_source_port.',
+  },
 ];
 const NAMES = new Set(DEFINITIONS.map((definition) => definition.name));
 const RULES: OverrideRules = { kind: 'client metrics', isKnown: (name) => NAMES.has(name), isList: (name) => name !== 'interval.ms' };
 
 function listOf(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  return (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }
 
 /** Parses `match` entries; throws INVALID_CONFIG on an unknown key or a bad pattern. */

@@ -108,7 +108,18 @@ export class ClientTelemetry {
     if (assigned) id = randomUUID().replace(/-/g, '');
     let instance = this.instances.get(id);
     if (instance === undefined) {
-      instance = { id, identity, subscriptionId: 0, metrics: [], intervalMs: DEFAULT_PUSH_INTERVAL_MS, lastPushMs: undefined, lastSeenMs: nowMs, terminated: false, series: new Map(), warnedSeries: false };
+      instance = {
+        id,
+        identity,
+        subscriptionId: 0,
+        metrics: [],
+        intervalMs: DEFAULT_PUSH_INTERVAL_MS,
+        lastPushMs: undefined,
+        lastSeenMs: nowMs,
+        terminated: false,
+        series: new Map(),
+        warnedSeries: false,
+      };
       if (this.instances.size < MAX_CLIENT_INSTANCES) this.instances.set(id, instance);
       else if (!this.warnedInstances) {
         this.warnedInstances = true;
@@ -205,7 +216,9 @@ export class ClientTelemetry {
     const metrics = prefixes.has('') ? [''] : [...prefixes].sort();
     const withMetrics = matched.filter((subscription) => subscription.metrics.length > 0);
     const intervalMs = withMetrics.length === 0 ? DEFAULT_PUSH_INTERVAL_MS : Math.min(...withMetrics.map((subscription) => subscription.intervalMs));
-    const digest = createHash('sha256').update(JSON.stringify([instance.id, metrics, intervalMs, this.configs.generation])).digest();
+    const digest = createHash('sha256')
+      .update(JSON.stringify([instance.id, metrics, intervalMs, this.configs.generation]))
+      .digest();
     instance.metrics = metrics;
     instance.intervalMs = intervalMs;
     instance.subscriptionId = digest.readInt32BE(0);
@@ -222,7 +235,8 @@ export class ClientTelemetry {
 
 function attribute(instance: ClientInstance, key: MatchKey): string {
   const { identity } = instance;
-  if (key === 'client_instance_id') return [instance.id.slice(0, 8), instance.id.slice(8, 12), instance.id.slice(12, 16), instance.id.slice(16, 20), instance.id.slice(20)].join('-');
+  if (key === 'client_instance_id')
+    return [instance.id.slice(0, 8), instance.id.slice(8, 12), instance.id.slice(12, 16), instance.id.slice(16, 20), instance.id.slice(20)].join('-');
   if (key === 'client_id') return identity.clientId;
   if (key === 'client_software_name') return identity.softwareName;
   if (key === 'client_software_version') return identity.softwareVersion;

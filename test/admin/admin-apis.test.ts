@@ -37,7 +37,13 @@ t.test('DeleteTopics by name (v1-5) and by ID (v6)', async (t) => {
   t.ok(existsSync(dir));
 
   const v1 = await client.request(20, 1, { topicNames: ['gone', 'never-was'], timeoutMs: 1000 });
-  t.same(v1.body.responses.map((r: any) => [r.name, r.errorCode]), [['gone', 0], ['never-was', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
+  t.same(
+    v1.body.responses.map((r: any) => [r.name, r.errorCode]),
+    [
+      ['gone', 0],
+      ['never-was', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ],
+  );
   t.equal(broker.logs.topic('gone'), undefined);
   t.notOk(existsSync(dir), 'the partition directory is renamed away at once');
 
@@ -86,13 +92,14 @@ t.test('CreatePartitions grows a topic durably, with Kafka checks', async (t) =>
     { name: 'grow', count: 4, assignments: [{ brokerIds: [broker.config.nodeId] }, { brokerIds: [broker.config.nodeId] }] },
     { name: 'missing', count: 3, assignments: null },
   ]);
-  t.same(answer.body.results.map((r: any) => r.errorCode), [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+  t.same(
+    answer.body.results.map((r: any) => r.errorCode),
+    [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+  );
   t.equal(broker.logs.topic('grow')!.partitions.length, 4);
   t.equal((await produce('grow', 3, batch(['new partition']))).errorCode, 0);
 
-  const refused = await request([
-    { name: 'grow', count: 4, assignments: null },
-  ]);
+  const refused = await request([{ name: 'grow', count: 4, assignments: null }]);
   t.equal(refused.body.results[0].errorCode, ErrorCode.INVALID_PARTITIONS);
   t.match(refused.body.results[0].errorMessage, /already has 4 partition/);
   const shrink = await request([{ name: 'grow', count: 2, assignments: null }]);
@@ -101,8 +108,14 @@ t.test('CreatePartitions grows a topic durably, with Kafka checks', async (t) =>
   t.equal(badAssignment.body.results[0].errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT);
   const wrongCount = await request([{ name: 'grow', count: 6, assignments: [{ brokerIds: [broker.config.nodeId] }] }]);
   t.equal(wrongCount.body.results[0].errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT);
-  const duplicate = await request([{ name: 'grow', count: 6, assignments: null }, { name: 'grow', count: 7, assignments: null }]);
-  t.same(duplicate.body.results.map((r: any) => r.errorCode), [ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST]);
+  const duplicate = await request([
+    { name: 'grow', count: 6, assignments: null },
+    { name: 'grow', count: 7, assignments: null },
+  ]);
+  t.same(
+    duplicate.body.results.map((r: any) => r.errorCode),
+    [ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST],
+  );
 
   client.close();
   await broker.stop();
@@ -120,15 +133,31 @@ t.test('DeleteRecords moves the log start offset and deletes whole segments belo
   t.ok(segmentsBefore > 5, `${segmentsBefore} segments`);
   const request = (partitions: unknown[], topic = 'trim') => client.request(21, 2, { topics: [{ name: topic, partitions }], timeoutMs: 1000 });
 
-  const answer = await request([{ partitionIndex: 0, offset: 12n }, { partitionIndex: 3, offset: 1n }]);
-  t.same(answer.body.topics[0].partitions.map((p: any) => [p.errorCode, p.lowWatermark]), [[0, 12n], [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n]]);
+  const answer = await request([
+    { partitionIndex: 0, offset: 12n },
+    { partitionIndex: 3, offset: 1n },
+  ]);
+  t.same(
+    answer.body.topics[0].partitions.map((p: any) => [p.errorCode, p.lowWatermark]),
+    [
+      [0, 12n],
+      [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n],
+    ],
+  );
   t.equal(log.logStartOffset, 12n);
   t.ok(log.segmentInfo().length < segmentsBefore, 'segments below the new start are gone');
 
   const fetch = await client.request(1, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
     topics: [{ topic: 'trim', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 3n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
+    forgottenTopicsData: [],
+    rackId: '',
   });
   t.equal(fetch.body.responses[0].partitions[0].errorCode, ErrorCode.OFFSET_OUT_OF_RANGE, 'a fetch below the low watermark is out of range');
 
@@ -152,7 +181,10 @@ t.test('DescribeCluster, DescribeLogDirs, OffsetForLeaderEpoch, ElectLeaders, De
   for (const version of [0, 1, 2]) {
     const cluster = await client.request(60, version, { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers: false });
     t.match(cluster.body, { errorCode: 0, clusterId: broker.logs.clusterId, controllerId: broker.config.nodeId }, `DescribeCluster v${version}`);
-    t.same(cluster.body.brokers.map((b: any) => `${b.host}:${b.port}`), [broker.bootstrap]);
+    t.same(
+      cluster.body.brokers.map((b: any) => `${b.host}:${b.port}`),
+      [broker.bootstrap],
+    );
   }
   const controllers = await client.request(60, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
   t.equal(controllers.body.errorCode, ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
@@ -161,7 +193,11 @@ t.test('DescribeCluster, DescribeLogDirs, OffsetForLeaderEpoch, ElectLeaders, De
     const dirs = await client.request(35, version, { topics: [{ topic: 'described', partitions: [0, 1, 9] }] });
     const [result] = dirs.body.results;
     t.equal(result.errorCode, 0);
-    t.same(result.topics[0].partitions.map((p: any) => p.partitionIndex), [0, 1], `DescribeLogDirs v${version} lists hosted partitions`);
+    t.same(
+      result.topics[0].partitions.map((p: any) => p.partitionIndex),
+      [0, 1],
+      `DescribeLogDirs v${version} lists hosted partitions`,
+    );
     t.ok(result.topics[0].partitions[1].partitionSize > 0n);
     if (version >= 4) t.ok(result.totalBytes > 0n && result.usableBytes > 0n, 'file system sizes');
   }
@@ -171,21 +207,32 @@ t.test('DescribeCluster, DescribeLogDirs, OffsetForLeaderEpoch, ElectLeaders, De
   const epochs = await client.request(23, 4, {
     replicaId: -1,
     topics: [
-      { topic: 'described', partitions: [
-        { partition: 1, currentLeaderEpoch: -1, leaderEpoch: 0 },
-        { partition: 1, currentLeaderEpoch: 0, leaderEpoch: 5 },
-        { partition: 1, currentLeaderEpoch: 3, leaderEpoch: 0 },
-        { partition: 7, currentLeaderEpoch: -1, leaderEpoch: 0 },
-      ] },
+      {
+        topic: 'described',
+        partitions: [
+          { partition: 1, currentLeaderEpoch: -1, leaderEpoch: 0 },
+          { partition: 1, currentLeaderEpoch: 0, leaderEpoch: 5 },
+          { partition: 1, currentLeaderEpoch: 3, leaderEpoch: 0 },
+          { partition: 7, currentLeaderEpoch: -1, leaderEpoch: 0 },
+        ],
+      },
     ],
   });
   t.same(
     epochs.body.topics[0].partitions.map((p: any) => [p.errorCode, p.leaderEpoch, p.endOffset]),
-    [[0, 0, 3n], [0, -1, -1n], [ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1n], [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1n]],
+    [
+      [0, 0, 3n],
+      [0, -1, -1n],
+      [ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1n],
+      [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1n],
+    ],
   );
 
   const elect = await client.request(43, 2, { electionType: 0, topicPartitions: [{ topic: 'described', partitions: [0, 5] }], timeoutMs: 1000 });
-  t.same(elect.body.replicaElectionResults[0].partitionResult.map((p: any) => p.errorCode), [ErrorCode.ELECTION_NOT_NEEDED, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+  t.same(
+    elect.body.replicaElectionResults[0].partitionResult.map((p: any) => p.errorCode),
+    [ErrorCode.ELECTION_NOT_NEEDED, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+  );
   const electAll = await client.request(43, 0, { topicPartitions: null, timeoutMs: 1000 });
   t.same(electAll.body.replicaElectionResults, [], 'all partitions: none needed an election');
 
@@ -213,7 +260,7 @@ t.test('ApiVersions advertises the administration APIs', async (t) => {
   t.same(ranges.get(61), [0, 0]);
 });
 
-t.test('a deleted topic\'s directories are gone after a restart', async (t) => {
+t.test("a deleted topic's directories are gone after a restart", async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'spate-admin-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const { broker, client, createTopic, produce } = await setup(t, { dataDir });
@@ -225,5 +272,8 @@ t.test('a deleted topic\'s directories are gone after a restart', async (t) => {
   const reopened = await startTestBroker(t, { dataDir });
   t.equal(reopened.logs.topic('short-lived'), undefined, 'the deletion is durable');
   await new Promise((resolve) => setTimeout(resolve, 200));
-  t.same(readdirSync(dataDir).filter((name) => name.startsWith('short-lived')), []);
+  t.same(
+    readdirSync(dataDir).filter((name) => name.startsWith('short-lived')),
+    [],
+  );
 });

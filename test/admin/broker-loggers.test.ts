@@ -16,7 +16,13 @@ t.test('BROKER_LOGGER: describe and change the level', async (t) => {
   const client = await RawClient.connect(broker.bootstrap);
   t.teardown(() => client.close());
   const describe = async (name = '1') =>
-    (await client.request(32, 4, { resources: [{ resourceType: BROKER_LOGGER, resourceName: name, configurationKeys: null }], includeSynonyms: false, includeDocumentation: false })).body.results[0];
+    (
+      await client.request(32, 4, {
+        resources: [{ resourceType: BROKER_LOGGER, resourceName: name, configurationKeys: null }],
+        includeSynonyms: false,
+        includeDocumentation: false,
+      })
+    ).body.results[0];
   const alter = async (configs: Array<{ name: string; configOperation: number; value: string | null }>) =>
     (await client.request(44, 1, { resources: [{ resourceType: BROKER_LOGGER, resourceName: '1', configs }], validateOnly: false })).body.responses[0];
   // A request with bytes after its body is logged at DEBUG: a probe for the level in force.

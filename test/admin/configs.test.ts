@@ -27,16 +27,15 @@ async function setup(t: Test, options: Parameters<typeof startTestBroker>[1] = {
   const createTopic = async (name: string, configs: Array<{ name: string; value: string }> = []) =>
     (await client.request(19, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs }], timeoutMs: 1000, validateOnly: false })).body.topics[0];
   const describe = async (resourceType: number, resourceName: string, keys: string[] | null = null, version = 4) =>
-    (await client.request(32, version, { resources: [{ resourceType, resourceName, configurationKeys: keys }], includeSynonyms: true, includeDocumentation: true })).body.results[0];
-  const incremental = async (resources: unknown[], validateOnly = false) =>
-    (await client.request(44, 1, { resources, validateOnly })).body.responses;
+    (await client.request(32, version, { resources: [{ resourceType, resourceName, configurationKeys: keys }], includeSynonyms: true, includeDocumentation: true })).body
+      .results[0];
+  const incremental = async (resources: unknown[], validateOnly = false) => (await client.request(44, 1, { resources, validateOnly })).body.responses;
   const alter = async (resources: unknown[], validateOnly = false) => (await client.request(33, 2, { resources, validateOnly })).body.responses;
-  const configMap = async (type: number, name: string) =>
-    Object.fromEntries(((await describe(type, name)).configs as any[]).map((c) => [c.name, c.value]));
+  const configMap = async (type: number, name: string) => Object.fromEntries(((await describe(type, name)).configs as any[]).map((c) => [c.name, c.value]));
   return { broker, client, createTopic, describe, incremental, alter, configMap };
 }
 
-t.test('a new topic describes exactly Kafka 4.3\'s topic configs with their defaults', async (t) => {
+t.test("a new topic describes exactly Kafka 4.3's topic configs with their defaults", async (t) => {
   const { createTopic, describe } = await setup(t);
   await createTopic('plain');
   const result = await describe(TOPIC, 'plain');
@@ -68,12 +67,17 @@ t.test('IncrementalAlterConfigs: SET, DELETE, APPEND, SUBTRACT, live and durable
   await createTopic('live', [{ name: 'retention.ms', value: '100000' }]);
   const resource = (configs: unknown[]) => [{ resourceType: TOPIC, resourceName: 'live', configs }];
 
-  let answer = await incremental(resource([
-    { name: 'retention.ms', configOperation: SET, value: '3600000' },
-    { name: 'max.message.bytes', configOperation: SET, value: '200' },
-    { name: 'cleanup.policy', configOperation: APPEND, value: 'compact' },
-  ]));
-  t.same(answer.map((r: any) => r.errorCode), [0]);
+  let answer = await incremental(
+    resource([
+      { name: 'retention.ms', configOperation: SET, value: '3600000' },
+      { name: 'max.message.bytes', configOperation: SET, value: '200' },
+      { name: 'cleanup.policy', configOperation: APPEND, value: 'compact' },
+    ]),
+  );
+  t.same(
+    answer.map((r: any) => r.errorCode),
+    [0],
+  );
   let configs = await configMap(TOPIC, 'live');
   t.equal(configs['retention.ms'], '3600000');
   t.equal(configs['cleanup.policy'], 'delete,compact', 'APPEND adds to the default list');
@@ -85,16 +89,24 @@ t.test('IncrementalAlterConfigs: SET, DELETE, APPEND, SUBTRACT, live and durable
   const produced = await client.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'live', partitionData: [{ index: 0, records: big }] }] });
   t.equal(produced.body.responses[0].partitionResponses[0].errorCode, ErrorCode.MESSAGE_TOO_LARGE, 'max.message.bytes applies at once');
 
-  answer = await incremental(resource([
-    { name: 'cleanup.policy', configOperation: SUBTRACT, value: 'delete' },
-    { name: 'max.message.bytes', configOperation: DELETE, value: null },
-  ]));
+  answer = await incremental(
+    resource([
+      { name: 'cleanup.policy', configOperation: SUBTRACT, value: 'delete' },
+      { name: 'max.message.bytes', configOperation: DELETE, value: null },
+    ]),
+  );
   t.equal(answer[0].errorCode, 0);
   configs = await configMap(TOPIC, 'live');
   t.equal(configs['cleanup.policy'], 'compact');
   t.equal(configs['max.message.bytes'], '1048588', 'DELETE falls back to the default');
   const cleanup = ((await describe(TOPIC, 'live', ['cleanup.policy'])).configs as any[])[0];
-  t.match(cleanup, { configSource: 1, synonyms: [{ name: 'cleanup.policy', value: 'compact', source: 1 }, { name: 'log.cleanup.policy', value: 'delete', source: 5 }] });
+  t.match(cleanup, {
+    configSource: 1,
+    synonyms: [
+      { name: 'cleanup.policy', value: 'compact', source: 1 },
+      { name: 'log.cleanup.policy', value: 'delete', source: 5 },
+    ],
+  });
 
   client.close();
   await broker.stop();
@@ -110,14 +122,38 @@ t.test('invalid changes are refused whole, with the key named', async (t) => {
   const before = await configMap(TOPIC, 'strict');
 
   const cases: Array<[string, unknown[], number, RegExp]> = [
-    ['an unknown key', [{ name: 'retention.ms', configOperation: SET, value: '1' }, { name: 'no.such.config', configOperation: SET, value: '1' }], ErrorCode.INVALID_CONFIG, /no\.such\.config/],
+    [
+      'an unknown key',
+      [
+        { name: 'retention.ms', configOperation: SET, value: '1' },
+        { name: 'no.such.config', configOperation: SET, value: '1' },
+      ],
+      ErrorCode.INVALID_CONFIG,
+      /no\.such\.config/,
+    ],
     ['a value below the minimum', [{ name: 'segment.bytes', configOperation: SET, value: '1000' }], ErrorCode.INVALID_CONFIG, /segment\.bytes/],
     ['a value of the wrong type', [{ name: 'retention.ms', configOperation: SET, value: 'forever' }], ErrorCode.INVALID_CONFIG, /retention\.ms/],
     ['a value not in the list', [{ name: 'compression.type', configOperation: SET, value: 'brotli' }], ErrorCode.INVALID_CONFIG, /compression\.type/],
     ['a ratio above 1', [{ name: 'min.cleanable.dirty.ratio', configOperation: SET, value: '1.5' }], ErrorCode.INVALID_CONFIG, /min\.cleanable\.dirty\.ratio/],
-    ['crossed compaction lags', [{ name: 'min.compaction.lag.ms', configOperation: SET, value: '100' }, { name: 'max.compaction.lag.ms', configOperation: SET, value: '10' }], ErrorCode.INVALID_CONFIG, /min\.compaction\.lag\.ms/],
+    [
+      'crossed compaction lags',
+      [
+        { name: 'min.compaction.lag.ms', configOperation: SET, value: '100' },
+        { name: 'max.compaction.lag.ms', configOperation: SET, value: '10' },
+      ],
+      ErrorCode.INVALID_CONFIG,
+      /min\.compaction\.lag\.ms/,
+    ],
     ['APPEND on a non-list config', [{ name: 'retention.ms', configOperation: APPEND, value: '1' }], ErrorCode.INVALID_CONFIG, /retention\.ms/],
-    ['a duplicate key', [{ name: 'retention.ms', configOperation: SET, value: '1' }, { name: 'retention.ms', configOperation: DELETE, value: null }], ErrorCode.INVALID_REQUEST, /duplicate/],
+    [
+      'a duplicate key',
+      [
+        { name: 'retention.ms', configOperation: SET, value: '1' },
+        { name: 'retention.ms', configOperation: DELETE, value: null },
+      ],
+      ErrorCode.INVALID_REQUEST,
+      /duplicate/,
+    ],
     ['SET without a value', [{ name: 'retention.ms', configOperation: SET, value: null }], ErrorCode.INVALID_REQUEST, /retention\.ms/],
     ['tiered storage', [{ name: 'remote.storage.enable', configOperation: SET, value: 'true' }], ErrorCode.INVALID_CONFIG, /remote\.storage\.enable/],
   ];
@@ -135,7 +171,10 @@ t.test('invalid changes are refused whole, with the key named', async (t) => {
   t.equal(validateOnly.errorCode, 0);
   t.equal((await configMap(TOPIC, 'strict'))['retention.ms'], '5000', 'validateOnly changes nothing');
   const duplicated = await incremental([...resource([]), ...resource([])]);
-  t.same(duplicated.map((r: any) => r.errorCode), [ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST]);
+  t.same(
+    duplicated.map((r: any) => r.errorCode),
+    [ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST],
+  );
 
   // Legacy AlterConfigs replaces the whole set: what is not named goes back to its default.
   const [replaced] = await alter(resource([{ name: 'segment.ms', value: '60000' }]));
@@ -146,7 +185,7 @@ t.test('invalid changes are refused whole, with the key named', async (t) => {
   t.same(broker.logs.topic('strict')!.configs, { 'segment.ms': '60000' });
 });
 
-t.test('dynamic broker configs: topic defaults change live, durably, with Kafka\'s sources', async (t) => {
+t.test("dynamic broker configs: topic defaults change live, durably, with Kafka's sources", async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'spate-configs-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const { broker, client, createTopic, describe, incremental, alter } = await setup(t, { dataDir, config: { 'log.retention.hours': 2 } });
@@ -166,11 +205,17 @@ t.test('dynamic broker configs: topic defaults change live, durably, with Kafka\
   const ratio = ((await describe(TOPIC, 'inherits', ['min.cleanable.dirty.ratio'])).configs as any[])[0];
   t.match(ratio, { value: '0.1', configSource: 3 });
   const defaults = await describe(BROKER, '');
-  t.same((defaults.configs as any[]).map((c) => [c.name, c.value, c.configSource]), [['log.cleaner.min.cleanable.ratio', '0.1', 3]]);
+  t.same(
+    (defaults.configs as any[]).map((c) => [c.name, c.value, c.configSource]),
+    [['log.cleaner.min.cleanable.ratio', '0.1', 3]],
+  );
   const brokerConfigs = await describe(BROKER, nodeId);
   const retentionMs = (brokerConfigs.configs as any[]).find((c) => c.name === 'log.retention.ms');
   t.match(retentionMs, { value: '60000', configSource: 2, readOnly: false });
-  t.match((brokerConfigs.configs as any[]).find((c) => c.name === 'node.id'), { readOnly: true });
+  t.match(
+    (brokerConfigs.configs as any[]).find((c) => c.name === 'node.id'),
+    { readOnly: true },
+  );
 
   const [staticOnly] = await incremental([{ resourceType: BROKER, resourceName: nodeId, configs: [{ name: 'num.partitions', configOperation: SET, value: '3' }] }]);
   t.equal(staticOnly.errorCode, ErrorCode.INVALID_REQUEST, 'static broker configs cannot change at run time');

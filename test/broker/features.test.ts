@@ -11,7 +11,18 @@ import { RawClient } from '../helpers/raw-client.js';
 import { javaToolsAvailable, runKafkaTool, TOOLS } from '../helpers/java-tools.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
-const heartbeat = { groupId: 'fg', memberId: 'm-1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['x'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [] };
+const heartbeat = {
+  groupId: 'fg',
+  memberId: 'm-1',
+  memberEpoch: 0,
+  instanceId: null,
+  rackId: null,
+  rebalanceTimeoutMs: 30000,
+  subscribedTopicNames: ['x'],
+  subscribedTopicRegex: null,
+  serverAssignor: null,
+  topicPartitions: [],
+};
 
 t.test('ApiVersions features and UpdateFeatures at the wire level', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'spate-features-'));
@@ -22,11 +33,30 @@ t.test('ApiVersions features and UpdateFeatures at the wire level', async (t) =>
   const v4 = await versions(4);
   t.same(
     v4.supportedFeatures.map((f: any) => [f.name, f.minVersion, f.maxVersion]),
-    [['metadata.version', 7, 30], ['group.version', 0, 1], ['transaction.version', 0, 2], ['share.version', 0, 1], ['streams.version', 0, 1]],
+    [
+      ['metadata.version', 7, 30],
+      ['group.version', 0, 1],
+      ['transaction.version', 0, 2],
+      ['share.version', 0, 1],
+      ['streams.version', 0, 1],
+    ],
   );
-  t.same(v4.finalizedFeatures.map((f: any) => [f.name, f.maxVersionLevel]), [['group.version', 1], ['metadata.version', 30], ['share.version', 1], ['streams.version', 1], ['transaction.version', 2]]);
+  t.same(
+    v4.finalizedFeatures.map((f: any) => [f.name, f.maxVersionLevel]),
+    [
+      ['group.version', 1],
+      ['metadata.version', 30],
+      ['share.version', 1],
+      ['streams.version', 1],
+      ['transaction.version', 2],
+    ],
+  );
   t.equal(v4.finalizedFeaturesEpoch, 0n);
-  t.same((await versions(3)).supportedFeatures.map((f: any) => f.name), ['metadata.version'], 'v3 leaves out features whose minimum is 0');
+  t.same(
+    (await versions(3)).supportedFeatures.map((f: any) => f.name),
+    ['metadata.version'],
+    'v3 leaves out features whose minimum is 0',
+  );
 
   const update = async (version: number, feature: string, maxVersionLevel: number, upgradeType = 1, validateOnly = false) =>
     (await client.request(57, version, { timeoutMs: 1000, featureUpdates: [{ feature, maxVersionLevel, upgradeType, allowDowngrade: upgradeType !== 1 }], validateOnly })).body;
@@ -48,7 +78,10 @@ t.test('ApiVersions features and UpdateFeatures at the wire level', async (t) =>
   t.teardown(() => client.close());
   const after = await versions(4);
   t.equal(after.finalizedFeaturesEpoch, 1n, 'the epoch survives a restart');
-  t.notOk(after.finalizedFeatures.some((f: any) => f.name === 'group.version'), 'group.version stays disabled');
+  t.notOk(
+    after.finalizedFeatures.some((f: any) => f.name === 'group.version'),
+    'group.version stays disabled',
+  );
   t.equal((await update(0, 'group.version', 1)).results[0].errorCode, 0, 'v0 upgrade');
   t.equal((await client.request(68, 1, heartbeat)).body.errorCode, 0, 'on again');
 });

@@ -15,16 +15,29 @@ async function setup(t: Test, partitions = 1) {
   t.teardown(() => client.close());
   await client.request(19, 5, { topics: [{ name: 'f', numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
   const produce = async (values: string[], partition = 0) => {
-    const r = await client.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'f', partitionData: [{ index: partition, records: batch(values) }] }] });
+    const r = await client.request(0, 9, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topicData: [{ name: 'f', partitionData: [{ index: partition, records: batch(values) }] }],
+    });
     return r.body.responses[0].partitionResponses[0];
   };
   return { broker, client, produce };
 }
 
 const fetchRequest = (partitions: Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes?: number }>, extra: Record<string, unknown> = {}) => ({
-  replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+  replicaId: -1,
+  maxWaitMs: 0,
+  minBytes: 0,
+  maxBytes: 1 << 20,
+  isolationLevel: 0,
+  sessionId: 0,
+  sessionEpoch: -1,
   topics: partitions.length === 0 ? [] : [{ topic: 'f', partitions: partitions.map((p) => ({ currentLeaderEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, ...p })) }],
-  forgottenTopicsData: [], rackId: '', ...extra,
+  forgottenTopicsData: [],
+  rackId: '',
+  ...extra,
 });
 
 const values = (records: Buffer | null) => (records === null ? [] : decodeRecordBatches(records).flatMap((b) => b.records.map((r) => r.value!.toString())));
@@ -77,7 +90,17 @@ t.test('max_bytes and partition_max_bytes limit the response, but the first batc
   const { client, produce } = await setup(t, 2);
   for (let i = 0; i < 10; i++) await produce([`p0-${i}-${'x'.repeat(1000)}`], 0);
   for (let i = 0; i < 10; i++) await produce([`p1-${i}-${'y'.repeat(1000)}`], 1);
-  const limited = await client.request(1, 11, fetchRequest([{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 3000 }, { partition: 1, fetchOffset: 0n, partitionMaxBytes: 3000 }], { maxBytes: 4000 }));
+  const limited = await client.request(
+    1,
+    11,
+    fetchRequest(
+      [
+        { partition: 0, fetchOffset: 0n, partitionMaxBytes: 3000 },
+        { partition: 1, fetchOffset: 0n, partitionMaxBytes: 3000 },
+      ],
+      { maxBytes: 4000 },
+    ),
+  );
   const [p0, p1] = limited.body.responses[0].partitions;
   t.ok(values(p0.records).length >= 1 && values(p0.records).length <= 2, 'partition 0 limited by partition_max_bytes');
   t.ok(p0.records.length + (p1.records?.length ?? 0) <= 4000, 'total within max_bytes');
@@ -89,19 +112,43 @@ t.test('fetch sessions: full then incremental, only changed partitions, errors f
   const { client, produce } = await setup(t, 2);
   await produce(['a'], 0);
   await produce(['b'], 1);
-  const full = await client.request(1, 12, fetchRequest([{ partition: 0, fetchOffset: 0n }, { partition: 1, fetchOffset: 0n }], { sessionEpoch: 0 }));
+  const full = await client.request(
+    1,
+    12,
+    fetchRequest(
+      [
+        { partition: 0, fetchOffset: 0n },
+        { partition: 1, fetchOffset: 0n },
+      ],
+      { sessionEpoch: 0 },
+    ),
+  );
   const sessionId: number = full.body.sessionId;
   t.ok(sessionId > 0, 'a session was created');
   t.equal(full.body.responses[0].partitions.length, 2);
 
   // Incremental, epoch 1: both partitions move to offset 1; no new data anywhere, no changes.
-  const quiet = await client.request(1, 12, fetchRequest([{ partition: 0, fetchOffset: 1n }, { partition: 1, fetchOffset: 1n }], { sessionId, sessionEpoch: 1 }));
+  const quiet = await client.request(
+    1,
+    12,
+    fetchRequest(
+      [
+        { partition: 0, fetchOffset: 1n },
+        { partition: 1, fetchOffset: 1n },
+      ],
+      { sessionId, sessionEpoch: 1 },
+    ),
+  );
   t.equal(quiet.body.errorCode, 0);
   t.same(quiet.body.responses, [], 'nothing changed, nothing listed');
 
   await produce(['c'], 1);
   const changed = await client.request(1, 12, fetchRequest([], { sessionId, sessionEpoch: 2 }));
-  t.same(changed.body.responses[0].partitions.map((p: any) => p.partitionIndex), [1], 'only the partition with news');
+  t.same(
+    changed.body.responses[0].partitions.map((p: any) => p.partitionIndex),
+    [1],
+    'only the partition with news',
+  );
   t.same(values(changed.body.responses[0].partitions[0].records), ['c']);
 
   const staleEpoch = await client.request(1, 12, fetchRequest([], { sessionId, sessionEpoch: 2 }));
@@ -116,7 +163,10 @@ t.test('fetch sessions: full then incremental, only changed partitions, errors f
   await produce(['d'], 1);
   await produce(['e'], 0);
   const after = await client.request(1, 12, fetchRequest([], { sessionId, sessionEpoch: 4 }));
-  t.same(after.body.responses[0].partitions.map((p: any) => p.partitionIndex), [0]);
+  t.same(
+    after.body.responses[0].partitions.map((p: any) => p.partitionIndex),
+    [0],
+  );
   t.same(values(after.body.responses[0].partitions[0].records), ['e']);
 
   const closed = await client.request(1, 12, fetchRequest([{ partition: 0, fetchOffset: 0n }], { sessionId, sessionEpoch: -1 }));
@@ -128,7 +178,11 @@ t.test('fetch sessions: full then incremental, only changed partitions, errors f
 t.test('ListOffsets: earliest, latest, by timestamp, max timestamp', async (t) => {
   const { client } = await setup(t);
   const at = (ts: number, value: string) => encodeRecordBatch({ records: [{ key: null, value: Buffer.from(value), timestamp: BigInt(ts) }] });
-  for (const [ts, value] of [[1000, 'a'], [5000, 'b'], [3000, 'c']] as const) {
+  for (const [ts, value] of [
+    [1000, 'a'],
+    [5000, 'b'],
+    [3000, 'c'],
+  ] as const) {
     await client.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'f', partitionData: [{ index: 0, records: at(ts, value) }] }] });
   }
   const list = async (timestamp: bigint) => {
@@ -140,31 +194,61 @@ t.test('ListOffsets: earliest, latest, by timestamp, max timestamp', async (t) =
   t.match(await list(2000n), { errorCode: 0, offset: 1n, timestamp: 5000n });
   t.match(await list(6000n), { errorCode: 0, offset: -1n });
   t.match(await list(-3n), { errorCode: 0, offset: 1n, timestamp: 5000n });
-  const unknown = await client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'nope', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
+  const unknown = await client.request(2, 7, {
+    replicaId: -1,
+    isolationLevel: 0,
+    topics: [{ name: 'nope', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
+  });
   t.equal(unknown.body.topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 });
 
 t.test('oldest and newest Fetch versions: v4 by name, v18 by topic ID', async (t) => {
   const { broker, client, produce } = await setup(t);
   await produce(['old', 'new']);
-  const v4 = await client.request(1, 4, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 1, topics: [{ topic: 'f', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }] });
+  const v4 = await client.request(1, 4, {
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 1,
+    topics: [{ topic: 'f', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+  });
   const p4 = v4.body.responses[0].partitions[0];
   t.same(values(p4.records), ['old', 'new']);
   t.same(p4.abortedTransactions, [], 'read_committed answers an (empty) aborted transaction list');
   t.equal(p4.lastStableOffset, 2n);
   const topicId = broker.logs.topic('f')!.id;
   const v18 = await client.request(1, 18, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
     topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 1n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
+    forgottenTopicsData: [],
+    rackId: '',
   });
   t.same(v18.body.responses[0].topicId, topicId);
   t.same(values(v18.body.responses[0].partitions[0].records), ['old', 'new'], 'the batch holding offset 1');
   t.equal(v18.body.responses[0].partitions[0].abortedTransactions, null, 'read_uncommitted: null list');
   const unknown = await client.request(1, 18, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topicId: Buffer.alloc(16, 7), partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topicId: Buffer.alloc(16, 7),
+        partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }],
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: '',
   });
   t.equal(unknown.body.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
 });
@@ -182,7 +266,11 @@ t.test('ListOffsets MAX_TIMESTAMP answers the first record carrying the largest 
   const produce = (records: Buffer) =>
     client.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'f', partitionData: [{ index: 0, records }] }] });
   const maxOffset = async () => {
-    const r = await client.request(2, 9, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'f', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3n }] }] });
+    const r = await client.request(2, 9, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: 'f', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3n }] }],
+    });
     return r.body.topics[0].partitions[0];
   };
   await produce(batchOf([1000, 9000, 2000, 9000, 3000])); // offsets 0-4: the first 9000 is offset 1

@@ -15,17 +15,37 @@ t.test('per-partition results: unknown topic, unknown partition, bad acks', asyn
   const broker = await startTestBroker(t, { config: { 'auto.create.topics.enable': false } });
   const client = await RawClient.connect(broker.bootstrap);
   t.teardown(() => client.close());
-  const created = await client.request(19, 7, { topics: [{ name: 'p', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const created = await client.request(19, 7, {
+    topics: [{ name: 'p', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
   t.equal(created.body.topics[0].errorCode, 0);
   const answer = await client.request(0, 9, {
-    transactionalId: null, acks: -1, timeoutMs: 1000,
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 1000,
     topicData: [
-      { name: 'p', partitionData: [{ index: 0, records: batch(['a']) }, { index: 1, records: batch(['b', 'c']) }, { index: 7, records: batch(['x']) }] },
+      {
+        name: 'p',
+        partitionData: [
+          { index: 0, records: batch(['a']) },
+          { index: 1, records: batch(['b', 'c']) },
+          { index: 7, records: batch(['x']) },
+        ],
+      },
       { name: 'missing', partitionData: [{ index: 0, records: batch(['y']) }] },
     ],
   });
   const [p, missing] = answer.body.responses;
-  t.same(p.partitionResponses.map((r: any) => [r.index, r.errorCode, r.baseOffset]), [[0, 0, 0n], [1, 0, 0n], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n]]);
+  t.same(
+    p.partitionResponses.map((r: any) => [r.index, r.errorCode, r.baseOffset]),
+    [
+      [0, 0, 0n],
+      [1, 0, 0n],
+      [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n],
+    ],
+  );
   t.equal(missing.partitionResponses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   t.equal(broker.logs.topic('missing'), undefined, 'produce never auto-creates');
 
@@ -41,11 +61,21 @@ t.test('Produce v13 addresses topics by ID', async (t) => {
   const topicId: Buffer = metadata.body.topics[0].topicId;
   t.notSame(topicId, Buffer.alloc(16), 'Metadata v12 carries a topic ID');
   t.same(broker.logs.topic('by-id')!.id, topicId);
-  const answer = await client.request(0, 13, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ topicId, partitionData: [{ index: 0, records: batch(['one', 'two']) }] }] });
+  const answer = await client.request(0, 13, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 1000,
+    topicData: [{ topicId, partitionData: [{ index: 0, records: batch(['one', 'two']) }] }],
+  });
   t.same(answer.body.responses[0].topicId, topicId);
   t.equal(answer.body.responses[0].partitionResponses[0].errorCode, 0);
   t.equal(broker.logs.partition('by-id', 0)!.logEndOffset, 2n);
-  const unknown = await client.request(0, 13, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ topicId: Buffer.alloc(16, 9), partitionData: [{ index: 0, records: batch(['x']) }] }] });
+  const unknown = await client.request(0, 13, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 1000,
+    topicData: [{ topicId: Buffer.alloc(16, 9), partitionData: [{ index: 0, records: batch(['x']) }] }],
+  });
   t.equal(unknown.body.responses[0].partitionResponses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
 });
 
@@ -61,10 +91,14 @@ t.test('idempotent producer: duplicates answered with original offsets, gaps ref
   t.not(second.body.producerId, producerId, 'each producer gets its own ID');
 
   const send = (values: string[], baseSequence: number, producerEpoch = 0) =>
-    client.request(0, 9, {
-      transactionalId: null, acks: -1, timeoutMs: 1000,
-      topicData: [{ name: 'idem', partitionData: [{ index: 0, records: batch(values, { producerId, producerEpoch, baseSequence }) }] }],
-    }).then((r) => r.body.responses[0].partitionResponses[0]);
+    client
+      .request(0, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 1000,
+        topicData: [{ name: 'idem', partitionData: [{ index: 0, records: batch(values, { producerId, producerEpoch, baseSequence }) }] }],
+      })
+      .then((r) => r.body.responses[0].partitionResponses[0]);
 
   await client.request(3, 4, { topics: [{ name: 'idem' }], allowAutoTopicCreation: true });
   t.match(await send(['a', 'b'], 0), { errorCode: 0, baseOffset: 0n });
@@ -90,18 +124,26 @@ t.test('KIP-467: a compacted topic names the keyless records of a refused batch'
   t.teardown(() => client.close());
   await client.request(19, 7, {
     topics: [{ name: 'keyed', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'cleanup.policy', value: 'compact' }] }],
-    timeoutMs: 1000, validateOnly: false,
+    timeoutMs: 1000,
+    validateOnly: false,
   });
   const mixed = encodeRecordBatch({
     records: ['a', null, 'c', null, null].map((key, i) => ({ key: key === null ? null : Buffer.from(key), value: Buffer.from(`v${i}`) })),
   });
   const [view] = [...batchesOf(mixed)];
   const gzipped = buildBatch(view!, recordsSection(view!), { codec: Codec.GZIP });
-  for (const [label, records] of [['uncompressed', mixed], ['gzip', gzipped]] as const) {
+  for (const [label, records] of [
+    ['uncompressed', mixed],
+    ['gzip', gzipped],
+  ] as const) {
     const answer = await client.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'keyed', partitionData: [{ index: 0, records }] }] });
     const result = answer.body.responses[0].partitionResponses[0];
     t.equal(result.errorCode, ErrorCode.INVALID_RECORD, `${label}: INVALID_RECORD`);
-    t.same(result.recordErrors.map((e: any) => e.batchIndex), [1, 3, 4], `${label}: the keyless records are listed`);
+    t.same(
+      result.recordErrors.map((e: any) => e.batchIndex),
+      [1, 3, 4],
+      `${label}: the keyless records are listed`,
+    );
     t.match(result.recordErrors[0].batchIndexErrorMessage, /without key in topic partition keyed-0/);
     t.match(result.errorMessage, /3 record errors/, `${label}: error_message says why`);
   }

@@ -9,8 +9,13 @@ import { startTestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
-const topic = (name: string, numPartitions = 1, replicationFactor = 1, configs: Array<{ name: string; value: string | null }> = []) =>
-  ({ name, numPartitions, replicationFactor, assignments: [], configs });
+const topic = (name: string, numPartitions = 1, replicationFactor = 1, configs: Array<{ name: string; value: string | null }> = []) => ({
+  name,
+  numPartitions,
+  replicationFactor,
+  assignments: [],
+  configs,
+});
 
 t.test('CreateTopics validation', async (t) => {
   const broker = await startTestBroker(t, { config: { 'num.partitions': 3 } });
@@ -25,7 +30,10 @@ t.test('CreateTopics validation', async (t) => {
   t.same(ok.topicId, broker.logs.topic('good')!.id);
   const segmentBytes = ok.configs.find((c: any) => c.name === 'segment.bytes');
   t.match(segmentBytes, { value: '1048576', configSource: 1 }, 'the override is listed as a topic config');
-  t.match(ok.configs.find((c: any) => c.name === 'retention.ms'), { value: '604800000', configSource: 5 });
+  t.match(
+    ok.configs.find((c: any) => c.name === 'retention.ms'),
+    { value: '604800000', configSource: 5 },
+  );
 
   const [defaults] = await create([topic('defaults', -1, -1)]);
   t.match(defaults, { errorCode: 0, numPartitions: 3, replicationFactor: 1 }, '-1 takes num.partitions and default.replication.factor');
@@ -41,17 +49,20 @@ t.test('CreateTopics validation', async (t) => {
     topic('twice'),
     topic('twice'),
   ]);
-  t.same(results.map((r) => [r.name.slice(0, 12), r.errorCode]), [
-    ['good', ErrorCode.TOPIC_ALREADY_EXISTS],
-    ['bad/name', ErrorCode.INVALID_TOPIC_EXCEPTION],
-    ['xxxxxxxxxxxx', ErrorCode.INVALID_TOPIC_EXCEPTION],
-    ['zero', ErrorCode.INVALID_PARTITIONS],
-    ['rf3', ErrorCode.INVALID_REPLICATION_FACTOR],
-    ['badconfig', ErrorCode.INVALID_CONFIG],
-    ['unknownconfi', ErrorCode.INVALID_CONFIG],
-    ['twice', ErrorCode.INVALID_REQUEST],
-    ['twice', ErrorCode.INVALID_REQUEST],
-  ]);
+  t.same(
+    results.map((r) => [r.name.slice(0, 12), r.errorCode]),
+    [
+      ['good', ErrorCode.TOPIC_ALREADY_EXISTS],
+      ['bad/name', ErrorCode.INVALID_TOPIC_EXCEPTION],
+      ['xxxxxxxxxxxx', ErrorCode.INVALID_TOPIC_EXCEPTION],
+      ['zero', ErrorCode.INVALID_PARTITIONS],
+      ['rf3', ErrorCode.INVALID_REPLICATION_FACTOR],
+      ['badconfig', ErrorCode.INVALID_CONFIG],
+      ['unknownconfi', ErrorCode.INVALID_CONFIG],
+      ['twice', ErrorCode.INVALID_REQUEST],
+      ['twice', ErrorCode.INVALID_REQUEST],
+    ],
+  );
   t.match(results[5].errorMessage, /cleanup\.policy/, 'the message names the key');
 
   await create([topic('col.lide')]);
@@ -76,10 +87,14 @@ t.test('Metadata: all topics, by name, by ID; auto-creation on and off', async (
   t.equal(v1.controllerId, broker.config.nodeId);
   t.same(v1.brokers, [{ nodeId: broker.config.nodeId, host: '127.0.0.1', port: broker.port, rack: null }]);
   t.equal(v1.topics.length, 2, 'v1: null means all');
-  const v12 = (await client.request(3, 12, { topics: [{ topicId: broker.logs.topic('m1')!.id, name: null }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).body;
+  const v12 = (
+    await client.request(3, 12, { topics: [{ topicId: broker.logs.topic('m1')!.id, name: null }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })
+  ).body;
   t.equal(v12.topics[0].name, 'm1', 'lookup by topic ID');
   t.equal(v12.clusterId, broker.logs.clusterId);
-  const unknownId = (await client.request(3, 12, { topics: [{ topicId: Buffer.alloc(16, 3), name: null }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).body;
+  const unknownId = (
+    await client.request(3, 12, { topics: [{ topicId: Buffer.alloc(16, 3), name: null }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })
+  ).body;
   t.equal(unknownId.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
 
   const noCreate = (await client.request(3, 9, { topics: [{ name: 'not-asked' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).body;

@@ -37,9 +37,15 @@ t.test('loading the bundle loads no codec library, no piscina and no etcd client
   const loaded = JSON.parse(result.stdout) as string[];
   // etcd3 and its gRPC stack load only with --cluster etcd://...
   for (const name of ['snappy', 'lz4-napi', 'zstd-wasm', 'piscina', 'etcd3', '@grpc']) {
-    t.notOk(loaded.some((file) => file.includes(`/${name}/`)), `${name} is not loaded at start`);
+    t.notOk(
+      loaded.some((file) => file.includes(`/${name}/`)),
+      `${name} is not loaded at start`,
+    );
   }
-  t.ok(loaded.some((file) => file.endsWith('spate.node')), 'the native addon is');
+  t.ok(
+    loaded.some((file) => file.endsWith('spate.node')),
+    'the native addon is',
+  );
 });
 
 t.test('the bundled broker recompresses through its worker pool and compacts through its cleaner thread', async (t) => {
@@ -79,9 +85,12 @@ t.test('the bundled broker recompresses through its worker pool and compacts thr
   await producer.send({ topic: 'gzipped', messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value })) });
   const read = await kcatConsume(broker.bootstrap, 'gzipped');
   t.equal(read.length, 200, 'every record reads back');
-  t.ok(read.every((r) => r.value === value), 'with its value');
+  t.ok(
+    read.every((r) => r.value === value),
+    'with its value',
+  );
   const stored = logBytes(dataDir, 'gzipped-0');
-  t.ok(stored > 0 && stored < 200 * 1024 / 4, `200 KiB of values stored gzip-compressed in ${stored} bytes`);
+  t.ok(stored > 0 && stored < (200 * 1024) / 4, `200 KiB of values stored gzip-compressed in ${stored} bytes`);
 
   // Compaction runs in dist/bundle/cleaner-worker.js (piscina, loaded on first use).
   for (let round = 0; round < 4; round++) {
@@ -95,6 +104,9 @@ t.test('the bundled broker recompresses through its worker pool and compacts thr
     if (final.length !== 11) await new Promise((resolve) => setTimeout(resolve, 200));
   }
   t.equal(final.length, 11, '41 records compacted to the last of each of 11 keys');
-  t.ok(final.filter((r) => r.key !== 'end').every((r) => r.value === 'round 3'), 'the last value of every key');
+  t.ok(
+    final.filter((r) => r.key !== 'end').every((r) => r.value === 'round 3'),
+    'the last value of every key',
+  );
   t.notMatch(broker.output(), /\bERROR\b/, 'the broker logged no error');
 });

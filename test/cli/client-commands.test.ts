@@ -69,9 +69,15 @@ t.test('the client commands against Spate', async (t) => {
   await producer.disconnect();
   const consumed = await spate(undefined, 'consume', '--topic', 'cli-topic', '--from-beginning', '--count', '5', '--group', 'cli-group', '--json');
   t.equal(consumed.code, 0, consumed.stderr);
-  const lines = consumed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { key: string | null; value: string; partition: number; headers: Record<string, string> });
+  const lines = consumed.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { key: string | null; value: string; partition: number; headers: Record<string, string> });
   t.equal(lines.length, 5);
-  t.match(lines.find((line) => line.key === 'js'), { value: 'from-kafkajs', partition: 1 });
+  t.match(
+    lines.find((line) => line.key === 'js'),
+    { value: 'from-kafkajs', partition: 1 },
+  );
   t.same(lines.find((line) => line.key === 'k1')!.headers, { origin: 'cli' });
   const one = await spate(undefined, 'consume', '--topic', 'cli-topic', '--partition', '1', '--offset', 'earliest', '--count', '1');
   t.equal(one.stdout.trim().split('\n').length, 1, 'plain output: one value per line');
@@ -81,24 +87,42 @@ t.test('the client commands against Spate', async (t) => {
   const offsets = await admin.fetchOffsets({ groupId: 'cli-group', topics: ['cli-topic'] });
   const total = offsets[0]!.partitions.reduce((sum, partition) => sum + Number(partition.offset), 0);
   t.equal(total, 5, 'the CLI group committed past every record it printed');
-  const describeGroup = JSON.parse((await spate(undefined, 'groups', 'describe', '--group', 'cli-group', '--json')).stdout) as { offsets: Array<{ lag: number; currentOffset: number }> };
+  const describeGroup = JSON.parse((await spate(undefined, 'groups', 'describe', '--group', 'cli-group', '--json')).stdout) as {
+    offsets: Array<{ lag: number; currentOffset: number }>;
+  };
   t.equal(describeGroup.offsets.length, 3);
   t.ok(describeGroup.offsets.every((row) => row.lag === 0));
   const humanGroup = await spate(undefined, 'groups', 'describe', '--group', 'cli-group');
   t.match(humanGroup.stdout, /GROUP\s+TOPIC\s+PARTITION\s+CURRENTOFFSET\s+LOGENDOFFSET\s+LAG/);
 
   const topicConfigs = JSON.parse((await spate(undefined, 'configs', 'get', '--topic', 'cli-topic', '--json')).stdout) as Array<{ name: string; value: string; source: string }>;
-  t.match(topicConfigs.find((config) => config.name === 'retention.ms'), { value: '600000', source: 'TOPIC_CONFIG' });
-  t.match(topicConfigs.find((config) => config.name === 'cleanup.policy'), { value: 'delete', source: 'DEFAULT_CONFIG' });
+  t.match(
+    topicConfigs.find((config) => config.name === 'retention.ms'),
+    { value: '600000', source: 'TOPIC_CONFIG' },
+  );
+  t.match(
+    topicConfigs.find((config) => config.name === 'cleanup.policy'),
+    { value: 'delete', source: 'DEFAULT_CONFIG' },
+  );
   const brokerConfigs = JSON.parse((await spate(undefined, 'configs', 'get', '--broker', String(broker.config.nodeId), '--json')).stdout) as Array<{ name: string; value: string }>;
   t.equal(brokerConfigs.find((config) => config.name === 'num.partitions')!.value, '1');
-  const clusterInfo = JSON.parse((await spate(undefined, 'cluster', '--json')).stdout) as { clusterId: string; controllerId: number; brokers: Array<{ nodeId: number; port: number }> };
-  t.same(clusterInfo.brokers.map((entry) => [entry.nodeId, entry.port]), [[broker.config.nodeId, broker.port]]);
+  const clusterInfo = JSON.parse((await spate(undefined, 'cluster', '--json')).stdout) as {
+    clusterId: string;
+    controllerId: number;
+    brokers: Array<{ nodeId: number; port: number }>;
+  };
+  t.same(
+    clusterInfo.brokers.map((entry) => [entry.nodeId, entry.port]),
+    [[broker.config.nodeId, broker.port]],
+  );
   t.equal(clusterInfo.clusterId, broker.logs.clusterId);
 
   const groupDeleted = await spate(undefined, 'groups', 'delete', '--group', 'cli-group');
   t.equal(groupDeleted.code, 0, groupDeleted.stderr);
-  t.notOk((await admin.listGroups()).groups.some((group) => group.groupId === 'cli-group'), 'kafkajs no longer lists the group');
+  t.notOk(
+    (await admin.listGroups()).groups.some((group) => group.groupId === 'cli-group'),
+    'kafkajs no longer lists the group',
+  );
   const groupMissing = await spate(undefined, 'groups', 'delete', '--group', 'cli-group');
   t.equal(groupMissing.code, 1);
   t.match(groupMissing.stderr, /GROUP_ID_NOT_FOUND/);

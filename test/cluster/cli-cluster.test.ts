@@ -31,7 +31,9 @@ t.test('spate start --brokers 3 serves a replicated cluster', async (t) => {
     leaders.add(partition.leader);
   }
   t.equal(leaders.size, 3, 'leaders are spread over the brokers');
-  const refused = await admin.createTopics({ topics: [{ topic: 'too-many', replicationFactor: 4 }] }).catch((error: { errors?: Array<{ type: string; message: string }> }) => error);
+  const refused = await admin
+    .createTopics({ topics: [{ topic: 'too-many', replicationFactor: 4 }] })
+    .catch((error: { errors?: Array<{ type: string; message: string }> }) => error);
   t.match((refused as { errors: Array<{ type: string; message: string }> }).errors[0], { type: 'INVALID_REPLICATION_FACTOR' }, 'a factor above the broker count is refused');
   await admin.disconnect();
   for (const id of [0, 1, 2]) t.ok(existsSync(join(dir, `broker-${id}`, 'three-ways-0')), `broker ${id} holds a replica`);

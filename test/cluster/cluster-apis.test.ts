@@ -25,33 +25,63 @@ t.test('DescribeTopicPartitions: sorted topics, pages of partitions with a curso
   const cluster = await startTestCluster(t);
   const client = await RawClient.connect(cluster.broker(0).bootstrap);
   t.teardown(() => client.close());
-  t.match(await createTopic(client, 'pages-b', [[0, 1], [1, 2], [2, 0]]), { errorCode: 0 });
+  t.match(
+    await createTopic(client, 'pages-b', [
+      [0, 1],
+      [1, 2],
+      [2, 0],
+    ]),
+    { errorCode: 0 },
+  );
   t.match(await createTopic(client, 'pages-a', [[2, 1]]), { errorCode: 0 });
 
   const first = await describeTopicPartitions(client, ['pages-b', 'missing', 'pages-a'], 2);
-  t.same(first.topics.map((topic: any) => [topic.name, topic.errorCode, topic.partitions.map((p: any) => p.partitionIndex)]), [
-    ['missing', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []],
-    ['pages-a', 0, [0]],
-    ['pages-b', 0, [0]],
-  ], 'topics in name order, at most 2 partitions, unknown ones named with an error');
+  t.same(
+    first.topics.map((topic: any) => [topic.name, topic.errorCode, topic.partitions.map((p: any) => p.partitionIndex)]),
+    [
+      ['missing', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []],
+      ['pages-a', 0, [0]],
+      ['pages-b', 0, [0]],
+    ],
+    'topics in name order, at most 2 partitions, unknown ones named with an error',
+  );
   t.same(first.nextCursor, { topicName: 'pages-b', partitionIndex: 1 }, 'the cursor names the next partition');
-  t.match(first.topics[1].partitions[0], { leaderId: 2, leaderEpoch: 0, replicaNodes: [2, 1], isrNodes: [2, 1], eligibleLeaderReplicas: [], lastKnownElr: [], offlineReplicas: [] });
+  t.match(first.topics[1].partitions[0], {
+    leaderId: 2,
+    leaderEpoch: 0,
+    replicaNodes: [2, 1],
+    isrNodes: [2, 1],
+    eligibleLeaderReplicas: [],
+    lastKnownElr: [],
+    offlineReplicas: [],
+  });
   t.not(first.topics[1].topicAuthorizedOperations, -2147483648, 'the authorized operations are filled in');
   t.ok(first.topics[1].topicId.equals(cluster.store.topic('pages-a')!.id));
 
   const second = await describeTopicPartitions(client, ['pages-b', 'pages-a'], 2, first.nextCursor);
-  t.same(second.topics.map((topic: any) => [topic.name, topic.partitions.map((p: any) => p.partitionIndex)]), [['pages-b', [1, 2]]], 'the second page starts at the cursor');
+  t.same(
+    second.topics.map((topic: any) => [topic.name, topic.partitions.map((p: any) => p.partitionIndex)]),
+    [['pages-b', [1, 2]]],
+    'the second page starts at the cursor',
+  );
   t.equal(second.nextCursor, null, 'and is the last');
 
   const everything = await describeTopicPartitions(client, [], 2000);
-  t.ok(everything.topics.some((topic: any) => topic.name === '__consumer_offsets' && topic.isInternal), 'no topics named: every topic, internal ones marked');
+  t.ok(
+    everything.topics.some((topic: any) => topic.name === '__consumer_offsets' && topic.isInternal),
+    'no topics named: every topic, internal ones marked',
+  );
   const names = everything.topics.map((topic: any) => topic.name);
   t.same(names, [...names].sort(), 'in name order');
   const exact = await describeTopicPartitions(client, ['pages-a', 'pages-b'], 1);
   t.same(exact.nextCursor, { topicName: 'pages-b', partitionIndex: 0 }, 'a full page ending with a topic names the next topic');
 
   const foreign = await describeTopicPartitions(client, ['pages-a'], 10, { topicName: 'pages-b', partitionIndex: 0 });
-  t.same(foreign.topics.map((topic: any) => [topic.name, topic.errorCode]), [['pages-a', ErrorCode.INVALID_REQUEST]], 'a cursor outside the topic list is INVALID_REQUEST');
+  t.same(
+    foreign.topics.map((topic: any) => [topic.name, topic.errorCode]),
+    [['pages-a', ErrorCode.INVALID_REQUEST]],
+    'a cursor outside the topic list is INVALID_REQUEST',
+  );
   const negative = await describeTopicPartitions(client, ['pages-a'], 10, { topicName: 'pages-a', partitionIndex: -1 });
   t.equal(negative.topics[0].errorCode, ErrorCode.INVALID_REQUEST, 'so is a negative cursor partition');
 
@@ -66,11 +96,13 @@ t.test('AlterPartitionReassignments / ListPartitionReassignments: errors, an ong
   t.teardown(() => client.close());
   t.match(await createTopic(client, 'moves', [[0, 1]]), { errorCode: 0 });
   const alter = async (partitions: Array<{ topic: string; partitionIndex: number; replicas: number[] | null }>, allowReplicationFactorChange = true) => {
-    const body = (await client.request(45, 1, {
-      timeoutMs: 5000,
-      allowReplicationFactorChange,
-      topics: partitions.map((entry) => ({ name: entry.topic, partitions: [{ partitionIndex: entry.partitionIndex, replicas: entry.replicas }] })),
-    })).body;
+    const body = (
+      await client.request(45, 1, {
+        timeoutMs: 5000,
+        allowReplicationFactorChange,
+        topics: partitions.map((entry) => ({ name: entry.topic, partitions: [{ partitionIndex: entry.partitionIndex, replicas: entry.replicas }] })),
+      })
+    ).body;
     t.equal(body.errorCode, 0);
     return body.responses.map((topic: any) => topic.partitions[0]);
   };
@@ -97,8 +129,21 @@ t.test('AlterPartitionReassignments / ListPartitionReassignments: errors, an ong
   await cluster.store.registerBroker({ nodeId: 7, endpoints: [{ listener: 'PLAINTEXT', host: '127.0.0.1', port: 1 }], rack: null });
   t.equal((await alter([{ topic: 'moves', partitionIndex: 0, replicas: [7, 1] }]))[0].errorCode, ErrorCode.NONE);
   const ongoing = await list();
-  t.same(ongoing.topics, [{ name: 'moves', partitions: [{ partitionIndex: 0, replicas: [7, 1, 0], addingReplicas: [7], removingReplicas: [0] }] }], 'listed with the replicas being added and removed');
-  t.same((await list([{ name: 'moves', partitionIndexes: [0, 3] }, { name: 'nowhere', partitionIndexes: [0] }])).topics.map((topic: any) => [topic.name, topic.partitions.length]), [['moves', 1]], 'named partitions: unknown ones left out');
+  t.same(
+    ongoing.topics,
+    [{ name: 'moves', partitions: [{ partitionIndex: 0, replicas: [7, 1, 0], addingReplicas: [7], removingReplicas: [0] }] }],
+    'listed with the replicas being added and removed',
+  );
+  t.same(
+    (
+      await list([
+        { name: 'moves', partitionIndexes: [0, 3] },
+        { name: 'nowhere', partitionIndexes: [0] },
+      ])
+    ).topics.map((topic: any) => [topic.name, topic.partitions.length]),
+    [['moves', 1]],
+    'named partitions: unknown ones left out',
+  );
   const during = cluster.store.partitionState('moves', 0)!;
   t.match(during, { leader: 0, replicas: [7, 1, 0], isr: [0, 1] }, 'the old leader leads while the new replica catches up');
 
@@ -120,26 +165,56 @@ t.test('ElectLeaders: answers for named, unknown and all partitions', async (t) 
   const cluster = await startTestCluster(t);
   const client = await RawClient.connect(cluster.broker(0).bootstrap);
   t.teardown(() => client.close());
-  t.match(await createTopic(client, 'leaders', [[1, 0], [2, 0]]), { errorCode: 0 });
+  t.match(
+    await createTopic(client, 'leaders', [
+      [1, 0],
+      [2, 0],
+    ]),
+    { errorCode: 0 },
+  );
   const elect = async (electionType: number, topicPartitions: Array<{ topic: string; partitions: number[] }> | null) =>
     (await client.request(43, 2, { electionType, topicPartitions, timeoutMs: 5000 })).body;
 
-  const named = await elect(0, [{ topic: 'leaders', partitions: [0, 7] }, { topic: 'unknown', partitions: [0] }]);
-  t.same(named.replicaElectionResults.map((topic: any) => topic.partitionResult.map((p: any) => [p.partitionId, p.errorCode])), [
-    [[0, ErrorCode.ELECTION_NOT_NEEDED], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]],
-    [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]],
+  const named = await elect(0, [
+    { topic: 'leaders', partitions: [0, 7] },
+    { topic: 'unknown', partitions: [0] },
   ]);
-  t.equal((await elect(1, [{ topic: 'leaders', partitions: [0] }])).replicaElectionResults[0].partitionResult[0].errorCode, ErrorCode.ELECTION_NOT_NEEDED, 'unclean with a live leader');
+  t.same(
+    named.replicaElectionResults.map((topic: any) => topic.partitionResult.map((p: any) => [p.partitionId, p.errorCode])),
+    [
+      [
+        [0, ErrorCode.ELECTION_NOT_NEEDED],
+        [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ],
+      [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]],
+    ],
+  );
+  t.equal(
+    (await elect(1, [{ topic: 'leaders', partitions: [0] }])).replicaElectionResults[0].partitionResult[0].errorCode,
+    ErrorCode.ELECTION_NOT_NEEDED,
+    'unclean with a live leader',
+  );
   t.equal((await elect(5, null)).errorCode, ErrorCode.INVALID_REQUEST, 'an unknown election type');
 
   await cluster.stopBroker(2);
   t.equal(cluster.leaderOf('leaders', 1), 0);
-  t.equal((await elect(0, [{ topic: 'leaders', partitions: [1] }])).replicaElectionResults[0].partitionResult[0].errorCode, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, 'the preferred replica is down');
+  t.equal(
+    (await elect(0, [{ topic: 'leaders', partitions: [1] }])).replicaElectionResults[0].partitionResult[0].errorCode,
+    ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    'the preferred replica is down',
+  );
   await cluster.startBroker(2);
   await waitFor('broker 2 back in the ISR', () => cluster.store.partitionState('leaders', 1)!.isr.includes(2));
   const all = (await elect(0, null)).replicaElectionResults;
-  t.ok(all.every((topic: any) => topic.partitionResult.every((p: any) => p.errorCode === ErrorCode.NONE)), 'all partitions: only those elected are answered');
-  t.same(all.find((topic: any) => topic.topic === 'leaders')?.partitionResult.map((p: any) => p.partitionId), [1], 'leaders-1 was elected, leaders-0 needed nothing');
+  t.ok(
+    all.every((topic: any) => topic.partitionResult.every((p: any) => p.errorCode === ErrorCode.NONE)),
+    'all partitions: only those elected are answered',
+  );
+  t.same(
+    all.find((topic: any) => topic.topic === 'leaders')?.partitionResult.map((p: any) => p.partitionId),
+    [1],
+    'leaders-1 was elected, leaders-0 needed nothing',
+  );
   t.equal(cluster.leaderOf('leaders', 1), 2, 'the preferred replica leads again');
 
   await cluster.stopBroker(2);
@@ -158,10 +233,17 @@ t.test('DescribeQuorum: the controller as voter, the other brokers as observers'
   t.match(partition, { errorCode: 0, leaderId: 0 });
   t.ok(partition.leaderEpoch >= 1);
   t.ok(partition.highWatermark > 0n, 'the high watermark counts the metadata changes');
-  t.same(partition.currentVoters.map((voter: any) => voter.replicaId), [0]);
-  t.same(partition.observers.map((observer: any) => observer.replicaId), [1, 2]);
-  for (const replica of [...partition.currentVoters, ...partition.observers]) t.equal(replica.logEndOffset, partition.highWatermark, `broker ${replica.replicaId} applied every change`);
-  t.same(body.nodes, [{ nodeId: 0, listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: cluster.broker(0).port }] }], 'v2: the voter\'s endpoints');
+  t.same(
+    partition.currentVoters.map((voter: any) => voter.replicaId),
+    [0],
+  );
+  t.same(
+    partition.observers.map((observer: any) => observer.replicaId),
+    [1, 2],
+  );
+  for (const replica of [...partition.currentVoters, ...partition.observers])
+    t.equal(replica.logEndOffset, partition.highWatermark, `broker ${replica.replicaId} applied every change`);
+  t.same(body.nodes, [{ nodeId: 0, listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: cluster.broker(0).port }] }], "v2: the voter's endpoints");
   const wrong = (await client.request(55, 2, { topics: [{ topicName: 'other', partitions: [{ partitionIndex: 0 }] }] })).body;
   t.equal(wrong.topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'only __cluster_metadata-0 is described');
 
@@ -179,16 +261,35 @@ t.test('KIP-951: a Fetch at a follower names the leader and its endpoint', async
   t.match(await createTopic(client, 'hinted', [[2, 0]]), { errorCode: 0 });
   const topicId = cluster.store.topic('hinted')!.id;
   const fetch = async (version: number) =>
-    (await client.request(1, version, {
-      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic: 'hinted', topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [], rackId: '',
-    })).body;
+    (
+      await client.request(1, version, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic: 'hinted',
+            topicId,
+            partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      })
+    ).body;
   const answer = await fetch(16);
   const partition = answer.responses[0].partitions[0];
   t.equal(partition.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   t.same(partition.currentLeader, { leaderId: 2, leaderEpoch: 0 }, 'the current leader and epoch');
-  t.same(answer.nodeEndpoints.map((node: any) => [node.nodeId, node.host, node.port]), [[2, '127.0.0.1', cluster.broker(2).port]], 'and how to reach it');
+  t.same(
+    answer.nodeEndpoints.map((node: any) => [node.nodeId, node.host, node.port]),
+    [[2, '127.0.0.1', cluster.broker(2).port]],
+    'and how to reach it',
+  );
   const old = await fetch(11);
   t.equal(old.responses[0].partitions[0].errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'older versions get the error alone');
 });
@@ -198,16 +299,24 @@ t.test('broker.rack: rack-aware placement over 6 brokers, racks in Metadata and 
   const cluster = await startTestCluster(t, { brokers: 6, brokerConfig: (nodeId) => ({ 'broker.rack': racks[nodeId]! }) });
   const client = await RawClient.connect(cluster.broker(0).bootstrap);
   t.teardown(() => client.close());
-  const created = (await client.request(19, 5, {
-    topics: [
-      { name: 'racked', numPartitions: 6, replicationFactor: 3, assignments: [], configs: [] },
-      { name: 'racked-two', numPartitions: 6, replicationFactor: 2, assignments: [], configs: [] },
-    ],
-    timeoutMs: 5000,
-    validateOnly: false,
-  })).body.topics;
-  t.same(created.map((topic: any) => topic.errorCode), [0, 0]);
-  for (const [topic, factor] of [['racked', 3], ['racked-two', 2]] as const) {
+  const created = (
+    await client.request(19, 5, {
+      topics: [
+        { name: 'racked', numPartitions: 6, replicationFactor: 3, assignments: [], configs: [] },
+        { name: 'racked-two', numPartitions: 6, replicationFactor: 2, assignments: [], configs: [] },
+      ],
+      timeoutMs: 5000,
+      validateOnly: false,
+    })
+  ).body.topics;
+  t.same(
+    created.map((topic: any) => topic.errorCode),
+    [0, 0],
+  );
+  for (const [topic, factor] of [
+    ['racked', 3],
+    ['racked-two', 2],
+  ] as const) {
     const leaders = new Set<number>();
     for (let index = 0; index < 6; index++) {
       const replicas = cluster.store.partitionState(topic, index)!.replicas;
@@ -217,9 +326,17 @@ t.test('broker.rack: rack-aware placement over 6 brokers, racks in Metadata and 
     t.equal(leaders.size, 6, `${topic}: every broker leads one partition`);
   }
   const metadata = (await client.request(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).body;
-  t.same(metadata.brokers.map((broker: any) => [broker.nodeId, broker.rack]), racks.map((rack, nodeId) => [nodeId, rack]), 'Metadata reports each broker\'s rack');
+  t.same(
+    metadata.brokers.map((broker: any) => [broker.nodeId, broker.rack]),
+    racks.map((rack, nodeId) => [nodeId, rack]),
+    "Metadata reports each broker's rack",
+  );
   const described = (await client.request(60, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 })).body;
-  t.same(described.brokers.map((broker: any) => [broker.brokerId, broker.rack]), racks.map((rack, nodeId) => [nodeId, rack]), 'so does DescribeCluster');
+  t.same(
+    described.brokers.map((broker: any) => [broker.brokerId, broker.rack]),
+    racks.map((rack, nodeId) => [nodeId, rack]),
+    'so does DescribeCluster',
+  );
 });
 
 t.test('auto.leader.rebalance.enable: a returning preferred replica leads again on its own', async (t) => {

@@ -39,7 +39,11 @@ if (!javaToolsAvailable()) {
 } else {
   t.test('kafka-topics --describe pages through DescribeTopicPartitions; the ISR shrinks when a broker stops', async (t) => {
     const cluster = await startTestCluster(t);
-    await createTopic(cluster, 'described', [[0, 1, 2], [1, 2, 0], [2, 0, 1]]);
+    await createTopic(cluster, 'described', [
+      [0, 1, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+    ]);
     const handler = describeTopicPartitionsHandler as { handle: (...args: any[]) => unknown };
     const original = handler.handle;
     let calls = 0;
@@ -117,7 +121,11 @@ if (!javaToolsAvailable()) {
     await writing;
     const read = (await kcatConsume(cluster.bootstrap, 'moving')).map((record) => record.value);
     const position = new Set(read);
-    t.same(acked.filter((value) => !position.has(value)), [], `0 of ${acked.length} acknowledged records lost`);
+    t.same(
+      acked.filter((value) => !position.has(value)),
+      [],
+      `0 of ${acked.length} acknowledged records lost`,
+    );
     t.equal(position.size, read.length, 'no duplicates');
     const list = await runKafkaTool(TOOLS.reassignPartitions, ['--bootstrap-server', cluster.bootstrap, '--list']);
     t.equal(list.code, 0, list.stderr);
@@ -166,7 +174,7 @@ if (!javaToolsAvailable()) {
     const status = await runKafkaTool(TOOLS.metadataQuorum, ['--bootstrap-server', cluster.bootstrap, 'describe', '--status']);
     t.equal(status.code, 0, status.stderr);
     t.match(status.stdout, /LeaderId:\s+0\b/, 'the controller leads');
-    t.match(status.stdout, /HighWatermark:\s+[1-9]\d*/, 'at the store\'s change count');
+    t.match(status.stdout, /HighWatermark:\s+[1-9]\d*/, "at the store's change count");
     t.match(status.stdout, /CurrentVoters:\s+\[\{"id": 0\b/);
     t.match(status.stdout, /CurrentObservers:\s+\[\{"id": 1\b[^\]]*"id": 2\b/);
     const replication = await runKafkaTool(TOOLS.metadataQuorum, ['--bootstrap-server', cluster.bootstrap, 'describe', '--replication']);

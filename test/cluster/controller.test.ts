@@ -33,7 +33,14 @@ t.test('failover elections: clean from the ISR, offline without it, unclean when
 });
 
 t.test('ElectLeaders: preferred and unclean elections', async (t) => {
-  const store = await storeWith([0, 1, 2], [{ replicas: [1, 2], leader: 2 }, { replicas: [0, 1], leader: 1, isr: [1] }, { replicas: [2, 1], leader: -1, isr: [1] }]);
+  const store = await storeWith(
+    [0, 1, 2],
+    [
+      { replicas: [1, 2], leader: 2 },
+      { replicas: [0, 1], leader: 1, isr: [1] },
+      { replicas: [2, 1], leader: -1, isr: [1] },
+    ],
+  );
   t.match(await electLeader(store, 't', 0, ElectionType.PREFERRED, quiet), { errorCode: ErrorCode.NONE });
   t.match(store.partitionState('t', 0), { leader: 1, leaderEpoch: 1 });
   t.match(await electLeader(store, 't', 0, ElectionType.PREFERRED, quiet), { errorCode: ErrorCode.ELECTION_NOT_NEEDED });
@@ -51,10 +58,16 @@ t.test('ElectLeaders: preferred and unclean elections', async (t) => {
 });
 
 t.test('auto.leader.rebalance.enable: brokers leading too few of their preferred partitions get them back', async (t) => {
-  const store = await storeWith([0, 1, 2], [{ replicas: [0, 1], leader: 1 }, { replicas: [0, 2] }, { replicas: [1, 2], leader: 2 }, { replicas: [1, 0] }, { replicas: [2, 0], leader: 0, isr: [0] }]);
+  const store = await storeWith(
+    [0, 1, 2],
+    [{ replicas: [0, 1], leader: 1 }, { replicas: [0, 2] }, { replicas: [1, 2], leader: 2 }, { replicas: [1, 0] }, { replicas: [2, 0], leader: 0, isr: [0] }],
+  );
   t.equal(await rebalanceLeaders(store, 60, quiet), 0, 'broker 0 at 50% and broker 1 at 50% are below 60%; broker 2 cannot lead its partition');
   t.equal(await rebalanceLeaders(store, 10, quiet), 2);
-  t.same([0, 1, 2, 3, 4].map((index) => store.partitionState('t', index)!.leader), [0, 0, 1, 1, 0]);
+  t.same(
+    [0, 1, 2, 3, 4].map((index) => store.partitionState('t', index)!.leader),
+    [0, 0, 1, 1, 0],
+  );
 });
 
 t.test('reassignment: start, replace, complete once the added replicas are in sync, cancel', async (t) => {
@@ -83,15 +96,44 @@ t.test('reassignment: start, replace, complete once the added replicas are in sy
 });
 
 t.test('rack-aware placement: each partition spans as many racks as it can', async (t) => {
-  const racks = new Map<number, string | null>([[0, 'a'], [1, 'a'], [2, 'a'], [3, 'b'], [4, 'c']]);
+  const racks = new Map<number, string | null>([
+    [0, 'a'],
+    [1, 'a'],
+    [2, 'a'],
+    [3, 'b'],
+    [4, 'c'],
+  ]);
   const placed = placeReplicas('racked', 0, 5, 3, [0, 1, 2, 3, 4], racks);
   for (const replicas of placed) {
     t.equal(new Set(replicas).size, 3, `[${replicas.join(',')}] names no broker twice`);
     t.equal(new Set(replicas.map((id) => racks.get(id))).size, 3, `[${replicas.join(',')}] spans the three racks`);
   }
   t.equal(new Set(placed.map((replicas) => replicas[0])).size, 5, 'every broker leads one partition');
-  const twoRacks = placeReplicas('racked', 0, 4, 4, [0, 1, 2, 3], new Map([[0, 'a'], [1, 'a'], [2, 'b'], [3, 'b']]));
+  const twoRacks = placeReplicas(
+    'racked',
+    0,
+    4,
+    4,
+    [0, 1, 2, 3],
+    new Map([
+      [0, 'a'],
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'b'],
+    ]),
+  );
   for (const replicas of twoRacks) t.equal(new Set(replicas).size, 4, 'more replicas than racks: every broker once');
-  const partial = placeReplicas('racked', 0, 3, 2, [0, 1, 2], new Map([[0, 'a'], [1, null], [2, 'b']]));
+  const partial = placeReplicas(
+    'racked',
+    0,
+    3,
+    2,
+    [0, 1, 2],
+    new Map([
+      [0, 'a'],
+      [1, null],
+      [2, 'b'],
+    ]),
+  );
   t.same(partial, placeReplicas('racked', 0, 3, 2, [0, 1, 2]), 'a rackless broker: racks are ignored');
 });

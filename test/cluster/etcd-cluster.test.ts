@@ -123,7 +123,13 @@ t.test('three spate processes on etcd', { skip: missing, timeout: 240_000 }, asy
   const bootstrap = () => [...brokers.values()].map((broker) => broker.bootstrap);
 
   // A frozen broker (SIGSTOP) keeps its connections open and never answers: the requests to it time out after 3 s, not kafkajs' 30.
-  const kafka = new Kafka({ clientId: 'etcd-cluster', brokers: bootstrap(), logLevel: logLevel.NOTHING, requestTimeout: 3000, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+  const kafka = new Kafka({
+    clientId: 'etcd-cluster',
+    brokers: bootstrap(),
+    logLevel: logLevel.NOTHING,
+    requestTimeout: 3000,
+    retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   t.teardown(() => admin.disconnect());
@@ -174,7 +180,13 @@ t.test('three spate processes on etcd', { skip: missing, timeout: 240_000 }, asy
     const othersBootstrap = [...brokers.entries()].filter(([id]) => id !== frozenId).map(([, broker]) => broker.bootstrap);
     // A client that never met the frozen broker: kafkajs would otherwise keep sending to it
     // (and time out) until its metadata refresh happens to ask another broker.
-    const others = new Kafka({ clientId: 'etcd-cluster-others', brokers: othersBootstrap, logLevel: logLevel.NOTHING, requestTimeout: 3000, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const others = new Kafka({
+      clientId: 'etcd-cluster-others',
+      brokers: othersBootstrap,
+      logLevel: logLevel.NOTHING,
+      requestTimeout: 3000,
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
     const othersAdmin = others.admin();
     await othersAdmin.connect();
     t.teardown(() => othersAdmin.disconnect());
@@ -203,7 +215,13 @@ t.test('three spate processes on etcd', { skip: missing, timeout: 240_000 }, asy
   await t.test('kill -9 of the leader and a restart within its session timeout', async (t) => {
     const victimId = (await partitionInfo(admin)).leader;
     const survivors = [...brokers.entries()].filter(([id]) => id !== victimId).map(([, broker]) => broker.bootstrap);
-    const client = new Kafka({ clientId: 'etcd-cluster-restart', brokers: survivors, logLevel: logLevel.NOTHING, requestTimeout: 3000, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const client = new Kafka({
+      clientId: 'etcd-cluster-restart',
+      brokers: survivors,
+      logLevel: logLevel.NOTHING,
+      requestTimeout: 3000,
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
     const survivorsAdmin = client.admin();
     await survivorsAdmin.connect();
     t.teardown(() => survivorsAdmin.disconnect());

@@ -47,7 +47,14 @@ t.test('two stores over one etcd', { skip: missing }, async (t) => {
 
   await a.registerBroker(registration(1));
   await b.registerBroker(registration(0));
-  t.same(b.brokers().map((broker) => broker.nodeId).sort(), [0, 1], "once its write resolved, b's copy holds every earlier write too");
+  t.same(
+    b
+      .brokers()
+      .map((broker) => broker.nodeId)
+      .sort(),
+    [0, 1],
+    "once its write resolved, b's copy holds every earlier write too",
+  );
   t.ok(await eventually(() => a.brokers().length === 2, 2000), 'a sees the later registration through its watch');
   t.equal(a.controllerId(), 0);
   t.equal(b.controllerId(), 0, 'the lowest live node id, alike in both');
@@ -57,14 +64,31 @@ t.test('two stores over one etcd', { skip: missing }, async (t) => {
 
   const id = Buffer.alloc(16, 7);
   const state = (leader: number) => ({ leader, leaderEpoch: 0, replicas: [0, 1], isr: [0, 1], version: 0 });
-  t.equal(await a.createTopic({ name: 'orders', id, replicas: [[0, 1], [1, 0]], configs: { 'cleanup.policy': 'delete' } }, [state(0), state(1)]), true);
+  t.equal(
+    await a.createTopic(
+      {
+        name: 'orders',
+        id,
+        replicas: [
+          [0, 1],
+          [1, 0],
+        ],
+        configs: { 'cleanup.policy': 'delete' },
+      },
+      [state(0), state(1)],
+    ),
+    true,
+  );
   t.match(a.partitionState('orders', 1), { leader: 1, version: 0 }, 'the writer reads its own write');
   t.equal(await b.createTopic({ name: 'orders', id, replicas: [[0, 1]], configs: {} }, [state(0)]), false, 'a second creation is refused');
   t.ok(await eventually(() => b.topic('orders') !== undefined, 2000));
   t.ok(b.topic('orders')!.id.equals(id), 'the topic ID survives base64');
   t.same(b.topic('orders')!.configs, { 'cleanup.policy': 'delete' });
   t.ok(seenByB.some((event) => event.kind === 'topic-created' && event.topic === 'orders'));
-  t.notOk(seenByB.some((event) => event.kind === 'partition-state'), 'a creation is one topic-created event, not one per partition');
+  t.notOk(
+    seenByB.some((event) => event.kind === 'partition-state'),
+    'a creation is one topic-created event, not one per partition',
+  );
 
   const start = (await b.metadataPosition()).offset;
   t.equal(await a.compareAndSetPartition('orders', 0, 0, { ...state(0), isr: [0] }), 1, 'the CAS at version 0 wins');
@@ -73,14 +97,20 @@ t.test('two stores over one etcd', { skip: missing }, async (t) => {
   t.ok(seenByB.some((event) => event.kind === 'partition-state' && event.topic === 'orders' && event.partition === 0));
   t.ok((await b.metadataPosition()).offset > start, 'the offset is the etcd revision');
 
-  const racing = await Promise.all([a.compareAndSetPartition('orders', 1, 0, { ...state(1), leaderEpoch: 1 }), b.compareAndSetPartition('orders', 1, 0, { ...state(0), leaderEpoch: 1 })]);
+  const racing = await Promise.all([
+    a.compareAndSetPartition('orders', 1, 0, { ...state(1), leaderEpoch: 1 }),
+    b.compareAndSetPartition('orders', 1, 0, { ...state(0), leaderEpoch: 1 }),
+  ]);
   t.equal(racing.filter((version) => version === 1).length, 1, 'of two racing CAS exactly one wins');
 
   seenByB.length = 0;
   await a.addPartitions('orders', [[0, 1]], [state(0)]);
   t.equal(a.topic('orders')!.replicas.length, 3);
   t.ok(await eventually(() => seenByB.some((event) => event.kind === 'partitions-added'), 2000));
-  t.notOk(seenByB.some((event) => event.kind === 'partition-state'), 'added partitions arrive with partitions-added');
+  t.notOk(
+    seenByB.some((event) => event.kind === 'partition-state'),
+    'added partitions arrive with partitions-added',
+  );
   t.match(b.partitionState('orders', 2), { leader: 0, version: 0 });
 
   // More partitions than one etcd transaction may hold (--max-txn-ops 128).
@@ -90,7 +120,11 @@ t.test('two stores over one etcd', { skip: missing }, async (t) => {
   t.equal(a.partitionState('wide', 249)?.leader, 1);
   t.ok(await eventually(() => b.topic('wide') !== undefined, 2000));
   t.equal(b.partitionState('wide', 249)?.leader, 1, 'every state arrived before the topic was announced');
-  await b.addPartitions('wide', many.slice(0, 150).map((s) => s.replicas), many.slice(0, 150));
+  await b.addPartitions(
+    'wide',
+    many.slice(0, 150).map((s) => s.replicas),
+    many.slice(0, 150),
+  );
   t.ok(await eventually(() => a.topic('wide')?.replicas.length === 400, 2000));
   t.equal(a.partitionState('wide', 399)?.version, 0);
   t.same(
@@ -100,7 +134,11 @@ t.test('two stores over one etcd', { skip: missing }, async (t) => {
   );
 
   const blocks = await Promise.all([a.allocateProducerIds(1000n), b.allocateProducerIds(1000n), a.allocateProducerIds(1000n)]);
-  t.same([...blocks].sort((x, y) => Number(x - y)), [0n, 1000n, 2000n], 'producer-ID blocks do not overlap');
+  t.same(
+    [...blocks].sort((x, y) => Number(x - y)),
+    [0n, 1000n, 2000n],
+    'producer-ID blocks do not overlap',
+  );
 
   t.equal(await b.deleteTopic('orders'), true);
   t.ok(await eventually(() => a.topic('orders') === undefined, 2000));
@@ -129,10 +167,22 @@ t.test('two stores over one etcd', { skip: missing }, async (t) => {
   t.ok(await eventually(() => b.topic('late') !== undefined, 5000), 'b reloaded after its watch was cancelled');
   t.equal(b.topic('gone'), undefined);
   t.match(b.partitionState('changing', 0), { leader: 1, version: 1 });
-  t.ok(seenByB.some((event) => event.kind === 'topic-deleted' && event.topic === 'gone'), 'the deletion is announced');
-  t.ok(seenByB.some((event) => event.kind === 'topic-created' && event.topic === 'late'), 'the creation is announced');
-  t.ok(seenByB.some((event) => event.kind === 'partition-state' && event.topic === 'changing'), 'the state change is announced');
-  t.notOk(seenByB.some((event) => event.kind === 'brokers'), 'membership did not change');
+  t.ok(
+    seenByB.some((event) => event.kind === 'topic-deleted' && event.topic === 'gone'),
+    'the deletion is announced',
+  );
+  t.ok(
+    seenByB.some((event) => event.kind === 'topic-created' && event.topic === 'late'),
+    'the creation is announced',
+  );
+  t.ok(
+    seenByB.some((event) => event.kind === 'partition-state' && event.topic === 'changing'),
+    'the state change is announced',
+  );
+  t.notOk(
+    seenByB.some((event) => event.kind === 'brokers'),
+    'membership did not change',
+  );
   t.equal(await b.compareAndSetPartition('changing', 0, 1, { ...state(0), leaderEpoch: 2 }), 2, 'writes work again, and b sees them through its new watch');
 
   // A process that dies keeps no lease: its registration expires after the TTL.

@@ -44,9 +44,15 @@ async function checkNoLoss(t: Test, cluster: SpateCluster, topic: string, acked:
   const lost = acked.filter((value) => !position.has(value));
   t.same(lost, [], `${topic}: 0 of ${acked.length} acknowledged records lost`);
   const order = committed.map(sent);
-  t.ok(order.every((value, index) => index === 0 || value > order[index - 1]!), `${topic}: the log keeps the order the records were sent in`);
+  t.ok(
+    order.every((value, index) => index === 0 || value > order[index - 1]!),
+    `${topic}: the log keeps the order the records were sent in`,
+  );
   for (const broker of cluster.brokers) {
-    await waitFor(`${topic} replicated to ${broker.nodeId}`, () => broker.replicas.partition(topic, 0)!.highWatermark === cluster.broker(leader).replicas.partition(topic, 0)!.highWatermark);
+    await waitFor(
+      `${topic} replicated to ${broker.nodeId}`,
+      () => broker.replicas.partition(topic, 0)!.highWatermark === cluster.broker(leader).replicas.partition(topic, 0)!.highWatermark,
+    );
     t.same(await replicaValues(cluster, broker.nodeId, topic), committed, `${topic}: replica ${broker.nodeId} is identical`);
   }
 }

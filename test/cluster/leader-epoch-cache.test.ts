@@ -38,5 +38,13 @@ t.test('placement spreads leaders and checks explicit assignments', async (t) =>
   t.throws(() => checkAssignment([[0, 9]], [0, 1, 2]), { kafkaCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: /broker 9, but no such broker/ });
   t.throws(() => checkAssignment([[0, 0]], [0, 1, 2]), { kafkaCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: /more than once/ });
   t.throws(() => checkAssignment([[0, 1], [2]], [0, 1, 2]), { kafkaCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: /same number of replicas/ });
-  t.doesNotThrow(() => checkAssignment([[0, 1], [2, 0]], [0, 1, 2]));
+  t.doesNotThrow(() =>
+    checkAssignment(
+      [
+        [0, 1],
+        [2, 0],
+      ],
+      [0, 1, 2],
+    ),
+  );
 });

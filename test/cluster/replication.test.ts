@@ -53,7 +53,15 @@ async function replicaContents(cluster: SpateCluster, nodeId: number, topic: str
 
 async function createTopic(client: RawClient, name: string, assignment: number[], configs: Record<string, string> = {}) {
   const response = await client.request(19, 5, {
-    topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: assignment }], configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })) }],
+    topics: [
+      {
+        name,
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [{ partitionIndex: 0, brokerIds: assignment }],
+        configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })),
+      },
+    ],
     timeoutMs: 5000,
     validateOnly: false,
   });
@@ -66,12 +74,22 @@ t.test('acks=all waits for the ISR, followers keep offsets and epochs, failover 
   t.teardown(() => client.close());
   t.match(await createTopic(client, 'replicated', [1, 2, 0]), { errorCode: 0, replicationFactor: 3 });
 
-  const metadata = (await client.request(3, 12, { topics: [{ name: 'replicated', topicId: Buffer.alloc(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).body;
-  t.same(metadata.brokers.map((broker: any) => broker.nodeId), [0, 1, 2], 'Metadata lists every broker');
+  const metadata = (
+    await client.request(3, 12, { topics: [{ name: 'replicated', topicId: Buffer.alloc(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })
+  ).body;
+  t.same(
+    metadata.brokers.map((broker: any) => broker.nodeId),
+    [0, 1, 2],
+    'Metadata lists every broker',
+  );
   t.equal(metadata.controllerId, 0, 'the lowest live node id is the controller');
   t.match(metadata.topics[0].partitions[0], { leaderId: 1, leaderEpoch: 0, replicaNodes: [1, 2, 0], isrNodes: [1, 2, 0], offlineReplicas: [] });
   const cluster60 = (await client.request(60, 0, { includeClusterAuthorizedOperations: false })).body;
-  t.same(cluster60.brokers.map((broker: any) => broker.brokerId), [0, 1, 2], 'DescribeCluster lists every broker');
+  t.same(
+    cluster60.brokers.map((broker: any) => broker.brokerId),
+    [0, 1, 2],
+    'DescribeCluster lists every broker',
+  );
   const coordinators = (await client.request(10, 4, { keyType: 0, coordinatorKeys: ['g-one', 'g-two', 'g-three'] })).body.coordinators;
   for (const found of coordinators) {
     const leaderId = cluster.leaderOf('__consumer_offsets', partitionForKey(found.key, 50));
@@ -84,7 +102,11 @@ t.test('acks=all waits for the ISR, followers keep offsets and epochs, failover 
   const refusal = refused.responses[0].partitionResponses[0];
   t.equal(refusal.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   t.same(refusal.currentLeader, { leaderId: 1, leaderEpoch: 0 }, 'the answer carries the current leader');
-  t.same(refused.nodeEndpoints.map((node: any) => [node.nodeId, node.port]), [[1, cluster.broker(1).port]], 'and its endpoint');
+  t.same(
+    refused.nodeEndpoints.map((node: any) => [node.nodeId, node.port]),
+    [[1, cluster.broker(1).port]],
+    'and its endpoint',
+  );
 
   const leader = await RawClient.connect(cluster.broker(1).bootstrap);
   t.teardown(() => leader.close());
@@ -96,9 +118,18 @@ t.test('acks=all waits for the ISR, followers keep offsets and epochs, failover 
   // A consumer fetch with an older leader epoch is fenced, with a newer one unknown.
   const fetch = (epoch: number) =>
     leader.request(1, 12, {
-      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic: 'replicated', partitions: [{ partition: 0, currentLeaderEpoch: epoch, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [], rackId: '',
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        { topic: 'replicated', partitions: [{ partition: 0, currentLeaderEpoch: epoch, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
     });
   t.equal((await fetch(0)).body.responses[0].partitions[0].errorCode, ErrorCode.NONE);
   t.equal((await fetch(1)).body.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
@@ -112,9 +143,18 @@ t.test('acks=all waits for the ISR, followers keep offsets and epochs, failover 
   const stale = await RawClient.connect(cluster.broker(2).bootstrap);
   t.teardown(() => stale.close());
   const fenced = await stale.request(1, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: 'replicated', partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      { topic: 'replicated', partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] },
+    ],
+    forgottenTopicsData: [],
+    rackId: '',
   });
   t.equal(fenced.body.responses[0].partitions[0].errorCode, ErrorCode.FENCED_LEADER_EPOCH, 'a reader at the old epoch is fenced');
   t.match((await produce(stale, 'replicated', ['c'])).responses[0].partitionResponses[0], { errorCode: 0, baseOffset: 2n });
@@ -179,11 +219,23 @@ t.test('the ISR shrinks after replica.lag.time.max.ms and grows back when the fo
   t.same(cluster.store.partitionState('laggard', 0)!.isr, [0, 7]);
   const topicId = cluster.store.topic('laggard')!.id;
   const followerFetch = (fetchOffset: bigint) =>
-    client.request(1, 15, {
-      replicaState: { replicaId: 7, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [], rackId: '',
-    }, 2);
+    client.request(
+      1,
+      15,
+      {
+        replicaState: { replicaId: 7, replicaEpoch: -1n },
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      2,
+    );
 
   // acks=all waits for replica 7, which does not fetch: the ISR shrinks, then the write is committed.
   const parked = produce(client, 'laggard', ['waits']);
@@ -195,7 +247,13 @@ t.test('the ISR shrinks after replica.lag.time.max.ms and grows back when the fo
   const fetched = await followerFetch(0n);
   const data = fetched.body.responses[0].partitions[0];
   t.equal(data.errorCode, 0);
-  t.equal(decodeRecordBatches(data.records).flatMap((b) => b.records.map((r) => r.value!.toString())).join(), 'waits', 'the follower fetch returns the records');
+  t.equal(
+    decodeRecordBatches(data.records)
+      .flatMap((b) => b.records.map((r) => r.value!.toString()))
+      .join(),
+    'waits',
+    'the follower fetch returns the records',
+  );
   t.same(cluster.store.partitionState('laggard', 0)!.isr, [0], 'not caught up yet: fetching from 0 proves nothing past it');
   await followerFetch(1n);
   t.same(cluster.store.partitionState('laggard', 0)!.isr, [0, 7], 'a follower at the high watermark rejoins the ISR');
@@ -207,17 +265,36 @@ t.test('the ISR shrinks after replica.lag.time.max.ms and grows back when the fo
   const follower = await RawClient.connect(cluster.broker(0).bootstrap);
   t.teardown(() => follower.close());
   await follower.request(1, 15, {
-    replicaState: { replicaId: 7, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    replicaState: { replicaId: 7, replicaEpoch: -1n },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
     topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset: 2n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
+    forgottenTopicsData: [],
+    rackId: '',
   });
   t.match((await second).responses[0].partitionResponses[0], { errorCode: 0, baseOffset: 1n }, 'acknowledged after the follower fetched past it');
   t.equal(cluster.broker(0).replicas.partition('laggard', 0)!.highWatermark, 2n);
-  const stranger = await follower.request(1, 15, {
-    replicaState: { replicaId: 9, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
-  }, 3);
+  const stranger = await follower.request(
+    1,
+    15,
+    {
+      replicaState: { replicaId: 9, replicaEpoch: -1n },
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+    3,
+  );
   t.equal(stranger.body.responses[0].partitions[0].errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'a broker without a replica may not fetch as a follower');
   await cluster.store.unregisterBroker(7);
 });
@@ -249,9 +326,12 @@ t.test('a returning old leader truncates its divergent tail where the new leader
   t.match((await produce(leader, 'diverging', ['c', 'd'])).responses[0].partitionResponses[0], { errorCode: 0, baseOffset: 2n });
   const returned = await cluster.startBroker(0);
   await waitFor('broker 0 caught up', () => returned.replicas.partition('diverging', 0)!.log.logEndOffset === 4n && cluster.store.partitionState('diverging', 0)!.isr.includes(0));
-  t.ok(lines.some((line) => /diverging-0: truncating the divergent tail from 2 \(log end 5\)/.test(line)), 'truncated at the end of epoch 0 on the new leader');
+  t.ok(
+    lines.some((line) => /diverging-0: truncating the divergent tail from 2 \(log end 5\)/.test(line)),
+    'truncated at the end of epoch 0 on the new leader',
+  );
   const contents = await replicaContents(cluster, 0, 'diverging');
-  t.same(contents.values, ['a', 'b', 'c', 'd'], 'the stranded records are gone, the new leader\'s are there');
+  t.same(contents.values, ['a', 'b', 'c', 'd'], "the stranded records are gone, the new leader's are there");
   t.same(contents.epochs, [0, 1]);
 });
 
@@ -273,5 +353,8 @@ t.test('producer IDs are unique across the brokers and across runs on the same d
   await first.stop();
   const second = await startTestCluster(t, { dataDir });
   const later = await initProducerId(second.broker(0).bootstrap);
-  t.ok(ids.every((id) => later > id), `a new run starts past every block handed out (${later})`);
+  t.ok(
+    ids.every((id) => later > id),
+    `a new run starts past every block handed out (${later})`,
+  );
 });

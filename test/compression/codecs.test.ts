@@ -95,14 +95,21 @@ t.test('transformBatches recompresses to the topic codec and keeps the records',
   if (!result.ok) throw new Error(result.message);
   t.equal(result.changed, true);
   const batches = [...batchesOf(Buffer.from(result.records))];
-  t.same(batches.map((b) => b.codec), [Codec.ZSTD, Codec.ZSTD]);
+  t.same(
+    batches.map((b) => b.codec),
+    [Codec.ZSTD, Codec.ZSTD],
+  );
   t.equal(batches[0]!.producerId, 7n, 'producer fields kept');
   const values = batches.flatMap((b) => [...recordsOf(recordsSection(b), b.recordCount)].map((r) => r.key!.toString()));
   t.same(values, [...Array.from({ length: 20 }, (_, i) => `key-${i}`), ...Array.from({ length: 5 }, (_, i) => `key-${i}`)]);
 
   const decompressed = await transformBatches({ records: compressed(keyed(3), Codec.LZ4), targetCodec: Codec.NONE, requireKeys: false, levels: {} });
   if (!decompressed.ok) throw new Error(decompressed.message);
-  t.same(decodeRecordBatches(Buffer.from(decompressed.records))[0]!.records.map((r) => r.value!.toString().slice(0, 7)), ['value 0', 'value 1', 'value 2'], 'uncompressed batches decode with the plain decoder (CRC checked)');
+  t.same(
+    decodeRecordBatches(Buffer.from(decompressed.records))[0]!.records.map((r) => r.value!.toString().slice(0, 7)),
+    ['value 0', 'value 1', 'value 2'],
+    'uncompressed batches decode with the plain decoder (CRC checked)',
+  );
 
   const same = await transformBatches({ records: compressed(keyed(3), Codec.GZIP), targetCodec: -1, requireKeys: false, levels: {} });
   t.match(same, { ok: true, changed: false }, 'compression.type=producer keeps the batch');
@@ -126,11 +133,11 @@ t.test('the worker pool runs transformations off the event loop', async (t) => {
     if (!result.ok) throw new Error(result.message);
     t.equal([...batchesOf(Buffer.from(result.records))][0]!.codec, Codec.GZIP);
   }
-  t.ok(framed.buffer.byteLength > 0, 'the caller\'s buffer is not detached');
+  t.ok(framed.buffer.byteLength > 0, "the caller's buffer is not detached");
   t.ok(pool.threads >= 1, `${pool.threads} worker thread(s)`);
   const unchanged = await pool.transform({ records: framed, targetCodec: -1, requireKeys: true, levels: {} });
   t.match(unchanged, { ok: true, changed: false });
-  t.equal((unchanged as { records: Uint8Array }).records, framed, 'an unchanged batch is the caller\'s own buffer');
+  t.equal((unchanged as { records: Uint8Array }).records, framed, "an unchanged batch is the caller's own buffer");
 });
 
 t.test('tasks that arrive while the pool is first created share one pool, and all finish', async (t) => {

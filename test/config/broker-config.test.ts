@@ -27,7 +27,10 @@ t.test('defaults match Kafka where Spate follows it', async (t) => {
 t.test('a properties file, then overrides', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spate-config-'));
   const file = join(dir, 'server.properties');
-  writeFileSync(file, '# comment\nnode.id=3\nlisteners=PLAINTEXT://0.0.0.0:19092\nlog.dirs=/tmp/a,/tmp/b\nnum.partitions = 4\nlog.segment.bytes: 1048576\nsome.unknown.key=1\nmessage.max.bytes=\\\n  2000\n');
+  writeFileSync(
+    file,
+    '# comment\nnode.id=3\nlisteners=PLAINTEXT://0.0.0.0:19092\nlog.dirs=/tmp/a,/tmp/b\nnum.partitions = 4\nlog.segment.bytes: 1048576\nsome.unknown.key=1\nmessage.max.bytes=\\\n  2000\n',
+  );
   const config = loadBrokerConfig({ configFile: file, overrides: { 'num.partitions': 6 } });
   t.equal(config.nodeId, 3);
   t.same(config.listeners[0], { name: 'PLAINTEXT', host: '0.0.0.0', port: 19092 });

@@ -13,8 +13,6 @@ t.test('README compatibility table matches the handler table', async (t) => {
     minVersion: Number(m[3]),
     maxVersion: Number(m[4] ?? m[3]),
   }));
-  const served = [...handlers]
-    .map((h) => ({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion }))
-    .sort((a, b) => a.apiKey - b.apiKey);
+  const served = [...handlers].map((h) => ({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion })).sort((a, b) => a.apiKey - b.apiKey);
   t.same(rows, served);
 });

@@ -8,7 +8,9 @@ import { type TopicPartitions } from '../../src/group/consumer-group.js';
 
 const topic = (id: string, partitions: number): AssignmentTopic => ({ id, name: `topic-${id}`, partitions });
 const member = (memberId: string, topicIds: string[], instanceId: string | null = null): AssignmentMember => ({
-  memberId, instanceId, subscribedTopicIds: new Set(topicIds),
+  memberId,
+  instanceId,
+  subscribedTopicIds: new Set(topicIds),
 });
 const count = (partitions: TopicPartitions | undefined) => [...(partitions ?? new Map()).values()].reduce((n, set) => n + set.size, 0);
 
@@ -28,7 +30,11 @@ function checkComplete(t: Test, result: Map<string, TopicPartitions>, members: A
     }
   }
   const subscribed = topics.filter((each) => members.some((m) => m.subscribedTopicIds.has(each.id)));
-  t.equal(owners.size, subscribed.reduce((n, each) => n + each.partitions, 0), 'every subscribed partition is assigned');
+  t.equal(
+    owners.size,
+    subscribed.reduce((n, each) => n + each.partitions, 0),
+    'every subscribed partition is assigned',
+  );
 }
 
 t.test('uniform: balanced, complete and sticky', async (t) => {

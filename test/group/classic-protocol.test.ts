@@ -15,7 +15,15 @@ const FETCH_OFFSETS = 9;
 
 const protocols = [{ name: 'range', metadata: Buffer.from([0, 1, 2]) }];
 const join = (groupId: string, memberId = '', extra: Record<string, unknown> = {}) => ({
-  groupId, sessionTimeoutMs: 10000, rebalanceTimeoutMs: 2000, memberId, groupInstanceId: null, protocolType: 'consumer', protocols, reason: null, ...extra,
+  groupId,
+  sessionTimeoutMs: 10000,
+  rebalanceTimeoutMs: 2000,
+  memberId,
+  groupInstanceId: null,
+  protocolType: 'consumer',
+  protocols,
+  reason: null,
+  ...extra,
 });
 
 async function setup(t: Test, config: Record<string, string | number> = {}) {
@@ -69,8 +77,18 @@ t.test('join, sync, heartbeat, leave: the happy path and its error codes', async
   t.equal(secondJoined.generationId, 2);
   t.equal(rejoined.members.length + secondJoined.members.length, 2, 'only the leader lists the members');
 
-  const left = await call(LEAVE, 4, { groupId: 'g1', members: [{ memberId, groupInstanceId: null, reason: null }, { memberId: 'ghost', groupInstanceId: null, reason: null }] });
-  t.same(left.members.map((m: any) => m.errorCode), [0, ErrorCode.UNKNOWN_MEMBER_ID], 'batched LeaveGroup answers per member');
+  const left = await call(LEAVE, 4, {
+    groupId: 'g1',
+    members: [
+      { memberId, groupInstanceId: null, reason: null },
+      { memberId: 'ghost', groupInstanceId: null, reason: null },
+    ],
+  });
+  t.same(
+    left.members.map((m: any) => m.errorCode),
+    [0, ErrorCode.UNKNOWN_MEMBER_ID],
+    'batched LeaveGroup answers per member',
+  );
 });
 
 t.test('join validation: session timeout, protocol type, empty group ID, group.max.size', async (t) => {
@@ -93,10 +111,20 @@ t.test('static membership: a returning instance fences its old member ID', async
   const again = await call(JOIN, 5, join('g3', '', { groupInstanceId: 'instance-1' }));
   t.equal(again.errorCode, 0);
   t.not(again.memberId, first.memberId);
-  t.equal((await call(HEARTBEAT, 3, { groupId: 'g3', generationId: again.generationId, memberId: first.memberId, groupInstanceId: 'instance-1' })).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-  t.equal((await call(HEARTBEAT, 3, { groupId: 'g3', generationId: again.generationId, memberId: again.memberId, groupInstanceId: 'other' })).errorCode, ErrorCode.FENCED_INSTANCE_ID);
+  t.equal(
+    (await call(HEARTBEAT, 3, { groupId: 'g3', generationId: again.generationId, memberId: first.memberId, groupInstanceId: 'instance-1' })).errorCode,
+    ErrorCode.UNKNOWN_MEMBER_ID,
+  );
+  t.equal(
+    (await call(HEARTBEAT, 3, { groupId: 'g3', generationId: again.generationId, memberId: again.memberId, groupInstanceId: 'other' })).errorCode,
+    ErrorCode.FENCED_INSTANCE_ID,
+  );
   const left = await call(LEAVE, 4, { groupId: 'g3', members: [{ memberId: '', groupInstanceId: 'instance-1', reason: null }] });
-  t.same(left.members.map((m: any) => m.errorCode), [0], 'leave by group.instance.id');
+  t.same(
+    left.members.map((m: any) => m.errorCode),
+    [0],
+    'leave by group.instance.id',
+  );
 });
 
 t.test('a member whose session expires is removed', async (t) => {
@@ -105,7 +133,10 @@ t.test('a member whose session expires is removed', async (t) => {
   await call(SYNC, 3, { groupId: 'g4', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null, assignments: [] });
   t.equal(broker.logs.topic('__consumer_offsets') !== undefined, true);
   await new Promise((resolve) => setTimeout(resolve, 800));
-  t.equal((await call(HEARTBEAT, 3, { groupId: 'g4', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null })).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  t.equal(
+    (await call(HEARTBEAT, 3, { groupId: 'g4', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null })).errorCode,
+    ErrorCode.UNKNOWN_MEMBER_ID,
+  );
   const described = await call(15, 5, { groups: ['g4'], includeAuthorizedOperations: false });
   t.equal(described.groups[0].groupState, 'Empty');
 });
@@ -113,43 +144,107 @@ t.test('a member whose session expires is removed', async (t) => {
 t.test('offsets: commit rules, fetch, retention of metadata strings, multi-group fetch', async (t) => {
   const { call } = await setup(t);
   await call(19, 5, { topics: [{ name: 'ot', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
-  const commit = (groupId: string, partitions: Array<{ partitionIndex: number; committedOffset: bigint; committedMetadata: string | null }>, topic = 'ot', generation = -1, memberId = '') =>
-    call(COMMIT, 8, { groupId, generationIdOrMemberEpoch: generation, memberId, groupInstanceId: null, topics: [{ name: topic, partitions: partitions.map((p) => ({ committedLeaderEpoch: -1, ...p })) }] });
+  const commit = (
+    groupId: string,
+    partitions: Array<{ partitionIndex: number; committedOffset: bigint; committedMetadata: string | null }>,
+    topic = 'ot',
+    generation = -1,
+    memberId = '',
+  ) =>
+    call(COMMIT, 8, {
+      groupId,
+      generationIdOrMemberEpoch: generation,
+      memberId,
+      groupInstanceId: null,
+      topics: [{ name: topic, partitions: partitions.map((p) => ({ committedLeaderEpoch: -1, ...p })) }],
+    });
 
-  const simple = await commit('standalone', [{ partitionIndex: 0, committedOffset: 5n, committedMetadata: 'note' }, { partitionIndex: 9, committedOffset: 1n, committedMetadata: null }]);
-  t.same(simple.topics[0].partitions.map((p: any) => p.errorCode), [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+  const simple = await commit('standalone', [
+    { partitionIndex: 0, committedOffset: 5n, committedMetadata: 'note' },
+    { partitionIndex: 9, committedOffset: 1n, committedMetadata: null },
+  ]);
+  t.same(
+    simple.topics[0].partitions.map((p: any) => p.errorCode),
+    [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+  );
   const tooBig = await commit('standalone', [{ partitionIndex: 1, committedOffset: 1n, committedMetadata: 'x'.repeat(5000) }]);
   t.equal(tooBig.topics[0].partitions[0].errorCode, ErrorCode.OFFSET_METADATA_TOO_LARGE);
   const unknownTopic = await commit('standalone', [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }], 'missing');
   t.equal(unknownTopic.topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 
   const v5 = await call(FETCH_OFFSETS, 5, { groupId: 'standalone', topics: [{ name: 'ot', partitionIndexes: [0, 1] }] });
-  t.same(v5.topics[0].partitions.map((p: any) => [p.committedOffset, p.metadata]), [[5n, 'note'], [-1n, '']]);
+  t.same(
+    v5.topics[0].partitions.map((p: any) => [p.committedOffset, p.metadata]),
+    [
+      [5n, 'note'],
+      [-1n, ''],
+    ],
+  );
   const all = await call(FETCH_OFFSETS, 5, { groupId: 'standalone', topics: null });
-  t.same(all.topics.map((topic: any) => topic.name), ['ot'], 'null topics lists every committed offset');
+  t.same(
+    all.topics.map((topic: any) => topic.name),
+    ['ot'],
+    'null topics lists every committed offset',
+  );
 
   // A group with a live member refuses a standalone commit.
   const member = await call(JOIN, 3, join('live'));
   t.equal((await commit('live', [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }])).topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-  t.equal((await commit('live', [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }], 'ot', member.generationId + 1, member.memberId)).topics[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
-  t.equal((await commit('live', [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }], 'ot', member.generationId, member.memberId)).topics[0].partitions[0].errorCode, ErrorCode.REBALANCE_IN_PROGRESS, 'not before the sync');
+  t.equal(
+    (await commit('live', [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }], 'ot', member.generationId + 1, member.memberId)).topics[0].partitions[0].errorCode,
+    ErrorCode.ILLEGAL_GENERATION,
+  );
+  t.equal(
+    (await commit('live', [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }], 'ot', member.generationId, member.memberId)).topics[0].partitions[0].errorCode,
+    ErrorCode.REBALANCE_IN_PROGRESS,
+    'not before the sync',
+  );
   await call(SYNC, 3, { groupId: 'live', generationId: member.generationId, memberId: member.memberId, groupInstanceId: null, assignments: [] });
-  t.equal((await commit('live', [{ partitionIndex: 0, committedOffset: 7n, committedMetadata: null }], 'ot', member.generationId, member.memberId)).topics[0].partitions[0].errorCode, 0);
+  t.equal(
+    (await commit('live', [{ partitionIndex: 0, committedOffset: 7n, committedMetadata: null }], 'ot', member.generationId, member.memberId)).topics[0].partitions[0].errorCode,
+    0,
+  );
 
-  const multi = await call(FETCH_OFFSETS, 8, { groups: [{ groupId: 'standalone', topics: null }, { groupId: 'live', topics: [{ name: 'ot', partitionIndexes: [0] }] }, { groupId: 'unknown', topics: null }], requireStable: false });
-  t.same(multi.groups.map((g: any) => [g.groupId, g.topics.flatMap((x: any) => x.partitions.map((p: any) => p.committedOffset))]), [['standalone', [5n]], ['live', [7n]], ['unknown', []]]);
+  const multi = await call(FETCH_OFFSETS, 8, {
+    groups: [
+      { groupId: 'standalone', topics: null },
+      { groupId: 'live', topics: [{ name: 'ot', partitionIndexes: [0] }] },
+      { groupId: 'unknown', topics: null },
+    ],
+    requireStable: false,
+  });
+  t.same(
+    multi.groups.map((g: any) => [g.groupId, g.topics.flatMap((x: any) => x.partitions.map((p: any) => p.committedOffset))]),
+    [
+      ['standalone', [5n]],
+      ['live', [7n]],
+      ['unknown', []],
+    ],
+  );
 
   const deleteLive = await call(42, 2, { groupsNames: ['live', 'standalone', 'never'] });
-  t.same(deleteLive.results.map((r: any) => r.errorCode), [ErrorCode.NON_EMPTY_GROUP, 0, ErrorCode.GROUP_ID_NOT_FOUND]);
+  t.same(
+    deleteLive.results.map((r: any) => r.errorCode),
+    [ErrorCode.NON_EMPTY_GROUP, 0, ErrorCode.GROUP_ID_NOT_FOUND],
+  );
   const gone = await call(FETCH_OFFSETS, 5, { groupId: 'standalone', topics: [{ name: 'ot', partitionIndexes: [0] }] });
   t.equal(gone.topics[0].partitions[0].committedOffset, -1n, 'deleting a group deletes its offsets');
 
   const offsetDelete = await call(47, 0, { groupId: 'live', topics: [{ name: 'ot', partitions: [{ partitionIndex: 0 }] }] });
   t.equal(offsetDelete.errorCode, 0);
   const listed = await call(16, 5, { statesFilter: ['stable'], typesFilter: ['classic'] });
-  t.same(listed.groups.map((g: any) => [g.groupId, g.groupState, g.groupType]), [['live', 'Stable', 'classic']]);
+  t.same(
+    listed.groups.map((g: any) => [g.groupId, g.groupState, g.groupType]),
+    [['live', 'Stable', 'classic']],
+  );
   const coordinators = await call(10, 4, { keyType: 0, coordinatorKeys: ['a', 'b'] });
-  t.same(coordinators.coordinators.map((c: any) => [c.key, c.errorCode]), [['a', 0], ['b', 0]]);
+  t.same(
+    coordinators.coordinators.map((c: any) => [c.key, c.errorCode]),
+    [
+      ['a', 0],
+      ['b', 0],
+    ],
+  );
 });
 
 t.test('offsets and groups survive a restart (replayed from __consumer_offsets)', async (t) => {
@@ -161,7 +256,13 @@ t.test('offsets and groups survive a restart (replayed from __consumer_offsets)'
   const first = await startTestBroker(t, { dataDir });
   const client = await RawClient.connect(first.bootstrap);
   await client.request(19, 5, { topics: [{ name: 'kept', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
-  await client.request(COMMIT, 8, { groupId: 'durable', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'kept', partitions: [{ partitionIndex: 0, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: 'meta' }] }] });
+  await client.request(COMMIT, 8, {
+    groupId: 'durable',
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [{ name: 'kept', partitions: [{ partitionIndex: 0, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: 'meta' }] }],
+  });
   client.close();
   await first.stop();
   const second = await startTestBroker(t, { dataDir });
@@ -185,7 +286,10 @@ t.test('an empty classic group without offsets is removed after offsets.retentio
   await joinAndLeave('idle-with-offsets');
   await call(19, 5, { topics: [{ name: 'kept', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
   const committed = await call(COMMIT, 2, {
-    groupId: 'idle-with-offsets', generationIdOrMemberEpoch: -1, memberId: '', retentionTimeMs: -1n,
+    groupId: 'idle-with-offsets',
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    retentionTimeMs: -1n,
     topics: [{ name: 'kept', partitions: [{ partitionIndex: 0, committedOffset: 0n, committedMetadata: '' }] }],
   });
   t.equal(committed.topics[0].partitions[0].errorCode, 0);

@@ -45,13 +45,19 @@ t.test('offset commits and fetches carry the member epoch (v9+)', async (t) => {
   t.equal((await fetch('ghost', epoch)).groups[0].errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
   t.equal((await fetch(null, -1)).groups[0].topics[0].partitions[0].committedOffset, 5n, 'the admin client fetches without a member');
 
-  t.equal((await call(47, 0, { groupId: 'oc', topics: [{ name: 'o', partitions: [{ partitionIndex: 0 }] }] })).topics[0].partitions[0].errorCode, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
+  t.equal(
+    (await call(47, 0, { groupId: 'oc', topics: [{ name: 'o', partitions: [{ partitionIndex: 0 }] }] })).topics[0].partitions[0].errorCode,
+    ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC,
+  );
   t.equal((await call(42, 2, { groupsNames: ['oc'] })).results[0].errorCode, ErrorCode.NON_EMPTY_GROUP);
   await call(HEARTBEAT, 1, heartbeat('oc', 'm', -1));
   t.equal(commitCode(await call(COMMIT, 9, commitBody('oc', '', -1, 7n))), 0, 'an empty group takes standalone commits');
   t.match((await call(DESCRIBE, 1, { groupIds: ['oc'], includeAuthorizedOperations: false })).groups[0], { groupState: 'Empty', members: [] });
   t.equal((await call(42, 2, { groupsNames: ['oc'] })).results[0].errorCode, 0);
-  t.match((await call(DESCRIBE, 1, { groupIds: ['oc'], includeAuthorizedOperations: false })).groups[0], { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group oc not found.' });
+  t.match((await call(DESCRIBE, 1, { groupIds: ['oc'], includeAuthorizedOperations: false })).groups[0], {
+    errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+    errorMessage: 'Group oc not found.',
+  });
   t.equal((await fetch(null, -1)).groups[0].topics[0].partitions[0].committedOffset, -1n, 'deleting the group deleted its offsets');
 });
 
@@ -59,8 +65,14 @@ t.test('one group ID space: classic and consumer groups convert only when empty'
   const { broker, call } = await setup(t);
   await createTopic(call, 'o', 1);
   const classicJoin = (groupId: string) => ({
-    groupId, sessionTimeoutMs: 10000, rebalanceTimeoutMs: 2000, memberId: '', groupInstanceId: null, protocolType: 'consumer',
-    protocols: [{ name: 'range', metadata: Buffer.from([0, 1]) }], reason: null,
+    groupId,
+    sessionTimeoutMs: 10000,
+    rebalanceTimeoutMs: 2000,
+    memberId: '',
+    groupInstanceId: null,
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.from([0, 1]) }],
+    reason: null,
   });
 
   // A classic group with a member keeps its ID.
@@ -69,7 +81,8 @@ t.test('one group ID space: classic and consumer groups convert only when empty'
   const refused = await call(HEARTBEAT, 1, join('classic', 'm', ['o']));
   t.match(refused, { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: /Cannot upgrade classic group classic to consumer group/ });
   t.match((await call(DESCRIBE, 1, { groupIds: ['classic'], includeAuthorizedOperations: false })).groups[0], {
-    errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group classic is not a consumer group.',
+    errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+    errorMessage: 'Group classic is not a consumer group.',
   });
 
   // An empty (offsets-only) classic group becomes a consumer group; its offsets stay.
@@ -79,8 +92,14 @@ t.test('one group ID space: classic and consumer groups convert only when empty'
   const fetched = await call(FETCH, 9, { groups: [{ groupId: 'simple', memberId: 'm', memberEpoch: converted.memberEpoch, topics: null }], requireStable: false });
   t.equal(fetched.groups[0].topics[0].partitions[0].committedOffset, 11n);
   const listed = await call(16, 5, { statesFilter: [], typesFilter: [] });
-  t.same(listed.groups.map((g: any) => [g.groupId, g.groupType, g.protocolType]).sort(), [['classic', 'classic', 'consumer'], ['simple', 'consumer', 'consumer']]);
-  t.same((await call(16, 5, { statesFilter: ['stable'], typesFilter: ['Consumer'] })).groups.map((g: any) => g.groupId), ['simple']);
+  t.same(listed.groups.map((g: any) => [g.groupId, g.groupType, g.protocolType]).sort(), [
+    ['classic', 'classic', 'consumer'],
+    ['simple', 'consumer', 'consumer'],
+  ]);
+  t.same(
+    (await call(16, 5, { statesFilter: ['stable'], typesFilter: ['Consumer'] })).groups.map((g: any) => g.groupId),
+    ['simple'],
+  );
   const v5 = (await call(15, 5, { groups: ['simple'], includeAuthorizedOperations: false })).groups[0];
   t.match(v5, { errorCode: 0, groupState: 'Dead' }, 'DescribeGroups does not describe consumer groups');
   const v6 = (await call(15, 6, { groups: ['simple'], includeAuthorizedOperations: false })).groups[0];
@@ -128,7 +147,10 @@ t.test('a consumer group survives a broker restart', async (t) => {
   const call2 = async (apiKey: number, version: number, body: unknown) => (await again.request(apiKey, version, body)).body;
   const after = (await call2(DESCRIBE, 1, { groupIds: ['durable'], includeAuthorizedOperations: false })).groups[0];
   const shape = (group: any) => ({
-    state: group.groupState, epoch: group.groupEpoch, assignmentEpoch: group.assignmentEpoch, assignor: group.assignorName,
+    state: group.groupState,
+    epoch: group.groupEpoch,
+    assignmentEpoch: group.assignmentEpoch,
+    assignor: group.assignorName,
     members: group.members
       .map((m: any) => [m.memberId, m.instanceId, m.memberEpoch, m.subscribedTopicNames, m.subscribedTopicRegex, JSON.stringify(m.assignment), JSON.stringify(m.targetAssignment)])
       .sort(),

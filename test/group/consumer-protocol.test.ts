@@ -34,7 +34,11 @@ t.test('join, assign, revoke before reassigning, leave', async (t) => {
   const revoked = await call(HEARTBEAT, 1, heartbeat('g', 'member-a', 1, { topicPartitions: owned(broker, kept) }));
   t.match(revoked, { memberEpoch: 2, assignment: null }, 'a moves to epoch 2 once it reports only what it keeps');
   const handed = await call(HEARTBEAT, 1, heartbeat('g', 'member-b', 2));
-  t.same(partitionNames(broker, handed.assignment.topicPartitions), all.filter((p) => !kept.includes(p)), 'b gets the released partitions');
+  t.same(
+    partitionNames(broker, handed.assignment.topicPartitions),
+    all.filter((p) => !kept.includes(p)),
+    'b gets the released partitions',
+  );
 
   const stable = await call(DESCRIBE, 1, { groupIds: ['g'], includeAuthorizedOperations: false });
   const group = stable.groups[0];
@@ -44,7 +48,10 @@ t.test('join, assign, revoke before reassigning, leave', async (t) => {
     ['member-b', 2, 1, 'raw-test', ['orders']],
   ]);
   t.match(group.members[0].clientHost, /^\/127\.0\.0\.1$/);
-  t.same(group.members.flatMap((m: any) => m.assignment.topicPartitions.map((tp: any) => tp.topicName)), ['orders', 'orders']);
+  t.same(
+    group.members.flatMap((m: any) => m.assignment.topicPartitions.map((tp: any) => tp.topicName)),
+    ['orders', 'orders'],
+  );
   t.same(group.members.flatMap((m: any) => m.assignment.topicPartitions.flatMap((tp: any) => tp.partitions)).sort(), [0, 1, 2, 3]);
 
   const listed = await call(16, 5, { statesFilter: [], typesFilter: ['consumer'] });
@@ -84,8 +91,14 @@ t.test('request validation and errors', async (t) => {
   t.same(await code(1, join('g', 'm', null)), [ErrorCode.INVALID_REQUEST, 'Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.']);
   t.same(await code(1, heartbeat('g', 'm', -2)), [ErrorCode.INVALID_REQUEST, "InstanceId can't be null."]);
   t.same(await code(1, heartbeat('g', 'm', -3)), [ErrorCode.INVALID_REQUEST, 'MemberEpoch is invalid.']);
-  t.same(await code(1, join('g', 'm', ['v'], { serverAssignor: 'sticky' })), [ErrorCode.UNSUPPORTED_ASSIGNOR, 'ServerAssignor sticky is not supported. Supported assignors: uniform, range.']);
-  t.match(await code(1, join('g', 'm', null, { subscribedTopicRegex: 'orders-(' })), [ErrorCode.INVALID_REGULAR_EXPRESSION, /^SubscribedTopicRegex `orders-\(` is not a valid regular expression/]);
+  t.same(await code(1, join('g', 'm', ['v'], { serverAssignor: 'sticky' })), [
+    ErrorCode.UNSUPPORTED_ASSIGNOR,
+    'ServerAssignor sticky is not supported. Supported assignors: uniform, range.',
+  ]);
+  t.match(await code(1, join('g', 'm', null, { subscribedTopicRegex: 'orders-(' })), [
+    ErrorCode.INVALID_REGULAR_EXPRESSION,
+    /^SubscribedTopicRegex `orders-\(` is not a valid regular expression/,
+  ]);
   t.same(await code(1, heartbeat('nope', 'm', 3)), [ErrorCode.GROUP_ID_NOT_FOUND, 'Consumer group nope not found.']);
   t.same(await code(1, heartbeat('nope', 'm', -1)), [ErrorCode.GROUP_ID_NOT_FOUND, 'Consumer group nope not found.']);
   t.equal((await call(HEARTBEAT, 1, join('g', 'first', ['v']))).errorCode, 0);
@@ -95,7 +108,7 @@ t.test('request validation and errors', async (t) => {
   // v0: an empty member ID on join is filled in by the coordinator.
   const named = await call(HEARTBEAT, 0, join('g', '', ['v']));
   t.equal(named.errorCode, 0);
-  t.match(named.memberId, /^[A-Za-z0-9_-]{22}$/, 'a UUID in Kafka\'s base64 form');
+  t.match(named.memberId, /^[A-Za-z0-9_-]{22}$/, "a UUID in Kafka's base64 form");
   t.same(await code(1, join('g', 'other', ['v'])), [ErrorCode.GROUP_MAX_SIZE_REACHED, 'The consumer group has reached its maximum capacity of 2 members.']);
   t.equal((await call(HEARTBEAT, 0, join('g', named.memberId, ['v']))).errorCode, 0, 'a member already in a full group may rejoin');
   t.equal((await call(HEARTBEAT, 1, heartbeat('g', 'stranger', 1))).errorCode, ErrorCode.GROUP_MAX_SIZE_REACHED, 'Kafka checks the size first');
@@ -188,7 +201,13 @@ t.test('static members: leaving with -2 keeps the assignment for the returning i
   const before = (await call(DESCRIBE, 1, { groupIds: ['st'], includeAuthorizedOperations: false })).groups[0];
 
   t.same(await call(HEARTBEAT, 1, heartbeat('st', 'run-1', -2, { instanceId: 'instance-1' })), {
-    throttleTimeMs: 0, errorCode: 0, errorMessage: null, memberId: 'run-1', memberEpoch: -2, heartbeatIntervalMs: 0, assignment: null,
+    throttleTimeMs: 0,
+    errorCode: 0,
+    errorMessage: null,
+    memberId: 'run-1',
+    memberEpoch: -2,
+    heartbeatIntervalMs: 0,
+    assignment: null,
   });
   const away = (await call(DESCRIBE, 1, { groupIds: ['st'], includeAuthorizedOperations: false })).groups[0];
   t.equal(away.groupEpoch, before.groupEpoch, 'a temporary leave does not rebalance');
@@ -208,7 +227,10 @@ t.test('static members: leaving with -2 keeps the assignment for the returning i
   // Leaving for good (-1) frees the instance ID and rebalances.
   t.equal((await call(HEARTBEAT, 1, heartbeat('st', 'run-2', -1, { instanceId: 'instance-1' }))).memberEpoch, -1);
   const gone = (await call(DESCRIBE, 1, { groupIds: ['st'], includeAuthorizedOperations: false })).groups[0];
-  t.same(gone.members.map((m: any) => m.memberId), ['dynamic']);
+  t.same(
+    gone.members.map((m: any) => m.memberId),
+    ['dynamic'],
+  );
   t.equal(gone.groupEpoch, before.groupEpoch + 1);
 });
 

@@ -19,9 +19,7 @@ export function startProcessBroker(dataDir: string, extra: string[] = []): Promi
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-      child.on('exit', (code, signal) => done({ code, signal })),
-    );
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`broker did not become ready:\n${output}`));

@@ -69,4 +69,3 @@ export class RawClient {
     this.socket.destroy();
   }
 }
-

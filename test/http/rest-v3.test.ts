@@ -50,11 +50,20 @@ t.test('REST v3 round trips', async (t) => {
   t.match(await wrongCluster.json(), { error_code: 404 });
 
   const partitions = (await (await fetch(`${cluster}/topics/orders/partitions`)).json()) as { data: Array<{ partition_id: number; kind: string }> };
-  t.same(partitions.data.map((p) => p.partition_id), [0, 1, 2]);
+  t.same(
+    partitions.data.map((p) => p.partition_id),
+    [0, 1, 2],
+  );
   t.equal(partitions.data[0]!.kind, 'KafkaPartition');
   const configs = (await (await fetch(`${cluster}/topics/orders/configs`)).json()) as { data: Array<{ name: string; value: string; source: string; is_default: boolean }> };
-  t.match(configs.data.find((c) => c.name === 'retention.ms'), { value: '3600000', source: 'TOPIC_CONFIG', is_default: false });
-  t.match(configs.data.find((c) => c.name === 'cleanup.policy'), { value: 'delete', is_default: true, source: 'DEFAULT_CONFIG' });
+  t.match(
+    configs.data.find((c) => c.name === 'retention.ms'),
+    { value: '3600000', source: 'TOPIC_CONFIG', is_default: false },
+  );
+  t.match(
+    configs.data.find((c) => c.name === 'cleanup.policy'),
+    { value: 'delete', is_default: true, source: 'DEFAULT_CONFIG' },
+  );
 
   // Produce: JSON key and value, headers; STRING; BINARY; explicit partition.
   const first = await fetch(
@@ -65,9 +74,13 @@ t.test('REST v3 round trips', async (t) => {
   const firstAnswer = (await first.json()) as Record<string, unknown>;
   t.match(firstAnswer, { error_code: 200, topic_name: 'orders', offset: 0, key: { type: 'JSON', size: 8 }, value: { type: 'JSON', size: 14 } });
   t.equal(firstAnswer['partition_id'], partitionForKey(Buffer.from('{"id":7}'), 3), 'keyed records follow the murmur2 partitioner');
-  const stringRecord = (await (await fetch(`${cluster}/topics/orders/records`, json({ partition_id: 1, key: { type: 'STRING', data: 'alice' }, value: { type: 'STRING', data: 'hello' } }))).json()) as Record<string, unknown>;
+  const stringRecord = (await (
+    await fetch(`${cluster}/topics/orders/records`, json({ partition_id: 1, key: { type: 'STRING', data: 'alice' }, value: { type: 'STRING', data: 'hello' } }))
+  ).json()) as Record<string, unknown>;
   t.match(stringRecord, { partition_id: 1, offset: 0 });
-  const binary = (await (await fetch(`${cluster}/topics/orders/records`, json({ partition_id: 1, value: { type: 'BINARY', data: Buffer.from([0, 255, 1]).toString('base64') } }))).json()) as Record<string, unknown>;
+  const binary = (await (
+    await fetch(`${cluster}/topics/orders/records`, json({ partition_id: 1, value: { type: 'BINARY', data: Buffer.from([0, 255, 1]).toString('base64') } }))
+  ).json()) as Record<string, unknown>;
   t.match(binary, { partition_id: 1, offset: 1, key: null, value: { type: 'BINARY', size: 3 } });
 
   // Streamed produce: several records in one body, one answer per record.
@@ -112,7 +125,10 @@ t.test('REST v3 round trips', async (t) => {
 
   // Consumer groups: the live group, its consumer and its lags.
   const groups = (await (await fetch(`${cluster}/consumer-groups`)).json()) as { data: Array<Record<string, unknown>> };
-  t.match(groups.data.find((group) => group['consumer_group_id'] === 'rest-readers'), { kind: 'KafkaConsumerGroup', state: 'STABLE', is_simple: false, type: 'CLASSIC' });
+  t.match(
+    groups.data.find((group) => group['consumer_group_id'] === 'rest-readers'),
+    { kind: 'KafkaConsumerGroup', state: 'STABLE', is_simple: false, type: 'CLASSIC' },
+  );
   const consumers = (await (await fetch(`${cluster}/consumer-groups/rest-readers/consumers`)).json()) as { data: Array<Record<string, unknown>> };
   t.equal(consumers.data.length, 1);
   t.match(consumers.data[0], { kind: 'KafkaConsumer', client_id: 'rest-test' });
@@ -120,7 +136,10 @@ t.test('REST v3 round trips', async (t) => {
   const lags = (await (await fetch(`${cluster}/consumer-groups/rest-readers/lags`)).json()) as { data: Array<Record<string, unknown>> };
   t.equal(lags.data.length, 3);
   for (const lag of lags.data) t.match(lag, { kind: 'KafkaConsumerLag', lag: 0 });
-  t.equal(lags.data.reduce((sum, lag) => sum + (lag['log_end_offset'] as number), 0), 5);
+  t.equal(
+    lags.data.reduce((sum, lag) => sum + (lag['log_end_offset'] as number), 0),
+    5,
+  );
   await fetch(`${cluster}/topics/orders/records`, json({ partition_id: 0, value: { type: 'STRING', data: 'late' } }));
   const later = (await (await fetch(`${cluster}/consumer-groups/rest-readers/lags`)).json()) as { data: Array<Record<string, unknown>> };
   t.equal(later.data.find((lag) => lag['partition_id'] === 0)!['lag'], 1, 'lag grows with a record produced after the commit');
@@ -158,7 +177,13 @@ t.test('streamed produce answers each record while the body is still arriving', 
   const answers: Array<Record<string, unknown>> = [];
   let body = '';
   const waiters: Array<() => void> = [];
-  const req = request({ host: url.hostname, port: url.port, method: 'POST', path: `/v3/clusters/${clusterId}/topics/streamed/records`, headers: { 'transfer-encoding': 'chunked' } });
+  const req = request({
+    host: url.hostname,
+    port: url.port,
+    method: 'POST',
+    path: `/v3/clusters/${clusterId}/topics/streamed/records`,
+    headers: { 'transfer-encoding': 'chunked' },
+  });
   const response = new Promise<number>((resolve, reject) => {
     req.on('response', (res) => {
       res.setEncoding('utf8');
@@ -189,5 +214,8 @@ t.test('streamed produce answers each record while the body is still arriving', 
   req.end();
   t.equal(await response, 200);
   for (const line of body.split('\n')) answers.push(JSON.parse(line) as Record<string, unknown>);
-  t.same(answers.map((answer) => answer['offset']), [0, 1, 2]);
+  t.same(
+    answers.map((answer) => answer['offset']),
+    [0, 1, 2],
+  );
 });

@@ -72,24 +72,42 @@ t.test('subscribe, live delivery, produce with acks, groups', async (t) => {
   client.send({ op: 'subscribe', id: 'all', topic: 'live', from: 'beginning' });
   t.match(await client.next((m) => m.op === 'subscribed'), { id: 'all', partitions: [{ partition: 0, offset: 0 }] });
   const first = await client.next((m) => m.op === 'records' && m.id === 'all');
-  t.same(first.records!.map((r) => [r.offset, r.key, r.value]), [[0, 'a', 'one'], [1, null, 'two']]);
+  t.same(
+    first.records!.map((r) => [r.offset, r.key, r.value]),
+    [
+      [0, 'a', 'one'],
+      [1, null, 'two'],
+    ],
+  );
   t.same(first.records![0]!.headers, [{ name: 'h', value: Buffer.from('x').toString('base64') }]);
 
   client.send({ op: 'subscribe', id: 'tail', topic: 'live', from: 'end' });
   t.match(await client.next((m) => m.op === 'subscribed' && m.id === 'tail'), { partitions: [{ offset: 2 }] });
   client.send({ op: 'subscribe', id: 'at1', topic: 'live', partition: 0, from: { offset: 1 } });
-  t.same((await client.next((m) => m.op === 'records' && m.id === 'at1')).records!.map((r) => r.value), ['two']);
+  t.same(
+    (await client.next((m) => m.op === 'records' && m.id === 'at1')).records!.map((r) => r.value),
+    ['two'],
+  );
   client.send({ op: 'subscribe', id: 'time', topic: 'live', from: { timestamp: early - 60_000 } });
-  t.same((await client.next((m) => m.op === 'records' && m.id === 'time')).records!.map((r) => r.offset), [0, 1]);
+  t.same(
+    (await client.next((m) => m.op === 'records' && m.id === 'time')).records!.map((r) => r.offset),
+    [0, 1],
+  );
 
   // Appended later: every live subscription is woken by the append.
   await producer.send({ topic: 'live', messages: [{ value: 'three' }] });
-  t.same((await client.next((m) => m.op === 'records' && m.id === 'tail')).records!.map((r) => r.value), ['three']);
+  t.same(
+    (await client.next((m) => m.op === 'records' && m.id === 'tail')).records!.map((r) => r.value),
+    ['three'],
+  );
 
   // Produce over the socket; the ack carries the offset; the subscription sees it too.
   client.send({ op: 'produce', id: 'p1', topic: 'live', key: { type: 'STRING', data: 'k' }, value: { type: 'JSON', data: { n: 4 } } });
   t.match(await client.next((m) => m.op === 'ack'), { id: 'p1', partition: 0, offset: 3 });
-  t.same((await client.next((m) => m.op === 'records' && m.id === 'tail')).records!.map((r) => r.value), ['{"n":4}']);
+  t.same(
+    (await client.next((m) => m.op === 'records' && m.id === 'tail')).records!.map((r) => r.value),
+    ['{"n":4}'],
+  );
   client.send({ op: 'produce', id: 'p2', topic: 'nope', value: { type: 'STRING', data: 'x' } });
   t.match(await client.next((m) => m.op === 'error' && m.id === 'p2'), { error_code: 40403 });
   client.send({ op: 'subscribe', id: 'bad', topic: 'live', from: 'yesterday' });
@@ -110,7 +128,10 @@ t.test('subscribe, live delivery, produce with acks, groups', async (t) => {
   t.teardown(() => again.socket.close());
   again.send({ op: 'subscribe', id: 'g2', topic: 'live', group: 'ws-group' });
   t.match(await again.next((m) => m.op === 'subscribed'), { partitions: [{ offset: 4 }] });
-  t.same((await again.next((m) => m.op === 'records')).records!.map((r) => r.value), ['five']);
+  t.same(
+    (await again.next((m) => m.op === 'records')).records!.map((r) => r.value),
+    ['five'],
+  );
 });
 
 t.test('a paused reader keeps the send buffer bounded', async (t) => {

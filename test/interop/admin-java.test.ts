@@ -39,11 +39,23 @@ if (!javaToolsAvailable()) {
     for (const [name, value] of Object.entries(KAFKA_TOPIC_CONFIG_DEFAULTS)) t.equal(described.get(name)?.value, value, `${name}=${value}`);
     t.equal(described.get('cleanup.policy')!.synonyms, 'DEFAULT_CONFIG:log.cleanup.policy=delete');
 
-    const altered = await configs('--alter', '--entity-type', 'topics', '--entity-name', 'described', '--add-config', 'retention.ms=120000,cleanup.policy=[compact,delete],max.message.bytes=50000');
+    const altered = await configs(
+      '--alter',
+      '--entity-type',
+      'topics',
+      '--entity-name',
+      'described',
+      '--add-config',
+      'retention.ms=120000,cleanup.policy=[compact,delete],max.message.bytes=50000',
+    );
     t.equal(altered.code, 0, altered.stderr);
     t.match(altered.stdout, /Completed updating config for topic described/);
     const overrides = parseDescribe((await configs('--describe', '--entity-type', 'topics', '--entity-name', 'described')).stdout);
-    t.same(Object.fromEntries([...overrides].map(([name, { value }]) => [name, value])), { 'cleanup.policy': 'compact,delete', 'max.message.bytes': '50000', 'retention.ms': '120000' });
+    t.same(Object.fromEntries([...overrides].map(([name, { value }]) => [name, value])), {
+      'cleanup.policy': 'compact,delete',
+      'max.message.bytes': '50000',
+      'retention.ms': '120000',
+    });
     t.equal(broker.logs.partition('described', 0)!.logConfig.retentionMs, 120000, 'applied live');
 
     const removed = await configs('--alter', '--entity-type', 'topics', '--entity-name', 'described', '--delete-config', 'max.message.bytes');
@@ -60,7 +72,11 @@ if (!javaToolsAvailable()) {
     const brokerAll = parseDescribe((await configs('--describe', '--all', '--entity-type', 'brokers', '--entity-name', String(broker.config.nodeId))).stdout);
     t.equal(brokerAll.get('log.retention.bytes')?.value, '1000000');
     t.match(brokerAll.get('log.retention.bytes')?.synonyms, /DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.bytes=1000000/);
-    t.equal(parseDescribe((await configs('--describe', '--all', '--entity-type', 'topics', '--entity-name', 'described')).stdout).get('retention.bytes')?.value, '1000000', 'topics inherit the dynamic default');
+    t.equal(
+      parseDescribe((await configs('--describe', '--all', '--entity-type', 'topics', '--entity-name', 'described')).stdout).get('retention.bytes')?.value,
+      '1000000',
+      'topics inherit the dynamic default',
+    );
   });
 
   t.test('kafka-topics --alter, --describe, --delete and kafka-delete-records', async (t) => {
@@ -79,7 +95,12 @@ if (!javaToolsAvailable()) {
     t.not(shrink.code, 0);
     t.match(shrink.stdout + shrink.stderr, /would not be an increase|InvalidPartitionsException/);
 
-    await kcatProduce(bootstrap, 'managed', Array.from({ length: 10 }, (_, i) => `r${i}`), ['-p', '0']);
+    await kcatProduce(
+      bootstrap,
+      'managed',
+      Array.from({ length: 10 }, (_, i) => `r${i}`),
+      ['-p', '0'],
+    );
     const dir = mkdtempSync(join(tmpdir(), 'spate-delete-records-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const offsets = join(dir, 'offsets.json');
@@ -87,7 +108,10 @@ if (!javaToolsAvailable()) {
     const deleted = await runKafkaTool(TOOLS.deleteRecords, ['--bootstrap-server', bootstrap, '--offset-json-file', offsets]);
     t.equal(deleted.code, 0, deleted.stderr);
     t.match(deleted.stdout, /partition: managed-0\s+low_watermark: 7/);
-    t.same((await kcatConsume(bootstrap, 'managed', ['-p', '0'])).map((r) => r.value), ['r7', 'r8', 'r9']);
+    t.same(
+      (await kcatConsume(bootstrap, 'managed', ['-p', '0'])).map((r) => r.value),
+      ['r7', 'r8', 'r9'],
+    );
 
     const removed = await topics('--delete', '--topic', 'managed');
     t.equal(removed.code, 0, removed.stderr);

@@ -43,7 +43,10 @@ t.test('kafkajs createPartitions grows a topic that producers then use', async (
   t.equal(metadata.topics[0]!.partitions.length, 5);
   await producer.send({ topic: 'growing', messages: [{ partition: 4, value: 'in the new partition' }] });
   const records = await kcatConsume(broker.bootstrap, 'growing', ['-p', '4']);
-  t.same(records.map((r) => r.value), ['in the new partition']);
+  t.same(
+    records.map((r) => r.value),
+    ['in the new partition'],
+  );
   t.match(await errorTypes(admin.createPartitions({ topicPartitions: [{ topic: 'growing', count: 3 }] })), ['INVALID_PARTITIONS']);
   t.match(await errorTypes(admin.createPartitions({ topicPartitions: [{ topic: 'nowhere', count: 3 }] })), ['UNKNOWN_TOPIC_OR_PARTITION']);
 });
@@ -56,10 +59,28 @@ t.test('kafkajs describeConfigs and alterConfigs', async (t) => {
   t.same(entries.map((e) => e.configName).sort(), Object.keys(KAFKA_TOPIC_CONFIG_DEFAULTS).sort(), 'every Kafka 4.3 topic config');
   const retention = entries.find((e) => e.configName === 'retention.ms')!;
   t.match(retention, { configValue: '86400000', isDefault: false, readOnly: false });
-  t.match(entries.find((e) => e.configName === 'segment.bytes'), { configValue: '1073741824', isDefault: true });
+  t.match(
+    entries.find((e) => e.configName === 'segment.bytes'),
+    { configValue: '1073741824', isDefault: true },
+  );
 
-  await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'configured', configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'min.cleanable.dirty.ratio', value: '0.2' }] }] });
-  const after = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'configured', configNames: ['cleanup.policy', 'retention.ms', 'min.cleanable.dirty.ratio'] }], includeSynonyms: false });
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [
+      {
+        type: ConfigResourceTypes.TOPIC,
+        name: 'configured',
+        configEntries: [
+          { name: 'cleanup.policy', value: 'compact,delete' },
+          { name: 'min.cleanable.dirty.ratio', value: '0.2' },
+        ],
+      },
+    ],
+  });
+  const after = await admin.describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: 'configured', configNames: ['cleanup.policy', 'retention.ms', 'min.cleanable.dirty.ratio'] }],
+    includeSynonyms: false,
+  });
   t.same(
     Object.fromEntries(after.resources[0]!.configEntries.map((e) => [e.configName, e.configValue])),
     { 'cleanup.policy': 'compact,delete', 'min.cleanable.dirty.ratio': '0.2', 'retention.ms': '604800000' },
@@ -68,7 +89,9 @@ t.test('kafkajs describeConfigs and alterConfigs', async (t) => {
   t.same(broker.logs.partition('configured', 0)!.logConfig.cleanupPolicy, ['compact', 'delete']);
 
   t.match(
-    await errorTypes(admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'configured', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] })),
+    await errorTypes(
+      admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'configured', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }),
+    ),
     ['INVALID_CONFIG'],
   );
   const brokerConfigs = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: String(broker.config.nodeId) }], includeSynonyms: false });
@@ -77,14 +100,23 @@ t.test('kafkajs describeConfigs and alterConfigs', async (t) => {
 
 t.test('kafkajs deleteTopicRecords and deleteTopics', async (t) => {
   const { admin, producer, broker } = await connect(t);
-  await admin.createTopics({ topics: [{ topic: 'trimmed', numPartitions: 1 }, { topic: 'doomed', numPartitions: 2 }] });
+  await admin.createTopics({
+    topics: [
+      { topic: 'trimmed', numPartitions: 1 },
+      { topic: 'doomed', numPartitions: 2 },
+    ],
+  });
   await producer.send({ topic: 'trimmed', messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })) });
   await admin.fetchTopicMetadata({ topics: ['trimmed'] }); // kafkajs finds leaders from its cached metadata
   await admin.deleteTopicRecords({ topic: 'trimmed', partitions: [{ partition: 0, offset: '6' }] });
   const [offsets] = await admin.fetchTopicOffsets('trimmed');
   t.match(offsets, { partition: 0, low: '6', high: '10' });
   const records = await kcatConsume(broker.bootstrap, 'trimmed');
-  t.same(records.map((r) => r.value), ['m6', 'm7', 'm8', 'm9'], 'readers start at the new low watermark');
+  t.same(
+    records.map((r) => r.value),
+    ['m6', 'm7', 'm8', 'm9'],
+    'readers start at the new low watermark',
+  );
 
   await admin.deleteTopics({ topics: ['doomed'] });
   t.notOk((await admin.listTopics()).includes('doomed'));

@@ -33,16 +33,18 @@ t.test('a keyed workload compacts to the last value of each key', async (t) => {
   await admin.connect();
   t.teardown(() => admin.disconnect());
   await admin.createTopics({
-    topics: [{
-      topic: 'latest',
-      numPartitions: 1,
-      configEntries: [
-        { name: 'cleanup.policy', value: 'compact' },
-        { name: 'segment.ms', value: '100' },
-        { name: 'min.cleanable.dirty.ratio', value: '0.01' },
-        { name: 'delete.retention.ms', value: '500' },
-      ],
-    }],
+    topics: [
+      {
+        topic: 'latest',
+        numPartitions: 1,
+        configEntries: [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'segment.ms', value: '100' },
+          { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+          { name: 'delete.retention.ms', value: '500' },
+        ],
+      },
+    ],
   });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();

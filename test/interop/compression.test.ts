@@ -48,7 +48,11 @@ function lz4Frame(data: Buffer): Buffer {
   parts.push(Buffer.alloc(4));
   return Buffer.concat(parts);
 }
-const zstd = require('@bokuweb/zstd-wasm') as { init(): Promise<void>; compress(d: Uint8Array, level?: number): Uint8Array; decompress(d: Uint8Array, o?: { defaultHeapSize: number }): Uint8Array };
+const zstd = require('@bokuweb/zstd-wasm') as {
+  init(): Promise<void>;
+  compress(d: Uint8Array, level?: number): Uint8Array;
+  decompress(d: Uint8Array, o?: { defaultHeapSize: number }): Uint8Array;
+};
 
 // kafkajs takes codecs as plug-ins: { compress(encoder) -> Buffer, decompress(buffer) -> Buffer }.
 (CompressionCodecs as Record<number, unknown>)[CompressionTypes.Snappy] = require('kafkajs-snappy');
@@ -107,7 +111,10 @@ t.test('codecs across kcat, kafkajs and the Java client', async (t) => {
     const kafkajsTopic = `from-kafkajs-${codec}`;
     expected.set(kafkajsTopic, valuesFor(kafkajsTopic));
     await producer.send({ topic: kafkajsTopic, compression: CODECS[codec], messages: expected.get(kafkajsTopic)!.map((value, i) => ({ key: `k${i % 4}`, value })) });
-    t.ok((await storedCodecs(broker.logs.partition(kafkajsTopic, 0)!)).every((id) => id === CODEC_IDS[codec]), `kafkajs ${codec} batches are stored as produced`);
+    t.ok(
+      (await storedCodecs(broker.logs.partition(kafkajsTopic, 0)!)).every((id) => id === CODEC_IDS[codec]),
+      `kafkajs ${codec} batches are stored as produced`,
+    );
 
     // A topic that names the codec: kcat's snappy (or gzip) batches are recompressed.
     const recompressed = `recompressed-${codec}`;
@@ -119,23 +126,37 @@ t.test('codecs across kcat, kafkajs and the Java client', async (t) => {
     await kcatProduce(bootstrap, recompressed, expected.get(recompressed)!, ['-z', codec === 'snappy' ? 'gzip' : 'snappy']);
     await kcatProduce(bootstrap, recompressed, ['uncompressed too'], []);
     expected.get(recompressed)!.push('uncompressed too');
-    t.ok((await storedCodecs(broker.logs.partition(recompressed, 0)!)).every((id) => id === CODEC_IDS[codec]), `compression.type=${codec}: every stored batch is ${codec}`);
+    t.ok(
+      (await storedCodecs(broker.logs.partition(recompressed, 0)!)).every((id) => id === CODEC_IDS[codec]),
+      `compression.type=${codec}: every stored batch is ${codec}`,
+    );
   }
 
   // The Java console producer with compression.type=zstd.
   if (javaToolsAvailable()) {
     const lines = valuesFor('from-java-zstd', 40);
-    const produced = await runKafkaTool(TOOLS.consoleProducer, ['--bootstrap-server', bootstrap, '--topic', 'from-java-zstd', '--compression-codec', 'zstd'], lines.join('\n') + '\n');
+    const produced = await runKafkaTool(
+      TOOLS.consoleProducer,
+      ['--bootstrap-server', bootstrap, '--topic', 'from-java-zstd', '--compression-codec', 'zstd'],
+      lines.join('\n') + '\n',
+    );
     t.equal(produced.code, 0, produced.stderr);
     expected.set('from-java-zstd', lines);
-    t.ok((await storedCodecs(broker.logs.partition('from-java-zstd', 0)!)).every((id) => id === CODEC_IDS.zstd), 'the Java producer\'s zstd batches');
+    t.ok(
+      (await storedCodecs(broker.logs.partition('from-java-zstd', 0)!)).every((id) => id === CODEC_IDS.zstd),
+      "the Java producer's zstd batches",
+    );
   } else {
     t.fail('Kafka Java tools are missing');
   }
 
   // kcat reads everything back.
   for (const [topic, values] of expected) {
-    t.same((await kcatConsume(bootstrap, topic)).map((r) => r.value), values, `kcat reads ${topic}`);
+    t.same(
+      (await kcatConsume(bootstrap, topic)).map((r) => r.value),
+      values,
+      `kcat reads ${topic}`,
+    );
   }
 
   // kafkajs reads everything back.
@@ -166,11 +187,25 @@ t.test('codecs across kcat, kafkajs and the Java client', async (t) => {
     const topics = ['from-kafkajs-lz4', 'from-kafkajs-zstd', 'from-kafkajs-snappy', 'from-kcat-lz4', 'recompressed-zstd', 'recompressed-snappy'];
     const wanted = topics.flatMap((topic) => expected.get(topic)!);
     const consumed = await runKafkaTool(TOOLS.consoleConsumer, [
-      '--bootstrap-server', bootstrap, '--include', `^(${topics.join('|')})$`, '--from-beginning',
-      '--max-messages', String(wanted.length), '--timeout-ms', '30000',
+      '--bootstrap-server',
+      bootstrap,
+      '--include',
+      `^(${topics.join('|')})$`,
+      '--from-beginning',
+      '--max-messages',
+      String(wanted.length),
+      '--timeout-ms',
+      '30000',
     ]);
     t.equal(consumed.code, 0, consumed.stderr);
-    t.same(consumed.stdout.split('\n').filter((line) => line !== '').sort(), [...wanted].sort(), `the Java consumer reads every codec ${consumed.stderr.slice(-2000)}`);
+    t.same(
+      consumed.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .sort(),
+      [...wanted].sort(),
+      `the Java consumer reads every codec ${consumed.stderr.slice(-2000)}`,
+    );
   }
 });
 
@@ -185,10 +220,18 @@ t.test('keyless records are refused on compacted topics, compressed or not', asy
   await producer.connect();
   t.teardown(() => producer.disconnect());
   for (const compression of [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.ZSTD]) {
-    await t.rejects(producer.send({ topic: 'compacted', compression, messages: [{ key: 'k', value: 'v' }, { value: 'no key' }] }), { message: /[\s\S]*/, type: 'INVALID_RECORD' }, `codec ${compression}`);
+    await t.rejects(
+      producer.send({ topic: 'compacted', compression, messages: [{ key: 'k', value: 'v' }, { value: 'no key' }] }),
+      { message: /[\s\S]*/, type: 'INVALID_RECORD' },
+      `codec ${compression}`,
+    );
     await producer.send({ topic: 'compacted', compression, messages: [{ key: 'k', value: `keyed ${compression}` }] });
   }
   const kcat = await run('kcat', ['-P', '-b', broker.bootstrap, '-t', 'compacted', '-z', 'lz4'], 'keyless\n');
   t.match(kcat.stderr, /failed to validate record/, 'librdkafka is told INVALID_RECORD');
-  t.same((await kcatConsume(broker.bootstrap, 'compacted')).map((r) => r.value), ['keyed 0', 'keyed 1', 'keyed 4'], 'only keyed records were appended');
+  t.same(
+    (await kcatConsume(broker.bootstrap, 'compacted')).map((r) => r.value),
+    ['keyed 0', 'keyed 1', 'keyed 4'],
+    'only keyed records were appended',
+  );
 });

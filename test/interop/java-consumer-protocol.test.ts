@@ -40,15 +40,30 @@ if (!javaToolsAvailable()) {
     await call(19, 5, { topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
 
     const consume = (name: string) =>
-      runKafkaTool(TOOLS.consoleConsumer, [
-        '--bootstrap-server', bootstrap, '--topic', TOPIC, '--group', GROUP, '--from-beginning', '--timeout-ms', '30000',
-        '--consumer-property', 'group.protocol=consumer',
-        '--consumer-property', `client.id=${name}`,
-        '--consumer-property', 'auto.commit.interval.ms=500',
-      ], undefined, 120_000);
+      runKafkaTool(
+        TOOLS.consoleConsumer,
+        [
+          '--bootstrap-server',
+          bootstrap,
+          '--topic',
+          TOPIC,
+          '--group',
+          GROUP,
+          '--from-beginning',
+          '--timeout-ms',
+          '30000',
+          '--consumer-property',
+          'group.protocol=consumer',
+          '--consumer-property',
+          `client.id=${name}`,
+          '--consumer-property',
+          'auto.commit.interval.ms=500',
+        ],
+        undefined,
+        120_000,
+      );
     const describe = async () => (await call(69, 1, { groupIds: [GROUP], includeAuthorizedOperations: false })).groups[0];
-    const assignedCounts = (group: any) =>
-      group.members.map((m: any) => m.assignment.topicPartitions.reduce((n: number, tp: any) => n + tp.partitions.length, 0));
+    const assignedCounts = (group: any) => group.members.map((m: any) => m.assignment.topicPartitions.reduce((n: number, tp: any) => n + tp.partitions.length, 0));
     const produced: string[] = [];
     const produce = async (round: string) => {
       for (let partition = 0; partition < PARTITIONS; partition++) {
@@ -95,15 +110,32 @@ if (!javaToolsAvailable()) {
       .map((cols) => ({ partition: Number(cols[2]), current: cols[3], logEnd: cols[4], lag: cols[5], consumerId: cols[6], clientId: cols[8] }))
       .sort((a, b) => a.partition - b.partition);
     const end = String(2 * PER_ROUND);
-    t.same(rows.map((row) => [row.partition, row.current, row.logEnd, row.lag]), [0, 1, 2, 3].map((p) => [p, end, end, '0']), 'committed offsets at the log end, no lag');
+    t.same(
+      rows.map((row) => [row.partition, row.current, row.logEnd, row.lag]),
+      [0, 1, 2, 3].map((p) => [p, end, end, '0']),
+      'committed offsets at the log end, no lag',
+    );
     const memberIds = new Set(stable.members.map((m: any) => m.memberId));
-    t.ok(rows.every((row) => memberIds.has(row.consumerId)), 'every partition shows its consumer');
+    t.ok(
+      rows.every((row) => memberIds.has(row.consumerId)),
+      'every partition shows its consumer',
+    );
     t.same([...new Set(rows.map((row) => row.clientId))].sort(), ['kip848-one', 'kip848-two'], 'both clients own partitions');
 
     const members = await runKafkaTool(TOOLS.consumerGroups, ['--bootstrap-server', bootstrap, '--describe', '--group', GROUP, '--members']);
     t.equal(members.code, 0, 'kafka-consumer-groups --describe --members');
-    const memberRows = members.stdout.split('\n').filter((line) => line.startsWith(GROUP)).map((line) => line.trim().split(/\s+/));
-    t.same(memberRows.map((cols) => [cols[3], cols[4]]).sort(), [['kip848-one', '2'], ['kip848-two', '2']], 'two members with two partitions each');
+    const memberRows = members.stdout
+      .split('\n')
+      .filter((line) => line.startsWith(GROUP))
+      .map((line) => line.trim().split(/\s+/));
+    t.same(
+      memberRows.map((cols) => [cols[3], cols[4]]).sort(),
+      [
+        ['kip848-one', '2'],
+        ['kip848-two', '2'],
+      ],
+      'two members with two partitions each',
+    );
 
     const listed = await runKafkaTool(TOOLS.consumerGroups, ['--bootstrap-server', bootstrap, '--list']);
     t.equal(listed.code, 0, 'kafka-consumer-groups --list');
@@ -116,9 +148,15 @@ if (!javaToolsAvailable()) {
       t.equal(result.code, 0, `consumer ${i + 1} exits cleanly`);
       if (result.code !== 0) t.comment(result.stderr);
     }
-    t.ok(outputs.every((lines) => lines.length > 0), `each consumer got records (${outputs.map((lines) => lines.length).join(' + ')})`);
+    t.ok(
+      outputs.every((lines) => lines.length > 0),
+      `each consumer got records (${outputs.map((lines) => lines.length).join(' + ')})`,
+    );
     t.same(outputs.flat().sort(), [...produced].sort(), 'together exactly the produced records, none twice');
-    t.ok(outputs[1]!.every((line) => line.startsWith('second-')), 'the second consumer starts after the first one\'s commits');
+    t.ok(
+      outputs[1]!.every((line) => line.startsWith('second-')),
+      "the second consumer starts after the first one's commits",
+    );
 
     const after = (await call(69, 1, { groupIds: [GROUP], includeAuthorizedOperations: false })).groups[0];
     t.match(after, { groupState: 'Empty', members: [] }, 'both left the group when they closed');

@@ -38,8 +38,19 @@ if (!javaToolsAvailable()) {
     await kcatProduce(bootstrap, 'jg', lines);
 
     const consumed = await runKafkaTool(TOOLS.consoleConsumer, [
-      '--bootstrap-server', bootstrap, '--topic', 'jg', '--group', 'jgroup', '--from-beginning',
-      '--max-messages', '40', '--timeout-ms', '30000', '--consumer-property', 'group.protocol=classic',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'jg',
+      '--group',
+      'jgroup',
+      '--from-beginning',
+      '--max-messages',
+      '40',
+      '--timeout-ms',
+      '30000',
+      '--consumer-property',
+      'group.protocol=classic',
     ]);
     t.equal(consumed.code, 0, consumed.stderr);
     t.equal(consumed.stdout.split('\n').filter((line) => line.startsWith('grouped')).length, 40);
@@ -59,16 +70,33 @@ if (!javaToolsAvailable()) {
       t.equal(row.current, committed, `partition ${row.partition}: CURRENT-OFFSET is the commit`);
       if (row.current !== null) t.equal(row.lag, row.logEnd - row.current, `partition ${row.partition}: LAG = end - committed`);
     }
-    t.ok(rows.some((row) => (row.current ?? 0) > 0), 'something was committed');
-
-    const reset = await runKafkaTool(TOOLS.consumerGroups, ['--bootstrap-server', bootstrap, '--reset-offsets', '--group', 'jgroup', '--topic', 'jg', '--to-earliest', '--execute']);
-    t.equal(reset.code, 0, reset.stderr);
-    const afterReset = parseDescribe(
-      (await runKafkaTool(TOOLS.consumerGroups, ['--bootstrap-server', bootstrap, '--describe', '--group', 'jgroup'])).stdout,
-      'jg',
+    t.ok(
+      rows.some((row) => (row.current ?? 0) > 0),
+      'something was committed',
     );
-    t.same(afterReset.map((row) => row.current), [0, 0, 0], 'offsets reset to the earliest');
-    t.same(afterReset.map((row) => row.lag), afterReset.map((row) => row.logEnd));
+
+    const reset = await runKafkaTool(TOOLS.consumerGroups, [
+      '--bootstrap-server',
+      bootstrap,
+      '--reset-offsets',
+      '--group',
+      'jgroup',
+      '--topic',
+      'jg',
+      '--to-earliest',
+      '--execute',
+    ]);
+    t.equal(reset.code, 0, reset.stderr);
+    const afterReset = parseDescribe((await runKafkaTool(TOOLS.consumerGroups, ['--bootstrap-server', bootstrap, '--describe', '--group', 'jgroup'])).stdout, 'jg');
+    t.same(
+      afterReset.map((row) => row.current),
+      [0, 0, 0],
+      'offsets reset to the earliest',
+    );
+    t.same(
+      afterReset.map((row) => row.lag),
+      afterReset.map((row) => row.logEnd),
+    );
 
     const deleted = await runKafkaTool(TOOLS.consumerGroups, ['--bootstrap-server', bootstrap, '--delete', '--group', 'jgroup']);
     t.equal(deleted.code, 0, deleted.stderr);

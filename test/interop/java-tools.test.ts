@@ -45,9 +45,22 @@ if (!javaToolsAvailable()) {
 
     const partition0 = fromKcat.filter((r) => r.partition === 0).sort((a, b) => a.offset - b.offset);
     const consumed = await runKafkaTool(TOOLS.consoleConsumer, [
-      '--bootstrap-server', bootstrap, '--topic', 'java-topic', '--partition', '0', '--offset', 'earliest',
-      '--max-messages', String(partition0.length), '--timeout-ms', '20000',
-      '--formatter-property', 'print.key=true', '--formatter-property', 'key.separator=\t',
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      'java-topic',
+      '--partition',
+      '0',
+      '--offset',
+      'earliest',
+      '--max-messages',
+      String(partition0.length),
+      '--timeout-ms',
+      '20000',
+      '--formatter-property',
+      'print.key=true',
+      '--formatter-property',
+      'key.separator=\t',
     ]);
     t.equal(consumed.code, 0, consumed.stderr);
     t.same(

@@ -15,11 +15,29 @@ if (!javaToolsAvailable()) {
     const broker = await startTestBroker(t, { config: { 'num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 } });
     const inputs = Array.from({ length: 500 }, (_, i) => `java-${i}`);
     await kcatProduce(broker.bootstrap, 'copy-in', inputs);
-    const copied = await runKafkaTool(TOOLS.transactionalCopier, [
-      '--broker-list', broker.bootstrap, '--input-topic', 'copy-in', '--input-partition', '0', '--output-topic', 'copy-out',
-      '--transactional-id', 'java-copier', '--consumer-group', 'java-copier-group', '--transaction-size', '50',
-      '--enable-random-aborts', '--use-group-metadata',
-    ], undefined, 180_000);
+    const copied = await runKafkaTool(
+      TOOLS.transactionalCopier,
+      [
+        '--broker-list',
+        broker.bootstrap,
+        '--input-topic',
+        'copy-in',
+        '--input-partition',
+        '0',
+        '--output-topic',
+        'copy-out',
+        '--transactional-id',
+        'java-copier',
+        '--consumer-group',
+        'java-copier-group',
+        '--transaction-size',
+        '50',
+        '--enable-random-aborts',
+        '--use-group-metadata',
+      ],
+      undefined,
+      180_000,
+    );
     t.equal(copied.code, 0, copied.stderr.slice(-2000));
     const output = await kcatConsume(broker.bootstrap, 'copy-out', ['-X', 'isolation.level=read_committed']);
     t.same(output.map((r) => r.value).sort(), [...inputs].sort(), 'each input once in the committed output');

@@ -47,10 +47,12 @@ t.test(`${MEMBERS} members churning for ${CHURN_MS / 1000} s, then the group set
     if (!busy.has(slot)) {
       busy.add(slot);
       changes++;
-      const change = (slots[slot] === undefined ? start(slot) : stop(slot)).catch(() => undefined).finally(() => {
-        busy.delete(slot);
-        pending.delete(change);
-      });
+      const change = (slots[slot] === undefined ? start(slot) : stop(slot))
+        .catch(() => undefined)
+        .finally(() => {
+          busy.delete(slot);
+          pending.delete(change);
+        });
       pending.add(change);
     }
     await sleep(100 + Math.random() * 300);

@@ -35,7 +35,11 @@ t.test('commit and abort: what read_committed and read_uncommitted readers see',
   await send('c', true);
 
   const committed = await kcatConsume(broker.bootstrap, 'txn-topic', ['-X', 'isolation.level=read_committed']);
-  t.same(committed.map((r) => r.value), [...Array.from({ length: 10 }, (_, i) => `a-${i}`), ...Array.from({ length: 10 }, (_, i) => `c-${i}`)], 'read_committed: committed records only');
+  t.same(
+    committed.map((r) => r.value),
+    [...Array.from({ length: 10 }, (_, i) => `a-${i}`), ...Array.from({ length: 10 }, (_, i) => `c-${i}`)],
+    'read_committed: committed records only',
+  );
   const uncommitted = await kcatConsume(broker.bootstrap, 'txn-topic', ['-X', 'isolation.level=read_uncommitted']);
   t.equal(uncommitted.length, 30, 'read_uncommitted: every data record, aborted ones included');
 
@@ -45,7 +49,10 @@ t.test('commit and abort: what read_committed and read_uncommitted readers see',
   const log = broker.logs.partition('txn-topic', 0)!;
   t.ok(log.lastStableOffset < log.highWatermark, `LSO ${log.lastStableOffset} < HW ${log.highWatermark} while open`);
   const whileOpen = await kcatConsume(broker.bootstrap, 'txn-topic', ['-X', 'isolation.level=read_committed']);
-  t.notOk(whileOpen.some((r) => r.value === 'pending'), 'the open transaction is invisible to read_committed');
+  t.notOk(
+    whileOpen.some((r) => r.value === 'pending'),
+    'the open transaction is invisible to read_committed',
+  );
   await open.commit();
   t.equal(log.lastStableOffset, log.highWatermark, 'commit releases the LSO');
   const afterCommit = await kcatConsume(broker.bootstrap, 'txn-topic', ['-X', 'isolation.level=read_committed']);
@@ -59,7 +66,10 @@ t.test('commit and abort: what read_committed and read_uncommitted readers see',
   await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
   for (let i = 0; i < 100 && seen.length < 21; i++) await sleep(100);
   t.equal(seen.length, 21, 'a kafkajs consumer (read_committed by default) sees the 21 committed records');
-  t.notOk(seen.some((v) => v.startsWith('b-')), 'and none of the aborted ones');
+  t.notOk(
+    seen.some((v) => v.startsWith('b-')),
+    'and none of the aborted ones',
+  );
 });
 
 t.test('a second producer with the same transactional ID fences the first', async (t) => {
@@ -81,7 +91,11 @@ t.test('a second producer with the same transactional ID fences the first', asyn
   await txn.send({ topic: 'fenced', messages: [{ value: 'fresh' }] });
   await txn.commit();
   const records = await kcatConsume(broker.bootstrap, 'fenced', ['-X', 'isolation.level=read_committed']);
-  t.same(records.map((r) => r.value), ['fresh'], "the zombie's open transaction was aborted");
+  t.same(
+    records.map((r) => r.value),
+    ['fresh'],
+    "the zombie's open transaction was aborted",
+  );
 });
 
 t.test('consume-transform-produce stays exactly-once across kill -9 of the broker', async (t) => {
@@ -94,7 +108,12 @@ t.test('consume-transform-produce stays exactly-once across kill -9 of the broke
   const kafka = new Kafka({ clientId: 'eos-test', brokers: [broker.bootstrap], ...quiet, retry: { retries: 100, initialRetryTime: 100, maxRetryTime: 1000 } });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'input', numPartitions: 2 }, { topic: 'output', numPartitions: 2 }] });
+  await admin.createTopics({
+    topics: [
+      { topic: 'input', numPartitions: 2 },
+      { topic: 'output', numPartitions: 2 },
+    ],
+  });
   await admin.disconnect();
   // A supervisor: a transformer that exits is started again with the same transactional ID.
   let transformer: ChildProcess;
@@ -131,7 +150,11 @@ t.test('consume-transform-produce stays exactly-once across kill -9 of the broke
   const counts = new Map<string, number>();
   for (const record of output) counts.set(record.value!, (counts.get(record.value!) ?? 0) + 1);
   t.equal(counts.size, inputs.length, 'every input was transformed');
-  t.same([...counts].filter(([, n]) => n > 1), [], 'and none twice');
+  t.same(
+    [...counts].filter(([, n]) => n > 1),
+    [],
+    'and none twice',
+  );
   t.same(new Set(counts.keys()), new Set(inputs.map((v) => v.toUpperCase())));
 });
 
@@ -156,5 +179,9 @@ t.test('the idempotent producer writes no duplicate across a broker restart', as
   await sending;
   const records = await kcatConsume(broker.bootstrap, 'idem-restart');
   t.equal(records.length, 400, 'each record once');
-  t.same(records.map((r) => r.value), Array.from({ length: 400 }, (_, i) => `n-${i}`), 'in order');
+  t.same(
+    records.map((r) => r.value),
+    Array.from({ length: 400 }, (_, i) => `n-${i}`),
+    'in order',
+  );
 });

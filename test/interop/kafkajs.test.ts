@@ -77,7 +77,11 @@ for (const acks of [0, 1, -1] as const) {
       t.equal(new Set(received.filter((r) => r.key === record.key).map((r) => r.partition)).size, 1, `key ${record.key} kept to one partition`);
     }
     for (const [key, values] of byKey) {
-      t.same(values, sent.filter((m) => m.key === key).map((m) => m.value), `per-key order of ${key}`);
+      t.same(
+        values,
+        sent.filter((m) => m.key === key).map((m) => m.value),
+        `per-key order of ${key}`,
+      );
     }
   });
 }
@@ -94,7 +98,10 @@ t.test('kafkajs idempotent producer: retried batches are not duplicated', async 
     t.equal(result!.baseOffset, String(i));
   }
   const received = await kcatConsume(broker.bootstrap, 'idempotent');
-  t.same(received.map((r) => r.value), ['v0', 'v1', 'v2', 'v3', 'v4']);
+  t.same(
+    received.map((r) => r.value),
+    ['v0', 'v1', 'v2', 'v3', 'v4'],
+  );
 });
 
 t.test('kafkajs gzip-compressed batches are stored as produced', async (t) => {
@@ -111,5 +118,9 @@ t.test('kafkajs gzip-compressed batches are stored as produced', async (t) => {
   t.equal(result!.errorCode, 0);
   t.equal(broker.logs.topic('gzipped')!.partitions[0]!.logEndOffset, 50n);
   const received = await kcatConsume(broker.bootstrap, 'gzipped');
-  t.same(received.map((r) => r.value), Array.from({ length: 50 }, (_, i) => `compressed ${i}`.repeat(10)), 'librdkafka decompresses what kafkajs compressed');
+  t.same(
+    received.map((r) => r.value),
+    Array.from({ length: 50 }, (_, i) => `compressed ${i}`.repeat(10)),
+    'librdkafka decompresses what kafkajs compressed',
+  );
 });

@@ -15,7 +15,11 @@ interface GroupMember {
 
 /** Starts `kcat -G`; `stop` interrupts it (SIGINT: librdkafka commits and leaves cleanly). */
 function kcatGroup(bootstrap: string, group: string, topic: string): GroupMember {
-  const child = spawn('kcat', ['-b', bootstrap, '-G', group, '-f', '%p %o %s\n', '-X', 'auto.offset.reset=earliest', '-X', 'enable.auto.commit=true', '-X', 'auto.commit.interval.ms=100', '-q', '-u', topic], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'kcat',
+    ['-b', bootstrap, '-G', group, '-f', '%p %o %s\n', '-X', 'auto.offset.reset=earliest', '-X', 'enable.auto.commit=true', '-X', 'auto.commit.interval.ms=100', '-q', '-u', topic],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const lines: string[] = [];
   let buffered = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -67,17 +71,31 @@ t.test('kcat -G: balanced consumption and resume from committed offsets', async 
   // Keyed, so the records hash over all four partitions: with null keys librdkafka's sticky
   // partitioner may put a quick burst of 200 on one partition, which one member alone owns.
   const first = Array.from({ length: 200 }, (_, i) => `first ${i}`);
-  await kcatProduce(broker.bootstrap, 'kcat-group', first.map((value, i) => `k${i}:${value}`), ['-K', ':']);
+  await kcatProduce(
+    broker.bootstrap,
+    'kcat-group',
+    first.map((value, i) => `k${i}:${value}`),
+    ['-K', ':'],
+  );
   await waitFor(() => a.lines.length + b.lines.length >= first.length, 30_000);
   const [linesA, linesB] = await Promise.all([a.stop(), b.stop()]);
   t.same(new Set(valuesOf([...linesA, ...linesB])), new Set(first), 'the two members together read everything');
   const partitionsA = new Set(linesA.map((line) => line.split(' ')[0]));
   const partitionsB = new Set(linesB.map((line) => line.split(' ')[0]));
   t.ok(linesA.length > 0 && linesB.length > 0, `both members read records (${linesA.length} + ${linesB.length})`);
-  t.same([...partitionsA].filter((p) => partitionsB.has(p)), [], 'no partition was read by both members');
+  t.same(
+    [...partitionsA].filter((p) => partitionsB.has(p)),
+    [],
+    'no partition was read by both members',
+  );
 
   const second = Array.from({ length: 50 }, (_, i) => `second ${i}`);
-  await kcatProduce(broker.bootstrap, 'kcat-group', second.map((value, i) => `s${i}:${value}`), ['-K', ':']);
+  await kcatProduce(
+    broker.bootstrap,
+    'kcat-group',
+    second.map((value, i) => `s${i}:${value}`),
+    ['-K', ':'],
+  );
   const resumed = kcatGroup(broker.bootstrap, 'kg', 'kcat-group');
   await waitFor(() => resumed.lines.length >= second.length, 30_000);
   t.same(new Set(valuesOf(await resumed.stop())), new Set(second), 'a new run starts after the committed offsets');

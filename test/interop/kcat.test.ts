@@ -14,7 +14,10 @@ t.test('kcat lists metadata', async (t) => {
     brokers: Array<{ id: number; name: string }>;
     topics: Array<{ topic: string; partitions: Array<{ partition: number; leader: number }> }>;
   };
-  t.same(metadata.brokers.map((b) => b.id), [broker.config.nodeId]);
+  t.same(
+    metadata.brokers.map((b) => b.id),
+    [broker.config.nodeId],
+  );
   t.equal(metadata.brokers[0]!.name, broker.bootstrap);
   const listed = metadata.topics.find((topic) => topic.topic === 'listed');
   t.ok(listed, 'auto-created topic is listed');
@@ -32,7 +35,11 @@ t.test('kcat produces keyed records and reads them back exactly', async (t) => {
     lines,
     'same keys, values and order',
   );
-  t.same(records.map((r) => r.offset), lines.map((_, i) => i), 'offsets are dense from 0');
+  t.same(
+    records.map((r) => r.offset),
+    lines.map((_, i) => i),
+    'offsets are dense from 0',
+  );
 
   const tail = await kcatConsume(broker.bootstrap, 'kcat-topic', ['-o', '-5']);
   t.equal(tail.length, 5, 'reading from 5 before the end');
@@ -45,7 +52,10 @@ for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     const lines = Array.from({ length: 200 }, (_, i) => `${codec} record ${i} ${'payload '.repeat(20)}`);
     await kcatProduce(broker.bootstrap, `codec-${codec}`, lines, ['-z', codec]);
     const records = await kcatConsume(broker.bootstrap, `codec-${codec}`);
-    t.same(records.map((r) => r.value), lines);
+    t.same(
+      records.map((r) => r.value),
+      lines,
+    );
   });
 }
 
@@ -54,5 +64,8 @@ t.test('kcat with enable.idempotence produces without duplicates', async (t) => 
   const lines = Array.from({ length: 300 }, (_, i) => `idempotent ${i}`);
   await kcatProduce(broker.bootstrap, 'kcat-idempotent', lines, ['-X', 'enable.idempotence=true']);
   const records = await kcatConsume(broker.bootstrap, 'kcat-idempotent');
-  t.same(records.map((r) => r.value), lines);
+  t.same(
+    records.map((r) => r.value),
+    lines,
+  );
 });

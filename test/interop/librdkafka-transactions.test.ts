@@ -19,7 +19,11 @@ t.test('librdkafka transactions: commit visible, abort not', async (t) => {
   const result = await run('python3', [SCRIPT, broker.bootstrap, 'rdkafka-txn'], undefined, 120_000);
   t.equal(result.code, 0, result.stderr);
   const committed = JSON.parse(result.stdout.trim().split('\n').pop()!) as string[];
-  t.same(committed, Array.from({ length: 10 }, (_, i) => `committed-${i}`), 'read_committed sees the committed transaction only');
+  t.same(
+    committed,
+    Array.from({ length: 10 }, (_, i) => `committed-${i}`),
+    'read_committed sees the committed transaction only',
+  );
   const everything = await kcatConsume(broker.bootstrap, 'rdkafka-txn', ['-X', 'isolation.level=read_uncommitted']);
   t.equal(everything.length, 20, 'read_uncommitted sees both transactions');
 });

@@ -15,7 +15,16 @@ t.test('old segments go by retention.ms while a consumer reads', async (t) => {
   await admin.connect();
   t.teardown(() => admin.disconnect());
   await admin.createTopics({
-    topics: [{ topic: 'expiring', numPartitions: 1, configEntries: [{ name: 'segment.ms', value: '150' }, { name: 'retention.ms', value: '1500' }] }],
+    topics: [
+      {
+        topic: 'expiring',
+        numPartitions: 1,
+        configEntries: [
+          { name: 'segment.ms', value: '150' },
+          { name: 'retention.ms', value: '1500' },
+        ],
+      },
+    ],
   });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -35,7 +44,19 @@ t.test('old segments go by retention.ms while a consumer reads', async (t) => {
     await new Promise((resolve) => setTimeout(resolve, 60));
   }
   // Keep what is left from here on: a config change applies to the running log at once.
-  await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'expiring', configEntries: [{ name: 'segment.ms', value: '150' }, { name: 'retention.ms', value: '-1' }] }] });
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [
+      {
+        type: 2,
+        name: 'expiring',
+        configEntries: [
+          { name: 'segment.ms', value: '150' },
+          { name: 'retention.ms', value: '-1' },
+        ],
+      },
+    ],
+  });
   t.ok(log.logStartOffset > 0n, `retention moved the log start offset to ${log.logStartOffset}`);
   const [offsets] = await admin.fetchTopicOffsets('expiring');
   t.ok(Number(offsets!.low) > 0, `ListOffsets earliest is ${offsets!.low}`);
@@ -43,7 +64,11 @@ t.test('old segments go by retention.ms while a consumer reads', async (t) => {
   t.ok(log.segmentInfo().length < sent, `${log.segmentInfo().length} segments left of the rolled ones`);
 
   while (received.length < sent && Date.now() < deadline + 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
-  t.same(received, Array.from({ length: sent }, (_, i) => i), 'the live consumer read every record in order, none lost to retention');
+  t.same(
+    received,
+    Array.from({ length: sent }, (_, i) => i),
+    'the live consumer read every record in order, none lost to retention',
+  );
 
   // A reader starting below the log start is out of range and resets to the earliest offset.
   const late = await kcatConsume(broker.bootstrap, 'expiring', ['-X', 'topic.auto.offset.reset=earliest', '-o', '0']);

@@ -43,7 +43,14 @@ async function readAll(log: PartitionLog, from = log.logStartOffset): Promise<Re
         if (at < offset) continue;
         const end = section.subarray(record.start, record.end);
         const value = record.hasValue ? valueOf(end) : null;
-        out.push({ offset: at, key: record.key?.toString() ?? null, value, timestamp: batch.baseTimestamp + BigInt(record.timestampDelta), batchBase: batch.baseOffset, codec: batch.codec });
+        out.push({
+          offset: at,
+          key: record.key?.toString() ?? null,
+          value,
+          timestamp: batch.baseTimestamp + BigInt(record.timestampDelta),
+          batchBase: batch.baseOffset,
+          codec: batch.codec,
+        });
       }
       offset = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
     }
@@ -150,7 +157,10 @@ t.test('compaction keeps the last value of each key at its offset, batch by batc
   for (const [key, { value }] of expected) t.equal(latest.get(key), value, `${key} reads ${value}`);
   t.ok(after.length < before.length);
   const batchBases = new Set(before.map((r) => r.batchBase));
-  t.ok(after.every((r) => batchBases.has(r.batchBase)), 'batches keep their base offsets');
+  t.ok(
+    after.every((r) => batchBases.has(r.batchBase)),
+    'batches keep their base offsets',
+  );
   t.equal(log.logEndOffset, offset, 'the log end offset is unchanged');
 
   t.ok(reader !== null);
@@ -160,14 +170,36 @@ t.test('compaction keeps the last value of each key at its offset, batch by batc
 
   t.equal(cleaner.cleanability(log, now)!.dirtyRatio, 0, 'clean after the pass');
   t.equal(await cleaner.cleanFilthiest(now), undefined, 'nothing to do below min.cleanable.dirty.ratio');
-  t.notOk(readdirSync(log.dir).some((name) => name.endsWith('.cleaned') || name.endsWith('.swap')), 'no leftovers');
+  t.notOk(
+    readdirSync(log.dir).some((name) => name.endsWith('.cleaned') || name.endsWith('.swap')),
+    'no leftovers',
+  );
 });
 
 t.test('tombstones stay until their delete horizon, then go', async (t) => {
   const { log, cleaner } = setup(t, { 'delete.retention.ms': '1000' });
   const now = Date.now();
-  await log.append(keyedBatch([['a', '1'], ['b', '1'], ['c', '1']], now), now);
-  await log.append(keyedBatch([['a', null], ['b', '2']], now), now);
+  await log.append(
+    keyedBatch(
+      [
+        ['a', '1'],
+        ['b', '1'],
+        ['c', '1'],
+      ],
+      now,
+    ),
+    now,
+  );
+  await log.append(
+    keyedBatch(
+      [
+        ['a', null],
+        ['b', '2'],
+      ],
+      now,
+    ),
+    now,
+  );
   for (let i = 0; i < 6; i++) await log.append(keyedBatch([[`filler-${i}`, 'x'.repeat(200)]], now), now);
 
   await cleaner.cleanFilthiest(now);
@@ -186,14 +218,30 @@ t.test('tombstones stay until their delete horizon, then go', async (t) => {
   t.equal(cleaner.cleanability(log, now + 1500)!.due, true, 'due once the horizon passed');
   await cleaner.cleanFilthiest(now + 1500);
   records = await readAll(log);
-  t.notOk(records.some((r) => r.key === 'a'), 'the tombstone is gone after delete.retention.ms');
-  t.same(records.filter((r) => r.key === 'b').map((r) => r.value), ['2']);
+  t.notOk(
+    records.some((r) => r.key === 'a'),
+    'the tombstone is gone after delete.retention.ms',
+  );
+  t.same(
+    records.filter((r) => r.key === 'b').map((r) => r.value),
+    ['2'],
+  );
 });
 
 t.test('min.compaction.lag.ms holds back recent segments; max.compaction.lag.ms forces a pass', async (t) => {
   const { log, cleaner } = setup(t, { 'min.compaction.lag.ms': '60000', 'min.cleanable.dirty.ratio': '0.99', 'max.compaction.lag.ms': '120000' });
   const now = Date.now();
-  for (let i = 0; i < 8; i++) await log.append(keyedBatch([['same', `v${i}`], ['other', 'x'.repeat(150)]], now - 10_000), now);
+  for (let i = 0; i < 8; i++)
+    await log.append(
+      keyedBatch(
+        [
+          ['same', `v${i}`],
+          ['other', 'x'.repeat(150)],
+        ],
+        now - 10_000,
+      ),
+      now,
+    );
   t.equal(cleaner.cleanability(log, now), undefined, 'records younger than the minimum lag are not cleanable');
   const later = now + 100_000;
   const candidate = cleaner.cleanability(log, later)!;
@@ -206,7 +254,12 @@ t.test('min.compaction.lag.ms holds back recent segments; max.compaction.lag.ms 
 t.test('keyless records are refused on a compacted topic, compressed or not', async (t) => {
   const { log } = setup(t);
   const now = Date.now();
-  const plain = encodeRecordBatch({ records: [{ key: 'k', value: 'v' }, { key: null, value: 'no key' }] });
+  const plain = encodeRecordBatch({
+    records: [
+      { key: 'k', value: 'v' },
+      { key: null, value: 'no key' },
+    ],
+  });
   t.throws(() => log.append(plain, now), { kafkaCode: 87, message: /without key in topic partition compacted-0/ });
   const zipped = keyedBatch([['k', 'v']], now, Codec.GZIP);
   const keylessZipped = (() => {
@@ -243,7 +296,10 @@ t.test('an interrupted swap completes at open; a leftover .cleaned file is dropp
   t.equal(reopened.segments()[0]!.size, 0, 'the swapped-in (empty) segment replaced the old one');
   t.equal(reopened.logEndOffset, 4n);
   const files = readdirSync(dir);
-  t.notOk(files.some((f) => f.endsWith('.swap') || f.endsWith('.cleaned')), 'no swap or cleaned files remain');
+  t.notOk(
+    files.some((f) => f.endsWith('.swap') || f.endsWith('.cleaned')),
+    'no swap or cleaned files remain',
+  );
   t.ok(existsSync(join(dir, `${name}.index`)), 'its index was rebuilt');
   const slice = await reopened.read(0n, 1 << 20, true);
   t.equal(slice!.baseOffset, 1n, 'reads skip the emptied segment');

@@ -37,7 +37,15 @@ async function stored(log: PartitionLog) {
 t.test('LogAppendTime rewrites the batch timestamps and its CRC', async (t) => {
   const { log } = openLog(t, { 'message.timestamp.type': 'LogAppendTime' });
   const now = 1_800_000_000_000;
-  const result = await log.append(encodeRecordBatch({ records: [{ value: 'a', timestamp: 5 }, { value: 'b', timestamp: 6 }] }), now);
+  const result = await log.append(
+    encodeRecordBatch({
+      records: [
+        { value: 'a', timestamp: 5 },
+        { value: 'b', timestamp: 6 },
+      ],
+    }),
+    now,
+  );
   t.equal(result.logAppendTime, BigInt(now), 'the produce answer carries the append time');
   const [batch] = decodeRecordBatches(await stored(log)); // verifies the CRC
   t.equal(batch!.timestampType, 'log-append');
@@ -48,7 +56,19 @@ t.test('CreateTime timestamps outside before/after.max.ms are INVALID_TIMESTAMP'
   const { log } = openLog(t, { 'message.timestamp.before.max.ms': '60000', 'message.timestamp.after.max.ms': '1000' });
   const now = Date.now();
   t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'future', timestamp: now + 5000 }] }), now), { message: /[\s\S]*/, kafkaCode: 32 });
-  t.throws(() => log.append(encodeRecordBatch({ records: [{ value: 'ok', timestamp: now }, { value: 'old', timestamp: now - 120_000 }] }), now), { kafkaCode: 32, message: /out of range/ });
+  t.throws(
+    () =>
+      log.append(
+        encodeRecordBatch({
+          records: [
+            { value: 'ok', timestamp: now },
+            { value: 'old', timestamp: now - 120_000 },
+          ],
+        }),
+        now,
+      ),
+    { kafkaCode: 32, message: /out of range/ },
+  );
   t.match(log.append(encodeRecordBatch({ records: [{ value: 'fine', timestamp: now - 30_000 }] }), now), { baseOffset: 0n });
 });
 
@@ -58,7 +78,11 @@ t.test('compression.type recompresses in the workers; appends keep their order',
   const results = [];
   for (let i = 0; i < 20; i++) results.push(log.append(encodeRecordBatch({ records: [{ key: `k${i}`, value: `value ${i} ${'x'.repeat(100)}` }] }), now));
   const offsets = (await Promise.all(results)).map((r) => r.baseOffset);
-  t.same(offsets, Array.from({ length: 20 }, (_, i) => BigInt(i)), 'offsets in call order');
+  t.same(
+    offsets,
+    Array.from({ length: 20 }, (_, i) => BigInt(i)),
+    'offsets in call order',
+  );
   const codecs = [...batchesOf(await stored(log))].map((b) => b.codec);
   t.ok(codecs.length > 0 && codecs.every((codec) => codec === 4), 'stored as zstd');
 

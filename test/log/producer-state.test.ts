@@ -20,11 +20,25 @@ t.test('sequence checks', async (t) => {
       return (error as KafkaError).kafkaCode;
     }
   };
-  t.equal(codeOf(() => state.check(batch(4))), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
-  t.equal(codeOf(() => state.check(batch(0, 1, 1))), 0, 'new epoch at 0');
-  t.equal(codeOf(() => state.check(batch(5, 1, 1))), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'new epoch not at 0');
+  t.equal(
+    codeOf(() => state.check(batch(4))),
+    ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  );
+  t.equal(
+    codeOf(() => state.check(batch(0, 1, 1))),
+    0,
+    'new epoch at 0',
+  );
+  t.equal(
+    codeOf(() => state.check(batch(5, 1, 1))),
+    ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    'new epoch not at 0',
+  );
   state.update(batch(0, 1, 1), 3n, 3n, 0);
-  t.equal(codeOf(() => state.check(batch(1, 1, 0))), ErrorCode.INVALID_PRODUCER_EPOCH);
+  t.equal(
+    codeOf(() => state.check(batch(1, 1, 0))),
+    ErrorCode.INVALID_PRODUCER_EPOCH,
+  );
 });
 
 t.test('only the last five batches are remembered, and sequences wrap', async (t) => {

@@ -60,7 +60,10 @@ t.test('retention.bytes keeps the newest segments within the size', async (t) =>
   log.applyRetention(now);
   t.ok(log.sizeInBytes < before);
   const activeSize = log.segmentInfo().at(-1)!.size;
-  t.ok(log.sizeInBytes - log.segmentInfo()[0]!.size < 1000 || log.segmentInfo().length === 1, `within retention.bytes once the oldest is gone (${log.sizeInBytes} bytes, active ${activeSize})`);
+  t.ok(
+    log.sizeInBytes - log.segmentInfo()[0]!.size < 1000 || log.segmentInfo().length === 1,
+    `within retention.bytes once the oldest is gone (${log.sizeInBytes} bytes, active ${activeSize})`,
+  );
   t.ok(log.logStartOffset > 0n);
 });
 

@@ -28,7 +28,13 @@ t.test('segments() describes every segment; roll() starts a new one', async (t) 
   t.equal(log.roll(3000), true);
   log.append(batch('c', 5000), { batchCount: 1 }, 5000);
   const segments = log.segments();
-  t.same(segments.map((s) => [s.baseOffset, s.nextOffset, s.maxTimestamp, s.firstBatchTimestamp]), [[0n, 2n, 2000, 1000], [2n, 3n, 5000, 5000]]);
+  t.same(
+    segments.map((s) => [s.baseOffset, s.nextOffset, s.maxTimestamp, s.firstBatchTimestamp]),
+    [
+      [0n, 2n, 2000, 1000],
+      [2n, 3n, 5000, 5000],
+    ],
+  );
   t.ok(segments.every((s) => s.size > 0));
 });
 
@@ -43,10 +49,24 @@ t.test('configure() applies new roll settings to the running log', async (t) => 
 });
 
 t.test('validateBatches: the key check and the smallest record timestamp', async (t) => {
-  const keyless = encodeRecordBatch({ records: [{ key: 'k', value: 'v' }, { key: null, value: 'v' }] });
+  const keyless = encodeRecordBatch({
+    records: [
+      { key: 'k', value: 'v' },
+      { key: null, value: 'v' },
+    ],
+  });
   t.doesNotThrow(() => validateBatches(keyless));
   t.throws(() => validateBatches(keyless, { requireKeys: true }), { kafkaCode: 87, code: 'KEYLESS_RECORD' });
-  const info = validateBatches(encodeRecordBatch({ baseTimestamp: 500, records: [{ value: 'a', timestamp: 500 }, { value: 'b', timestamp: 200 }, { value: 'c', timestamp: 900 }] }));
+  const info = validateBatches(
+    encodeRecordBatch({
+      baseTimestamp: 500,
+      records: [
+        { value: 'a', timestamp: 500 },
+        { value: 'b', timestamp: 200 },
+        { value: 'c', timestamp: 900 },
+      ],
+    }),
+  );
   t.equal(info.batches[0]!.minTimestamp, 200n);
   t.equal(info.batches[0]!.maxTimestamp, 900n);
 });

@@ -117,7 +117,13 @@ t.test('several segments: only the tail after the recovery point is rescanned', 
   const log = openLog(t, dir, options);
   const batches = appendMany(log, 80);
   const segments = log.segmentCount;
-  const lastBase = BigInt(readdirSync(dir).filter((n) => n.endsWith('.log')).sort().at(-1)!.slice(0, 20));
+  const lastBase = BigInt(
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.log'))
+      .sort()
+      .at(-1)!
+      .slice(0, 20),
+  );
   // Rolled segments are flushed in the background; then the recovery point moves past them.
   const recoveryPoint = () => readFileSync(join(dir, 'recovery-point'), 'utf8').trim();
   for (let waited = 0; recoveryPoint() !== String(lastBase) && waited < 10_000; waited += 20) {
@@ -155,7 +161,13 @@ t.test('several segments: only the tail after the recovery point is rescanned', 
     await expectLog(t, copy, batches.slice(0, 2), options);
     // Left: the damaged first segment, and at most the segment the check's append rolled
     // into (its first batch's timestamp is older than segment.ms, as in Kafka).
-    const left = readdirSync(copy).filter((n) => n.endsWith('.log')).map((n) => BigInt(n.slice(0, 20)));
-    t.same(left.filter((base) => base !== 0n && base !== batches[1]!.lastOffset + 1n), [], `later segments of ${segments} deleted`);
+    const left = readdirSync(copy)
+      .filter((n) => n.endsWith('.log'))
+      .map((n) => BigInt(n.slice(0, 20)));
+    t.same(
+      left.filter((base) => base !== 0n && base !== batches[1]!.lastOffset + 1n),
+      [],
+      `later segments of ${segments} deleted`,
+    );
   });
 });

@@ -40,7 +40,10 @@ t.test('round trip across segment rolls, every offset finds its batch', async (t
   const batches = appendMany(log, 120);
   t.ok(log.segmentCount > 5, `rolled into ${log.segmentCount} segments`);
   t.equal(log.logEndOffset, batches.at(-1)!.lastOffset + 1n);
-  t.equal(log.size, batches.reduce((n, b) => n + b.bytes.length, 0));
+  t.equal(
+    log.size,
+    batches.reduce((n, b) => n + b.bytes.length, 0),
+  );
 
   let wrong = 0;
   for (let offset = 0n; offset < log.logEndOffset; offset++) {
@@ -64,7 +67,10 @@ t.test('a read never crosses a segment boundary', async (t) => {
   const slice = (await log.read(0n, 1 << 20, true))!;
   const firstSegment = statSync(join(dir, '00000000000000000000.log')).size;
   t.equal(slice.length, firstSegment, 'the first read is the whole first segment');
-  t.ok(batches.some((b) => b.baseOffset === slice.lastOffset + 1n), 'the next read starts at a batch boundary');
+  t.ok(
+    batches.some((b) => b.baseOffset === slice.lastOffset + 1n),
+    'the next read starts at a batch boundary',
+  );
   t.ok(existsSync(join(dir, `${String(slice.lastOffset + 1n).padStart(20, '0')}.log`)), 'which is the next segment');
   slice.release();
 });
@@ -111,8 +117,7 @@ t.test('offsetForTimestamp follows Kafka ListOffsets semantics', async (t) => {
     batches.push({ records, maxTimestamp: appended.maxTimestamp });
   }
   // Kafka: the first batch whose maxTimestamp >= target, then its first record >= target.
-  const expected = (target: bigint) =>
-    batches.find((b) => b.maxTimestamp >= target)?.records.find((r) => r.timestamp >= target) ?? null;
+  const expected = (target: bigint) => batches.find((b) => b.maxTimestamp >= target)?.records.find((r) => r.timestamp >= target) ?? null;
   const targets = [0n, 10_000n, 10_001n, 10_150n, 12_345n, 13_999n, 17_901n, 17_902n, 17_903n, 49_999n, 50_001n, 50_002n, 60_000n];
   for (let i = 0; i < 30; i++) targets.push(10_000n + BigInt(Math.floor(Math.random() * 8_000)));
   for (const target of targets) t.same(await log.offsetForTimestamp(target), expected(target), `timestamp ${target}`);
@@ -281,7 +286,11 @@ t.test('reads return the longest run of whole batches that fits maxBytes', async
   const options = { segmentBytes: 32768, indexIntervalBytes: 300 };
   const log = openLog(t, dir, options);
   const batches = appendMany(log, 300);
-  const segmentBases = new Set(readdirSync(dir).filter((n) => n.endsWith('.log')).map((n) => BigInt(n.slice(0, 20))));
+  const segmentBases = new Set(
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.log'))
+      .map((n) => BigInt(n.slice(0, 20))),
+  );
   let wrong = 0;
   for (let i = 0; i < 400; i++) {
     const offset = BigInt(Math.floor(Math.random() * Number(log.logEndOffset)));

@@ -81,7 +81,10 @@ t.test('a closed peer rejects with a socket error code', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 20));
   let error: unknown;
   for (let attempt = 0; attempt < 5 && error === undefined; attempt++) {
-    error = await sendFile(fd, slice, 2000).then(() => undefined, (e: unknown) => e);
+    error = await sendFile(fd, slice, 2000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   }
   t.type(error, LogError);
   t.match((error as LogError).code, /^(EPIPE|ECONNRESET)$/);
@@ -90,7 +93,7 @@ t.test('a closed peer rejects with a socket error code', async (t) => {
   await t.rejects(sendFile(fd, slice), { code: 'SLICE_RELEASED' });
 });
 
-t.test('sendFileNow sends what the socket takes without waiting; the rest is the caller\'s', async (t) => {
+t.test("sendFileNow sends what the socket takes without waiting; the rest is the caller's", async (t) => {
   const log = openLog(t, tempDir(t), { segmentBytes: 16 << 20 });
   for (let i = 0; i < 128; i++) appendBatch(log, simpleRecords(16, 4096, i));
   const slice = (await log.read(0n, 16 << 20, true, 'mmap'))!;

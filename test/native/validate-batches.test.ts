@@ -19,7 +19,14 @@ function expectKafkaError(t: Test, fn: () => unknown, kafkaCode: number, message
 t.test('describes valid batches', async (t) => {
   const first = buildBatch({
     records: [
-      { key: Buffer.from('k'), value: Buffer.from('v'), headers: [['h', Buffer.from('x')], ['n', null]] },
+      {
+        key: Buffer.from('k'),
+        value: Buffer.from('v'),
+        headers: [
+          ['h', Buffer.from('x')],
+          ['n', null],
+        ],
+      },
       { key: null, value: null, timestampDelta: 5 },
     ],
     baseTimestamp: 1000n,
@@ -124,7 +131,10 @@ t.test('many batches in one payload', async (t) => {
   const batches = Array.from({ length: 300 }, (_, i) => buildBatch({ records: simpleRecords(1 + (i % 3), 5, i), baseTimestamp: BigInt(i) }));
   const info = validateBatches(Buffer.concat(batches));
   t.equal(info.batchCount, 300);
-  t.equal(info.batches[299]!.position, batches.slice(0, 299).reduce((n, b) => n + b.length, 0));
+  t.equal(
+    info.batches[299]!.position,
+    batches.slice(0, 299).reduce((n, b) => n + b.length, 0),
+  );
   t.equal(info.batches[299]!.recordCount, 1 + (299 % 3));
   t.equal(info.maxTimestamp, 299n + BigInt(299 % 3));
   t.equal(validateBatches(batches[0]!).batchCount, 1, 'and a small one after it');

@@ -36,15 +36,7 @@ function decodeBody(kind: Kind, apiKey: number, version: number, bytes: string):
   return message;
 }
 
-function golden(
-  t: Test,
-  kind: Kind,
-  apiKey: number,
-  version: number,
-  message: object,
-  bytes: string,
-  decoded: object = message,
-): void {
+function golden(t: Test, kind: Kind, apiKey: number, version: number, message: object, bytes: string, decoded: object = message): void {
   const name = `${apiSchemas.get(apiKey)!.name} ${kind} v${version}`;
   t.equal(encodeBody(kind, apiKey, version, message), bytes, `${name}: encode`);
   t.has(decodeBody(kind, apiKey, version, bytes), decoded, `${name}: decode`);
@@ -70,10 +62,7 @@ t.test('ApiVersions', async (t) => {
     06 ${ascii('0.1.0')}  # clientSoftwareVersion
     00                    # tagged fields
   `);
-  t.equal(
-    encodeRequest(ApiKey.ApiVersions, 3, 7, 'abc', { clientSoftwareName: 'spate', clientSoftwareVersion: '0.1.0' }).toString('hex'),
-    v3,
-  );
+  t.equal(encodeRequest(ApiKey.ApiVersions, 3, 7, 'abc', { clientSoftwareName: 'spate', clientSoftwareVersion: '0.1.0' }).toString('hex'), v3);
   const decoded = decodeRequest(Buffer.from(v3, 'hex').subarray(4));
   t.same(decoded.header, { apiKey: 18, apiVersion: 3, correlationId: 7, clientId: 'abc', headerVersion: 2 });
   t.same(decoded.body, { clientSoftwareName: 'spate', clientSoftwareVersion: '0.1.0' });
@@ -129,9 +118,7 @@ t.test('ApiVersions', async (t) => {
   });
   // Another flexible API does get response header v1.
   t.equal(
-    (encodeResponse(ApiKey.InitProducerId, 2, 7, { throttleTimeMs: 0, errorCode: 0, producerId: 1n, producerEpoch: 0 })[0] as Buffer)
-      .subarray(4, 9)
-      .toString('hex'),
+    (encodeResponse(ApiKey.InitProducerId, 2, 7, { throttleTimeMs: 0, errorCode: 0, producerId: 1n, producerEpoch: 0 })[0] as Buffer).subarray(4, 9).toString('hex'),
     '0000000700',
   );
 });
@@ -410,52 +397,24 @@ t.test('ListOffsets request', async (t) => {
 
 t.test('InitProducerId', async (t) => {
   golden(t, 'request', ApiKey.InitProducerId, 0, { transactionalId: null, transactionTimeoutMs: 60000 }, hex('ffff 0000ea60'));
-  golden(
-    t,
-    'request',
-    ApiKey.InitProducerId,
-    2,
-    { transactionalId: 'tx', transactionTimeoutMs: 60000 },
-    hex(`03 ${ascii('tx')} 0000ea60 00`),
-    { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 },
-  );
-  golden(
-    t,
-    'response',
-    ApiKey.InitProducerId,
-    0,
-    { throttleTimeMs: 0, errorCode: 0, producerId: 4000n, producerEpoch: 0 },
-    hex('00000000 0000 0000000000000fa0 0000'),
-  );
-  golden(
-    t,
-    'response',
-    ApiKey.InitProducerId,
-    2,
-    { throttleTimeMs: 0, errorCode: 0, producerId: 4000n, producerEpoch: 0 },
-    hex('00000000 0000 0000000000000fa0 0000 00'),
-  );
+  golden(t, 'request', ApiKey.InitProducerId, 2, { transactionalId: 'tx', transactionTimeoutMs: 60000 }, hex(`03 ${ascii('tx')} 0000ea60 00`), {
+    transactionalId: 'tx',
+    transactionTimeoutMs: 60000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
+  golden(t, 'response', ApiKey.InitProducerId, 0, { throttleTimeMs: 0, errorCode: 0, producerId: 4000n, producerEpoch: 0 }, hex('00000000 0000 0000000000000fa0 0000'));
+  golden(t, 'response', ApiKey.InitProducerId, 2, { throttleTimeMs: 0, errorCode: 0, producerId: 4000n, producerEpoch: 0 }, hex('00000000 0000 0000000000000fa0 0000 00'));
 });
 
 t.test('FindCoordinator', async (t) => {
   golden(t, 'request', ApiKey.FindCoordinator, 0, { key: 'group' }, hex(`0005 ${ascii('group')}`), { key: 'group', keyType: 0, coordinatorKeys: [] });
-  golden(
-    t,
-    'request',
-    ApiKey.FindCoordinator,
-    4,
-    { keyType: 0, coordinatorKeys: ['group'] },
-    hex(`00 02 06 ${ascii('group')} 00`),
-    { key: '', keyType: 0, coordinatorKeys: ['group'] },
-  );
-  golden(
-    t,
-    'response',
-    ApiKey.FindCoordinator,
-    0,
-    { errorCode: 0, nodeId: 1, host: 'h', port: 9092 },
-    hex(`0000 00000001 0001 ${ascii('h')} 00002384`),
-  );
+  golden(t, 'request', ApiKey.FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['group'] }, hex(`00 02 06 ${ascii('group')} 00`), {
+    key: '',
+    keyType: 0,
+    coordinatorKeys: ['group'],
+  });
+  golden(t, 'response', ApiKey.FindCoordinator, 0, { errorCode: 0, nodeId: 1, host: 'h', port: 9092 }, hex(`0000 00000001 0001 ${ascii('h')} 00002384`));
   golden(
     t,
     'response',

@@ -1,12 +1,5 @@
 import t from 'tap';
-import {
-  INLINE_RECORDS_LIMIT,
-  ProtocolDecodeError,
-  ProtocolEncodeError,
-  Reader,
-  Writer,
-  type RecordsChunk,
-} from '../../src/protocol/primitives.js';
+import { INLINE_RECORDS_LIMIT, ProtocolDecodeError, ProtocolEncodeError, Reader, Writer, type RecordsChunk } from '../../src/protocol/primitives.js';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -101,10 +94,7 @@ t.test('fixed-width integers', async (t) => {
   w.bool(true);
   w.bool(false);
   const b = w.toBuffer();
-  t.equal(
-    b.toString('hex'),
-    'ff' + 'fffe' + 'ffff' + 'fffffffd' + 'ffffffff' + '8000000000000000' + '7fffffffffffffff' + '3ff8000000000000' + '01' + '00',
-  );
+  t.equal(b.toString('hex'), 'ff' + 'fffe' + 'ffff' + 'fffffffd' + 'ffffffff' + '8000000000000000' + '7fffffffffffffff' + '3ff8000000000000' + '01' + '00');
   const r = new Reader(b);
   t.equal(r.int8(), -1);
   t.equal(r.int16(), -2);
@@ -130,7 +120,13 @@ t.test('strings and bytes', async (t) => {
   t.equal(written((w) => w.string('é€')).toString('hex'), '0005c3a9e282ac', 'length in UTF-8 bytes');
   t.equal(written((w) => w.compactString('é€')).toString('hex'), '06c3a9e282ac');
   const long = 'x'.repeat(200);
-  t.equal(written((w) => w.compactString(long)).subarray(0, 2).toString('hex'), 'c901', 'two-byte prefix');
+  t.equal(
+    written((w) => w.compactString(long))
+      .subarray(0, 2)
+      .toString('hex'),
+    'c901',
+    'two-byte prefix',
+  );
   t.equal(new Reader(written((w) => w.compactString(long))).compactString(), long);
   t.equal(new Reader(written((w) => w.string('ünïcödé'.repeat(1000)))).string(), 'ünïcödé'.repeat(1000));
   t.throws(() => written((w) => w.string('x'.repeat(40000))), ProtocolEncodeError);

@@ -48,7 +48,15 @@ t.test('round trip of header fields, headers, gaps and timestamps', async (t) =>
     baseSequence: 100,
     baseTimestamp: 1_700_000_000_000n,
     records: [
-      { key: 'k1', value: 'v1', headers: [{ key: 'h', value: 'x' }, { key: 'n', value: null }], timestamp: 1_700_000_000_000n },
+      {
+        key: 'k1',
+        value: 'v1',
+        headers: [
+          { key: 'h', value: 'x' },
+          { key: 'n', value: null },
+        ],
+        timestamp: 1_700_000_000_000n,
+      },
       { key: Buffer.alloc(300, 1), value: null, timestamp: 1_699_999_999_000n, offsetDelta: 5 },
       { value: Buffer.alloc(70_000, 2), timestamp: 1_700_000_000_500n, offsetDelta: 9 },
     ],

@@ -40,7 +40,14 @@ function client(broker: SpateBroker, username: string): Kafka {
   });
 }
 
-const acl = (resourceType: AclResourceTypes, resourceName: string, pattern: ResourcePatternTypes, principal: string, operation: AclOperationTypes, permission: AclPermissionTypes) => ({
+const acl = (
+  resourceType: AclResourceTypes,
+  resourceName: string,
+  pattern: ResourcePatternTypes,
+  principal: string,
+  operation: AclOperationTypes,
+  permission: AclPermissionTypes,
+) => ({
   resourceType,
   resourceName,
   resourcePatternType: pattern,
@@ -94,8 +101,20 @@ t.test('ACLs decide who may do what', async (t) => {
   const aliceAdmin = alice.admin();
   await aliceAdmin.connect();
   t.same((await aliceAdmin.listTopics()).sort(), ['app-events', 'app-logs', 'orders'], 'Metadata lists only topics alice may describe');
-  await t.rejects(aliceAdmin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }), /authoriz/i, 'DescribeAcls needs DESCRIBE on the cluster');
-  const creation = await aliceAdmin.createTopics({ topics: [{ topic: 'alice-new' }] }).then(() => undefined, (error: { errors?: Array<{ type: string }> }) => error);
+  await t.rejects(
+    aliceAdmin.describeAcls({
+      resourceType: AclResourceTypes.ANY,
+      resourcePatternType: ResourcePatternTypes.ANY,
+      operation: AclOperationTypes.ANY,
+      permissionType: AclPermissionTypes.ANY,
+    }),
+    /authoriz/i,
+    'DescribeAcls needs DESCRIBE on the cluster',
+  );
+  const creation = await aliceAdmin.createTopics({ topics: [{ topic: 'alice-new' }] }).then(
+    () => undefined,
+    (error: { errors?: Array<{ type: string }> }) => error,
+  );
   t.equal(creation?.errors?.[0]?.type, 'TOPIC_AUTHORIZATION_FAILED', 'CreateTopics needs CREATE');
   await aliceAdmin.disconnect();
 
@@ -122,13 +141,47 @@ t.test('ACLs decide who may do what', async (t) => {
 
   // Raw requests show the exact codes.
   const raw = await rawAs(broker, 'alice');
-  const fetch = await raw.request(1, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1048576, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: ['app-logs', 'app-events'].map((topic) => ({ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1048576 }] })),
-    forgottenTopicsData: [], rackId: '',
-  }, 3);
-  t.same(fetch.body.responses.map((r: any) => [r.topic, r.partitions[0].errorCode]), [['app-logs', 29], ['app-events', 0]], 'DENY READ on app-logs wins over the prefixed ALLOW');
-  const metadata = await raw.request(3, 12, { topics: [{ name: 'orders', topicId: Buffer.alloc(16) }, { name: 'secret', topicId: Buffer.alloc(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: true }, 4);
+  const fetch = await raw.request(
+    1,
+    12,
+    {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1048576,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: ['app-logs', 'app-events'].map((topic) => ({
+        topic,
+        partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1048576 }],
+      })),
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+    3,
+  );
+  t.same(
+    fetch.body.responses.map((r: any) => [r.topic, r.partitions[0].errorCode]),
+    [
+      ['app-logs', 29],
+      ['app-events', 0],
+    ],
+    'DENY READ on app-logs wins over the prefixed ALLOW',
+  );
+  const metadata = await raw.request(
+    3,
+    12,
+    {
+      topics: [
+        { name: 'orders', topicId: Buffer.alloc(16) },
+        { name: 'secret', topicId: Buffer.alloc(16) },
+      ],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: true,
+    },
+    4,
+  );
   const [orders, secret] = metadata.body.topics;
   t.equal(orders.topicAuthorizedOperations, (1 << AclOperationTypes.WRITE) | (1 << AclOperationTypes.DESCRIBE), 'orders: WRITE and (implied) DESCRIBE');
   t.equal(secret.errorCode, 29, 'a named topic alice may not describe: TOPIC_AUTHORIZATION_FAILED');
@@ -136,28 +189,66 @@ t.test('ACLs decide who may do what', async (t) => {
   t.equal(idempotent.body.errorCode, 0, 'idempotent producer: WRITE on some topic is enough (KIP-679)');
   const transactional = await raw.request(22, 4, { transactionalId: 'alice-txn', transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }, 6);
   t.equal(transactional.body.errorCode, 53, 'transactional producer without WRITE on its id: TRANSACTIONAL_ID_AUTHORIZATION_FAILED');
-  const commit = await raw.request(8, 8, { groupId: 'other-group', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: 'app-events', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] }] }, 7);
+  const commit = await raw.request(
+    8,
+    8,
+    {
+      groupId: 'other-group',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: [{ name: 'app-events', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    },
+    7,
+  );
   t.equal(commit.body.topics[0].partitions[0].errorCode, 30, 'OffsetCommit to a group without READ: GROUP_AUTHORIZATION_FAILED');
   raw.close();
 
   const bob = await rawAs(broker, 'bob');
   const bobTopics = await bob.request(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, 3);
   t.same(bobTopics.body.topics, [], 'bob sees no topics');
-  t.equal((await bob.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }, 4)).body.errorCode, 31, 'bob may not be an idempotent producer: CLUSTER_AUTHORIZATION_FAILED');
+  t.equal(
+    (await bob.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }, 4)).body.errorCode,
+    31,
+    'bob may not be an idempotent producer: CLUSTER_AUTHORIZATION_FAILED',
+  );
   const deleted = await bob.request(20, 6, { topics: [{ name: 'secret', topicId: Buffer.alloc(16) }], timeoutMs: 1000 }, 5);
   t.equal(deleted.body.responses[0].errorCode, 29, 'bob may not delete topics');
   bob.close();
 
   const removed = await admin.deleteAcls({
-    filters: [{ resourceType: AclResourceTypes.TOPIC, resourceName: 'app-logs', resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.DENY }],
+    filters: [
+      {
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: 'app-logs',
+        resourcePatternType: ResourcePatternTypes.LITERAL,
+        operation: AclOperationTypes.ANY,
+        permissionType: AclPermissionTypes.DENY,
+      },
+    ],
   });
   t.equal(removed.filterResponses[0]!.matchingAcls.length, 1, 'DeleteAcls removes the deny');
   const again = await rawAs(broker, 'alice');
-  const refetch = await again.request(1, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1048576, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: 'app-logs', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1048576 }] }],
-    forgottenTopicsData: [], rackId: '',
-  }, 3);
+  const refetch = await again.request(
+    1,
+    12,
+    {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1048576,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        { topic: 'app-logs', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1048576 }] },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+    3,
+  );
   t.equal(refetch.body.responses[0].partitions[0].errorCode, 0, 'without the deny the prefixed ALLOW lets alice read app-logs');
   again.close();
 });
@@ -167,7 +258,12 @@ t.test('ACLs survive a restart', async (t) => {
   t.teardown(() => broker.stop());
   const admin = client(broker, 'admin').admin();
   await admin.connect();
-  const all = await admin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY });
+  const all = await admin.describeAcls({
+    resourceType: AclResourceTypes.ANY,
+    resourcePatternType: ResourcePatternTypes.ANY,
+    operation: AclOperationTypes.ANY,
+    permissionType: AclPermissionTypes.ANY,
+  });
   await admin.disconnect();
   t.equal(all.resources.flatMap((r) => r.acls).length, 3, 'the three remaining ACLs are back');
 });

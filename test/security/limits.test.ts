@@ -14,13 +14,15 @@ const API_VERSIONS = { clientSoftwareName: 'limits', clientSoftwareVersion: '1' 
 function openSockets(bootstrap: string, count: number): Promise<Array<{ socket: Socket; closed: Promise<void> }>> {
   const [host, port] = [bootstrap.slice(0, bootstrap.lastIndexOf(':')), Number(bootstrap.slice(bootstrap.lastIndexOf(':') + 1))];
   return Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<{ socket: Socket; closed: Promise<void> }>((resolve, reject) => {
-        const socket = connect({ host, port }, () => resolve({ socket, closed }));
-        const closed = new Promise<void>((done) => socket.on('close', () => done()));
-        socket.on('error', () => undefined);
-        socket.once('error', reject);
-      }),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<{ socket: Socket; closed: Promise<void> }>((resolve, reject) => {
+          const socket = connect({ host, port }, () => resolve({ socket, closed }));
+          const closed = new Promise<void>((done) => socket.on('close', () => done()));
+          socket.on('error', () => undefined);
+          socket.once('error', reject);
+        }),
     ),
   );
 }
@@ -106,7 +108,9 @@ t.test('queued.max.request.bytes bounds the memory of big frames', async (t) => 
   await Promise.all(senders.map(({ closed }) => closed));
   clearInterval(sampler);
   t.ok(peak < limit + 8 * 2 * 1024 * 1024, `request memory peaked at ${(peak / 1048576).toFixed(1)} MiB, limit ${limit / 1048576} MiB (reading stops once over it)`);
-  t.comment(`8 x 100 MiB frames: request memory peak ${(peak / 1048576).toFixed(1)} MiB; process RSS grew ${((process.memoryUsage().rss - rssBefore) / 1048576).toFixed(0)} MiB (test and broker in one process)`);
+  t.comment(
+    `8 x 100 MiB frames: request memory peak ${(peak / 1048576).toFixed(1)} MiB; process RSS grew ${((process.memoryUsage().rss - rssBefore) / 1048576).toFixed(0)} MiB (test and broker in one process)`,
+  );
   t.equal(broker.requestMemory.inUse, 0, 'all of it is given back when the connections close');
   good.close();
 });

@@ -26,7 +26,8 @@ const config = {
   'ssl.truststore.type': 'PEM',
   'ssl.truststore.location': certs.caCert,
   'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-  'listener.name.sasl_ssl.plain.sasl.jaas.config': 'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";',
+  'listener.name.sasl_ssl.plain.sasl.jaas.config':
+    'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";',
   'sasl.jaas.config': 'org.apache.kafka.common.security.plain.PlainLoginModule required user_plainuser="plain-pw";',
 };
 
@@ -66,7 +67,6 @@ async function roundTrip(t: Test, client: Kafka, topic: string, value: string): 
   t.equal(received, value, `${topic}: the record came back`);
 }
 
-
 async function setScram(broker: SpateBroker, user: string, mechanism: 1 | 2, password: string): Promise<number> {
   const client = await RawClient.connect(`127.0.0.1:${broker.portOf('PLAINTEXT')}`);
   const salt = randomBytes(16);
@@ -104,7 +104,10 @@ t.test('kafkajs over SSL, SASL_SSL with PLAIN and SCRAM; raw SASL rules', async 
   const raw = await RawClient.connect(`127.0.0.1:${broker.portOf('SASL_PLAINTEXT')}`);
   const versions = await raw.request(18, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' }, 1);
   t.equal(versions.body.errorCode, 0, 'ApiVersions is served before authentication');
-  t.ok(versions.body.apiKeys.some((api: { apiKey: number }) => api.apiKey === 36), 'SaslAuthenticate is advertised');
+  t.ok(
+    versions.body.apiKeys.some((api: { apiKey: number }) => api.apiKey === 36),
+    'SaslAuthenticate is advertised',
+  );
   const handshake = await raw.request(17, 0, { mechanism: 'PLAIN' }, 2);
   t.equal(handshake.body.errorCode, 0, 'legacy SaslHandshake v0');
   t.same(handshake.body.mechanisms, ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']);
@@ -152,11 +155,25 @@ t.test('kafkajs over SSL, SASL_SSL with PLAIN and SCRAM; raw SASL rules', async 
     'DescribeUserScramCredentials lists mechanisms and iterations',
   );
   t.equal((await plaintext.request(50, 0, { users: [{ name: 'nobody' }] }, 3)).body.results[0].errorCode, 91, 'unknown user: RESOURCE_NOT_FOUND');
-  const bad = await plaintext.request(51, 0, { deletions: [{ name: 'dave', mechanism: 1 }], upsertions: [{ name: 'erin', mechanism: 1, iterations: 100, salt: Buffer.from('s'), saltedPassword: Buffer.from('p') }] }, 4);
-  t.same(bad.body.results.map((r: { errorCode: number }) => r.errorCode), [91, 93], 'deleting a missing credential, too few iterations');
+  const bad = await plaintext.request(
+    51,
+    0,
+    { deletions: [{ name: 'dave', mechanism: 1 }], upsertions: [{ name: 'erin', mechanism: 1, iterations: 100, salt: Buffer.from('s'), saltedPassword: Buffer.from('p') }] },
+    4,
+  );
+  t.same(
+    bad.body.results.map((r: { errorCode: number }) => r.errorCode),
+    [91, 93],
+    'deleting a missing credential, too few iterations',
+  );
   plaintext.close();
   const describeAcls = await RawClient.connect(`127.0.0.1:${broker.portOf('PLAINTEXT')}`);
-  const acls = await describeAcls.request(29, 3, { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }, 1);
+  const acls = await describeAcls.request(
+    29,
+    3,
+    { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 },
+    1,
+  );
   t.equal(acls.body.errorCode, 54, 'no authorizer: DescribeAcls answers SECURITY_DISABLED');
   describeAcls.close();
 });

@@ -19,7 +19,11 @@ t.test('producer_byte_rate and consumer_byte_rate', async (t) => {
     ],
     validateOnly: false,
   });
-  t.same(altered.body.entries.map((e: { errorCode: number }) => e.errorCode), [0, 0], 'quotas stored');
+  t.same(
+    altered.body.entries.map((e: { errorCode: number }) => e.errorCode),
+    [0, 0],
+    'quotas stored',
+  );
   const described = await raw.request(48, 1, { components: [{ entityType: 'client-id', matchType: 0, match: 'slow-producer' }], strict: true });
   t.same(described.body.entries[0].values, [{ key: 'producer_byte_rate', value: rate }], 'DescribeClientQuotas (strict, exact name)');
 
@@ -43,11 +47,30 @@ t.test('producer_byte_rate and consumer_byte_rate', async (t) => {
   t.ok(measured <= rate * 1.2, `the producer stays within 20% above its quota (${(measured / 1024).toFixed(0)} KiB/s)`);
 
   const fetchOnce = async (id: number) =>
-    (await raw.request(1, 12, {
-      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1048576, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic: 'quota-topic', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1048576 }] }],
-      forgottenTopicsData: [], rackId: '',
-    }, id)).body;
+    (
+      await raw.request(
+        1,
+        12,
+        {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 1048576,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic: 'quota-topic',
+              partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1048576 }],
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+        },
+        id,
+      )
+    ).body;
   const first = await fetchOnce(10);
   t.ok(first.responses[0].partitions[0].records !== null, 'the fetch returns records');
   t.ok(first.throttleTimeMs > 0, `a 1 MiB fetch over a 64 KiB/s consumer quota answers throttle_time_ms=${first.throttleTimeMs}`);

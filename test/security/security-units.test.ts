@@ -19,17 +19,33 @@ import { createLogger } from '../../src/logger.js';
 t.test('SCRAM-SHA-256: the example exchange of RFC 7677 section 3', async (t) => {
   const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
   const credential = credentialFromSaltedPassword('SCRAM-SHA-256', salt, 4096, saltPassword('SCRAM-SHA-256', 'pencil', salt, 4096));
-  const exchange = new ScramServerExchange('SCRAM-SHA-256', (user) => (user === 'user' ? credential : undefined), () => '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0');
+  const exchange = new ScramServerExchange(
+    'SCRAM-SHA-256',
+    (user) => (user === 'user' ? credential : undefined),
+    () => '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
+  );
   t.equal(exchange.first('n,,n=user,r=rOprNGfwEbeRWgbNEkqO'), 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096');
   t.equal(
     exchange.final('c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='),
     'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
     'the server signature is the RFC one',
   );
-  const again = new ScramServerExchange('SCRAM-SHA-256', () => credential, () => '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0');
+  const again = new ScramServerExchange(
+    'SCRAM-SHA-256',
+    () => credential,
+    () => '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
+  );
   again.first('n,,n=user,r=rOprNGfwEbeRWgbNEkqO');
-  t.throws(() => again.final('c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=AAAAZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='), /invalid credentials/, 'a wrong proof is refused');
-  const wrongNonce = new ScramServerExchange('SCRAM-SHA-256', () => credential, () => 'server');
+  t.throws(
+    () => again.final('c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=AAAAZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='),
+    /invalid credentials/,
+    'a wrong proof is refused',
+  );
+  const wrongNonce = new ScramServerExchange(
+    'SCRAM-SHA-256',
+    () => credential,
+    () => 'server',
+  );
   wrongNonce.first('n,,n=user,r=client');
   t.throws(() => wrongNonce.final('c=biws,r=clientother,p=AAAA'), /nonce/, 'a nonce that does not end with the server nonce is refused');
   t.throws(() => new ScramServerExchange('SCRAM-SHA-256', () => credential).first('p=tls-unique,,n=user,r=x'), /channel binding/);
@@ -42,7 +58,13 @@ t.test('authorizer decisions', async (t) => {
   const logger = createLogger('silent');
   const authorizer = new AclAuthorizer(dir, { superUsers: ['User:root'], allowEveryoneIfNoAclFound: false }, logger);
   const binding = (name: string, patternType: number, principal: string, operation: number, permissionType: number, host = '*'): AclBinding => ({
-    resourceType: ResourceType.TOPIC, resourceName: name, patternType, principal, host, operation, permissionType,
+    resourceType: ResourceType.TOPIC,
+    resourceName: name,
+    patternType,
+    principal,
+    host,
+    operation,
+    permissionType,
   });
   authorizer.create([
     binding('logs-', PatternType.PREFIXED, 'User:*', AclOperation.READ, AclPermission.ALLOW),
@@ -70,9 +92,32 @@ t.test('authorizer decisions', async (t) => {
   t.notOk(open.authorize('User:bob', '127.0.0.1', AclOperation.WRITE, ResourceType.TOPIC, 'x'), 'but not once any ACL names it');
 
   const reloaded = new AclAuthorizer(dir, { superUsers: [], allowEveryoneIfNoAclFound: false }, logger);
-  t.equal(reloaded.describe({ resourceType: ResourceType.ANY, resourceName: null, patternType: PatternType.ANY, principal: null, host: null, operation: AclOperation.ANY, permissionType: AclPermission.ANY }).length, 4, 'the ACLs are read back from acls.json');
+  t.equal(
+    reloaded.describe({
+      resourceType: ResourceType.ANY,
+      resourceName: null,
+      patternType: PatternType.ANY,
+      principal: null,
+      host: null,
+      operation: AclOperation.ANY,
+      permissionType: AclPermission.ANY,
+    }).length,
+    4,
+    'the ACLs are read back from acls.json',
+  );
   t.same(
-    reloaded.describe({ resourceType: ResourceType.TOPIC, resourceName: 'logs-private', patternType: PatternType.MATCH, principal: null, host: null, operation: AclOperation.ANY, permissionType: AclPermission.ANY }).map((acl) => acl.resourceName).sort(),
+    reloaded
+      .describe({
+        resourceType: ResourceType.TOPIC,
+        resourceName: 'logs-private',
+        patternType: PatternType.MATCH,
+        principal: null,
+        host: null,
+        operation: AclOperation.ANY,
+        permissionType: AclPermission.ANY,
+      })
+      .map((acl) => acl.resourceName)
+      .sort(),
     ['*', 'logs-', 'logs-private'],
     'MATCH: literal, wildcard and prefix',
   );
@@ -81,11 +126,23 @@ t.test('authorizer decisions', async (t) => {
 t.test('certificate subjects, one-line PEM, JAAS options', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spate-subject-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/C=US/O=Example, Inc./OU=eng/CN=alice'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/C=US/O=Example, Inc./OU=eng/CN=alice'],
+    { stdio: 'ignore' },
+  );
   const pem = readFileSync(join(dir, 'c.pem'), 'utf8');
-  t.equal(rfc2253Subject(new X509Certificate(pem)), 'CN=alice,OU=eng,O=Example\\, Inc.,C=US', 'most specific first, commas escaped (what Java\'s X500Principal.getName() prints)');
+  t.equal(rfc2253Subject(new X509Certificate(pem)), 'CN=alice,OU=eng,O=Example\\, Inc.,C=US', "most specific first, commas escaped (what Java's X500Principal.getName() prints)");
   const oneLine = pem.replace(/\n/g, ' ');
   t.equal(new X509Certificate(normalisePem(oneLine)).subject, new X509Certificate(pem).subject, 'a PEM written on one line is read');
   const options = parseJaasOptions('org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="a \\"quoted\\" pw" user_admin="x" user_bob=bare;');
-  t.same([...options], [['username', 'admin'], ['password', 'a "quoted" pw'], ['user_admin', 'x'], ['user_bob', 'bare']]);
+  t.same(
+    [...options],
+    [
+      ['username', 'admin'],
+      ['password', 'a "quoted" pw'],
+      ['user_admin', 'x'],
+      ['user_bob', 'bare'],
+    ],
+  );
 });

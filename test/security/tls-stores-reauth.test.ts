@@ -16,7 +16,13 @@ const certs = makeCertificates(t);
 const ca = readFileSync(certs.caCert, 'utf8');
 
 async function listOverTls(port: number, extra: object = {}): Promise<string[]> {
-  const admin = new Kafka({ clientId: 'stores', brokers: [`127.0.0.1:${port}`], ssl: { ca: [ca], servername: 'localhost', ...extra }, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  const admin = new Kafka({
+    clientId: 'stores',
+    brokers: [`127.0.0.1:${port}`],
+    ssl: { ca: [ca], servername: 'localhost', ...extra },
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  }).admin();
   await admin.connect();
   try {
     return await admin.listTopics();
@@ -51,7 +57,11 @@ t.test('PKCS12 key store, encrypted PEM key, required client certificates', asyn
   });
   t.same(await listOverTls(broker.portOf('P12')), [], 'a PKCS12 key store serves TLS');
   t.same(await listOverTls(broker.portOf('ENCRYPTED')), [], 'an encrypted PEM key with ssl.key.password serves TLS');
-  t.same(await listOverTls(broker.portOf('MUTUAL'), { key: readFileSync(client.key, 'utf8'), cert: readFileSync(client.cert, 'utf8') }), [], 'a client with a certificate passes ssl.client.auth=required');
+  t.same(
+    await listOverTls(broker.portOf('MUTUAL'), { key: readFileSync(client.key, 'utf8'), cert: readFileSync(client.cert, 'utf8') }),
+    [],
+    'a client with a certificate passes ssl.client.auth=required',
+  );
   const refused = await new Promise<string>((resolve) => {
     const socket = tlsConnect({ host: '127.0.0.1', port: broker.portOf('MUTUAL'), ca: [ca], servername: 'localhost' }, () => {
       socket.write(Buffer.from([0, 0, 0, 0]));

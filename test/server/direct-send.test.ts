@@ -85,7 +85,11 @@ t.test('kafkajs, kcat and a slow reader get every byte; TLS never uses sendfile'
   t.ok(afterKafkajs >= 1 << 20, `fetch answers went out with sendfile (${afterKafkajs} bytes)`);
 
   const kcat = await kcatConsume(`127.0.0.1:${broker.portOf('PLAINTEXT')}`, 'direct');
-  t.same(kcat.map((record) => record.value), expected, 'kcat (librdkafka) reads every record in order');
+  t.same(
+    kcat.map((record) => record.value),
+    expected,
+    'kcat (librdkafka) reads every record in order',
+  );
   t.ok((await sentDirect(broker)) > afterKafkajs, 'kcat fetches used sendfile too');
 
   // A reader that stops reading: the socket fills, sendfile sends part of a chunk, Node
@@ -93,11 +97,19 @@ t.test('kafkajs, kcat and a slow reader get every byte; TLS never uses sendfile'
   const raw = await RawClient.connect(`127.0.0.1:${broker.portOf('PLAINTEXT')}`);
   t.teardown(() => raw.close());
   const PIPELINED = 6;
-  const request = (correlationId: number) => encodeRequest(1, 11, correlationId, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 8 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: 'direct', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 8 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
-  });
+  const request = (correlationId: number) =>
+    encodeRequest(1, 11, correlationId, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 8 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic: 'direct', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 8 << 20 }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
   raw.socket.pause();
   for (let id = 1; id <= PIPELINED; id++) raw.write(request(id));
   await new Promise((resolve) => setTimeout(resolve, 500));

@@ -31,7 +31,10 @@ t.test('SIGTERM shuts down cleanly and a restart serves the same data', async (t
   const second = await startProcessBroker(dataDir);
   t.teardown(() => void second.child.kill('SIGKILL'));
   const records = await kcatConsume(second.bootstrap, 'kept');
-  t.same(records.map((r) => r.value), Array.from({ length: 100 }, (_, i) => `kept ${i}`));
+  t.same(
+    records.map((r) => r.value),
+    Array.from({ length: 100 }, (_, i) => `kept ${i}`),
+  );
 });
 
 t.test('kill -9 mid-write loses nothing that was acknowledged', async (t) => {

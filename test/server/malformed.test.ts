@@ -44,10 +44,7 @@ t.test('malformed frames close only their own connection', async (t) => {
     ['unsupported Fetch version', frame(header(1, 99))],
     ['truncated Produce body', frame(Buffer.concat([header(PRODUCE, 7), Buffer.from([0xff, 0xff, 0, 1])]))],
     ['Metadata array count beyond the frame', frame(Buffer.concat([header(3, 4), Buffer.from([0x7f, 0xff, 0xff, 0xff])]))],
-    [
-      'bad varint in a flexible request',
-      frame(Buffer.concat([header(3, 12), Buffer.from([0x00]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff])])),
-    ],
+    ['bad varint in a flexible request', frame(Buffer.concat([header(3, 12), Buffer.from([0x00]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]))],
     ['random garbage', frame(Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 7919) & 0xff)))],
   ];
   for (const [label, bytes] of cases) {
@@ -113,16 +110,26 @@ t.test('pipelined requests are answered in request order', async (t) => {
   await client.request(3, 4, { topics: [{ name: 'pipeline' }], allowAutoTopicCreation: true });
   const frames = [
     encodeRequest(1, 11, 1, {
-      replicaId: -1, maxWaitMs: 300, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      replicaId: -1,
+      maxWaitMs: 300,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
       topics: [{ topic: 'pipeline', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [], rackId: '',
+      forgottenTopicsData: [],
+      rackId: '',
     }),
     ...Array.from({ length: 20 }, (_, i) => encodeRequest(API_VERSIONS, 2, i + 2, {})),
   ];
   client.write(Buffer.concat(frames));
   const order: number[] = [];
   for (let i = 0; i < frames.length; i++) order.push((await client.nextFrame()).readInt32BE(0));
-  t.same(order, Array.from({ length: 21 }, (_, i) => i + 1));
+  t.same(
+    order,
+    Array.from({ length: 21 }, (_, i) => i + 1),
+  );
 });
 
 t.test('a record batch above max.message.bytes is refused with MESSAGE_TOO_LARGE', async (t) => {
@@ -154,6 +161,10 @@ t.test('bytes after a request body are ignored, as Kafka does (librdkafka >= 2.1
   const { decodeResponse } = await import('../../src/protocol/frame.js');
   const answer = decodeResponse(3, 12, await client.nextFrame()) as { correlationId: number; body: any };
   t.equal(answer.correlationId, 5);
-  t.same(answer.body.topics.map((topic: any) => topic.name), ['trailing'], 'Metadata for all topics is answered');
+  t.same(
+    answer.body.topics.map((topic: any) => topic.name),
+    ['trailing'],
+    'Metadata for all topics is answered',
+  );
   t.notOk(client.isClosed, 'the connection stays open');
 });

@@ -20,7 +20,12 @@ const IN_FLIGHT = 20;
 function produceFrame(connection: number, correlationId: number): Buffer {
   const value = `c${connection}-${correlationId}`;
   const records = encodeRecordBatch({ records: [{ key: null, value: Buffer.from(value.padEnd(200, '.')) }] });
-  return encodeRequest(0, 9, correlationId, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: 'load', partitionData: [{ index: connection % 2, records }] }] });
+  return encodeRequest(0, 9, correlationId, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 5000,
+    topicData: [{ name: 'load', partitionData: [{ index: connection % 2, records }] }],
+  });
 }
 
 t.test('SIGTERM during load: every request that reached the log was answered', async (t) => {
@@ -31,7 +36,11 @@ t.test('SIGTERM during load: every request that reached the log was answered', a
   const admin = await RawClient.connect(broker.bootstrap);
   // compression.type=lz4 sends every append through the compression workers, so answers
   // are asynchronous and a connection always has requests in flight.
-  await admin.request(19, 5, { topics: [{ name: 'load', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [{ name: 'compression.type', value: 'lz4' }] }], timeoutMs: 1000, validateOnly: false });
+  await admin.request(19, 5, {
+    topics: [{ name: 'load', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [{ name: 'compression.type', value: 'lz4' }] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
   admin.close();
 
   const answered = new Set<string>();

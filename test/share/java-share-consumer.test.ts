@@ -24,7 +24,11 @@ import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 const LIB = fileURLToPath(new URL('../interop/java/lib', import.meta.url));
 const SOURCE = fileURLToPath(new URL('./java/ShareWorker.java', import.meta.url));
 const SHARE_GROUPS = 'org.apache.kafka.tools.consumer.group.ShareGroupCommand';
-const classpath = () => readdirSync(LIB).filter((file) => file.endsWith('.jar')).map((file) => join(LIB, file)).join(':');
+const classpath = () =>
+  readdirSync(LIB)
+    .filter((file) => file.endsWith('.jar'))
+    .map((file) => join(LIB, file))
+    .join(':');
 
 interface Worker {
   readonly child: ChildProcess;
@@ -33,8 +37,25 @@ interface Worker {
 }
 
 function startWorker(classes: string, bootstrap: string, group: string, topic: string, mode: 'work' | 'hold', idleExitMs = 4000): Worker {
-  const child = spawn('java', ['-Xms32m', '-Xmx128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-    '-cp', `${classes}:${classpath()}`, 'ShareWorker', bootstrap, group, topic, mode, String(idleExitMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'java',
+    [
+      '-Xms32m',
+      '-Xmx128m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      '-cp',
+      `${classes}:${classpath()}`,
+      'ShareWorker',
+      bootstrap,
+      group,
+      topic,
+      mode,
+      String(idleExitMs),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const lines: string[] = [];
   let partial = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -45,10 +66,12 @@ function startWorker(classes: string, bootstrap: string, group: string, topic: s
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => {
-    if (code !== 0 && code !== null) console.error(`ShareWorker ${mode} exited ${code}: ${stderr.slice(-2000)}`);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      if (code !== 0 && code !== null) console.error(`ShareWorker ${mode} exited ${code}: ${stderr.slice(-2000)}`);
+      resolve(code);
+    }),
+  );
   const timer = setTimeout(() => child.kill('SIGKILL'), 200_000);
   void exited.then(() => clearTimeout(timer));
   return { child, lines, exited };
@@ -62,10 +85,13 @@ async function waitFor(what: string, probe: () => boolean, timeoutMs = 90_000): 
   }
 }
 
-const received = (worker: Worker) => worker.lines.filter((line) => / \d+$/.test(line)).map((line) => {
-  const [mode, value, count] = line.split(' ');
-  return { mode: mode!, value: value!, deliveryCount: Number(count) };
-});
+const received = (worker: Worker) =>
+  worker.lines
+    .filter((line) => / \d+$/.test(line))
+    .map((line) => {
+      const [mode, value, count] = line.split(' ');
+      return { mode: mode!, value: value!, deliveryCount: Number(count) };
+    });
 
 if (!javaToolsAvailable()) {
   t.fail('Kafka Java tools are missing: run `mvn -f test/interop/java/pom.xml dependency:copy-dependencies` (.ci/run does)');
@@ -129,17 +155,31 @@ if (!javaToolsAvailable()) {
     const counts = new Map<string, number>();
     for (const record of accepted) counts.set(record.value, (counts.get(record.value) ?? 0) + 1);
     t.same([...counts.keys()].sort(), [...values].sort(), 'every record was accepted: none lost');
-    t.same([...counts.values()].filter((n) => n > 1), [], 'and none twice');
-    t.ok(workers.every((w) => received(w).some((r) => !r.value.startsWith('poison'))), 'both workers got records from the one partition');
+    t.same(
+      [...counts.values()].filter((n) => n > 1),
+      [],
+      'and none twice',
+    );
+    t.ok(
+      workers.every((w) => received(w).some((r) => !r.value.startsWith('poison'))),
+      'both workers got records from the one partition',
+    );
     const redelivered = accepted.filter((r) => held.includes(r.value));
     t.same(redelivered.map((r) => r.value).sort(), [...held].sort(), 'what the holder kept was delivered to the others after its locks ran out');
-    t.ok(redelivered.every((r) => r.deliveryCount >= 2), 'as a second delivery');
+    t.ok(
+      redelivered.every((r) => r.deliveryCount >= 2),
+      'as a second delivery',
+    );
     const poison = workers.flatMap((w) => received(w)).filter((r) => r.value === 'poison-pill');
     t.same(poison.map((r) => r.deliveryCount).sort(), [1, 2, 3, 4, 5], 'the poison record was delivered 5 times (group.share.delivery.count.limit), then archived');
 
     const offsets = await shareGroups(['--describe', '--group', group]);
     t.equal(offsets.code, 0, offsets.stderr);
-    const row = offsets.stdout.split('\n').find((line) => line.startsWith(group))?.trim().split(/\s+/);
+    const row = offsets.stdout
+      .split('\n')
+      .find((line) => line.startsWith(group))
+      ?.trim()
+      .split(/\s+/);
     t.same(row?.slice(0, 5), [group, topic, '0', '151', '0'], `start offset past everything, lag 0:\n${offsets.stdout}`);
     t.comment(members.stdout + offsets.stdout + `held ${held.length}, poison deliveries ${poison.length}, per worker ${workers.map((w) => received(w).length).join('/')}`);
     const listed = await shareGroups(['--list']);
@@ -185,8 +225,15 @@ if (!javaToolsAvailable()) {
 
     // Kafka's own formatter for __share_group_state reads what Spate wrote.
     const dump = await runKafkaTool(TOOLS.consoleConsumer, [
-      '--bootstrap-server', broker.bootstrap, '--topic', '__share_group_state', '--from-beginning', '--timeout-ms', '5000',
-      '--formatter', 'org.apache.kafka.tools.consumer.group.share.ShareGroupStateMessageFormatter',
+      '--bootstrap-server',
+      broker.bootstrap,
+      '--topic',
+      '__share_group_state',
+      '--from-beginning',
+      '--timeout-ms',
+      '5000',
+      '--formatter',
+      'org.apache.kafka.tools.consumer.group.share.ShareGroupStateMessageFormatter',
     ]);
     const snapshots = dump.stdout.split('\n').filter((line) => line.includes(`"groupId":"${group}"`));
     t.ok(snapshots.length > 0, `Kafka's ShareGroupStateMessageFormatter decodes the records:\n${dump.stdout.slice(0, 600)}${dump.stderr.slice(-600)}`);

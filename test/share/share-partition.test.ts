@@ -47,16 +47,23 @@ t.test('lock expiry, the delivery limit, and the persisted batches', async (t) =
   partition.expireLocks(3000, limits);
   partition.acquire([batch(0n, 3n)], 'n', 100, false, limits, 4000);
   t.equal(partition.validate('m', [{ firstOffset: 0n, lastOffset: 0n, acknowledgeTypes: [1] }], false)?.invalidRequest, false, 'm no longer holds 0');
-  t.same(partition.stateBatches(), [
-    { firstOffset: 0n, lastOffset: 0n, deliveryState: 0, deliveryCount: 3 },
-    { firstOffset: 1n, lastOffset: 1n, deliveryState: 2, deliveryCount: 2 },
-    { firstOffset: 2n, lastOffset: 3n, deliveryState: 0, deliveryCount: 3 },
-  ], 'persisted: acquired records as available with their count, the accepted one acknowledged');
+  t.same(
+    partition.stateBatches(),
+    [
+      { firstOffset: 0n, lastOffset: 0n, deliveryState: 0, deliveryCount: 3 },
+      { firstOffset: 1n, lastOffset: 1n, deliveryState: 2, deliveryCount: 2 },
+      { firstOffset: 2n, lastOffset: 3n, deliveryState: 0, deliveryCount: 3 },
+    ],
+    'persisted: acquired records as available with their count, the accepted one acknowledged',
+  );
   partition.releaseMember('n', limits);
   t.equal(partition.spso, 4n, 'third deliveries released: archived (limit 3), so everything is done');
   t.same(partition.stateBatches(), []);
   const restored = fresh();
-  restored.restore(10n, [{ firstOffset: 10n, lastOffset: 10n, deliveryState: 2, deliveryCount: 1 }, { firstOffset: 12n, lastOffset: 12n, deliveryState: 0, deliveryCount: 2 }]);
+  restored.restore(10n, [
+    { firstOffset: 10n, lastOffset: 10n, deliveryState: 2, deliveryCount: 1 },
+    { firstOffset: 12n, lastOffset: 12n, deliveryState: 0, deliveryCount: 2 },
+  ]);
   t.equal(restored.spso, 11n);
   t.same(restored.acquire([batch(11n, 13n)], 'm', 100, false, limits, 0), [
     { firstOffset: 11n, lastOffset: 11n, deliveryCount: 1 },

@@ -40,14 +40,33 @@ async function setup(t: Test, config: Record<string, string | number> = {}, data
   const heartbeat = (memberId: string, memberEpoch: number, topics: string[] | null = [TOPIC]) =>
     call(76, 1, { groupId: GROUP, memberId, memberEpoch, rackId: null, subscribedTopicNames: topics });
   const acks = (batches: Array<[bigint, bigint, number[]]>) => batches.map(([firstOffset, lastOffset, acknowledgeTypes]) => ({ firstOffset, lastOffset, acknowledgeTypes }));
-  const shareFetch = (memberId: string, epoch: number, options: { acks?: Array<[bigint, bigint, number[]]>; maxRecords?: number; maxWaitMs?: number; version?: number; renew?: boolean } = {}) =>
+  const shareFetch = (
+    memberId: string,
+    epoch: number,
+    options: { acks?: Array<[bigint, bigint, number[]]>; maxRecords?: number; maxWaitMs?: number; version?: number; renew?: boolean } = {},
+  ) =>
     call(78, options.version ?? 2, {
-      groupId: GROUP, memberId, shareSessionEpoch: epoch, maxWaitMs: options.maxWaitMs ?? 0, minBytes: 1, maxBytes: 1 << 20,
-      maxRecords: options.maxRecords ?? 500, batchSize: 500, shareAcquireMode: 0, isRenewAck: options.renew ?? false,
-      topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: acks(options.acks ?? []) }] }], forgottenTopicsData: [],
+      groupId: GROUP,
+      memberId,
+      shareSessionEpoch: epoch,
+      maxWaitMs: options.maxWaitMs ?? 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      maxRecords: options.maxRecords ?? 500,
+      batchSize: 500,
+      shareAcquireMode: 0,
+      isRenewAck: options.renew ?? false,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: acks(options.acks ?? []) }] }],
+      forgottenTopicsData: [],
     });
   const acknowledge = (memberId: string, epoch: number, batches: Array<[bigint, bigint, number[]]>, renew = false) =>
-    call(79, 2, { groupId: GROUP, memberId, shareSessionEpoch: epoch, isRenewAck: renew, topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: acks(batches) }] }] });
+    call(79, 2, {
+      groupId: GROUP,
+      memberId,
+      shareSessionEpoch: epoch,
+      isRenewAck: renew,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: acks(batches) }] }],
+    });
   const describeOffsets = async () => (await call(90, 1, { groups: [{ groupId: GROUP, topics: [{ topicName: TOPIC, partitions: [0] }] }] })).groups[0].topics[0].partitions[0];
   return { broker, client, call, topicId, produce, heartbeat, shareFetch, acknowledge, describeOffsets };
 }
@@ -108,9 +127,17 @@ t.test('members share one partition: disjoint acquisitions, acknowledgements, se
   t.equal(badType.responses[0].partitions[0].errorCode, ErrorCode.INVALID_REQUEST);
 
   // B accepts 5-6 and rejects 7-8 in one ShareAcknowledge; A accepts 1-2, releases 3-4, piggy-backed on a fetch.
-  const bAck = await acknowledge('member-b', 4, [[5n, 6n, [ACCEPT]], [7n, 8n, [REJECT, REJECT]]]);
+  const bAck = await acknowledge('member-b', 4, [
+    [5n, 6n, [ACCEPT]],
+    [7n, 8n, [REJECT, REJECT]],
+  ]);
   t.equal(bAck.responses[0].partitions[0].errorCode, 0);
-  const aAck = await shareFetch('member-a', 1, { acks: [[1n, 2n, [ACCEPT]], [3n, 4n, [RELEASE]]] });
+  const aAck = await shareFetch('member-a', 1, {
+    acks: [
+      [1n, 2n, [ACCEPT]],
+      [3n, 4n, [RELEASE]],
+    ],
+  });
   t.equal(partitionOf(aAck).acknowledgeErrorCode, 0);
   t.same(partitionOf(aAck).acquiredRecords, [{ firstOffset: 3n, lastOffset: 4n, deliveryCount: 3 }], 'released records come back at once');
   t.equal((await describeOffsets()).startOffset, 3n, 'the SPSO moved over the accepted records');
@@ -126,7 +153,10 @@ t.test('members share one partition: disjoint acquisitions, acknowledgements, se
   t.equal(described[0].members[0].assignment.topicPartitions[0].topicName, TOPIC);
   t.equal(described[1].errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   const listed = (await call(16, 5, { statesFilter: [], typesFilter: ['share'] })).groups;
-  t.same(listed.map((g: any) => [g.groupId, g.groupType, g.groupState]), [[GROUP, 'share', 'Stable']]);
+  t.same(
+    listed.map((g: any) => [g.groupId, g.groupType, g.groupState]),
+    [[GROUP, 'share', 'Stable']],
+  );
 
   // Leaving: -1, then the group is empty and can be altered.
   t.equal((await call(91, 0, { groupId: GROUP, topics: [{ topicName: TOPIC, partitions: [{ partitionIndex: 0, startOffset: 0n }] }] })).errorCode, ErrorCode.NON_EMPTY_GROUP);
@@ -177,7 +207,11 @@ t.test('share-partition state survives a restart (__share_group_state)', async (
     await first.produce(['d']);
     const fetched = await first.shareFetch('m', 1, { maxRecords: 1 });
     t.same(partitionOf(fetched).acquiredRecords, [{ firstOffset: 0n, lastOffset: 2n, deliveryCount: 1 }]);
-    await first.acknowledge('m', 2, [[0n, 0n, [ACCEPT]], [1n, 1n, [REJECT]], [2n, 2n, [RELEASE]]]);
+    await first.acknowledge('m', 2, [
+      [0n, 0n, [ACCEPT]],
+      [1n, 1n, [REJECT]],
+      [2n, 2n, [RELEASE]],
+    ]);
     const records = [];
     for (const log of first.broker.logs.topic('__share_group_state')!.partitions) {
       const read = await log.read(log.logStartOffset, 1 << 20, true);
@@ -196,7 +230,14 @@ t.test('share-partition state survives a restart (__share_group_state)', async (
   t.equal((await second.describeOffsets()).startOffset, 2n, 'the start offset is back');
   await second.heartbeat('m2', 0);
   const after = await second.shareFetch('m2', 0);
-  t.same(partitionOf(after).acquiredRecords, [{ firstOffset: 2n, lastOffset: 2n, deliveryCount: 2 }, { firstOffset: 3n, lastOffset: 3n, deliveryCount: 1 }], 'the released record keeps its delivery count');
+  t.same(
+    partitionOf(after).acquiredRecords,
+    [
+      { firstOffset: 2n, lastOffset: 2n, deliveryCount: 2 },
+      { firstOffset: 3n, lastOffset: 3n, deliveryCount: 1 },
+    ],
+    'the released record keeps its delivery count',
+  );
 });
 
 t.test('share.auto.offset.reset from the group configs; a consumer group ID is not a share group', async (t) => {
@@ -218,7 +259,18 @@ t.test('share.auto.offset.reset from the group configs; a consumer group ID is n
   t.same(partitionOf(afresh).acquiredRecords, [{ firstOffset: 0n, lastOffset: 1n, deliveryCount: 1 }], 'by_duration:PT1H reaches back to the records of the last hour');
 
   // A consumer (KIP-848) group owns its ID: share members are refused.
-  await call(68, 1, { groupId: 'consumers', memberId: 'c1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: [TOPIC], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [] });
+  await call(68, 1, {
+    groupId: 'consumers',
+    memberId: 'c1',
+    memberEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 30000,
+    subscribedTopicNames: [TOPIC],
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: [],
+  });
   const refused = await call(76, 1, { groupId: 'consumers', memberId: 's1', memberEpoch: 0, rackId: null, subscribedTopicNames: [TOPIC] });
   t.equal(refused.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
 });
@@ -244,7 +296,10 @@ t.test('a member that stops heartbeating is removed and its records go to the ot
   }
   t.same(got?.acquiredRecords, [{ firstOffset: 0n, lastOffset: 1n, deliveryCount: 2 }]);
   const described = (await call(77, 1, { groupIds: [GROUP], includeAuthorizedOperations: false })).groups[0];
-  t.same(described.members.map((m: any) => m.memberId), ['alive']);
+  t.same(
+    described.members.map((m: any) => m.memberId),
+    ['alive'],
+  );
 });
 
 t.test('ISO-8601 durations of by_duration', async (t) => {

@@ -66,7 +66,10 @@ t.test('a zeroed region after a crash is truncated and logged', async (t) => {
   writeFileSync(log, bytes);
   makeUnclean(dir, 'zeroed-0');
   const second = await start(t, dir);
-  t.match(second.lines.find((line) => line.includes(log)), /Truncated .* from offset 4 .*malformed batch header/);
+  t.match(
+    second.lines.find((line) => line.includes(log)),
+    /Truncated .* from offset 4 .*malformed batch header/,
+  );
   t.equal((await fetch(second.client, 'zeroed', 0n)).highWatermark, 4n);
 });
 
@@ -88,7 +91,10 @@ t.test('a bad byte after a clean stop: fetch answers CORRUPT_MESSAGE and logs it
   await fetch(second.client, 'served', 6n);
   const logged = second.lines.filter((line) => line.includes('CORRUPT_MESSAGE'));
   t.equal(logged.length, 1, 'logged once, not per fetch');
-  t.match(logged[0], new RegExp(`^ERROR Fetch of served-0 at offset 6 answered CORRUPT_MESSAGE: ${log.replace(/[.]/g, '\\.')}: record batch at position \\d+ \\(offsets 6-7\\) fails its CRC check`));
+  t.match(
+    logged[0],
+    new RegExp(`^ERROR Fetch of served-0 at offset 6 answered CORRUPT_MESSAGE: ${log.replace(/[.]/g, '\\.')}: record batch at position \\d+ \\(offsets 6-7\\) fails its CRC check`),
+  );
   t.equal((await fetch(second.client, 'served', 8n)).values.length, 4, 'batches after it are still readable');
 });
 
@@ -125,15 +131,23 @@ t.test('deleted segment files: logged as missing data', async (t) => {
   t.equal(await createTopic(first.client, 'gone'), 0);
   for (let i = 0; i < 30; i++) await produce(first.client, 'gone', [`v${i}-${'x'.repeat(100_000)}`]);
   await first.stop();
-  const logs = readdirSync(join(dir, 'gone-0')).filter((name) => name.endsWith('.log')).sort();
+  const logs = readdirSync(join(dir, 'gone-0'))
+    .filter((name) => name.endsWith('.log'))
+    .sort();
   t.ok(logs.length >= 3, 'several segments');
   rmSync(join(dir, 'gone-0', logs[1]!));
   const last = join(dir, 'gone-0', logs.at(-1)!);
   rmSync(last);
 
   const second = await start(t, dir);
-  t.ok(second.lines.some((line) => /Missing data in .*gone-0.* offsets \d+-\d+: no segment holds these offsets/.test(line)), 'the gap in the middle is logged');
-  t.ok(second.lines.some((line) => line.includes(last) && /Missing data in .* from offset \d+: the segment file is gone/.test(line)), 'the removed last segment is logged (its index was left)');
+  t.ok(
+    second.lines.some((line) => /Missing data in .*gone-0.* offsets \d+-\d+: no segment holds these offsets/.test(line)),
+    'the gap in the middle is logged',
+  );
+  t.ok(
+    second.lines.some((line) => line.includes(last) && /Missing data in .* from offset \d+: the segment file is gone/.test(line)),
+    'the removed last segment is logged (its index was left)',
+  );
 });
 
 t.test('a partition whose every file was deleted: the loss is logged against the producer snapshot', async (t) => {
@@ -153,7 +167,10 @@ t.test('a missing index is rebuilt and logged', async (t) => {
   await first.stop();
   rmSync(segmentFile(dir, 'indexed-0', 0n, '.index'));
   const second = await start(t, dir);
-  t.match(second.lines.find((line) => line.includes('indexed-0')), /Rebuilt the index of .*00000000000000000000\.index offsets 0-5: an index file was missing/);
+  t.match(
+    second.lines.find((line) => line.includes('indexed-0')),
+    /Rebuilt the index of .*00000000000000000000\.index offsets 0-5: an index file was missing/,
+  );
   t.equal((await fetch(second.client, 'indexed', 2n)).values.length, 4);
 });
 
@@ -186,10 +203,9 @@ t.test('topics.json truncated to garbage with no usable backup: the start is ref
   writeFileSync(join(dir, 'topics.json'), '{"version":1,"top');
   writeFileSync(join(dir, 'topics.json.bak'), '');
   const lines: string[] = [];
-  await t.rejects(
-    startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logger: capturingLogger(lines) }),
-    { message: /Cannot read .*topics\.json: .*topics\.json: .*; .*topics\.json\.bak: .*Restore the file from a backup, or move it and .*topics\.json\.bak aside to rebuild it/ },
-  );
+  await t.rejects(startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logger: capturingLogger(lines) }), {
+    message: /Cannot read .*topics\.json: .*topics\.json: .*; .*topics\.json\.bak: .*Restore the file from a backup, or move it and .*topics\.json\.bak aside to rebuild it/,
+  });
 });
 
 t.test('topics.json missing: the topics are rebuilt from the partition directories, same ID, same data', async (t) => {
@@ -197,15 +213,30 @@ t.test('topics.json missing: the topics are rebuilt from the partition directori
   const first = await start(t, dir);
   await writeBatches(first.client, 'kept', 3);
   t.equal(await createTopic(first.client, 'wide', 3), 0);
-  const before = await first.client.request(3, 12, { topics: [{ topicId: Buffer.alloc(16), name: 'kept' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const before = await first.client.request(3, 12, {
+    topics: [{ topicId: Buffer.alloc(16), name: 'kept' }],
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
   await first.stop();
   rmSync(join(dir, 'topics.json'));
   rmSync(join(dir, 'topics.json.bak'));
-  t.equal(readFileSync(join(dir, 'kept-0', 'partition.metadata'), 'utf8'), `version: 0\ntopic_id: ${(before.body.topics[0].topicId as Buffer).toString('base64url')}\n`, "Kafka's partition.metadata format");
+  t.equal(
+    readFileSync(join(dir, 'kept-0', 'partition.metadata'), 'utf8'),
+    `version: 0\ntopic_id: ${(before.body.topics[0].topicId as Buffer).toString('base64url')}\n`,
+    "Kafka's partition.metadata format",
+  );
 
   const second = await start(t, dir);
   t.match(second.lines.join('\n'), /WARN .*topics\.json is missing: rebuilt 2 topic\(s\) from the partition directories \((kept, wide|wide, kept)\)/);
-  const after = await second.client.request(3, 12, { topics: [{ topicId: Buffer.alloc(16), name: 'kept' }, { topicId: Buffer.alloc(16), name: 'wide' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const after = await second.client.request(3, 12, {
+    topics: [
+      { topicId: Buffer.alloc(16), name: 'kept' },
+      { topicId: Buffer.alloc(16), name: 'wide' },
+    ],
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
   t.same(after.body.topics[0].topicId, before.body.topics[0].topicId, 'the same topic ID');
   t.equal(after.body.topics[1].partitions.length, 3, 'all partitions');
   const read = await fetch(second.client, 'kept', 0n);
@@ -225,7 +256,8 @@ t.test('broker-configs.json and producer-id-block fall back to their previous ge
   await admin.alterConfigs({ validateOnly: false, resources: [{ type: 4, name: node, configEntries: [{ name: 'log.retention.ms', value: '2000000' }] }] });
   await admin.disconnect();
   const producerIds: bigint[] = [];
-  for (let i = 0; i < 1001; i++) { // past the first block of 1000, so a previous generation exists
+  for (let i = 0; i < 1001; i++) {
+    // past the first block of 1000, so a previous generation exists
     const answer = await first.client.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
     producerIds.push(answer.body.producerId as bigint);
   }
@@ -248,7 +280,11 @@ t.test('a directory of another topic ID is never adopted by a new topic', async 
   await first.stop();
   cpSync(join(dir, 'old-0'), join(dir, 'new-0'), { recursive: true });
   const second = await start(t, dir);
-  const metadata = await second.client.request(3, 12, { topics: [{ topicId: Buffer.alloc(16), name: 'new' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+  const metadata = await second.client.request(3, 12, {
+    topics: [{ topicId: Buffer.alloc(16), name: 'new' }],
+    allowAutoTopicCreation: true,
+    includeTopicAuthorizedOperations: false,
+  });
   t.equal(metadata.body.topics[0].errorCode, 0, 'auto-created by Metadata');
   t.equal((await produce(second.client, 'new', ['auto-created'])).baseOffset, 0n, 'the auto-created topic starts at offset 0');
   t.same((await fetch(second.client, 'new', 0n)).values, ['auto-created']);
@@ -273,5 +309,7 @@ t.test('producer-id-block damaged with no previous generation: the start is refu
   await first.client.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
   await first.stop();
   writeFileSync(join(dir, 'producer-id-block'), 'garbage');
-  await t.rejects(startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logger: capturingLogger([]) }), { message: /Cannot read .*producer-id-block: .*not a number\. Restore the file from a backup/ });
+  await t.rejects(startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logger: capturingLogger([]) }), {
+    message: /Cannot read .*producer-id-block: .*not a number\. Restore the file from a backup/,
+  });
 });

@@ -50,7 +50,11 @@ export async function start(t: Test, dir: string, config: Record<string, string 
 }
 
 export async function createTopic(client: RawClient, name: string, partitions = 1): Promise<number> {
-  const answer = await client.request(19, 5, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const answer = await client.request(19, 5, {
+    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
   return answer.body.topics[0].errorCode as number;
 }
 
@@ -63,9 +67,16 @@ export async function produce(client: RawClient, topic: string, values: string[]
 
 export async function fetch(client: RawClient, topic: string, offset: bigint, partition = 0): Promise<{ errorCode: number; highWatermark: bigint; values: string[] }> {
   const answer = await client.request(1, 11, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
     topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
+    forgottenTopicsData: [],
+    rackId: '',
   });
   const result = answer.body.responses[0].partitions[0];
   const values = result.records === null ? [] : decodeRecordBatches(result.records).flatMap((b) => b.records.map((r) => r.value!.toString()));

@@ -19,7 +19,11 @@ import { run } from '../helpers/kcat.js';
 const LIB = fileURLToPath(new URL('../interop/java/lib', import.meta.url));
 const SOURCE = fileURLToPath(new URL('./java/StreamsWorker.java', import.meta.url));
 const STREAMS_GROUPS = 'org.apache.kafka.tools.streams.StreamsGroupCommand';
-const classpath = () => readdirSync(LIB).filter((file) => file.endsWith('.jar')).map((file) => join(LIB, file)).join(':');
+const classpath = () =>
+  readdirSync(LIB)
+    .filter((file) => file.endsWith('.jar'))
+    .map((file) => join(LIB, file))
+    .join(':');
 
 interface Worker {
   readonly child: ChildProcess;
@@ -28,8 +32,21 @@ interface Worker {
 }
 
 function startWorker(classes: string, args: string[]): Worker {
-  const child = spawn('java', ['-Xms32m', '-Xmx192m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-    '-cp', `${classes}:${classpath()}`, 'StreamsWorker', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'java',
+    [
+      '-Xms32m',
+      '-Xmx192m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      '-cp',
+      `${classes}:${classpath()}`,
+      'StreamsWorker',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const lines: string[] = [];
   let partial = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -39,10 +56,12 @@ function startWorker(classes: string, args: string[]): Worker {
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => {
-    if (code !== 0 && code !== null) console.error(`StreamsWorker exited ${code}: ${stderr}`);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      if (code !== 0 && code !== null) console.error(`StreamsWorker exited ${code}: ${stderr}`);
+      resolve(code);
+    }),
+  );
   const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
   void exited.then(() => clearTimeout(timer));
   return { child, lines, exited };
@@ -78,7 +97,12 @@ if (!javaToolsAvailable()) {
     const admin = kafka.admin();
     await admin.connect();
     t.teardown(() => admin.disconnect());
-    await admin.createTopics({ topics: [{ topic: 'lines', numPartitions: 3 }, { topic: 'counts', numPartitions: 1 }] });
+    await admin.createTopics({
+      topics: [
+        { topic: 'lines', numPartitions: 3 },
+        { topic: 'counts', numPartitions: 1 },
+      ],
+    });
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     t.teardown(() => producer.disconnect());
@@ -148,7 +172,11 @@ if (!javaToolsAvailable()) {
     const repartition = topics.find((name) => name.startsWith('wordcount-') && name.endsWith('-repartition'));
     t.ok(changelog !== undefined && repartition !== undefined, `the broker created ${changelog} and ${repartition}`);
     const metadata = await admin.fetchTopicMetadata({ topics: [changelog!, repartition!] });
-    t.same(metadata.topics.map((topic) => topic.partitions.length), [3, 3], 'both have as many partitions as the input topic');
+    t.same(
+      metadata.topics.map((topic) => topic.partitions.length),
+      [3, 3],
+      'both have as many partitions as the input topic',
+    );
     const configs = await admin.describeConfigs({ resources: [{ type: 2, name: changelog!, configNames: ['cleanup.policy'] }], includeSynonyms: false });
     t.equal(configs.resources[0]!.configEntries[0]!.configValue, 'compact', 'the changelog is compacted');
 
@@ -156,8 +184,16 @@ if (!javaToolsAvailable()) {
     const listed = await runKafkaTool(STREAMS_GROUPS, ['--bootstrap-server', broker.bootstrap, '--list']);
     t.match(listed.stdout, /wordcount/, 'kafka-streams-groups --list shows the group');
     const groups = await admin.listGroups();
-    t.same(groups.groups.find((group) => group.groupId === 'wordcount'), { groupId: 'wordcount', protocolType: 'streams' }, 'ListGroups: protocol type streams');
-    await waitFor('a stable group', async () => /Stable/.test((await runKafkaTool(STREAMS_GROUPS, ['--bootstrap-server', broker.bootstrap, '--describe', '--group', 'wordcount', '--state'])).stdout), 60_000).catch(() => undefined);
+    t.same(
+      groups.groups.find((group) => group.groupId === 'wordcount'),
+      { groupId: 'wordcount', protocolType: 'streams' },
+      'ListGroups: protocol type streams',
+    );
+    await waitFor(
+      'a stable group',
+      async () => /Stable/.test((await runKafkaTool(STREAMS_GROUPS, ['--bootstrap-server', broker.bootstrap, '--describe', '--group', 'wordcount', '--state'])).stdout),
+      60_000,
+    ).catch(() => undefined);
     const state = await runKafkaTool(STREAMS_GROUPS, ['--bootstrap-server', broker.bootstrap, '--describe', '--group', 'wordcount', '--state']);
     t.match(state.stdout, /Stable/, 'kafka-streams-groups --describe --state: Stable');
     const offsets = await runKafkaTool(STREAMS_GROUPS, ['--bootstrap-server', broker.bootstrap, '--describe', '--group', 'wordcount', '--offsets']);

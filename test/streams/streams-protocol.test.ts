@@ -19,7 +19,15 @@ const GROUP = 'app';
 const TOPOLOGY = {
   epoch: 1,
   subtopologies: [
-    { subtopologyId: '0', sourceTopics: ['input'], sourceTopicRegex: [], stateChangelogTopics: [], repartitionSinkTopics: ['app-rep'], repartitionSourceTopics: [], copartitionGroups: [] },
+    {
+      subtopologyId: '0',
+      sourceTopics: ['input'],
+      sourceTopicRegex: [],
+      stateChangelogTopics: [],
+      repartitionSinkTopics: ['app-rep'],
+      repartitionSourceTopics: [],
+      copartitionGroups: [],
+    },
     {
       subtopologyId: '1',
       sourceTopics: [],
@@ -44,11 +52,24 @@ async function setup(t: Test, config: Record<string, string | number> = {}, data
     call(19, 5, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
   const heartbeat = (memberId: string, memberEpoch: number, fields: Record<string, unknown> = {}) =>
     call(88, 0, {
-      groupId: GROUP, memberId, memberEpoch, endpointInformationEpoch: 0, instanceId: null, rackId: null,
-      rebalanceTimeoutMs: memberEpoch === 0 ? 10000 : -1, topology: memberEpoch === 0 ? TOPOLOGY : null,
-      activeTasks: memberEpoch === 0 ? [] : null, standbyTasks: memberEpoch === 0 ? [] : null, warmupTasks: memberEpoch === 0 ? [] : null,
-      processId: memberEpoch === 0 ? `process-${memberId}` : null, userEndpoint: null, clientTags: null, taskOffsets: null, taskEndOffsets: null,
-      shutdownApplication: false, ...fields,
+      groupId: GROUP,
+      memberId,
+      memberEpoch,
+      endpointInformationEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: memberEpoch === 0 ? 10000 : -1,
+      topology: memberEpoch === 0 ? TOPOLOGY : null,
+      activeTasks: memberEpoch === 0 ? [] : null,
+      standbyTasks: memberEpoch === 0 ? [] : null,
+      warmupTasks: memberEpoch === 0 ? [] : null,
+      processId: memberEpoch === 0 ? `process-${memberId}` : null,
+      userEndpoint: null,
+      clientTags: null,
+      taskOffsets: null,
+      taskEndOffsets: null,
+      shutdownApplication: false,
+      ...fields,
     });
   const describe = async (groupId = GROUP) => (await call(89, 0, { groupIds: [groupId], includeAuthorizedOperations: false })).groups[0];
   return { broker, client, call, createTopic, heartbeat, describe };
@@ -61,7 +82,11 @@ t.test('join, wait for the source topic, internal topics, tasks handed over only
 
   const early = await heartbeat('m1', 0);
   t.equal(early.errorCode, ErrorCode.NONE);
-  t.same(early.status.map((s: { statusCode: number }) => s.statusCode), [StreamsStatus.MISSING_SOURCE_TOPICS], 'the source topic is missing');
+  t.same(
+    early.status.map((s: { statusCode: number }) => s.statusCode),
+    [StreamsStatus.MISSING_SOURCE_TOPICS],
+    'the source topic is missing',
+  );
   t.match(early.status[0].statusDetail, /input/);
   t.same(early.activeTasks, [], 'no tasks yet');
   t.equal((await describe()).groupState, 'NotReady');
@@ -70,8 +95,15 @@ t.test('join, wait for the source topic, internal topics, tasks handed over only
   const ready = await heartbeat('m1', early.memberEpoch);
   t.same(ready.status, [], 'ready once the topic exists');
   t.ok(ready.memberEpoch > early.memberEpoch, 'the topic change bumped the epoch');
-  t.same(ready.activeTasks, [{ subtopologyId: '0', partitions: [0, 1] }, { subtopologyId: '1', partitions: [0, 1] }], 'all four tasks to the only member');
-  t.equal(broker.logs.topic('app-rep')?.partitions.length, 2, 'the repartition topic was created with the source topic\'s partitions');
+  t.same(
+    ready.activeTasks,
+    [
+      { subtopologyId: '0', partitions: [0, 1] },
+      { subtopologyId: '1', partitions: [0, 1] },
+    ],
+    'all four tasks to the only member',
+  );
+  t.equal(broker.logs.topic('app-rep')?.partitions.length, 2, "the repartition topic was created with the source topic's partitions");
   t.equal(broker.logs.topic('app-store-changelog')?.partitions.length, 2, 'the changelog too');
   t.equal(broker.logs.topic('app-store-changelog')?.configs['cleanup.policy'], 'compact', 'with the configs the topology asked for');
 
@@ -83,13 +115,19 @@ t.test('join, wait for the source topic, internal topics, tasks handed over only
   t.equal(count(revoking.activeTasks), 2, 'and keeps two tasks');
   const d1 = await describe();
   t.equal(d1.groupState, 'Reconciling');
-  t.equal(d1.members.find((m: { memberId: string }) => m.memberId === 'm2').targetAssignment.activeTasks.reduce((s: number, x: { partitions: number[] }) => s + x.partitions.length, 0), 2, 'the target gives the second member two tasks');
+  t.equal(
+    d1.members.find((m: { memberId: string }) => m.memberId === 'm2').targetAssignment.activeTasks.reduce((s: number, x: { partitions: number[] }) => s + x.partitions.length, 0),
+    2,
+    'the target gives the second member two tasks',
+  );
   t.same((await heartbeat('m2', joined.memberEpoch)).activeTasks, null, 'still withheld while they are revoked');
   const revoked = await heartbeat('m1', revoking.memberEpoch, { activeTasks: revoking.activeTasks, standbyTasks: [], warmupTasks: [] });
   t.ok(revoked.memberEpoch > revoking.memberEpoch, 'having revoked, the first member moves to the new epoch');
   const second = await heartbeat('m2', joined.memberEpoch);
   t.equal(count(second.activeTasks), 2, 'the second member gets the released tasks');
-  const owned = new Set([...revoking.activeTasks, ...second.activeTasks].flatMap((task: { subtopologyId: string; partitions: number[] }) => task.partitions.map((p) => `${task.subtopologyId}_${p}`)));
+  const owned = new Set(
+    [...revoking.activeTasks, ...second.activeTasks].flatMap((task: { subtopologyId: string; partitions: number[] }) => task.partitions.map((p) => `${task.subtopologyId}_${p}`)),
+  );
   t.equal(owned.size, 4, 'every task active exactly once');
   await heartbeat('m2', second.memberEpoch, { activeTasks: second.activeTasks, standbyTasks: [], warmupTasks: [] });
   const stable = await describe();
@@ -104,7 +142,13 @@ t.test('join, wait for the source topic, internal topics, tasks handed over only
 
   // Offsets with member epochs (OffsetCommit v9, OffsetFetch v9).
   const commit = (memberId: string, epoch: number) =>
-    call(8, 9, { groupId: GROUP, generationIdOrMemberEpoch: epoch, memberId, groupInstanceId: null, topics: [{ name: 'input', partitions: [{ partitionIndex: 0, committedOffset: 5n, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    call(8, 9, {
+      groupId: GROUP,
+      generationIdOrMemberEpoch: epoch,
+      memberId,
+      groupInstanceId: null,
+      topics: [{ name: 'input', partitions: [{ partitionIndex: 0, committedOffset: 5n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
   t.equal((await commit('m1', revoked.memberEpoch - 1)).topics[0].partitions[0].errorCode, ErrorCode.STALE_MEMBER_EPOCH, 'a stale epoch cannot commit');
   t.equal((await commit('m1', revoked.memberEpoch)).topics[0].partitions[0].errorCode, ErrorCode.NONE, 'the current epoch commits');
   t.equal((await commit('ghost', revoked.memberEpoch)).topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
@@ -119,8 +163,16 @@ t.test('join, wait for the source topic, internal topics, tasks handed over only
   const classic = await call(15, 6, { groups: [GROUP], includeAuthorizedOperations: false });
   t.equal(classic.groups[0].errorCode, ErrorCode.GROUP_ID_NOT_FOUND, 'DescribeGroups: not a classic group');
   const consumer = await call(68, 1, {
-    groupId: GROUP, memberId: 'c1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 1000,
-    subscribedTopicNames: ['input'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+    groupId: GROUP,
+    memberId: 'c1',
+    memberEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 1000,
+    subscribedTopicNames: ['input'],
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: [],
   });
   t.equal(consumer.errorCode, ErrorCode.GROUP_ID_NOT_FOUND, 'a consumer group cannot take the ID');
   t.match(consumer.errorMessage, /not a consumer group/);
@@ -132,7 +184,10 @@ t.test('join, wait for the source topic, internal topics, tasks handed over only
   const asking = await heartbeat('m2', second.memberEpoch, { shutdownApplication: true });
   t.ok(asking.status.some((s: { statusCode: number }) => s.statusCode === StreamsStatus.SHUTDOWN_APPLICATION));
   const told = await heartbeat('m1', revoked.memberEpoch);
-  t.ok(told.status.some((s: { statusCode: number }) => s.statusCode === StreamsStatus.SHUTDOWN_APPLICATION), 'the other member is told to shut down');
+  t.ok(
+    told.status.some((s: { statusCode: number }) => s.statusCode === StreamsStatus.SHUTDOWN_APPLICATION),
+    'the other member is told to shut down',
+  );
 
   // Leaving, then deleting.
   t.equal((await heartbeat('m1', -1)).errorCode, ErrorCode.NONE);
@@ -150,7 +205,7 @@ t.test('requests Kafka refuses, and topologies that cannot run', async (t) => {
   t.equal((await heartbeat('m1', 0, { processId: null })).errorCode, ErrorCode.INVALID_REQUEST, 'and a process ID');
   t.equal((await heartbeat('m1', 0, { rebalanceTimeoutMs: -1 })).errorCode, ErrorCode.INVALID_REQUEST, 'and a rebalance timeout');
   t.equal((await heartbeat('m1', 0, { activeTasks: [{ subtopologyId: '0', partitions: [0] }] })).errorCode, ErrorCode.INVALID_REQUEST, 'and no owned tasks');
-  t.equal((await heartbeat('', 0)).errorCode, ErrorCode.INVALID_REQUEST, 'the member ID is the client\'s');
+  t.equal((await heartbeat('', 0)).errorCode, ErrorCode.INVALID_REQUEST, "the member ID is the client's");
   t.equal((await heartbeat('m1', 0, { instanceId: ' ' })).errorCode, ErrorCode.INVALID_REQUEST, 'a blank instance ID');
   t.equal((await heartbeat('m1', -3)).errorCode, ErrorCode.INVALID_REQUEST, 'an epoch below -2');
   t.equal((await heartbeat('m1', 4)).errorCode, ErrorCode.GROUP_ID_NOT_FOUND, 'heartbeating a group that does not exist');
@@ -164,10 +219,24 @@ t.test('requests Kafka refuses, and topologies that cannot run', async (t) => {
   await createTopic('other', 3);
   const joinedTopology = {
     epoch: 1,
-    subtopologies: [{ subtopologyId: '0', sourceTopics: ['input', 'other'], sourceTopicRegex: [], stateChangelogTopics: [], repartitionSinkTopics: [], repartitionSourceTopics: [], copartitionGroups: [{ sourceTopics: [0, 1], sourceTopicRegex: [], repartitionSourceTopics: [] }] }],
+    subtopologies: [
+      {
+        subtopologyId: '0',
+        sourceTopics: ['input', 'other'],
+        sourceTopicRegex: [],
+        stateChangelogTopics: [],
+        repartitionSinkTopics: [],
+        repartitionSourceTopics: [],
+        copartitionGroups: [{ sourceTopics: [0, 1], sourceTopicRegex: [], repartitionSourceTopics: [] }],
+      },
+    ],
   };
   const join = await heartbeat('m1', 0, { topology: joinedTopology });
-  t.same(join.status.map((s: { statusCode: number }) => s.statusCode), [StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS], 'copartitioned topics must agree');
+  t.same(
+    join.status.map((s: { statusCode: number }) => s.statusCode),
+    [StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS],
+    'copartitioned topics must agree',
+  );
   t.equal((await describe()).groupState, 'NotReady');
 
   // A newer topology epoch replaces the group's; an older member is told its topology is stale.
@@ -176,22 +245,47 @@ t.test('requests Kafka refuses, and topologies that cannot run', async (t) => {
   t.same(upgraded.status, [], 'the new topology runs');
   t.ok(count(upgraded.activeTasks) >= 1, 'it gets its share at once: the first member had no tasks to give up');
   const stale = await heartbeat('m1', join.memberEpoch);
-  t.ok(stale.status.some((s: { statusCode: number }) => s.statusCode === StreamsStatus.STALE_TOPOLOGY), 'the first member runs a stale topology');
+  t.ok(
+    stale.status.some((s: { statusCode: number }) => s.statusCode === StreamsStatus.STALE_TOPOLOGY),
+    'the first member runs a stale topology',
+  );
   const described = await describe();
   t.equal(described.topology.epoch, 2);
   t.same(described.topology.subtopologies[0].sourceTopics, ['input', 'other'], 'the regex resolved to the topic');
 
   // Kinds of groups share one ID space.
   await call(68, 1, {
-    groupId: 'consumers', memberId: 'c1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 1000,
-    subscribedTopicNames: ['input'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+    groupId: 'consumers',
+    memberId: 'c1',
+    memberEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 1000,
+    subscribedTopicNames: ['input'],
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: [],
   });
   const clash = await call(88, 0, {
-    groupId: 'consumers', memberId: 's1', memberEpoch: 0, endpointInformationEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 1000,
-    topology: TOPOLOGY, activeTasks: [], standbyTasks: [], warmupTasks: [], processId: 'p', userEndpoint: null, clientTags: null,
-    taskOffsets: null, taskEndOffsets: null, shutdownApplication: false,
+    groupId: 'consumers',
+    memberId: 's1',
+    memberEpoch: 0,
+    endpointInformationEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 1000,
+    topology: TOPOLOGY,
+    activeTasks: [],
+    standbyTasks: [],
+    warmupTasks: [],
+    processId: 'p',
+    userEndpoint: null,
+    clientTags: null,
+    taskOffsets: null,
+    taskEndOffsets: null,
+    shutdownApplication: false,
   });
-  t.equal(clash.errorCode, ErrorCode.GROUP_ID_NOT_FOUND, 'a consumer group\'s ID is not a streams group');
+  t.equal(clash.errorCode, ErrorCode.GROUP_ID_NOT_FOUND, "a consumer group's ID is not a streams group");
   const describeOther = await describe('consumers');
   t.equal(describeOther.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   t.match(describeOther.errorMessage, /not a streams group/);
@@ -214,15 +308,23 @@ t.test('interactive-query endpoints, standby tasks and the session timeout', asy
   t.ok(one.endpointInformationEpoch > 0, 'the endpoint information has an epoch');
   const owners = one.partitionsByUserEndpoint;
   t.same(owners[0].userEndpoint, endpoint);
-  t.same(owners[0].activePartitions.map((p: { topic: string }) => p.topic), ['app-rep', 'app-store-changelog', 'input'], 'the endpoint serves the partitions of its tasks');
-  t.same((await heartbeat('m1', one.memberEpoch, { endpointInformationEpoch: one.endpointInformationEpoch })).partitionsByUserEndpoint, null, 'sent only when the client is behind');
+  t.same(
+    owners[0].activePartitions.map((p: { topic: string }) => p.topic),
+    ['app-rep', 'app-store-changelog', 'input'],
+    'the endpoint serves the partitions of its tasks',
+  );
+  t.same(
+    (await heartbeat('m1', one.memberEpoch, { endpointInformationEpoch: one.endpointInformationEpoch })).partitionsByUserEndpoint,
+    null,
+    'sent only when the client is behind',
+  );
 
   const two = await heartbeat('m2', 0);
   const revoking = await heartbeat('m1', one.memberEpoch);
   await heartbeat('m1', revoking.memberEpoch, { activeTasks: revoking.activeTasks, standbyTasks: [], warmupTasks: [] });
   const second = await heartbeat('m2', two.memberEpoch);
   t.equal(count(second.activeTasks), 2);
-  t.equal(count(second.standbyTasks), 2, 'the second process keeps standbys of the first one\'s tasks');
+  t.equal(count(second.standbyTasks), 2, "the second process keeps standbys of the first one's tasks");
 
   // m1 stops heartbeating; after the session timeout m2 runs everything.
   const deadline = Date.now() + 10_000;
@@ -232,8 +334,11 @@ t.test('interactive-query endpoints, standby tasks and the session timeout', asy
     latest = await heartbeat('m2', latest.memberEpoch, { activeTasks: latest.activeTasks ?? undefined, standbyTasks: [], warmupTasks: [] });
     if (count(latest.activeTasks) === 4) break;
   }
-  t.equal(count(latest.activeTasks), 4, 'the silent member\'s tasks moved at its session timeout');
-  t.same((await describe()).members.map((m: { memberId: string }) => m.memberId), ['m2']);
+  t.equal(count(latest.activeTasks), 4, "the silent member's tasks moved at its session timeout");
+  t.same(
+    (await describe()).members.map((m: { memberId: string }) => m.memberId),
+    ['m2'],
+  );
 });
 
 t.test('after a broker restart the members rejoin and the committed offsets are there', async (t) => {
@@ -256,5 +361,9 @@ t.test('after a broker restart the members rejoin and the committed offsets are 
   t.equal(rejoined.errorCode, ErrorCode.NONE, 'the member rejoins the group holding the offsets');
   t.equal(count(rejoined.activeTasks), 4, 'and gets its tasks again');
   const fetched = await second.call(9, 9, { groups: [{ groupId: GROUP, memberId: 'm1', memberEpoch: rejoined.memberEpoch, topics: null }], requireStable: false });
-  t.same(fetched.groups[0].topics[0].partitions.map((p: { partitionIndex: number; committedOffset: bigint }) => [p.partitionIndex, p.committedOffset]), [[1, 42n]], 'the committed offset survived');
+  t.same(
+    fetched.groups[0].topics[0].partitions.map((p: { partitionIndex: number; committedOffset: bigint }) => [p.partitionIndex, p.committedOffset]),
+    [[1, 42n]],
+    'the committed offset survived',
+  );
 });

@@ -43,7 +43,8 @@ const double = (number: number, value: number) => {
 const keyValue = (key: string, value: string) => Buffer.concat([text(1, key), field(2, text(1, value))]);
 const point = (value: number, attributes: Array<[string, string]>) =>
   Buffer.concat([double(4, value), ...attributes.map(([key, v]) => field(7, keyValue(key, v))), Buffer.from([0x19]), Buffer.alloc(8)]);
-const gauge = (name: string, value: number, attributes: Array<[string, string]> = []) => field(2, Buffer.concat([text(1, name), text(3, '1'), field(5, field(1, point(value, attributes)))]));
+const gauge = (name: string, value: number, attributes: Array<[string, string]> = []) =>
+  field(2, Buffer.concat([text(1, name), text(3, '1'), field(5, field(1, point(value, attributes)))]));
 const sum = (name: string, value: number) => field(2, Buffer.concat([text(1, name), field(7, Buffer.concat([field(1, point(value, [])), Buffer.from([0x10, 0x01, 0x18, 0x01])]))]));
 const histogram = (name: string) => field(2, Buffer.concat([text(1, name), field(9, Buffer.from([0x10, 0x01]))]));
 function metricsData(metrics: Buffer[]): Buffer {
@@ -103,14 +104,27 @@ t.test('subscriptions, the push rules, and pushed values on /metrics', async (t)
   t.match(await alter('bad', [{ name: 'match', configOperation: SET, value: 'colour=red' }]), { errorCode: ErrorCode.INVALID_CONFIG }, 'unknown match key');
   t.match(await alter('bad', [{ name: 'match', configOperation: SET, value: 'client_id=(' }]), { errorCode: ErrorCode.INVALID_CONFIG }, 'bad pattern');
   t.match(await alter('bad', [{ name: 'colour', configOperation: SET, value: 'x' }]), { errorCode: ErrorCode.INVALID_CONFIG }, 'unknown config');
-  t.match(await alter('producers', [
-    { name: 'metrics', configOperation: SET, value: 'org.apache.kafka.producer.' },
-    { name: 'interval.ms', configOperation: SET, value: '1000' },
-    { name: 'match', configOperation: SET, value: 'client_id=tel-.*' },
-  ]), { errorCode: 0 });
+  t.match(
+    await alter('producers', [
+      { name: 'metrics', configOperation: SET, value: 'org.apache.kafka.producer.' },
+      { name: 'interval.ms', configOperation: SET, value: '1000' },
+      { name: 'match', configOperation: SET, value: 'client_id=tel-.*' },
+    ]),
+    { errorCode: 0 },
+  );
   t.match(await alter('producers', [{ name: 'metrics', configOperation: APPEND, value: 'org.apache.kafka.consumer.' }]), { errorCode: 0 }, 'APPEND to a list');
-  const described = (await admin.request(32, 4, { resources: [{ resourceType: CLIENT_METRICS, resourceName: 'producers', configurationKeys: null }], includeSynonyms: false, includeDocumentation: false })).results[0];
-  t.same(Object.fromEntries(described.configs.map((c: any) => [c.name, c.value])), { metrics: 'org.apache.kafka.producer.,org.apache.kafka.consumer.', 'interval.ms': '1000', match: 'client_id=tel-.*' });
+  const described = (
+    await admin.request(32, 4, {
+      resources: [{ resourceType: CLIENT_METRICS, resourceName: 'producers', configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    })
+  ).results[0];
+  t.same(Object.fromEntries(described.configs.map((c: any) => [c.name, c.value])), {
+    metrics: 'org.apache.kafka.producer.,org.apache.kafka.consumer.',
+    'interval.ms': '1000',
+    match: 'client_id=tel-.*',
+  });
   t.same((await admin.request(74, 0, {})).configResources, [{ resourceName: 'producers', resourceType: CLIENT_METRICS }], 'ListConfigResources v0 lists the subscription');
 
   const unmatched = await (await rawClient(t, broker, 'other')).request(71, 0, { clientInstanceId: ZERO });
@@ -146,10 +160,28 @@ t.test('subscriptions, the push rules, and pushed values on /metrics', async (t)
 
   const lines = (await scrape(broker)).filter((line) => line.startsWith('spate_client_metric{'));
   const hex = id.toString('hex');
-  t.ok(lines.some((line) => line.includes(`client_instance_id="${hex}"`) && line.includes('name="org.apache.kafka.producer.record.queue.time.avg"') && line.includes('attributes="client_id=tel-1"') && line.endsWith(' 2.5')), 'a gauge with its attributes');
-  t.ok(lines.some((line) => line.includes('name="org.apache.kafka.producer.record.send.total"') && line.endsWith(' 42')), 'a sum');
-  t.notOk(lines.some((line) => line.includes('org.apache.kafka.other.thing')), 'a metric outside the subscription is not kept');
-  t.ok((await scrape(broker)).some((line) => /^spate_client_telemetry_pushes_total\{result="THROTTLING_QUOTA_EXCEEDED"\} 1$/.test(line)), 'outcomes are counted');
+  t.ok(
+    lines.some(
+      (line) =>
+        line.includes(`client_instance_id="${hex}"`) &&
+        line.includes('name="org.apache.kafka.producer.record.queue.time.avg"') &&
+        line.includes('attributes="client_id=tel-1"') &&
+        line.endsWith(' 2.5'),
+    ),
+    'a gauge with its attributes',
+  );
+  t.ok(
+    lines.some((line) => line.includes('name="org.apache.kafka.producer.record.send.total"') && line.endsWith(' 42')),
+    'a sum',
+  );
+  t.notOk(
+    lines.some((line) => line.includes('org.apache.kafka.other.thing')),
+    'a metric outside the subscription is not kept',
+  );
+  t.ok(
+    (await scrape(broker)).some((line) => /^spate_client_telemetry_pushes_total\{result="THROTTLING_QUOTA_EXCEEDED"\} 1$/.test(line)),
+    'outcomes are counted',
+  );
 
   // A changed subscription: the old id is refused and the client asks again.
   t.match(await alter('producers', [{ name: 'interval.ms', configOperation: SET, value: '2000' }]), { errorCode: 0 });
@@ -158,13 +190,22 @@ t.test('subscriptions, the push rules, and pushed values on /metrics', async (t)
   t.not(renewed.subscriptionId, subscription.subscriptionId, 'a new subscription id');
   t.equal(renewed.pushIntervalMs, 2000);
   t.match(await push({ subscriptionId: renewed.subscriptionId, terminating: true }), { errorCode: 0 }, 'the terminating push is taken at once');
-  t.notOk((await scrape(broker)).some((line) => line.includes(`client_instance_id="${hex}"`)), 'a terminated client\'s values are gone');
+  t.notOk(
+    (await scrape(broker)).some((line) => line.includes(`client_instance_id="${hex}"`)),
+    "a terminated client's values are gone",
+  );
   t.match(await push({ subscriptionId: renewed.subscriptionId }), { errorCode: ErrorCode.INVALID_REQUEST }, 'nothing after the terminating push');
 
   await broker.stop();
   const restarted = await startTestBroker(t, { dataDir });
   const after = await rawClient(t, restarted, 'admin');
-  const kept = (await after.request(32, 4, { resources: [{ resourceType: CLIENT_METRICS, resourceName: 'producers', configurationKeys: ['interval.ms'] }], includeSynonyms: false, includeDocumentation: false })).results[0];
+  const kept = (
+    await after.request(32, 4, {
+      resources: [{ resourceType: CLIENT_METRICS, resourceName: 'producers', configurationKeys: ['interval.ms'] }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    })
+  ).results[0];
   t.match(kept.configs, [{ name: 'interval.ms', value: '2000', configSource: 7 }], 'subscriptions outlive a restart');
 });
 
@@ -183,14 +224,35 @@ t.test('kafka-client-metrics, and a Java producer pushing its metrics', { skip: 
 
   const watching = watchSeries(broker, 'tel-java');
   const producer = await runKafkaTool('org.apache.kafka.tools.ProducerPerformance', [
-    '--topic', 'telemetry', '--num-records', '20000', '--record-size', '100', '--throughput', '5000',
-    '--producer-props', `bootstrap.servers=${broker.bootstrap}`, 'client.id=tel-java', 'acks=1',
+    '--topic',
+    'telemetry',
+    '--num-records',
+    '20000',
+    '--record-size',
+    '100',
+    '--throughput',
+    '5000',
+    '--producer-props',
+    `bootstrap.servers=${broker.bootstrap}`,
+    'client.id=tel-java',
+    'acks=1',
   ]);
   const seen = await watching.stop();
   t.equal(producer.code, 0, producer.stderr);
   t.ok(seen.length > 5, `the producer's pushed metrics were on /metrics while it ran (${seen.length} series)`);
-  t.ok(seen.every((line) => /name="org\.apache\.kafka\.producer\./.test(line)), 'only the subscribed prefix');
-  t.ok(seen.some((line) => line.includes('name="org.apache.kafka.producer.record.send.total"') || line.includes('name="org.apache.kafka.producer.request.total"') || line.includes('org.apache.kafka.producer.node.request.latency')), 'standard producer metrics among them');
+  t.ok(
+    seen.every((line) => /name="org\.apache\.kafka\.producer\./.test(line)),
+    'only the subscribed prefix',
+  );
+  t.ok(
+    seen.some(
+      (line) =>
+        line.includes('name="org.apache.kafka.producer.record.send.total"') ||
+        line.includes('name="org.apache.kafka.producer.request.total"') ||
+        line.includes('org.apache.kafka.producer.node.request.latency'),
+    ),
+    'standard producer metrics among them',
+  );
   const pushes = (await scrape(broker)).find((line) => line.startsWith('spate_client_telemetry_pushes_total{result="NONE"}'));
   t.ok(pushes !== undefined && Number(pushes.slice(pushes.lastIndexOf(' ') + 1)) >= 2, `accepted pushes counted (${pushes})`);
   // Whether the Java client's terminating push at close arrives depends on where its
@@ -218,11 +280,17 @@ t.test('librdkafka pushes its metrics to a subscription', async (t) => {
   const broker = await startTestBroker(t);
   const admin = await rawClient(t, broker, 'admin');
   const altered = await admin.request(44, 1, {
-    resources: [{ resourceType: CLIENT_METRICS, resourceName: 'rd', configs: [
-      { name: 'metrics', configOperation: SET, value: '*' },
-      { name: 'interval.ms', configOperation: SET, value: '500' },
-      { name: 'match', configOperation: SET, value: 'client_id=tel-rd,client_software_name=.*' },
-    ] }],
+    resources: [
+      {
+        resourceType: CLIENT_METRICS,
+        resourceName: 'rd',
+        configs: [
+          { name: 'metrics', configOperation: SET, value: '*' },
+          { name: 'interval.ms', configOperation: SET, value: '500' },
+          { name: 'match', configOperation: SET, value: 'client_id=tel-rd,client_software_name=.*' },
+        ],
+      },
+    ],
     validateOnly: false,
   });
   t.equal(altered.responses[0].errorCode, 0);
@@ -231,5 +299,8 @@ t.test('librdkafka pushes its metrics to a subscription', async (t) => {
   const seen = await watching.stop();
   t.equal(producer.code, 0, producer.stderr.slice(-2000));
   t.ok(seen.length > 0, `librdkafka's pushed metrics were on /metrics (${seen.length} series)`);
-  t.ok(seen.some((line) => line.includes('name="org.apache.kafka.producer.')), 'under the standard producer names');
+  t.ok(
+    seen.some((line) => line.includes('name="org.apache.kafka.producer.')),
+    'under the standard producer names',
+  );
 });

@@ -20,11 +20,16 @@ async function setup(t: Test, config: Record<string, string | number> = {}) {
   let correlation = 1;
   const call = async (apiKey: number, version: number, body: unknown) => (await client.request(apiKey, version, body, correlation++)).body;
   await call(19, 5, { topics: [{ name: 'tx', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
-  const init = async (transactionalId: string, timeoutMs = 60000) =>
-    call(INIT, 4, { transactionalId, transactionTimeoutMs: timeoutMs, producerId: -1n, producerEpoch: -1 });
+  const init = async (transactionalId: string, timeoutMs = 60000) => call(INIT, 4, { transactionalId, transactionTimeoutMs: timeoutMs, producerId: -1n, producerEpoch: -1 });
   const add = async (transactionalId: string, producerId: bigint, producerEpoch: number, partitions = [0]) =>
-    (await call(ADD_PARTITIONS, 3, { v3AndBelowTransactionalId: transactionalId, v3AndBelowProducerId: producerId, v3AndBelowProducerEpoch: producerEpoch, v3AndBelowTopics: [{ name: 'tx', partitions }] }))
-      .resultsByTopicV3AndBelow[0].resultsByPartition.map((r: any) => r.partitionErrorCode);
+    (
+      await call(ADD_PARTITIONS, 3, {
+        v3AndBelowTransactionalId: transactionalId,
+        v3AndBelowProducerId: producerId,
+        v3AndBelowProducerEpoch: producerEpoch,
+        v3AndBelowTopics: [{ name: 'tx', partitions }],
+      })
+    ).resultsByTopicV3AndBelow[0].resultsByPartition.map((r: any) => r.partitionErrorCode);
   const end = async (transactionalId: string, producerId: bigint, producerEpoch: number, committed: boolean) =>
     (await call(END, 3, { transactionalId, producerId, producerEpoch, committed })).errorCode;
   const produce = async (transactionalId: string, producerId: bigint, producerEpoch: number, baseSequence: number, partition = 0) => {
@@ -73,7 +78,16 @@ t.test('misuse gets Kafka error codes', async (t) => {
   t.equal(wrong.errorCode, ErrorCode.PRODUCER_FENCED);
 
   t.equal((await call(ADD_OFFSETS, 3, { transactionalId: 't1', producerId, producerEpoch: bumped.producerEpoch, groupId: '' })).errorCode, ErrorCode.INVALID_GROUP_ID);
-  const commitOutside = await call(TXN_COMMIT, 3, { transactionalId: 't1', groupId: 'g', producerId, producerEpoch: bumped.producerEpoch, generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'tx', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+  const commitOutside = await call(TXN_COMMIT, 3, {
+    transactionalId: 't1',
+    groupId: 'g',
+    producerId,
+    producerEpoch: bumped.producerEpoch,
+    generationId: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [{ name: 'tx', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+  });
   t.equal(commitOutside.topics[0].partitions[0].errorCode, ErrorCode.INVALID_TXN_STATE, 'TxnOffsetCommit before AddOffsetsToTxn');
 
   const listed = await call(66, 1, { stateFilters: ['CompleteAbort', 'Nonsense'], producerIdFilters: [], durationFilter: -1n });
@@ -84,7 +98,16 @@ t.test('transactional offsets are visible only after the commit', async (t) => {
   const { init, end, call } = await setup(t);
   const { producerId, producerEpoch } = await init('offsets');
   t.equal((await call(ADD_OFFSETS, 3, { transactionalId: 'offsets', producerId, producerEpoch, groupId: 'txn-group' })).errorCode, 0);
-  const committed = await call(TXN_COMMIT, 3, { transactionalId: 'offsets', groupId: 'txn-group', producerId, producerEpoch, generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'tx', partitions: [{ partitionIndex: 1, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: 'm' }] }] });
+  const committed = await call(TXN_COMMIT, 3, {
+    transactionalId: 'offsets',
+    groupId: 'txn-group',
+    producerId,
+    producerEpoch,
+    generationId: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [{ name: 'tx', partitions: [{ partitionIndex: 1, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: 'm' }] }],
+  });
   t.equal(committed.topics[0].partitions[0].errorCode, 0);
   const before = await call(9, 7, { groupId: 'txn-group', topics: [{ name: 'tx', partitionIndexes: [1] }], requireStable: false });
   t.equal(before.topics[0].partitions[0].committedOffset, -1n, 'not visible while the transaction is open');
@@ -117,8 +140,14 @@ t.test('transactions v2 (KIP-890 part 2): implicit partitions, an epoch bump at 
   const records = (producerEpoch: number, baseSequence: number) =>
     encodeRecordBatch({ attributes: 0x10, producerId, producerEpoch, baseSequence, records: [{ key: null, value: Buffer.from('v2') }] });
   const produce = async (version: number, producerEpoch: number, baseSequence: number) =>
-    (await call(0, version, { transactionalId: 'v2', acks: -1, timeoutMs: 1000, topicData: [{ name: 'tx', partitionData: [{ index: 0, records: records(producerEpoch, baseSequence) }] }] }))
-      .responses[0].partitionResponses[0].errorCode as number;
+    (
+      await call(0, version, {
+        transactionalId: 'v2',
+        acks: -1,
+        timeoutMs: 1000,
+        topicData: [{ name: 'tx', partitionData: [{ index: 0, records: records(producerEpoch, baseSequence) }] }],
+      })
+    ).responses[0].partitionResponses[0].errorCode as number;
   t.equal(await produce(11, epoch, 0), ErrorCode.INVALID_TXN_STATE, 'Produce v11 still needs AddPartitionsToTxn');
   t.equal(await produce(12, epoch, 0), 0, 'Produce v12 adds the partition itself');
   const ended = await call(END, 5, { transactionalId: 'v2', producerId, producerEpoch: epoch, committed: true });
@@ -130,11 +159,15 @@ t.test('transactions v2 (KIP-890 part 2): implicit partitions, an epoch bump at 
   t.equal(await produce(12, epoch + 1, 0), 0, 'the next transaction starts at the new epoch, sequence 0');
   const aborted = await call(END, 5, { transactionalId: 'v2', producerId, producerEpoch: epoch + 1, committed: false });
   t.match(aborted, { errorCode: 0, producerEpoch: epoch + 2 });
-  t.match(await call(END, 5, { transactionalId: 'v2', producerId, producerEpoch: epoch + 2, committed: false }), { errorCode: 0, producerEpoch: epoch + 3 }, 'an empty transaction may be aborted');
+  t.match(
+    await call(END, 5, { transactionalId: 'v2', producerId, producerEpoch: epoch + 2, committed: false }),
+    { errorCode: 0, producerEpoch: epoch + 3 },
+    'an empty transaction may be aborted',
+  );
 
   t.equal((await call(57, 2, { timeoutMs: 1000, featureUpdates: [{ feature: 'transaction.version', maxVersionLevel: 1, upgradeType: 2 }], validateOnly: false })).errorCode, 0);
   const v1 = await init('v1-only');
-  t.equal(await produce(12, 0, 0) === ErrorCode.NONE, false, 'transaction.version 1: no implicit partitions');
+  t.equal((await produce(12, 0, 0)) === ErrorCode.NONE, false, 'transaction.version 1: no implicit partitions');
   t.equal(await end('v1-only', v1.producerId, v1.producerEpoch, false), ErrorCode.INVALID_TXN_STATE, 'v1 semantics');
   const v5 = await call(END, 5, { transactionalId: 'v1-only', producerId: v1.producerId, producerEpoch: v1.producerEpoch, committed: false });
   t.match(v5, { producerId: -1n, producerEpoch: -1 }, 'v5 answers -1 ("keep yours") when transactions v2 is not finalised');

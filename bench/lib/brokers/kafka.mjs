@@ -69,15 +69,7 @@ export function kafkaBroker({ root, workDir, port, controllerPort }) {
   return new BrokerProcess({
     name: 'kafka',
     command: 'java',
-    args: [
-      ...JVM_OPTIONS,
-      '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
-      '-Dorg.slf4j.simpleLogger.logFile=System.out',
-      '-cp',
-      classpath,
-      'kafka.Kafka',
-      properties,
-    ],
+    args: [...JVM_OPTIONS, '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', '-Dorg.slf4j.simpleLogger.logFile=System.out', '-cp', classpath, 'kafka.Kafka', properties],
     cwd: workDir,
     logFile: join(workDir, 'broker.log'),
     port,

@@ -72,7 +72,8 @@ export function buildCharts(data) {
     if (data.brokers.kafka) out.push({ name: `Kafka ${data.meta.kafkaVersion}`, color: COLORS.kafka, dashed: true, points: timeline(data.brokers.kafka, pick) });
     if (anonPick) {
       out.push({ name: 'Spate anonymous', color: '#9ecae1', points: timeline(spate, anonPick).filter((p) => Number.isFinite(p.y)) });
-      if (data.brokers.kafka) out.push({ name: 'Kafka anonymous', color: '#f4a6a6', dashed: true, points: timeline(data.brokers.kafka, anonPick).filter((p) => Number.isFinite(p.y)) });
+      if (data.brokers.kafka)
+        out.push({ name: 'Kafka anonymous', color: '#f4a6a6', dashed: true, points: timeline(data.brokers.kafka, anonPick).filter((p) => Number.isFinite(p.y)) });
     }
     return out;
   };
@@ -81,7 +82,12 @@ export function buildCharts(data) {
     columns: 1,
     panels: [
       { title: 'CPU (% of one core)', xLabel: 'seconds of workload', yLabel: '%', series: resourceSeries(cpu) },
-      { title: 'Resident memory (MiB): all, and anonymous (heap and buffers, without mapped files)', xLabel: 'seconds of workload', yLabel: 'MiB', series: resourceSeries(rss, anon) },
+      {
+        title: 'Resident memory (MiB): all, and anonymous (heap and buffers, without mapped files)',
+        xLabel: 'seconds of workload',
+        yLabel: 'MiB',
+        series: resourceSeries(rss, anon),
+      },
     ],
   });
   return charts;

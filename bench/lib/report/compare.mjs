@@ -35,11 +35,23 @@ function figuresOf(result) {
       ];
     case 'latency':
       return result.id === 'latency/serial'
-        ? [['p50', 'ms', m.p50, 'lower'], ['p99', 'ms', m.p99, 'lower'], ['p99.9', 'ms', m.p999, 'lower']]
-        : [['p50', 'ms', m.p50, 'lower'], ['p99', 'ms', m.p99, 'lower'], ['p99.9', 'ms', m.p999, 'lower'], ['max', 'ms', m.max, 'lower']];
+        ? [
+            ['p50', 'ms', m.p50, 'lower'],
+            ['p99', 'ms', m.p99, 'lower'],
+            ['p99.9', 'ms', m.p999, 'lower'],
+          ]
+        : [
+            ['p50', 'ms', m.p50, 'lower'],
+            ['p99', 'ms', m.p99, 'lower'],
+            ['p99.9', 'ms', m.p999, 'lower'],
+            ['max', 'ms', m.max, 'lower'],
+          ];
     default:
       if (result.id === 'scale/partitions') {
-        return [['create', 'ms', m.createMs, 'lower'], ['produce MB/s', 'MB/s', m.mbPerSec, 'higher']];
+        return [
+          ['create', 'ms', m.createMs, 'lower'],
+          ['produce MB/s', 'MB/s', m.mbPerSec, 'higher'],
+        ];
       }
       if (result.id === 'scale/connections') {
         return [
@@ -154,15 +166,33 @@ export function evaluateTargets(spate, kafka, loopback) {
       targets.push({ target, detail: s.name, status: who === 'Spate' ? 'missed' : 'n/a', why: `${who} did not sustain the rate` });
     } else {
       const ratio = s.metrics.p99 / k.metrics.p99;
-      targets.push({ target, detail: `${s.name}: Spate ${s.metrics.p99.toFixed(1)} ms, Kafka ${k.metrics.p99.toFixed(1)} ms`, value: ratio, unit: '×', ...verdict(ratio, TARGETS.latencyRatio, 'at most') });
+      targets.push({
+        target,
+        detail: `${s.name}: Spate ${s.metrics.p99.toFixed(1)} ms, Kafka ${k.metrics.p99.toFixed(1)} ms`,
+        value: ratio,
+        unit: '×',
+        ...verdict(ratio, TARGETS.latencyRatio, 'at most'),
+      });
     }
   }
 
   const ready = median(spate.startToReadyMs ?? []);
-  targets.push({ target: `start to ready < ${TARGETS.startToReadyMs} ms`, detail: `median of ${spate.startToReadyMs?.length ?? 0} starts`, value: ready, unit: 'ms', ...verdict(ready, TARGETS.startToReadyMs, 'at most') });
+  targets.push({
+    target: `start to ready < ${TARGETS.startToReadyMs} ms`,
+    detail: `median of ${spate.startToReadyMs?.length ?? 0} starts`,
+    value: ready,
+    unit: 'ms',
+    ...verdict(ready, TARGETS.startToReadyMs, 'at most'),
+  });
 
   const idle = spate.idleRss / MIB;
-  targets.push({ target: `idle RSS < ${TARGETS.idleRssMiB} MiB`, detail: 'after start, before any load', value: idle, unit: 'MiB', ...verdict(idle, TARGETS.idleRssMiB, 'at most') });
+  targets.push({
+    target: `idle RSS < ${TARGETS.idleRssMiB} MiB`,
+    detail: 'after start, before any load',
+    value: idle,
+    unit: 'MiB',
+    ...verdict(idle, TARGETS.idleRssMiB, 'at most'),
+  });
 
   const costIds = new Set(spate.results.filter((r) => (r.group === 'produce' || r.group === 'consume') && r.id.includes('/java')).map((r) => r.id));
   if (kafka) {
@@ -185,7 +215,12 @@ export function evaluateTargets(spate, kafka, loopback) {
       ...verdict(ratio, TARGETS.cpuPerGiBRatio, 'at most'),
     });
   } else {
-    targets.push({ target: `CPU per GiB ≤ ${TARGETS.cpuPerGiBRatio}× Kafka's`, detail: spateCost ? `Spate ${spateCost.perGiB.toFixed(2)} s/GiB` : '', status: 'n/a', why: 'no Kafka run' });
+    targets.push({
+      target: `CPU per GiB ≤ ${TARGETS.cpuPerGiBRatio}× Kafka's`,
+      detail: spateCost ? `Spate ${spateCost.perGiB.toFixed(2)} s/GiB` : '',
+      status: 'n/a',
+      why: 'no Kafka run',
+    });
   }
 
   // The broker's own ceiling (the bench's generator) when it ran, else the Java producer.

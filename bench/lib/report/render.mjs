@@ -50,7 +50,9 @@ export function terminalReport(data) {
   lines.push('');
   lines.push(`loopback limit (plain Node socket sink): ${formatNumber(data.loopback?.payloadMbPerSec)} MB/s of 1 KiB-record payload`);
   lines.push(`start to ready: Spate ${formatNumber(median(spate.startToReadyMs))} ms${kafka ? `, Kafka ${formatNumber(median(kafka.startToReadyMs))} ms` : ''}`);
-  lines.push(`idle RSS: Spate ${formatNumber(spate.idleRss / MIB)} MiB${kafka ? `, Kafka ${formatNumber(kafka.idleRss / MIB)} MiB` : ''}; peak RSS: Spate ${formatNumber(spate.peakRss / MIB)} MiB${kafka ? `, Kafka ${formatNumber(kafka.peakRss / MIB)} MiB` : ''}`);
+  lines.push(
+    `idle RSS: Spate ${formatNumber(spate.idleRss / MIB)} MiB${kafka ? `, Kafka ${formatNumber(kafka.idleRss / MIB)} MiB` : ''}; peak RSS: Spate ${formatNumber(spate.peakRss / MIB)} MiB${kafka ? `, Kafka ${formatNumber(kafka.peakRss / MIB)} MiB` : ''}`,
+  );
   lines.push('');
   lines.push('targets:');
   for (const t of targets) {
@@ -68,7 +70,9 @@ function median(values = []) {
 }
 
 function mdEscape(text) {
-  return String(text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return String(text ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 }
 
 export function markdownReport(data, chartPrefix) {
@@ -82,7 +86,9 @@ export function markdownReport(data, chartPrefix) {
   out.push(`${m.date}. \`${m.command}\`. Spate ${m.spateCommit}${m.spateDirty ? ' (with uncommitted changes in the work tree)' : ''}.`);
   if (kafka?.fromCache) out.push(`\nKafka figures are from an earlier run on this machine (${kafka.fromCache}), not measured now.`);
   out.push('');
-  out.push(`Machine: ${m.machine.cpu}, ${m.machine.cores} cores, ${m.machine.memoryGiB} GiB, Linux ${m.machine.kernel}; Node ${m.node}; ${m.java}. Broker, load generators and the bench share the same ${m.machine.cores} cores, so every figure is what this whole machine does, not the broker alone.`);
+  out.push(
+    `Machine: ${m.machine.cpu}, ${m.machine.cores} cores, ${m.machine.memoryGiB} GiB, Linux ${m.machine.kernel}; Node ${m.node}; ${m.java}. Broker, load generators and the bench share the same ${m.machine.cores} cores, so every figure is what this whole machine does, not the broker alone.`,
+  );
   out.push('');
   const otherLoad = (broker) => {
     const runs = (broker?.results ?? []).filter((r) => Number.isFinite(r.cost.otherCpuPercent));
@@ -92,7 +98,9 @@ export function markdownReport(data, chartPrefix) {
   const spateOther = otherLoad(spate);
   const kafkaOther = kafka && !kafka.fromCache ? otherLoad(kafka) : undefined;
   if (Number.isFinite(spateOther)) {
-    out.push(`Other processes on the machine (not the broker, not the load generator) used on average ${Math.round(spateOther)}% of the 200% during the Spate workloads${Number.isFinite(kafkaOther) ? ` and ${Math.round(kafkaOther)}% during Kafka's` : ''}.${spateOther > 20 || kafkaOther > 20 ? ' The machine was shared, so throughput and latency figures carry that noise; CPU per GiB, measured on the broker process alone, much less so.' : ''}`);
+    out.push(
+      `Other processes on the machine (not the broker, not the load generator) used on average ${Math.round(spateOther)}% of the 200% during the Spate workloads${Number.isFinite(kafkaOther) ? ` and ${Math.round(kafkaOther)}% during Kafka's` : ''}.${spateOther > 20 || kafkaOther > 20 ? ' The machine was shared, so throughput and latency figures carry that noise; CPU per GiB, measured on the broker process alone, much less so.' : ''}`,
+    );
     out.push('');
   }
   out.push('## Targets (issues 6 and 11)');
@@ -128,7 +136,9 @@ export function markdownReport(data, chartPrefix) {
     }
     if (throughput) {
       out.push('');
-      out.push('"Limited by" reads where the CPU went during the run (cost table below): the machine when its 2 cores were ≥ 185% busy, the client when the load generator used ≥ 90% of a core while the broker used < 50%. A throughput ratio between two client- or machine-bound runs says more about the load generator than about the brokers; compare CPU per GiB instead.');
+      out.push(
+        '"Limited by" reads where the CPU went during the run (cost table below): the machine when its 2 cores were ≥ 185% busy, the client when the load generator used ≥ 90% of a core while the broker used < 50%. A throughput ratio between two client- or machine-bound runs says more about the load generator than about the brokers; compare CPU per GiB instead.',
+      );
     }
     const notes = [...new Set(groupRows.map((r) => r.note).filter(Boolean))];
     if (notes.length) {
@@ -157,19 +167,27 @@ export function markdownReport(data, chartPrefix) {
   costRow('peak file-backed RSS (mapped files: RssFile)', peakOf(spate, 'peakFile'), peakOf(kafka, 'peakFile'), 'MiB');
   costRow('CPU per GiB moved (Java produce + consume)', spateCost?.perGiB, kafkaCost?.perGiB, 's/GiB');
   out.push('');
-  out.push('RSS counts mapped files: a broker that mmaps its segments (Spate reads them that way) shows the page cache of the data it touched as its own RSS (RssFile), which the kernel takes back under memory pressure. RssAnon is the memory the process itself allocated (heap, buffers), the figure to compare.');
+  out.push(
+    'RSS counts mapped files: a broker that mmaps its segments (Spate reads them that way) shows the page cache of the data it touched as its own RSS (RssFile), which the kernel takes back under memory pressure. RssAnon is the memory the process itself allocated (heap, buffers), the figure to compare.',
+  );
   out.push('');
-  out.push('Per workload: broker CPU seconds per GiB moved (broker process only, user + system), and where the CPU went while it ran, in % of one core: the broker, the load generator, and every other process on the machine. The machine has 2 cores (200%): a load generator near 100-200% was the limit, not the broker; a large "other" means something else was running.');
+  out.push(
+    'Per workload: broker CPU seconds per GiB moved (broker process only, user + system), and where the CPU went while it ran, in % of one core: the broker, the load generator, and every other process on the machine. The machine has 2 cores (200%): a load generator near 100-200% was the limit, not the broker; a large "other" means something else was running.',
+  );
   out.push('');
   out.push(`| workload | client | Spate s/GiB | Spate: broker / client / other % | ${kafka ? 'Kafka s/GiB | Kafka: broker / client / other % |' : ''}`);
   out.push(`| --- | --- | ---: | ---: | ${kafka ? '---: | ---: |' : ''}`);
   const split = (r) => (r ? `${formatNumber(r.cost.cpuPercent)} / ${formatNumber(r.cost.clientCpuPercent)} / ${formatNumber(r.cost.otherCpuPercent)}` : '—');
   for (const s of spate.results) {
     const k = kafka?.results.find((r) => r.id === s.id);
-    out.push(`| ${mdEscape(s.name)} | ${mdEscape(s.client)} | ${formatNumber(s.cost.cpuSecondsPerGiB)} | ${split(s)} | ${kafka ? `${formatNumber(k?.cost.cpuSecondsPerGiB)} | ${split(k)} |` : ''}`);
+    out.push(
+      `| ${mdEscape(s.name)} | ${mdEscape(s.client)} | ${formatNumber(s.cost.cpuSecondsPerGiB)} | ${split(s)} | ${kafka ? `${formatNumber(k?.cost.cpuSecondsPerGiB)} | ${split(k)} |` : ''}`,
+    );
   }
   out.push('');
-  out.push(`Loopback limit: a plain Node socket sink received a 1 KiB-record produce byte stream at ${formatNumber(data.loopback?.wireMbPerSec)} MB/s on the wire, ${formatNumber(data.loopback?.payloadMbPerSec)} MB/s of record payload (the unit ProducerPerformance reports).`);
+  out.push(
+    `Loopback limit: a plain Node socket sink received a 1 KiB-record produce byte stream at ${formatNumber(data.loopback?.wireMbPerSec)} MB/s on the wire, ${formatNumber(data.loopback?.payloadMbPerSec)} MB/s of record payload (the unit ProducerPerformance reports).`,
+  );
   out.push('');
 
   out.push('## Charts');
@@ -179,7 +197,9 @@ export function markdownReport(data, chartPrefix) {
   if (spate.profiles?.length) {
     out.push('## Where Spate spends its CPU (profiles of missed targets)');
     out.push('');
-    out.push('Each profile is a separate Spate run under `node --cpu-prof` with the workload named; self time is time with the function on top of the stack, as a share of the time the broker was not idle. A call into the native addon that is synchronous is counted in the JavaScript function that makes it (`append` includes the native append, `read` the native read). The raw `.cpuprofile` files are in `bench/results/profiles/` (git-ignored; open them in Chrome DevTools).');
+    out.push(
+      'Each profile is a separate Spate run under `node --cpu-prof` with the workload named; self time is time with the function on top of the stack, as a share of the time the broker was not idle. A call into the native addon that is synchronous is counted in the JavaScript function that makes it (`append` includes the native append, `read` the native read). The raw `.cpuprofile` files are in `bench/results/profiles/` (git-ignored; open them in Chrome DevTools).',
+    );
     out.push('');
     for (const p of spate.profiles) {
       out.push(`### ${p.scenario}${p.reason ? ` (for: ${p.reason})` : ''}`);
@@ -191,10 +211,14 @@ export function markdownReport(data, chartPrefix) {
       }
       const idleShare = p.summary.idleSeconds / Math.max(0.001, p.summary.idleSeconds + p.summary.busySeconds);
       const window = p.summary.window === 'workload' ? ' Samples from the first request to the start of the shutdown (module loading and the shutdown flush left out).' : '';
-      out.push(`Busy ${p.summary.busySeconds.toFixed(1)} s, idle ${p.summary.idleSeconds.toFixed(1)} s; garbage collection ${p.summary.gcPercent}% of busy time. File: \`${p.file}\`.${window}`);
+      out.push(
+        `Busy ${p.summary.busySeconds.toFixed(1)} s, idle ${p.summary.idleSeconds.toFixed(1)} s; garbage collection ${p.summary.gcPercent}% of busy time. File: \`${p.file}\`.${window}`,
+      );
       if (idleShare > 0.5) {
         out.push('');
-        out.push(`The broker's main thread was idle ${Math.round(idleShare * 100)}% of this run: its JavaScript was not what limited the workload (look at the client's CPU in the cost table, at time spent waiting on the native addon's worker threads, or at how requests are pipelined).`);
+        out.push(
+          `The broker's main thread was idle ${Math.round(idleShare * 100)}% of this run: its JavaScript was not what limited the workload (look at the client's CPU in the cost table, at time spent waiting on the native addon's worker threads, or at how requests are pipelined).`,
+        );
       }
       out.push('');
       out.push('| self % | self ms | function | location |');
@@ -228,7 +252,9 @@ export function markdownReport(data, chartPrefix) {
   out.push('');
   out.push(...data.method.map((line) => `- ${line}`));
   out.push('');
-  out.push(`Targets: throughput ≥ ${TARGETS.throughputRatio}× Kafka's with the same client; e2e p99 ≤ 1/3 of Kafka's at a rate both sustain; start to ready < ${TARGETS.startToReadyMs} ms; idle RSS < ${TARGETS.idleRssMiB} MiB; CPU per GiB ≤ ${TARGETS.cpuPerGiBRatio}× Kafka's; produce within ${TARGETS.loopbackFactor}× of the loopback limit.`);
+  out.push(
+    `Targets: throughput ≥ ${TARGETS.throughputRatio}× Kafka's with the same client; e2e p99 ≤ 1/3 of Kafka's at a rate both sustain; start to ready < ${TARGETS.startToReadyMs} ms; idle RSS < ${TARGETS.idleRssMiB} MiB; CPU per GiB ≤ ${TARGETS.cpuPerGiBRatio}× Kafka's; produce within ${TARGETS.loopbackFactor}× of the loopback limit.`,
+  );
   out.push('');
   return out.join('\n');
 }

@@ -37,8 +37,10 @@ function legend(items, x, y) {
     .map((item, i) => {
       const lx = x + i * 150;
       const dash = item.dashed ? ' stroke-dasharray="6 3"' : '';
-      return `<line x1="${lx}" y1="${y}" x2="${lx + 22}" y2="${y}" stroke="${item.color}" stroke-width="3"${dash}/>` +
-        `<text x="${lx + 28}" y="${y + 4}" font-size="12" ${FONT}>${escape(item.name)}</text>`;
+      return (
+        `<line x1="${lx}" y1="${y}" x2="${lx + 22}" y2="${y}" stroke="${item.color}" stroke-width="3"${dash}/>` +
+        `<text x="${lx + 28}" y="${y + 4}" font-size="12" ${FONT}>${escape(item.name)}</text>`
+      );
     })
     .join('');
 }
@@ -115,7 +117,13 @@ export function logBarChart({ title, yLabel, categories, series, groups }) {
   const low = 10 ** Math.floor(Math.log10(Math.min(...all, 1)) - 1e-9);
   const high = 10 ** Math.ceil(Math.log10(Math.max(...all, 10)));
   const parts = [`<rect width="100%" height="100%" fill="white"/>`, `<text x="16" y="26" font-size="17" font-weight="bold" ${FONT}>${escape(title)}</text>`];
-  parts.push(legend(series.map((s) => ({ ...s })), 20, 46));
+  parts.push(
+    legend(
+      series.map((s) => ({ ...s })),
+      20,
+      46,
+    ),
+  );
   groups.forEach((group, index) => {
     const ox = 10 + (index % columns) * panelWidth;
     const oy = 60 + Math.floor(index / columns) * (panelHeight + 20);

@@ -28,7 +28,13 @@ function summarise(runs, series) {
   const rec = spread(runs, (r) => r.recordsPerSec);
   const bytes = runs.reduce((sum, r) => sum + r.bytes, 0);
   return {
-    metrics: { mbPerSec: mb.median, recordsPerSec: rec.median, spread: { mbPerSec: mb, recordsPerSec: rec }, repeats: runs.length, records: runs.reduce((sum, r) => sum + r.records, 0) },
+    metrics: {
+      mbPerSec: mb.median,
+      recordsPerSec: rec.median,
+      spread: { mbPerSec: mb, recordsPerSec: rec },
+      repeats: runs.length,
+      records: runs.reduce((sum, r) => sum + r.records, 0),
+    },
     bytes,
     series,
     clientCpuSeconds: runs.reduce((sum, r) => sum + r.cpuSeconds, 0),

@@ -31,23 +31,26 @@ export async function consumeJavaAssigned(ctx, c, topic, records, maxSeconds) {
 }
 
 export async function consumeJavaGroup(ctx, c, topic, records, maxSeconds) {
-  return measure(ctx, { id: `consume/${c.key}/java-group`, group: 'consume', name: `Consume ${c.sizeLabel} records from the start`, client: 'Java ConsumerPerformance (group)' }, async () => {
-    const run = await ctx.tools.run(
-      TOOL.consumerPerformance,
-      ['--bootstrap-server', ctx.broker.bootstrap, '--topic', topic, '--num-records', String(records), '--timeout', '10000',
-        '--group', `spate-bench-${Date.now()}`],
-      { timeoutMs: maxSeconds * 1000 },
-    );
-    const figures = parseConsumerPerformance(run.lines);
-    if (!figures || figures.records === 0) return { error: failureReason(run, 'consumed nothing') };
-    // fetch.MB.sec leaves out the group join, like the assign-mode figure beside it.
-    return {
-      clientCpuSeconds: run.cpuSeconds,
-      metrics: { ...figures, mbPerSecWithJoin: figures.mbPerSec, mbPerSec: figures.fetchMbPerSec, recordsPerSec: figures.fetchRecordsPerSec },
-      bytes: figures.mb * 1024 * 1024,
-      error: figures.records < records ? `read ${figures.records} of ${records} records` : undefined,
-    };
-  });
+  return measure(
+    ctx,
+    { id: `consume/${c.key}/java-group`, group: 'consume', name: `Consume ${c.sizeLabel} records from the start`, client: 'Java ConsumerPerformance (group)' },
+    async () => {
+      const run = await ctx.tools.run(
+        TOOL.consumerPerformance,
+        ['--bootstrap-server', ctx.broker.bootstrap, '--topic', topic, '--num-records', String(records), '--timeout', '10000', '--group', `spate-bench-${Date.now()}`],
+        { timeoutMs: maxSeconds * 1000 },
+      );
+      const figures = parseConsumerPerformance(run.lines);
+      if (!figures || figures.records === 0) return { error: failureReason(run, 'consumed nothing') };
+      // fetch.MB.sec leaves out the group join, like the assign-mode figure beside it.
+      return {
+        clientCpuSeconds: run.cpuSeconds,
+        metrics: { ...figures, mbPerSecWithJoin: figures.mbPerSec, mbPerSec: figures.fetchMbPerSec, recordsPerSec: figures.fetchRecordsPerSec },
+        bytes: figures.mb * 1024 * 1024,
+        error: figures.records < records ? `read ${figures.records} of ${records} records` : undefined,
+      };
+    },
+  );
 }
 
 export async function consumeKafkajs(ctx, c, topic, records, maxSeconds, mode) {
@@ -55,8 +58,19 @@ export async function consumeKafkajs(ctx, c, topic, records, maxSeconds, mode) {
   return measure(ctx, { id: `consume/${c.key}/kafkajs-${mode}`, group: 'consume', name: `Consume ${c.sizeLabel} records from the start`, client }, async () => {
     const run = await runProcess(
       process.execPath,
-      [join(ctx.root, 'bench', 'clients', 'kafkajs-consume.mjs'), '--bootstrap', ctx.broker.bootstrap, '--topic', topic, '--records', String(records),
-        '--mode', mode, '--max-seconds', String(maxSeconds)],
+      [
+        join(ctx.root, 'bench', 'clients', 'kafkajs-consume.mjs'),
+        '--bootstrap',
+        ctx.broker.bootstrap,
+        '--topic',
+        topic,
+        '--records',
+        String(records),
+        '--mode',
+        mode,
+        '--max-seconds',
+        String(maxSeconds),
+      ],
       { cwd: ctx.root, timeoutMs: (maxSeconds + 30) * 1000 },
     );
     const result = resultLine(run.lines);

@@ -12,24 +12,48 @@ import { measure } from './measure.mjs';
 export async function latencyAtRate(ctx, rate, seconds) {
   const topic = `latency-${rate}`;
   await createTopic(ctx.broker.bootstrap, topic, 8);
-  return measure(ctx, { id: `latency/${rate}`, group: 'latency', name: `End-to-end latency at ${rate.toLocaleString('en-US')} records/s, 1 KiB, acks=all`, client: 'Java producer + assign consumer (SpateBench)' }, async () => {
-    const run = await ctx.tools.run(
-      TOOL.spateBench,
-      ['e2e', '--bootstrap', ctx.broker.bootstrap, '--topic', topic, '--rate', String(rate), '--seconds', String(seconds), '--record-size', '1024', '--acks', 'all',
-        '--warmup-seconds', String(Math.min(5, Math.max(3, seconds * 0.4)))],
-      { timeoutMs: (seconds + 90) * 1000 },
-    );
-    const result = resultLine(run.lines);
-    if (!result) return { error: failureReason(run) };
-    const sustained = result.received === result.sent && result.sendErrors === 0 && result.seconds < seconds * 1.5 + 5;
-    return {
-      clientCpuSeconds: run.cpuSeconds,
-      metrics: { ...result, sustained },
-      bytes: result.received * 1024 * 2, // in and out of the broker
-      series: intervalSeries(run.lines),
-      note: sustained ? undefined : `not sustained: ${result.received} of ${result.sent} records received in ${result.seconds.toFixed(1)} s, ${result.sendErrors} send errors`,
-    };
-  });
+  return measure(
+    ctx,
+    {
+      id: `latency/${rate}`,
+      group: 'latency',
+      name: `End-to-end latency at ${rate.toLocaleString('en-US')} records/s, 1 KiB, acks=all`,
+      client: 'Java producer + assign consumer (SpateBench)',
+    },
+    async () => {
+      const run = await ctx.tools.run(
+        TOOL.spateBench,
+        [
+          'e2e',
+          '--bootstrap',
+          ctx.broker.bootstrap,
+          '--topic',
+          topic,
+          '--rate',
+          String(rate),
+          '--seconds',
+          String(seconds),
+          '--record-size',
+          '1024',
+          '--acks',
+          'all',
+          '--warmup-seconds',
+          String(Math.min(5, Math.max(3, seconds * 0.4))),
+        ],
+        { timeoutMs: (seconds + 90) * 1000 },
+      );
+      const result = resultLine(run.lines);
+      if (!result) return { error: failureReason(run) };
+      const sustained = result.received === result.sent && result.sendErrors === 0 && result.seconds < seconds * 1.5 + 5;
+      return {
+        clientCpuSeconds: run.cpuSeconds,
+        metrics: { ...result, sustained },
+        bytes: result.received * 1024 * 2, // in and out of the broker
+        series: intervalSeries(run.lines),
+        note: sustained ? undefined : `not sustained: ${result.received} of ${result.sent} records received in ${result.seconds.toFixed(1)} s, ${result.sendErrors} send errors`,
+      };
+    },
+  );
 }
 
 export async function latencyOneAtATime(ctx, records) {

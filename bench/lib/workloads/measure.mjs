@@ -43,9 +43,7 @@ export async function measure(ctx, meta, body) {
       // with 2 cores, a client near 100-200% or a busy machine limits what the broker shows.
       clientCpuPercent: outcome?.clientCpuSeconds !== undefined ? (100 * outcome.clientCpuSeconds) / usage.wallSeconds : undefined,
       otherCpuPercent:
-        outcome?.clientCpuSeconds !== undefined
-          ? Math.max(0, (100 * (usage.systemCpuSeconds - usage.cpuSeconds - outcome.clientCpuSeconds)) / usage.wallSeconds)
-          : undefined,
+        outcome?.clientCpuSeconds !== undefined ? Math.max(0, (100 * (usage.systemCpuSeconds - usage.cpuSeconds - outcome.clientCpuSeconds)) / usage.wallSeconds) : undefined,
       machineCpuPercent: (100 * usage.systemCpuSeconds) / usage.wallSeconds,
     },
     resources: usage.samples.map((s) => ({ t: Math.round(s.t * 100) / 100, cpu: Math.round(s.cpu * 100) / 100, rss: s.rss, anon: s.anon })),

@@ -30,8 +30,23 @@ export async function produceJava(ctx, c, records, maxSeconds) {
   return measure(ctx, { id: `produce/${c.key}/java`, group: 'produce', name: c.label, client: 'Java ProducerPerformance' }, async () => {
     const run = await ctx.tools.run(
       TOOL.producerPerformance,
-      ['--bootstrap-server', ctx.broker.bootstrap, '--topic', topic, '--num-records', String(records), '--record-size', String(c.size),
-        '--throughput', '-1', '--reporting-interval', '1000', '--command-property', `acks=${c.acks}`, ...JAVA_PRODUCER_PROPS],
+      [
+        '--bootstrap-server',
+        ctx.broker.bootstrap,
+        '--topic',
+        topic,
+        '--num-records',
+        String(records),
+        '--record-size',
+        String(c.size),
+        '--throughput',
+        '-1',
+        '--reporting-interval',
+        '1000',
+        '--command-property',
+        `acks=${c.acks}`,
+        ...JAVA_PRODUCER_PROPS,
+      ],
       { timeoutMs: maxSeconds * 1000 },
     );
     const { summary, series } = parseProducerPerformance(run.lines);
@@ -54,8 +69,20 @@ export async function produceKafkajs(ctx, c, records, maxSeconds) {
   return measure(ctx, { id: `produce/${c.key}/kafkajs`, group: 'produce', name: c.label, client: 'kafkajs 2.2.4' }, async () => {
     const run = await runProcess(
       process.execPath,
-      [join(ctx.root, 'bench', 'clients', 'kafkajs-produce.mjs'), '--bootstrap', ctx.broker.bootstrap, '--topic', topic, '--records', String(records),
-        '--size', String(c.size), `--acks=${c.acks === 'all' ? '-1' : c.acks}`, '--max-seconds', String(maxSeconds)],
+      [
+        join(ctx.root, 'bench', 'clients', 'kafkajs-produce.mjs'),
+        '--bootstrap',
+        ctx.broker.bootstrap,
+        '--topic',
+        topic,
+        '--records',
+        String(records),
+        '--size',
+        String(c.size),
+        `--acks=${c.acks === 'all' ? '-1' : c.acks}`,
+        '--max-seconds',
+        String(maxSeconds),
+      ],
       { cwd: ctx.root, timeoutMs: (maxSeconds + 30) * 1000 },
     );
     const result = resultLine(run.lines);
