@@ -257,8 +257,9 @@ export class StreamsGroupCoordinator {
       group.updateMember(current);
       if (!sameTuple(current.assigned, member.assigned)) group.endpointInformationEpoch++;
     }
-    if (current.state === 'UnrevokedTasks') this.scheduleRebalanceTimeout(group, current);
-    else this.scheduler.cancel(this.rebalanceKey(group.groupId, current.memberId));
+    // The rebalance timeout runs from the heartbeat that asked for the revocation, not from the latest one.
+    if (current.state !== 'UnrevokedTasks') this.scheduler.cancel(this.rebalanceKey(group.groupId, current.memberId));
+    else if (current !== updated) this.scheduleRebalanceTimeout(group, current);
     this.scheduleSession(group, current.memberId);
 
     const statuses = [...group.statuses];
@@ -412,7 +413,7 @@ export class StreamsGroupCoordinator {
     const member = group.members.get(request.memberId);
     if (member === undefined) throw fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${request.memberId} is not a member of group ${group.groupId}.`);
     this.fence(group, member, 'left the group');
-    return { ...errorResponse(request, new KafkaError(ErrorCode.NONE, '')), errorMessage: null, memberEpoch: request.memberEpoch };
+    return { ...errorResponse(request, new KafkaError(ErrorCode.NONE, 'left')), errorMessage: null, memberEpoch: request.memberEpoch };
   }
 
   private fence(group: StreamsGroup, member: StreamsMember, reason: string): void {

@@ -367,3 +367,23 @@ t.test('after a broker restart the members rejoin and the committed offsets are 
     'the committed offset survived',
   );
 });
+
+t.test('a member that keeps heartbeating but never revokes is removed at its rebalance timeout', async (t) => {
+  const { createTopic, heartbeat } = await setup(t);
+  await createTopic('input', 2);
+  const one = await heartbeat('m1', 0, { rebalanceTimeoutMs: 600 });
+  const two = await heartbeat('m2', 0);
+  const revoking = await heartbeat('m1', one.memberEpoch);
+  t.equal(count(revoking.activeTasks), 2, 'asked to give up two tasks');
+  let fenced = false;
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && !fenced) {
+    await sleep(150);
+    // It still reports every task it had: the revocation never happens.
+    const beat = await heartbeat('m1', one.memberEpoch, { activeTasks: one.activeTasks, standbyTasks: [], warmupTasks: [] });
+    fenced = beat.errorCode === ErrorCode.UNKNOWN_MEMBER_ID;
+  }
+  t.ok(fenced, 'removed although it heartbeats');
+  const rest = await heartbeat('m2', two.memberEpoch);
+  t.equal(count(rest.activeTasks), 4, 'the other member gets every task');
+});
