@@ -11,6 +11,7 @@
         "native/record-batch-binding.cc",
         "native/file-util.cc",
         "native/index-file.cc",
+        "native/segment-file.cc",
         "native/offset-index.cc",
         "native/time-index.cc",
         "native/log-segment.cc",

@@ -86,13 +86,14 @@ Napi::Object ReadSliceWrap::Create(Napi::Env env, ReadResult& result) {
   Napi::Object slice = Data(env).read_slice_class.New({Napi::External<int>::New(env, &construction_token)});
   ReadSliceWrap* wrap = ReadSliceWrap::Unwrap(slice);
   wrap->file_ = std::move(result.file);
+  wrap->open_ = std::move(result.open);
   wrap->position_ = result.position;
   wrap->length_ = result.length;
   slice.Set("baseOffset", Napi::BigInt::New(env, result.base_offset));
   slice.Set("lastOffset", Napi::BigInt::New(env, result.last_offset));
   slice.Set("length", Napi::Number::New(env, static_cast<double>(result.length)));
   slice.Set("position", Napi::Number::New(env, static_cast<double>(result.position)));
-  slice.Set("fd", Napi::Number::New(env, wrap->file_->fd.get()));
+  slice.Set("fd", Napi::Number::New(env, wrap->open_->fd.get()));
   wrap->mapped_ = result.mapped;
   wrap->mapping_ = std::move(result.mapping);
   return slice;
@@ -100,6 +101,7 @@ Napi::Object ReadSliceWrap::Create(Napi::Env env, ReadResult& result) {
 
 Napi::Value ReadSliceWrap::Release(const Napi::CallbackInfo& info) {
   file_.reset();
+  open_.reset();
   mapping_.reset();  // a Buffer made before keeps its own pin
   return info.Env().Undefined();
 }

@@ -1,12 +1,19 @@
-// raiseFileLimit() and openFileCount(): the broker raises its soft RLIMIT_NOFILE to the
-// hard limit at start (each partition holds a few descriptors), and topic creation checks
-// the descriptors it would need against what is left before touching the disk.
+// The broker's file descriptors: raiseFileLimit() and openFileCount() (the soft
+// RLIMIT_NOFILE is raised to the hard limit at start, and topic creation checks the
+// descriptors it would need against what is left before touching the disk), the open-file
+// cache of older segments (setOpenSegmentFileLimit, openSegmentFileStats), and Kafka's
+// `.lock` on the log dir (lockLogDir, unlockLogDir).
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "binding-util.h"
+#include "file-util.h"
+#include "segment-file.h"
 
 namespace spate {
 namespace js {
@@ -54,11 +61,62 @@ Napi::Value OpenFileCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), count - 1);  // the listing's own descriptor
 }
 
+Napi::Value SetOpenSegmentFileLimit(const Napi::CallbackInfo& info) {
+  int64_t limit = 0;
+  SPATE_ARG_INT64(info, 0, "limit", limit);
+  if (limit < 0) ThrowArgument(info.Env(), "limit", "a non-negative integer");
+  OpenFileCache::Instance().SetLimit(static_cast<size_t>(limit));
+  return info.Env().Undefined();
+}
+
+// -> { open, limit, opened, hits, evicted }
+Napi::Value OpenSegmentFileStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OpenFileCache::Stats stats = OpenFileCache::Instance().GetStats();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("open", Napi::Number::New(env, static_cast<double>(stats.open)));
+  out.Set("limit", Napi::Number::New(env, static_cast<double>(stats.limit)));
+  out.Set("opened", Napi::Number::New(env, static_cast<double>(stats.opened)));
+  out.Set("hits", Napi::Number::New(env, static_cast<double>(stats.hits)));
+  out.Set("evicted", Napi::Number::New(env, static_cast<double>(stats.evicted)));
+  return out;
+}
+
+// lockLogDir(dir) -> fd: an exclusive flock on `<dir>/.lock`, as Kafka takes on each log dir,
+// so that a second broker on the same directory refuses to start. Throws LOG_DIR_LOCKED.
+Napi::Value LockLogDir(const Napi::CallbackInfo& info) {
+  std::string dir;
+  SPATE_ARG_STRING(info, 0, "dir", dir);
+  std::string path = JoinPath(dir, ".lock");
+  UniqueFd fd;
+  Status status = OpenFile(path, O_RDWR | O_CREAT, &fd);
+  if (!status.ok()) Throw(info.Env(), status);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err == EWOULDBLOCK)
+      Throw(info.Env(), Status::Make(kKafkaStorageError, "LOG_DIR_LOCKED",
+                                     path + " is locked: another broker uses the log dir " + dir, err));
+    Throw(info.Env(), Status::Storage("flock " + path, err));
+  }
+  return Napi::Number::New(info.Env(), fd.release());
+}
+
+Napi::Value UnlockLogDir(const Napi::CallbackInfo& info) {
+  int64_t fd = -1;
+  SPATE_ARG_INT64(info, 0, "fd", fd);
+  if (fd >= 0) ::close(static_cast<int>(fd));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitResourceLimits(Napi::Env env, Napi::Object exports) {
   exports.Set("raiseFileLimit", Napi::Function::New(env, RaiseFileLimit, "raiseFileLimit"));
   exports.Set("openFileCount", Napi::Function::New(env, OpenFileCount, "openFileCount"));
+  exports.Set("setOpenSegmentFileLimit", Napi::Function::New(env, SetOpenSegmentFileLimit, "setOpenSegmentFileLimit"));
+  exports.Set("openSegmentFileStats", Napi::Function::New(env, OpenSegmentFileStats, "openSegmentFileStats"));
+  exports.Set("lockLogDir", Napi::Function::New(env, LockLogDir, "lockLogDir"));
+  exports.Set("unlockLogDir", Napi::Function::New(env, UnlockLogDir, "unlockLogDir"));
 }
 
 }  // namespace js

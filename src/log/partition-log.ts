@@ -58,9 +58,16 @@ export interface PartitionLogOptions {
   readonly verifyOnOpen?: boolean;
   /** Shared by the broker's logs, so a full disk is logged once per episode. */
   readonly health?: StorageHealth;
+  /** The native log, already opened (and recovered) by LogManager's parallel start; else it is opened here. */
+  readonly segments?: SegmentLog;
+  /** What the log dir knows before opening: the clean-shutdown marker and this partition's recovery point. */
+  readonly loadHints?: Pick<SegmentLogOptions, 'cleanShutdown' | 'recoveryPoint'>;
+  /** Truncation lowered the recovery point: the log dir's checkpoint must be written (Kafka does it at once). */
+  readonly onRecoveryPointLowered?: () => void;
 }
 
-function segmentOptions(config: LogConfig): SegmentLogOptions {
+/** The native log options of a topic config. */
+export function segmentOptions(config: LogConfig): SegmentLogOptions {
   return {
     compacted: config.cleanupPolicy.includes('compact'),
     segmentBytes: config.segmentBytes,
@@ -85,6 +92,8 @@ export class PartitionLog {
   private readonly reportedCorruption = new Set<string>();
   /** Recovery logged repairs at open (so the snapshot check below does not repeat them). */
   private readonly repairedAtOpen: boolean;
+  /** The offset of the producer snapshot on disk; close writes a new one only when the log moved past it. */
+  private snapshotOffset: bigint | undefined;
   /** Set by the replica layer when followers must confirm records first; undefined: the log end. */
   private replicatedHighWatermark: bigint | undefined;
   /** Stamped into each appended batch's partitionLeaderEpoch (offset 12, outside the CRC). */
@@ -101,7 +110,7 @@ export class PartitionLog {
     private readonly options: PartitionLogOptions = {},
   ) {
     try {
-      this.segments = new SegmentLog(dir, { ...segmentOptions(config), verifyOnOpen: options.verifyOnOpen === true });
+      this.segments = options.segments ?? new SegmentLog(dir, { ...segmentOptions(config), verifyOnOpen: options.verifyOnOpen === true, ...options.loadHints });
     } catch (error) {
       throw new Error(
         `Cannot open the log of ${topic}-${partition} in ${dir}: ${(error as Error).message}. ` +
@@ -129,6 +138,11 @@ export class PartitionLog {
 
   get logEndOffset(): bigint {
     return this.segments.logEndOffset;
+  }
+
+  /** Offsets below it are on disk; recovery-point-offset-checkpoint records it. */
+  get recoveryPoint(): bigint {
+    return this.segments.recoveryPoint;
   }
 
   /** The log end with one replica; with followers, what the replica layer set (never past the log end). */
@@ -397,6 +411,8 @@ export class PartitionLog {
     } catch (error) {
       throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
     }
+    this.options.onRecoveryPointLowered?.();
+    this.snapshotOffset = undefined;
     this.producers.importState([]);
     this.transactions.restore({ ongoing: [], aborted: [] });
     let from = this.logStartOffset;
@@ -418,6 +434,7 @@ export class PartitionLog {
    */
   async loadState(nowMs: number): Promise<void> {
     const snapshot = this.readSnapshot();
+    this.snapshotOffset = snapshot?.offset;
     let from = this.logStartOffset;
     if (snapshot !== undefined && snapshot.offset > this.logEndOffset && !this.repairedAtOpen) {
       // The snapshot was written at a clean close: the log held that much then.
@@ -488,9 +505,14 @@ export class PartitionLog {
     }
   }
 
-  /** Writes `<20-digit log end offset>.snapshot` and removes older ones. */
+  /**
+   * Writes `<20-digit log end offset>.snapshot` and removes older ones; nothing when the
+   * snapshot on disk is already at the log end, or when the log is empty (Kafka's
+   * takeSnapshot skips the same), so stopping a broker of idle partitions writes nothing.
+   */
   private writeSnapshot(): void {
     const offset = this.logEndOffset;
+    if (offset === this.snapshotOffset || (this.snapshotOffset === undefined && offset === this.logStartOffset) || !existsSync(this.dir)) return;
     const state = this.transactions.snapshot();
     const body = JSON.stringify({
       version: 1,
@@ -503,6 +525,7 @@ export class PartitionLog {
     const temp = join(this.dir, `${name}.tmp`);
     writeFileSync(temp, body);
     renameSync(temp, join(this.dir, name));
+    this.snapshotOffset = offset;
     for (const other of readdirSync(this.dir)) {
       if (other.endsWith('.snapshot') && other !== name) rmSync(join(this.dir, other), { force: true });
     }
@@ -666,8 +689,17 @@ export class PartitionLog {
   }
 
   close(): void {
-    if (this.closed) return;
-    if (!this.deleted && existsSync(this.dir)) {
+    this.beginClose()?.close(!this.deleted);
+  }
+
+  /**
+   * The first half of close: the producer snapshot is written and the log refuses further
+   * use; returns the native log for the caller to close (LogManager closes many at once on
+   * its recovery threads), or undefined if it was closed already.
+   */
+  beginClose(): SegmentLog | undefined {
+    if (this.closed) return undefined;
+    if (!this.deleted) {
       try {
         this.writeSnapshot();
       } catch {
@@ -675,10 +707,10 @@ export class PartitionLog {
       }
     }
     this.closed = true;
-    this.segments.close();
+    return this.segments;
   }
 
-  /** The topic was deleted: the log closes and readers and writers are told so. */
+  /** The topic was deleted: the log closes (without flushing what is about to be removed) and readers and writers are told so. */
   markDeleted(): void {
     this.deleted = true;
     this.close();

@@ -150,14 +150,27 @@ t.test('deleted segment files: logged as missing data', async (t) => {
   );
 });
 
-t.test('a partition whose every file was deleted: the loss is logged against the producer snapshot', async (t) => {
+t.test('a partition whose every file was deleted: the loss is logged against the recovery point, or the producer snapshot', async (t) => {
   const dir = dataDir(t);
   const first = await start(t, dir);
   await writeBatches(first.client, 'wiped', 4);
   await first.stop();
+  const copy = `${dir}-copy`;
+  cpSync(dir, copy, { recursive: true });
+  t.teardown(() => rmSync(copy, { recursive: true, force: true }));
   for (const suffix of ['.log', '.index', '.timeindex']) rmSync(segmentFile(dir, 'wiped-0', 0n, suffix));
   const second = await start(t, dir);
-  t.match(second.lines.join('\n'), /WARN Recovery of wiped-0: the producer snapshot in .*wiped-0 is at offset 8 but the log ends at 0: offsets 0-7 are lost/);
+  t.match(
+    second.lines.join('\n'),
+    /WARN Recovery of wiped-0: Missing data in .*wiped-0 offsets 0-7: the recovery point 8 \(recovery-point-offset-checkpoint\) is beyond the log end/,
+  );
+  await second.stop();
+
+  // Without the checkpoint (deleted too) the producer snapshot still tells.
+  for (const suffix of ['.log', '.index', '.timeindex']) rmSync(segmentFile(copy, 'wiped-0', 0n, suffix));
+  rmSync(join(copy, 'recovery-point-offset-checkpoint'));
+  const third = await start(t, copy);
+  t.match(third.lines.join('\n'), /WARN Recovery of wiped-0: the producer snapshot in .*wiped-0 is at offset 8 but the log ends at 0: offsets 0-7 are lost/);
 });
 
 t.test('a missing index is rebuilt and logged', async (t) => {
