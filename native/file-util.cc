@@ -111,6 +111,8 @@ Status OpenFile(const std::string& path, int flags, UniqueFd* out) {
 }
 
 Status MakeDirectories(const std::string& path) {
+  // Usually the directory exists, or only its last component is missing: one call.
+  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return Status::Ok();
   for (size_t slash = 1; slash != std::string::npos;) {
     slash = path.find('/', slash + 1);
     std::string prefix = path.substr(0, slash);

@@ -32,8 +32,13 @@ Status IndexFile::Map(int fd, size_t bytes) {
 
 Status IndexFile::Open(const std::string& path) {
   path_ = path;
+  map_.reset();
+  mapped_bytes_ = entries_ = writable_bytes_ = 0;
   UniqueFd fd;
-  SPATE_RETURN_IF_ERROR(OpenFile(path, O_RDWR | O_CREAT, &fd));
+  Status opened = OpenFile(path, O_RDWR, &fd);
+  // A missing file is an empty index: the first Resize creates it (a new partition's
+  // segment gets its index files with its first append, not two file creations earlier).
+  if (!opened.ok()) return opened.sys_errno == ENOENT ? Status::Ok() : opened;
   uint64_t size = 0;
   SPATE_RETURN_IF_ERROR(FileSize(fd.get(), &size, path_));
   size_t whole = static_cast<size_t>(size) / entry_size_ * entry_size_;
@@ -44,7 +49,7 @@ Status IndexFile::Open(const std::string& path) {
 
 Status IndexFile::Resize(size_t bytes) {
   bytes = bytes / entry_size_ * entry_size_;
-  if (map_ && bytes == mapped_bytes_) return Status::Ok();
+  if (bytes == mapped_bytes_ && (map_ || bytes == 0)) return Status::Ok();
   map_.reset();
   mapped_bytes_ = 0;
   UniqueFd fd;

@@ -26,7 +26,8 @@ class IndexFile {
   IndexFile(const IndexFile&) = delete;
   IndexFile& operator=(const IndexFile&) = delete;
 
-  // Opens (creating if missing) and maps the file; its entries are the whole entries in it.
+  // Opens and maps the file; its entries are the whole entries in it. A missing file is an
+  // empty index, created by the first Resize.
   Status Open(const std::string& path);
   // Sets the file length to `bytes` rounded down to whole entries and remaps it. Entries
   // beyond the new length are dropped.

@@ -20,7 +20,8 @@ constexpr size_t kRecoveryWindow = 1 << 20;
 class WindowReader {
  public:
   WindowReader(const OpenSegmentFile& open, const std::string& path, uint64_t file_size)
-      : fd_(open.fd.get()), path_(path), file_size_(file_size), window_(kRecoveryWindow) {}
+      : fd_(open.fd.get()), path_(path), file_size_(file_size),
+        window_(static_cast<size_t>(std::max<uint64_t>(kBatchHeaderSize, std::min<uint64_t>(kRecoveryWindow, file_size)))) {}
 
   size_t capacity() const { return window_.size(); }
 
@@ -217,7 +218,7 @@ int64_t LogSegment::FirstBatchTimestamp() {
 bool LogSegment::ShouldRoll(uint64_t bytes, int64_t last_offset, int64_t now_ms) const {
   if (size_ == 0) return false;
   return size_ + bytes > static_cast<uint64_t>(config_.segment_bytes) ||
-         (roll_base_ms_ >= 0 && now_ms - roll_base_ms_ > config_.segment_ms) || IndexesFull() ||
+         (roll_base_ms_ >= 0 && now_ms - roll_base_ms_ > config_.segment_ms) || (indexes_expanded_ && IndexesFull()) ||
          last_offset - base_offset_ > INT32_MAX;
 }
 
@@ -237,6 +238,7 @@ void LogSegment::IndexBatch(uint64_t position, size_t batch_size, int64_t last_o
 }
 
 Status LogSegment::Append(const uint8_t* data, size_t length, int64_t now_ms) {
+  SPATE_RETURN_IF_ERROR(PrepareAppend());
   const uint64_t start = size_;
   std::shared_ptr<OpenSegmentFile> open;  // the active segment's pinned descriptor
   SPATE_RETURN_IF_ERROR(OpenLog(&open));
@@ -270,11 +272,14 @@ void LogSegment::ResetIndexState() {
 
 Status LogSegment::Recover(RecoveryResult* result) {
   SPATE_RETURN_IF_ERROR(MakeActive());
-  ResetIndexState();
   std::shared_ptr<OpenSegmentFile> open;
   SPATE_RETURN_IF_ERROR(OpenLog(&open));
   uint64_t file_size = 0;
   SPATE_RETURN_IF_ERROR(FileSize(open->fd.get(), &file_size, file_->path));
+  // An empty segment (an idle partition's, after a crash) has nothing to scan and needs no
+  // index room: the first append preallocates it.
+  if (file_size > 0) SPATE_RETURN_IF_ERROR(ExpandIndexes());
+  ResetIndexState();
   WindowReader reader(*open, file_->path, file_size);
   uint64_t position = 0;
   size_t batches = 0;
@@ -380,10 +385,18 @@ bool LogSegment::IndexesSane() const {
   return offset_index_.Sane(size_) && time_index_.Sane();
 }
 
-Status LogSegment::MakeActive() {
-  SPATE_RETURN_IF_ERROR(file_->Pin());
+Status LogSegment::MakeActive() { return file_->Pin(); }
+
+Status LogSegment::ExpandIndexes() {
+  if (indexes_expanded_) return Status::Ok();
   SPATE_RETURN_IF_ERROR(offset_index_.file().Resize(static_cast<size_t>(config_.segment_index_bytes)));
   SPATE_RETURN_IF_ERROR(time_index_.file().Resize(static_cast<size_t>(config_.segment_index_bytes)));
+  indexes_expanded_ = true;
+  return Status::Ok();
+}
+
+Status LogSegment::PrepareAppend() {
+  SPATE_RETURN_IF_ERROR(ExpandIndexes());
   if (size_ >= kBatchHeaderSize && roll_base_ms_ < 0) {
     // Kafka rolls by the first batch's timestamp after a restart.
     uint8_t header[kBatchHeaderSize];
@@ -400,6 +413,7 @@ Status LogSegment::MakeInactive() {
   time_index_.MaybeAppend(max_timestamp_, offset_of_max_timestamp_, true);
   SPATE_RETURN_IF_ERROR(offset_index_.file().Trim());
   SPATE_RETURN_IF_ERROR(time_index_.file().Trim());
+  indexes_expanded_ = false;
   file_->Unpin();
   return Status::Ok();
 }

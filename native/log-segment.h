@@ -106,9 +106,13 @@ class LogSegment {
   // Sanity of the on-disk indexes against the log (Kafka's sanityCheck).
   bool IndexesSane() const;
 
-  // Preallocates the indexes so they can grow and keeps the .log open (the segment
-  // receives appends).
+  // Keeps the .log open: the segment receives appends. The indexes are preallocated by the
+  // first append (PrepareAppend), so opening 10,000 idle partitions resizes nothing.
   Status MakeActive();
+  // Before an append (and before ShouldRoll asks): preallocates the indexes to
+  // segment.index.bytes and, after a restart, reads the first batch's timestamp that
+  // segment.ms counts from (Kafka rolls by it).
+  Status PrepareAppend();
   // Adds the final time index entry and trims both indexes to their entries; the .log
   // descriptor goes to the open-file cache.
   Status MakeInactive();
@@ -127,6 +131,7 @@ class LogSegment {
   LogSegment(const std::string& dir, int64_t base_offset, const LogConfig& config,
              std::string suffix = "");
   Status OpenFiles(bool create, bool* indexes_found);
+  Status ExpandIndexes();
   Status OpenLog(std::shared_ptr<OpenSegmentFile>* out) { return file_->Open(out); }
   void IndexBatch(uint64_t position, size_t batch_size, int64_t last_offset,
                   int64_t max_timestamp);
@@ -146,6 +151,7 @@ class LogSegment {
   uint64_t bytes_since_last_index_entry_ = 0;
   int64_t roll_base_ms_ = -1;  // when the first batch arrived; -1 while empty
   bool dirty_ = false;
+  bool indexes_expanded_ = false;  // preallocated to segment.index.bytes
   int64_t first_batch_timestamp_ = kUnknownTimestamp;
   std::string suffix_;
 

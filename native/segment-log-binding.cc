@@ -100,6 +100,7 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
          InstanceMethod<&SegmentLogWrap::Segments>("segments"),
          InstanceMethod<&SegmentLogWrap::ReplaceSegment>("replaceSegment"),
          InstanceMethod<&SegmentLogWrap::TakeRepairs>("takeRepairs"),
+         InstanceMethod<&SegmentLogWrap::TakeLoadInfo>("takeLoadInfo"),
          InstanceAccessor<&SegmentLogWrap::LogStartOffset>("logStartOffset"),
          InstanceAccessor<&SegmentLogWrap::LogEndOffset>("logEndOffset"),
          InstanceAccessor<&SegmentLogWrap::RecoveryPoint>("recoveryPoint"),
@@ -411,6 +412,18 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
       item.Set("bytes", Napi::Number::New(env, static_cast<double>(repairs[i].bytes)));
       out.Set(static_cast<uint32_t>(i), item);
     }
+    return out;
+  }
+
+  Napi::Value TakeLoadInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    LoadInfo files = log_->TakeLoadInfo();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("partitionMetadata", files.has_partition_metadata ? Napi::Value(Napi::String::New(env, files.partition_metadata)) : env.Null());
+    Napi::Array snapshots = Napi::Array::New(env, files.snapshots.size());
+    for (size_t i = 0; i < files.snapshots.size(); i++) snapshots.Set(static_cast<uint32_t>(i), files.snapshots[i]);
+    out.Set("snapshots", snapshots);
+    out.Set("recoveredSegments", Napi::Number::New(env, static_cast<double>(files.recovered_segments)));
     return out;
   }
 

@@ -150,7 +150,7 @@ Status SegmentLog::Load(const LoadHints& given) {
   SPATE_RETURN_IF_ERROR(MakeDirectories(dir_));
   SPATE_RETURN_IF_ERROR(LockDirectory());
   LoadHints hints = given;
-  bool legacy_clean = false, legacy_recovery_point = false;
+  bool legacy_clean = false, legacy_recovery_point = false, has_start_offset_file = false;
 
   std::vector<int64_t> bases;
   std::vector<std::string> index_names;
@@ -166,6 +166,12 @@ Status SegmentLog::Load(const LoadHints& given) {
       legacy_clean = true;
     } else if (name == kLegacyRecoveryPointFile) {
       legacy_recovery_point = true;
+    } else if (name == kLogStartOffsetFile) {
+      has_start_offset_file = true;
+    } else if (name == "partition.metadata") {
+      load_info_.has_partition_metadata = true;
+    } else if (EndsWith(name, ".snapshot")) {
+      load_info_.snapshots.push_back(name);
     } else if (EndsWith(name, ".tmp") || EndsWith(name, ".truncating") ||
                EndsWith(name, kCleanedSuffix) || EndsWith(name, ".deleted")) {
       RemoveFile(JoinPath(dir_, name));  // an interrupted atomic write or truncation
@@ -224,21 +230,38 @@ Status SegmentLog::Load(const LoadHints& given) {
 
   int64_t persisted_start = -1;
   bool exists = false;
-  SPATE_RETURN_IF_ERROR(ReadOffsetFile(JoinPath(dir_, kLogStartOffsetFile), &persisted_start, &exists));
+  if (has_start_offset_file) SPATE_RETURN_IF_ERROR(ReadOffsetFile(JoinPath(dir_, kLogStartOffsetFile), &persisted_start, &exists));
   if (!exists) persisted_start = -1;
+  if (load_info_.has_partition_metadata) {
+    SPATE_RETURN_IF_ERROR(ReadSmallFile(JoinPath(dir_, "partition.metadata"), &load_info_.partition_metadata,
+                                        &load_info_.has_partition_metadata));
+  }
+  // Both index files of each segment, as the listing found them (no access() per file).
+  std::vector<int64_t> offset_indexes, time_indexes;
+  for (const auto& name : index_names) {
+    int64_t base = 0;
+    if (ParseSegmentName(name, ".index", &base)) offset_indexes.push_back(base);
+    if (ParseSegmentName(name, ".timeindex", &base)) time_indexes.push_back(base);
+  }
+  std::sort(offset_indexes.begin(), offset_indexes.end());
+  std::sort(time_indexes.begin(), time_indexes.end());
 
   bool recovered_any = false;
   for (size_t i = 0; i < bases.size(); i++) {
     std::unique_ptr<LogSegment> segment;
-    bool indexes_found = false;
-    SPATE_RETURN_IF_ERROR(LogSegment::Load(dir_, bases[i], config_, &segment, &indexes_found));
+    const bool indexes_found = std::binary_search(offset_indexes.begin(), offset_indexes.end(), bases[i]) &&
+                               std::binary_search(time_indexes.begin(), time_indexes.end(), bases[i]);
+    SPATE_RETURN_IF_ERROR(LogSegment::Load(dir_, bases[i], config_, &segment, nullptr));
     // After a crash, every segment holding offsets at or above the recovery point (Kafka:
     // logSegments(recoveryPoint, ...)); the last one always, its tail is where writes stopped.
     const bool unflushed =
         !clean && (!hints.has_recovery_point || i + 1 == bases.size() || bases[i + 1] > recovery_point);
     if (i + 1 == bases.size()) SPATE_RETURN_IF_ERROR(segment->file()->Pin());  // the active one
     const bool indexes_missing = !indexes_found && segment->size() > 0;
-    const bool indexes_insane = !indexes_missing && !segment->IndexesSane();
+    // Checked only where the answer matters: a segment recovered after a crash gets new
+    // indexes anyway, and its preallocated index would be read from its far end (10 MiB of
+    // sparse file faulted in per partition).
+    const bool indexes_insane = !indexes_missing && !unflushed && !segment->IndexesSane();
     bool recover = unflushed || indexes_missing || indexes_insane || config_.verify_on_open;
     bool clean_state_failed = false;
     if (!recover && !segment->LoadCleanState().ok()) recover = clean_state_failed = true;
@@ -246,6 +269,9 @@ Status SegmentLog::Load(const LoadHints& given) {
       RecoveryResult result;
       SPATE_RETURN_IF_ERROR(segment->Recover(&result));
       recovered_any = true;
+      // The internal topics' check at every open (verify_on_open) is not a recovery.
+      if ((unflushed || indexes_missing || indexes_insane || clean_state_failed) && result.batches + result.truncated_bytes > 0)
+        load_info_.recovered_segments++;
       const std::string log_path = segment->file()->path;
       if (result.truncated_bytes > 0) {
         Repair repair;
@@ -338,6 +364,11 @@ std::vector<Repair> SegmentLog::TakeRepairs() {
   return std::move(repairs_);
 }
 
+LoadInfo SegmentLog::TakeLoadInfo() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::move(load_info_);
+}
+
 void SegmentLog::RecomputeMaxTimestamp() {
   max_timestamp_ = {-1, -1};
   for (const auto& segment : segments_) {
@@ -385,6 +416,7 @@ Status SegmentLog::Append(uint8_t* data, size_t length, size_t batch_count, int6
 
   const int64_t first_offset = log_end_offset_;
   const int64_t last_offset = first_offset + offset_count - 1;
+  SPATE_RETURN_IF_ERROR(segments_.back()->PrepareAppend());
   if (segments_.back()->ShouldRoll(length, last_offset, now_ms)) SPATE_RETURN_IF_ERROR(Roll(now_ms));
   LogSegment& active = *segments_.back();
   if (last_offset - active.base_offset() > INT32_MAX)

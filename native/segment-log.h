@@ -57,6 +57,16 @@ struct Repair {
   uint64_t bytes = 0;     // bytes dropped
 };
 
+// What Load found for the layers above: the files of the partition directory they read
+// (from Load's listing, so that a broker of 10,000 partitions lists each directory once at
+// start) and how many segments it recovered.
+struct LoadInfo {
+  bool has_partition_metadata = false;
+  std::string partition_metadata;  // Kafka's partition.metadata, as read (a few dozen bytes)
+  std::vector<std::string> snapshots;  // names ending in .snapshot (producer state)
+  size_t recovered_segments = 0;
+};
+
 struct TimestampLookup {
   bool found = false;
   int64_t offset = -1;
@@ -159,6 +169,8 @@ class SegmentLog {
   bool closed();
   // What Load repaired; taken once by the binding after open.
   std::vector<Repair> TakeRepairs();
+  // What Load found of partition.metadata and the producer snapshots, and recovered; taken once.
+  LoadInfo TakeLoadInfo();
 
  private:
   SegmentLog(std::string dir, const LogConfig& config);
@@ -193,6 +205,7 @@ class SegmentLog {
   bool directory_locked_ = false;
   std::shared_ptr<RecoveryPoint> recovery_point_;
   std::vector<Repair> repairs_;
+  LoadInfo load_info_;
 };
 
 }  // namespace spate

@@ -24,7 +24,7 @@ import { checksummedJson, fsyncDirectory, parseChecksummedJson, readWithBackup, 
 import { LogCleaner } from './log-cleaner.js';
 import { LogError, lockLogDir, openFileCount, openSegmentFileStats, raiseFileLimit, SegmentLog, setOpenSegmentFileLimit, unlockLogDir, type SegmentLogOptions } from './native.js';
 import { PartitionLog, segmentOptions } from './partition-log.js';
-import { readPartitionMetadata, writePartitionMetadata } from './partition-metadata.js';
+import { parsePartitionMetadata, readPartitionMetadata, writePartitionMetadata, type PartitionMetadata } from './partition-metadata.js';
 import { StorageHealth } from './storage-health.js';
 
 export interface Topic {
@@ -636,7 +636,13 @@ export class LogManager {
   }
 
   /** The PartitionLog over a planned partition, its native log opened here or given. */
-  private finishPartition(plan: PartitionPlan, id: Buffer, logConfig: ReturnType<typeof resolveLogConfig>, segments?: SegmentLog): PartitionLog {
+  private finishPartition(
+    plan: PartitionPlan,
+    id: Buffer,
+    logConfig: ReturnType<typeof resolveLogConfig>,
+    segments?: SegmentLog,
+    snapshotFiles?: readonly string[],
+  ): PartitionLog {
     const log = new PartitionLog(plan.topic, plan.index, plan.dir, logConfig, () => this.compression(), {
       logger: this.logger,
       verifyOnOpen: plan.options.verifyOnOpen === true,
@@ -644,6 +650,7 @@ export class LogManager {
       loadHints: { cleanShutdown: plan.options.cleanShutdown === true, ...(plan.options.recoveryPoint !== undefined ? { recoveryPoint: plan.options.recoveryPoint } : {}) },
       onRecoveryPointLowered: () => this.recoveryPointLowered(),
       ...(segments !== undefined ? { segments } : {}),
+      ...(snapshotFiles !== undefined ? { snapshotFiles } : {}),
     });
     try {
       if (plan.rewriteMetadata) writePartitionMetadata(plan.dir, id);
@@ -701,22 +708,27 @@ export class LogManager {
       this.logger,
     );
     const topics = loaded?.value ?? this.rebuildTopics(path);
-    // Every partition's directory is checked here; the logs open (and recover) together on
-    // the recovery threads; then each becomes a PartitionLog, which logs its repairs.
+    // The logs open (and recover) together on the recovery threads, each listing its
+    // directory once (partition.metadata and the producer snapshots come with it); then
+    // each is checked against its topic ID and becomes a PartitionLog, which logs repairs.
     const plans: Array<{ stored: StoredTopic; id: Buffer; logConfig: ReturnType<typeof resolveLogConfig>; plan: PartitionPlan }> = [];
     for (const stored of topics) {
       const logConfig = resolveLogConfig(stored.configs, this.config);
       const id = Buffer.from(stored.id, 'hex');
+      const options = { ...segmentOptions(logConfig), verifyOnOpen: INTERNAL_TOPICS.has(stored.name), cleanShutdown: this.cleanShutdown };
       for (let index = 0; index < stored.partitions; index++) {
         const recoveryPoint = this.checkpointedRecoveryPoints.get(`${stored.name}-${index}`);
-        const hints = { cleanShutdown: this.cleanShutdown, ...(recoveryPoint !== undefined ? { recoveryPoint } : {}) };
-        plans.push({ stored, id, logConfig, plan: this.planPartition(stored.name, id, index, logConfig, false, hints) });
+        const dir = join(this.config.dataDir, `${stored.name}-${index}`);
+        const plan = { topic: stored.name, index, dir, rewriteMetadata: false, options: recoveryPoint === undefined ? options : { ...options, recoveryPoint } };
+        plans.push({ stored, id, logConfig, plan });
       }
     }
+    const started = performance.now();
     const opened = await SegmentLog.openAll(
       plans.map(({ plan }) => ({ dir: plan.dir, options: plan.options })),
       this.recoveryThreads,
     );
+    const openedMs = performance.now() - started;
     const failed = opened.findIndex((result) => result instanceof LogError);
     if (failed >= 0) {
       for (const result of opened) if (!(result instanceof LogError)) result.close(false);
@@ -728,13 +740,47 @@ export class LogManager {
       );
     }
     const byTopic = new Map<StoredTopic, PartitionLog[]>();
+    const recovered = { segments: 0, partitions: 0 };
     plans.forEach(({ stored, id, logConfig, plan }, i) => {
       const partitions = byTopic.get(stored) ?? [];
-      partitions.push(this.finishPartition(plan, id, logConfig, opened[i] as SegmentLog));
+      partitions.push(this.adoptOpenedPartition(plan, id, logConfig, opened[i] as SegmentLog, recovered));
       byTopic.set(stored, partitions);
     });
     for (const stored of topics) this.addTopic(stored, Buffer.from(stored.id, 'hex'), byTopic.get(stored) ?? []);
+    this.logger.info(
+      `Loaded ${plans.length} partition(s) of ${topics.length} topic(s) in ${Math.round(performance.now() - started)} ms ` +
+        `(${Math.round(openedMs)} ms opening on ${this.recoveryThreads} recovery thread(s)) after ${this.cleanShutdown ? 'a clean shutdown' : 'an unclean shutdown'}: ` +
+        `${recovered.segments} segment(s) of ${recovered.partitions} partition(s) recovered`,
+    );
     if (loaded === undefined ? topics.length > 0 : loaded.path !== path) this.persist();
+  }
+
+  /**
+   * A log opened at start becomes its topic's partition if its partition.metadata names the
+   * topic's ID; a directory of another topic ID is closed, moved aside `<dir>-stray` with a
+   * WARN and replaced by an empty one, never adopted (Kafka keys directories by topic ID).
+   */
+  private adoptOpenedPartition(
+    plan: PartitionPlan,
+    id: Buffer,
+    logConfig: ReturnType<typeof resolveLogConfig>,
+    opened: SegmentLog,
+    recovered: { segments: number; partitions: number },
+  ): PartitionLog {
+    const files = opened.takeLoadInfo();
+    recovered.segments += files.recoveredSegments;
+    if (files.recoveredSegments > 0) recovered.partitions++;
+    const found: PartitionMetadata = files.partitionMetadata === null ? { kind: 'missing' } : parsePartitionMetadata(files.partitionMetadata);
+    const metadataPath = join(plan.dir, 'partition.metadata');
+    if (found.kind === 'ok' && !found.topicId.equals(id)) {
+      opened.close(false);
+      this.moveAside(plan.dir, `it belongs to topic ID ${found.topicId.toString('base64url')}, not ${plan.topic}'s ${id.toString('base64url')}`);
+      const fresh = { ...plan, rewriteMetadata: true, options: { ...plan.options, cleanShutdown: true } };
+      delete fresh.options.recoveryPoint;
+      return this.finishPartition(fresh, id, logConfig);
+    }
+    if (found.kind === 'damaged') this.logger.warn(`${metadataPath} is unreadable (${found.problem}); rewritten with ${plan.topic}'s topic ID from ${METADATA_FILE}`);
+    return this.finishPartition({ ...plan, rewriteMetadata: found.kind !== 'ok' }, id, logConfig, opened, files.snapshots);
   }
 
   /**

@@ -237,6 +237,13 @@ export interface SegmentLog {
   replaceSegment(baseOffset: bigint, expectedSize: number): Promise<boolean>;
   /** What recovery repaired while opening this log; empty after the first call. */
   takeRepairs(): Repair[];
+  /**
+   * What the opening found of the directory's partition.metadata (its text, null when
+   * absent) and producer snapshots (file names), read once by the layers above so that a
+   * start lists each directory once; and how many segments it recovered (CRC-checked,
+   * indexes rebuilt). Empty after the first call.
+   */
+  takeLoadInfo(): { partitionMetadata: string | null; snapshots: string[]; recoveredSegments: number };
   readonly logStartOffset: bigint;
   readonly logEndOffset: bigint;
   /**

@@ -64,6 +64,8 @@ export interface PartitionLogOptions {
   readonly loadHints?: Pick<SegmentLogOptions, 'cleanShutdown' | 'recoveryPoint'>;
   /** Truncation lowered the recovery point: the log dir's checkpoint must be written (Kafka does it at once). */
   readonly onRecoveryPointLowered?: () => void;
+  /** The producer snapshot files the opening found (LogManager's start lists each directory once); else loadState lists it. */
+  readonly snapshotFiles?: readonly string[];
 }
 
 /** The native log options of a topic config. */
@@ -496,7 +498,7 @@ export class PartitionLog {
   private readSnapshot(): SnapshotFile | undefined {
     let newest: string | undefined;
     try {
-      for (const name of readdirSync(this.dir)) if (name.endsWith('.snapshot') && (newest === undefined || name > newest)) newest = name;
+      for (const name of this.options.snapshotFiles ?? readdirSync(this.dir)) if (name.endsWith('.snapshot') && (newest === undefined || name > newest)) newest = name;
       if (newest === undefined) return undefined;
       const parsed = JSON.parse(readFileSync(join(this.dir, newest), 'utf8')) as SnapshotFile & { offset: string };
       return { ...parsed, offset: BigInt(parsed.offset) };
