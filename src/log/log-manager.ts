@@ -845,22 +845,32 @@ export class LogManager {
     writeFileWithBackup(join(this.config.dataDir, METADATA_FILE), checksummedJson({ version: METADATA_VERSION, topics }));
   }
 
-  /** meta.properties holds the cluster ID and node ID, as in a Kafka log dir. */
+  /**
+   * meta.properties holds the cluster ID and node ID, as in a Kafka log dir. A damaged one
+   * falls back to its previous generation with a WARN; with neither readable the start is
+   * refused naming both (a new cluster ID would silently make this a different cluster).
+   */
   private loadOrCreateMetaProperties(): string {
     const path = join(this.config.dataDir, 'meta.properties');
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      const clusterId = /^cluster\.id=(.*)$/m.exec(text)?.[1]?.trim();
-      const nodeId = /^node\.id=(.*)$/m.exec(text)?.[1]?.trim();
+    const loaded = readWithBackup(
+      path,
+      (text) => {
+        const clusterId = /^cluster\.id=(.*)$/m.exec(text)?.[1]?.trim();
+        if (clusterId === undefined || clusterId === '') throw new Error('no cluster.id');
+        return { clusterId, nodeId: /^node\.id=(.*)$/m.exec(text)?.[1]?.trim() };
+      },
+      this.logger,
+    );
+    if (loaded !== undefined) {
+      const { clusterId, nodeId } = loaded.value;
       if (nodeId !== undefined && Number(nodeId) !== this.config.nodeId) {
         throw new Error(`${path} belongs to node ${nodeId}, but this broker is node.id=${this.config.nodeId}`);
       }
-      if (clusterId !== undefined && clusterId !== '') {
-        if (this.config.clusterId !== null && this.config.clusterId !== clusterId) {
-          throw new Error(`${path} belongs to cluster ${clusterId}, but cluster.id=${this.config.clusterId}`);
-        }
-        return clusterId;
+      if (this.config.clusterId !== null && this.config.clusterId !== clusterId) {
+        throw new Error(`${path} belongs to cluster ${clusterId}, but cluster.id=${this.config.clusterId}`);
       }
+      if (loaded.path !== path) writeFileWithBackup(path, `#Written by Spate\nversion=1\ncluster.id=${clusterId}\nnode.id=${this.config.nodeId}\n`);
+      return clusterId;
     }
     const clusterId = this.config.clusterId ?? randomBytes(16).toString('base64url');
     writeFileWithBackup(path, `#Written by Spate\nversion=1\ncluster.id=${clusterId}\nnode.id=${this.config.nodeId}\n`);

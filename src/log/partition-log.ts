@@ -501,9 +501,14 @@ export class PartitionLog {
       for (const name of this.options.snapshotFiles ?? readdirSync(this.dir)) if (name.endsWith('.snapshot') && (newest === undefined || name > newest)) newest = name;
       if (newest === undefined) return undefined;
       const parsed = JSON.parse(readFileSync(join(this.dir, newest), 'utf8')) as SnapshotFile & { offset: string };
+      if (!Array.isArray(parsed.producers) || !Array.isArray(parsed.ongoing) || !Array.isArray(parsed.aborted)) throw new Error('not a producer snapshot');
       return { ...parsed, offset: BigInt(parsed.offset) };
-    } catch {
-      return undefined; // a torn or unreadable snapshot: rebuild from the log
+    } catch (error) {
+      // A torn or unreadable snapshot: the state is rebuilt from the log, as Kafka does.
+      this.options.logger?.warn(
+        `Recovery of ${this.topic}-${this.partition}: the producer snapshot ${join(this.dir, newest ?? '')} is unreadable (${(error as Error).message}); the producer state is rebuilt from the log`,
+      );
+      return undefined;
     }
   }
 

@@ -108,7 +108,9 @@ t.test('reads racing with retention deletions answer the bytes or OFFSET_OUT_OF_
           outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
           slice?.release();
         },
-        (error: LogError) => outcomes.set(error.code, (outcomes.get(error.code) ?? 0) + 1),
+        (error: LogError) => {
+          outcomes.set(error.code, (outcomes.get(error.code) ?? 0) + 1);
+        },
       ),
     );
     if (i % 20 === 19) log.deleteSegmentsBefore(batches[i - 10]!.baseOffset);
