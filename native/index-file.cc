@@ -27,6 +27,10 @@ Status IndexFile::Map(int fd, size_t bytes) {
   SPATE_RETURN_IF_ERROR(MapFile(fd, bytes, true, path_, &map_));
   mapped_bytes_ = bytes;
   writable_bytes_ = 0;
+  // Lookups are binary searches and appends touch one page: no readahead. Without this,
+  // the first touch of the preallocated (sparse) file read ahead and zero-filled hundreds of
+  // KiB of it: closing 1,000 freshly written partitions took 10 s on this machine.
+  if (map_) ::madvise(map_->address, bytes, MADV_RANDOM);
   return Status::Ok();
 }
 

@@ -191,8 +191,14 @@ Status LogSegment::RenameFiles(const std::string& suffix) {
   // The .log first: once it has its new name the segment's data is in place, and a crash
   // before the indexes follow only costs an index rebuild (see SegmentLog::Load).
   for (size_t i = 0; i < from.size(); i++) {
-    if (::rename(from[i].c_str(), to[i].c_str()) != 0)
-      return Status::Storage("rename " + from[i] + " to " + to[i], errno);
+    if (::rename(from[i].c_str(), to[i].c_str()) == 0) continue;
+    // An empty segment may have no index files (they come with the first entry): then no
+    // older index of that name may stay behind either.
+    if (errno == ENOENT && i > 0) {
+      SPATE_RETURN_IF_ERROR(RemoveFile(to[i]));
+      continue;
+    }
+    return Status::Storage("rename " + from[i] + " to " + to[i], errno);
   }
   file_->path = to[0];
   offset_index_.file().set_path(to[1]);

@@ -106,7 +106,8 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
          InstanceAccessor<&SegmentLogWrap::RecoveryPoint>("recoveryPoint"),
          InstanceAccessor<&SegmentLogWrap::Size>("size"),
          InstanceAccessor<&SegmentLogWrap::SegmentCount>("segmentCount"),
-         InstanceAccessor<&SegmentLogWrap::Closed>("closed")});
+         InstanceAccessor<&SegmentLogWrap::Closed>("closed"),
+         InstanceAccessor<&SegmentLogWrap::HasUnflushedData>("hasUnflushedData")});
   }
 
  private:
@@ -441,6 +442,9 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
   }
   Napi::Value SegmentCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(log_->segment_count()));
+  }
+  Napi::Value HasUnflushedData(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), log_->HasUnflushedData());
   }
   Napi::Value Closed(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), log_->closed());

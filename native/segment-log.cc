@@ -647,6 +647,13 @@ TimestampOffset SegmentLog::MaxTimestamp() {
   return max_timestamp_;
 }
 
+bool SegmentLog::HasUnflushedData() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& segment : segments_)
+    if (segment->dirty()) return true;
+  return false;
+}
+
 bool SegmentLog::closed() {
   std::lock_guard<std::mutex> lock(mutex_);
   return closed_;

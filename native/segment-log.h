@@ -167,6 +167,8 @@ class SegmentLog {
   size_t segment_count();
   TimestampOffset MaxTimestamp();  // (-1, -1) for an empty log
   bool closed();
+  // Whether any segment holds writes not yet flushed (fdatasync) by this process.
+  bool HasUnflushedData();
   // What Load repaired; taken once by the binding after open.
   std::vector<Repair> TakeRepairs();
   // What Load found of partition.metadata and the producer snapshots, and recovered; taken once.

@@ -23,6 +23,15 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
 
     const results: CreateTopicsResponseCreatableTopicResult[] = [];
     for (const wanted of request.topics) results.push(await createOne(wanted));
+    // One topics.json write for every topic of the request, answered once it is on disk.
+    try {
+      await broker.logs.metadataWritten();
+    } catch (error) {
+      for (const result of results) {
+        if (result.errorCode !== ErrorCode.NONE || request.validateOnly === true) continue;
+        Object.assign(result, { topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: (error as Error).message, configs: null });
+      }
+    }
     return { throttleTimeMs: 0, topics: results };
 
     async function createOne(wanted: CreateTopicsRequest['topics'][number]): Promise<CreateTopicsResponseCreatableTopicResult> {
@@ -53,7 +62,7 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
       };
       try {
         const validated = validateTopicRequest(broker, topicRequest);
-        const topicId = request.validateOnly === true ? ZERO_UUID : (await createTopic(broker, topicRequest)).id;
+        const topicId = request.validateOnly === true ? ZERO_UUID : (await createTopic(broker, topicRequest, { durable: false })).id;
         return {
           name: wanted.name,
           topicId,

@@ -256,6 +256,8 @@ export interface SegmentLog {
   readonly size: number;
   readonly segmentCount: number;
   readonly closed: boolean;
+  /** Whether any segment holds writes this process has not flushed (fdatasync) yet. */
+  readonly hasUnflushedData: boolean;
 }
 
 export interface SegmentInfo {
@@ -311,6 +313,7 @@ interface NativeBinding {
   openSegmentFileStats(): OpenSegmentFileStats;
   lockLogDir(dir: string): number;
   unlockLogDir(fd: number): void;
+  syncFileSystem(dir: string): Promise<void>;
 }
 
 /** RLIMIT_NOFILE after raiseFileLimit; -1 means unlimited. */
@@ -353,6 +356,11 @@ export function lockLogDir(dir: string): number {
 
 export function unlockLogDir(fd: number): void {
   binding.unlockLogDir(fd);
+}
+
+/** syncfs(2) of the file system holding `dir`, on a worker thread: every write to it so far is durable. */
+export function syncFileSystem(dir: string): Promise<void> {
+  return binding.syncFileSystem(dir);
 }
 
 // src/log/native.ts and dist/log/native.js both sit two levels below the package root.

@@ -18,6 +18,7 @@ import { ProducerStateManager, type ProducerSnapshot, type StoredProducer } from
 import { TransactionIndex, type AbortedTransaction } from './transaction-index.js';
 import { decodeRecordBatches, encodeRecordBatch, RecordBatchAttribute } from '../protocol/record-batch.js';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { type Logger } from '../logger.js';
 import { type StorageHealth } from './storage-health.js';
 import { join } from 'node:path';
@@ -96,6 +97,8 @@ export class PartitionLog {
   private readonly repairedAtOpen: boolean;
   /** The offset of the producer snapshot on disk; close writes a new one only when the log moved past it. */
   private snapshotOffset: bigint | undefined;
+  /** The snapshot files on disk (the newest and older ones a crash left), removed once a newer one is written. */
+  private snapshotNames: string[] | undefined;
   /** Set by the replica layer when followers must confirm records first; undefined: the log end. */
   private replicatedHighWatermark: bigint | undefined;
   /** Stamped into each appended batch's partitionLeaderEpoch (offset 12, outside the CRC). */
@@ -498,7 +501,8 @@ export class PartitionLog {
   private readSnapshot(): SnapshotFile | undefined {
     let newest: string | undefined;
     try {
-      for (const name of this.options.snapshotFiles ?? readdirSync(this.dir)) if (name.endsWith('.snapshot') && (newest === undefined || name > newest)) newest = name;
+      this.snapshotNames = (this.options.snapshotFiles ?? readdirSync(this.dir)).filter((name) => name.endsWith('.snapshot'));
+      for (const name of this.snapshotNames) if (newest === undefined || name > newest) newest = name;
       if (newest === undefined) return undefined;
       const parsed = JSON.parse(readFileSync(join(this.dir, newest), 'utf8')) as SnapshotFile & { offset: string };
       if (!Array.isArray(parsed.producers) || !Array.isArray(parsed.ongoing) || !Array.isArray(parsed.aborted)) throw new Error('not a producer snapshot');
@@ -518,8 +522,32 @@ export class PartitionLog {
    * takeSnapshot skips the same), so stopping a broker of idle partitions writes nothing.
    */
   private writeSnapshot(): void {
+    const snapshot = this.pendingSnapshot();
+    if (snapshot === undefined) return;
+    writeFileSync(snapshot.temp, snapshot.body);
+    renameSync(snapshot.temp, snapshot.path);
+    for (const stale of snapshot.stale) rmSync(stale, { force: true });
+    this.snapshotWritten(snapshot);
+  }
+
+  /** writeSnapshot through libuv's threads (LogManager writes thousands at shutdown). */
+  async writeSnapshotAsync(): Promise<void> {
+    if (this.closed || this.deleted) return;
+    const snapshot = this.pendingSnapshot();
+    if (snapshot === undefined) return;
+    try {
+      await writeFile(snapshot.temp, snapshot.body);
+      await rename(snapshot.temp, snapshot.path);
+      await Promise.all(snapshot.stale.map((stale) => rm(stale, { force: true })));
+      this.snapshotWritten(snapshot);
+    } catch {
+      // Without a snapshot the next start rebuilds the state from the log.
+    }
+  }
+
+  private pendingSnapshot(): { offset: bigint; name: string; path: string; temp: string; body: string; stale: string[] } | undefined {
     const offset = this.logEndOffset;
-    if (offset === this.snapshotOffset || (this.snapshotOffset === undefined && offset === this.logStartOffset) || !existsSync(this.dir)) return;
+    if (offset === this.snapshotOffset || (this.snapshotOffset === undefined && offset === this.logStartOffset) || !existsSync(this.dir)) return undefined;
     const state = this.transactions.snapshot();
     const body = JSON.stringify({
       version: 1,
@@ -529,13 +557,15 @@ export class PartitionLog {
       aborted: state.aborted.map((txn) => [String(txn.producerId), String(txn.firstOffset), String(txn.lastOffset)]),
     });
     const name = `${String(offset).padStart(20, '0')}.snapshot`;
-    const temp = join(this.dir, `${name}.tmp`);
-    writeFileSync(temp, body);
-    renameSync(temp, join(this.dir, name));
-    this.snapshotOffset = offset;
-    for (const other of readdirSync(this.dir)) {
-      if (other.endsWith('.snapshot') && other !== name) rmSync(join(this.dir, other), { force: true });
-    }
+    const path = join(this.dir, name);
+    // The older ones: known from the listing at open (no directory listing per close).
+    const stale = (this.snapshotNames ?? readdirSync(this.dir).filter((other) => other.endsWith('.snapshot'))).filter((other) => other !== name).map((other) => join(this.dir, other));
+    return { offset, name, path, temp: `${path}.tmp`, body, stale };
+  }
+
+  private snapshotWritten(snapshot: { offset: bigint; name: string }): void {
+    this.snapshotOffset = snapshot.offset;
+    this.snapshotNames = [snapshot.name];
   }
 
   /** Reads whole batches from `offset`; null at the log end. Rejects OFFSET_OUT_OF_RANGE. */

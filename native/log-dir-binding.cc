@@ -1,8 +1,8 @@
-// The broker's file descriptors: raiseFileLimit() and openFileCount() (the soft
-// RLIMIT_NOFILE is raised to the hard limit at start, and topic creation checks the
+// The log dir and the broker's file descriptors: raiseFileLimit() and openFileCount() (the
+// soft RLIMIT_NOFILE is raised to the hard limit at start, and topic creation checks the
 // descriptors it would need against what is left before touching the disk), the open-file
-// cache of older segments (setOpenSegmentFileLimit, openSegmentFileStats), and Kafka's
-// `.lock` on the log dir (lockLogDir, unlockLogDir).
+// cache of older segments (setOpenSegmentFileLimit, openSegmentFileStats), Kafka's `.lock`
+// on the log dir (lockLogDir, unlockLogDir), and syncFileSystem (one syncfs(2) at shutdown).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +101,39 @@ Napi::Value LockLogDir(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd.release());
 }
 
+// syncFileSystem(dir) -> Promise: syncfs(2) of the file system holding `dir`, on a worker.
+// At shutdown one call makes every log's writes durable, where an fdatasync per log would
+// each wait for its own journal commit (5,000 partitions: one commit instead of 5,000).
+class SyncWorker : public Napi::AsyncWorker {
+ public:
+  SyncWorker(Napi::Env env, std::string dir)
+      : Napi::AsyncWorker(env, "spate.syncFileSystem"), deferred_(Napi::Promise::Deferred::New(env)), dir_(std::move(dir)) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  void Execute() override {
+    UniqueFd fd;
+    status_ = OpenFile(dir_, O_RDONLY | O_DIRECTORY, &fd);
+    if (status_.ok() && ::syncfs(fd.get()) != 0) status_ = Status::Storage("syncfs " + dir_, errno);
+  }
+  void OnOK() override {
+    if (!status_.ok()) return deferred_.Reject(MakeError(Env(), status_));
+    deferred_.Resolve(Env().Undefined());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string dir_;
+  Status status_;
+};
+
+Napi::Value SyncFileSystem(const Napi::CallbackInfo& info) {
+  std::string dir;
+  SPATE_ARG_STRING(info, 0, "dir", dir);
+  auto* worker = new SyncWorker(info.Env(), dir);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Value UnlockLogDir(const Napi::CallbackInfo& info) {
   int64_t fd = -1;
   SPATE_ARG_INT64(info, 0, "fd", fd);
@@ -110,13 +143,14 @@ Napi::Value UnlockLogDir(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitResourceLimits(Napi::Env env, Napi::Object exports) {
+void InitLogDir(Napi::Env env, Napi::Object exports) {
   exports.Set("raiseFileLimit", Napi::Function::New(env, RaiseFileLimit, "raiseFileLimit"));
   exports.Set("openFileCount", Napi::Function::New(env, OpenFileCount, "openFileCount"));
   exports.Set("setOpenSegmentFileLimit", Napi::Function::New(env, SetOpenSegmentFileLimit, "setOpenSegmentFileLimit"));
   exports.Set("openSegmentFileStats", Napi::Function::New(env, OpenSegmentFileStats, "openSegmentFileStats"));
   exports.Set("lockLogDir", Napi::Function::New(env, LockLogDir, "lockLogDir"));
   exports.Set("unlockLogDir", Napi::Function::New(env, UnlockLogDir, "unlockLogDir"));
+  exports.Set("syncFileSystem", Napi::Function::New(env, SyncFileSystem, "syncFileSystem"));
 }
 
 }  // namespace js
