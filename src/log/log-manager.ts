@@ -285,7 +285,7 @@ export class LogManager {
         errorCode,
         `Creating ${partitions} partition(s) needs ${needed} file descriptor(s) (one per partition), but only ${Math.max(0, available)} of the limit ${this.fileLimit} are free ` +
           `(${open} open, ${cacheHeadroom} more for older segments under spate.log.max.open.segment.files, ${FD_RESERVE} kept for connections). ` +
-          'Raise the broker\'s open file limit (ulimit -n) or create fewer partitions.',
+          "Raise the broker's open file limit (ulimit -n) or create fewer partitions.",
       );
     }
   }
@@ -609,7 +609,7 @@ export class LogManager {
     // The producer snapshots of the partitions written since their last one, 16 at a time
     // through libuv's threads (one write each would otherwise hold the event loop).
     const open = [...this.allLogs()];
-    for (let next = 0; next < open.length; ) {
+    for (let next = 0; next < open.length;) {
       const batch = open.slice(next, (next += 16));
       await Promise.all(batch.map((log) => log.writeSnapshotAsync()));
     }
@@ -707,13 +707,7 @@ export class LogManager {
   }
 
   /** The PartitionLog over a planned partition, its native log opened here or given. */
-  private finishPartition(
-    plan: PartitionPlan,
-    id: Buffer,
-    logConfig: ReturnType<typeof resolveLogConfig>,
-    segments?: SegmentLog,
-    snapshotFiles?: readonly string[],
-  ): PartitionLog {
+  private finishPartition(plan: PartitionPlan, id: Buffer, logConfig: ReturnType<typeof resolveLogConfig>, segments?: SegmentLog, snapshotFiles?: readonly string[]): PartitionLog {
     const log = new PartitionLog(plan.topic, plan.index, plan.dir, logConfig, () => this.compression(), {
       logger: this.logger,
       verifyOnOpen: plan.options.verifyOnOpen === true,

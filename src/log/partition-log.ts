@@ -559,7 +559,9 @@ export class PartitionLog {
     const name = `${String(offset).padStart(20, '0')}.snapshot`;
     const path = join(this.dir, name);
     // The older ones: known from the listing at open (no directory listing per close).
-    const stale = (this.snapshotNames ?? readdirSync(this.dir).filter((other) => other.endsWith('.snapshot'))).filter((other) => other !== name).map((other) => join(this.dir, other));
+    const stale = (this.snapshotNames ?? readdirSync(this.dir).filter((other) => other.endsWith('.snapshot')))
+      .filter((other) => other !== name)
+      .map((other) => join(this.dir, other));
     return { offset, name, path, temp: `${path}.tmp`, body, stale };
   }
 

@@ -36,7 +36,11 @@ function fill(dir: string, leaveBytes: number): string {
   return path;
 }
 
-const lines = (broker: ProcessBroker, level: string, pattern: RegExp) => broker.output().split('\n').filter((line) => line.includes(` ${level} `) && pattern.test(line));
+const lines = (broker: ProcessBroker, level: string, pattern: RegExp) =>
+  broker
+    .output()
+    .split('\n')
+    .filter((line) => line.includes(` ${level} `) && pattern.test(line));
 
 const mounted = mountTmpfs(24);
 if ('dir' in mounted) {
@@ -104,11 +108,7 @@ t.test('a full disk: KAFKA_STORAGE_ERROR, one ERROR and one WARN per episode, no
   const check = async (bootstrap: string, when: string) => {
     const values = (await kcatConsume(bootstrap, TOPIC)).map((record) => record.value!);
     const stored = new Set(values);
-    t.equal(
-      acknowledged.filter((value) => !stored.has(value)).length,
-      0,
-      `${when}: all ${acknowledged.length} acknowledged records are there (${values.length} stored)`,
-    );
+    t.equal(acknowledged.filter((value) => !stored.has(value)).length, 0, `${when}: all ${acknowledged.length} acknowledged records are there (${values.length} stored)`);
     t.equal(stored.size, values.length, `${when}: none twice`);
   };
   await check(broker.bootstrap, 'while running');

@@ -365,8 +365,14 @@ t.test('a deleted .timeindex or a garbage .index is rebuilt with a WARN', async 
   writeFileSync(segmentFile(dir, 'idx-0', 0n, '.index'), Buffer.alloc(64, 0x7f));
   rmSync(segmentFile(dir, 'tidx-0', 0n, '.timeindex'));
   const second = await start(t, dir);
-  t.match(second.lines.find((line) => line.includes('idx-0/')), /Rebuilt the index of .*idx-0\/00000000000000000000\.index offsets 0-11: the index did not match the segment/);
-  t.match(second.lines.find((line) => line.includes('tidx-0/')), /Rebuilt the index of .*tidx-0\/00000000000000000000\.index offsets 0-11: an index file was missing/);
+  t.match(
+    second.lines.find((line) => line.includes('idx-0/')),
+    /Rebuilt the index of .*idx-0\/00000000000000000000\.index offsets 0-11: the index did not match the segment/,
+  );
+  t.match(
+    second.lines.find((line) => line.includes('tidx-0/')),
+    /Rebuilt the index of .*tidx-0\/00000000000000000000\.index offsets 0-11: an index file was missing/,
+  );
   t.equal((await fetch(second.client, 'idx', 5n)).values.length, 8, 'reads use the rebuilt index');
 });
 
@@ -406,7 +412,10 @@ t.test('__consumer_offsets cut, zeroed or deleted after a clean stop: the broker
     const { log, partitionDir } = await committedOffsets(t, dir);
     truncateSync(log, statSync(log).size - 10);
     const second = await start(t, dir);
-    t.match(second.lines.find((line) => line.includes(log)), new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*interrupted`));
+    t.match(
+      second.lines.find((line) => line.includes(log)),
+      new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*interrupted`),
+    );
     t.equal(await groupOffset(second.broker.bootstrap), '5', 'the commit before the cut is served');
   });
   await t.test('the last batch zeroed', async (t) => {
@@ -416,7 +425,10 @@ t.test('__consumer_offsets cut, zeroed or deleted after a clean stop: the broker
     bytes.fill(0, batchPositions(log).at(-1)!);
     writeFileSync(log, bytes);
     const second = await start(t, dir);
-    t.match(second.lines.find((line) => line.includes(log)), new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*malformed batch header`));
+    t.match(
+      second.lines.find((line) => line.includes(log)),
+      new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*malformed batch header`),
+    );
     t.equal(await groupOffset(second.broker.bootstrap), '5');
   });
   await t.test('the segment deleted', async (t) => {
@@ -424,7 +436,10 @@ t.test('__consumer_offsets cut, zeroed or deleted after a clean stop: the broker
     const { log, partitionDir } = await committedOffsets(t, dir);
     rmSync(log);
     const second = await start(t, dir);
-    t.match(second.lines.find((line) => line.includes(log)), new RegExp(`^WARN Recovery of ${partitionDir}: Missing data in ${log.replace(/[.]/g, '\\.')} from offset 0: the segment file is gone`));
+    t.match(
+      second.lines.find((line) => line.includes(log)),
+      new RegExp(`^WARN Recovery of ${partitionDir}: Missing data in ${log.replace(/[.]/g, '\\.')} from offset 0: the segment file is gone`),
+    );
     t.equal(await groupOffset(second.broker.bootstrap), '-1', 'the commits are gone, and the WARN said so');
   });
 });
@@ -448,7 +463,10 @@ t.test('a flipped byte in __transaction_state after a clean stop: truncated with
   const log = segmentFile(dir, partitionDir);
   flipByte(log, batchPositions(log).at(-1)! + 40);
   const second = await start(t, dir);
-  t.match(second.lines.find((line) => line.includes(log)), new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*a CRC mismatch`));
+  t.match(
+    second.lines.find((line) => line.includes(log)),
+    new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*a CRC mismatch`),
+  );
   t.ok((await fetch(second.client, 'txn-data', 0n)).values.includes('in a transaction'), 'the committed data is served');
 });
 

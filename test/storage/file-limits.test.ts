@@ -54,7 +54,8 @@ t.test('a CreateTopics or CreatePartitions that cannot fit is refused up front; 
   });
   t.match(createAnswer.body.topics[0], {
     errorCode: 44,
-    errorMessage: /needs 100 file descriptor\(s\) \(one per partition\), but only \d+ of the limit 600 are free .*Raise the broker's open file limit \(ulimit -n\) or create fewer partitions/,
+    errorMessage:
+      /needs 100 file descriptor\(s\) \(one per partition\), but only \d+ of the limit 600 are free .*Raise the broker's open file limit \(ulimit -n\) or create fewer partitions/,
   });
   t.notOk(existsSync(join(dataDir, `${refusedName}-0`)), 'no directory of the refused topic');
   t.notOk(readFileSync(join(dataDir, 'topics.json'), 'utf8').includes(refusedName), 'not in topics.json');

@@ -30,7 +30,9 @@ t.test('recovery-point-offset-checkpoint is written every log.flush.offset.check
   });
   t.equal(answer.body.topics[0].errorCode, 0);
   for (let i = 0; i < 40; i++) await produce(broker.client, 'rolling', [`value-${i}-${'x'.repeat(200)}`]);
-  const segments = readdirSync(join(dir, 'rolling-0')).filter((name) => name.endsWith('.log')).sort();
+  const segments = readdirSync(join(dir, 'rolling-0'))
+    .filter((name) => name.endsWith('.log'))
+    .sort();
   t.ok(segments.length > 3, `${segments.length} segments`);
   const activeBase = BigInt(segments.at(-1)!.slice(0, 20));
   const entry = () => {

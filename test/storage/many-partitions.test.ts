@@ -69,7 +69,11 @@ function loadLine(broker: ProcessBroker): { partitions: number; clean: boolean; 
   return { partitions: Number(match[1]), clean: match[2] === 'a clean', segments: Number(match[3]), recoveredPartitions: Number(match[4]) };
 }
 
-const warnings = (broker: ProcessBroker) => broker.output().split('\n').filter((line) => / (WARN|ERROR) /.test(line));
+const warnings = (broker: ProcessBroker) =>
+  broker
+    .output()
+    .split('\n')
+    .filter((line) => / (WARN|ERROR) /.test(line));
 
 t.test('10,000 partitions: create, write, SIGTERM, restart, read; write, kill -9, restart, read', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'spate-10k-'));
