@@ -362,8 +362,13 @@ export class LogManager {
         }
       }
     });
+    // Kafka checkpoints the remaining logs' recovery points after a deletion: a stale entry
+    // would otherwise apply to a new topic of the same name after a crash.
+    if (!this.afterPersist.includes(this.checkpointAfterDeletion)) this.afterPersist.push(this.checkpointAfterDeletion);
     void this.persistSoon();
   }
+
+  private readonly checkpointAfterDeletion = (): void => this.recoveryPointLowered();
 
   /**
    * Resolves once the topic metadata changed so far is on disk (deletions are written on the
@@ -518,7 +523,7 @@ export class LogManager {
     const path = join(this.config.dataDir, RECOVERY_POINT_CHECKPOINT_FILE);
     this.checkpointWrite = this.checkpointWrite.then(async () => {
       if (this.closed) return;
-      const temp = `${path}.tmp`;
+      const temp = `${path}.writing`; // not writeFileDurably's .tmp: the two may overlap
       try {
         const file = await openFile(temp, 'w');
         try {
@@ -548,9 +553,17 @@ export class LogManager {
     this.checkpointTimer.unref();
   }
 
-  /** A truncation lowered a recovery point: Kafka writes the checkpoint at once. */
+  /**
+   * A truncation lowered a recovery point, or a deletion removed some: Kafka writes the
+   * checkpoint at once, so that a crash right after never recovers from a stale point.
+   */
   private recoveryPointLowered(): void {
-    if (!this.closed) void this.checkpointInBackground();
+    if (this.closed) return;
+    try {
+      this.writeRecoveryPointCheckpoint();
+    } catch (error) {
+      this.health.failed(join(this.config.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), error as Error);
+    }
   }
 
   /** Reads the log dir's clean-shutdown marker and removes it (durably) before any log opens. */

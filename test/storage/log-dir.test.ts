@@ -2,7 +2,7 @@
 // checkpoint written every log.flush.offset.checkpoint.interval.ms (Kafka's format), and a
 // DeleteTopics of many topics written to topics.json once.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { startBroker } from '../../src/index.js';
@@ -86,4 +86,42 @@ t.test('a DeleteTopics of 200 topics writes topics.json once, then removes the d
     ['stays'],
     'nothing comes back after a restart',
   );
+});
+
+t.test('a partition that cannot be opened refuses the start naming it, and leaves the log dir unlocked', async (t) => {
+  const dir = dataDir(t);
+  const first = await start(t, dir);
+  t.equal(await createTopic(first.client, 'ok'), 0);
+  t.equal(await createTopic(first.client, 'broken'), 0);
+  await first.stop();
+  const partition = join(dir, 'broken-0');
+  rmSync(partition, { recursive: true });
+  writeFileSync(partition, 'not a directory');
+  await t.rejects(startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logger: capturingLogger([]) }), {
+    message: /Cannot open the log of broken-0 in .*broken-0: .*Fix the file named \(permissions, disk\) or move the directory aside/,
+  });
+  rmSync(partition);
+  const second = await start(t, dir);
+  t.equal((await fetch(second.client, 'ok', 0n)).errorCode, 0, 'once fixed, the broker starts (nothing stayed locked)');
+});
+
+t.test('a topic deleted and created again: the checkpoint forgets the old one at once (a crash right after recovers the new one cleanly)', async (t) => {
+  const dir = dataDir(t);
+  const first = await start(t, dir);
+  t.equal(await createTopic(first.client, 'again'), 0);
+  for (let i = 0; i < 5; i++) await produce(first.client, 'again', [`old-${i}`]);
+  await first.stop(); // checkpoint: again 0 5
+  const second = await start(t, dir);
+  const deleted = await second.client.request(20, 6, { topics: [{ name: 'again', topicId: Buffer.alloc(16) }], timeoutMs: 30_000 });
+  t.equal(deleted.body.responses[0].errorCode, 0);
+  t.equal(await createTopic(second.client, 'again'), 0);
+  await produce(second.client, 'again', ['new']);
+  // A crash now: the directory as it is, without the clean-shutdown marker.
+  const crashed = `${dir}-crashed`;
+  cpSync(dir, crashed, { recursive: true });
+  t.teardown(() => rmSync(crashed, { recursive: true, force: true }));
+  t.notOk(existsSync(join(crashed, '.kafka_cleanshutdown')));
+  const third = await start(t, crashed);
+  t.same(third.lines, [], "no WARN: the old topic's recovery point 5 did not apply to the new one");
+  t.same((await fetch(third.client, 'again', 0n)).values, ['new']);
 });
