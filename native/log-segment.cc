@@ -402,6 +402,7 @@ Status LogSegment::ExpandIndexes() {
 }
 
 Status LogSegment::PrepareAppend() {
+  SPATE_RETURN_IF_ERROR(file_->Pin());  // no-op once open
   SPATE_RETURN_IF_ERROR(ExpandIndexes());
   if (size_ >= kBatchHeaderSize && roll_base_ms_ < 0) {
     // Kafka rolls by the first batch's timestamp after a restart.

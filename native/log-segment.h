@@ -107,7 +107,8 @@ class LogSegment {
   bool IndexesSane() const;
 
   // Keeps the .log open: the segment receives appends. The indexes are preallocated by the
-  // first append (PrepareAppend), so opening 10,000 idle partitions resizes nothing.
+  // first append (PrepareAppend), so opening 10,000 idle partitions resizes nothing; an empty
+  // active segment is not even opened until then.
   Status MakeActive();
   // Before an append (and before ShouldRoll asks): preallocates the indexes to
   // segment.index.bytes and, after a restart, reads the first batch's timestamp that

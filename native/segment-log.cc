@@ -256,7 +256,8 @@ Status SegmentLog::Load(const LoadHints& given) {
     // logSegments(recoveryPoint, ...)); the last one always, its tail is where writes stopped.
     const bool unflushed =
         !clean && (!hints.has_recovery_point || i + 1 == bases.size() || bases[i + 1] > recovery_point);
-    if (i + 1 == bases.size()) SPATE_RETURN_IF_ERROR(segment->file()->Pin());  // the active one
+    // The active one, when it has bytes to read now; an empty one is opened by its first append.
+    if (i + 1 == bases.size() && segment->size() > 0) SPATE_RETURN_IF_ERROR(segment->file()->Pin());
     const bool indexes_missing = !indexes_found && segment->size() > 0;
     // Checked only where the answer matters: a segment recovered after a crash gets new
     // indexes anyway, and its preallocated index would be read from its far end (10 MiB of
@@ -336,7 +337,8 @@ Status SegmentLog::Load(const LoadHints& given) {
     SPATE_RETURN_IF_ERROR(LogSegment::Create(dir_, std::max<int64_t>(0, persisted_start), config_, &segment));
     segments_.push_back(std::move(segment));
   }
-  SPATE_RETURN_IF_ERROR(segments_.back()->MakeActive());
+  // An idle partition's empty active segment holds no descriptor until its first append.
+  if (segments_.back()->size() > 0) SPATE_RETURN_IF_ERROR(segments_.back()->MakeActive());
 
   log_end_offset_ = segments_.back()->next_offset();
   log_start_offset_ = std::min(std::max(segments_.front()->base_offset(), persisted_start), log_end_offset_);
