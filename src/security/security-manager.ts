@@ -8,7 +8,7 @@ import { ConfigError } from '../config/definitions.js';
 import { type Logger } from '../logger.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from './acls.js';
 import { AclAuthorizer, STANDARD_AUTHORIZERS } from './authorizer.js';
-import { ConnectionSecurity } from './connection-security.js';
+import { type AuthenticationStats, ConnectionSecurity } from './connection-security.js';
 import { ANONYMOUS } from './principal.js';
 import { type ScramMechanism } from './scram.js';
 import { ScramCredentialStore } from './scram-credentials.js';
@@ -33,10 +33,12 @@ export class SecurityManager {
   readonly quotaEnforcer: QuotaEnforcer;
   readonly authorizer: AclAuthorizer | undefined;
   readonly reauthMs: number;
+  /** Authentications and re-authentications (KIP-368) so far, over every listener. */
+  readonly stats: AuthenticationStats = { authentications: 0, reauthentications: 0, failedAuthentications: 0, failedReauthentications: 0, expiredSessions: 0 };
 
   constructor(config: BrokerConfig, logger: Logger) {
     for (const listener of config.listeners) {
-      const security = listenerSecurity(config, listener);
+      const security = listenerSecurity(config, listener, (message) => logger.error(message));
       this.listeners.set(listener.name, security);
       for (const warning of listenerWarnings(security)) logger.warn(warning);
     }
@@ -61,7 +63,7 @@ export class SecurityManager {
   session(listenerName: string, tlsPrincipal: string = ANONYMOUS): ConnectionSecurity {
     const listener = this.listeners.get(listenerName);
     if (listener === undefined) throw new Error(`No listener named ${listenerName}`);
-    return new ConnectionSecurity(listener, { scram: (user, mechanism: ScramMechanism) => this.scram.get(user, mechanism) }, tlsPrincipal);
+    return new ConnectionSecurity(listener, { scram: (user, mechanism: ScramMechanism) => this.scram.get(user, mechanism), stats: this.stats }, tlsPrincipal);
   }
 
   authorize(principal: string, host: string, operation: number, resource: Resource): boolean {

@@ -22,6 +22,7 @@ import { Dispatcher } from './dispatcher.js';
 import { ConnectionLimits } from '../security/connection-limits.js';
 import { createListenerServer } from '../security/listener-server.js';
 import { RequestMemory } from '../security/request-memory.js';
+import { type SecurityManager } from '../security/security-manager.js';
 
 export interface BrokerOptions {
   /** Host to bind; overrides `listeners`. */
@@ -143,6 +144,12 @@ export class SpateBroker {
   get logs(): LogManager {
     if (this.state === undefined) throw new Error('The broker is not started');
     return this.state.logs;
+  }
+
+  /** Listeners' security, users, ACLs, quotas and authentication counts (src/security/), for tests and tools. */
+  get security(): SecurityManager {
+    if (this.state === undefined) throw new Error('The broker is not started');
+    return this.state.security;
   }
 
   async start(): Promise<this> {
