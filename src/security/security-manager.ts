@@ -44,7 +44,13 @@ export class SecurityManager {
     }
     this.scram = new ScramCredentialStore(config.dataDir, logger);
     this.quotas = new ClientQuotaStore(config.dataDir, logger);
-    this.quotaEnforcer = new QuotaEnforcer(this.quotas, config.values.get('quota.window.num') as number, (config.values.get('quota.window.size.seconds') as number) * 1000);
+    this.quotaEnforcer = new QuotaEnforcer(
+      this.quotas,
+      config.values.get('quota.window.num') as number,
+      (config.values.get('quota.window.size.seconds') as number) * 1000,
+      config.values.get('controller.quota.window.num') as number,
+      (config.values.get('controller.quota.window.size.seconds') as number) * 1000,
+    );
     this.reauthMs = Number(config.values.get('connections.max.reauth.ms') as bigint);
     const authorizerClass = (config.values.get('authorizer.class.name') as string).trim();
     if (authorizerClass !== '') {

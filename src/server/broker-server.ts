@@ -247,6 +247,7 @@ export class SpateBroker {
     await Promise.all(drained);
     this.logger.info(`Shutdown: ${drained.length} connection(s) drained in ${Math.round(performance.now() - started)} ms`);
     for (const connection of this.connections) connection.close();
+    this.limits.closeHeld();
     await Promise.all(closing);
     if (this.state !== undefined) {
       this.state.groups.stop();
@@ -267,6 +268,12 @@ export class SpateBroker {
     if (refused !== undefined) {
       this.logger.warn(`Refused connection from ${socket.remoteAddress} on ${listener}: ${refused}`);
       socket.destroy();
+      return;
+    }
+    const throttleMs = this.state!.security.quotaEnforcer.connectionThrottleMs((socket.remoteAddress ?? '').replace(/^::ffff:/, ''), Date.now());
+    if (throttleMs > 0) {
+      this.logger.debug(`Connection from ${socket.remoteAddress} on ${listener} over its connection_creation_rate: closed in ${throttleMs} ms`);
+      this.limits.closeAfter(socket, throttleMs);
       return;
     }
     const connection = new Connection(
