@@ -14,7 +14,7 @@ export const createAclsHandler = defineHandler<CreateAclsRequest, CreateAclsResp
   apiKey: 30,
   minVersion: 1,
   maxVersion: 3,
-  handle(request, context) {
+  async handle(request, context) {
     const authorizer = context.broker.security.authorizer;
     const all = (errorCode: number, errorMessage: string | null) => ({
       throttleTimeMs: 0,
@@ -39,7 +39,13 @@ export const createAclsHandler = defineHandler<CreateAclsRequest, CreateAclsResp
       return { errorCode: ErrorCode.NONE, errorMessage: null };
     });
     if (accepted.length > 0) {
-      authorizer.create(accepted);
+      try {
+        await authorizer.create(accepted);
+      } catch (error) {
+        context.broker.logger.error(`CreateAcls from ${context.principal} could not be stored: ${(error as Error).message}`);
+        const failure = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: `The ACLs could not be stored: ${(error as Error).message}` };
+        return { throttleTimeMs: 0, results: results.map((result) => (result.errorCode === ErrorCode.NONE ? failure : result)) };
+      }
       context.broker.logger.info(`${accepted.length} ACL(s) created by ${context.principal}`);
     }
     return { throttleTimeMs: 0, results };

@@ -15,7 +15,7 @@ export const alterClientQuotasHandler = defineHandler<AlterClientQuotasRequest, 
   apiKey: 49,
   minVersion: 0,
   maxVersion: 1,
-  handle(request, context) {
+  async handle(request, context) {
     const allowed = context.authorize(AclOperation.ALTER_CONFIGS, CLUSTER_RESOURCE);
     const accepted: AlterClientQuotasRequest['entries'] = [];
     const entries = request.entries.map((entry) => {
@@ -30,7 +30,18 @@ export const alterClientQuotasHandler = defineHandler<AlterClientQuotasRequest, 
       accepted.push(entry);
       return { errorCode: ErrorCode.NONE, errorMessage: null, entity };
     });
-    if (!request.validateOnly) context.broker.security.quotas.apply(accepted);
+    if (!request.validateOnly && accepted.length > 0) {
+      try {
+        await context.broker.security.quotas.apply(accepted);
+      } catch (error) {
+        context.broker.logger.error(`AlterClientQuotas from ${context.principal} could not be stored: ${(error as Error).message}`);
+        const errorMessage = `The quotas could not be stored: ${(error as Error).message}`;
+        return {
+          throttleTimeMs: 0,
+          entries: entries.map((entry) => (entry.errorCode === ErrorCode.NONE ? { ...entry, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage } : entry)),
+        };
+      }
+    }
     return { throttleTimeMs: 0, entries };
   },
 });

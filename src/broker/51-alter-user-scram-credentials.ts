@@ -19,7 +19,7 @@ export const alterUserScramCredentialsHandler = defineHandler<AlterUserScramCred
   apiKey: 51,
   minVersion: 0,
   maxVersion: 0,
-  handle(request, context) {
+  async handle(request, context) {
     const users = [...new Set([...request.deletions, ...request.upsertions].map((change) => change.name))];
     if (!context.authorize(AclOperation.ALTER, CLUSTER_RESOURCE)) {
       return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
@@ -72,8 +72,15 @@ export const alterUserScramCredentialsHandler = defineHandler<AlterUserScramCred
       }
     }
     // A user with any bad change keeps all its credentials as they were (Kafka checks per user).
-    store.apply(changes.filter((change) => !errors.has(change.user)));
-    if (changes.length > 0) context.broker.logger.info(`SCRAM credentials changed for ${[...new Set(changes.map((c) => c.user))].join(', ')} by ${context.principal}`);
+    const applied = changes.filter((change) => !errors.has(change.user));
+    try {
+      await store.apply(applied);
+    } catch (error) {
+      context.broker.logger.error(`AlterUserScramCredentials from ${context.principal} could not be stored: ${(error as Error).message}`);
+      for (const user of users) fail(user, ErrorCode.UNKNOWN_SERVER_ERROR, `The credentials could not be stored: ${(error as Error).message}`);
+      return { throttleTimeMs: 0, results: users.map((user) => errors.get(user)!) };
+    }
+    if (applied.length > 0) context.broker.logger.info(`SCRAM credentials changed for ${[...new Set(applied.map((c) => c.user))].join(', ')} by ${context.principal}`);
     return { throttleTimeMs: 0, results: users.map((user) => errors.get(user) ?? { user, errorCode: ErrorCode.NONE, errorMessage: null }) };
   },
 });

@@ -20,13 +20,15 @@
 //                            (ZooKeeper's versioned setData, which Kafka used).
 //   producer-ids             the next unreserved producer ID; blocks are taken by CAS.
 //   cluster-id               the cluster ID every broker answers with (written once).
+//   scram/, acls/, quotas/   users, ACLs and client quotas (etcd-security-records.ts).
 
 // Types only: the client (with gRPC, about 30 MB and a quarter of a second to load) is
 // imported by connect(), so a broker without --cluster never loads it.
 import type { Etcd3, Lease, Namespace, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { type Logger } from '../logger.js';
 import { type BrokerRegistration, type PartitionState, type TopicAssignment } from './metadata.js';
-import { type MetadataEvent, type MetadataListener, type MetadataStore } from './metadata-store.js';
+import { type MetadataEvent, type MetadataListener, type MetadataStore, type SecurityArea, type SecurityRecordChange } from './metadata-store.js';
+import { EtcdSecurityRecords } from './etcd-security-records.js';
 
 export interface EtcdMetadataStoreOptions {
   /** etcd client URLs, e.g. ['http://127.0.0.1:2379']. */
@@ -93,6 +95,8 @@ export class EtcdMetadataStore implements MetadataStore {
   private registration: BrokerRegistration | undefined;
   private resyncing = false;
   private closed = false;
+  /** Users, ACLs and client quotas, with their own watches. */
+  private readonly securityCopy: EtcdSecurityRecords;
 
   private constructor(
     private readonly options: EtcdMetadataStoreOptions,
@@ -102,6 +106,7 @@ export class EtcdMetadataStore implements MetadataStore {
     this.keys = this.client.namespace(`/spate/${options.cluster}/`);
     this.logger = options.logger;
     this.leaseTtlSeconds = Math.max(1, Math.ceil((options.sessionTimeoutMs ?? 9000) / 1000));
+    this.securityCopy = new EtcdSecurityRecords(this.keys, options.logger);
   }
 
   /** Connects, loads every key of the cluster and starts watching; fails when etcd cannot be reached. */
@@ -319,6 +324,7 @@ export class EtcdMetadataStore implements MetadataStore {
     this.lease?.release();
     this.lease = undefined;
     for (const waiter of this.revisionWaiters.splice(0)) waiter.resolve();
+    await this.securityCopy.close();
     const watcher = this.watcher;
     this.watcher = undefined;
     if (watcher !== undefined) {
@@ -330,6 +336,20 @@ export class EtcdMetadataStore implements MetadataStore {
     this.client.close();
   }
 
+  // ---- users, ACLs and client quotas (etcd-security-records.ts) ----
+
+  securityRecords(area: SecurityArea): ReadonlyMap<string, string> {
+    return this.securityCopy.records(area);
+  }
+
+  writeSecurityRecords(area: SecurityArea, changes: readonly SecurityRecordChange[]): Promise<void> {
+    return this.securityCopy.write(area, changes);
+  }
+
+  watchSecurity(listener: (area: SecurityArea) => void): () => void {
+    return this.securityCopy.watch(listener);
+  }
+
   // ---- the local copy ----
 
   private async load(): Promise<void> {
@@ -338,6 +358,7 @@ export class EtcdMetadataStore implements MetadataStore {
     this.revision = BigInt(snapshot.header.revision);
     await this.startWatch();
     this.maybeClaimController();
+    await this.securityCopy.load();
   }
 
   /** Watches the prefix from the revision after the copy's; resolves once etcd has created the watch. */

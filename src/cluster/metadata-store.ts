@@ -21,7 +21,31 @@ export type MetadataEvent =
 
 export type MetadataListener = (event: MetadataEvent) => void;
 
-export interface MetadataStore extends ClusterSnapshotSource {
+// ---- Users, ACLs and client quotas (src/security/) ----
+// Kept in the same store so that every broker of a cluster enforces the same ones: SCRAM
+// credentials, ACL bindings and client quota values as records of three areas, each record a
+// key and a JSON text (etcd: keys scram/<key>, acls/<key>, quotas/<key>). src/security/
+// security-records.ts turns them into the broker's views and, on a single node and in the
+// one-process cluster, mirrors them to the data directory's files.
+
+export type SecurityArea = 'acls' | 'scram' | 'quotas';
+
+export interface SecurityRecordChange {
+  readonly key: string;
+  /** The record's JSON text; null removes it. */
+  readonly value: string | null;
+}
+
+export interface SecurityMetadata {
+  /** Every record of an area, key -> JSON text (the store's current copy). */
+  securityRecords(area: SecurityArea): ReadonlyMap<string, string>;
+  /** Sets and removes records; settles once this store's copy shows the change (in process: at once). */
+  writeSecurityRecords(area: SecurityArea, changes: readonly SecurityRecordChange[]): void | Promise<void>;
+  /** Calls `listener` after records of an area changed, whichever broker changed them; returns the unsubscribe function. */
+  watchSecurity(listener: (area: SecurityArea) => void): () => void;
+}
+
+export interface MetadataStore extends ClusterSnapshotSource, SecurityMetadata {
   /** Registers (or refreshes) a live broker; the controller is re-elected. */
   registerBroker(registration: BrokerRegistration): Promise<void>;
   /** The broker left (stopped, or its lease expired). */
@@ -148,6 +172,32 @@ export class InProcessMetadataStore implements MetadataStore {
 
   async metadataPosition(): Promise<{ controllerEpoch: number; offset: bigint }> {
     return { controllerEpoch: this.controllerEpoch, offset: this.changes };
+  }
+
+  // ---- users, ACLs and client quotas ----
+
+  private readonly security = new Map<SecurityArea, Map<string, string>>();
+  private readonly securityListeners = new Set<(area: SecurityArea) => void>();
+
+  securityRecords(area: SecurityArea): ReadonlyMap<string, string> {
+    return this.security.get(area) ?? new Map();
+  }
+
+  writeSecurityRecords(area: SecurityArea, changes: readonly SecurityRecordChange[]): void {
+    if (changes.length === 0) return;
+    let records = this.security.get(area);
+    if (records === undefined) this.security.set(area, (records = new Map()));
+    for (const { key, value } of changes) {
+      if (value === null) records.delete(key);
+      else records.set(key, value);
+    }
+    this.changes++;
+    for (const listener of [...this.securityListeners]) listener(area);
+  }
+
+  watchSecurity(listener: (area: SecurityArea) => void): () => void {
+    this.securityListeners.add(listener);
+    return () => this.securityListeners.delete(listener);
   }
 
   /** The controller is the lowest live node id, recorded here so that every broker agrees. */

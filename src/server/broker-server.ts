@@ -253,6 +253,7 @@ export class SpateBroker {
       this.state.groups.stop();
       this.state.transactions.stop();
       this.state.shares.stop();
+      this.state.security.close();
       this.state.logs.flush();
       this.state.logs.close();
     }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { AclOperation, AclPermission, PatternType, ResourceType, type AclBinding } from '../../src/security/acls.js';
 import { AclAuthorizer } from '../../src/security/authorizer.js';
+import { InProcessMetadataStore } from '../../src/cluster/metadata-store.js';
 import { rfc2253Subject } from '../../src/security/principal.js';
 import { credentialFromSaltedPassword, saltPassword, ScramServerExchange } from '../../src/security/scram.js';
 import { parseJaasOptions } from '../../src/security/security-config.js';
@@ -56,7 +57,10 @@ t.test('authorizer decisions', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spate-authorizer-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const logger = createLogger('silent');
-  const authorizer = new AclAuthorizer(dir, { superUsers: ['User:root'], allowEveryoneIfNoAclFound: false }, logger);
+  // Each authorizer as a single node keeps it: a private in-process store mirrored to <dir>/acls.json.
+  const authorizerIn = (dataDir: string, options: { superUsers: string[]; allowEveryoneIfNoAclFound: boolean }) =>
+    new AclAuthorizer({ store: new InProcessMetadataStore(), mirror: true, dataDir, logger }, options);
+  const authorizer = authorizerIn(dir, { superUsers: ['User:root'], allowEveryoneIfNoAclFound: false });
   const binding = (name: string, patternType: number, principal: string, operation: number, permissionType: number, host = '*'): AclBinding => ({
     resourceType: ResourceType.TOPIC,
     resourceName: name,
@@ -66,7 +70,7 @@ t.test('authorizer decisions', async (t) => {
     operation,
     permissionType,
   });
-  authorizer.create([
+  await authorizer.create([
     binding('logs-', PatternType.PREFIXED, 'User:*', AclOperation.READ, AclPermission.ALLOW),
     binding('logs-private', PatternType.LITERAL, 'User:eve', AclOperation.ALL, AclPermission.DENY),
     binding('*', PatternType.LITERAL, 'User:ops', AclOperation.ALTER_CONFIGS, AclPermission.ALLOW),
@@ -86,12 +90,12 @@ t.test('authorizer decisions', async (t) => {
   t.ok(authorizer.authorizeAny('User:amy', '10.0.0.1', AclOperation.WRITE, ResourceType.TOPIC), 'amy may write to some topic');
   t.notOk(authorizer.authorizeAny('User:bob', '127.0.0.1', AclOperation.WRITE, ResourceType.TOPIC), 'bob to none');
 
-  const open = new AclAuthorizer(mkdtempSync(join(dir, 'open-')), { superUsers: [], allowEveryoneIfNoAclFound: true }, logger);
+  const open = authorizerIn(mkdtempSync(join(dir, 'open-')), { superUsers: [], allowEveryoneIfNoAclFound: true });
   t.ok(open.authorize('User:bob', '127.0.0.1', AclOperation.WRITE, ResourceType.TOPIC, 'x'), 'allow.everyone.if.no.acl.found: a resource without ACLs is open');
-  open.create([binding('x', PatternType.LITERAL, 'User:amy', AclOperation.READ, AclPermission.ALLOW)]);
+  await open.create([binding('x', PatternType.LITERAL, 'User:amy', AclOperation.READ, AclPermission.ALLOW)]);
   t.notOk(open.authorize('User:bob', '127.0.0.1', AclOperation.WRITE, ResourceType.TOPIC, 'x'), 'but not once any ACL names it');
 
-  const reloaded = new AclAuthorizer(dir, { superUsers: [], allowEveryoneIfNoAclFound: false }, logger);
+  const reloaded = authorizerIn(dir, { superUsers: [], allowEveryoneIfNoAclFound: false });
   t.equal(
     reloaded.describe({
       resourceType: ResourceType.ANY,
