@@ -118,8 +118,11 @@ t.test('a broker under attack stays within its limits and keeps serving', async 
   t.test('2,000 connections against max.connections=1000', async (t) => {
     const before = measure();
     const flood = await Promise.all(Array.from({ length: 2000 }, () => openSocket(broker.bootstrap)));
-    await pause(1000);
-    const open = flood.filter((entry) => !entry.isClosed()).length;
+    // The broker closes the connections over the limit as it accepts them (a loaded machine takes a moment for 2,000).
+    const stillOpen = () => flood.filter((entry) => !entry.isClosed()).length;
+    for (const deadline = Date.now() + 20_000; stillOpen() > 1000 && Date.now() < deadline; ) await pause(100);
+    await pause(500);
+    const open = stillOpen();
     // kafkajs holds two connections (bootstrap and broker), the admin one or two more.
     t.ok(open >= 995 && open <= 998, `${open} of the 2,000 new connections stay open (1,000 with the clients' own), the others are closed at once`);
     t.equal(await produce('during the flood'), 0, 'the producer is served during the flood');
