@@ -120,7 +120,7 @@ t.test('a broker under attack stays within its limits and keeps serving', async 
     const flood = await Promise.all(Array.from({ length: 2000 }, () => openSocket(broker.bootstrap)));
     // The broker closes the connections over the limit as it accepts them (a loaded machine takes a moment for 2,000).
     const stillOpen = () => flood.filter((entry) => !entry.isClosed()).length;
-    for (const deadline = Date.now() + 20_000; stillOpen() > 1000 && Date.now() < deadline; ) await pause(100);
+    for (const deadline = Date.now() + 20_000; stillOpen() > 1000 && Date.now() < deadline;) await pause(100);
     await pause(500);
     const open = stillOpen();
     // kafkajs holds two connections (bootstrap and broker), the admin one or two more.
