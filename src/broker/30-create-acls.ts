@@ -1,8 +1,9 @@
 // CreateAcls, v1-3: adds ACL bindings (LITERAL or PREFIXED patterns; an identical binding is
 // kept once). Each creation is checked as Kafka checks it and answered on its own
 // (INVALID_REQUEST with the reason); without an authorizer every creation answers
-// SECURITY_DISABLED. Needs ALTER on the cluster. The ACLs are written to the data dir
-// before the answer.
+// SECURITY_DISABLED. Needs ALTER on the cluster. The ACLs are stored in the cluster's
+// metadata before the answer (UNKNOWN_SERVER_ERROR when they cannot be), so every broker
+// enforces them.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type CreateAclsRequest, type CreateAclsResponse } from '../protocol/generated/index.js';

@@ -1,8 +1,9 @@
 // AlterClientQuotas, v0-1: sets and removes client quota values per entity (what
 // `kafka-configs --alter --entity-type users|clients|ips` sends), checked as Kafka checks
 // them: the entity shape (user, client-id, both, or ip) and the keys it allows, positive
-// values; INVALID_REQUEST otherwise. Needs ALTER_CONFIGS on the cluster. Stored durably;
-// the byte rates are enforced (src/security/quota-enforcer.ts).
+// values; INVALID_REQUEST otherwise. Needs ALTER_CONFIGS on the cluster. Stored in the
+// cluster's metadata before the answer (UNKNOWN_SERVER_ERROR when it cannot be), so every
+// broker enforces them (src/security/quota-enforcer.ts).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type AlterClientQuotasRequest, type AlterClientQuotasResponse } from '../protocol/generated/index.js';

@@ -4,7 +4,8 @@
 // checks per user: empty name or iterations outside 4096..16384 -> UNACCEPTABLE_CREDENTIAL,
 // an unknown mechanism -> UNSUPPORTED_SASL_MECHANISM, deleting what does not exist ->
 // RESOURCE_NOT_FOUND, the same user twice for one mechanism -> DUPLICATE_RESOURCE. Needs
-// ALTER on the cluster. The valid changes are written to the data dir in one go.
+// ALTER on the cluster. The valid changes are stored in the cluster's metadata before the
+// answer (UNKNOWN_SERVER_ERROR when they cannot be), so every broker authenticates them.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type AlterUserScramCredentialsRequest, type AlterUserScramCredentialsResponse } from '../protocol/generated/index.js';
