@@ -14,10 +14,14 @@
 //                            computed alike everywhere from the registrations; that broker
 //                            records itself here with the epoch bumped, by a transaction on
 //                            the key's mod revision, so the epoch counts elections.
-//   topics/<name>            the assignment as JSON, the topic ID in base64.
+//   topics/<name>            the assignment as JSON, the topic ID in base64, and the topic's
+//                            config overrides (AlterConfigs writes them here by CAS on the
+//                            key's mod revision; every broker applies them from its watch).
 //   partitions/<topic>/<n>   leader, leader epoch, ISR... as JSON with its `version`; a
 //                            compare-and-set is a transaction on the key's mod revision
 //                            (ZooKeeper's versioned setData, which Kafka used).
+//   broker-configs           the cluster-wide dynamic broker configs (kafka-configs
+//                            --entity-default), as JSON; changed by CAS like a topic's configs.
 //   producer-ids             the next unreserved producer ID; blocks are taken by CAS.
 //   cluster-id               the cluster ID every broker answers with (written once).
 
@@ -26,7 +30,8 @@
 import type { Etcd3, Lease, Namespace, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { type Logger } from '../logger.js';
 import { type BrokerRegistration, type PartitionState, type TopicAssignment } from './metadata.js';
-import { type MetadataEvent, type MetadataListener, type MetadataStore } from './metadata-store.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { sameConfigs, type ConfigUpdate, type MetadataEvent, type MetadataListener, type MetadataStore } from './metadata-store.js';
 
 export interface EtcdMetadataStoreOptions {
   /** etcd client URLs, e.g. ['http://127.0.0.1:2379']. */
@@ -85,6 +90,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly listeners = new Set<MetadataListener>();
   private controllerRecord: ControllerRecord | undefined;
   private controllerRevision = '0';
+  private brokerConfigs: { readonly configs: Record<string, string>; readonly modRevision: string } | undefined;
   private watcher: Watcher | undefined;
   /** The etcd revision the local copy reflects. */
   private revision = 0n;
@@ -288,6 +294,39 @@ export class EtcdMetadataStore implements MetadataStore {
     return response.succeeded ? version : undefined;
   }
 
+  async alterTopicConfigs(topic: string, update: ConfigUpdate): Promise<void> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const stored = this.topicsByName.get(topic);
+      if (stored === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topic} does not exist`);
+      const next: TopicAssignment = { ...stored.assignment, configs: { ...update(stored.assignment.configs) } };
+      const response = await this.keys
+        .if(`topics/${topic}`, 'Mod', '==', stored.modRevision)
+        .then(this.keys.put(`topics/${topic}`).value(encodeTopic(next)))
+        .commit();
+      await this.caughtUp(response.header.revision);
+      if (response.succeeded) return;
+    }
+    throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `The configs of ${topic} kept changing; try again`);
+  }
+
+  clusterBrokerConfigs(): Readonly<Record<string, string>> | undefined {
+    return this.brokerConfigs?.configs;
+  }
+
+  async alterClusterBrokerConfigs(update: ConfigUpdate): Promise<void> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const stored = this.brokerConfigs;
+      const next = update(stored?.configs ?? {});
+      const response = await this.keys
+        .if('broker-configs', 'Mod', '==', stored?.modRevision ?? '0')
+        .then(this.keys.put('broker-configs').value(JSON.stringify(next)))
+        .commit();
+      await this.caughtUp(response.header.revision);
+      if (response.succeeded) return;
+    }
+    throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'The cluster-wide broker configs kept changing; try again');
+  }
+
   async allocateProducerIds(count: bigint): Promise<bigint> {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const current = await this.keys.get('producer-ids').exec();
@@ -378,8 +417,9 @@ export class EtcdMetadataStore implements MetadataStore {
     this.watcher = undefined;
     try {
       const snapshot = await this.keys.getAll().exec();
-      const before = { brokers: new Map(this.registered), topics: new Map(this.topicsByName), partitions: new Map(this.partitions) };
+      const before = { brokers: new Map(this.registered), topics: new Map(this.topicsByName), partitions: new Map(this.partitions), brokerConfigs: this.brokerConfigs?.configs };
       this.registered.clear();
+      this.brokerConfigs = undefined;
       this.topicsByName.clear();
       this.partitions.clear();
       this.controllerRecord = undefined;
@@ -404,8 +444,10 @@ export class EtcdMetadataStore implements MetadataStore {
     brokers: ReadonlyMap<number, BrokerRegistration>;
     topics: ReadonlyMap<string, StoredTopic>;
     partitions: ReadonlyMap<string, ReadonlyMap<number, StoredPartition>>;
+    brokerConfigs: Readonly<Record<string, string>> | undefined;
   }): MetadataEvent[] {
     const events: MetadataEvent[] = [];
+    if (!sameConfigs(before.brokerConfigs ?? {}, this.brokerConfigs?.configs ?? {})) events.push({ kind: 'broker-configs' });
     const sameBrokers =
       before.brokers.size === this.registered.size && [...this.registered].every(([id, registration]) => JSON.stringify(before.brokers.get(id)) === JSON.stringify(registration));
     if (!sameBrokers) events.push({ kind: 'brokers' });
@@ -421,6 +463,7 @@ export class EtcdMetadataStore implements MetadataStore {
       }
       const oldCount = old.assignment.replicas.length;
       if (now.assignment.replicas.length > oldCount) events.push({ kind: 'partitions-added', topic: name });
+      if (!sameConfigs(old.assignment.configs, now.assignment.configs)) events.push({ kind: 'topic-configs', topic: name });
       const states = this.partitions.get(name);
       for (let partition = 0; partition < oldCount; partition++) {
         const was = before.partitions.get(name)?.get(partition)?.modRevision;
@@ -488,10 +531,15 @@ export class EtcdMetadataStore implements MetadataStore {
           grown.set(rest, 0);
           return { kind: 'topic-created', topic: rest };
         }
-        if (assignment.replicas.length <= known.assignment.replicas.length) return undefined;
+        if (assignment.replicas.length <= known.assignment.replicas.length) {
+          return sameConfigs(assignment.configs, known.assignment.configs) ? undefined : { kind: 'topic-configs', topic: rest };
+        }
         grown.set(rest, known.assignment.replicas.length);
         return { kind: 'partitions-added', topic: rest };
       }
+      case 'broker-configs':
+        this.brokerConfigs = type === 'delete' ? undefined : { configs: JSON.parse(kv.value.toString()) as Record<string, string>, modRevision: kv.mod_revision };
+        return { kind: 'broker-configs' };
       case 'partitions': {
         const cut = rest.lastIndexOf('/');
         const topic = rest.slice(0, cut);

@@ -22,7 +22,7 @@ import { type AppendResult } from '../log/partition-log.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { electLeaders, rebalanceLeaders } from './controller.js';
 import { ClusterMetadata, type BrokerEndpoint, type PartitionState, type PartitionView } from './metadata.js';
-import { type MetadataEvent, type MetadataStore } from './metadata-store.js';
+import { sameConfigs, type ConfigUpdate, type MetadataEvent, type MetadataStore } from './metadata-store.js';
 import { Partition, type IsrWriter } from './partition.js';
 import { checkAssignment, placeReplicas } from './placement.js';
 import { completeReassignment, reassigning } from './reassignment.js';
@@ -96,6 +96,7 @@ export class ReplicaManager implements IsrWriter {
     this.checkpoint = this.readCheckpoint();
     if (!this.clustered) for (const topic of this.logs.allTopics()) this.seedLocalTopic(topic);
     this.unwatch = this.store.watch((event) => this.onEvent(event));
+    if (this.clustered) this.applyClusterBrokerConfigs();
     for (const assignment of this.store.topics()) this.openTopic(assignment.name);
     if (this.clustered) {
       for (const topic of this.logs.allTopics()) {
@@ -237,6 +238,24 @@ export class ReplicaManager implements IsrWriter {
     );
   }
 
+  /**
+   * AlterConfigs on a topic: in a cluster the new overrides are written to the store (a
+   * compare-and-set) and every broker, this one included, applies them from its watch;
+   * a single node applies them to its own logs.
+   */
+  async alterTopicConfigs(name: string, update: ConfigUpdate): Promise<void> {
+    if (this.clustered) return this.store.alterTopicConfigs(name, update);
+    const topic = this.logs.topic(name);
+    if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`);
+    this.logs.alterTopicConfigs(name, update(topic.configs));
+  }
+
+  /** AlterConfigs on the cluster-wide broker default (`--entity-default`): through the store in a cluster, as topic configs. */
+  async alterClusterBrokerConfigs(update: ConfigUpdate): Promise<void> {
+    if (this.clustered) return this.store.alterClusterBrokerConfigs(update);
+    this.logs.alterBrokerConfigs('clusterDefault', update(Object.fromEntries(this.config.dynamic.clusterDefault)));
+  }
+
   async deleteTopic(name: string): Promise<void> {
     if (!(await this.store.deleteTopic(name)) && this.logs.topic(name) !== undefined) this.logs.deleteTopic(name);
   }
@@ -295,6 +314,12 @@ export class ReplicaManager implements IsrWriter {
       case 'partitions-added':
         this.openTopic(event.topic);
         break;
+      case 'topic-configs':
+        this.applyTopicConfigs(event.topic);
+        break;
+      case 'broker-configs':
+        this.applyClusterBrokerConfigs();
+        break;
       case 'topic-deleted':
         for (const [name, partition] of this.partitions) {
           if (partition.topic !== event.topic) continue;
@@ -320,10 +345,38 @@ export class ReplicaManager implements IsrWriter {
     this.refreshFetchers();
   }
 
+  /** The store's overrides of a topic become this broker's (retention, segments, cleanup, min.insync.replicas...). */
+  private applyTopicConfigs(name: string): void {
+    const configs = this.store.topic(name)?.configs;
+    const topic = this.logs.topic(name);
+    if (configs === undefined || topic === undefined || sameConfigs(configs, topic.configs)) return;
+    this.logs.alterTopicConfigs(name, configs);
+    this.logger.info(`Topic ${name} configs are now ${JSON.stringify(configs)}`);
+    // Kafka's controller elects at once when unclean.leader.election.enable is turned on for a topic with offline partitions.
+    if (this.isController && this.uncleanElectionEnabled(name)) this.electAfterConfigChange();
+  }
+
+  /** The store's cluster-wide dynamic broker configs become this broker's `--entity-default` layer. */
+  private applyClusterBrokerConfigs(): void {
+    const configs = this.store.clusterBrokerConfigs();
+    if (configs === undefined || sameConfigs(configs, Object.fromEntries(this.config.dynamic.clusterDefault))) return;
+    this.logs.alterBrokerConfigs('clusterDefault', configs);
+    this.logger.info(`Cluster-wide broker configs are now ${JSON.stringify(configs)}`);
+    if (this.running && this.isController) this.electAfterConfigChange();
+  }
+
+  private electAfterConfigChange(): void {
+    electLeaders(this.store, this.logger, (topic) => this.uncleanElectionEnabled(topic.name)).catch((error: unknown) =>
+      this.logger.warn(`Leader election failed: ${(error as Error).message}`),
+    );
+  }
+
   private openTopic(name: string): void {
     const assignment = this.store.topic(name);
     if (assignment === undefined) return;
     let topic = this.logs.topic(name);
+    // Configs altered while this broker was away: the store's are the cluster's.
+    if (topic !== undefined && topic.id.equals(assignment.id) && !sameConfigs(topic.configs, assignment.configs)) this.logs.alterTopicConfigs(name, assignment.configs);
     if (topic !== undefined && !topic.id.equals(assignment.id)) {
       this.logger.warn(`Topic ${name} in ${this.logs.dataDir} has another ID than the cluster's; replacing its local replicas`);
       this.logs.deleteTopic(name);
