@@ -230,7 +230,7 @@ export class ReplicaFetcher {
       forgottenTopicsData: [],
       rackId: '',
     };
-    const sentEpochs = new Map(partitions.map((partition) => [`${partition.topic}-${partition.index}`, partition.leaderEpoch]));
+    const sent = new Map(partitions.map((partition) => [`${partition.topic}-${partition.index}`, { partition, leaderEpoch: partition.leaderEpoch }]));
     const response = await this.channel.request<FetchResponse>(1, FETCH_VERSION, request);
     if ((response.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE)
       throw new KafkaError(response.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, `Fetch answered error ${response.errorCode}`);
@@ -240,8 +240,11 @@ export class ReplicaFetcher {
       if (name === undefined) continue;
       for (const data of topic.partitions) {
         const partition = this.replicas.partition(name, data.partitionIndex);
-        // Leadership moved while the fetch was in flight: its answer belongs to the old epoch.
-        if (partition === undefined || partition.isLeader || partition.leaderEpoch !== sentEpochs.get(`${name}-${data.partitionIndex}`)) continue;
+        const asked = sent.get(`${name}-${data.partitionIndex}`);
+        // Leadership moved while the fetch was in flight (its answer belongs to the old epoch),
+        // or this broker stopped being a replica and its log was replaced.
+        if (partition === undefined || partition !== asked?.partition || partition.isLeader || partition.leaderEpoch !== asked.leaderEpoch) continue;
+        if (!partition.state.replicas.includes(this.replicas.nodeId)) continue;
         if (data.errorCode !== ErrorCode.NONE) {
           backoff = true;
           continue;

@@ -333,6 +333,10 @@ export class ReplicaManager implements IsrWriter {
         const state = this.store.partitionState(event.topic, event.partition);
         if (partition === undefined || state === undefined) break;
         const wasReplica = partition.state.replicas.includes(this.nodeId);
+        if (wasReplica && !state.replicas.includes(this.nodeId)) {
+          this.removeReplica(partition, state);
+          break;
+        }
         const change = partition.applyState(state, Date.now());
         if (change.becameLeader) this.logger.debug(`${partition.topic}-${partition.index}: leader at epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
         // A replica added by a reassignment may hold an old copy: it checks for divergence first, like a new follower.
@@ -389,12 +393,41 @@ export class ReplicaManager implements IsrWriter {
       const name = key(topic.name, index);
       if (this.partitions.has(name)) continue;
       const state = this.store.partitionState(topic.name, index)!;
-      const log = topic.partitions[index]!;
+      let log = topic.partitions[index]!;
+      // A replica moved away while this broker was stopped: its data goes, as after a StopReplica with delete.
+      if (this.clustered && !state.replicas.includes(this.nodeId) && log.logEndOffset > 0n) {
+        this.logger.info(`${topic.name}-${index}: this broker is no longer one of its replicas [${state.replicas.join(',')}]; deleting its local data`);
+        log = this.logs.deleteReplicaData(topic.name, index);
+      }
       if (state.replicas.length > 1) log.setHighWatermark(this.checkpoint.get(name) ?? log.logStartOffset);
       const partition = new Partition(topic.name, index, log, this.nodeId, state, this, now);
       this.partitions.set(name, partition);
       if (!partition.isLeader && state.replicas.includes(this.nodeId)) this.truncate(partition);
     }
+  }
+
+  /**
+   * This broker left the partition's replica set (a reassignment completed; Kafka's
+   * StopReplica with delete): parked produces are answered NOT_LEADER_OR_FOLLOWER, the
+   * fetcher no longer asks for it, and the local data is deleted in the background; an empty
+   * log takes its place, as on every broker without a replica.
+   */
+  private removeReplica(partition: Partition, state: PartitionState): void {
+    const name = key(partition.topic, partition.index);
+    partition.failWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    this.pendingEpochCheck.delete(name);
+    const remove = () => {
+      if (!this.running || this.partitions.get(name) !== partition) return;
+      const current = this.store.partitionState(partition.topic, partition.index) ?? state;
+      if (current.replicas.includes(this.nodeId)) return; // added back meanwhile
+      const log = this.logs.deleteReplicaData(partition.topic, partition.index);
+      this.partitions.set(name, new Partition(partition.topic, partition.index, log, this.nodeId, current, this, Date.now()));
+      this.logger.info(`${partition.topic}-${partition.index}: this broker is no longer one of its replicas [${current.replicas.join(',')}]; its local data is deleted`);
+    };
+    // A truncation under way finishes first: it holds the old log.
+    const truncation = this.truncating.get(name);
+    if (truncation !== undefined) void truncation.then(remove);
+    else remove();
   }
 
   /**
