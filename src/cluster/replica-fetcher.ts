@@ -199,7 +199,15 @@ export class ReplicaFetcher {
   }
 
   /** One Fetch round trip; true when some partition answered an error (back off before the next). */
-  private async fetchOnce(partitions: readonly Partition[]): Promise<boolean> {
+  private async fetchOnce(followed: readonly Partition[]): Promise<boolean> {
+    // follower.replication.throttled.rate (Kafka's ReplicationQuotaManager): out-of-ISR replicas listed for this broker sit out while the rate is over.
+    const quota = this.replicas.quotas.follower;
+    const now = Date.now();
+    const partitions = followed.filter((partition) => !quota.shouldThrottle(partition.topic, partition.index, partition.state.isr.includes(this.replicas.nodeId), now));
+    if (partitions.length === 0) {
+      await this.sleep(Math.max(1, quota.msUntilAllowed(now)));
+      return false;
+    }
     const byTopic = new Map<string, Partition[]>();
     for (const partition of partitions) {
       const list = byTopic.get(partition.topic) ?? [];
@@ -210,7 +218,8 @@ export class ReplicaFetcher {
     const request: FetchRequest = {
       clusterId: null,
       replicaState: { replicaId: this.replicas.nodeId, replicaEpoch: -1n },
-      maxWaitMs: brokerConfigValue('replica.fetch.wait.max.ms', this.config) as number,
+      // While a throttled replica sits out, the others long-poll only until the rate allows it again.
+      maxWaitMs: Math.min(brokerConfigValue('replica.fetch.wait.max.ms', this.config) as number, partitions.length < followed.length ? quota.msUntilAllowed(now) : Infinity),
       minBytes: 1,
       maxBytes: 10 * 1024 * 1024,
       isolationLevel: 0,
@@ -250,7 +259,10 @@ export class ReplicaFetcher {
           continue;
         }
         const records = data.records as Buffer | null;
-        if (records !== null && records.length > 0) partition.appendFromLeader(Buffer.from(records), Date.now());
+        if (records !== null && records.length > 0) {
+          partition.appendFromLeader(Buffer.from(records), Date.now());
+          quota.record(name, data.partitionIndex, records.length, Date.now());
+        }
         partition.followerHighWatermark(data.highWatermark);
       }
     }

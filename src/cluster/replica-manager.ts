@@ -27,6 +27,7 @@ import { Partition, type IsrWriter } from './partition.js';
 import { checkAssignment, placeReplicas } from './placement.js';
 import { completeReassignment, reassigning } from './reassignment.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
+import { ReplicationQuota } from './replication-quota.js';
 
 const CHECKPOINT_FILE = 'replication-offset-checkpoint';
 /** Kafka's replica.high.watermark.checkpoint.interval.ms default. */
@@ -58,6 +59,8 @@ export class ReplicaManager implements IsrWriter {
   readonly metadata: ClusterMetadata;
   readonly store: MetadataStore;
   readonly clustered: boolean;
+  /** leader/follower.replication.throttled.rate over the replicas the topics list (Kafka's ReplicationQuotaManager). */
+  readonly quotas: { readonly leader: ReplicationQuota; readonly follower: ReplicationQuota };
   private readonly partitions = new Map<string, Partition>();
   private readonly truncating = new Map<string, Promise<void>>();
   private readonly pendingEpochCheck = new Set<string>();
@@ -80,6 +83,8 @@ export class ReplicaManager implements IsrWriter {
     this.store = options.store;
     this.clustered = options.clustered;
     this.metadata = new ClusterMetadata(this.store);
+    const configsOf = (topic: string) => this.logs.topic(topic)?.configs;
+    this.quotas = { leader: new ReplicationQuota('leader', config, configsOf), follower: new ReplicationQuota('follower', config, configsOf) };
   }
 
   get nodeId(): number {
