@@ -64,6 +64,13 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
     'A broker of a multi-process cluster that stops renewing its etcd registration (lease) for this long leaves the cluster.',
     atLeast(1000),
   ),
+  define(
+    'controller.socket.timeout.ms',
+    'int',
+    30000,
+    'How long a broker of a multi-process cluster waits for etcd to take a metadata change (a topic, a config, a leader or ISR change) before it answers REQUEST_TIMED_OUT.',
+    atLeast(1),
+  ),
   define('replica.lag.time.max.ms', 'long', 30000n, 'A follower that has not caught up for this long leaves the ISR.'),
   define('replica.fetch.wait.max.ms', 'int', 500, 'Longest wait of a follower fetch at the leader.', atLeast(0)),
   define('replica.fetch.max.bytes', 'int', 1048576, 'Bytes a follower asks for per partition.', atLeast(0)),
