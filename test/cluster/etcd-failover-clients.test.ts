@@ -249,7 +249,7 @@ async function describeBatches(t: Test, bootstrap: string, topic: string, values
   try {
     let offset = 0n;
     for (let request = 1; request <= 1000; request++) {
-      const partition = { partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 };
+      const partition = { partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 };
       const fetch = {
         replicaId: -1,
         maxWaitMs: 0,
