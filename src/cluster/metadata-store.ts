@@ -10,6 +10,7 @@
 // epoch, CAS through transactions on mod revisions, a watch on the cluster's prefix). The interface is synchronous where
 // the in-process store can be and returns promises where etcd needs a round trip.
 
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type BrokerRegistration, type ClusterSnapshotSource, type PartitionState, type TopicAssignment } from './metadata.js';
 
 export type MetadataEvent =
@@ -17,7 +18,11 @@ export type MetadataEvent =
   | { readonly kind: 'topic-created'; readonly topic: string }
   | { readonly kind: 'topic-deleted'; readonly topic: string; readonly id: Buffer }
   | { readonly kind: 'partitions-added'; readonly topic: string }
-  | { readonly kind: 'partition-state'; readonly topic: string; readonly partition: number };
+  | { readonly kind: 'partition-state'; readonly topic: string; readonly partition: number }
+  /** A topic's config overrides changed (AlterConfigs on any broker): every broker applies them. */
+  | { readonly kind: 'topic-configs'; readonly topic: string }
+  /** The cluster-wide dynamic broker configs (`kafka-configs --entity-default`) changed. */
+  | { readonly kind: 'broker-configs' };
 
 export type MetadataListener = (event: MetadataEvent) => void;
 
@@ -45,6 +50,9 @@ export interface SecurityMetadata {
   watchSecurity(listener: (area: SecurityArea) => void): () => void;
 }
 
+/** A change of config overrides: the new set from the current one (validated inside; may throw). */
+export type ConfigUpdate = (current: Readonly<Record<string, string>>) => Record<string, string>;
+
 export interface MetadataStore extends ClusterSnapshotSource, SecurityMetadata {
   /** Registers (or refreshes) a live broker; the controller is re-elected. */
   registerBroker(registration: BrokerRegistration): Promise<void>;
@@ -62,6 +70,17 @@ export interface MetadataStore extends ClusterSnapshotSource, SecurityMetadata {
    * the outcome. Callers await only a promise, so the in-process path stays synchronous.
    */
   compareAndSetPartition(topic: string, partition: number, expectedVersion: number, next: Omit<PartitionState, 'version'>): number | undefined | Promise<number | undefined>;
+  /**
+   * Replaces a topic's config overrides with what `update` makes of the current ones, as one
+   * compare-and-set: `update` runs again on a fresher copy when another write won, so an
+   * incremental change is never applied to a stale set. Throws what `update` throws, and
+   * UNKNOWN_TOPIC_OR_PARTITION when the topic does not exist.
+   */
+  alterTopicConfigs(topic: string, update: ConfigUpdate): Promise<void>;
+  /** The cluster-wide dynamic broker configs (the `--entity-default` layer); undefined until first set. */
+  clusterBrokerConfigs(): Readonly<Record<string, string>> | undefined;
+  /** Replaces the cluster-wide dynamic broker configs with what `update` makes of them (a compare-and-set, as alterTopicConfigs). */
+  alterClusterBrokerConfigs(update: ConfigUpdate): Promise<void>;
   /** Reserves `count` producer IDs unique across the cluster; returns the first (etcd: a promise). */
   allocateProducerIds(count: bigint): bigint | Promise<bigint>;
   /** Calls `listener` after every change; returns the unsubscribe function. */
@@ -73,6 +92,12 @@ export interface MetadataStore extends ClusterSnapshotSource, SecurityMetadata {
   metadataPosition(): Promise<{ readonly controllerEpoch: number; readonly offset: bigint }>;
 }
 
+/** Two sets of config overrides hold the same keys and values. */
+export function sameConfigs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
+}
+
 /** The store of a single node and of the one-process cluster: plain maps, events delivered synchronously. */
 export class InProcessMetadataStore implements MetadataStore {
   private readonly registered = new Map<number, BrokerRegistration>();
@@ -81,6 +106,7 @@ export class InProcessMetadataStore implements MetadataStore {
   private readonly listeners = new Set<MetadataListener>();
   private controller = -1;
   private controllerEpoch = 0;
+  private brokerConfigs: Record<string, string> | undefined;
   private changes = 0n;
   private nextProducerId: bigint;
 
@@ -157,6 +183,22 @@ export class InProcessMetadataStore implements MetadataStore {
     }
     this.emit({ kind: 'partition-state', topic, partition });
     return version;
+  }
+
+  async alterTopicConfigs(topic: string, update: ConfigUpdate): Promise<void> {
+    const assignment = this.assignments.get(topic);
+    if (assignment === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topic} does not exist`);
+    this.assignments.set(topic, { ...assignment, configs: { ...update(assignment.configs) } });
+    this.emit({ kind: 'topic-configs', topic });
+  }
+
+  clusterBrokerConfigs(): Readonly<Record<string, string>> | undefined {
+    return this.brokerConfigs;
+  }
+
+  async alterClusterBrokerConfigs(update: ConfigUpdate): Promise<void> {
+    this.brokerConfigs = { ...update(this.brokerConfigs ?? {}) };
+    this.emit({ kind: 'broker-configs' });
   }
 
   allocateProducerIds(count: bigint): bigint {

@@ -64,6 +64,13 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
     'A broker of a multi-process cluster that stops renewing its etcd registration (lease) for this long leaves the cluster.',
     atLeast(1000),
   ),
+  define(
+    'controller.socket.timeout.ms',
+    'int',
+    30000,
+    'How long a broker of a multi-process cluster waits for etcd to take a metadata change (a topic, a config, a leader or ISR change) before it answers REQUEST_TIMED_OUT.',
+    atLeast(1),
+  ),
   define('replica.lag.time.max.ms', 'long', 30000n, 'A follower that has not caught up for this long leaves the ISR.'),
   define('replica.fetch.wait.max.ms', 'int', 500, 'Longest wait of a follower fetch at the leader.', atLeast(0)),
   define('replica.fetch.max.bytes', 'int', 1048576, 'Bytes a follower asks for per partition.', atLeast(0)),
@@ -75,9 +82,12 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   ),
   define('leader.imbalance.check.interval.seconds', 'long', 300n, 'How often the controller checks the leader balance.', atLeast(1n)),
   define('leader.imbalance.per.broker.percentage', 'int', 10, "The share of a broker's preferred partitions led elsewhere that triggers a preferred election.", between(0, 100)),
-  // Accepted (kafka-reassign-partitions --throttle sets them and --verify deletes them), not enforced yet.
-  define('leader.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a leader sends to throttled followers (accepted, not enforced yet).', atLeast(0n)),
-  define('follower.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a follower fetches for throttled replicas (accepted, not enforced yet).', atLeast(0n)),
+  // Kafka's replication quotas (kafka-reassign-partitions --throttle sets them, --verify deletes them):
+  // they apply to the replicas listed in the topic configs *.replication.throttled.replicas.
+  define('leader.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a leader sends to the throttled replicas it leads, when they are out of the ISR.', atLeast(0n)),
+  define('follower.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a follower fetches for its throttled replicas, when they are out of the ISR.', atLeast(0n)),
+  define('replication.quota.window.num', 'int', 11, 'Samples kept for the replication quota rates.', atLeast(1)),
+  define('replication.quota.window.size.seconds', 'int', 1, 'Length of one replication quota sample.', atLeast(1)),
   define('replica.alter.log.dirs.io.max.bytes.per.second', 'long', LONG_MAX, 'Bytes per second moved between log dirs (one log dir per broker: nothing moves).', atLeast(0n)),
   define('max.request.partition.size.limit', 'int', 2000, 'The most partitions one DescribeTopicPartitions answer carries.', atLeast(1)),
   define('auto.create.topics.enable', 'boolean', true, 'Create a topic when a client asks Metadata for an unknown one.'),
@@ -285,13 +295,25 @@ export const topicConfigDefinitions: readonly TopicConfigDefinition[] = [
     'log.flush.interval.ms',
     'log.flush.scheduler.interval.ms',
   ]),
-  topic(define('follower.replication.throttled.replicas', 'list', [], 'Replicas whose follower replication is throttled; one node has no followers.', throttledReplicas), [], {
-    inert: true,
-  }),
+  topic(
+    define(
+      'follower.replication.throttled.replicas',
+      'list',
+      [],
+      'Replicas ([partition]:[broker], or *) whose follower fetches are throttled by follower.replication.throttled.rate while out of the ISR.',
+      throttledReplicas,
+    ),
+  ),
   topic(define('index.interval.bytes', 'int', 4096, 'Bytes of batches between two offset index entries.', atLeast(0)), ['log.index.interval.bytes']),
-  topic(define('leader.replication.throttled.replicas', 'list', [], 'Replicas whose leader replication is throttled; one node has no followers.', throttledReplicas), [], {
-    inert: true,
-  }),
+  topic(
+    define(
+      'leader.replication.throttled.replicas',
+      'list',
+      [],
+      'Replicas ([partition]:[broker], or *) whose leader serves out-of-ISR followers at most leader.replication.throttled.rate.',
+      throttledReplicas,
+    ),
+  ),
   topic(
     define('local.retention.bytes', 'long', -2n, 'Local retention size with tiered storage (-2: retention.bytes); tiered storage is not supported.', atLeast(-2n)),
     ['log.local.retention.bytes'],
