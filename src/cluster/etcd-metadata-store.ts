@@ -40,15 +40,7 @@ import type { Etcd3, IOptions, Lease, Namespace, IKeyValue, IWatchResponse, Watc
 import { type Logger } from '../logger.js';
 import { type BrokerRegistration, type PartitionState, type TopicAssignment } from './metadata.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import {
-  sameConfigs,
-  type ConfigUpdate,
-  type MetadataEvent,
-  type MetadataListener,
-  type MetadataStore,
-  type SecurityArea,
-  type SecurityRecordChange,
-} from './metadata-store.js';
+import { sameConfigs, type ConfigUpdate, type MetadataEvent, type MetadataListener, type MetadataStore, type SecurityArea, type SecurityRecordChange } from './metadata-store.js';
 import { EtcdSecurityRecords } from './etcd-security-records.js';
 
 export interface EtcdMetadataStoreOptions {
