@@ -283,7 +283,7 @@ export class LogManager {
     if (needed > available) {
       throw new KafkaError(
         errorCode,
-        `Creating ${partitions} partition(s) needs ${needed} file descriptor(s) (one per partition), but only ${Math.max(0, available)} of the limit ${this.fileLimit} are free ` +
+        `Creating ${partitions} partition(s) needs ${needed} file descriptors (one per partition), but only ${Math.max(0, available)} of the limit ${this.fileLimit} are free ` +
           `(${open} open, ${cacheHeadroom} more for older segments under spate.log.max.open.segment.files, ${FD_RESERVE} kept for connections). ` +
           "Raise the broker's open file limit (ulimit -n) or create fewer partitions.",
       );
@@ -416,6 +416,31 @@ export class LogManager {
   persistNow(): void {
     const failure = this.pendingWrite?.();
     if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * A replica moved away from this broker (a completed reassignment, Kafka's StopReplica with
+   * delete): its directory is renamed `<name>-<partition>.<uuid>-delete` and removed in the
+   * background, as a deleted topic's are, and an empty log takes its place, as on every broker
+   * that holds no replica of the partition. Returns the new log.
+   */
+  deleteReplicaData(name: string, index: number): PartitionLog {
+    const topic = this.topics.get(name);
+    const old = topic?.partitions[index];
+    if (topic === undefined || old === undefined) throw new Error(`Partition ${name}-${index} does not exist`);
+    this.cleaner.forget(old);
+    old.markDeleted();
+    const target = `${old.dir}.${randomUUID().replace(/-/g, '')}${DELETED_DIR_SUFFIX}`;
+    try {
+      renameSync(old.dir, target);
+      rm(target, { recursive: true, force: true }, () => undefined);
+    } catch (error) {
+      this.logger.warn(`Could not remove ${old.dir}: ${(error as Error).message}`);
+    }
+    const log = this.openPartition(name, topic.id, index, resolveLogConfig(topic.configs, this.config), true);
+    topic.partitions[index] = log;
+    this.recoveryPointLowered(); // the old data's recovery point must not apply to the new log after a crash
+    return log;
   }
 
   /** Adds partitions up to `count` (validated by the caller) and persists the metadata; all or nothing. */

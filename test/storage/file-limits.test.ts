@@ -55,7 +55,7 @@ t.test('a CreateTopics or CreatePartitions that cannot fit is refused up front; 
   t.match(createAnswer.body.topics[0], {
     errorCode: 44,
     errorMessage:
-      /needs 100 file descriptor\(s\) \(one per partition\), but only \d+ of the limit 600 are free .*Raise the broker's open file limit \(ulimit -n\) or create fewer partitions/,
+      /needs 100 file descriptors \(one per partition\), but only \d+ of the limit 600 are free .*Raise the broker's open file limit \(ulimit -n\) or create fewer partitions/,
   });
   t.notOk(existsSync(join(dataDir, `${refusedName}-0`)), 'no directory of the refused topic');
   t.notOk(readFileSync(join(dataDir, 'topics.json'), 'utf8').includes(refusedName), 'not in topics.json');
@@ -67,7 +67,7 @@ t.test('a CreateTopics or CreatePartitions that cannot fit is refused up front; 
   );
   t.equal(grown, 'INVALID_PARTITIONS', 'CreatePartitions beyond the limit: INVALID_PARTITIONS');
   const partitionsAnswer = await raw.request(37, 1, { topics: [{ name: 'fits-0', count: 5000, assignments: null }], timeoutMs: 1000, validateOnly: false });
-  t.match(partitionsAnswer.body.results[0], { errorCode: 37, errorMessage: /Creating 4900 partition\(s\) needs 4900 file descriptor\(s\)/ });
+  t.match(partitionsAnswer.body.results[0], { errorCode: 37, errorMessage: /Creating 4900 partition\(s\) needs 4900 file descriptors/ });
   t.equal(readdirSync(dataDir).filter((name) => name.startsWith('fits-0-')).length, before, 'CreatePartitions left nothing on disk either');
 
   const descriptors = readdirSync(`/proc/${broker.child.pid}/fd`).length;
