@@ -87,6 +87,21 @@ async function stopTimed(broker, signal) {
   return performance.now() - started;
 }
 
+/** Until every partition of `names` has a leader (Kafka's metadata reaches the broker a moment after CreateTopics answers). */
+async function waitForLeaders(admin, names, perTopic, timeoutMs = 600_000) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      if (topics.length === names.length && topics.every((topic) => topic.partitions.length === perTopic && topic.partitions.every((p) => p.leader >= 0))) return;
+    } catch {
+      // UNKNOWN_TOPIC_OR_PARTITION while the metadata propagates
+    }
+    if (performance.now() > deadline) throw new Error(`no leaders for ${names.join(', ')} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
 async function produceEverywhere(bootstrap, topics, perTopic) {
   const kafka = new Kafka({ clientId: 'startup-bench', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10 } });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -121,7 +136,12 @@ export async function startupWithPartitions(broker, { topics, perTopic, runs, de
   let started = performance.now();
   for (let first = 0; first < topics; first += 10) {
     const batch = Array.from({ length: Math.min(10, topics - first) }, (_, i) => ({ topic: `t${first + i}`, numPartitions: perTopic, replicationFactor: 1 }));
-    await admin.createTopics({ topics: batch, waitForLeaders: true, timeout: 600_000 });
+    await admin.createTopics({ topics: batch, waitForLeaders: false, timeout: 600_000 });
+    await waitForLeaders(
+      admin,
+      batch.map(({ topic }) => topic),
+      perTopic,
+    );
   }
   result.createMs = performance.now() - started;
   await admin.disconnect();
