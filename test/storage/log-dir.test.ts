@@ -2,7 +2,7 @@
 // checkpoint written every log.flush.offset.checkpoint.interval.ms (Kafka's format), and a
 // DeleteTopics of many topics written to topics.json once.
 
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { startBroker } from '../../src/index.js';
@@ -124,4 +124,28 @@ t.test('a topic deleted and created again: the checkpoint forgets the old one at
   const third = await start(t, crashed);
   t.same(third.lines, [], "no WARN: the old topic's recovery point 5 did not apply to the new one");
   t.same((await fetch(third.client, 'again', 0n)).values, ['new']);
+});
+
+t.test('topics.json cannot be written: CreateTopics answers an error and keeps nothing; a DeleteTopics keeps the data', async (t) => {
+  const dir = dataDir(t);
+  const broker = await start(t, dir);
+  t.equal(await createTopic(broker.client, 'kept'), 0);
+  await produce(broker.client, 'kept', ['still here']);
+  mkdirSync(join(dir, 'topics.json.tmp')); // the temp file cannot be written
+  const created = await broker.client.request(19, 5, {
+    topics: [{ name: 'refused', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
+  t.match(created.body.topics[0], { errorCode: -1, errorMessage: /Writing topics\.json failed/ });
+  t.notOk(existsSync(join(dir, 'refused-0')), 'its directories are removed');
+  t.match(broker.lines.join('\n'), /ERROR Storage failure on .*topics\.json/);
+  const deleted = await broker.client.request(20, 6, { topics: [{ name: 'kept', topicId: Buffer.alloc(16) }], timeoutMs: 1000 });
+  t.not(deleted.body.responses?.[0]?.errorCode ?? deleted.body.errorCode, 0, 'the deletion is not acknowledged');
+  t.ok(existsSync(join(dir, 'kept-0')), 'the data stays where it was');
+  rmSync(join(dir, 'topics.json.tmp'), { recursive: true });
+  await broker.stop();
+  const again = await start(t, dir);
+  t.same((await fetch(again.client, 'kept', 0n)).values, ['still here'], 'after a restart the topic is there with its data');
+  t.equal(await createTopic(again.client, 'refused'), 0, 'and the refused name can be created');
 });
