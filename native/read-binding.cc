@@ -95,6 +95,7 @@ Napi::Object ReadSliceWrap::Create(Napi::Env env, ReadResult& result) {
   slice.Set("fd", Napi::Number::New(env, wrap->file_->fd.get()));
   wrap->mapped_ = result.mapped;
   wrap->mapping_ = std::move(result.mapping);
+  wrap->map_hint_ = result.map_hint;
   return slice;
 }
 
@@ -109,6 +110,12 @@ Napi::Value ReadSliceWrap::GetBuffer(const Napi::CallbackInfo& info) {
   if (!buffer_.IsEmpty()) return buffer_.Value();
   if (!mapped_) return env.Undefined();
   Napi::Object buffer;
+  if (!mapping_ && file_ && length_ > 0) {
+    // The read found every page in the page cache and mapped nothing: map now (the pages
+    // fault in as Node copies them, from memory).
+    Status status = file_->MappingCovering(position_ + length_, map_hint_, &mapping_);
+    if (!status.ok()) Throw(env, status);
+  }
   if (mapping_ && length_ > 0) {
     uint8_t* bytes = mapping_->address + position_;
     auto* pin = new std::shared_ptr<MappedRegion>(std::move(mapping_));

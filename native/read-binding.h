@@ -31,6 +31,7 @@ class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
  private:
   std::shared_ptr<MappedRegion> mapping_;  // until the buffer is made or release()
   bool mapped_ = false;                    // mmap delivery was asked for
+  uint64_t map_hint_ = 0;                  // for a mapping made on first use of the buffer
   Napi::ObjectReference buffer_;           // the Buffer once made
 
   std::shared_ptr<SegmentFile> file_;

@@ -33,7 +33,10 @@ struct ReadResult {
   uint64_t length = 0;  // 0 when the first batch exceeds max_bytes and min_one_batch is off
   std::shared_ptr<SegmentFile> file;
   bool mapped = false;                    // mmap delivery was asked for
-  std::shared_ptr<MappedRegion> mapping;  // mmap delivery only; covers [position, +length)
+  // mmap delivery, when the read had to fault pages in: covers [position, +length). Empty
+  // when every page was already in the page cache: the slice maps on first use of its Buffer.
+  std::shared_ptr<MappedRegion> mapping;
+  uint64_t map_hint = 0;                  // the length for a new whole-segment mapping
 };
 
 // What retention and the cleaner need to know about one segment.

@@ -143,8 +143,8 @@ export interface ReadSlice {
    */
   readonly length: number;
   /**
-   * 'mmap' delivery: a read-only Buffer over the mapped segment, pages already faulted in on
-   * the worker thread. Never write to it (the mapping is PROT_READ: a write crashes the
+   * 'mmap' delivery: a read-only Buffer over the mapped segment, its pages in the page cache
+   * (the worker thread checked, cachestat(2), and faulted in those that were not). Never write to it (the mapping is PROT_READ: a write crashes the
    * process). Made on first access (a slice sent with sendFileNow never makes one, so it adds
    * nothing to V8's external memory); once made it keeps the mapping alive by itself, also
    * after release(). First asked after release(), it is empty. Undefined for 'sendfile'
@@ -360,8 +360,8 @@ export function sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number)
  * Sends bytes [skip, skip + length) of a slice to a socket with sendfile(2) on the calling
  * thread, as many as the socket's send buffer takes now (it never waits, so the caller
  * writes the rest through Node); returns how many went out. For 'mmap' slices, whose pages
- * the read worker already faulted in: the call copies from the page cache and never waits
- * for the disk. The socket must have nothing queued in Node (writableLength 0) or the bytes
+ * the read worker found in, or brought into, the page cache: the call copies from the page
+ * cache and never waits for the disk. The socket must have nothing queued in Node (writableLength 0) or the bytes
  * would overtake it. A socket error returns what was sent (Node's next write reports it);
  * a file error throws LogError 56.
  */

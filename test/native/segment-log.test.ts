@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -252,6 +253,40 @@ t.test('slices outlive segment deletion, truncation and close', async (t) => {
   oldSlice.release();
   oldSlice.release();
   t.equal(oldSlice.released, true);
+});
+
+/** Bytes of `file` in the page cache (util-linux fincore), or undefined without the tool. */
+function residentBytes(file: string): number | undefined {
+  try {
+    return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file], { encoding: 'utf8' }).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('an mmap read brings the pages it returns into the page cache before it resolves', async (t) => {
+  const dir = tempDir(t);
+  const log = openLog(t, dir);
+  const batches = Array.from({ length: 64 }, (_, i) => appendBatch(log, simpleRecords(8, 4000, i)));
+  log.flush(); // clean pages can be dropped
+  const segment = join(dir, '00000000000000000000.log');
+  // GNU dd: iflag=nocache with count=0 asks the kernel to drop the whole file's cached pages.
+  execFileSync('dd', [`if=${segment}`, 'iflag=nocache', 'count=0', 'status=none']);
+  const before = residentBytes(segment);
+  if (before === undefined || before > log.size / 2) {
+    t.skip(`cannot drop the segment's pages here (fincore: ${before ?? 'missing'})`);
+    return;
+  }
+  const slice = (await log.read(batches[8]!.baseOffset, 1 << 20, true, 'mmap'))!;
+  const after = residentBytes(segment)!;
+  t.ok(after - before >= slice.length - 8192, `the ${slice.length} bytes read are resident (${before} -> ${after} bytes)`);
+  t.ok(slice.buffer!.equals(Buffer.concat(batches.slice(8, 8 + Math.round(slice.length / batches[8]!.bytes.length)).map((b) => b.bytes))));
+  slice.release();
+  // Already resident: the read maps nothing and the Buffer is made on first use.
+  const again = (await log.read(batches[8]!.baseOffset, 1 << 20, true, 'mmap'))!;
+  t.equal(again.length, slice.length);
+  t.ok(again.buffer!.equals(slice.buffer!), 'a Buffer made after a read that mapped nothing has the same bytes');
+  again.release();
 });
 
 t.test('concurrent reads while appending', async (t) => {
