@@ -114,7 +114,9 @@ export class Connection implements ConnectionInfo {
       }, authenticationTimeoutMs);
       this.authenticationTimer.unref();
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!this.directSend || !readIntoOwnBuffers(socket, this.frames, (bytes) => this.onRead(bytes))) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
     socket.on('drain', () => this.maybeResume());
     socket.on('error', (error) => this.logger.debug(`connection ${this.id} ${this.remoteAddress}: ${error.message}`));
     socket.on('close', () => this.onSocketClosed());
@@ -169,21 +171,47 @@ export class Connection implements ConnectionInfo {
 
   private onData(chunk: Buffer): void {
     if (this.isClosed) return;
-    this.heldBytes += chunk.length;
-    if (this.options.memory !== undefined && !this.options.memory.hold(chunk.length)) {
+    this.holdRead(chunk.length);
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(chunk);
+    } catch (error) {
+      this.framingFailed(error);
+      return;
+    }
+    this.startRequests(frames);
+  }
+
+  /** Plain TCP: `bytes` were read into the frame reader's own buffer. */
+  private onRead(bytes: number): void {
+    if (this.isClosed) return;
+    this.holdRead(bytes);
+    let frames: Buffer[];
+    try {
+      frames = this.frames.received(bytes);
+    } catch (error) {
+      this.framingFailed(error);
+      return;
+    }
+    this.startRequests(frames);
+  }
+
+  private holdRead(bytes: number): void {
+    this.heldBytes += bytes;
+    if (this.options.memory !== undefined && !this.options.memory.hold(bytes)) {
       // Over queued.max.request.bytes: stop reading until another request is answered.
       this.waitingForMemory = true;
       this.socket.pause();
       this.options.memory.whenAvailable(this.resumeForMemory);
     }
-    let frames: Buffer[];
-    try {
-      frames = this.frames.push(chunk);
-    } catch (error) {
-      if (error instanceof FrameTooLargeError) this.close(error.message);
-      else this.close(`framing error: ${(error as Error).message}`);
-      return;
-    }
+  }
+
+  private framingFailed(error: unknown): void {
+    if (error instanceof FrameTooLargeError) this.close(error.message);
+    else this.close(`framing error: ${(error as Error).message}`);
+  }
+
+  private startRequests(frames: Buffer[]): void {
     for (const frame of frames) this.startRequest(frame);
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
     this.watchPartialFrame();
@@ -321,4 +349,46 @@ function releaseChunks(chunks: ResponseChunks | null): void {
   for (const chunk of chunks ?? []) {
     if (!Buffer.isBuffer(chunk)) (chunk as OutboundRecords).release();
   }
+}
+
+/**
+ * Node's own socket internals behind `net.Socket`'s `onread` option (the symbols the
+ * Socket constructor sets), which only sockets made by `net.connect` can ask for: a server's
+ * sockets are made by Node. Found once by their descriptions; undefined on a Node without them.
+ */
+let onreadSymbols: { buffer: symbol; callback: symbol; generator: symbol } | null | undefined;
+
+function findOnreadSymbols(socket: Socket): typeof onreadSymbols {
+  if (onreadSymbols !== undefined) return onreadSymbols;
+  const named = (name: string) => Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === name);
+  const buffer = named('kBuffer');
+  const callback = named('kBufferCb');
+  const generator = named('kBufferGen');
+  onreadSymbols = buffer !== undefined && callback !== undefined && generator !== undefined ? { buffer, callback, generator } : null;
+  return onreadSymbols;
+}
+
+/**
+ * Makes a plain TCP socket read into the frame reader's buffers (what `onread: { buffer,
+ * callback }` does for client sockets): no Buffer allocated per read, no Readable stream
+ * machinery, and a large frame read straight into its final buffer (frame-reader.ts). After
+ * each read Node asks the generator where the next read goes. pause() and resume() stop
+ * and restart reading as they do for such sockets. Returns false (the caller reads 'data'
+ * events) where Node lacks the internals this needs.
+ */
+function readIntoOwnBuffers(socket: Socket, frames: FrameReader, onRead: (bytes: number) => void): boolean {
+  const symbols = findOnreadSymbols(socket);
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null })._handle;
+  if (symbols == null || typeof handle?.useUserBuffer !== 'function') return false;
+  const first = frames.readBuffer();
+  const internals = socket as unknown as Record<symbol, unknown>;
+  internals[symbols.buffer] = first;
+  internals[symbols.generator] = () => frames.readBuffer();
+  internals[symbols.callback] = (bytes: number) => {
+    onRead(bytes);
+  };
+  handle.useUserBuffer(first);
+  // Flowing, so that the peer's end of stream still ends and closes the socket.
+  socket.resume();
+  return true;
 }
