@@ -239,7 +239,7 @@ export class SpateBroker {
     });
     await Promise.all(drained);
     this.logger.info(`Shutdown: ${drained.length} connection(s) drained in ${Math.round(performance.now() - started)} ms`);
-    for (const connection of this.connections) connection.close();
+    for (const connection of this.connections) connection.closeAfterDrain();
     await Promise.all(closing);
     if (this.state !== undefined) {
       this.state.groups.stop();

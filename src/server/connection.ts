@@ -72,6 +72,8 @@ export class Connection implements ConnectionInfo {
   private readonly queue: Pending[] = [];
   private isClosed = false;
   private drainStarted = false;
+  /** closeAfterDrain(): what arrives now is read and dropped. */
+  private discarding = false;
   private resolveDraining!: () => void;
   /** Resolves when drain() starts (ConnectionInfo.draining). */
   readonly draining: Promise<void> = new Promise((resolve) => (this.resolveDraining = resolve));
@@ -143,6 +145,23 @@ export class Connection implements ConnectionInfo {
     }
   }
 
+  /**
+   * Ends a drained connection without losing answers already sent. A socket closed while
+   * requests sit unread in its receive buffer sends a reset, and a reset makes the client's
+   * kernel drop answers the client had not read yet: a pipelining client that kept sending
+   * during the drain lost its last answers that way. So the connection sends its FIN, reads
+   * and drops whatever still arrives, and closes once the client has closed too, or after
+   * `lingerMs`.
+   */
+  closeAfterDrain(lingerMs = 200): void {
+    if (this.isClosed) return;
+    this.discarding = true;
+    this.socket.once('end', () => this.close());
+    setTimeout(() => this.close(), lingerMs).unref();
+    this.socket.end();
+    this.socket.resume();
+  }
+
   close(reason?: string): void {
     if (this.isClosed) return;
     if (reason !== undefined) this.logger.info(`Closing connection ${this.id} from ${this.remoteAddress}: ${reason}`);
@@ -170,7 +189,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.discarding) return;
     this.holdRead(chunk.length);
     let frames: Buffer[];
     try {
@@ -184,7 +203,7 @@ export class Connection implements ConnectionInfo {
 
   /** Plain TCP: `bytes` were read into the frame reader's own buffer. */
   private onRead(bytes: number): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.discarding) return;
     this.holdRead(bytes);
     let frames: Buffer[];
     try {
