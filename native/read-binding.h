@@ -27,6 +27,7 @@ class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
   Napi::Value Release(const Napi::CallbackInfo& info);
   Napi::Value Released(const Napi::CallbackInfo& info);
   Napi::Value GetBuffer(const Napi::CallbackInfo& info);
+  Napi::Value CopyTo(const Napi::CallbackInfo& info);
 
  private:
   std::shared_ptr<MappedRegion> mapping_;  // until the buffer is made or release()
@@ -40,6 +41,7 @@ class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
 };
 
 Napi::Value StartRead(const Napi::CallbackInfo& info, const std::shared_ptr<SegmentLog>& log);
+Napi::Value ReadNow(const Napi::CallbackInfo& info, const std::shared_ptr<SegmentLog>& log);
 Napi::Value StartOffsetForTimestamp(const Napi::CallbackInfo& info,
                                     const std::shared_ptr<SegmentLog>& log);
 

@@ -4,7 +4,8 @@
 // Threading: validateBatches, append, flush, close, truncateTo and deleteSegmentsBefore
 // run synchronously on the calling thread (appends are page-cache writes, like Kafka's).
 // read, offsetForTimestamp, replaceSegment, SegmentLog.open and sendFile run on libuv worker threads and
-// return promises, so the event loop never waits on the disk or a slow socket.
+// return promises, so the event loop never waits on the disk or a slow socket; readNow reads
+// on the calling thread only what is in the page cache, and says so when it cannot.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,6 +158,12 @@ export interface ReadSlice {
   readonly released: boolean;
   /** Drops the slice's reference on the segment file. Idempotent. */
   release(): void;
+  /**
+   * Copies the slice's first `length` bytes into `target` at `targetOffset` (pread on the
+   * calling thread: the read brought the pages into the page cache). Throws LogError 56 on a
+   * file error, SLICE_RELEASED after release().
+   */
+  copyTo(target: Uint8Array, targetOffset: number, length: number): void;
 }
 
 export interface TimestampAndOffset {
@@ -183,6 +190,12 @@ export interface SegmentLog {
    * sendFile.
    */
   read(offset: bigint, maxBytes: number, minOneBatch: boolean, delivery?: Delivery): Promise<ReadSlice | null>;
+  /**
+   * The same read on the calling thread, when it cannot wait for the disk: the offset lies
+   * in the active segment and every page the read touches is in the page cache (cachestat).
+   * Returns undefined otherwise; the caller then uses read(). Throws what read() rejects with.
+   */
+  readNow(offset: bigint, maxBytes: number, minOneBatch: boolean, delivery?: Delivery): ReadSlice | null | undefined;
   /**
    * ListOffsets by timestamp: the first record with timestamp >= `timestamp` (exact for
    * uncompressed batches; for compressed ones the batch's base offset and max timestamp),

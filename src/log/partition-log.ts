@@ -516,7 +516,10 @@ export class PartitionLog {
     }
     if (offset === this.logEndOffset) return null;
     try {
-      const slice = await this.segments.read(offset, maxBytes, minOneBatch, 'mmap');
+      // Consumers near the log end read the active segment from the page cache: on this
+      // thread, without the two thread switches a worker read costs; anything else on a worker.
+      let slice = this.segments.readNow(offset, maxBytes, minOneBatch, 'mmap');
+      if (slice === undefined) slice = await this.segments.read(offset, maxBytes, minOneBatch, 'mmap');
       return slice === null ? null : new LogRecords(slice);
     } catch (error) {
       if (error instanceof LogError && error.kafkaCode === ErrorCode.CORRUPT_MESSAGE && !this.reportedCorruption.has(error.message)) {
