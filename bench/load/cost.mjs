@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // What a broker spends per GiB moved, measured so that it does not depend on how busy the
-// machine is: broker CPU seconds (user and system apart), minor page faults and context
-// switches, all read from /proc/<pid> over each phase and divided by the record bytes moved.
+// machine is: broker CPU seconds (user and system apart, and the main thread's alone: the
+// part no other core can take), minor page faults and context switches of the main
+// thread, all read from /proc/<pid> over each phase and divided by the record bytes moved.
 // The broker runs pinned to CPU 0 and the bench's generator (generator.mjs) to CPU 1.
 //
 //   node bench/load/cost.mjs [--bin name=path/to/bin/spate.js ...] [--rounds 3]
@@ -51,6 +52,17 @@ const builds = (values.bin.length > 0 ? values.bin : [`current=${join(root, 'bin
 const GIB = 1024 ** 3;
 const TICKS = 100;
 
+/** CPU seconds of the process's main thread (the event loop; its tid is the pid). */
+function mainThreadSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function procStat(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -60,6 +72,7 @@ function procStat(pid) {
     minflt: Number(f[7]),
     utime: Number(f[11]) / TICKS,
     stime: Number(f[12]) / TICKS,
+    main: mainThreadSeconds(pid),
     voluntary: field('voluntary_ctxt_switches'),
     involuntary: field('nonvoluntary_ctxt_switches'),
   };
@@ -191,6 +204,7 @@ function perGib(phase) {
     cpu: (phase.utime + phase.stime) / gib,
     user: phase.utime / gib,
     sys: phase.stime / gib,
+    main: phase.main / gib,
     faults: phase.minflt / gib,
     switches: (phase.voluntary + phase.involuntary) / gib,
   };
@@ -207,7 +221,7 @@ function describe(label, phase) {
         .join(' ')
     : '';
   return (
-    `${label.padEnd(22)} ${(phase.bytes / GIB).toFixed(2)} GiB ${phase.mbPerSec.toFixed(0).padStart(5)} MB/s  cpu ${g.cpu.toFixed(3)} s/GiB (user ${g.user.toFixed(3)} sys ${g.sys.toFixed(3)})` +
+    `${label.padEnd(22)} ${(phase.bytes / GIB).toFixed(2)} GiB ${phase.mbPerSec.toFixed(0).padStart(5)} MB/s  cpu ${g.cpu.toFixed(3)} s/GiB (user ${g.user.toFixed(3)} sys ${g.sys.toFixed(3)}; main thread ${g.main.toFixed(3)})` +
     `  faults ${Math.round(g.faults)}/GiB  switches ${Math.round(g.switches)}/GiB${phase.requests ? `  requests ${phase.requests}` : ''}  MC ${phase.mc}${sys}`
   );
 }
