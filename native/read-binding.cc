@@ -88,11 +88,9 @@ Napi::Object ReadSliceWrap::Create(Napi::Env env, ReadResult& result) {
   wrap->file_ = std::move(result.file);
   wrap->position_ = result.position;
   wrap->length_ = result.length;
-  slice.Set("baseOffset", Napi::BigInt::New(env, result.base_offset));
-  slice.Set("lastOffset", Napi::BigInt::New(env, result.last_offset));
-  slice.Set("length", Napi::Number::New(env, static_cast<double>(result.length)));
-  slice.Set("position", Napi::Number::New(env, static_cast<double>(result.position)));
-  slice.Set("fd", Napi::Number::New(env, wrap->file_->fd.get()));
+  wrap->base_offset_ = result.base_offset;
+  wrap->last_offset_ = result.last_offset;
+  wrap->fd_ = wrap->file_->fd.get();
   wrap->mapped_ = result.mapped;
   wrap->mapping_ = std::move(result.mapping);
   wrap->map_hint_ = result.map_hint;
@@ -152,6 +150,12 @@ Napi::Value ReadSliceWrap::CopyTo(const Napi::CallbackInfo& info) {
   if (!status.ok()) Throw(env, status);
   return env.Undefined();
 }
+
+Napi::Value ReadSliceWrap::BaseOffset(const Napi::CallbackInfo& info) { return Napi::BigInt::New(info.Env(), base_offset_); }
+Napi::Value ReadSliceWrap::LastOffset(const Napi::CallbackInfo& info) { return Napi::BigInt::New(info.Env(), last_offset_); }
+Napi::Value ReadSliceWrap::Length(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(length_)); }
+Napi::Value ReadSliceWrap::Position(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(position_)); }
+Napi::Value ReadSliceWrap::Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
 
 Napi::Value ReadSliceWrap::Released(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), !file_);
@@ -224,6 +228,11 @@ void InitReadSlice(Napi::Env env, Napi::Object exports) {
       {ReadSliceWrap::InstanceMethod<&ReadSliceWrap::Release>("release"),
        ReadSliceWrap::InstanceMethod<&ReadSliceWrap::CopyTo>("copyTo"),
        ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::Released>("released"),
+       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::BaseOffset>("baseOffset"),
+       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::LastOffset>("lastOffset"),
+       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::Length>("length"),
+       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::Position>("position"),
+       ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::Fd>("fd"),
        ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::GetBuffer>("buffer")});
   Data(env).read_slice_class = Napi::Persistent(slice_class);
   exports.Set("ReadSlice", slice_class);
