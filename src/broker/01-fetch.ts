@@ -270,8 +270,12 @@ function waitForAppend(context: RequestContext, logs: PartitionLog[], maxWaitMs:
     };
     for (const log of logs) unsubscribes.push(log.onAppend(done));
     timer = setTimeout(done, maxWaitMs);
-    void context.connection.closed.then(done);
-    void context.connection.draining?.then(done);
+    const connection = context.connection;
+    if (connection.onStop !== undefined) unsubscribes.push(connection.onStop(done));
+    else {
+      void connection.closed.then(done);
+      void connection.draining?.then(done);
+    }
   });
 }
 
@@ -306,10 +310,12 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
         target.replica.recordFollowerFetch(replicaId, target.fetchOffset, broker.now());
       }
     }
+    // A connection without the stopping flag (the HTTP gateway's) is watched through its promise.
     let shuttingDown = false;
-    void context.connection.draining?.then(() => (shuttingDown = true));
+    if (context.connection.stopping === undefined) void context.connection.draining?.then(() => (shuttingDown = true));
+    const stopping = () => shuttingDown || context.connection.stopping === true;
     let results = await readTargets(targets, responseMaxBytes, readCommitted, follower);
-    while (bytesOf(results) < request.minBytes && !hasError(results) && !shuttingDown) {
+    while (bytesOf(results) < request.minBytes && !hasError(results) && !stopping()) {
       const remaining = deadline - broker.now();
       if (remaining <= 0) break;
       for (const result of results) result.records?.release();

@@ -74,6 +74,7 @@ export class Connection implements ConnectionInfo {
   private drainStarted = false;
   /** closeAfterDrain(): what arrives now is read and dropped. */
   private discarding = false;
+  private readonly stopListeners = new Set<() => void>();
   private resolveDraining!: () => void;
   /** Resolves when drain() starts (ConnectionInfo.draining). */
   readonly draining: Promise<void> = new Promise((resolve) => (this.resolveDraining = resolve));
@@ -128,6 +129,27 @@ export class Connection implements ConnectionInfo {
     return !this.isClosed;
   }
 
+  get stopping(): boolean {
+    return this.isClosed || this.drainStarted;
+  }
+
+  onStop(listener: () => void): () => void {
+    if (this.stopping) {
+      queueMicrotask(listener);
+      return noop;
+    }
+    this.stopListeners.add(listener);
+    return () => this.stopListeners.delete(listener);
+  }
+
+  /** Runs the onStop listeners (the connection closed or started draining). */
+  private notifyStop(): void {
+    if (this.stopListeners.size === 0) return;
+    const listeners = [...this.stopListeners];
+    this.stopListeners.clear();
+    for (const listener of listeners) listener();
+  }
+
   get inFlight(): number {
     return this.queue.length;
   }
@@ -140,6 +162,7 @@ export class Connection implements ConnectionInfo {
     this.drainStarted = true;
     this.socket.pause();
     this.resolveDraining();
+    this.notifyStop();
     while ((this.queue.length > 0 || this.socket.writableLength > 0) && !this.isClosed) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -170,6 +193,7 @@ export class Connection implements ConnectionInfo {
     this.releaseQueued();
     this.releaseResources();
     this.resolveClosed();
+    this.notifyStop();
   }
 
   throttle(ms: number): void {
@@ -305,6 +329,7 @@ export class Connection implements ConnectionInfo {
       this.releaseQueued();
       this.releaseResources();
       this.resolveClosed();
+      this.notifyStop();
       return;
     }
     this.maybeResume();
@@ -360,9 +385,12 @@ export class Connection implements ConnectionInfo {
       this.releaseQueued();
       this.releaseResources();
       this.resolveClosed();
+      this.notifyStop();
     }
   }
 }
+
+function noop(): void {}
 
 function releaseChunks(chunks: ResponseChunks | null): void {
   for (const chunk of chunks ?? []) {
