@@ -27,13 +27,17 @@ struct AppendResult {
 // A contiguous run of whole batches inside one segment file.
 struct ReadResult {
   bool at_end = false;  // the offset was the log end offset: nothing to read yet
+  bool would_block = false;  // a no_wait read that must go to a worker thread instead
   int64_t base_offset = 0;
   int64_t last_offset = -1;
   uint64_t position = 0;
   uint64_t length = 0;  // 0 when the first batch exceeds max_bytes and min_one_batch is off
   std::shared_ptr<SegmentFile> file;
   bool mapped = false;                    // mmap delivery was asked for
-  std::shared_ptr<MappedRegion> mapping;  // mmap delivery only; covers [position, +length)
+  // mmap delivery, when the read had to fault pages in: covers [position, +length). Empty
+  // when every page was already in the page cache: the slice maps on first use of its Buffer.
+  std::shared_ptr<MappedRegion> mapping;
+  uint64_t map_hint = 0;                  // the length for a new whole-segment mapping
 };
 
 // What retention and the cleaner need to know about one segment.
@@ -110,8 +114,11 @@ class SegmentLog {
   Status Append(uint8_t* data, size_t length, size_t batch_count, int64_t now_ms,
                 AppendResult* out);
 
-  // Worker-thread entry points (log-read.cc).
-  Status Read(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map, ReadResult* out);
+  // Worker-thread entry points (log-read.cc). With `no_wait` (the event loop's fast path)
+  // a read that might wait for the disk is not made: one outside the active segment, or
+  // whose bytes are not all in the page cache, returns ok with out->would_block set.
+  Status Read(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map, ReadResult* out,
+              bool no_wait = false);
   Status OffsetForTimestamp(int64_t timestamp, TimestampLookup* out);
 
   Status Flush();

@@ -5,7 +5,6 @@
 
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { decodeDataRecords, loadRecordCodecs } from '../http/websocket-streams.js';
 import { partitionForKey } from '../http/partitioner.js';
 import {
   type CreateTopicsResponse,
@@ -263,6 +262,9 @@ async function committedOffsets(client: KafkaClient, node: number, group: string
 
 /** Fetches from each partition's leader until --count records or --timeout-ms without records. */
 async function consume(client: KafkaClient, options: CommandOptions): Promise<number> {
+  // Loaded here, not at the top: websocket-streams.ts pulls in the HTTP side (uWebSockets.js,
+  // prom-client), which a `spate start` without an HTTP listener must not load.
+  const { decodeDataRecords, loadRecordCodecs } = await import('../http/websocket-streams.js');
   await loadRecordCodecs();
   const topic = required(options, 'topic');
   const count = integer(options, 'count', Number.MAX_SAFE_INTEGER);

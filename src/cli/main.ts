@@ -131,7 +131,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     await cluster.start();
     const logger = cluster.brokers[0]!.logger;
     logger.info(`Spate cluster of ${count} brokers ready on ${cluster.bootstrap} (started in ${Math.round(performance.now() - started)} ms)`);
-    await untilSignal(logger, () => cluster.stop());
+    await untilSignal(logger, () => cluster.stop()).done;
     logger.info('Stopped');
     return 0;
   }
@@ -169,23 +169,33 @@ export async function main(argv: string[]): Promise<number | undefined> {
     config,
     logger,
     ...(store !== undefined ? { metadataStore: store } : {}),
+    // Ready as soon as Kafka clients are served; the HTTP listener follows a few ms later.
+    onListening: (ready) =>
+      ready.logger.info(
+        `Spate broker ${ready.config.nodeId} ready on ${ready.bootstrap} (data in ${ready.config.dataDir}, started in ${Math.round(performance.now() - started)} ms)`,
+      ),
   });
-  try {
-    await broker.start();
-  } catch (error) {
-    await store?.close();
-    throw error;
-  }
-  const unwatch = store !== undefined ? keepInternalTopics(broker) : undefined;
-  broker.logger.info(
-    `Spate broker ${broker.config.nodeId} ready on ${broker.bootstrap}${broker.httpUrl !== undefined ? `, HTTP on ${broker.httpUrl}` : ''} (data in ${broker.config.dataDir}, started in ${Math.round(performance.now() - started)} ms)`,
-  );
-
-  await untilSignal(broker.logger, async () => {
+  // Signals are handled from before the ready line: one that arrives while the HTTP side is
+  // still coming up waits for it, then shuts down cleanly.
+  const starting = broker.start();
+  let unwatch: (() => void) | undefined;
+  const signalled = untilSignal(broker.logger, async () => {
+    await starting.catch(() => undefined);
     unwatch?.();
     await broker.stop();
     await store?.close();
   });
+  try {
+    await starting;
+  } catch (error) {
+    signalled.cancel();
+    await store?.close();
+    throw error;
+  }
+  unwatch = store !== undefined ? keepInternalTopics(broker) : undefined;
+  if (broker.httpUrl !== undefined) broker.logger.info(`HTTP on ${broker.httpUrl} (metrics, REST, WebSocket; up ${Math.round(performance.now() - started)} ms after start)`);
+
+  await signalled.done;
   broker.logger.info('Stopped');
   return 0;
 }
@@ -198,19 +208,24 @@ function reservedProducerIds(dataDir: string): bigint {
   return /^\d+$/.test(text) ? BigInt(text) : 0n;
 }
 
-/** Waits for SIGTERM or SIGINT, then runs `stop`. */
-function untilSignal(logger: { info(message: string): void; error(message: string): void }, stop: () => Promise<void>): Promise<void> {
-  return new Promise<void>((resolve) => {
+/** Runs `stop` on SIGTERM or SIGINT; `done` resolves once it has run, cancel() stops listening. */
+function untilSignal(logger: { info(message: string): void; error(message: string): void }, stop: () => Promise<void>): { done: Promise<void>; cancel(): void } {
+  let cancel = () => undefined as void;
+  const done = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info(`${signal} received, shutting down`);
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      cancel();
       stop().then(resolve, (error: unknown) => {
         logger.error(`Shutdown failed: ${(error as Error).message}`);
         resolve();
       });
     };
+    cancel = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  return { done, cancel };
 }

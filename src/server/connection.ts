@@ -72,6 +72,9 @@ export class Connection implements ConnectionInfo {
   private readonly queue: Pending[] = [];
   private isClosed = false;
   private drainStarted = false;
+  /** closeAfterDrain(): what arrives now is read and dropped. */
+  private discarding = false;
+  private readonly stopListeners = new Set<() => void>();
   private resolveDraining!: () => void;
   /** Resolves when drain() starts (ConnectionInfo.draining). */
   readonly draining: Promise<void> = new Promise((resolve) => (this.resolveDraining = resolve));
@@ -115,7 +118,9 @@ export class Connection implements ConnectionInfo {
       }, authenticationTimeoutMs);
       this.authenticationTimer.unref();
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!this.directSend || !readIntoOwnBuffers(socket, this.frames, (bytes) => this.onRead(bytes))) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
     socket.on('drain', () => this.maybeResume());
     socket.on('error', (error) => this.logger.debug(`connection ${this.id} ${this.remoteAddress}: ${error.message}`));
     socket.on('close', () => this.onSocketClosed());
@@ -123,6 +128,27 @@ export class Connection implements ConnectionInfo {
 
   get isOpen(): boolean {
     return !this.isClosed;
+  }
+
+  get stopping(): boolean {
+    return this.isClosed || this.drainStarted;
+  }
+
+  onStop(listener: () => void): () => void {
+    if (this.stopping) {
+      queueMicrotask(listener);
+      return noop;
+    }
+    this.stopListeners.add(listener);
+    return () => this.stopListeners.delete(listener);
+  }
+
+  /** Runs the onStop listeners (the connection closed or started draining). */
+  private notifyStop(): void {
+    if (this.stopListeners.size === 0) return;
+    const listeners = [...this.stopListeners];
+    this.stopListeners.clear();
+    for (const listener of listeners) listener();
   }
 
   get inFlight(): number {
@@ -137,9 +163,27 @@ export class Connection implements ConnectionInfo {
     this.drainStarted = true;
     this.socket.pause();
     this.resolveDraining();
+    this.notifyStop();
     while ((this.queue.length > 0 || this.socket.writableLength > 0) && !this.isClosed) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  }
+
+  /**
+   * Ends a drained connection without losing answers already sent. A socket closed while
+   * requests sit unread in its receive buffer sends a reset, and a reset makes the client's
+   * kernel drop answers the client had not read yet: a pipelining client that kept sending
+   * during the drain lost its last answers that way. So the connection sends its FIN, reads
+   * and drops whatever still arrives, and closes once the client has closed too, or after
+   * `lingerMs`.
+   */
+  closeAfterDrain(lingerMs = 200): void {
+    if (this.isClosed) return;
+    this.discarding = true;
+    this.socket.once('end', () => this.close());
+    setTimeout(() => this.close(), lingerMs).unref();
+    this.socket.end();
+    this.socket.resume();
   }
 
   close(reason?: string): void {
@@ -150,6 +194,7 @@ export class Connection implements ConnectionInfo {
     this.releaseQueued();
     this.releaseResources();
     this.resolveClosed();
+    this.notifyStop();
   }
 
   throttle(ms: number): void {
@@ -169,22 +214,48 @@ export class Connection implements ConnectionInfo {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.isClosed) return;
-    this.heldBytes += chunk.length;
-    if (this.options.memory !== undefined && !this.options.memory.hold(chunk.length)) {
+    if (this.isClosed || this.discarding) return;
+    this.holdRead(chunk.length);
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(chunk);
+    } catch (error) {
+      this.framingFailed(error);
+      return;
+    }
+    this.startRequests(frames);
+  }
+
+  /** Plain TCP: `bytes` were read into the frame reader's own buffer. */
+  private onRead(bytes: number): void {
+    if (this.isClosed || this.discarding) return;
+    this.holdRead(bytes);
+    let frames: Buffer[];
+    try {
+      frames = this.frames.received(bytes);
+    } catch (error) {
+      this.framingFailed(error);
+      return;
+    }
+    this.startRequests(frames);
+  }
+
+  private holdRead(bytes: number): void {
+    this.heldBytes += bytes;
+    if (this.options.memory !== undefined && !this.options.memory.hold(bytes)) {
       // Over queued.max.request.bytes: stop reading until another request is answered.
       this.waitingForMemory = true;
       this.socket.pause();
       this.options.memory.whenAvailable(this.resumeForMemory);
     }
-    let frames: Buffer[];
-    try {
-      frames = this.frames.push(chunk);
-    } catch (error) {
-      if (error instanceof FrameTooLargeError) this.close(error.message);
-      else this.close(`framing error: ${(error as Error).message}`);
-      return;
-    }
+  }
+
+  private framingFailed(error: unknown): void {
+    if (error instanceof FrameTooLargeError) this.close(error.message);
+    else this.close(`framing error: ${(error as Error).message}`);
+  }
+
+  private startRequests(frames: Buffer[]): void {
     for (const frame of frames) this.startRequest(frame);
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
     this.watchPartialFrame();
@@ -259,6 +330,7 @@ export class Connection implements ConnectionInfo {
       this.releaseQueued();
       this.releaseResources();
       this.resolveClosed();
+      this.notifyStop();
       return;
     }
     this.maybeResume();
@@ -314,12 +386,57 @@ export class Connection implements ConnectionInfo {
       this.releaseQueued();
       this.releaseResources();
       this.resolveClosed();
+      this.notifyStop();
     }
   }
 }
+
+function noop(): void {}
 
 function releaseChunks(chunks: ResponseChunks | null): void {
   for (const chunk of chunks ?? []) {
     if (!Buffer.isBuffer(chunk)) (chunk as OutboundRecords).release();
   }
+}
+
+/**
+ * Node's own socket internals behind `net.Socket`'s `onread` option (the symbols the
+ * Socket constructor sets), which only sockets made by `net.connect` can ask for: a server's
+ * sockets are made by Node. Found once by their descriptions; undefined on a Node without them.
+ */
+let onreadSymbols: { buffer: symbol; callback: symbol; generator: symbol } | null | undefined;
+
+function findOnreadSymbols(socket: Socket): typeof onreadSymbols {
+  if (onreadSymbols !== undefined) return onreadSymbols;
+  const named = (name: string) => Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === name);
+  const buffer = named('kBuffer');
+  const callback = named('kBufferCb');
+  const generator = named('kBufferGen');
+  onreadSymbols = buffer !== undefined && callback !== undefined && generator !== undefined ? { buffer, callback, generator } : null;
+  return onreadSymbols;
+}
+
+/**
+ * Makes a plain TCP socket read into the frame reader's buffers (what `onread: { buffer,
+ * callback }` does for client sockets): no Buffer allocated per read, no Readable stream
+ * machinery, and a large frame read straight into its final buffer (frame-reader.ts). After
+ * each read Node asks the generator where the next read goes. pause() and resume() stop
+ * and restart reading as they do for such sockets. Returns false (the caller reads 'data'
+ * events) where Node lacks the internals this needs.
+ */
+function readIntoOwnBuffers(socket: Socket, frames: FrameReader, onRead: (bytes: number) => void): boolean {
+  const symbols = findOnreadSymbols(socket);
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null })._handle;
+  if (symbols == null || typeof handle?.useUserBuffer !== 'function') return false;
+  const first = frames.readBuffer();
+  const internals = socket as unknown as Record<symbol, unknown>;
+  internals[symbols.buffer] = first;
+  internals[symbols.generator] = () => frames.readBuffer();
+  internals[symbols.callback] = (bytes: number) => {
+    onRead(bytes);
+  };
+  handle.useUserBuffer(first);
+  // Flowing, so that the peer's end of stream still ends and closes the socket.
+  socket.resume();
+  return true;
 }
