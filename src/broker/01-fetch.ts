@@ -284,7 +284,9 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
       if (remaining <= 0) break;
       for (const result of results) result.records?.release();
       const logs = targets.map((target) => target.log).filter((log): log is PartitionLog => log !== undefined);
+      const parkedAt = performance.now();
       await waitForAppend(context, logs, remaining);
+      context.remoteMs = (context.remoteMs ?? 0) + (performance.now() - parkedAt);
       if (!context.connection.isOpen) return emptyFetchResponse(ErrorCode.NONE);
       results = await readTargets(targets, responseMaxBytes, readCommitted, follower);
     }

@@ -130,6 +130,7 @@ export class HttpGateway implements GatewayContext {
     if (this.closing) return;
     this.closing = true;
     this.streams.stop();
+    this.options.metrics.close();
     if (this.listenSocket !== undefined) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
     // Closes the open HTTP and WebSocket connections too (in the binary, not in its typings).
@@ -149,6 +150,7 @@ export class HttpGateway implements GatewayContext {
       broker: this.state,
       connection: this.connectionInfo,
       principal: ANONYMOUS,
+      remoteMs: 0,
       authorize: (operation, resource) => security.authorize(ANONYMOUS, '127.0.0.1', operation, resource),
       authorizeAny: (operation, resourceType) => security.authorizeAny(ANONYMOUS, '127.0.0.1', operation, resourceType),
       authorizedOperations: (resource) => security.authorizedOperations(ANONYMOUS, '127.0.0.1', resource, supportedOperations(resource.type)),

@@ -15,7 +15,7 @@ import { LogManager } from '../log/log-manager.js';
 import { parseHttpListener } from '../http/http-listener.js';
 import type { HttpGateway } from '../http/http-server.js';
 import type { BrokerMetrics } from '../metrics/broker-metrics.js';
-import { Connection, type NetworkTotals } from './connection.js';
+import { Connection, type NetworkTotals, type RequestTimesSink } from './connection.js';
 import { InProcessMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { Dispatcher } from './dispatcher.js';
@@ -58,6 +58,8 @@ export class SpateBroker {
   /** Open connections by listener name (the active-connections metric). */
   private readonly connectionCounts = new Map<string, number>();
   private readonly network: NetworkTotals = { sentDirectBytes: 0 };
+  /** The metrics' request-time hook, when HTTP (and so /metrics) is on. */
+  private requestTimes?: RequestTimesSink;
   private gateway?: HttpGateway;
   private nextConnectionId = 1;
   private housekeeping?: NodeJS.Timeout;
@@ -167,6 +169,7 @@ export class SpateBroker {
       const { BrokerMetrics } = await import('../metrics/broker-metrics.js');
       metrics = new BrokerMetrics(state, this.connectionCounts, this.network);
       dispatcher.observer = metrics.observe;
+      this.requestTimes = metrics.requestTimes;
     }
     try {
       for (const listener of this.config.listeners) {
@@ -275,6 +278,7 @@ export class SpateBroker {
         requestReadTimeoutMs: this.config.values.get('spate.request.read.timeout.ms') as number,
         authenticationTimeoutMs: this.config.values.get('spate.authentication.timeout.ms') as number,
         network: this.network,
+        ...(this.requestTimes !== undefined ? { requestTimes: this.requestTimes } : {}),
       },
       this.state!.security.session(listener, tlsPrincipal),
     );

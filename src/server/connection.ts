@@ -26,6 +26,14 @@ export interface OutboundRecords {
   sendTo?(socketFd: number): number;
 }
 
+/**
+ * Where a connection reports the times of each answered request (the metrics: Kafka's
+ * RequestMetrics RequestQueueTimeMs, ResponseQueueTimeMs, ResponseSendTimeMs, TotalTimeMs).
+ */
+export interface RequestTimesSink {
+  responseSent(apiKey: number, requestQueueMs: number, responseQueueMs: number, sendMs: number, totalMs: number): void;
+}
+
 /** Byte counts shared by every connection of a server (read by the metrics). */
 export interface NetworkTotals {
   /** Record bytes that went to sockets with sendfile(2) rather than through Node. */
@@ -37,6 +45,11 @@ interface Pending {
   bytes: number;
   done: boolean;
   response: ResponseChunks | null;
+  /** For options.requestTimes (0 when it is unset): the API key and performance.now() stamps. */
+  apiKey: number;
+  receivedAt: number;
+  startedAt: number;
+  doneAt: number;
 }
 
 export interface ConnectionOptions {
@@ -51,6 +64,8 @@ export interface ConnectionOptions {
   readonly authenticationTimeoutMs?: number;
   /** Where the connection counts what it sends directly. */
   readonly network?: NetworkTotals;
+  /** Where it reports request times (the metrics); unset: no clock is read. */
+  readonly requestTimes?: RequestTimesSink;
 }
 
 /** Above this many unsent bytes the connection stops reading new requests. */
@@ -63,6 +78,8 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024;
  * response header in one writev.
  */
 const DIRECT_SEND_MIN_BYTES = 64 * 1024;
+
+const EMPTY = Buffer.alloc(0);
 
 export class Connection implements ConnectionInfo {
   readonly remoteAddress: string;
@@ -84,6 +101,8 @@ export class Connection implements ConnectionInfo {
   private throttledUntil = 0;
   private readTimer: NodeJS.Timeout | undefined;
   private authenticationTimer: NodeJS.Timeout | undefined;
+  /** Responses of the current flush, kept for their send time (reused, not reallocated). */
+  private readonly flushed: Pending[] = [];
   private readonly resumeForMemory = () => {
     this.waitingForMemory = false;
     this.maybeResume();
@@ -184,7 +203,8 @@ export class Connection implements ConnectionInfo {
       else this.close(`framing error: ${(error as Error).message}`);
       return;
     }
-    for (const frame of frames) this.startRequest(frame);
+    const receivedAt = this.options.requestTimes === undefined ? 0 : performance.now();
+    for (const frame of frames) this.startRequest(frame, receivedAt);
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
     this.watchPartialFrame();
   }
@@ -203,9 +223,18 @@ export class Connection implements ConnectionInfo {
     }
   }
 
-  private startRequest(frame: Buffer): void {
+  private startRequest(frame: Buffer, receivedAt: number): void {
     if (this.isClosed) return;
-    const pending: Pending = { bytes: frame.length + 4, done: false, response: null };
+    const timed = this.options.requestTimes !== undefined;
+    const pending: Pending = {
+      bytes: frame.length + 4,
+      done: false,
+      response: null,
+      apiKey: timed && frame.length >= 2 ? frame.readInt16BE(0) : -1,
+      receivedAt,
+      startedAt: timed ? performance.now() : 0,
+      doneAt: 0,
+    };
     this.queue.push(pending);
     let result: Promise<ResponseChunks | null>;
     try {
@@ -221,6 +250,7 @@ export class Connection implements ConnectionInfo {
         }
         pending.done = true;
         pending.response = response;
+        if (timed) pending.doneAt = performance.now();
         this.flushInOrder();
       },
       (error: unknown) => {
@@ -240,15 +270,19 @@ export class Connection implements ConnectionInfo {
       return;
     }
     if (this.queue.length === 0 || !this.queue[0]!.done) return;
+    const times = this.options.requestTimes;
+    const writtenAt = times === undefined ? 0 : performance.now();
     this.socket.cork();
     while (this.queue.length > 0 && this.queue[0]!.done) {
-      const { response, bytes } = this.queue.shift()!;
-      this.heldBytes -= bytes;
-      this.options.memory?.release(bytes);
-      if (response !== null) this.writeChunks(response);
+      const pending = this.queue.shift()!;
+      this.heldBytes -= pending.bytes;
+      this.options.memory?.release(pending.bytes);
+      if (pending.response !== null) this.writeChunks(pending.response);
+      if (times !== undefined) this.flushed.push(pending);
       if (this.security.closeAfterResponse) break;
     }
     this.socket.uncork();
+    if (times !== undefined) this.reportTimes(times, writtenAt);
     if (this.security.closeAfterResponse) {
       // A failed SASL authentication: its error answer is the last thing sent (Kafka closes too).
       this.logger.info(`Closing connection ${this.id} from ${this.remoteAddress}: SASL authentication failed`);
@@ -261,6 +295,20 @@ export class Connection implements ConnectionInfo {
       return;
     }
     this.maybeResume();
+  }
+
+  /**
+   * The flushed responses' times: sent when Node's buffer is empty after the write (the
+   * usual case, no allocation), else when the bytes queued before an empty marker write leave.
+   */
+  private reportTimes(times: RequestTimesSink, writtenAt: number): void {
+    if (this.socket.writableLength === 0 || this.isClosed) {
+      reportFlushed(times, this.flushed, writtenAt, performance.now());
+      this.flushed.length = 0;
+      return;
+    }
+    const waiting = this.flushed.splice(0);
+    this.socket.write(EMPTY, () => reportFlushed(times, waiting, writtenAt, performance.now()));
   }
 
   private writeChunks(chunks: ResponseChunks): void {
@@ -314,6 +362,12 @@ export class Connection implements ConnectionInfo {
       this.releaseResources();
       this.resolveClosed();
     }
+  }
+}
+
+function reportFlushed(times: RequestTimesSink, flushed: readonly Pending[], writtenAt: number, sentAt: number): void {
+  for (const pending of flushed) {
+    times.responseSent(pending.apiKey, pending.startedAt - pending.receivedAt, writtenAt - pending.doneAt, sentAt - writtenAt, sentAt - pending.receivedAt);
   }
 }
 

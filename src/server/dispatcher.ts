@@ -16,8 +16,8 @@ export type ResponseChunks = Array<Buffer | RecordsChunk>;
 /** A request the broker will not answer; the connection is closed, the reason logged. */
 export class CloseConnection extends Error {}
 
-/** Told about every handled request (handler time in ms); the metrics hook. */
-export type RequestObserver = (apiKey: number, apiVersion: number, request: unknown, response: unknown, elapsedMs: number, failed: boolean) => void;
+/** Told about every handled request (handler time in ms, of which remoteMs parked waiting on others); the metrics hook. */
+export type RequestObserver = (apiKey: number, apiVersion: number, request: unknown, response: unknown, elapsedMs: number, failed: boolean, remoteMs: number) => void;
 
 /** Runs a handler and reports it to the observer (the metrics), failures included. */
 export async function observedHandle(handler: ApiHandler, request: unknown, context: RequestContext, observer: RequestObserver | undefined): Promise<unknown> {
@@ -26,10 +26,10 @@ export async function observedHandle(handler: ApiHandler, request: unknown, cont
   try {
     response = await handler.handle(request, context);
   } catch (error) {
-    observer?.(context.apiKey, context.apiVersion, request, undefined, performance.now() - started, true);
+    observer?.(context.apiKey, context.apiVersion, request, undefined, performance.now() - started, true, context.remoteMs ?? 0);
     throw error;
   }
-  observer?.(context.apiKey, context.apiVersion, request, response, performance.now() - started, false);
+  observer?.(context.apiKey, context.apiVersion, request, response, performance.now() - started, false, context.remoteMs ?? 0);
   return response;
 }
 
@@ -128,6 +128,7 @@ export class Dispatcher {
       broker: this.broker,
       connection,
       principal,
+      remoteMs: 0,
       authorize: (operation, resource) => security.authorize(principal, host, operation, resource),
       authorizeAny: (operation, resourceType) => security.authorizeAny(principal, host, operation, resourceType),
       authorizedOperations: (resource) => security.authorizedOperations(principal, host, resource, supportedOperations(resource.type)),
