@@ -7,7 +7,7 @@ import { type ApiHandler, type ConnectionInfo, NO_RESPONSE, type RequestContext 
 import { type BrokerState } from '../broker/broker-state.js';
 import { type Logger } from '../logger.js';
 import { type BrokerMetrics } from '../metrics/broker-metrics.js';
-import { type Dispatcher, observedHandle } from '../server/dispatcher.js';
+import { type Dispatcher, observedHandle, type RequestTiming } from '../server/dispatcher.js';
 import { supportedOperations } from '../security/acls.js';
 import { ANONYMOUS } from '../security/principal.js';
 import { type GatewayContext } from './gateway-context.js';
@@ -155,8 +155,13 @@ export class HttpGateway implements GatewayContext {
       authorizeAny: (operation, resourceType) => security.authorizeAny(ANONYMOUS, '127.0.0.1', operation, resourceType),
       authorizedOperations: (resource) => security.authorizedOperations(ANONYMOUS, '127.0.0.1', resource, supportedOperations(resource.type)),
     };
-    const response = await observedHandle(handler, request, context, this.options.dispatcher.observer);
-    if (response === NO_RESPONSE) throw new Error('The handler sent no response');
-    return response as Response;
+    const timing: RequestTiming = { apiKey, apiVersion, startedAt: 0, remoteMs: 0 };
+    try {
+      const response = await observedHandle(handler, request, context, this.options.dispatcher.observer, timing);
+      if (response === NO_RESPONSE) throw new Error('The handler sent no response');
+      return response as Response;
+    } finally {
+      this.options.metrics.gatewayHandled(apiKey, apiVersion, performance.now() - timing.startedAt, timing.remoteMs);
+    }
   }
 }

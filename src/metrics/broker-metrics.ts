@@ -93,7 +93,7 @@ export class BrokerMetrics {
       else if (event.kind === 'topic-deleted') for (const key of this.isrSeen.keys()) if (key.startsWith(`${event.topic}\u0000`)) this.isrSeen.delete(key);
     });
     for (const assignment of store.topics()) seedTopic(assignment.name);
-    this.observe = (apiKey, apiVersion, request, response, elapsedMs, failed, remoteMs) => this.record(apiKey, apiVersion, request, response, elapsedMs, failed, remoteMs);
+    this.observe = (apiKey, apiVersion, request, response, failed) => this.record(apiKey, apiVersion, request, response, failed);
   }
 
   /** Stops following the metadata store (the broker is stopping). */
@@ -112,8 +112,12 @@ export class BrokerMetrics {
     return this.registry.contentType;
   }
 
-  private record(apiKey: number, apiVersion: number, request: unknown, response: unknown, elapsedMs: number, failed: boolean, remoteMs: number): void {
-    this.requests.handled(apiKey, apiVersion, elapsedMs, remoteMs);
+  /** A request the HTTP gateway ran through a handler (it has no Kafka connection to time it). */
+  gatewayHandled(apiKey: number, apiVersion: number, handlerMs: number, remoteMs: number): void {
+    this.requests.handled(apiKey, apiVersion, handlerMs, remoteMs);
+  }
+
+  private record(apiKey: number, apiVersion: number, request: unknown, response: unknown, failed: boolean): void {
     if (failed) {
       this.errors.inc({ api: apiName(apiKey), error: 'UNKNOWN_SERVER_ERROR' });
       return;

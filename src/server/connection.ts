@@ -9,7 +9,7 @@ import { type ConnectionInfo } from '../broker/api-handler.js';
 import { type Logger } from '../logger.js';
 import { type ConnectionSecurity } from '../security/connection-security.js';
 import { type RequestMemory } from '../security/request-memory.js';
-import { CloseConnection, type Dispatcher, type ResponseChunks } from './dispatcher.js';
+import { CloseConnection, type Dispatcher, type RequestTiming, type ResponseChunks } from './dispatcher.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 
 /** A records chunk that can be written to a socket without passing through the JS heap. */
@@ -26,12 +26,20 @@ export interface OutboundRecords {
   sendTo?(socketFd: number): number;
 }
 
+/** One answered request's stamps (performance.now()), as the metrics read them. */
+export interface SentRequest extends RequestTiming {
+  /** The socket read that brought the request's frame. */
+  readonly receivedAt: number;
+  /** The response encoded (or none due). */
+  readonly doneAt: number;
+}
+
 /**
- * Where a connection reports the times of each answered request (the metrics: Kafka's
- * RequestMetrics RequestQueueTimeMs, ResponseQueueTimeMs, ResponseSendTimeMs, TotalTimeMs).
+ * Where a connection reports each answered request (the metrics: Kafka's RequestMetrics
+ * times), once its response was written (`writtenAt`) and handed to the kernel (`sentAt`).
  */
 export interface RequestTimesSink {
-  responseSent(apiKey: number, requestQueueMs: number, responseQueueMs: number, sendMs: number, totalMs: number): void;
+  responseSent(request: SentRequest, writtenAt: number, sentAt: number): void;
 }
 
 /** Byte counts shared by every connection of a server (read by the metrics). */
@@ -40,15 +48,12 @@ export interface NetworkTotals {
   sentDirectBytes: number;
 }
 
-interface Pending {
+/** A request read and not yet answered; its stamps are read only when options.requestTimes is set. */
+interface Pending extends SentRequest {
   /** Bytes of the request frame (with its size prefix), held in queued.max.request.bytes. */
   bytes: number;
   done: boolean;
   response: ResponseChunks | null;
-  /** For options.requestTimes (0 when it is unset): the API key and performance.now() stamps. */
-  apiKey: number;
-  receivedAt: number;
-  startedAt: number;
   doneAt: number;
 }
 
@@ -226,19 +231,12 @@ export class Connection implements ConnectionInfo {
   private startRequest(frame: Buffer, receivedAt: number): void {
     if (this.isClosed) return;
     const timed = this.options.requestTimes !== undefined;
-    const pending: Pending = {
-      bytes: frame.length + 4,
-      done: false,
-      response: null,
-      apiKey: timed && frame.length >= 2 ? frame.readInt16BE(0) : -1,
-      receivedAt,
-      startedAt: timed ? performance.now() : 0,
-      doneAt: 0,
-    };
+    // apiKey -1 and startedAt = receivedAt until the dispatcher reaches the handler.
+    const pending: Pending = { bytes: frame.length + 4, done: false, response: null, apiKey: -1, apiVersion: 0, receivedAt, startedAt: receivedAt, remoteMs: 0, doneAt: 0 };
     this.queue.push(pending);
     let result: Promise<ResponseChunks | null>;
     try {
-      result = this.dispatcher.dispatch(frame, this);
+      result = this.dispatcher.dispatch(frame, this, timed ? pending : undefined);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -250,8 +248,9 @@ export class Connection implements ConnectionInfo {
         }
         pending.done = true;
         pending.response = response;
+        // One clock read: the response is ready, and (unless it waits behind an earlier one) written now.
         if (timed) pending.doneAt = performance.now();
-        this.flushInOrder();
+        this.flushInOrder(pending.doneAt);
       },
       (error: unknown) => {
         if (error instanceof CloseConnection) this.close(error.message);
@@ -264,14 +263,14 @@ export class Connection implements ConnectionInfo {
   }
 
   /** Writes every finished response at the head of the queue: responses keep request order. */
-  private flushInOrder(): void {
+  /** `now`: performance.now() when timed (the metrics), else 0. */
+  private flushInOrder(now: number): void {
     if (this.isClosed) {
       this.releaseQueued();
       return;
     }
     if (this.queue.length === 0 || !this.queue[0]!.done) return;
     const times = this.options.requestTimes;
-    const writtenAt = times === undefined ? 0 : performance.now();
     this.socket.cork();
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const pending = this.queue.shift()!;
@@ -282,7 +281,7 @@ export class Connection implements ConnectionInfo {
       if (this.security.closeAfterResponse) break;
     }
     this.socket.uncork();
-    if (times !== undefined) this.reportTimes(times, writtenAt);
+    if (times !== undefined) this.reportTimes(times, now);
     if (this.security.closeAfterResponse) {
       // A failed SASL authentication: its error answer is the last thing sent (Kafka closes too).
       this.logger.info(`Closing connection ${this.id} from ${this.remoteAddress}: SASL authentication failed`);
@@ -366,9 +365,7 @@ export class Connection implements ConnectionInfo {
 }
 
 function reportFlushed(times: RequestTimesSink, flushed: readonly Pending[], writtenAt: number, sentAt: number): void {
-  for (const pending of flushed) {
-    times.responseSent(pending.apiKey, pending.startedAt - pending.receivedAt, writtenAt - pending.doneAt, sentAt - writtenAt, sentAt - pending.receivedAt);
-  }
+  for (const pending of flushed) times.responseSent(pending, writtenAt, sentAt);
 }
 
 function releaseChunks(chunks: ResponseChunks | null): void {

@@ -16,20 +16,45 @@ export type ResponseChunks = Array<Buffer | RecordsChunk>;
 /** A request the broker will not answer; the connection is closed, the reason logged. */
 export class CloseConnection extends Error {}
 
-/** Told about every handled request (handler time in ms, of which remoteMs parked waiting on others); the metrics hook. */
-export type RequestObserver = (apiKey: number, apiVersion: number, request: unknown, response: unknown, elapsedMs: number, failed: boolean, remoteMs: number) => void;
+/** Told about every handled request (counts, errors, bytes per topic); the metrics hook. */
+export type RequestObserver = (apiKey: number, apiVersion: number, request: unknown, response: unknown, failed: boolean) => void;
 
-/** Runs a handler and reports it to the observer (the metrics), failures included. */
-export async function observedHandle(handler: ApiHandler, request: unknown, context: RequestContext, observer: RequestObserver | undefined): Promise<unknown> {
-  const started = observer === undefined ? 0 : performance.now();
+/**
+ * The stamps the metrics need of one request (Kafka's RequestMetrics times), kept by whoever
+ * sent it (a connection's pending request): the dispatcher fills in the API, when the handler
+ * started, and how long it was parked waiting on others.
+ */
+export interface RequestTiming {
+  apiKey: number;
+  apiVersion: number;
+  /** performance.now() when the handler started. */
+  startedAt: number;
+  /** The handler's RequestContext.remoteMs once it answered. */
+  remoteMs: number;
+}
+
+/** Runs a handler and reports it to the observer (the metrics), failures included; stamps `timing` when given. */
+export async function observedHandle(
+  handler: ApiHandler,
+  request: unknown,
+  context: RequestContext,
+  observer: RequestObserver | undefined,
+  timing?: RequestTiming,
+): Promise<unknown> {
+  if (timing !== undefined) {
+    timing.apiKey = context.apiKey;
+    timing.apiVersion = context.apiVersion;
+    timing.startedAt = performance.now();
+  }
   let response;
   try {
     response = await handler.handle(request, context);
   } catch (error) {
-    observer?.(context.apiKey, context.apiVersion, request, undefined, performance.now() - started, true, context.remoteMs ?? 0);
+    observer?.(context.apiKey, context.apiVersion, request, undefined, true);
     throw error;
   }
-  observer?.(context.apiKey, context.apiVersion, request, response, performance.now() - started, false, context.remoteMs ?? 0);
+  if (timing !== undefined) timing.remoteMs = context.remoteMs ?? 0;
+  observer?.(context.apiKey, context.apiVersion, request, response, false);
   return response;
 }
 
@@ -73,9 +98,10 @@ export class Dispatcher {
 
   /**
    * Handles one frame. Resolves to the response bytes (size prefix included), or null when
-   * no response is due; throws CloseConnection for requests that cannot be answered.
+   * no response is due; throws CloseConnection for requests that cannot be answered. `timing`
+   * (the metrics' request stamps) is filled in when given.
    */
-  async dispatch(frame: Buffer, connection: ConnectionInfo): Promise<ResponseChunks | null> {
+  async dispatch(frame: Buffer, connection: ConnectionInfo, timing?: RequestTiming): Promise<ResponseChunks | null> {
     const session = connection.security;
     if (session.state === 'raw-tokens') {
       try {
@@ -133,7 +159,7 @@ export class Dispatcher {
       authorizeAny: (operation, resourceType) => security.authorizeAny(principal, host, operation, resourceType),
       authorizedOperations: (resource) => security.authorizedOperations(principal, host, resource, supportedOperations(resource.type)),
     };
-    const response = await observedHandle(handler, request, context, this.observer);
+    const response = await observedHandle(handler, request, context, this.observer, timing);
     if (response === NO_RESPONSE) return null;
     // Byte-rate quotas (src/security/quota-enforcer.ts): produce counts the request, fetch the answer.
     const user = principal.slice(principal.indexOf(':') + 1);
