@@ -1,5 +1,6 @@
 // The broker's HTTP side on uWebSockets.js, on its own listener (http.listeners): /metrics
-// (Prometheus text), /health and /ready, the REST Proxy v3 API and the WebSocket streams.
+// (Prometheus text), /health and /ready, the REST Proxy v3 API, the WebSocket streams and
+// the web console (/console/).
 // Started after the Kafka listeners are bound and stopped before the logs close.
 
 import uWS from 'uWebSockets.js';
@@ -12,6 +13,7 @@ import { supportedOperations } from '../security/acls.js';
 import { ANONYMOUS } from '../security/principal.js';
 import { type GatewayContext } from './gateway-context.js';
 import { exchange, send, sendJson } from './http-support.js';
+import { registerConsole } from './console-assets.js';
 import { registerRestV3 } from './rest-v3.js';
 import { registerStreams, type StreamOptions, type Streams } from './websocket-streams.js';
 import { Gauge } from 'prom-client';
@@ -78,6 +80,7 @@ export class HttpGateway implements GatewayContext {
       );
     });
     registerRestV3(this.app, this);
+    registerConsole(this.app);
     const streams = (this.streams = registerStreams(this.app, this, options.streams));
     new Gauge({
       name: 'spate_websocket_buffered_bytes',

@@ -22,10 +22,12 @@ import {
 } from '../protocol/generated/index.js';
 import { encodeRecordBatch, type RecordInput } from '../protocol/record-batch.js';
 import { type Topic } from '../log/log-manager.js';
+import { type BrokerRegistration } from '../cluster/metadata.js';
 import { exchange, parseJson, readBody, RestError, RestErrorCode, sendError, sendJson, send, type Exchange } from './http-support.js';
 import { type GatewayContext } from './gateway-context.js';
 import { partitionForKey } from './partitioner.js';
 import { streamRecords } from './record-stream.js';
+import { readRecords } from './rest-records.js';
 
 const CONFIG_SOURCE_NAMES = new Map<number, string>(Object.entries(ConfigSource).map(([name, code]) => [code, name === 'UNKNOWN' ? 'UNKNOWN' : name]));
 
@@ -94,7 +96,7 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     kind: 'KafkaCluster',
     metadata: resource('', ''),
     cluster_id: state.clusterId,
-    controller: related(`/brokers/${state.nodeId}`),
+    controller: related(`/brokers/${state.replicas.metadata.controllerId}`),
     acls: related('/acls'),
     brokers: related('/brokers'),
     broker_configs: related('/broker-configs'),
@@ -108,13 +110,37 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
   });
   route('get', '/v3/clusters/:cluster', 1, false, (_args, _query, _body, target) => sendJson(target, 200, clusterBody()));
 
+  // The live brokers of the cluster (this one alone on a single node), with their first
+  // listener's address and rack; `is_controller` is Spate's addition.
+  const brokerBody = (broker: BrokerRegistration) => ({
+    kind: 'KafkaBroker',
+    metadata: resource(`/brokers/${broker.nodeId}`, `/broker=${broker.nodeId}`),
+    cluster_id: state.clusterId,
+    broker_id: broker.nodeId,
+    host: broker.endpoints[0]?.host ?? null,
+    port: broker.endpoints[0]?.port ?? null,
+    rack: broker.rack,
+    is_controller: broker.nodeId === state.replicas.metadata.controllerId,
+    configs: related(`/brokers/${broker.nodeId}/configs`),
+    partition_replicas: related(`/brokers/${broker.nodeId}/partition-replicas`),
+  });
+  route('get', '/v3/clusters/:cluster/brokers', 1, false, (_args, _query, _body, target) => {
+    const data = state.replicas.metadata.brokers().map(brokerBody);
+    sendJson(target, 200, { kind: 'KafkaBrokerList', metadata: { self: `${base()}/brokers`, next: null }, data });
+  });
+  route('get', '/v3/clusters/:cluster/brokers/:broker', 2, false, (args, _query, _body, target) => {
+    const broker = state.replicas.metadata.broker(Number(args[1]));
+    if (broker === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Broker ${args[1]} cannot be found.`);
+    sendJson(target, 200, brokerBody(broker));
+  });
+
   const topicBody = (topic: Topic) => ({
     kind: 'KafkaTopic',
     metadata: resource(`/topics/${topic.name}`, `/topic=${topic.name}`),
     cluster_id: state.clusterId,
     topic_name: topic.name,
     is_internal: topic.internal,
-    replication_factor: 1,
+    replication_factor: state.replicas.store.topic(topic.name)?.replicas[0]?.length ?? 1,
     partitions_count: topic.partitions.length,
     partitions: related(`/topics/${topic.name}/partitions`),
     configs: related(`/topics/${topic.name}/configs`),
@@ -174,15 +200,67 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     send(target, 204, '');
   });
 
-  const partitionBody = (topic: string, partition: number) => ({
-    kind: 'KafkaPartition',
-    metadata: resource(`/topics/${topic}/partitions/${partition}`, `/topic=${topic}/partition=${partition}`),
-    cluster_id: state.clusterId,
-    topic_name: topic,
-    partition_id: partition,
-    leader: related(`/topics/${topic}/partitions/${partition}/replicas/${state.nodeId}`),
-    replicas: related(`/topics/${topic}/partitions/${partition}/replicas`),
-    reassignment: related(`/topics/${topic}/partitions/${partition}/reassignment`),
+  // The proxy's KafkaPartition, and Spate's additions: leader, replicas, ISR and offline
+  // replicas by broker ID, and `log` (offsets, size, segments) when this broker holds a replica.
+  const partitionBody = (topic: string, partition: number) => {
+    const view = state.replicas.describePartition(topic, partition);
+    // Every broker of a cluster keeps a (empty) log for each partition; only a replica's counts.
+    const log = view === undefined || view.replicas.includes(state.nodeId) ? state.logs.partition(topic, partition) : undefined;
+    return {
+      kind: 'KafkaPartition',
+      metadata: resource(`/topics/${topic}/partitions/${partition}`, `/topic=${topic}/partition=${partition}`),
+      cluster_id: state.clusterId,
+      topic_name: topic,
+      partition_id: partition,
+      leader: related(`/topics/${topic}/partitions/${partition}/replicas/${view?.leader ?? state.nodeId}`),
+      replicas: related(`/topics/${topic}/partitions/${partition}/replicas`),
+      reassignment: related(`/topics/${topic}/partitions/${partition}/reassignment`),
+      leader_id: view?.leader ?? state.nodeId,
+      leader_epoch: view?.leaderEpoch ?? 0,
+      replica_ids: view?.replicas ?? [state.nodeId],
+      isr_ids: view?.isr ?? [state.nodeId],
+      offline_replica_ids: view?.offlineReplicas ?? [],
+      log:
+        log === undefined || log.isDeleted
+          ? null
+          : {
+              broker_id: state.nodeId,
+              log_start_offset: log.logStartOffset,
+              log_end_offset: log.logEndOffset,
+              high_watermark: log.highWatermark,
+              size_bytes: log.sizeInBytes,
+              segments: log.segmentInfo().length,
+            },
+    };
+  };
+  const findPartition = (topic: Topic, index: string): number => {
+    const partition = Number(index);
+    if (!Number.isInteger(partition) || topic.partitions[partition] === undefined) {
+      throw new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, 'This server does not host this topic-partition.');
+    }
+    return partition;
+  };
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition/replicas', 3, false, (args, _query, _body, target) => {
+    const topic = findTopic(args[1]!);
+    const partition = findPartition(topic, args[2]!);
+    const view = state.replicas.describePartition(topic.name, partition);
+    const replicas = view?.replicas ?? [state.nodeId];
+    const data = replicas.map((brokerId) => ({
+      kind: 'KafkaReplica',
+      metadata: resource(`/topics/${topic.name}/partitions/${partition}/replicas/${brokerId}`, `/topic=${topic.name}/partition=${partition}/replica=${brokerId}`),
+      cluster_id: state.clusterId,
+      topic_name: topic.name,
+      partition_id: partition,
+      broker_id: brokerId,
+      is_leader: (view?.leader ?? state.nodeId) === brokerId,
+      is_in_sync: (view?.isr ?? [state.nodeId]).includes(brokerId),
+      broker: related(`/brokers/${brokerId}`),
+    }));
+    sendJson(target, 200, { kind: 'KafkaReplicaList', metadata: { self: `${base()}/topics/${topic.name}/partitions/${partition}/replicas`, next: null }, data });
+  });
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition/records', 3, false, async (args, query, _body, target) => {
+    const topic = findTopic(args[1]!);
+    sendJson(target, 200, await readRecords(gateway, topic.name, findPartition(topic, args[2]!), query));
   });
   route('get', '/v3/clusters/:cluster/topics/:topic/partitions', 2, false, (args, _query, _body, target) => {
     const topic = findTopic(args[1]!);
@@ -191,11 +269,7 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
   });
   route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition', 3, false, (args, _query, _body, target) => {
     const topic = findTopic(args[1]!);
-    const index = Number(args[2]);
-    if (!Number.isInteger(index) || topic.partitions[index] === undefined) {
-      throw new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, 'This server does not host this topic-partition.');
-    }
-    sendJson(target, 200, partitionBody(topic.name, index));
+    sendJson(target, 200, partitionBody(topic.name, findPartition(topic, args[2]!)));
   });
 
   route('get', '/v3/clusters/:cluster/topics/:topic/configs', 2, false, (args, _query, _body, target) => {
@@ -230,6 +304,8 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
       state: groupState(described?.state ?? listed?.state ?? 'Unknown'),
       type: (described?.groupType ?? listed?.groupType ?? 'classic').toUpperCase(),
       coordinator: related(`/brokers/${state.nodeId}`),
+      // Spate's addition: the members, so a console needs one request per group.
+      members_count: described?.members.length ?? 0,
       consumers: related(`/consumer-groups/${groupId}/consumers`),
       lag_summary: related(`/consumer-groups/${groupId}/lag-summary`),
     };
@@ -260,6 +336,34 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     }));
     sendJson(target, 200, { kind: 'KafkaConsumerList', metadata: { self: `${base()}/consumer-groups/${groupId}/consumers`, next: null }, data });
   });
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers/:consumer/assignments', 3, false, (args, _query, _body, target) => {
+    const [, groupId, consumerId] = args as [string, string, string];
+    const member = members(groupId).find((candidate) => candidate.memberId === consumerId);
+    if (member === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer ${consumerId} cannot be found.`);
+    const data = member.partitions.map((key) => {
+      const at = key.lastIndexOf(':');
+      const [topic, partition] = [key.slice(0, at), Number(key.slice(at + 1))];
+      return {
+        kind: 'KafkaConsumerAssignment',
+        metadata: resource(
+          `/consumer-groups/${groupId}/consumers/${consumerId}/assignments/${topic}/partitions/${partition}`,
+          `/consumer-group=${groupId}/consumer=${consumerId}/assignment=${topic}/partition=${partition}`,
+        ),
+        cluster_id: state.clusterId,
+        consumer_group_id: groupId,
+        consumer_id: consumerId,
+        topic_name: topic,
+        partition_id: partition,
+        partition: related(`/topics/${topic}/partitions/${partition}`),
+        lag: related(`/consumer-groups/${groupId}/lags/${topic}/partitions/${partition}`),
+      };
+    });
+    sendJson(target, 200, {
+      kind: 'KafkaConsumerAssignmentList',
+      metadata: { self: `${base()}/consumer-groups/${groupId}/consumers/${consumerId}/assignments`, next: null },
+      data,
+    });
+  });
   route('get', '/v3/clusters/:cluster/consumer-groups/:group/lags', 2, false, (args, _query, _body, target) => {
     const groupId = args[1]!;
     const owners = new Map<string, { memberId: string; groupInstanceId: string | null; clientId: string }>();
@@ -267,7 +371,8 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
       throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer group ${groupId} cannot be found.`);
     }
     for (const member of members(groupId)) for (const key of member.partitions) owners.set(key, member);
-    const data = consumerGroupLags(state, groupId).map((row) => {
+    const rows = consumerGroupLags(state, groupId).sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    const data = rows.map((row) => {
       const owner = owners.get(`${row.topic}:${row.partition}`);
       return {
         kind: 'KafkaConsumerLag',
