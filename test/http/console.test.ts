@@ -78,7 +78,7 @@ t.test('the console shows topics, offsets, records and group lag', async (t) => 
   t.match(await brokerRow.innerText(), new RegExp(`^${broker.nodeId}\\s+127\\.0\\.0\\.1\\s+${broker.port}`), 'the broker with its address');
   t.match(await brokerRow.innerText(), /controller/);
   t.equal(await page.locator('figure.chart').count(), 3, 'throughput, bytes and latency charts');
-  await page.locator('figure.chart polyline').first().waitFor({ timeout: 10_000 });
+  await page.locator('figure.chart polyline').first().waitFor({ state: 'attached', timeout: 10_000 }); // a flat line has no height
   await shot('cluster');
 
   // Topics: the new topic with its record count.
