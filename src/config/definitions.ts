@@ -87,6 +87,13 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('connections.max.idle.ms', 'long', 600000n, 'Idle connections are closed after this many milliseconds.'),
   define('queued.max.requests', 'int', 500, 'Requests in flight per connection before reading pauses.', atLeast(1)),
   define('http.listeners', 'list', ['http://127.0.0.1:8082'], 'HTTP listener (metrics, REST, WebSocket, console) as http://host:port; empty disables it.'),
+  define(
+    'spate.http.authentication',
+    'string',
+    'auto',
+    'HTTP Basic authentication against the SASL PLAIN and SCRAM users: basic, none, or auto (basic when authorizer.class.name is set) (Spate only).',
+    oneOf('auto', 'basic', 'none'),
+  ),
   define('log.segment.bytes', 'int', 1073741824, 'Size of one log segment file.', atLeast(1048576)),
   define('log.roll.ms', 'long', null, 'Roll a segment after this long; overrides log.roll.hours.'),
   define('log.roll.hours', 'int', 168, 'Roll a segment after this many hours.', atLeast(1)),

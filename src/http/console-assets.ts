@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type TemplatedApp } from 'uWebSockets.js';
+import { type HttpRequest, type HttpResponse, type TemplatedApp } from 'uWebSockets.js';
 import { exchange, send } from './http-support.js';
 
 // src/http/, dist/http/ and dist/bundle/ all sit two levels below the package root.
@@ -18,9 +18,11 @@ const FILES: Record<string, string> = {
   'console.css': 'text/css; charset=utf-8',
 };
 
-export function registerConsole(app: TemplatedApp, directory = CONSOLE_DIR): void {
+/** `admit` answers 401 itself when the request carries no valid credentials (and returns false). */
+export function registerConsole(app: TemplatedApp, admit: (res: HttpResponse, req: HttpRequest) => boolean, directory = CONSOLE_DIR): void {
   const cache = new Map<string, Buffer>();
-  const serve = (name: string) => (res: import('uWebSockets.js').HttpResponse) => {
+  const serve = (name: string) => (res: HttpResponse, req: HttpRequest) => {
+    if (!admit(res, req)) return;
     const target = exchange(res);
     let body = cache.get(name);
     if (body === undefined) {
@@ -38,7 +40,7 @@ export function registerConsole(app: TemplatedApp, directory = CONSOLE_DIR): voi
       res.writeStatus('200 OK').writeHeader('content-type', FILES[name]!).writeHeader('cache-control', 'no-cache').end(contents);
     });
   };
-  const redirect = (res: import('uWebSockets.js').HttpResponse) => {
+  const redirect = (res: HttpResponse) => {
     res.cork(() => {
       res.writeStatus('302 Found').writeHeader('location', '/console/').end();
     });

@@ -5,8 +5,11 @@
 // several records in one streamed body, answered one JSON object per record).
 // Everything goes through the broker's own handlers (CreateTopics, DeleteTopics, Produce)
 // or its state, never through a Kafka client on loopback.
-// Differences from the proxy: no schema-registry types (AVRO, PROTOBUF, JSONSCHEMA); the
-// cluster has one broker until the cluster layer lands.
+// Who asks is the HTTP Basic user (http-auth.ts) when authentication is on, else
+// User:ANONYMOUS; the ACLs apply as Kafka applies them to the same requests (DESCRIBE to
+// see a topic or group, DESCRIBE_CONFIGS for configs, READ to read records; creating,
+// deleting and producing go through the handlers, which check their own).
+// Differences from the proxy: no schema-registry types (AVRO, PROTOBUF, JSONSCHEMA).
 
 import { type TemplatedApp } from 'uWebSockets.js';
 import { describeTopicConfigs, ConfigSource } from '../config/topic-config.js';
@@ -25,16 +28,27 @@ import { type Topic } from '../log/log-manager.js';
 import { type BrokerRegistration } from '../cluster/metadata.js';
 import { exchange, parseJson, readBody, RestError, RestErrorCode, sendError, sendJson, send, type Exchange } from './http-support.js';
 import { type GatewayContext } from './gateway-context.js';
+import { type Caller } from './http-auth.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource, topicResource } from '../security/security-manager.js';
 import { partitionForKey } from './partitioner.js';
 import { streamRecords } from './record-stream.js';
 import { readRecords } from './rest-records.js';
 
 const CONFIG_SOURCE_NAMES = new Map<number, string>(Object.entries(ConfigSource).map(([name, code]) => [code, name === 'UNKNOWN' ? 'UNKNOWN' : name]));
 
+const AUTHORIZATION_ERRORS = new Set<number>([
+  ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+  ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+  ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+]);
+
 /** Kafka error codes the proxy maps to 4xx; everything else is a 500 with 50002. */
 function kafkaError(code: number, message: string | null): RestError {
   const text = message ?? errorName(code);
   if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, text);
+  if (AUTHORIZATION_ERRORS.has(code)) return new RestError(403, RestErrorCode.KAFKA_AUTHORIZATION_ERROR, `${errorName(code)}: ${text}`);
   if (
     [
       ErrorCode.TOPIC_ALREADY_EXISTS,
@@ -72,9 +86,11 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     pattern: string,
     params: number,
     body: boolean,
-    run: (args: string[], query: string, payload: Buffer | undefined, target: Exchange) => Promise<void> | void,
+    run: (args: string[], query: string, payload: Buffer | undefined, target: Exchange, caller: Caller) => Promise<void> | void,
   ) => {
     app[method](pattern, (res, req) => {
+      const caller = gateway.caller(res, req);
+      if (caller === undefined) return; // 401 answered
       const args: string[] = [];
       for (let index = 0; index < params; index++) args.push(decodeURIComponent(req.getParameter(index)));
       const query = req.getQuery() ?? '';
@@ -83,7 +99,7 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
         try {
           const payload = body ? await readBody(target, gateway.maxBodyBytes) : undefined;
           if (args[0] !== state.clusterId) throw new RestError(404, RestErrorCode.NOT_FOUND, `Cluster ${args[0]} cannot be found.`);
-          await run(args, query, payload, target);
+          await run(args, query, payload, target, caller);
         } catch (error) {
           sendError(target, error);
         }
@@ -105,7 +121,8 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     partition_reassignments: related('/topics/-/partitions/-/reassignment'),
   });
 
-  app.get('/v3/clusters', (res) => {
+  app.get('/v3/clusters', (res, req) => {
+    if (gateway.caller(res, req) === undefined) return;
     sendJson(exchange(res), 200, { kind: 'KafkaClusterList', metadata: { self: `${gateway.baseUrl}/v3/clusters`, next: null }, data: [clusterBody()] });
   });
   route('get', '/v3/clusters/:cluster', 1, false, (_args, _query, _body, target) => sendJson(target, 200, clusterBody()));
@@ -153,13 +170,29 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     return topic;
   };
 
-  route('get', '/v3/clusters/:cluster/topics', 1, false, (_args, _query, _body, target) => {
-    const data = [...state.logs.allTopics()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(topicBody);
+  /** Kafka's rule for a named resource the caller may not see: *_AUTHORIZATION_FAILED, as 403 in the proxy's form. */
+  const requireTopic = (caller: Caller, operation: number, name: string) => {
+    if (!gateway.authorize(caller, operation, topicResource(name))) throw kafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Not authorized to access topics: [${name}]`);
+  };
+  const requireGroup = (caller: Caller, operation: number, groupId: string) => {
+    if (!gateway.authorize(caller, operation, groupResource(groupId))) throw kafkaError(ErrorCode.GROUP_AUTHORIZATION_FAILED, `Not authorized to access group: ${groupId}`);
+  };
+  const describedTopic = (caller: Caller, name: string): Topic => {
+    requireTopic(caller, AclOperation.DESCRIBE, name);
+    return findTopic(name);
+  };
+
+  // Listing shows what the caller may describe, as Metadata does.
+  route('get', '/v3/clusters/:cluster/topics', 1, false, (_args, _query, _body, target, caller) => {
+    const data = [...state.logs.allTopics()]
+      .filter((topic) => gateway.authorize(caller, AclOperation.DESCRIBE, topicResource(topic.name)))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map(topicBody);
     sendJson(target, 200, { kind: 'KafkaTopicList', metadata: { self: `${base()}/topics`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/topics/:topic', 2, false, (args, _query, _body, target) => sendJson(target, 200, topicBody(findTopic(args[1]!))));
+  route('get', '/v3/clusters/:cluster/topics/:topic', 2, false, (args, _query, _body, target, caller) => sendJson(target, 200, topicBody(describedTopic(caller, args[1]!))));
 
-  route('post', '/v3/clusters/:cluster/topics', 1, true, async (_args, _query, payload, target) => {
+  route('post', '/v3/clusters/:cluster/topics', 1, true, async (_args, _query, payload, target, caller) => {
     const wanted = parseJson(payload!) as Record<string, unknown>;
     if (typeof wanted !== 'object' || wanted === null || typeof wanted['topic_name'] !== 'string') {
       throw new RestError(400, RestErrorCode.BAD_REQUEST, 'topic_name is required');
@@ -179,7 +212,7 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
       timeoutMs: 30000,
       validateOnly: wanted['validate_only'] === true,
     };
-    const response = await gateway.invoke<CreateTopicsResponse>(19, 7, request);
+    const response = await gateway.invoke<CreateTopicsResponse>(19, 7, request, caller);
     const result = response.topics[0]!;
     if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage);
     const topic = state.logs.topic(name);
@@ -192,9 +225,9 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     );
   });
 
-  route('del', '/v3/clusters/:cluster/topics/:topic', 2, false, async (args, _query, _body, target) => {
+  route('del', '/v3/clusters/:cluster/topics/:topic', 2, false, async (args, _query, _body, target, caller) => {
     const request: DeleteTopicsRequest = { topics: [{ name: args[1]!, topicId: Buffer.alloc(16) }], timeoutMs: 30000 };
-    const response = await gateway.invoke<DeleteTopicsResponse>(20, 6, request);
+    const response = await gateway.invoke<DeleteTopicsResponse>(20, 6, request, caller);
     const result = response.responses[0]!;
     if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage ?? null);
     send(target, 204, '');
@@ -240,8 +273,8 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     }
     return partition;
   };
-  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition/replicas', 3, false, (args, _query, _body, target) => {
-    const topic = findTopic(args[1]!);
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition/replicas', 3, false, (args, _query, _body, target, caller) => {
+    const topic = describedTopic(caller, args[1]!);
     const partition = findPartition(topic, args[2]!);
     const view = state.replicas.describePartition(topic.name, partition);
     const replicas = view?.replicas ?? [state.nodeId];
@@ -258,21 +291,24 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     }));
     sendJson(target, 200, { kind: 'KafkaReplicaList', metadata: { self: `${base()}/topics/${topic.name}/partitions/${partition}/replicas`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition/records', 3, false, async (args, query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition/records', 3, false, async (args, query, _body, target, caller) => {
+    // Reading records is what a consumer's Fetch does: READ on the topic.
+    requireTopic(caller, AclOperation.READ, args[1]!);
     const topic = findTopic(args[1]!);
     sendJson(target, 200, await readRecords(gateway, topic.name, findPartition(topic, args[2]!), query));
   });
-  route('get', '/v3/clusters/:cluster/topics/:topic/partitions', 2, false, (args, _query, _body, target) => {
-    const topic = findTopic(args[1]!);
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions', 2, false, (args, _query, _body, target, caller) => {
+    const topic = describedTopic(caller, args[1]!);
     const data = topic.partitions.map((log) => partitionBody(topic.name, log.partition));
     sendJson(target, 200, { kind: 'KafkaPartitionList', metadata: { self: `${base()}/topics/${topic.name}/partitions`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition', 3, false, (args, _query, _body, target) => {
-    const topic = findTopic(args[1]!);
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition', 3, false, (args, _query, _body, target, caller) => {
+    const topic = describedTopic(caller, args[1]!);
     sendJson(target, 200, partitionBody(topic.name, findPartition(topic, args[2]!)));
   });
 
-  route('get', '/v3/clusters/:cluster/topics/:topic/configs', 2, false, (args, _query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/topics/:topic/configs', 2, false, (args, _query, _body, target, caller) => {
+    requireTopic(caller, AclOperation.DESCRIBE_CONFIGS, args[1]!);
     const topic = findTopic(args[1]!);
     const data = describeTopicConfigs(topic.configs, state.config).map((config) => ({
       kind: 'KafkaTopicConfig',
@@ -310,11 +346,18 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
       lag_summary: related(`/consumer-groups/${groupId}/lag-summary`),
     };
   };
-  route('get', '/v3/clusters/:cluster/consumer-groups', 1, false, (_args, _query, _body, target) => {
-    const data = state.groups.listGroups().map((group) => groupBody(group.groupId));
+  route('get', '/v3/clusters/:cluster/consumer-groups', 1, false, (_args, _query, _body, target, caller) => {
+    // As ListGroups: the groups the caller may describe.
+    const data = state.groups
+      .listGroups()
+      .filter((group) => gateway.authorize(caller, AclOperation.DESCRIBE, groupResource(group.groupId)))
+      .map((group) => groupBody(group.groupId));
     sendJson(target, 200, { kind: 'KafkaConsumerGroupList', metadata: { self: `${base()}/consumer-groups`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/consumer-groups/:group', 2, false, (args, _query, _body, target) => sendJson(target, 200, groupBody(args[1]!)));
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group', 2, false, (args, _query, _body, target, caller) => {
+    requireGroup(caller, AclOperation.DESCRIBE, args[1]!);
+    sendJson(target, 200, groupBody(args[1]!));
+  });
 
   /** Members of a classic group with their assigned partitions (decoded from the consumer protocol). */
   const members = (groupId: string) => {
@@ -322,8 +365,9 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     if (described === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer group ${groupId} cannot be found.`);
     return described.members.map((member) => ({ ...member, partitions: decodeAssignment(member.assignment) }));
   };
-  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers', 2, false, (args, _query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers', 2, false, (args, _query, _body, target, caller) => {
     const groupId = args[1]!;
+    requireGroup(caller, AclOperation.DESCRIBE, groupId);
     const data = members(groupId).map((member) => ({
       kind: 'KafkaConsumer',
       metadata: resource(`/consumer-groups/${groupId}/consumers/${member.memberId}`, `/consumer-group=${groupId}/consumer=${member.memberId}`),
@@ -336,8 +380,9 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     }));
     sendJson(target, 200, { kind: 'KafkaConsumerList', metadata: { self: `${base()}/consumer-groups/${groupId}/consumers`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers/:consumer/assignments', 3, false, (args, _query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers/:consumer/assignments', 3, false, (args, _query, _body, target, caller) => {
     const [, groupId, consumerId] = args as [string, string, string];
+    requireGroup(caller, AclOperation.DESCRIBE, groupId);
     const member = members(groupId).find((candidate) => candidate.memberId === consumerId);
     if (member === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer ${consumerId} cannot be found.`);
     const data = member.partitions.map((key) => {
@@ -364,14 +409,18 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
       data,
     });
   });
-  route('get', '/v3/clusters/:cluster/consumer-groups/:group/lags', 2, false, (args, _query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/lags', 2, false, (args, _query, _body, target, caller) => {
     const groupId = args[1]!;
+    requireGroup(caller, AclOperation.DESCRIBE, groupId);
     const owners = new Map<string, { memberId: string; groupInstanceId: string | null; clientId: string }>();
     if (state.groups.describeGroup(groupId) === undefined && state.groups.allCommittedOffsets(groupId).size === 0) {
       throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer group ${groupId} cannot be found.`);
     }
     for (const member of members(groupId)) for (const key of member.partitions) owners.set(key, member);
-    const rows = consumerGroupLags(state, groupId).sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    // As OffsetFetch: the offsets of topics the caller may describe.
+    const rows = consumerGroupLags(state, groupId)
+      .filter((row) => gateway.authorize(caller, AclOperation.DESCRIBE, topicResource(row.topic)))
+      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
     const data = rows.map((row) => {
       const owner = owners.get(`${row.topic}:${row.partition}`);
       return {
@@ -393,9 +442,9 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
   });
 
   const produceOne = createRecordProducer(gateway);
-  route('post', '/v3/clusters/:cluster/topics/:topic/records', 2, false, async (args, _query, _body, target) => {
+  route('post', '/v3/clusters/:cluster/topics/:topic/records', 2, false, async (args, _query, _body, target, caller) => {
     const topic = findTopic(args[1]!);
-    await streamRecords(target, gateway.maxBodyBytes, (record) => produceOne(topic, record));
+    await streamRecords(target, gateway.maxBodyBytes, (record) => produceOne(topic, record, caller));
   });
 }
 
@@ -403,10 +452,10 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
  * Appends one record given in the proxy's JSON shape through the Produce handler (acks=all),
  * answering the proxy's ProduceResponse shape. Shared with the WebSocket produce.
  */
-export function createRecordProducer(gateway: GatewayContext): (topic: Topic, body: unknown) => Promise<Record<string, unknown>> {
+export function createRecordProducer(gateway: GatewayContext): (topic: Topic, body: unknown, caller: Caller) => Promise<Record<string, unknown>> {
   const state = gateway.state;
   let roundRobin = 0;
-  return async function produceOne(topic: Topic, body: unknown) {
+  return async function produceOne(topic: Topic, body: unknown, caller: Caller) {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'A record must be a JSON object');
     const record = body as Record<string, unknown>;
     const key = recordData(record['key'], 'key');
@@ -433,7 +482,7 @@ export function createRecordProducer(gateway: GatewayContext): (topic: Topic, bo
       timeoutMs: 30000,
       topicData: [{ name: topic.name, partitionData: [{ index: partition, records: encodeRecordBatch({ records: [input] }) }] }],
     };
-    const response = await gateway.invoke<ProduceResponse>(0, 9, request);
+    const response = await gateway.invoke<ProduceResponse>(0, 9, request, caller);
     const result = response.responses[0]!.partitionResponses[0]!;
     if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage ?? null);
     const appendTime = result.logAppendTimeMs >= 0n ? Number(result.logAppendTimeMs) : timestamp;
