@@ -26,13 +26,14 @@ import { manyConnections, manyPartitions } from './lib/workloads/scale.mjs';
 import { loopbackLimit } from './lib/workloads/loopback.mjs';
 import { CEILING_CASES, ceiling } from './lib/workloads/ceiling.mjs';
 import { configurePinning } from './lib/cpu-pin.mjs';
+import { gatewayFanout, gatewayProduce, metricsCost } from './lib/workloads/gateway.mjs';
 import { writeRatioHistory } from './lib/report/ratios.mjs';
 import { evaluateTargets } from './lib/report/compare.mjs';
 import { buildCharts } from './lib/report/charts.mjs';
 import { markdownReport, terminalReport } from './lib/report/render.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const GROUPS = ['ceiling', 'produce', 'consume', 'latency', 'scale'];
+const GROUPS = ['ceiling', 'produce', 'consume', 'latency', 'scale', 'gateway'];
 
 const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUPS] [--no-profile]
 
@@ -40,7 +41,8 @@ const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUP
   --against kafka    also run every workload against Apache Kafka ${KAFKA_VERSION} (KRaft, one node)
                      and report Spate/Kafka; without it, the last Kafka run of the same
                      mode saved in bench/results/ is used for the ratios, if there is one
-  --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')}
+  --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')} (gateway: Spate only, REST and
+                     WebSocket next to the binary protocol, and the cost of /metrics)
   --no-pin           do not pin the broker to core 0 and the load generators to the others
   --no-profile       skip the CPU profiles of Spate taken where a target is missed
   --profile          take them even when every target is met
@@ -69,6 +71,10 @@ const PLANS = {
     connections: 200,
     connectionSeconds: 5,
     profileRecords: 300_000,
+    gatewaySeconds: 5,
+    gatewayFanoutRate: 1000,
+    metricsCostRounds: 5,
+    metricsCostSeconds: 3,
   },
   full: {
     extraStarts: 4,
@@ -91,6 +97,10 @@ const PLANS = {
     connections: 1000,
     connectionSeconds: 20,
     profileRecords: 1_000_000,
+    gatewaySeconds: 10,
+    gatewayFanoutRate: 1000,
+    metricsCostRounds: 7,
+    metricsCostSeconds: 5,
   },
 };
 
@@ -151,14 +161,16 @@ function git(args) {
 async function makeBroker(kind, cpuProfileDir, workDir) {
   const dir = workDir ?? mkdtempSync(join(os.tmpdir(), `spate-bench-${kind}-`));
   const port = await freePort();
-  if (kind === 'spate') return { broker: spateBroker({ root: ROOT, workDir: dir, port, cpuProfileDir }), dir };
+  if (kind === 'spate') return { broker: spateBroker({ root: ROOT, workDir: dir, port, cpuProfileDir, httpPort: await freePort() }), dir };
   return { broker: kafkaBroker({ root: ROOT, workDir: dir, port, controllerPort: await freePort() }), dir };
 }
 
 /** Runs every selected workload against one broker; returns its results and footprint. */
 async function benchBroker(kind, plan, options, tools, progress) {
   const out = { name: kind, startToReadyMs: [], results: [], errors: [] };
-  for (let i = 0; i < plan.extraStarts; i++) {
+  // The gateway alone (--only gateway) warms its own paths; the cold starts and the Java warm-up are for the Kafka comparisons.
+  const gatewayOnly = options.only.size === 1 && options.only.has('gateway');
+  for (let i = 0; i < (gatewayOnly ? 0 : plan.extraStarts); i++) {
     progress.step(`${kind}: cold start ${i + 1} of ${plan.extraStarts + 1}`);
     const { broker, dir } = await makeBroker(kind);
     try {
@@ -210,6 +222,7 @@ async function benchBroker(kind, plan, options, tools, progress) {
     // Warm-up, not reported: both brokers' JITs (V8's, HotSpot's) compile their hot paths
     // before anything is measured, as the OpenMessaging Benchmark's warm-up phase does.
     await step(plan.warmupRecords / 50_000, async () => {
+      if (gatewayOnly) return;
       const scratch = { ...ctx, results: [] };
       const warm = { key: 'warmup', size: 1024, acks: '1', label: 'Warm-up (not reported)', sizeLabel: '1 KiB' };
       const produced = await produceJava(scratch, warm, plan.warmupRecords, plan.produceCapSeconds);
@@ -255,6 +268,11 @@ async function benchBroker(kind, plan, options, tools, progress) {
     if (options.only.has('scale')) {
       await step(15, () => manyPartitions(ctx, plan.partitions, plan.partitionRecords, plan.produceCapSeconds));
       await step(plan.connectionSeconds + 5, () => manyConnections(ctx, plan.connections, plan.connectionSeconds));
+    }
+    if (options.only.has('gateway') && kind === 'spate') {
+      await step(plan.gatewaySeconds * 3 + 10, () => gatewayProduce(ctx, plan.gatewaySeconds));
+      await step(plan.gatewaySeconds * 2 + 10, () => gatewayFanout(ctx, plan.gatewaySeconds, plan.gatewayFanoutRate));
+      await step(plan.metricsCostRounds * plan.metricsCostSeconds * 6 + 20, () => metricsCost(ctx, { rounds: plan.metricsCostRounds, seconds: plan.metricsCostSeconds }));
     }
     if (!alive()) out.errors.push(`${kind} exited during the run:\n${broker.logTail(20)}`);
     out.peakRss = memory(broker.pid).hwm;
@@ -351,6 +369,7 @@ const METHOD = (plan, mode) => [
   `Broker cost: CPU is utime + stime of the broker process from /proc/<pid>/stat over each workload (the load generator's own CPU and the rest of the machine's, from /proc/stat, are recorded beside it: on 2 cores a client near 100-200% is the limit, not the broker); RSS from /proc/<pid>/status (VmRSS, ${plan.idleSettleMs / 1000} s after ready for idle; VmHWM for peak). Start to ready: from spawn to the first answered ApiVersions request, median of ${plan.extraStarts + 1} starts (Kafka's storage formatting is done before and not counted).`,
   `Loopback limit: bench/clients/loopback.mjs, one Node process writing Produce requests (8 partitions x 128 x 1 KiB records) to another that only counts the bytes, ${plan.loopbackSeconds} s, median of ${plan.loopbackRepeats} runs.`,
   `Ceiling: bench/load/generator.mjs, the bench's own generator: Produce v7 requests built once (8 partitions x 128 KiB batches), ${4} connections with 4 requests in flight each, acks=1, ${plan.ceilingSeconds} s a run; then a Fetch v11 loop that walks only the batch headers and counts bytes, over everything written. Median of ${plan.ceilingRepeats} runs each, with the slowest and fastest run.`,
+  `Gateway (Spate only): REST produce of one 100-byte record per POST with 32 in flight (Node's fetch, keep-alive) next to kafkajs send() of one record with acks=all and 32 in flight (REST produces with acks=all), and a streamed POST of 500 records per body; fan-out: ${plan.gatewayFanoutRate} records/s (kafkajs, a batch every 10 ms) to a one-partition topic read by 100 WebSocket subscribers from its end, next to 100 Fetch v4 long-poll consumers (the bench's wire client), latency = receipt minus the record timestamp; ${plan.gatewaySeconds} s each after a 2 s warm-up. The /metrics cost: three brokers (HTTP off, so no metrics hook; on; on and scraped every second), the bench's generator against each in turn for ${plan.metricsCostSeconds} s, ${plan.metricsCostRounds} rounds in rotating order, for small requests (10 x 100 B records) and large ones (8 x 128 KiB); the median of the rounds, the paired per-round difference, and the broker CPU per record.`,
   `Pinning: ${pinningText()}.`,
   `Mode: ${mode}. Clients, broker and bench share the machine's cores; numbers are for this machine only.`,
 ];
@@ -384,7 +403,8 @@ async function main() {
   }
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
 
-  const brokers = ['spate', ...(options.againstKafka ? ['kafka'] : [])];
+  // Kafka has no gateway: a gateway-only run measures Spate alone.
+  const brokers = ['spate', ...(options.againstKafka && [...options.only].some((group) => group !== 'gateway') ? ['kafka'] : [])];
   const weightPerBroker = (kind) => {
     let w = (kind === 'kafka' ? 12 : 1) * (plan.extraStarts + 1) + 3;
     w += plan.warmupRecords / 50_000;
@@ -393,6 +413,7 @@ async function main() {
     if (options.only.has('consume')) w += 2 * plan.consumeCapSeconds;
     if (options.only.has('latency')) w += plan.rates.length * (plan.rateSeconds + 4) + 8;
     if (options.only.has('scale')) w += 20 + plan.connectionSeconds;
+    if (options.only.has('gateway') && kind === 'spate') w += plan.gatewaySeconds * 5 + 20 + plan.metricsCostRounds * plan.metricsCostSeconds * 6 + 20;
     return w;
   };
   const progress = new Progress(brokers.reduce((sum, b) => sum + weightPerBroker(b), plan.loopbackSeconds * plan.loopbackRepeats + (options.profile === 'never' ? 0 : 60)));
@@ -420,8 +441,9 @@ async function main() {
     brokers: {},
   };
 
+  const kafkaComparisons = [...options.only].some((group) => group !== 'gateway');
   progress.step('loopback limit');
-  data.loopback = await repeatedLoopback(plan);
+  data.loopback = kafkaComparisons ? await repeatedLoopback(plan) : undefined;
   progress.advance(plan.loopbackSeconds * plan.loopbackRepeats);
 
   for (const kind of brokers) {
@@ -436,7 +458,7 @@ async function main() {
   const kafkaCache = join(resultsDir, `kafka-${options.mode}.json`);
   if (options.againstKafka) {
     writeFileSync(kafkaCache, JSON.stringify({ date: data.meta.date, only: [...options.only], broker: data.brokers.kafka }, null, 1));
-  } else if (existsSync(kafkaCache)) {
+  } else if (existsSync(kafkaCache) && [...options.only].some((group) => group !== 'gateway')) {
     const cached = JSON.parse(readFileSync(kafkaCache, 'utf8'));
     data.brokers.kafka = { ...cached.broker, fromCache: cached.date };
     progress.note(`using the Kafka figures of ${cached.date} from ${relative(ROOT, kafkaCache)} for the ratios`);
@@ -444,7 +466,7 @@ async function main() {
 
   const { targets } = evaluateTargets(data.brokers.spate, data.brokers.kafka, data.loopback);
   const misses = targets.filter((t) => t.status === 'missed').map((t) => t.target);
-  if (options.profile === 'always' || (options.profile === 'on-miss' && misses.length > 0)) {
+  if (kafkaComparisons && (options.profile === 'always' || (options.profile === 'on-miss' && misses.length > 0))) {
     data.brokers.spate.profiles = await profileSpate(plan, options.profile === 'always' ? ['produce', 'consume', 'e2e', 'start to ready'] : misses, tools, progress);
   }
   progress.finish();
@@ -454,7 +476,9 @@ async function main() {
 /** bench/results/<mode>/ keeps each mode's latest run (report.json is its data); latest.md is the last run's report. */
 function writeReports(data, resultsDir) {
   const options = { mode: data.meta.mode };
-  const modeDir = join(resultsDir, options.mode);
+  // A gateway-only run (Spate alone) keeps its own folder: it must not replace a full run's report.
+  const gatewayOnly = data.meta.command.endsWith('--only gateway');
+  const modeDir = join(resultsDir, gatewayOnly ? `gateway-${options.mode}` : options.mode);
   const chartDir = join(modeDir, 'charts');
   rmSync(chartDir, { recursive: true, force: true });
   mkdirSync(chartDir, { recursive: true });
@@ -463,11 +487,13 @@ function writeReports(data, resultsDir) {
   data.charts = Object.keys(charts);
   writeFileSync(join(modeDir, 'report.md'), markdownReport(data, 'charts/'));
   writeFileSync(join(modeDir, 'report.json'), JSON.stringify(data, null, 1));
-  if (data.brokers.kafka) writeRatioHistory(data, resultsDir);
-  writeFileSync(join(resultsDir, 'latest.md'), markdownReport(data, `${options.mode}/charts/`));
+  if (data.brokers.kafka && !gatewayOnly) writeRatioHistory(data, resultsDir);
+  if (!gatewayOnly) writeFileSync(join(resultsDir, 'latest.md'), markdownReport(data, `${options.mode}/charts/`));
 
   console.log(terminalReport(data));
-  console.log(`\nreport: ${relative(process.cwd(), join(resultsDir, 'latest.md'))} (and ${relative(process.cwd(), modeDir)}/), charts in ${relative(process.cwd(), chartDir)}/`);
+  console.log(
+    `\nreport: ${relative(process.cwd(), gatewayOnly ? join(modeDir, 'report.md') : join(resultsDir, 'latest.md'))} (and ${relative(process.cwd(), modeDir)}/), charts in ${relative(process.cwd(), chartDir)}/`,
+  );
   const failures = Object.values(data.brokers).flatMap((b) => [
     ...(b.results ?? []).filter((r) => !r.ok).map((r) => `${b.name}: ${r.name} [${r.client}]: ${r.error}`),
     ...(b.errors ?? []),

@@ -55,7 +55,6 @@ export class BrokerMetrics {
     private readonly network: Readonly<NetworkTotals> = { sentDirectBytes: 0 },
   ) {
     const registers = [this.registry];
-    this.requests.register(this.registry);
     this.requestTimes = this.requests;
     this.errors = new Counter({
       name: 'spate_request_errors_total',
@@ -105,7 +104,7 @@ export class BrokerMetrics {
   async exposition(): Promise<string> {
     const own = await this.registry.metrics();
     const shared = await processMetrics().metrics();
-    return `${own}\n${shared}`;
+    return `${this.requests.exposition()}\n${own}\n${shared}`;
   }
 
   get contentType(): string {

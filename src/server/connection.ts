@@ -209,7 +209,8 @@ export class Connection implements ConnectionInfo {
       return;
     }
     const receivedAt = this.options.requestTimes === undefined ? 0 : performance.now();
-    for (const frame of frames) this.startRequest(frame, receivedAt);
+    // The first frame of a read starts at once (a clock read saved); the next ones wait behind it.
+    for (let index = 0; index < frames.length; index++) this.startRequest(frames[index]!, receivedAt, index === 0);
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
     this.watchPartialFrame();
   }
@@ -228,11 +229,21 @@ export class Connection implements ConnectionInfo {
     }
   }
 
-  private startRequest(frame: Buffer, receivedAt: number): void {
+  private startRequest(frame: Buffer, receivedAt: number, first: boolean): void {
     if (this.isClosed) return;
     const timed = this.options.requestTimes !== undefined;
-    // apiKey -1 and startedAt = receivedAt until the dispatcher reaches the handler.
-    const pending: Pending = { bytes: frame.length + 4, done: false, response: null, apiKey: -1, apiVersion: 0, receivedAt, startedAt: receivedAt, remoteMs: 0, doneAt: 0 };
+    // apiKey -1 until the dispatcher reaches the handler; startedAt 0 asks the dispatcher to read the clock.
+    const pending: Pending = {
+      bytes: frame.length + 4,
+      done: false,
+      response: null,
+      apiKey: -1,
+      apiVersion: 0,
+      receivedAt,
+      startedAt: first ? receivedAt : 0,
+      remoteMs: 0,
+      doneAt: 0,
+    };
     this.queue.push(pending);
     let result: Promise<ResponseChunks | null>;
     try {
@@ -249,7 +260,11 @@ export class Connection implements ConnectionInfo {
         pending.done = true;
         pending.response = response;
         // One clock read: the response is ready, and (unless it waits behind an earlier one) written now.
-        if (timed) pending.doneAt = performance.now();
+        if (timed) {
+          pending.doneAt = performance.now();
+          // Refused before a handler ran (no startedAt): no queue time to speak of.
+          if (pending.startedAt === 0) pending.startedAt = receivedAt;
+        }
         this.flushInOrder(pending.doneAt);
       },
       (error: unknown) => {

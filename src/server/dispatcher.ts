@@ -27,7 +27,7 @@ export type RequestObserver = (apiKey: number, apiVersion: number, request: unkn
 export interface RequestTiming {
   apiKey: number;
   apiVersion: number;
-  /** performance.now() when the handler started. */
+  /** performance.now() when the handler started; 0 until known (the dispatcher then reads the clock). */
   startedAt: number;
   /** The handler's RequestContext.remoteMs once it answered. */
   remoteMs: number;
@@ -44,7 +44,8 @@ export async function observedHandle(
   if (timing !== undefined) {
     timing.apiKey = context.apiKey;
     timing.apiVersion = context.apiVersion;
-    timing.startedAt = performance.now();
+    // 0: the sender has no better stamp (a connection gives its read's time to the first frame of it).
+    if (timing.startedAt === 0) timing.startedAt = performance.now();
   }
   let response;
   try {
