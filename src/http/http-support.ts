@@ -65,7 +65,14 @@ export function exchange(res: HttpResponse, onAbort?: () => void): Exchange {
 
 /** JSON with bigints written as numbers (offsets fit in a double far beyond real logs). */
 export function toJson(body: unknown): string {
-  return JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? Number(value) : value));
+  // Plain JSON.stringify is several times faster than with a replacer; only bodies holding
+  // bigints (offsets read from the logs) need the replacer, and JSON.stringify refuses those.
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? Number(value) : value));
+  }
 }
 
 export function send(target: Exchange, status: number, body: string, contentType = 'application/json'): void {

@@ -491,7 +491,8 @@ export function createRecordProducer(gateway: GatewayContext): (topic: Topic, bo
       cluster_id: state.clusterId,
       topic_name: topic.name,
       partition_id: partition,
-      offset: result.baseOffset,
+      // A number, not a bigint: the answer serializes without a replacer (offsets fit a double far beyond real logs).
+      offset: Number(result.baseOffset),
       timestamp: new Date(appendTime).toISOString(),
       key: key.type === null ? null : { type: key.type, size: key.bytes?.length ?? 0 },
       value: value.type === null ? null : { type: value.type, size: value.bytes?.length ?? 0 },

@@ -133,7 +133,8 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
             id: cursor.subscription,
             topic: cursor.topic,
             partition: cursor.log.partition,
-            records: part.map(({ offset, timestamp, key, value, headers }) => ({ offset, timestamp, key, value, headers })),
+            // Numbers, not bigints: the message serializes without a replacer.
+            records: part.map(({ offset, timestamp, key, value, headers }) => ({ offset: Number(offset), timestamp: Number(timestamp), key, value, headers })),
           });
         }
         cursor.offset = sentUpTo;

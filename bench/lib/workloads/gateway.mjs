@@ -53,7 +53,7 @@ export async function gatewayProduce(ctx, seconds) {
     {
       id: 'gateway/rest-produce',
       name: 'REST produce, 1 record per POST, 32 in flight, 100 B',
-      client: 'Node fetch (undici)',
+      client: 'Node http (keep-alive)',
       run: () => client(ctx, 'rest-produce', ['--url', url, '--cluster', id, '--topic', 'gateway-produce', '--concurrency', '32'], seconds),
     },
     {
@@ -65,7 +65,7 @@ export async function gatewayProduce(ctx, seconds) {
     {
       id: 'gateway/rest-stream',
       name: 'REST produce, 500 records per streamed POST, 4 in flight, 100 B',
-      client: 'Node fetch (undici)',
+      client: 'Node http (keep-alive)',
       run: () => client(ctx, 'rest-stream', ['--url', url, '--cluster', id, '--topic', 'gateway-produce', '--concurrency', '4', '--records-per-request', '500'], seconds),
     },
   ];
