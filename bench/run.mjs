@@ -272,7 +272,7 @@ async function benchBroker(kind, plan, options, tools, progress) {
     if (options.only.has('gateway') && kind === 'spate') {
       await step(plan.gatewaySeconds * 3 + 10, () => gatewayProduce(ctx, plan.gatewaySeconds));
       await step(plan.gatewaySeconds * 2 + 10, () => gatewayFanout(ctx, plan.gatewaySeconds, plan.gatewayFanoutRate));
-      await step(plan.metricsCostRounds * plan.metricsCostSeconds * 6 + 20, () => metricsCost(ctx, { rounds: plan.metricsCostRounds, seconds: plan.metricsCostSeconds }));
+      await step(plan.metricsCostRounds * (plan.metricsCostSeconds + 2) * 8 + 20, () => metricsCost(ctx, { rounds: plan.metricsCostRounds, seconds: plan.metricsCostSeconds }));
     }
     if (!alive()) out.errors.push(`${kind} exited during the run:\n${broker.logTail(20)}`);
     out.peakRss = memory(broker.pid).hwm;
@@ -369,7 +369,7 @@ const METHOD = (plan, mode) => [
   `Broker cost: CPU is utime + stime of the broker process from /proc/<pid>/stat over each workload (the load generator's own CPU and the rest of the machine's, from /proc/stat, are recorded beside it: on 2 cores a client near 100-200% is the limit, not the broker); RSS from /proc/<pid>/status (VmRSS, ${plan.idleSettleMs / 1000} s after ready for idle; VmHWM for peak). Start to ready: from spawn to the first answered ApiVersions request, median of ${plan.extraStarts + 1} starts (Kafka's storage formatting is done before and not counted).`,
   `Loopback limit: bench/clients/loopback.mjs, one Node process writing Produce requests (8 partitions x 128 x 1 KiB records) to another that only counts the bytes, ${plan.loopbackSeconds} s, median of ${plan.loopbackRepeats} runs.`,
   `Ceiling: bench/load/generator.mjs, the bench's own generator: Produce v7 requests built once (8 partitions x 128 KiB batches), ${4} connections with 4 requests in flight each, acks=1, ${plan.ceilingSeconds} s a run; then a Fetch v11 loop that walks only the batch headers and counts bytes, over everything written. Median of ${plan.ceilingRepeats} runs each, with the slowest and fastest run.`,
-  `Gateway (Spate only): REST produce of one 100-byte record per POST with 32 in flight (Node's fetch, keep-alive) next to kafkajs send() of one record with acks=all and 32 in flight (REST produces with acks=all), and a streamed POST of 500 records per body; fan-out: ${plan.gatewayFanoutRate} records/s (kafkajs, a batch every 10 ms) to a one-partition topic read by 100 WebSocket subscribers from its end, next to 100 Fetch v4 long-poll consumers (the bench's wire client), latency = receipt minus the record timestamp; ${plan.gatewaySeconds} s each after a 2 s warm-up. The /metrics cost: three brokers (HTTP off, so no metrics hook; on; on and scraped every second), the bench's generator against each in turn for ${plan.metricsCostSeconds} s, ${plan.metricsCostRounds} rounds in rotating order, for small requests (10 x 100 B records) and large ones (8 x 128 KiB); the median of the rounds, the paired per-round difference, and the broker CPU per record.`,
+  `Gateway (Spate only): REST produce of one 100-byte record per POST with 32 in flight (Node's fetch, keep-alive) next to kafkajs send() of one record with acks=all and 32 in flight (REST produces with acks=all), and a streamed POST of 500 records per body; fan-out: ${plan.gatewayFanoutRate} records/s (kafkajs, a batch every 10 ms) to a one-partition topic read by 100 WebSocket subscribers from its end, next to 100 Fetch v4 long-poll consumers (the bench's wire client), latency = receipt minus the record timestamp; ${plan.gatewaySeconds} s each after a 2 s warm-up. The /metrics cost: four variants (HTTP off, so no metrics hook; HTTP on with the request hook off; on; on and scraped every second), a fresh broker for each in every round, the bench's generator against it for ${plan.metricsCostSeconds} s after a 1 s warm-up, ${plan.metricsCostRounds} rounds in rotating order, for small requests (10 x 100 B records) and large ones (8 x 128 KiB); the per-round differences of records/s and of the broker's CPU per record, their median and range.`,
   `Pinning: ${pinningText()}.`,
   `Mode: ${mode}. Clients, broker and bench share the machine's cores; numbers are for this machine only.`,
 ];
@@ -413,7 +413,7 @@ async function main() {
     if (options.only.has('consume')) w += 2 * plan.consumeCapSeconds;
     if (options.only.has('latency')) w += plan.rates.length * (plan.rateSeconds + 4) + 8;
     if (options.only.has('scale')) w += 20 + plan.connectionSeconds;
-    if (options.only.has('gateway') && kind === 'spate') w += plan.gatewaySeconds * 5 + 20 + plan.metricsCostRounds * plan.metricsCostSeconds * 6 + 20;
+    if (options.only.has('gateway') && kind === 'spate') w += plan.gatewaySeconds * 5 + 20 + plan.metricsCostRounds * (plan.metricsCostSeconds + 2) * 8 + 20;
     return w;
   };
   const progress = new Progress(brokers.reduce((sum, b) => sum + weightPerBroker(b), plan.loopbackSeconds * plan.loopbackRepeats + (options.profile === 'never' ? 0 : 60)));

@@ -88,6 +88,12 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('queued.max.requests', 'int', 500, 'Requests in flight per connection before reading pauses.', atLeast(1)),
   define('http.listeners', 'list', ['http://127.0.0.1:8082'], 'HTTP listener (metrics, REST, WebSocket, console) as http://host:port; empty disables it.'),
   define(
+    'spate.metrics.request.hook.enable',
+    'boolean',
+    true,
+    'Count and time every request for /metrics (requests, errors, topic bytes, request times); false leaves those series empty (Spate only).',
+  ),
+  define(
     'spate.http.authentication',
     'string',
     'auto',

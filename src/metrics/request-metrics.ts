@@ -11,13 +11,15 @@
 //                       poll for an append (handlers add it to RequestContext.remoteMs)
 //   ResponseQueueTime   response ready -> written (waiting behind earlier responses of the
 //                       connection, which go out in request order, or behind a quota throttle)
-//   ResponseSendTime    written -> handed to the kernel (immediate unless the socket is full)
+//   ResponseSendTime    written -> handed to the kernel: 0 for a response written at once
+//                       (the write call itself is not timed); the wait for a full socket
 //   TotalTime           frame read -> response handed to the kernel
 // The clock is read once per socket read (the first request of a read starts then: decoding
 // it is counted as local time), when a later request of the same read reaches its handler,
-// when a response is ready, and once per batch of responses written: two reads a request
-// for a client that sends one at a time. A read costs 60-120 ns on the 2-core VM this was
-// measured on, more than everything else the hook does (about 150 ns).
+// and when a response is ready (it is written at that stamp unless it waits behind an
+// earlier one); a response that cannot be written at once gets a read when it leaves. So
+// two reads a request for a client that sends one at a time. A read costs 60-120 ns on the
+// 2-core VM this was measured on, about as much as everything else the hook does.
 
 import { apiSchemas } from '../protocol/generated/index.js';
 import { type RequestTimesSink, type SentRequest } from '../server/connection.js';
@@ -48,7 +50,11 @@ const PHASES = [
     kafka: 'ResponseQueueTimeMs',
     help: 'from the response ready to written (behind earlier responses of the connection or a throttle)',
   },
-  { name: 'spate_response_send_time_seconds', kafka: 'ResponseSendTimeMs', help: 'from written to handed to the kernel' },
+  {
+    name: 'spate_response_send_time_seconds',
+    kafka: 'ResponseSendTimeMs',
+    help: 'from written to handed to the kernel (0 when written at once; the wait while the socket is full)',
+  },
   { name: 'spate_request_total_time_seconds', kafka: 'TotalTimeMs', help: 'from the request frame read to the response handed to the kernel' },
 ] as const;
 

@@ -168,8 +168,10 @@ export class SpateBroker {
     if (httpListener !== undefined) {
       const { BrokerMetrics } = await import('../metrics/broker-metrics.js');
       metrics = new BrokerMetrics(state, this.connectionCounts, this.network);
-      dispatcher.observer = metrics.observe;
-      this.requestTimes = metrics.requestTimes;
+      if (this.config.values.get('spate.metrics.request.hook.enable') === true) {
+        dispatcher.observer = metrics.observe;
+        this.requestTimes = metrics.requestTimes;
+      }
     }
     try {
       for (const listener of this.config.listeners) {

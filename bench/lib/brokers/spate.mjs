@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { BrokerProcess } from './child.mjs';
 
-export function spateBroker({ root, workDir, port, cpuProfileDir, httpPort = 0 }) {
+export function spateBroker({ root, workDir, port, cpuProfileDir, httpPort = 0, overrides = {} }) {
   // The V8 option `npm start` and bin/spate.js's shebang give the broker (see bin/spate.js).
   const args = ['--initial-heap-size=64'];
   if (cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`);
@@ -17,6 +17,7 @@ export function spateBroker({ root, workDir, port, cpuProfileDir, httpPort = 0 }
   // gateway workloads pass the port they picked, or null for no HTTP (and so no metrics hook).
   if (httpPort === null) args.push('--override', 'http.listeners=');
   else args.push('--http-port', String(httpPort));
+  for (const [key, value] of Object.entries(overrides)) args.push('--override', `${key}=${value}`);
   const broker = new BrokerProcess({
     name: 'spate',
     command: process.execPath,

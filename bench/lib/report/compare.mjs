@@ -53,6 +53,7 @@ function figuresOf(result) {
           ['throughput cost', '%', m.costPercent, 'lower'],
           ['paired cost', '%', m.pairedCostPercent?.median, 'lower'],
           ['CPU/record cost', '%', m.cpuCostPercent, 'lower'],
+          ['hook alone, CPU', '%', m.hookCpuCostPercent, 'lower'],
           ['scraped: cost', '%', m.scrapedCostPercent, 'lower'],
         ];
       }

@@ -131,6 +131,13 @@ function loadAverage() {
 export async function metricsCost(ctx, { rounds, seconds }) {
   const variants = [
     { key: 'off', label: 'HTTP off (no metrics hook)', httpPort: null },
+    // HTTP on (uWebSockets.js in the event loop), the request hook off: what the listener costs by itself.
+    {
+      key: 'hookOff',
+      label: 'HTTP on, request hook off (spate.metrics.request.hook.enable=false)',
+      httpPort: await freePort(),
+      overrides: { 'spate.metrics.request.hook.enable': false },
+    },
     { key: 'on', label: 'HTTP on, not scraped', httpPort: await freePort() },
     { key: 'scraped', label: 'HTTP on, /metrics scraped every second', httpPort: await freePort() },
   ];
@@ -146,111 +153,115 @@ export async function metricsCost(ctx, { rounds, seconds }) {
       args: ['--partitions', '8', '--record-size', '1024', '--connections', '4', '--inflight', '4'],
     },
   ];
-  const dirs = [];
-  const brokers = {};
-  try {
-    for (const variant of variants) {
+  // A fresh broker for every variant in every round (instance to instance, JIT and memory
+  // layout move a broker's CPU per record by several per cent), both shapes on it, each
+  // after a one-second warm-up; the variants in rotating order.
+  const runs = Object.fromEntries(shapes.map((shape) => [shape.key, { off: [], hookOff: [], on: [], scraped: [] }]));
+  const cpu = Object.fromEntries(shapes.map((shape) => [shape.key, { off: [], hookOff: [], on: [], scraped: [] }])); // broker CPU µs per record
+  const load = [loadAverage()];
+  const generate = (broker, shape, secondsToRun) =>
+    runProcess(
+      process.execPath,
+      [
+        join(ctx.root, 'bench', 'load', 'generator.mjs'),
+        'produce',
+        '--bootstrap',
+        broker.bootstrap,
+        '--topic',
+        `cost-${shape.key}`,
+        '--acks',
+        '1',
+        '--seconds',
+        String(secondsToRun),
+        ...shape.args,
+      ],
+      { cwd: ctx.root, timeoutMs: (secondsToRun + 30) * 1000 },
+    );
+  for (let round = 0; round < rounds; round++) {
+    const order = variants.map((_, index) => variants[(index + round) % variants.length]);
+    for (const variant of order) {
+      ctx.progress.step(`spate: /metrics cost, round ${round + 1} of ${rounds}, ${variant.label}`);
       const dir = mkdtempSync(join(os.tmpdir(), `spate-bench-metrics-${variant.key}-`));
-      dirs.push(dir);
-      const broker = spateBroker({ root: ctx.root, workDir: dir, port: await freePort(), httpPort: variant.httpPort });
-      await broker.start();
-      brokers[variant.key] = broker;
-      for (const shape of shapes) await createTopic(broker.bootstrap, `cost-${shape.key}`, shape.key === 'small' ? 1 : 8);
-    }
-    const results = [];
-    for (const shape of shapes) {
-      const meta = {
-        id: `gateway/metrics-cost-${shape.key}`,
-        group: 'gateway',
-        name: `/metrics cost on produce throughput, ${shape.key} requests`,
-        client: 'bench load generator',
-      };
-      await measure({ ...ctx, broker: brokers.on }, meta, async () => {
-        const runs = { off: [], on: [], scraped: [] };
-        const cpu = { off: [], on: [], scraped: [] }; // broker CPU µs per record
-        const load = [loadAverage()];
-        for (let round = 0; round < rounds; round++) {
-          // Rotate the order so no variant always runs first (or right after another).
-          const order = variants.map((_, index) => variants[(index + round) % variants.length]);
-          for (const variant of order) {
-            const broker = brokers[variant.key];
-            let scraping = true;
-            const scraper =
-              variant.key === 'scraped'
-                ? (async () => {
-                    while (scraping) {
-                      await fetch(`http://127.0.0.1:${variant.httpPort}/metrics`).then((response) => response.text());
-                      await sleep(1000);
-                    }
-                  })()
-                : undefined;
-            const cpuBefore = cpuSeconds(broker.pid);
-            const run = await runProcess(
-              process.execPath,
-              [
-                join(ctx.root, 'bench', 'load', 'generator.mjs'),
-                'produce',
-                '--bootstrap',
-                broker.bootstrap,
-                '--topic',
-                `cost-${shape.key}`,
-                '--acks',
-                '1',
-                '--seconds',
-                String(seconds),
-                ...shape.args,
-              ],
-              { cwd: ctx.root, timeoutMs: (seconds + 30) * 1000 },
-            );
-            scraping = false;
-            await scraper;
-            const result = resultLine(run.lines);
-            if (!result) throw new Error(failureReason(run));
-            if (result.errors > 0) throw new Error(result.firstError);
-            runs[variant.key].push(result.recordsPerSec);
-            cpu[variant.key].push((1e6 * (cpuSeconds(broker.pid) - cpuBefore)) / result.records);
-          }
-          load.push(loadAverage());
+      const broker = spateBroker({ root: ctx.root, workDir: dir, port: await freePort(), httpPort: variant.httpPort, overrides: variant.overrides });
+      try {
+        await broker.start();
+        for (const shape of shapes) {
+          await createTopic(broker.bootstrap, `cost-${shape.key}`, shape.key === 'small' ? 1 : 8);
+          await generate(broker, shape, 1);
+          let scraping = true;
+          const scraper =
+            variant.key === 'scraped'
+              ? (async () => {
+                  while (scraping) {
+                    await fetch(`http://127.0.0.1:${variant.httpPort}/metrics`).then((response) => response.text());
+                    await sleep(1000);
+                  }
+                })()
+              : undefined;
+          const cpuBefore = cpuSeconds(broker.pid);
+          const run = await generate(broker, shape, seconds);
+          const cpuAfter = cpuSeconds(broker.pid);
+          scraping = false;
+          await scraper;
+          const result = resultLine(run.lines);
+          if (!result) throw new Error(failureReason(run));
+          if (result.errors > 0) throw new Error(result.firstError);
+          runs[shape.key][variant.key].push(result.recordsPerSec);
+          cpu[shape.key][variant.key].push((1e6 * (cpuAfter - cpuBefore)) / result.records);
         }
-        const off = spread(runs.off);
-        const on = spread(runs.on);
-        const scraped = spread(runs.scraped);
-        const paired = (key) => spread(runs[key].map((value, index) => 100 * (1 - value / runs.off[index])));
-        const cpuPerRecord = { off: spread(cpu.off), on: spread(cpu.on), scraped: spread(cpu.scraped) };
-        const cpuCost = (key) => 100 * (cpuPerRecord[key].median / cpuPerRecord.off.median - 1);
-        const metrics = {
-          recordsPerSec: on.median,
-          offRecordsPerSec: off.median,
-          scrapedRecordsPerSec: scraped.median,
-          costPercent: 100 * (1 - on.median / off.median),
-          scrapedCostPercent: 100 * (1 - scraped.median / off.median),
-          pairedCostPercent: paired('on'),
-          pairedScrapedCostPercent: paired('scraped'),
-          spread: { off, on, scraped },
-          cpuMicrosPerRecord: cpuPerRecord,
-          cpuCostPercent: cpuCost('on'),
-          scrapedCpuCostPercent: cpuCost('scraped'),
-          loadAverage: load,
-          rounds,
-          seconds,
-        };
-        results.push({ shape, metrics });
-        return {
-          metrics,
-          note:
-            `${shape.label}; median of ${rounds} interleaved ${seconds} s rounds: off ${Math.round(off.median).toLocaleString('en-US')} rec/s (${Math.round(off.min).toLocaleString('en-US')}-${Math.round(off.max).toLocaleString('en-US')}), ` +
-            `on ${Math.round(on.median).toLocaleString('en-US')} (${Math.round(on.min).toLocaleString('en-US')}-${Math.round(on.max).toLocaleString('en-US')}), ` +
-            `scraped ${Math.round(scraped.median).toLocaleString('en-US')} (${Math.round(scraped.min).toLocaleString('en-US')}-${Math.round(scraped.max).toLocaleString('en-US')}); ` +
-            `cost ${metrics.costPercent.toFixed(1)}% (paired rounds: median ${metrics.pairedCostPercent.median.toFixed(1)}%, ${metrics.pairedCostPercent.min.toFixed(1)} to ${metrics.pairedCostPercent.max.toFixed(1)}), ` +
-            `scraped ${metrics.scrapedCostPercent.toFixed(1)}% (paired median ${metrics.pairedScrapedCostPercent.median.toFixed(1)}%); ` +
-            `broker CPU per record off ${cpuPerRecord.off.median.toFixed(2)} µs, on ${cpuPerRecord.on.median.toFixed(2)} (${metrics.cpuCostPercent.toFixed(1)}%), scraped ${cpuPerRecord.scraped.median.toFixed(2)} (${metrics.scrapedCpuCostPercent.toFixed(1)}%); ` +
-            `load average ${load[0].join(' ')} before, ${load.at(-1).join(' ')} after`,
-        };
-      });
+      } finally {
+        await broker.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
-    return results;
-  } finally {
-    for (const broker of Object.values(brokers)) await broker.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    load.push(loadAverage());
   }
+  const results = [];
+  for (const shape of shapes) {
+    const meta = { id: `gateway/metrics-cost-${shape.key}`, group: 'gateway', name: `/metrics cost on produce throughput, ${shape.key} requests`, client: 'bench load generator' };
+    const shapeRuns = runs[shape.key];
+    const shapeCpu = cpu[shape.key];
+    const off = spread(shapeRuns.off);
+    const hookOff = spread(shapeRuns.hookOff);
+    const on = spread(shapeRuns.on);
+    const scraped = spread(shapeRuns.scraped);
+    // Against HTTP off (the whole cost of /metrics), and the hook alone against HTTP on without it; per round, then the median.
+    const paired = (key, base = 'off') => spread(shapeRuns[key].map((value, index) => 100 * (1 - value / shapeRuns[base][index])));
+    const pairedCpu = (key, base = 'off') => spread(shapeCpu[key].map((value, index) => 100 * (value / shapeCpu[base][index] - 1)));
+    const cpuPerRecord = { off: spread(shapeCpu.off), hookOff: spread(shapeCpu.hookOff), on: spread(shapeCpu.on), scraped: spread(shapeCpu.scraped) };
+    const metrics = {
+      recordsPerSec: on.median,
+      offRecordsPerSec: off.median,
+      scrapedRecordsPerSec: scraped.median,
+      costPercent: 100 * (1 - on.median / off.median),
+      scrapedCostPercent: 100 * (1 - scraped.median / off.median),
+      pairedCostPercent: paired('on'),
+      pairedScrapedCostPercent: paired('scraped'),
+      hookPairedCostPercent: paired('on', 'hookOff'),
+      spread: { off, hookOff, on, scraped },
+      cpuMicrosPerRecord: cpuPerRecord,
+      cpuCostPercent: pairedCpu('on').median,
+      scrapedCpuCostPercent: pairedCpu('scraped').median,
+      listenerCpuCostPercent: pairedCpu('hookOff').median,
+      hookCpuCostPercent: pairedCpu('on', 'hookOff').median,
+      pairedCpuCostPercent: { on: pairedCpu('on'), scraped: pairedCpu('scraped'), listener: pairedCpu('hookOff'), hook: pairedCpu('on', 'hookOff') },
+      loadAverage: load,
+      rounds,
+      seconds,
+    };
+    const number = (value) => Math.round(value).toLocaleString('en-US');
+    const range = (s) => `${number(s.min)}-${number(s.max)}`;
+    const percent = (s) => `median ${s.median.toFixed(1)}%, ${s.min.toFixed(1)} to ${s.max.toFixed(1)}`;
+    results.push({ shape, metrics });
+    await measure(ctx, meta, async () => ({
+      metrics,
+      note:
+        `${shape.label}; ${rounds} rounds of ${seconds} s, a fresh broker per variant and round: records/s off ${number(off.median)} (${range(off)}), HTTP on with the hook off ${number(hookOff.median)} (${range(hookOff)}), ` +
+        `on ${number(on.median)} (${range(on)}), scraped ${number(scraped.median)} (${range(scraped)}); throughput cost of the whole of /metrics per round ${percent(metrics.pairedCostPercent)}, ` +
+        `of the hook alone ${percent(metrics.hookPairedCostPercent)}; broker CPU per record off ${cpuPerRecord.off.median.toFixed(2)} µs, on ${cpuPerRecord.on.median.toFixed(2)} µs, ` +
+        `per round: the whole ${percent(metrics.pairedCpuCostPercent.on)}, the listener ${percent(metrics.pairedCpuCostPercent.listener)}, the hook ${percent(metrics.pairedCpuCostPercent.hook)}, scraped ${percent(metrics.pairedCpuCostPercent.scraped)}; ` +
+        `load average ${load[0].join(' ')} before, ${load.at(-1).join(' ')} after`,
+    }));
+  }
+  return results;
 }
