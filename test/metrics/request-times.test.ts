@@ -110,6 +110,22 @@ t.test('acks=all waits for the followers: remote time on the leader', async (t) 
   t.ok(remote > 0, `acks=all produces waited for broker 1 (${(remote * 1000).toFixed(1)} ms in all)`);
 });
 
+t.test('spate.metrics.request.hook.enable=false: no per-request series, the gauges stay', async (t) => {
+  const broker = await startTestBroker(t, { config: { 'spate.metrics.request.hook.enable': false } });
+  const kafka = new Kafka({ clientId: 'no-hook', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  await producer.send({ topic: 'unhooked', messages: [{ value: 'v' }] });
+  const after = await scrape(broker.httpUrl!);
+  t.notOk(
+    [...after.keys()].some((key) => key.startsWith('spate_requests_total{') || key.startsWith('spate_request_total_time_seconds_count{')),
+    'no request counted or timed',
+  );
+  t.equal(after.get('spate_topic_messages_in_total{topic="unhooked"}'), undefined, 'no topic counters');
+  t.equal(after.get('spate_log_end_offset{topic="unhooked",partition="0"}'), 1, 'the log gauges are read at scrape time as before');
+});
+
 t.test('the native read queue counts reads until they are answered', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spate-read-queue-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
