@@ -27,13 +27,19 @@ import { loopbackLimit } from './lib/workloads/loopback.mjs';
 import { CEILING_CASES, ceiling } from './lib/workloads/ceiling.mjs';
 import { configurePinning } from './lib/cpu-pin.mjs';
 import { gatewayFanout, gatewayProduce, metricsCost } from './lib/workloads/gateway.mjs';
+import { kafkaCluster, spateCluster } from './lib/brokers/cluster.mjs';
+import { replicatedFailover, replicatedProduce, waitForBrokers } from './lib/workloads/replicated.mjs';
 import { writeRatioHistory } from './lib/report/ratios.mjs';
 import { evaluateTargets } from './lib/report/compare.mjs';
 import { buildCharts } from './lib/report/charts.mjs';
 import { markdownReport, terminalReport } from './lib/report/render.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const GROUPS = ['ceiling', 'produce', 'consume', 'latency', 'scale', 'gateway'];
+const GROUPS = ['ceiling', 'produce', 'consume', 'latency', 'scale', 'replicated', 'gateway'];
+/** The groups run against one broker; 'replicated' runs against a cluster of three. */
+const SINGLE_BROKER_GROUPS = GROUPS.filter((group) => group !== 'replicated');
+/** The single-broker groups measured against Kafka too ('gateway' is Spate's alone). */
+const KAFKA_COMPARED_GROUPS = SINGLE_BROKER_GROUPS.filter((group) => group !== 'gateway');
 
 const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUPS] [--no-profile]
 
@@ -41,8 +47,10 @@ const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUP
   --against kafka    also run every workload against Apache Kafka ${KAFKA_VERSION} (KRaft, one node)
                      and report Spate/Kafka; without it, the last Kafka run of the same
                      mode saved in bench/results/ is used for the ratios, if there is one
-  --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')} (gateway: Spate only, REST and
-                     WebSocket next to the binary protocol, and the cost of /metrics)
+  --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')}
+                     (replicated: three brokers, RF 3, acks=all, and failover; Spate as three
+                     processes on etcd, which needs the etcd binary; gateway: Spate only, REST
+                     and WebSocket next to the binary protocol, and the cost of /metrics)
   --no-pin           do not pin the broker to core 0 and the load generators to the others
   --no-profile       skip the CPU profiles of Spate taken where a target is missed
   --profile          take them even when every target is met
@@ -75,6 +83,7 @@ const PLANS = {
     gatewayFanoutRate: 1000,
     metricsCostRounds: 5,
     metricsCostSeconds: 3,
+    replicated: { warmupRecords: 100_000, records: 300_000, capSeconds: 60, failoverRounds: 5, failoverRate: 500 },
   },
   full: {
     extraStarts: 4,
@@ -101,6 +110,7 @@ const PLANS = {
     gatewayFanoutRate: 1000,
     metricsCostRounds: 7,
     metricsCostSeconds: 5,
+    replicated: { warmupRecords: 500_000, records: 2_000_000, capSeconds: 120, failoverRounds: 10, failoverRate: 1000 },
   },
 };
 
@@ -165,11 +175,49 @@ async function makeBroker(kind, cpuProfileDir, workDir) {
   return { broker: kafkaBroker({ root: ROOT, workDir: dir, port, controllerPort: await freePort() }), dir };
 }
 
+/** broker.session.timeout.ms of both clusters in the replicated group: the same failure-detection budget (Kafka's default is 9000). */
+const REPLICATED_SESSION_TIMEOUT_MS = 2000;
+
+/**
+ * The replicated group against a three-broker cluster of `kind` (brokers/cluster.mjs):
+ * produce with RF 3 and acks=all, then the failover rounds. Results go into `out`.
+ */
+async function benchReplicated(kind, plan, tools, progress, out) {
+  const workDir = mkdtempSync(join(os.tmpdir(), `spate-bench-${kind}-cluster-`));
+  // Kafka's brokers heartbeat every broker.heartbeat.interval.ms (2000 by default) and must do so several times a session; Spate's lease is renewed every third of it.
+  const overrides =
+    kind === 'spate'
+      ? { 'broker.session.timeout.ms': REPLICATED_SESSION_TIMEOUT_MS }
+      : { 'broker.session.timeout.ms': REPLICATED_SESSION_TIMEOUT_MS, 'broker.heartbeat.interval.ms': 500 };
+  let cluster;
+  try {
+    progress.step(`${kind}: three-broker cluster`);
+    cluster = kind === 'spate' ? await spateCluster({ root: ROOT, workDir, overrides }) : await kafkaCluster({ root: ROOT, workDir, overrides });
+    await cluster.start();
+    await waitForBrokers(cluster.bootstrap);
+    const ctx = { broker: cluster, tools, root: ROOT, progress, results: out.results, workDir };
+    const r = plan.replicated;
+    // Unreported warm-up, as for the single broker.
+    await replicatedProduce({ ...ctx, results: [] }, r.warmupRecords, r.capSeconds).catch(() => undefined);
+    await replicatedProduce(ctx, r.records, r.capSeconds);
+    await replicatedFailover(ctx, r.failoverRounds, r.failoverRate, REPLICATED_SESSION_TIMEOUT_MS);
+  } catch (error) {
+    out.errors.push(`${kind} cluster: ${error.message.split('\n')[0]}`);
+    progress.note(`  ${kind} cluster: ${error.message.split('\n')[0]}`);
+  } finally {
+    await cluster?.stop().catch(() => undefined);
+    rmSync(workDir, { recursive: true, force: true });
+    progress.advance(plan.replicated.capSeconds + plan.replicated.failoverRounds * 10);
+  }
+}
+
 /** Runs every selected workload against one broker; returns its results and footprint. */
 async function benchBroker(kind, plan, options, tools, progress) {
   const out = { name: kind, startToReadyMs: [], results: [], errors: [] };
-  // The gateway alone (--only gateway) warms its own paths; the cold starts and the Java warm-up are for the Kafka comparisons.
-  const gatewayOnly = options.only.size === 1 && options.only.has('gateway');
+  if (!SINGLE_BROKER_GROUPS.some((group) => options.only.has(group))) return out;
+  // The gateway alone (--only gateway, Spate's own) warms its own paths: the cold starts and the Java warm-up are for the Kafka comparisons.
+  const gatewayOnly = !KAFKA_COMPARED_GROUPS.some((group) => options.only.has(group));
+  if (gatewayOnly && kind !== 'spate') return out;
   for (let i = 0; i < (gatewayOnly ? 0 : plan.extraStarts); i++) {
     progress.step(`${kind}: cold start ${i + 1} of ${plan.extraStarts + 1}`);
     const { broker, dir } = await makeBroker(kind);
@@ -369,7 +417,8 @@ const METHOD = (plan, mode) => [
   `Broker cost: CPU is utime + stime of the broker process from /proc/<pid>/stat over each workload (the load generator's own CPU and the rest of the machine's, from /proc/stat, are recorded beside it: on 2 cores a client near 100-200% is the limit, not the broker); RSS from /proc/<pid>/status (VmRSS, ${plan.idleSettleMs / 1000} s after ready for idle; VmHWM for peak). Start to ready: from spawn to the first answered ApiVersions request, median of ${plan.extraStarts + 1} starts (Kafka's storage formatting is done before and not counted).`,
   `Loopback limit: bench/clients/loopback.mjs, one Node process writing Produce requests (8 partitions x 128 x 1 KiB records) to another that only counts the bytes, ${plan.loopbackSeconds} s, median of ${plan.loopbackRepeats} runs.`,
   `Ceiling: bench/load/generator.mjs, the bench's own generator: Produce v7 requests built once (8 partitions x 128 KiB batches), ${4} connections with 4 requests in flight each, acks=1, ${plan.ceilingSeconds} s a run; then a Fetch v11 loop that walks only the batch headers and counts bytes, over everything written. Median of ${plan.ceilingRepeats} runs each, with the slowest and fastest run.`,
-  `Gateway (Spate only): REST produce of one 100-byte record per POST with 32 in flight (Node's fetch, keep-alive) next to kafkajs send() of one record with acks=all and 32 in flight (REST produces with acks=all), and a streamed POST of 500 records per body; fan-out: ${plan.gatewayFanoutRate} records/s (kafkajs, a batch every 10 ms) to a one-partition topic read by 100 WebSocket subscribers from its end, next to 100 Fetch v4 long-poll consumers (the bench's wire client), latency = receipt minus the record timestamp; ${plan.gatewaySeconds} s each after a 2 s warm-up. The /metrics cost: four variants (HTTP off, so no metrics hook; HTTP on with the request hook off; on; on and scraped every second), a fresh broker for each in every round, the bench's generator against it for ${plan.metricsCostSeconds} s after a 1 s warm-up, ${plan.metricsCostRounds} rounds in rotating order, for small requests (10 x 100 B records) and large ones (8 x 128 KiB); the per-round differences of records/s and of the broker's CPU per record, their median and range.`,
+  `Gateway (Spate only): REST produce of one 100-byte record per POST with 32 in flight (Node's http client, keep-alive) next to kafkajs send() of one record with acks=all and 32 in flight (REST produces with acks=all), and a streamed POST of 500 records per body; fan-out: ${plan.gatewayFanoutRate} records/s (kafkajs, a batch every 10 ms) to a one-partition topic read by 100 WebSocket subscribers from its end, next to 100 Fetch v4 long-poll consumers (the bench's wire client), latency = receipt minus the record timestamp; ${plan.gatewaySeconds} s each after a 2 s warm-up. The /metrics cost: four variants (HTTP off, so no metrics hook; HTTP on with the request hook off; on; on and scraped every second), a fresh broker for each in every round, the bench's generator against it for ${plan.metricsCostSeconds} s after a 1 s warm-up, ${plan.metricsCostRounds} rounds in rotating order, for small requests (10 x 100 B records) and large ones (8 x 128 KiB); the per-round differences of records/s and of the broker's CPU per record, their median and range.`,
+  `Replicated (three brokers): Spate as three \`spate start --node-id N --cluster etcd://...\` processes with one etcd (3.4, Debian's etcd-server); Kafka ${KAFKA_VERSION} as one KRaft controller and three brokers (process.roles=controller / broker, four JVMs with kafka-server-start.sh's options), so that killing a broker kills no controller on either side. Every process of a cluster (brokers, and etcd or the controller) runs on the broker core and the cost figures sum them. Produce: a topic of 8 partitions, replication factor 3, min.insync.replicas=2, ProducerPerformance with acks=all and the settings above, ${plan.replicated.records.toLocaleString('en-US')} records of 1 KiB after an unreported warm-up of ${plan.replicated.warmupRecords.toLocaleString('en-US')}. Failover: broker.session.timeout.ms=${REPLICATED_SESSION_TIMEOUT_MS} on both (Kafka's default is 9000; Kafka's brokers heartbeat every 500 ms, Spate renews its etcd lease every third of the timeout); Kafka's VerifiableProducer (idempotent, acks=all, ${plan.replicated.failoverRate} records/s) writes to a partition replicated 3 times whose leader is killed with SIGKILL, ${plan.replicated.failoverRounds} rounds; a round's failover is from the kill to the first acknowledgement of a record the new leader wrote (at or past its epoch's start offset, from OffsetForLeaderEpoch); the killed broker is restarted and the next round waits for a full ISR; every acknowledged record is then read back.`,
   `Pinning: ${pinningText()}.`,
   `Mode: ${mode}. Clients, broker and bench share the machine's cores; numbers are for this machine only.`,
 ];
@@ -414,6 +463,7 @@ async function main() {
     if (options.only.has('latency')) w += plan.rates.length * (plan.rateSeconds + 4) + 8;
     if (options.only.has('scale')) w += 20 + plan.connectionSeconds;
     if (options.only.has('gateway') && kind === 'spate') w += plan.gatewaySeconds * 5 + 20 + plan.metricsCostRounds * (plan.metricsCostSeconds + 2) * 8 + 20;
+    if (options.only.has('replicated')) w += plan.replicated.capSeconds + plan.replicated.failoverRounds * 10;
     return w;
   };
   const progress = new Progress(brokers.reduce((sum, b) => sum + weightPerBroker(b), plan.loopbackSeconds * plan.loopbackRepeats + (options.profile === 'never' ? 0 : 60)));
@@ -436,14 +486,24 @@ async function main() {
       spateCommit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
       spateDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
       pinning: pinning ?? null,
+      // A run of the replicated group alone keeps its own results (bench/results/replicated-<mode>/), beside the single-broker ones.
+      // So does a run of the gateway group alone (bench/results/gateway-<mode>/): it must not replace a full run's report.
+      results:
+        options.only.size === 1 && options.only.has('replicated')
+          ? `replicated-${options.mode}`
+          : options.only.size === 1 && options.only.has('gateway')
+            ? `gateway-${options.mode}`
+            : options.mode,
     },
     method: METHOD(plan, options.mode),
     brokers: {},
   };
 
-  const kafkaComparisons = [...options.only].some((group) => group !== 'gateway');
-  progress.step('loopback limit');
-  data.loopback = kafkaComparisons ? await repeatedLoopback(plan) : undefined;
+  const singleBroker = KAFKA_COMPARED_GROUPS.some((group) => options.only.has(group));
+  if (singleBroker) {
+    progress.step('loopback limit');
+    data.loopback = await repeatedLoopback(plan);
+  }
   progress.advance(plan.loopbackSeconds * plan.loopbackRepeats);
 
   for (const kind of brokers) {
@@ -453,9 +513,10 @@ async function main() {
       progress.note(`${kind} could not be benchmarked: ${error.message}`);
       data.brokers[kind] = { name: kind, startToReadyMs: [], results: [], errors: [`${kind} could not be benchmarked: ${error.message}`] };
     }
+    if (options.only.has('replicated')) await benchReplicated(kind, plan, tools, progress, data.brokers[kind]);
   }
 
-  const kafkaCache = join(resultsDir, `kafka-${options.mode}.json`);
+  const kafkaCache = join(resultsDir, `kafka-${data.meta.results}.json`);
   if (options.againstKafka) {
     writeFileSync(kafkaCache, JSON.stringify({ date: data.meta.date, only: [...options.only], broker: data.brokers.kafka }, null, 1));
   } else if (existsSync(kafkaCache) && [...options.only].some((group) => group !== 'gateway')) {
@@ -465,8 +526,8 @@ async function main() {
   }
 
   const { targets } = evaluateTargets(data.brokers.spate, data.brokers.kafka, data.loopback);
-  const misses = targets.filter((t) => t.status === 'missed').map((t) => t.target);
-  if (kafkaComparisons && (options.profile === 'always' || (options.profile === 'on-miss' && misses.length > 0))) {
+  const misses = targets.filter((t) => t.status === 'missed' && !/replicated|failover/.test(t.target)).map((t) => t.target);
+  if (singleBroker && (options.profile === 'always' || (options.profile === 'on-miss' && misses.length > 0))) {
     data.brokers.spate.profiles = await profileSpate(plan, options.profile === 'always' ? ['produce', 'consume', 'e2e', 'start to ready'] : misses, tools, progress);
   }
   progress.finish();
@@ -475,10 +536,8 @@ async function main() {
 
 /** bench/results/<mode>/ keeps each mode's latest run (report.json is its data); latest.md is the last run's report. */
 function writeReports(data, resultsDir) {
-  const options = { mode: data.meta.mode };
-  // A gateway-only run (Spate alone) keeps its own folder: it must not replace a full run's report.
-  const gatewayOnly = data.meta.command.endsWith('--only gateway');
-  const modeDir = join(resultsDir, gatewayOnly ? `gateway-${options.mode}` : options.mode);
+  const options = { mode: data.meta.mode, results: data.meta.results ?? data.meta.mode };
+  const modeDir = join(resultsDir, options.results);
   const chartDir = join(modeDir, 'charts');
   rmSync(chartDir, { recursive: true, force: true });
   mkdirSync(chartDir, { recursive: true });
@@ -487,12 +546,14 @@ function writeReports(data, resultsDir) {
   data.charts = Object.keys(charts);
   writeFileSync(join(modeDir, 'report.md'), markdownReport(data, 'charts/'));
   writeFileSync(join(modeDir, 'report.json'), JSON.stringify(data, null, 1));
-  if (data.brokers.kafka && !gatewayOnly) writeRatioHistory(data, resultsDir);
-  if (!gatewayOnly) writeFileSync(join(resultsDir, 'latest.md'), markdownReport(data, `${options.mode}/charts/`));
+  if (options.results === options.mode) {
+    if (data.brokers.kafka) writeRatioHistory(data, resultsDir);
+    writeFileSync(join(resultsDir, 'latest.md'), markdownReport(data, `${options.mode}/charts/`));
+  }
 
   console.log(terminalReport(data));
   console.log(
-    `\nreport: ${relative(process.cwd(), gatewayOnly ? join(modeDir, 'report.md') : join(resultsDir, 'latest.md'))} (and ${relative(process.cwd(), modeDir)}/), charts in ${relative(process.cwd(), chartDir)}/`,
+    `\nreport: ${relative(process.cwd(), options.results === options.mode ? join(resultsDir, 'latest.md') : join(modeDir, 'report.md'))} (and ${relative(process.cwd(), modeDir)}/), charts in ${relative(process.cwd(), chartDir)}/`,
   );
   const failures = Object.values(data.brokers).flatMap((b) => [
     ...(b.results ?? []).filter((r) => !r.ok).map((r) => `${b.name}: ${r.name} [${r.client}]: ${r.error}`),

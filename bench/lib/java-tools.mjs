@@ -13,6 +13,7 @@ export const TOOL = {
   consumerPerformance: 'org.apache.kafka.tools.ConsumerPerformance',
   endToEndLatency: 'org.apache.kafka.tools.EndToEndLatency',
   topicCommand: 'org.apache.kafka.tools.TopicCommand',
+  verifiableProducer: 'org.apache.kafka.tools.VerifiableProducer',
   spateBench: 'SpateBench',
 };
 

@@ -50,9 +50,19 @@ export function memory(pid) {
   }
 }
 
+/** The sum over several processes (a cluster): CPU seconds, and memory, of those still running. */
+function summed(pids, read) {
+  if (!Array.isArray(pids)) return read(pids);
+  const values = pids.map(read);
+  if (typeof values[0] === 'number') return values.filter(Number.isFinite).reduce((a, b) => a + b, 0);
+  const total = { rss: 0, hwm: 0, anon: 0, file: 0 };
+  for (const value of values) for (const key of Object.keys(total)) if (Number.isFinite(value[key])) total[key] += value[key];
+  return total;
+}
+
 /**
- * Samples a process every `intervalMs` while a workload runs: a CPU/RSS time series for the
- * charts, and the totals for "CPU seconds per GB".
+ * Samples a process (or the processes of a cluster, summed) every `intervalMs` while a
+ * workload runs: a CPU/RSS time series for the charts, and the totals for "CPU seconds per GB".
  */
 export class ProcessSampler {
   #pid;
@@ -64,7 +74,7 @@ export class ProcessSampler {
 
   constructor(pid, intervalMs = 500) {
     this.#pid = pid;
-    this.#startCpu = cpuSeconds(pid);
+    this.#startCpu = summed(pid, cpuSeconds);
     this.#startTime = performance.now();
     this.#startSystem = systemBusySeconds();
     this.#timer = setInterval(() => this.#sample(), intervalMs);
@@ -72,8 +82,8 @@ export class ProcessSampler {
   }
 
   #sample() {
-    const { rss, anon, file } = memory(this.#pid);
-    this.samples.push({ t: (performance.now() - this.#startTime) / 1000, cpu: cpuSeconds(this.#pid) - this.#startCpu, rss, anon, file });
+    const { rss, anon, file } = summed(this.#pid, memory);
+    this.samples.push({ t: (performance.now() - this.#startTime) / 1000, cpu: summed(this.#pid, cpuSeconds) - this.#startCpu, rss, anon, file });
   }
 
   /** Stops sampling; returns { cpuSeconds, systemCpuSeconds, wallSeconds, peakRss, samples }. */
@@ -83,7 +93,7 @@ export class ProcessSampler {
     const peak = (key) => Math.max(0, ...this.samples.map((s) => s[key]).filter(Number.isFinite));
     const peakRss = peak('rss');
     return {
-      cpuSeconds: cpuSeconds(this.#pid) - this.#startCpu,
+      cpuSeconds: summed(this.#pid, cpuSeconds) - this.#startCpu,
       systemCpuSeconds: systemBusySeconds() - this.#startSystem,
       wallSeconds: (performance.now() - this.#startTime) / 1000,
       peakRss,

@@ -47,6 +47,8 @@ interface ReadResult {
   readonly target: FetchTarget;
   errorCode: number;
   records: LogRecords | null;
+  /** Held back by leader.replication.throttled.rate: answered without records. */
+  readonly throttled?: boolean;
 }
 
 function emptyFetchResponse(errorCode: number, sessionId = 0): FetchResponse {
@@ -175,11 +177,18 @@ function newSessionPartition(target: FetchTarget): SessionPartition {
 }
 
 /** Reads every target in parallel, then keeps what fits the response limit, in order. */
-async function readTargets(targets: readonly FetchTarget[], responseMaxBytes: number, readCommitted: boolean, follower: boolean): Promise<ReadResult[]> {
+async function readTargets(
+  targets: readonly FetchTarget[],
+  responseMaxBytes: number,
+  readCommitted: boolean,
+  follower: boolean,
+  throttled?: (target: FetchTarget) => boolean,
+): Promise<ReadResult[]> {
   const reads = targets.map(async (target): Promise<ReadResult> => {
     if (target.errorCode !== ErrorCode.NONE || target.log === undefined) {
       return { target, errorCode: target.errorCode === ErrorCode.NONE ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : target.errorCode, records: null };
     }
+    if (throttled?.(target) === true) return { target, errorCode: ErrorCode.NONE, records: null, throttled: true };
     try {
       // read_committed readers stop at the last stable offset: nothing of an open transaction;
       // other consumers at the high watermark; followers read to the log end.
@@ -278,18 +287,27 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
     }
     let shuttingDown = false;
     void context.connection.draining?.then(() => (shuttingDown = true));
-    let results = await readTargets(targets, responseMaxBytes, readCommitted, follower);
+    // leader.replication.throttled.rate (Kafka's ReplicationQuotaManager): an out-of-ISR follower of a listed replica gets nothing while the rate is over.
+    const quota = broker.replicas.quotas.leader;
+    const throttled =
+      follower && quota.rate !== undefined
+        ? (target: FetchTarget) => target.replica !== undefined && quota.shouldThrottle(target.topic, target.partition, target.replica.state.isr.includes(replicaId), broker.now())
+        : undefined;
+    let results = await readTargets(targets, responseMaxBytes, readCommitted, follower, throttled);
     while (bytesOf(results) < request.minBytes && !hasError(results) && !shuttingDown) {
-      const remaining = deadline - broker.now();
+      let remaining = deadline - broker.now();
       if (remaining <= 0) break;
+      // A held-back replica is read again once the rate allows, not at the end of the wait.
+      if (results.some((result) => result.throttled === true)) remaining = Math.min(remaining, Math.max(1, quota.msUntilAllowed(broker.now())));
       for (const result of results) result.records?.release();
       const logs = targets.map((target) => target.log).filter((log): log is PartitionLog => log !== undefined);
       const parkedAt = performance.now();
       await waitForAppend(context, logs, remaining);
       context.remoteMs = (context.remoteMs ?? 0) + (performance.now() - parkedAt);
       if (!context.connection.isOpen) return emptyFetchResponse(ErrorCode.NONE);
-      results = await readTargets(targets, responseMaxBytes, readCommitted, follower);
+      results = await readTargets(targets, responseMaxBytes, readCommitted, follower, throttled);
     }
+    if (throttled !== undefined) for (const result of results) quota.record(result.target.topic, result.target.partition, result.records?.byteLength ?? 0, broker.now());
 
     const byTopic: FetchResponseFetchableTopicResponse[] = [];
     const leaders = new Set<number>();

@@ -3,8 +3,8 @@
 // the dispatcher hands to the connection's authenticator (src/security/sasl-gate.ts). As in
 // Kafka: an unsupported mechanism answers UNSUPPORTED_SASL_MECHANISM with the enabled list
 // and closes the connection; a handshake on a non-SASL listener or out of turn answers
-// ILLEGAL_SASL_STATE. On an authenticated connection a v1 handshake starts a KIP-368
-// re-authentication.
+// ILLEGAL_SASL_STATE. KIP-368: on an authenticated connection whose client can
+// re-authenticate (it used SaslAuthenticate v1+), a v1 handshake starts a re-authentication.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type SaslHandshakeRequest, type SaslHandshakeResponse } from '../protocol/generated/index.js';
@@ -18,7 +18,7 @@ export const saslHandshakeHandler = defineHandler<SaslHandshakeRequest, SaslHand
     const security = context.connection.security;
     const mechanisms = security.offeredMechanisms;
     if (!security.listener.usesSasl) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
-    if (security.authenticated && context.apiVersion >= 1 && security.sessionExpiresAtMs !== 0) security.beginReauthentication();
+    if (security.authenticated && context.apiVersion >= 1 && security.supportsReauthentication) security.beginReauthentication();
     if (security.state !== 'handshake') return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
     if (!security.selectMechanism(request.mechanism, context.apiVersion === 0)) {
       context.broker.logger.info(

@@ -1,13 +1,16 @@
 // CreateTopics, v2-7: name, collision, partition, replication-factor (1 on one node) and
 // config validation with Kafka's codes; validateOnly checks without creating. v5+ answers
 // with the partition count, replication factor and every config of the new topic; v7 adds
-// the topic ID.
+// the topic ID. The partitions count against controller_mutation_rate (KIP-599): from v6 a
+// topic asked for while the quota is used up answers THROTTLING_QUOTA_EXCEEDED.
 
 import { describeTopicConfigs } from '../config/topic-config.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type CreateTopicsRequest, type CreateTopicsResponse, type CreateTopicsResponseCreatableTopicResult } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { CLUSTER_RESOURCE, topicResource } from '../security/security-manager.js';
+import { controllerMutationQuota } from '../security/request-quotas.js';
+import { ThrottlingQuotaExceeded } from '../security/quota-enforcer.js';
 import { defineHandler } from './api-handler.js';
 import { createTopic, validateTopicRequest, type TopicRequest } from './topic-creation.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
@@ -21,9 +24,11 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
 
+    // KIP-599: partitions created count against controller_mutation_rate (refused from v6 on).
+    const mutations = controllerMutationQuota(context, 6);
     const results: CreateTopicsResponseCreatableTopicResult[] = [];
     for (const wanted of request.topics) results.push(await createOne(wanted));
-    return { throttleTimeMs: 0, topics: results };
+    return { throttleTimeMs: mutations.throttleTimeMs, topics: results };
 
     async function createOne(wanted: CreateTopicsRequest['topics'][number]): Promise<CreateTopicsResponseCreatableTopicResult> {
       const failed = (errorCode: number, errorMessage: string | null): CreateTopicsResponseCreatableTopicResult => ({
@@ -53,6 +58,7 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
       };
       try {
         const validated = validateTopicRequest(broker, topicRequest);
+        if (request.validateOnly !== true) mutations.record(validated.numPartitions);
         const topicId = request.validateOnly === true ? ZERO_UUID : (await createTopic(broker, topicRequest)).id;
         return {
           name: wanted.name,
@@ -71,6 +77,7 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
         };
       } catch (error) {
         if (error instanceof KafkaError) return failed(error.kafkaCode, error.message);
+        if (error instanceof ThrottlingQuotaExceeded) return failed(ErrorCode.THROTTLING_QUOTA_EXCEEDED, error.message);
         throw error;
       }
     }

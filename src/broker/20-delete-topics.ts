@@ -3,12 +3,16 @@
 // delete.topic.enable=false answers TOPIC_DELETION_DISABLED. Differs from Kafka: internal
 // topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION, since the group
 // coordinator keeps them open; committed offsets of a deleted topic stay until they expire.
+// The partitions deleted count against controller_mutation_rate (KIP-599): refused with
+// THROTTLING_QUOTA_EXCEEDED from v5.
 
 import { brokerConfigValue } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { type DeleteTopicsRequest, type DeleteTopicsResponse, type DeleteTopicsResponseDeletableTopicResult } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource } from '../security/security-manager.js';
+import { controllerMutationQuota } from '../security/request-quotas.js';
+import { ThrottlingQuotaExceeded } from '../security/quota-enforcer.js';
 import { defineHandler } from './api-handler.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 
@@ -24,6 +28,8 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
         : (request.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
     const enabled = brokerConfigValue('delete.topic.enable', broker.config) === true;
 
+    // KIP-599: partitions deleted count against controller_mutation_rate (refused from v5 on).
+    const mutations = controllerMutationQuota(context, 5);
     const responses = await Promise.all(
       wanted.map(async ({ name, topicId }): Promise<DeleteTopicsResponseDeletableTopicResult> => {
         const result = (errorCode: number, errorMessage: string | null, resolvedName = name, id = topicId) => ({
@@ -44,11 +50,17 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
             : result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
         }
         if (topic.internal) return result(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot delete internal topic ${topic.name}`, topic.name, topic.id);
+        try {
+          mutations.record(topic.partitions.length);
+        } catch (error) {
+          if (error instanceof ThrottlingQuotaExceeded) return result(ErrorCode.THROTTLING_QUOTA_EXCEEDED, error.message, topic.name, topic.id);
+          throw error;
+        }
         await broker.replicas.deleteTopic(topic.name);
         broker.logger.info(`Deleted topic ${topic.name}`);
         return result(ErrorCode.NONE, null, topic.name, topic.id);
       }),
     );
-    return { throttleTimeMs: 0, responses };
+    return { throttleTimeMs: mutations.throttleTimeMs, responses };
   },
 });

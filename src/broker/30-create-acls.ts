@@ -1,8 +1,9 @@
 // CreateAcls, v1-3: adds ACL bindings (LITERAL or PREFIXED patterns; an identical binding is
 // kept once). Each creation is checked as Kafka checks it and answered on its own
 // (INVALID_REQUEST with the reason); without an authorizer every creation answers
-// SECURITY_DISABLED. Needs ALTER on the cluster. The ACLs are written to the data dir
-// before the answer.
+// SECURITY_DISABLED. Needs ALTER on the cluster. The ACLs are stored in the cluster's
+// metadata before the answer (UNKNOWN_SERVER_ERROR when they cannot be), so every broker
+// enforces them.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type CreateAclsRequest, type CreateAclsResponse } from '../protocol/generated/index.js';
@@ -14,7 +15,7 @@ export const createAclsHandler = defineHandler<CreateAclsRequest, CreateAclsResp
   apiKey: 30,
   minVersion: 1,
   maxVersion: 3,
-  handle(request, context) {
+  async handle(request, context) {
     const authorizer = context.broker.security.authorizer;
     const all = (errorCode: number, errorMessage: string | null) => ({
       throttleTimeMs: 0,
@@ -39,7 +40,13 @@ export const createAclsHandler = defineHandler<CreateAclsRequest, CreateAclsResp
       return { errorCode: ErrorCode.NONE, errorMessage: null };
     });
     if (accepted.length > 0) {
-      authorizer.create(accepted);
+      try {
+        await authorizer.create(accepted);
+      } catch (error) {
+        context.broker.logger.error(`CreateAcls from ${context.principal} could not be stored: ${(error as Error).message}`);
+        const failure = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: `The ACLs could not be stored: ${(error as Error).message}` };
+        return { throttleTimeMs: 0, results: results.map((result) => (result.errorCode === ErrorCode.NONE ? failure : result)) };
+      }
       context.broker.logger.info(`${accepted.length} ACL(s) created by ${context.principal}`);
     }
     return { throttleTimeMs: 0, results };

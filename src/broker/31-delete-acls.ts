@@ -4,7 +4,7 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DeleteAclsRequest, type DeleteAclsResponse } from '../protocol/generated/index.js';
-import { type AclFilter, AclOperation, invalidFilter } from '../security/acls.js';
+import { type AclBinding, type AclFilter, AclOperation, invalidFilter } from '../security/acls.js';
 import { CLUSTER_RESOURCE } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
 
@@ -12,7 +12,7 @@ export const deleteAclsHandler = defineHandler<DeleteAclsRequest, DeleteAclsResp
   apiKey: 31,
   minVersion: 1,
   maxVersion: 3,
-  handle(request, context) {
+  async handle(request, context) {
     const authorizer = context.broker.security.authorizer;
     const all = (errorCode: number, errorMessage: string | null) => ({
       throttleTimeMs: 0,
@@ -30,7 +30,13 @@ export const deleteAclsHandler = defineHandler<DeleteAclsRequest, DeleteAclsResp
       permissionType: filter.permissionType,
     }));
     const valid = filters.filter((filter) => invalidFilter(filter) === undefined);
-    const removed = authorizer.delete(valid);
+    let removed: AclBinding[][];
+    try {
+      removed = await authorizer.delete(valid);
+    } catch (error) {
+      context.broker.logger.error(`DeleteAcls from ${context.principal} could not be stored: ${(error as Error).message}`);
+      return all(ErrorCode.UNKNOWN_SERVER_ERROR, `The ACLs could not be stored: ${(error as Error).message}`);
+    }
     let next = 0;
     const filterResults = filters.map((filter) => {
       const invalid = invalidFilter(filter);

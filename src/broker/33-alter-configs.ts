@@ -3,9 +3,12 @@
 // the cluster default, or this node's ID) take the dynamic broker configs (the log.*
 // defaults of topic configs and the cleaner's settings). Each resource is validated
 // whole, then written durably and applied live; validateOnly stops after validation.
+// In a cluster, topic configs and the cluster-wide broker default ("") are written to the
+// metadata store, from which every broker applies them (as Kafka's ConfigRepository is fed
+// by the metadata log); a broker's own layer stays with that broker.
 
 import { applyConfigChanges, brokerLayer, ConfigChangeError, ResourceType, type ConfigChange } from '../config/config-changes.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type AlterConfigsRequest, type AlterConfigsResponse } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { configAuthorizationError } from '../security/config-authorization.js';
@@ -18,29 +21,32 @@ export interface ConfigResourceResult {
 }
 
 /** Validates and (unless validateOnly) applies one resource's changes. */
-function alterResource(
+async function alterResource(
   broker: BrokerState,
   resource: { resourceType: number; resourceName: string },
   changes: readonly ConfigChange[],
   incremental: boolean,
   validateOnly: boolean,
-): ConfigResourceResult {
+): Promise<ConfigResourceResult> {
   try {
     if (resource.resourceType === ResourceType.TOPIC) {
       const topic = broker.logs.topic(resource.resourceName);
       if (topic === undefined) {
         return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic ${resource.resourceName} does not exist` };
       }
-      const next = applyConfigChanges(topic.configs, changes, incremental, { kind: 'topic' });
-      if (!validateOnly) {
-        broker.logs.alterTopicConfigs(topic.name, next);
-        broker.logger.info(`Topic ${topic.name} configs are now ${JSON.stringify(next)}`);
+      const update = (current: Readonly<Record<string, string>>) => applyConfigChanges(current, changes, incremental, { kind: 'topic' });
+      if (validateOnly) update((broker.replicas.clustered ? broker.replicas.store.topic(topic.name)?.configs : undefined) ?? topic.configs);
+      else {
+        await broker.replicas.alterTopicConfigs(topic.name, update);
+        if (!broker.replicas.clustered) broker.logger.info(`Topic ${topic.name} configs are now ${JSON.stringify(broker.logs.topic(topic.name)?.configs)}`);
       }
     } else if (resource.resourceType === ResourceType.BROKER) {
       const layer = brokerLayer(resource.resourceName, broker.config);
+      const update = (current: Readonly<Record<string, string>>) => applyConfigChanges(current, changes, incremental, { kind: 'broker' });
       const current = Object.fromEntries(broker.config.dynamic[layer]);
-      const next = applyConfigChanges(current, changes, incremental, { kind: 'broker' });
-      if (!validateOnly) broker.logs.alterBrokerConfigs(layer, next);
+      if (validateOnly) update(current);
+      else if (layer === 'clusterDefault') await broker.replicas.alterClusterBrokerConfigs(update);
+      else broker.logs.alterBrokerConfigs(layer, update(current));
     } else if (resource.resourceType === ResourceType.BROKER_LOGGER && incremental) {
       if (resource.resourceName !== String(broker.nodeId)) {
         return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unexpected broker id, expected ${broker.nodeId}, but received ${resource.resourceName}` };
@@ -68,6 +74,8 @@ function alterResource(
     }
   } catch (error) {
     if (error instanceof ConfigChangeError) return { errorCode: error.errorCode, errorMessage: error.message };
+    // The metadata store could not take the change (etcd unreachable): Kafka's code, with etcd's reason.
+    if (error instanceof KafkaError) return { errorCode: error.kafkaCode, errorMessage: error.message };
     throw error;
   }
   return { errorCode: ErrorCode.NONE, errorMessage: null };
@@ -89,7 +97,7 @@ function duplicateResources(resources: ReadonlyArray<{ resourceType: number; res
  * Alters every resource of an AlterConfigs or IncrementalAlterConfigs request: resources
  * named twice are refused, each other resource is validated whole and applied alone.
  */
-export function alterResources<R extends { resourceType: number; resourceName: string }>(
+export async function alterResources<R extends { resourceType: number; resourceName: string }>(
   broker: BrokerState,
   resources: readonly R[],
   changesOf: (resource: R) => ConfigChange[],
@@ -97,9 +105,11 @@ export function alterResources<R extends { resourceType: number; resourceName: s
   validateOnly: boolean,
   /** The error code of a resource the principal may not alter (see configAuthorizationError). */
   denied: (resource: R) => number | undefined = () => undefined,
-): Array<ConfigResourceResult & { resourceType: number; resourceName: string }> {
+): Promise<Array<ConfigResourceResult & { resourceType: number; resourceName: string }>> {
   const duplicates = duplicateResources(resources);
-  return resources.map((resource) => {
+  const results: Array<ConfigResourceResult & { resourceType: number; resourceName: string }> = [];
+  // One resource after the other, each applied alone, as Kafka does.
+  for (const resource of resources) {
     const { resourceType, resourceName } = resource;
     const refusal = denied(resource);
     const result =
@@ -107,17 +117,18 @@ export function alterResources<R extends { resourceType: number; resourceName: s
         ? { errorCode: refusal, errorMessage: null }
         : duplicates.has(`${resourceType}:${resourceName}`)
           ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Duplicate resource in request: ${resourceName}` }
-          : alterResource(broker, resource, changesOf(resource), incremental, validateOnly);
-    return { ...result, resourceType, resourceName };
-  });
+          : await alterResource(broker, resource, changesOf(resource), incremental, validateOnly);
+    results.push({ ...result, resourceType, resourceName });
+  }
+  return results;
 }
 
 export const alterConfigsHandler = defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
   apiKey: 33,
   minVersion: 0,
   maxVersion: 2,
-  handle(request, context) {
-    const responses = alterResources(
+  async handle(request, context) {
+    const responses = await alterResources(
       context.broker,
       request.resources,
       (resource) => resource.configs.map((config) => ({ name: config.name, op: 0, value: config.value })),

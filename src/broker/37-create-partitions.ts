@@ -2,12 +2,15 @@
 // messages (fewer or as many as now is INVALID_PARTITIONS; a manual assignment must name
 // registered brokers, each once, as many as the topic's replication factor); the new
 // partitions are placed like a new topic's otherwise. validateOnly checks without creating. The new
-// partitions are durable before the answer.
+// partitions are durable before the answer. The partitions added count against
+// controller_mutation_rate (KIP-599): refused with THROTTLING_QUOTA_EXCEEDED from v3.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type CreatePartitionsRequest, type CreatePartitionsResponse, type CreatePartitionsResponseCreatePartitionsTopicResult } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource } from '../security/security-manager.js';
+import { controllerMutationQuota } from '../security/request-quotas.js';
+import { ThrottlingQuotaExceeded } from '../security/quota-enforcer.js';
 import { defineHandler } from './api-handler.js';
 
 export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
@@ -19,6 +22,8 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
 
+    // KIP-599: partitions added count against controller_mutation_rate (refused from v3 on).
+    const mutations = controllerMutationQuota(context, 3);
     const results = await Promise.all(
       request.topics.map(async (wanted): Promise<CreatePartitionsResponseCreatePartitionsTopicResult> => {
         const failed = (errorCode: number, errorMessage: string) => ({ name: wanted.name, errorCode, errorMessage });
@@ -54,16 +59,18 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
           }
           broker.logs.checkCapacity(wanted.count - current, ErrorCode.INVALID_PARTITIONS);
           if (!request.validateOnly) {
+            mutations.record(wanted.count - current);
             await broker.replicas.createPartitions(wanted.name, wanted.count, replicas);
             broker.logger.info(`Topic ${wanted.name} grew from ${current} to ${wanted.count} partitions`);
           }
         } catch (error) {
           if (error instanceof KafkaError) return failed(error.kafkaCode, error.message);
+          if (error instanceof ThrottlingQuotaExceeded) return failed(ErrorCode.THROTTLING_QUOTA_EXCEEDED, error.message);
           throw error;
         }
         return { name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null };
       }),
     );
-    return { throttleTimeMs: 0, results };
+    return { throttleTimeMs: mutations.throttleTimeMs, results };
   },
 });

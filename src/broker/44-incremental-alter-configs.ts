@@ -2,7 +2,8 @@
 // configs (cleanup.policy...), on TOPIC and BROKER resources like AlterConfigs, and on GROUP
 // resources (Kafka 4.x group configs: SET and DELETE) and CLIENT_METRICS subscriptions
 // (KIP-714: metrics, interval.ms, match; APPEND and SUBTRACT on the lists). The new set
-// of overrides is validated whole before it is applied, durably and live.
+// of overrides is validated whole before it is applied, durably and live (in a cluster: on
+// every broker, through the metadata store; see 33-alter-configs.ts).
 
 import { type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse } from '../protocol/generated/index.js';
 import { alterResources } from './33-alter-configs.js';
@@ -14,8 +15,8 @@ export const incrementalAlterConfigsHandler = defineHandler<IncrementalAlterConf
   apiKey: 44,
   minVersion: 0,
   maxVersion: 1,
-  handle(request, context) {
-    const responses = alterResources(
+  async handle(request, context) {
+    const responses = await alterResources(
       context.broker,
       request.resources,
       (resource) => resource.configs.map((config) => ({ name: config.name, op: config.configOperation, value: config.value })),

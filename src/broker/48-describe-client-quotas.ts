@@ -1,7 +1,7 @@
 // DescribeClientQuotas, v0-1: the stored client quotas matching the filter components
 // (match type 0: this name, 1: the default entity, 2: any name of the type); strict
 // matching also requires that the entity has no other types. Needs DESCRIBE_CONFIGS on
-// the cluster. Byte-rate quotas are enforced by src/security/quota-enforcer.ts.
+// the cluster. The quotas are enforced by src/security/quota-enforcer.ts.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeClientQuotasRequest, type DescribeClientQuotasResponse } from '../protocol/generated/index.js';

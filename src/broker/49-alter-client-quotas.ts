@@ -1,8 +1,9 @@
 // AlterClientQuotas, v0-1: sets and removes client quota values per entity (what
 // `kafka-configs --alter --entity-type users|clients|ips` sends), checked as Kafka checks
 // them: the entity shape (user, client-id, both, or ip) and the keys it allows, positive
-// values; INVALID_REQUEST otherwise. Needs ALTER_CONFIGS on the cluster. Stored durably;
-// the byte rates are enforced (src/security/quota-enforcer.ts).
+// values; INVALID_REQUEST otherwise. Needs ALTER_CONFIGS on the cluster. Stored in the
+// cluster's metadata before the answer (UNKNOWN_SERVER_ERROR when it cannot be), so every
+// broker enforces them (src/security/quota-enforcer.ts).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type AlterClientQuotasRequest, type AlterClientQuotasResponse } from '../protocol/generated/index.js';
@@ -15,7 +16,7 @@ export const alterClientQuotasHandler = defineHandler<AlterClientQuotasRequest, 
   apiKey: 49,
   minVersion: 0,
   maxVersion: 1,
-  handle(request, context) {
+  async handle(request, context) {
     const allowed = context.authorize(AclOperation.ALTER_CONFIGS, CLUSTER_RESOURCE);
     const accepted: AlterClientQuotasRequest['entries'] = [];
     const entries = request.entries.map((entry) => {
@@ -30,7 +31,18 @@ export const alterClientQuotasHandler = defineHandler<AlterClientQuotasRequest, 
       accepted.push(entry);
       return { errorCode: ErrorCode.NONE, errorMessage: null, entity };
     });
-    if (!request.validateOnly) context.broker.security.quotas.apply(accepted);
+    if (!request.validateOnly && accepted.length > 0) {
+      try {
+        await context.broker.security.quotas.apply(accepted);
+      } catch (error) {
+        context.broker.logger.error(`AlterClientQuotas from ${context.principal} could not be stored: ${(error as Error).message}`);
+        const errorMessage = `The quotas could not be stored: ${(error as Error).message}`;
+        return {
+          throttleTimeMs: 0,
+          entries: entries.map((entry) => (entry.errorCode === ErrorCode.NONE ? { ...entry, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage } : entry)),
+        };
+      }
+    }
     return { throttleTimeMs: 0, entries };
   },
 });

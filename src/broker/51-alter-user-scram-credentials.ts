@@ -4,7 +4,8 @@
 // checks per user: empty name or iterations outside 4096..16384 -> UNACCEPTABLE_CREDENTIAL,
 // an unknown mechanism -> UNSUPPORTED_SASL_MECHANISM, deleting what does not exist ->
 // RESOURCE_NOT_FOUND, the same user twice for one mechanism -> DUPLICATE_RESOURCE. Needs
-// ALTER on the cluster. The valid changes are written to the data dir in one go.
+// ALTER on the cluster. The valid changes are stored in the cluster's metadata before the
+// answer (UNKNOWN_SERVER_ERROR when they cannot be), so every broker authenticates them.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type AlterUserScramCredentialsRequest, type AlterUserScramCredentialsResponse } from '../protocol/generated/index.js';
@@ -19,7 +20,7 @@ export const alterUserScramCredentialsHandler = defineHandler<AlterUserScramCred
   apiKey: 51,
   minVersion: 0,
   maxVersion: 0,
-  handle(request, context) {
+  async handle(request, context) {
     const users = [...new Set([...request.deletions, ...request.upsertions].map((change) => change.name))];
     if (!context.authorize(AclOperation.ALTER, CLUSTER_RESOURCE)) {
       return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
@@ -72,8 +73,15 @@ export const alterUserScramCredentialsHandler = defineHandler<AlterUserScramCred
       }
     }
     // A user with any bad change keeps all its credentials as they were (Kafka checks per user).
-    store.apply(changes.filter((change) => !errors.has(change.user)));
-    if (changes.length > 0) context.broker.logger.info(`SCRAM credentials changed for ${[...new Set(changes.map((c) => c.user))].join(', ')} by ${context.principal}`);
+    const applied = changes.filter((change) => !errors.has(change.user));
+    try {
+      await store.apply(applied);
+    } catch (error) {
+      context.broker.logger.error(`AlterUserScramCredentials from ${context.principal} could not be stored: ${(error as Error).message}`);
+      for (const user of users) fail(user, ErrorCode.UNKNOWN_SERVER_ERROR, `The credentials could not be stored: ${(error as Error).message}`);
+      return { throttleTimeMs: 0, results: users.map((user) => errors.get(user)!) };
+    }
+    if (applied.length > 0) context.broker.logger.info(`SCRAM credentials changed for ${[...new Set(applied.map((c) => c.user))].join(', ')} by ${context.principal}`);
     return { throttleTimeMs: 0, results: users.map((user) => errors.get(user) ?? { user, errorCode: ErrorCode.NONE, errorMessage: null }) };
   },
 });

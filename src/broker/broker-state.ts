@@ -60,8 +60,9 @@ export class BrokerState {
   ) {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
     this.features = new Features(config.dataDir, logger);
-    this.security = new SecurityManager(config, logger);
     const store = replicas.store;
+    // Users, ACLs and quotas live in the metadata store; an in-process one (a single node, the one-process cluster) is mirrored to the data dir's files.
+    this.security = new SecurityManager(config, logger, { store, mirror: store instanceof InProcessMetadataStore });
     this.producerIds = new ProducerIdManager(config.dataDir, logger, replicas.clustered ? (count) => store.allocateProducerIds(count) : undefined);
     if (replicas.clustered && !(store instanceof InProcessMetadataStore)) this.producerIds.reserveAhead();
     this.groupConfigs = new GroupConfigs(config.dataDir, config, logger);

@@ -170,10 +170,12 @@ export async function main(argv: string[]): Promise<number | undefined> {
     if (values['node-id'] === undefined && config['node.id'] === undefined) throw new Error('--cluster needs --node-id (every broker of the cluster its own)');
     const { endpoints, cluster } = parseEtcdUrl(values.cluster);
     const sessionTimeoutMs = config['broker.session.timeout.ms'] !== undefined ? Number(config['broker.session.timeout.ms']) : undefined;
+    const writeTimeoutMs = config['controller.socket.timeout.ms'] !== undefined ? Number(config['controller.socket.timeout.ms']) : undefined;
     store = await EtcdMetadataStore.connect({
       endpoints,
       cluster,
       ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
+      ...(writeTimeoutMs !== undefined && writeTimeoutMs > 0 ? { writeTimeoutMs } : {}),
       ...(values['data-dir'] !== undefined ? { firstProducerId: reservedProducerIds(values['data-dir']) } : {}),
       logger,
     });

@@ -14,19 +14,34 @@
 //                            computed alike everywhere from the registrations; that broker
 //                            records itself here with the epoch bumped, by a transaction on
 //                            the key's mod revision, so the epoch counts elections.
-//   topics/<name>            the assignment as JSON, the topic ID in base64.
+//   topics/<name>            the assignment as JSON, the topic ID in base64, and the topic's
+//                            config overrides (AlterConfigs writes them here by CAS on the
+//                            key's mod revision; every broker applies them from its watch).
 //   partitions/<topic>/<n>   leader, leader epoch, ISR... as JSON with its `version`; a
 //                            compare-and-set is a transaction on the key's mod revision
 //                            (ZooKeeper's versioned setData, which Kafka used).
+//   broker-configs           the cluster-wide dynamic broker configs (kafka-configs
+//                            --entity-default), as JSON; changed by CAS like a topic's configs.
 //   producer-ids             the next unreserved producer ID; blocks are taken by CAS.
 //   cluster-id               the cluster ID every broker answers with (written once).
+//   scram/, acls/, quotas/   users, ACLs and client quotas (etcd-security-records.ts).
 
+// etcd unreachable (restarting, electing a leader, a member down): the brokers keep serving
+// from their copies; a write is tried again every quarter second for at most
+// controller.socket.timeout.ms (30 s; Kafka's timeout of a broker's requests to its
+// controller), then fails with REQUEST_TIMED_OUT naming the endpoints; the watch
+// reconnects within a second of etcd's return and resumes from the copy's revision. A
+// registration whose lease was lost meanwhile (etcd away for more than twice the session
+// timeout, as the client counts) is made again, every second until etcd answers.
+//
 // Types only: the client (with gRPC, about 30 MB and a quarter of a second to load) is
 // imported by connect(), so a broker without --cluster never loads it.
-import type { Etcd3, Lease, Namespace, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import type { Etcd3, IOptions, Lease, Namespace, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { type Logger } from '../logger.js';
 import { type BrokerRegistration, type PartitionState, type TopicAssignment } from './metadata.js';
-import { type MetadataEvent, type MetadataListener, type MetadataStore } from './metadata-store.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { sameConfigs, type ConfigUpdate, type MetadataEvent, type MetadataListener, type MetadataStore, type SecurityArea, type SecurityRecordChange } from './metadata-store.js';
+import { EtcdSecurityRecords } from './etcd-security-records.js';
 
 export interface EtcdMetadataStoreOptions {
   /** etcd client URLs, e.g. ['http://127.0.0.1:2379']. */
@@ -38,6 +53,8 @@ export interface EtcdMetadataStoreOptions {
   /** Where producer IDs start when etcd has none reserved yet. */
   readonly firstProducerId?: bigint;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** How long a write waits for an unreachable etcd before it fails with REQUEST_TIMED_OUT (controller.socket.timeout.ms, 30 s). */
+  readonly writeTimeoutMs?: number;
 }
 
 /** etcd addresses from `etcd://host:port[,host:port...][/cluster]`. */
@@ -73,6 +90,23 @@ const WRITE_ATTEMPTS = 10;
 const KEYS_PER_TRANSACTION = 100;
 /** A write waits this long at most for the watch to bring it back (a watch that is reconnecting). */
 const CATCH_UP_TIMEOUT_MS = 10_000;
+/** Each etcd call gives up after this long (a member that is frozen or unreachable), and is tried again while the write's time lasts. */
+const CALL_TIMEOUT_MS = 5000;
+/** Between two tries of a write while etcd is unreachable. */
+const RETRY_MS = 250;
+
+/** Errors that mean "etcd did not answer now" (down, restarting, electing a leader), not "etcd refused". */
+function transient(error: unknown, recoverable: (error: Error) => boolean): boolean {
+  if (!(error instanceof Error)) return false;
+  if (recoverable(error) || (error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError === true) return true;
+  return /unavailable|deadline|no leader|leader changed|timed out|ECONNREFUSED|ECONNRESET|No connection established|too many requests/i.test(error.message);
+}
+
+/** The useful part of a gRPC connection error ("connect ECONNREFUSED 127.0.0.1:2379"). */
+export function etcdReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /Last error: (?:Error: )?([^\n]*?)\.?\s*(?:Resolution note:|$)/.exec(message)?.[1]?.trim() || message.trim();
+}
 
 export class EtcdMetadataStore implements MetadataStore {
   private readonly client: Etcd3;
@@ -85,6 +119,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly listeners = new Set<MetadataListener>();
   private controllerRecord: ControllerRecord | undefined;
   private controllerRevision = '0';
+  private brokerConfigs: { readonly configs: Record<string, string>; readonly modRevision: string } | undefined;
   private watcher: Watcher | undefined;
   /** The etcd revision the local copy reflects. */
   private revision = 0n;
@@ -93,28 +128,73 @@ export class EtcdMetadataStore implements MetadataStore {
   private registration: BrokerRegistration | undefined;
   private resyncing = false;
   private closed = false;
+  /** Users, ACLs and client quotas, with their own watches. */
+  private readonly securityCopy: EtcdSecurityRecords;
+  private reregistering = false;
+  private readonly writeTimeoutMs: number;
 
   private constructor(
     private readonly options: EtcdMetadataStoreOptions,
     client: Etcd3,
+    private readonly recoverable: (error: Error) => boolean,
   ) {
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
     this.client = client;
     this.keys = this.client.namespace(`/spate/${options.cluster}/`);
     this.logger = options.logger;
     this.leaseTtlSeconds = Math.max(1, Math.ceil((options.sessionTimeoutMs ?? 9000) / 1000));
+    this.securityCopy = new EtcdSecurityRecords(this.keys, options.logger);
   }
 
   /** Connects, loads every key of the cluster and starts watching; fails when etcd cannot be reached. */
   static async connect(options: EtcdMetadataStoreOptions): Promise<EtcdMetadataStore> {
-    const { Etcd3 } = await import('etcd3');
-    const store = new EtcdMetadataStore(options, new Etcd3({ hosts: [...options.endpoints], dialTimeout: 5000 }));
+    const { Etcd3, isRecoverableError } = await import('etcd3');
+    const client = new Etcd3({
+      hosts: [...options.endpoints],
+      dialTimeout: CALL_TIMEOUT_MS,
+      // Unary calls end after CALL_TIMEOUT_MS (a frozen member never answers); streams (watch, keepalive) live on.
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
+      // The watch reconnects within a second of etcd's return (the client's default backs off to 30 s).
+      faultHandling: { watchBackoff: cappedBackoff(100, 1000) },
+    });
+    const store = new EtcdMetadataStore(options, client, isRecoverableError);
     try {
       await store.load();
     } catch (error) {
-      store.client.close();
-      throw new Error(`etcd at ${options.endpoints.join(',')}: ${(error as Error).message}`);
+      await store.close();
+      throw new Error(`Cannot reach etcd at ${options.endpoints.map((url) => url.replace(/^http:\/\//, '')).join(',')} (${etcdReason(error)}); is etcd running there?`);
     }
     return store;
+  }
+
+  /**
+   * Runs an etcd write, again while etcd is unreachable, for at most the write timeout; then
+   * REQUEST_TIMED_OUT naming the endpoints. A write that reached etcd before the connection
+   * dropped may have been made: every caller's write is a compare-and-set that a second try
+   * finds already done (and reports as lost, or checks, as createTopic does).
+   */
+  private async reachable<T>(what: string, write: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.writeTimeoutMs;
+    let warned = false;
+    for (;;) {
+      try {
+        const result = await write();
+        if (warned) this.logger.info(`etcd answers again: ${what} done`);
+        return result;
+      } catch (error) {
+        if (this.closed || !transient(error, this.recoverable)) throw error;
+        const endpoints = this.options.endpoints.map((url) => url.replace(/^http:\/\//, '')).join(',');
+        if (Date.now() + RETRY_MS > deadline) {
+          throw new KafkaError(
+            ErrorCode.REQUEST_TIMED_OUT,
+            `etcd at ${endpoints} did not answer for ${Math.round(this.writeTimeoutMs / 1000)} s (${etcdReason(error)}): ${what} may not have been made`,
+          );
+        }
+        if (!warned) this.logger.warn(`etcd at ${endpoints} does not answer (${etcdReason(error)}): ${what} waits for it, at most ${Math.round(this.writeTimeoutMs / 1000)} s`);
+        warned = true;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
   }
 
   // ---- snapshot reads (the local copy) ----
@@ -145,8 +225,8 @@ export class EtcdMetadataStore implements MetadataStore {
 
   /** The cluster ID in etcd; the first broker to ask writes `proposed`. */
   async clusterId(proposed: string): Promise<string> {
-    await this.keys.if('cluster-id', 'Create', '==', 0).then(this.keys.put('cluster-id').value(proposed)).commit();
-    return (await this.keys.get('cluster-id').string()) ?? proposed;
+    await this.reachable('writing the cluster ID', () => this.keys.if('cluster-id', 'Create', '==', 0).then(this.keys.put('cluster-id').value(proposed)).commit());
+    return (await this.reachable('reading the cluster ID', () => this.keys.get('cluster-id').string())) ?? proposed;
   }
 
   /**
@@ -158,10 +238,10 @@ export class EtcdMetadataStore implements MetadataStore {
    * acknowledged meanwhile; it rejoins as a follower, like Kafka's broker incarnations.
    */
   async retirePreviousRun(nodeId: number): Promise<void> {
-    const previous = (await this.keys.get(`brokers/${nodeId}`).exec()).kvs[0];
+    const previous = (await this.reachable(`reading the registration of broker ${nodeId}`, () => this.keys.get(`brokers/${nodeId}`).exec())).kvs[0];
     if (previous === undefined) return;
     this.logger.info(`An earlier run of broker ${nodeId} is still registered (its lease has not expired): it leaves the cluster first`);
-    const deleted = await this.keys.delete().key(`brokers/${nodeId}`).exec();
+    const deleted = await this.reachable(`removing the registration of broker ${nodeId}`, () => this.keys.delete().key(`brokers/${nodeId}`).exec());
     await this.caughtUp(deleted.header.revision);
     if (![...this.registered.keys()].some((id) => id !== nodeId)) return;
     const deadline = Date.now() + 2000 * this.leaseTtlSeconds;
@@ -175,19 +255,36 @@ export class EtcdMetadataStore implements MetadataStore {
     this.lease?.release();
     const lease = this.keys.lease(this.leaseTtlSeconds);
     this.lease = lease;
-    lease.on('lost', (error) => {
-      if (this.closed || this.lease !== lease || this.registration === undefined) return;
-      // A broker that was paused (SIGSTOP, a long GC) past its TTL comes back: it registers
-      // again under a new lease. Its partitions have moved meanwhile, and the leader epochs
-      // it held are fenced by the CAS on every partition state.
-      this.logger.warn(`etcd lease of broker ${registration.nodeId} lost (${error.message}); registering again`);
-      this.registerBroker(this.registration).then(
-        () => this.logger.info(`Broker ${registration.nodeId} registered again`),
-        (again: unknown) => this.logger.warn(`Registering broker ${registration.nodeId} again failed: ${(again as Error).message}`),
-      );
-    });
+    lease.on('lost', (error) => this.leaseLost(lease, error));
     const response = await lease.put(`brokers/${registration.nodeId}`).value(JSON.stringify(registration)).exec();
     await this.caughtUp(response.header.revision);
+  }
+
+  /**
+   * A broker that was paused (SIGSTOP, a long GC) past its TTL, or cut off from etcd for
+   * longer than the client keeps a lease alive, registers again under a new lease, every
+   * second until etcd answers. Its partitions may have moved meanwhile; the leader epochs it
+   * held are fenced by the CAS on every partition state.
+   */
+  private leaseLost(lease: Lease, error: Error): void {
+    const registration = this.registration;
+    if (this.closed || this.lease !== lease || registration === undefined || this.reregistering) return;
+    this.reregistering = true;
+    this.logger.warn(`etcd lease of broker ${registration.nodeId} lost (${etcdReason(error)}); registering again`);
+    void (async () => {
+      let failures = 0;
+      while (!this.closed && this.registration === registration) {
+        try {
+          await this.registerBroker(registration);
+          this.logger.info(`Broker ${registration.nodeId} registered again`);
+          break;
+        } catch (again) {
+          if (failures++ === 0) this.logger.warn(`Registering broker ${registration.nodeId} again failed (${etcdReason(again)}); trying every second until etcd answers`);
+          await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+        }
+      }
+      this.reregistering = false;
+    })();
   }
 
   async unregisterBroker(nodeId: number): Promise<void> {
@@ -208,22 +305,31 @@ export class EtcdMetadataStore implements MetadataStore {
   async createTopic(assignment: TopicAssignment, states: readonly PartitionState[]): Promise<boolean> {
     const topicKey = `topics/${assignment.name}`;
     const statePuts = states.map((state, index) => this.keys.put(partitionKey(assignment.name, index)).value(JSON.stringify(state)));
+    const what = `creating topic ${assignment.name}`;
     while (statePuts.length >= KEYS_PER_TRANSACTION) {
-      const written = await this.keys
-        .if(topicKey, 'Create', '==', 0)
-        .then(...statePuts.splice(0, KEYS_PER_TRANSACTION))
-        .commit();
+      const batch = statePuts.splice(0, KEYS_PER_TRANSACTION);
+      const written = await this.reachable(what, () =>
+        this.keys
+          .if(topicKey, 'Create', '==', 0)
+          .then(...batch)
+          .commit(),
+      );
       if (!written.succeeded) {
         await this.caughtUp(written.header.revision);
         return false;
       }
     }
-    const response = await this.keys
-      .if(topicKey, 'Create', '==', 0)
-      .then(this.keys.put(topicKey).value(encodeTopic(assignment)), ...statePuts)
-      .commit();
+    let tries = 0;
+    const response = await this.reachable(what, () => {
+      tries++;
+      return this.keys
+        .if(topicKey, 'Create', '==', 0)
+        .then(this.keys.put(topicKey).value(encodeTopic(assignment)), ...statePuts)
+        .commit();
+    });
     await this.caughtUp(response.header.revision);
-    return response.succeeded;
+    // A first try that reached etcd before its connection dropped made the topic: the next one finds it there, under this ID.
+    return response.succeeded || (tries > 1 && this.topicsByName.get(assignment.name)?.assignment.id.equals(assignment.id) === true);
   }
 
   async addPartitions(topic: string, replicas: ReadonlyArray<readonly number[]>, states: readonly PartitionState[]): Promise<void> {
@@ -236,18 +342,23 @@ export class EtcdMetadataStore implements MetadataStore {
       const statePuts = states.map((state, index) => this.keys.put(partitionKey(topic, first + index)).value(JSON.stringify(state)));
       let unchanged = true;
       while (unchanged && statePuts.length >= KEYS_PER_TRANSACTION) {
-        const written = await this.keys
-          .if(`topics/${topic}`, 'Mod', '==', stored.modRevision)
-          .then(...statePuts.splice(0, KEYS_PER_TRANSACTION))
-          .commit();
+        const batch = statePuts.splice(0, KEYS_PER_TRANSACTION);
+        const written = await this.reachable(`adding partitions to ${topic}`, () =>
+          this.keys
+            .if(`topics/${topic}`, 'Mod', '==', stored.modRevision)
+            .then(...batch)
+            .commit(),
+        );
         unchanged = written.succeeded;
         if (!unchanged) await this.caughtUp(written.header.revision);
       }
       if (!unchanged) continue;
-      const response = await this.keys
-        .if(`topics/${topic}`, 'Mod', '==', stored.modRevision)
-        .then(this.keys.put(`topics/${topic}`).value(encodeTopic(next)), ...statePuts)
-        .commit();
+      const response = await this.reachable(`adding partitions to ${topic}`, () =>
+        this.keys
+          .if(`topics/${topic}`, 'Mod', '==', stored.modRevision)
+          .then(this.keys.put(`topics/${topic}`).value(encodeTopic(next)), ...statePuts)
+          .commit(),
+      );
       await this.caughtUp(response.header.revision);
       if (response.succeeded) return;
     }
@@ -256,10 +367,12 @@ export class EtcdMetadataStore implements MetadataStore {
 
   async deleteTopic(topic: string): Promise<boolean> {
     if (!this.topicsByName.has(topic)) return false;
-    const response = await this.keys
-      .if(`topics/${topic}`, 'Create', '>', 0)
-      .then(this.keys.delete().key(`topics/${topic}`), this.keys.delete().prefix(`partitions/${topic}/`))
-      .commit();
+    const response = await this.reachable(`deleting topic ${topic}`, () =>
+      this.keys
+        .if(`topics/${topic}`, 'Create', '>', 0)
+        .then(this.keys.delete().key(`topics/${topic}`), this.keys.delete().prefix(`partitions/${topic}/`))
+        .commit(),
+    );
     await this.caughtUp(response.header.revision);
     return response.succeeded;
   }
@@ -279,24 +392,65 @@ export class EtcdMetadataStore implements MetadataStore {
         ? { addingReplicas: [...(next.addingReplicas ?? [])], removingReplicas: [...(next.removingReplicas ?? [])] }
         : {}),
     };
-    const response = await this.keys
-      .if(partitionKey(topic, partition), 'Mod', '==', stored.modRevision)
-      .then(this.keys.put(partitionKey(topic, partition)).value(JSON.stringify(state)))
-      .commit();
+    const response = await this.reachable(`the state change of ${topic}-${partition}`, () =>
+      this.keys
+        .if(partitionKey(topic, partition), 'Mod', '==', stored.modRevision)
+        .then(this.keys.put(partitionKey(topic, partition)).value(JSON.stringify(state)))
+        .commit(),
+    );
     // Lost or won, the local copy is brought to etcd's revision: a caller that retries reads the winner's state.
     await this.caughtUp(response.header.revision);
     return response.succeeded ? version : undefined;
   }
 
+  async alterTopicConfigs(topic: string, update: ConfigUpdate): Promise<void> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const stored = this.topicsByName.get(topic);
+      if (stored === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topic} does not exist`);
+      const next: TopicAssignment = { ...stored.assignment, configs: { ...update(stored.assignment.configs) } };
+      const response = await this.reachable(`the config change of ${topic}`, () =>
+        this.keys
+          .if(`topics/${topic}`, 'Mod', '==', stored.modRevision)
+          .then(this.keys.put(`topics/${topic}`).value(encodeTopic(next)))
+          .commit(),
+      );
+      await this.caughtUp(response.header.revision);
+      if (response.succeeded) return;
+    }
+    throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `The configs of ${topic} kept changing; try again`);
+  }
+
+  clusterBrokerConfigs(): Readonly<Record<string, string>> | undefined {
+    return this.brokerConfigs?.configs;
+  }
+
+  async alterClusterBrokerConfigs(update: ConfigUpdate): Promise<void> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const stored = this.brokerConfigs;
+      const next = update(stored?.configs ?? {});
+      const response = await this.reachable('the cluster-wide broker config change', () =>
+        this.keys
+          .if('broker-configs', 'Mod', '==', stored?.modRevision ?? '0')
+          .then(this.keys.put('broker-configs').value(JSON.stringify(next)))
+          .commit(),
+      );
+      await this.caughtUp(response.header.revision);
+      if (response.succeeded) return;
+    }
+    throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'The cluster-wide broker configs kept changing; try again');
+  }
+
   async allocateProducerIds(count: bigint): Promise<bigint> {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const current = await this.keys.get('producer-ids').exec();
+      const current = await this.reachable('reserving producer IDs', () => this.keys.get('producer-ids').exec());
       const kv = current.kvs[0];
       const first = kv !== undefined ? BigInt(kv.value.toString()) : (this.options.firstProducerId ?? 0n);
-      const response = await this.keys
-        .if('producer-ids', 'Mod', '==', kv?.mod_revision ?? 0)
-        .then(this.keys.put('producer-ids').value((first + count).toString()))
-        .commit();
+      const response = await this.reachable('reserving producer IDs', () =>
+        this.keys
+          .if('producer-ids', 'Mod', '==', kv?.mod_revision ?? 0)
+          .then(this.keys.put('producer-ids').value((first + count).toString()))
+          .commit(),
+      );
       if (response.succeeded) return first;
     }
     throw new Error('Producer ID blocks are contended: no block reserved');
@@ -319,6 +473,7 @@ export class EtcdMetadataStore implements MetadataStore {
     this.lease?.release();
     this.lease = undefined;
     for (const waiter of this.revisionWaiters.splice(0)) waiter.resolve();
+    await this.securityCopy.close();
     const watcher = this.watcher;
     this.watcher = undefined;
     if (watcher !== undefined) {
@@ -330,6 +485,20 @@ export class EtcdMetadataStore implements MetadataStore {
     this.client.close();
   }
 
+  // ---- users, ACLs and client quotas (etcd-security-records.ts) ----
+
+  securityRecords(area: SecurityArea): ReadonlyMap<string, string> {
+    return this.securityCopy.records(area);
+  }
+
+  writeSecurityRecords(area: SecurityArea, changes: readonly SecurityRecordChange[]): Promise<void> {
+    return this.securityCopy.write(area, changes);
+  }
+
+  watchSecurity(listener: (area: SecurityArea) => void): () => void {
+    return this.securityCopy.watch(listener);
+  }
+
   // ---- the local copy ----
 
   private async load(): Promise<void> {
@@ -338,6 +507,7 @@ export class EtcdMetadataStore implements MetadataStore {
     this.revision = BigInt(snapshot.header.revision);
     await this.startWatch();
     this.maybeClaimController();
+    await this.securityCopy.load();
   }
 
   /** Watches the prefix from the revision after the copy's; resolves once etcd has created the watch. */
@@ -378,8 +548,9 @@ export class EtcdMetadataStore implements MetadataStore {
     this.watcher = undefined;
     try {
       const snapshot = await this.keys.getAll().exec();
-      const before = { brokers: new Map(this.registered), topics: new Map(this.topicsByName), partitions: new Map(this.partitions) };
+      const before = { brokers: new Map(this.registered), topics: new Map(this.topicsByName), partitions: new Map(this.partitions), brokerConfigs: this.brokerConfigs?.configs };
       this.registered.clear();
+      this.brokerConfigs = undefined;
       this.topicsByName.clear();
       this.partitions.clear();
       this.controllerRecord = undefined;
@@ -404,8 +575,10 @@ export class EtcdMetadataStore implements MetadataStore {
     brokers: ReadonlyMap<number, BrokerRegistration>;
     topics: ReadonlyMap<string, StoredTopic>;
     partitions: ReadonlyMap<string, ReadonlyMap<number, StoredPartition>>;
+    brokerConfigs: Readonly<Record<string, string>> | undefined;
   }): MetadataEvent[] {
     const events: MetadataEvent[] = [];
+    if (!sameConfigs(before.brokerConfigs ?? {}, this.brokerConfigs?.configs ?? {})) events.push({ kind: 'broker-configs' });
     const sameBrokers =
       before.brokers.size === this.registered.size && [...this.registered].every(([id, registration]) => JSON.stringify(before.brokers.get(id)) === JSON.stringify(registration));
     if (!sameBrokers) events.push({ kind: 'brokers' });
@@ -421,6 +594,7 @@ export class EtcdMetadataStore implements MetadataStore {
       }
       const oldCount = old.assignment.replicas.length;
       if (now.assignment.replicas.length > oldCount) events.push({ kind: 'partitions-added', topic: name });
+      if (!sameConfigs(old.assignment.configs, now.assignment.configs)) events.push({ kind: 'topic-configs', topic: name });
       const states = this.partitions.get(name);
       for (let partition = 0; partition < oldCount; partition++) {
         const was = before.partitions.get(name)?.get(partition)?.modRevision;
@@ -488,10 +662,15 @@ export class EtcdMetadataStore implements MetadataStore {
           grown.set(rest, 0);
           return { kind: 'topic-created', topic: rest };
         }
-        if (assignment.replicas.length <= known.assignment.replicas.length) return undefined;
+        if (assignment.replicas.length <= known.assignment.replicas.length) {
+          return sameConfigs(assignment.configs, known.assignment.configs) ? undefined : { kind: 'topic-configs', topic: rest };
+        }
         grown.set(rest, known.assignment.replicas.length);
         return { kind: 'partitions-added', topic: rest };
       }
+      case 'broker-configs':
+        this.brokerConfigs = type === 'delete' ? undefined : { configs: JSON.parse(kv.value.toString()) as Record<string, string>, modRevision: kv.mod_revision };
+        return { kind: 'broker-configs' };
       case 'partitions': {
         const cut = rest.lastIndexOf('/');
         const topic = rest.slice(0, cut);
@@ -567,6 +746,14 @@ export class EtcdMetadataStore implements MetadataStore {
   private emit(event: MetadataEvent): void {
     for (const listener of [...this.listeners]) listener(event);
   }
+}
+
+type Backoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+
+/** The watch's reconnection delays: initialMs, doubling up to maxMs (reset by the client once a watch is created). */
+function cappedBackoff(initialMs: number, maxMs: number): Backoff {
+  const at = (duration: number): Backoff => ({ duration, next: () => at(duration === 0 ? initialMs : Math.min(maxMs, duration * 2)) });
+  return at(0);
 }
 
 function partitionKey(topic: string, partition: number): string {

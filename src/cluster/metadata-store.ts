@@ -10,6 +10,7 @@
 // epoch, CAS through transactions on mod revisions, a watch on the cluster's prefix). The interface is synchronous where
 // the in-process store can be and returns promises where etcd needs a round trip.
 
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type BrokerRegistration, type ClusterSnapshotSource, type PartitionState, type TopicAssignment } from './metadata.js';
 
 export type MetadataEvent =
@@ -17,11 +18,42 @@ export type MetadataEvent =
   | { readonly kind: 'topic-created'; readonly topic: string }
   | { readonly kind: 'topic-deleted'; readonly topic: string; readonly id: Buffer }
   | { readonly kind: 'partitions-added'; readonly topic: string }
-  | { readonly kind: 'partition-state'; readonly topic: string; readonly partition: number };
+  | { readonly kind: 'partition-state'; readonly topic: string; readonly partition: number }
+  /** A topic's config overrides changed (AlterConfigs on any broker): every broker applies them. */
+  | { readonly kind: 'topic-configs'; readonly topic: string }
+  /** The cluster-wide dynamic broker configs (`kafka-configs --entity-default`) changed. */
+  | { readonly kind: 'broker-configs' };
 
 export type MetadataListener = (event: MetadataEvent) => void;
 
-export interface MetadataStore extends ClusterSnapshotSource {
+// ---- Users, ACLs and client quotas (src/security/) ----
+// Kept in the same store so that every broker of a cluster enforces the same ones: SCRAM
+// credentials, ACL bindings and client quota values as records of three areas, each record a
+// key and a JSON text (etcd: keys scram/<key>, acls/<key>, quotas/<key>). src/security/
+// security-records.ts turns them into the broker's views and, on a single node and in the
+// one-process cluster, mirrors them to the data directory's files.
+
+export type SecurityArea = 'acls' | 'scram' | 'quotas';
+
+export interface SecurityRecordChange {
+  readonly key: string;
+  /** The record's JSON text; null removes it. */
+  readonly value: string | null;
+}
+
+export interface SecurityMetadata {
+  /** Every record of an area, key -> JSON text (the store's current copy). */
+  securityRecords(area: SecurityArea): ReadonlyMap<string, string>;
+  /** Sets and removes records; settles once this store's copy shows the change (in process: at once). */
+  writeSecurityRecords(area: SecurityArea, changes: readonly SecurityRecordChange[]): void | Promise<void>;
+  /** Calls `listener` after records of an area changed, whichever broker changed them; returns the unsubscribe function. */
+  watchSecurity(listener: (area: SecurityArea) => void): () => void;
+}
+
+/** A change of config overrides: the new set from the current one (validated inside; may throw). */
+export type ConfigUpdate = (current: Readonly<Record<string, string>>) => Record<string, string>;
+
+export interface MetadataStore extends ClusterSnapshotSource, SecurityMetadata {
   /** Registers (or refreshes) a live broker; the controller is re-elected. */
   registerBroker(registration: BrokerRegistration): Promise<void>;
   /** The broker left (stopped, or its lease expired). */
@@ -38,6 +70,17 @@ export interface MetadataStore extends ClusterSnapshotSource {
    * the outcome. Callers await only a promise, so the in-process path stays synchronous.
    */
   compareAndSetPartition(topic: string, partition: number, expectedVersion: number, next: Omit<PartitionState, 'version'>): number | undefined | Promise<number | undefined>;
+  /**
+   * Replaces a topic's config overrides with what `update` makes of the current ones, as one
+   * compare-and-set: `update` runs again on a fresher copy when another write won, so an
+   * incremental change is never applied to a stale set. Throws what `update` throws, and
+   * UNKNOWN_TOPIC_OR_PARTITION when the topic does not exist.
+   */
+  alterTopicConfigs(topic: string, update: ConfigUpdate): Promise<void>;
+  /** The cluster-wide dynamic broker configs (the `--entity-default` layer); undefined until first set. */
+  clusterBrokerConfigs(): Readonly<Record<string, string>> | undefined;
+  /** Replaces the cluster-wide dynamic broker configs with what `update` makes of them (a compare-and-set, as alterTopicConfigs). */
+  alterClusterBrokerConfigs(update: ConfigUpdate): Promise<void>;
   /** Reserves `count` producer IDs unique across the cluster; returns the first (etcd: a promise). */
   allocateProducerIds(count: bigint): bigint | Promise<bigint>;
   /** Calls `listener` after every change; returns the unsubscribe function. */
@@ -49,6 +92,12 @@ export interface MetadataStore extends ClusterSnapshotSource {
   metadataPosition(): Promise<{ readonly controllerEpoch: number; readonly offset: bigint }>;
 }
 
+/** Two sets of config overrides hold the same keys and values. */
+export function sameConfigs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
+}
+
 /** The store of a single node and of the one-process cluster: plain maps, events delivered synchronously. */
 export class InProcessMetadataStore implements MetadataStore {
   private readonly registered = new Map<number, BrokerRegistration>();
@@ -57,6 +106,7 @@ export class InProcessMetadataStore implements MetadataStore {
   private readonly listeners = new Set<MetadataListener>();
   private controller = -1;
   private controllerEpoch = 0;
+  private brokerConfigs: Record<string, string> | undefined;
   private changes = 0n;
   private nextProducerId: bigint;
 
@@ -135,6 +185,22 @@ export class InProcessMetadataStore implements MetadataStore {
     return version;
   }
 
+  async alterTopicConfigs(topic: string, update: ConfigUpdate): Promise<void> {
+    const assignment = this.assignments.get(topic);
+    if (assignment === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topic} does not exist`);
+    this.assignments.set(topic, { ...assignment, configs: { ...update(assignment.configs) } });
+    this.emit({ kind: 'topic-configs', topic });
+  }
+
+  clusterBrokerConfigs(): Readonly<Record<string, string>> | undefined {
+    return this.brokerConfigs;
+  }
+
+  async alterClusterBrokerConfigs(update: ConfigUpdate): Promise<void> {
+    this.brokerConfigs = { ...update(this.brokerConfigs ?? {}) };
+    this.emit({ kind: 'broker-configs' });
+  }
+
   allocateProducerIds(count: bigint): bigint {
     const first = this.nextProducerId;
     this.nextProducerId += count;
@@ -148,6 +214,32 @@ export class InProcessMetadataStore implements MetadataStore {
 
   async metadataPosition(): Promise<{ controllerEpoch: number; offset: bigint }> {
     return { controllerEpoch: this.controllerEpoch, offset: this.changes };
+  }
+
+  // ---- users, ACLs and client quotas ----
+
+  private readonly security = new Map<SecurityArea, Map<string, string>>();
+  private readonly securityListeners = new Set<(area: SecurityArea) => void>();
+
+  securityRecords(area: SecurityArea): ReadonlyMap<string, string> {
+    return this.security.get(area) ?? new Map();
+  }
+
+  writeSecurityRecords(area: SecurityArea, changes: readonly SecurityRecordChange[]): void {
+    if (changes.length === 0) return;
+    let records = this.security.get(area);
+    if (records === undefined) this.security.set(area, (records = new Map()));
+    for (const { key, value } of changes) {
+      if (value === null) records.delete(key);
+      else records.set(key, value);
+    }
+    this.changes++;
+    for (const listener of [...this.securityListeners]) listener(area);
+  }
+
+  watchSecurity(listener: (area: SecurityArea) => void): () => void {
+    this.securityListeners.add(listener);
+    return () => this.securityListeners.delete(listener);
   }
 
   /** The controller is the lowest live node id, recorded here so that every broker agrees. */

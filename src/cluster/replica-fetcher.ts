@@ -199,7 +199,15 @@ export class ReplicaFetcher {
   }
 
   /** One Fetch round trip; true when some partition answered an error (back off before the next). */
-  private async fetchOnce(partitions: readonly Partition[]): Promise<boolean> {
+  private async fetchOnce(followed: readonly Partition[]): Promise<boolean> {
+    // follower.replication.throttled.rate (Kafka's ReplicationQuotaManager): out-of-ISR replicas listed for this broker sit out while the rate is over.
+    const quota = this.replicas.quotas.follower;
+    const now = Date.now();
+    const partitions = followed.filter((partition) => !quota.shouldThrottle(partition.topic, partition.index, partition.state.isr.includes(this.replicas.nodeId), now));
+    if (partitions.length === 0) {
+      await this.sleep(Math.max(1, quota.msUntilAllowed(now)));
+      return false;
+    }
     const byTopic = new Map<string, Partition[]>();
     for (const partition of partitions) {
       const list = byTopic.get(partition.topic) ?? [];
@@ -210,7 +218,8 @@ export class ReplicaFetcher {
     const request: FetchRequest = {
       clusterId: null,
       replicaState: { replicaId: this.replicas.nodeId, replicaEpoch: -1n },
-      maxWaitMs: brokerConfigValue('replica.fetch.wait.max.ms', this.config) as number,
+      // While a throttled replica sits out, the others long-poll only until the rate allows it again.
+      maxWaitMs: Math.min(brokerConfigValue('replica.fetch.wait.max.ms', this.config) as number, partitions.length < followed.length ? quota.msUntilAllowed(now) : Infinity),
       minBytes: 1,
       maxBytes: 10 * 1024 * 1024,
       isolationLevel: 0,
@@ -230,7 +239,7 @@ export class ReplicaFetcher {
       forgottenTopicsData: [],
       rackId: '',
     };
-    const sentEpochs = new Map(partitions.map((partition) => [`${partition.topic}-${partition.index}`, partition.leaderEpoch]));
+    const sent = new Map(partitions.map((partition) => [`${partition.topic}-${partition.index}`, { partition, leaderEpoch: partition.leaderEpoch }]));
     const response = await this.channel.request<FetchResponse>(1, FETCH_VERSION, request);
     if ((response.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE)
       throw new KafkaError(response.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, `Fetch answered error ${response.errorCode}`);
@@ -240,14 +249,20 @@ export class ReplicaFetcher {
       if (name === undefined) continue;
       for (const data of topic.partitions) {
         const partition = this.replicas.partition(name, data.partitionIndex);
-        // Leadership moved while the fetch was in flight: its answer belongs to the old epoch.
-        if (partition === undefined || partition.isLeader || partition.leaderEpoch !== sentEpochs.get(`${name}-${data.partitionIndex}`)) continue;
+        const asked = sent.get(`${name}-${data.partitionIndex}`);
+        // Leadership moved while the fetch was in flight (its answer belongs to the old epoch),
+        // or this broker stopped being a replica and its log was replaced.
+        if (partition === undefined || partition !== asked?.partition || partition.isLeader || partition.leaderEpoch !== asked.leaderEpoch) continue;
+        if (!partition.state.replicas.includes(this.replicas.nodeId)) continue;
         if (data.errorCode !== ErrorCode.NONE) {
           backoff = true;
           continue;
         }
         const records = data.records as Buffer | null;
-        if (records !== null && records.length > 0) partition.appendFromLeader(Buffer.from(records), Date.now());
+        if (records !== null && records.length > 0) {
+          partition.appendFromLeader(Buffer.from(records), Date.now());
+          quota.record(name, data.partitionIndex, records.length, Date.now());
+        }
         partition.followerHighWatermark(data.highWatermark);
       }
     }

@@ -22,11 +22,12 @@ import { type AppendResult } from '../log/partition-log.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { electLeaders, rebalanceLeaders } from './controller.js';
 import { ClusterMetadata, type BrokerEndpoint, type PartitionState, type PartitionView } from './metadata.js';
-import { type MetadataEvent, type MetadataStore } from './metadata-store.js';
+import { sameConfigs, type ConfigUpdate, type MetadataEvent, type MetadataStore } from './metadata-store.js';
 import { Partition, type IsrWriter } from './partition.js';
 import { checkAssignment, placeReplicas } from './placement.js';
 import { completeReassignment, reassigning } from './reassignment.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
+import { ReplicationQuota } from './replication-quota.js';
 
 const CHECKPOINT_FILE = 'replication-offset-checkpoint';
 /** Kafka's replica.high.watermark.checkpoint.interval.ms default. */
@@ -58,6 +59,8 @@ export class ReplicaManager implements IsrWriter {
   readonly metadata: ClusterMetadata;
   readonly store: MetadataStore;
   readonly clustered: boolean;
+  /** leader/follower.replication.throttled.rate over the replicas the topics list (Kafka's ReplicationQuotaManager). */
+  readonly quotas: { readonly leader: ReplicationQuota; readonly follower: ReplicationQuota };
   private readonly partitions = new Map<string, Partition>();
   private readonly truncating = new Map<string, Promise<void>>();
   private readonly pendingEpochCheck = new Set<string>();
@@ -80,6 +83,8 @@ export class ReplicaManager implements IsrWriter {
     this.store = options.store;
     this.clustered = options.clustered;
     this.metadata = new ClusterMetadata(this.store);
+    const configsOf = (topic: string) => this.logs.topic(topic)?.configs;
+    this.quotas = { leader: new ReplicationQuota('leader', config, configsOf), follower: new ReplicationQuota('follower', config, configsOf) };
   }
 
   get nodeId(): number {
@@ -96,6 +101,7 @@ export class ReplicaManager implements IsrWriter {
     this.checkpoint = this.readCheckpoint();
     if (!this.clustered) for (const topic of this.logs.allTopics()) this.seedLocalTopic(topic);
     this.unwatch = this.store.watch((event) => this.onEvent(event));
+    if (this.clustered) this.applyClusterBrokerConfigs();
     for (const assignment of this.store.topics()) this.openTopic(assignment.name);
     if (this.clustered) {
       for (const topic of this.logs.allTopics()) {
@@ -237,6 +243,24 @@ export class ReplicaManager implements IsrWriter {
     );
   }
 
+  /**
+   * AlterConfigs on a topic: in a cluster the new overrides are written to the store (a
+   * compare-and-set) and every broker, this one included, applies them from its watch;
+   * a single node applies them to its own logs.
+   */
+  async alterTopicConfigs(name: string, update: ConfigUpdate): Promise<void> {
+    if (this.clustered) return this.store.alterTopicConfigs(name, update);
+    const topic = this.logs.topic(name);
+    if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`);
+    this.logs.alterTopicConfigs(name, update(topic.configs));
+  }
+
+  /** AlterConfigs on the cluster-wide broker default (`--entity-default`): through the store in a cluster, as topic configs. */
+  async alterClusterBrokerConfigs(update: ConfigUpdate): Promise<void> {
+    if (this.clustered) return this.store.alterClusterBrokerConfigs(update);
+    this.logs.alterBrokerConfigs('clusterDefault', update(Object.fromEntries(this.config.dynamic.clusterDefault)));
+  }
+
   async deleteTopic(name: string): Promise<void> {
     if (!(await this.store.deleteTopic(name)) && this.logs.topic(name) !== undefined) this.logs.deleteTopic(name);
   }
@@ -295,6 +319,12 @@ export class ReplicaManager implements IsrWriter {
       case 'partitions-added':
         this.openTopic(event.topic);
         break;
+      case 'topic-configs':
+        this.applyTopicConfigs(event.topic);
+        break;
+      case 'broker-configs':
+        this.applyClusterBrokerConfigs();
+        break;
       case 'topic-deleted':
         for (const [name, partition] of this.partitions) {
           if (partition.topic !== event.topic) continue;
@@ -308,6 +338,10 @@ export class ReplicaManager implements IsrWriter {
         const state = this.store.partitionState(event.topic, event.partition);
         if (partition === undefined || state === undefined) break;
         const wasReplica = partition.state.replicas.includes(this.nodeId);
+        if (wasReplica && !state.replicas.includes(this.nodeId)) {
+          this.removeReplica(partition, state);
+          break;
+        }
         const change = partition.applyState(state, Date.now());
         if (change.becameLeader) this.logger.debug(`${partition.topic}-${partition.index}: leader at epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
         // A replica added by a reassignment may hold an old copy: it checks for divergence first, like a new follower.
@@ -320,10 +354,38 @@ export class ReplicaManager implements IsrWriter {
     this.refreshFetchers();
   }
 
+  /** The store's overrides of a topic become this broker's (retention, segments, cleanup, min.insync.replicas...). */
+  private applyTopicConfigs(name: string): void {
+    const configs = this.store.topic(name)?.configs;
+    const topic = this.logs.topic(name);
+    if (configs === undefined || topic === undefined || sameConfigs(configs, topic.configs)) return;
+    this.logs.alterTopicConfigs(name, configs);
+    this.logger.info(`Topic ${name} configs are now ${JSON.stringify(configs)}`);
+    // Kafka's controller elects at once when unclean.leader.election.enable is turned on for a topic with offline partitions.
+    if (this.isController && this.uncleanElectionEnabled(name)) this.electAfterConfigChange();
+  }
+
+  /** The store's cluster-wide dynamic broker configs become this broker's `--entity-default` layer. */
+  private applyClusterBrokerConfigs(): void {
+    const configs = this.store.clusterBrokerConfigs();
+    if (configs === undefined || sameConfigs(configs, Object.fromEntries(this.config.dynamic.clusterDefault))) return;
+    this.logs.alterBrokerConfigs('clusterDefault', configs);
+    this.logger.info(`Cluster-wide broker configs are now ${JSON.stringify(configs)}`);
+    if (this.running && this.isController) this.electAfterConfigChange();
+  }
+
+  private electAfterConfigChange(): void {
+    electLeaders(this.store, this.logger, (topic) => this.uncleanElectionEnabled(topic.name)).catch((error: unknown) =>
+      this.logger.warn(`Leader election failed: ${(error as Error).message}`),
+    );
+  }
+
   private openTopic(name: string): void {
     const assignment = this.store.topic(name);
     if (assignment === undefined) return;
     let topic = this.logs.topic(name);
+    // Configs altered while this broker was away: the store's are the cluster's.
+    if (topic !== undefined && topic.id.equals(assignment.id) && !sameConfigs(topic.configs, assignment.configs)) this.logs.alterTopicConfigs(name, assignment.configs);
     if (topic !== undefined && !topic.id.equals(assignment.id)) {
       this.logger.warn(`Topic ${name} in ${this.logs.dataDir} has another ID than the cluster's; replacing its local replicas`);
       this.logs.deleteTopic(name);
@@ -336,12 +398,41 @@ export class ReplicaManager implements IsrWriter {
       const name = key(topic.name, index);
       if (this.partitions.has(name)) continue;
       const state = this.store.partitionState(topic.name, index)!;
-      const log = topic.partitions[index]!;
+      let log = topic.partitions[index]!;
+      // A replica moved away while this broker was stopped: its data goes, as after a StopReplica with delete.
+      if (this.clustered && !state.replicas.includes(this.nodeId) && log.logEndOffset > 0n) {
+        this.logger.info(`${topic.name}-${index}: this broker is no longer one of its replicas [${state.replicas.join(',')}]; deleting its local data`);
+        log = this.logs.deleteReplicaData(topic.name, index);
+      }
       if (state.replicas.length > 1) log.setHighWatermark(this.checkpoint.get(name) ?? log.logStartOffset);
       const partition = new Partition(topic.name, index, log, this.nodeId, state, this, now);
       this.partitions.set(name, partition);
       if (!partition.isLeader && state.replicas.includes(this.nodeId)) this.truncate(partition);
     }
+  }
+
+  /**
+   * This broker left the partition's replica set (a reassignment completed; Kafka's
+   * StopReplica with delete): parked produces are answered NOT_LEADER_OR_FOLLOWER, the
+   * fetcher no longer asks for it, and the local data is deleted in the background; an empty
+   * log takes its place, as on every broker without a replica.
+   */
+  private removeReplica(partition: Partition, state: PartitionState): void {
+    const name = key(partition.topic, partition.index);
+    partition.failWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    this.pendingEpochCheck.delete(name);
+    const remove = () => {
+      if (!this.running || this.partitions.get(name) !== partition) return;
+      const current = this.store.partitionState(partition.topic, partition.index) ?? state;
+      if (current.replicas.includes(this.nodeId)) return; // added back meanwhile
+      const log = this.logs.deleteReplicaData(partition.topic, partition.index);
+      this.partitions.set(name, new Partition(partition.topic, partition.index, log, this.nodeId, current, this, Date.now()));
+      this.logger.info(`${partition.topic}-${partition.index}: this broker is no longer one of its replicas [${current.replicas.join(',')}]; its local data is deleted`);
+    };
+    // A truncation under way finishes first: it holds the old log.
+    const truncation = this.truncating.get(name);
+    if (truncation !== undefined) void truncation.then(remove);
+    else remove();
   }
 
   /**

@@ -64,6 +64,13 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
     'A broker of a multi-process cluster that stops renewing its etcd registration (lease) for this long leaves the cluster.',
     atLeast(1000),
   ),
+  define(
+    'controller.socket.timeout.ms',
+    'int',
+    30000,
+    'How long a broker of a multi-process cluster waits for etcd to take a metadata change (a topic, a config, a leader or ISR change) before it answers REQUEST_TIMED_OUT.',
+    atLeast(1),
+  ),
   define('replica.lag.time.max.ms', 'long', 30000n, 'A follower that has not caught up for this long leaves the ISR.'),
   define('replica.fetch.wait.max.ms', 'int', 500, 'Longest wait of a follower fetch at the leader.', atLeast(0)),
   define('replica.fetch.max.bytes', 'int', 1048576, 'Bytes a follower asks for per partition.', atLeast(0)),
@@ -75,9 +82,12 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   ),
   define('leader.imbalance.check.interval.seconds', 'long', 300n, 'How often the controller checks the leader balance.', atLeast(1n)),
   define('leader.imbalance.per.broker.percentage', 'int', 10, "The share of a broker's preferred partitions led elsewhere that triggers a preferred election.", between(0, 100)),
-  // Accepted (kafka-reassign-partitions --throttle sets them and --verify deletes them), not enforced yet.
-  define('leader.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a leader sends to throttled followers (accepted, not enforced yet).', atLeast(0n)),
-  define('follower.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a follower fetches for throttled replicas (accepted, not enforced yet).', atLeast(0n)),
+  // Kafka's replication quotas (kafka-reassign-partitions --throttle sets them, --verify deletes them):
+  // they apply to the replicas listed in the topic configs *.replication.throttled.replicas.
+  define('leader.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a leader sends to the throttled replicas it leads, when they are out of the ISR.', atLeast(0n)),
+  define('follower.replication.throttled.rate', 'long', LONG_MAX, 'Bytes per second a follower fetches for its throttled replicas, when they are out of the ISR.', atLeast(0n)),
+  define('replication.quota.window.num', 'int', 11, 'Samples kept for the replication quota rates.', atLeast(1)),
+  define('replication.quota.window.size.seconds', 'int', 1, 'Length of one replication quota sample.', atLeast(1)),
   define('replica.alter.log.dirs.io.max.bytes.per.second', 'long', LONG_MAX, 'Bytes per second moved between log dirs (one log dir per broker: nothing moves).', atLeast(0n)),
   define('max.request.partition.size.limit', 'int', 2000, 'The most partitions one DescribeTopicPartitions answer carries.', atLeast(1)),
   define('auto.create.topics.enable', 'boolean', true, 'Create a topic when a client asks Metadata for an unknown one.'),
@@ -209,8 +219,16 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
     'Mapping of a certificate subject to a principal; only DEFAULT (the full RFC 2253 name) is supported.',
     oneOf('DEFAULT'),
   ),
-  define('sasl.enabled.mechanisms', 'list', ['GSSAPI'], 'SASL mechanisms offered on SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; GSSAPI is not supported).'),
-  define('sasl.jaas.config', 'password', null, 'JAAS login module options; PLAIN users as user_<name>="<password>".'),
+  define('sasl.enabled.mechanisms', 'list', ['GSSAPI'], 'SASL mechanisms offered on SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER; GSSAPI is not supported).'),
+  define('sasl.jaas.config', 'password', null, 'JAAS login module options; PLAIN users as user_<name>="<password>", OAUTHBEARER unsecuredValidator* options.'),
+  define('sasl.server.callback.handler.class', 'string', null, 'OAUTHBEARER: OAuthBearerValidatorCallbackHandler validates signed JWTs; unset, unsecured tokens are accepted.'),
+  define('sasl.oauthbearer.jwks.endpoint.url', 'string', null, 'OAUTHBEARER: the JWKS with the keys that sign tokens, as a file: URL.'),
+  define('sasl.oauthbearer.expected.audience', 'list', [], 'OAUTHBEARER: audiences of which a token must name one (empty: not checked).'),
+  define('sasl.oauthbearer.expected.issuer', 'string', null, 'OAUTHBEARER: the issuer a token must name (unset: not checked).'),
+  define('sasl.oauthbearer.sub.claim.name', 'string', 'sub', 'OAUTHBEARER: the claim holding the principal name.'),
+  define('sasl.oauthbearer.scope.claim.name', 'string', 'scope', 'OAUTHBEARER: the claim holding the scope.'),
+  define('sasl.oauthbearer.clock.skew.seconds', 'int', 30, 'OAUTHBEARER: tolerated clock difference when checking exp and nbf.', atLeast(0)),
+  define('sasl.oauthbearer.jwks.endpoint.refresh.ms', 'long', 3600000n, 'Accepted for compatibility; a JWKS file is read again whenever it changes.', atLeast(0n)),
   define('sasl.server.max.receive.size', 'int', 524288, 'Largest SASL token accepted before authentication.', atLeast(1)),
   define('connections.max.reauth.ms', 'long', 0n, 'Session lifetime of a SASL authentication (KIP-368); 0 is unlimited.', atLeast(0n)),
   define('authorizer.class.name', 'string', '', 'The authorizer: empty for none, or org.apache.kafka.metadata.authorizer.StandardAuthorizer.'),
@@ -226,6 +244,8 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('spate.authentication.timeout.ms', 'int', 30000, 'TLS handshake and SASL authentication must finish within this time; 0 disables (Spate only).', atLeast(0)),
   define('quota.window.num', 'int', 11, 'Samples kept for client quota rates.', atLeast(1)),
   define('quota.window.size.seconds', 'int', 1, 'Length of one client quota sample.', atLeast(1)),
+  define('controller.quota.window.num', 'int', 11, 'Samples of the controller mutation rate quota (KIP-599): the burst is rate x samples x window.', atLeast(1)),
+  define('controller.quota.window.size.seconds', 'int', 1, 'Length of one controller mutation quota sample.', atLeast(1)),
   define('queued.max.request.bytes', 'long', -1n, 'Most request bytes read but not yet answered, across all connections; -1 is unlimited.', atLeast(-1n)),
 ];
 
@@ -288,13 +308,25 @@ export const topicConfigDefinitions: readonly TopicConfigDefinition[] = [
     'log.flush.interval.ms',
     'log.flush.scheduler.interval.ms',
   ]),
-  topic(define('follower.replication.throttled.replicas', 'list', [], 'Replicas whose follower replication is throttled; one node has no followers.', throttledReplicas), [], {
-    inert: true,
-  }),
+  topic(
+    define(
+      'follower.replication.throttled.replicas',
+      'list',
+      [],
+      'Replicas ([partition]:[broker], or *) whose follower fetches are throttled by follower.replication.throttled.rate while out of the ISR.',
+      throttledReplicas,
+    ),
+  ),
   topic(define('index.interval.bytes', 'int', 4096, 'Bytes of batches between two offset index entries.', atLeast(0)), ['log.index.interval.bytes']),
-  topic(define('leader.replication.throttled.replicas', 'list', [], 'Replicas whose leader replication is throttled; one node has no followers.', throttledReplicas), [], {
-    inert: true,
-  }),
+  topic(
+    define(
+      'leader.replication.throttled.replicas',
+      'list',
+      [],
+      'Replicas ([partition]:[broker], or *) whose leader serves out-of-ISR followers at most leader.replication.throttled.rate.',
+      throttledReplicas,
+    ),
+  ),
   topic(
     define('local.retention.bytes', 'long', -2n, 'Local retention size with tiered storage (-2: retention.bytes); tiered storage is not supported.', atLeast(-2n)),
     ['log.local.retention.bytes'],

@@ -237,6 +237,30 @@ export class LogManager {
     }
   }
 
+  /**
+   * A replica moved away from this broker (a completed reassignment, Kafka's StopReplica with
+   * delete): its directory is renamed `<name>-<partition>.<uuid>-delete` and removed in the
+   * background, as a deleted topic's are, and an empty log takes its place, as on every broker
+   * that holds no replica of the partition. Returns the new log.
+   */
+  deleteReplicaData(name: string, index: number): PartitionLog {
+    const topic = this.topics.get(name);
+    const old = topic?.partitions[index];
+    if (topic === undefined || old === undefined) throw new Error(`Partition ${name}-${index} does not exist`);
+    this.cleaner.forget(old);
+    old.markDeleted();
+    const target = `${old.dir}.${randomUUID().replace(/-/g, '')}${DELETED_DIR_SUFFIX}`;
+    try {
+      renameSync(old.dir, target);
+      rm(target, { recursive: true, force: true }, () => undefined);
+    } catch (error) {
+      this.logger.warn(`Could not remove ${old.dir}: ${(error as Error).message}`);
+    }
+    const log = this.openPartition(name, topic.id, index, resolveLogConfig(topic.configs, this.config), true);
+    topic.partitions[index] = log;
+    return log;
+  }
+
   /** Adds partitions up to `count` (validated by the caller) and persists the metadata; all or nothing. */
   createPartitions(name: string, count: number): Topic {
     const topic = this.topics.get(name);

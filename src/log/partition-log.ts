@@ -14,7 +14,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type LogConfig } from '../config/topic-config.js';
 import { LogRecords } from './log-records.js';
 import { crc32c, LogError, SegmentLog, validateBatches, type BatchesInfo, type SegmentInfo, type SegmentLogOptions } from './native.js';
-import { ProducerStateManager, type ProducerSnapshot, type StoredProducer } from './producer-state.js';
+import { ProducerStateManager, recordsFingerprint, type ProducerBatch, type ProducerSnapshot, type StoredProducer } from './producer-state.js';
 import { TransactionIndex, type AbortedTransaction } from './transaction-index.js';
 import { decodeRecordBatches, encodeRecordBatch, RecordBatchAttribute } from '../protocol/record-batch.js';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -254,7 +254,11 @@ export class PartitionLog {
   private commit(records: Buffer, info: BatchesInfo, nowMs: number): AppendResult {
     let duplicates = 0;
     let duplicateRange: { firstOffset: bigint; lastOffset: bigint } | undefined;
-    for (const batch of info.batches) {
+    // Idempotent batches carry a fingerprint of their records (see producer-state.ts).
+    const producerBatches: ProducerBatch[] = info.batches.map((batch) =>
+      batch.producerId >= 0n ? { ...batch, fingerprint: recordsFingerprint(records, batch.position, batch.size) } : batch,
+    );
+    for (const batch of producerBatches) {
       const check = this.producers.check(batch);
       if (check.kind === 'duplicate') {
         duplicates++;
@@ -282,9 +286,9 @@ export class PartitionLog {
     stampLeaderEpoch(records, info, this.leaderEpoch);
     const appended = this.appendToSegments(records, info, nowMs);
     let offset = appended.baseOffset;
-    for (const batch of info.batches) {
+    for (const [index, batch] of info.batches.entries()) {
       const last = offset + BigInt(batch.lastOffsetDelta);
-      this.producers.update(batch, offset, last, nowMs);
+      this.producers.update(producerBatches[index]!, offset, last, nowMs);
       if (batch.isTransactional) this.transactions.onTransactionalBatch(batch.producerId, offset);
       offset = last + 1n;
     }
@@ -466,7 +470,8 @@ export class PartitionLog {
         } else {
           const baseSequence = buffer.readInt32BE(position + 53);
           const recordCount = buffer.readInt32BE(position + 57);
-          this.producers.update({ producerId, producerEpoch, baseSequence, recordCount }, baseOffset, lastOffset, nowMs);
+          const fingerprint = recordsFingerprint(buffer, position, size);
+          this.producers.update({ producerId, producerEpoch, baseSequence, recordCount, fingerprint }, baseOffset, lastOffset, nowMs);
           if ((attributes & RecordBatchAttribute.TRANSACTIONAL) !== 0) this.transactions.onTransactionalBatch(producerId, baseOffset);
         }
       }

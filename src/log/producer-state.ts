@@ -1,11 +1,30 @@
 // Idempotent producer bookkeeping per partition, as Kafka's ProducerStateManager does:
 // the last epoch and sequence of every producer, and the last five batches it wrote so a
 // retried batch is acknowledged with its original offsets instead of appended twice.
+//
+// One difference from Kafka, for kafkajs: each cached batch also keeps a fingerprint of its
+// records (recordsFingerprint). kafkajs 2.2.4 rolls its sequence back whenever a produce
+// fails, even when the batch was written (a leader killed after the batch reached the
+// followers), and the next batch of the partition then goes out under the same sequences.
+// Kafka acknowledges that next batch as a duplicate although its records were never written,
+// and writes the first batch a second time when kafkajs retries it under new sequences. Here
+// a batch that reuses sequences already written is the duplicate only of the batch written
+// under them with the same records; with other records it is written (the producer's
+// sequence follows it, as kafkajs's does), and the batches it overlapped are marked
+// superseded. Records already written, sent again under other sequences (the failed batch,
+// retried by kafkajs after the reuse), are refused with OUT_OF_ORDER_SEQUENCE_NUMBER: kafkajs
+// reports that send as failed (its records are in the log), rolls its sequence back and goes
+// on in step with the broker. Leader and followers reach the same state, since both apply
+// update() to the same batches. Clients that never reuse a sequence for other records (the
+// Java client, librdkafka) see Kafka's behaviour.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { crc32c } from './native.js';
 
 /** Kafka keeps the metadata of the last 5 batches per producer (max.in.flight is capped at 5). */
 const CACHED_BATCHES = 5;
+/** Superseded batches kept per producer: a kafkajs retry may come after many other sends. */
+const SUPERSEDED_BATCHES = 32;
 const NO_EPOCH = -1;
 
 interface CachedBatch {
@@ -13,9 +32,13 @@ interface CachedBatch {
   readonly lastSequence: number;
   readonly firstOffset: bigint;
   readonly lastOffset: bigint;
+  /** recordsFingerprint of the batch; absent when loaded from a snapshot. */
+  readonly fingerprint?: number;
 }
 
 interface ProducerEntry {
+  /** Batches a later batch was written over (kafkajs, see the header), kept beyond the five recent ones. */
+  superseded?: CachedBatch[];
   epoch: number;
   lastSequence: number;
   lastTimestamp: number;
@@ -27,6 +50,26 @@ export interface ProducerBatch {
   readonly producerEpoch: number;
   readonly baseSequence: number;
   readonly recordCount: number;
+  /** recordsFingerprint of the batch, when the caller has its bytes. */
+  readonly fingerprint?: number;
+}
+
+/** Bytes of a v2 batch header before its records. */
+const RECORDS_START = 61;
+/** Bytes sampled at each end of the records. */
+const SAMPLE = 64;
+
+/**
+ * A cheap fingerprint of a batch's records (not of its header, whose timestamps kafkajs
+ * rewrites on a retry): their length and CRC32C of their first and last 64 bytes.
+ */
+export function recordsFingerprint(buffer: Uint8Array, position: number, size: number): number {
+  const start = position + RECORDS_START;
+  const end = position + size;
+  if (end <= start) return 0;
+  const head = buffer.subarray(start, Math.min(end, start + SAMPLE));
+  const crc = end - start > SAMPLE ? crc32c(buffer.subarray(Math.max(start + SAMPLE, end - SAMPLE), end), crc32c(head)) : crc32c(head);
+  return (crc ^ Math.imul(end - start, 0x9e3779b1)) >>> 0;
 }
 
 /** One producer's state, as DescribeProducers reports it. */
@@ -78,11 +121,27 @@ export class ProducerStateManager {
       return { kind: 'append' };
     }
     const lastSequence = lastSequenceOf(batch);
-    for (const cached of entry.batches) {
-      if (cached.firstSequence === batch.baseSequence && cached.lastSequence === lastSequence) {
-        return { kind: 'duplicate', firstOffset: cached.firstOffset, lastOffset: cached.lastOffset };
-      }
+    const sameRange = entry.batches.find((cached) => cached.firstSequence === batch.baseSequence && cached.lastSequence === lastSequence);
+    const comparable = (cached: CachedBatch) => cached.fingerprint !== undefined && batch.fingerprint !== undefined;
+    if (sameRange !== undefined && (!comparable(sameRange) || sameRange.fingerprint === batch.fingerprint)) {
+      return { kind: 'duplicate', firstOffset: sameRange.firstOffset, lastOffset: sameRange.lastOffset };
     }
+    const sameRecords = (cached: CachedBatch) =>
+      comparable(cached) && cached.fingerprint === batch.fingerprint && cached.lastSequence - cached.firstSequence === lastSequence - batch.baseSequence;
+    const writtenAgain = (cached: CachedBatch) =>
+      new KafkaError(
+        ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        `Producer ${batch.producerId} sent the records written at offset ${cached.firstOffset} (sequences ${cached.firstSequence}-${cached.lastSequence}) again under sequences ${batch.baseSequence}-${lastSequence}`,
+      );
+    // Sequences already written, reused (see the header): refused if these records were written under other sequences, else new records.
+    const oldest = entry.batches[0]?.firstSequence ?? entry.lastSequence + 1;
+    if (sameRange !== undefined || (batch.fingerprint !== undefined && batch.baseSequence >= oldest && batch.baseSequence <= entry.lastSequence)) {
+      const written = entry.batches.find(sameRecords) ?? entry.superseded?.find(sameRecords);
+      if (written !== undefined) throw writtenAgain(written);
+      return { kind: 'append' };
+    }
+    const superseded = entry.superseded?.find(sameRecords);
+    if (superseded !== undefined) throw writtenAgain(superseded);
     const expected = entry.lastSequence === 2147483647 ? 0 : entry.lastSequence + 1;
     if (batch.baseSequence !== expected) {
       throw new KafkaError(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `Producer ${batch.producerId} sent sequence ${batch.baseSequence}, expected ${expected}`);
@@ -99,9 +158,22 @@ export class ProducerStateManager {
       this.producers.set(batch.producerId, entry);
     }
     const lastSequence = lastSequenceOf(batch);
+    // Written under sequences already used (kafkajs, see the header): the batches it overlaps may come back under new ones.
+    for (const cached of entry.batches) {
+      if (cached.fingerprint === undefined || cached.firstSequence > lastSequence || batch.baseSequence > cached.lastSequence) continue;
+      entry.superseded ??= [];
+      entry.superseded.push(cached);
+      if (entry.superseded.length > SUPERSEDED_BATCHES) entry.superseded.shift();
+    }
     entry.lastSequence = lastSequence;
     entry.lastTimestamp = nowMs;
-    entry.batches.push({ firstSequence: batch.baseSequence, lastSequence, firstOffset, lastOffset });
+    entry.batches.push({
+      firstSequence: batch.baseSequence,
+      lastSequence,
+      firstOffset,
+      lastOffset,
+      ...(batch.fingerprint !== undefined ? { fingerprint: batch.fingerprint } : {}),
+    });
     if (entry.batches.length > CACHED_BATCHES) entry.batches.shift();
   }
 

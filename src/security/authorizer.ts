@@ -6,12 +6,12 @@
 //   3. an ALLOW for the operation, for ALL, or for an operation implying it (READ, WRITE,
 //      DELETE and ALTER imply DESCRIBE; ALTER_CONFIGS implies DESCRIBE_CONFIGS) allows;
 //   4. a resource no ACL applies to at all is allowed only with allow.everyone.if.no.acl.found.
-// The ACLs are kept in `acls.json` in the data directory, written atomically on each change.
+// The ACLs are records of the metadata store (one per binding, so that every broker of a
+// cluster enforces the same ones) and, on a single node, `acls.json` in the data directory
+// (src/security/security-records.ts).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Logger } from '../logger.js';
-import { writeFileDurably } from '../log/durable-file.js';
+import { createHash } from 'node:crypto';
+import { type SecurityRecordChange } from '../cluster/metadata-store.js';
 import {
   type AclBinding,
   type AclFilter,
@@ -24,6 +24,7 @@ import {
   WILDCARD_PRINCIPAL,
   WILDCARD_RESOURCE,
 } from './acls.js';
+import { RecordsView, type SecurityStoreContext } from './security-records.js';
 
 export const ACLS_FILE = 'acls.json';
 
@@ -43,29 +44,32 @@ export interface AuthorizerOptions {
   readonly allowEveryoneIfNoAclFound: boolean;
 }
 
-export class AclAuthorizer {
+/** A binding's record key: a digest of its fields, the same on every broker. */
+function bindingKey(binding: AclBinding): string {
+  const fields = [binding.resourceType, binding.resourceName, binding.patternType, binding.principal, binding.host, binding.operation, binding.permissionType];
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32);
+}
+
+function bindingRecord(binding: AclBinding, present: boolean): SecurityRecordChange {
+  const { resourceType, resourceName, patternType, principal, host, operation, permissionType } = binding;
+  return { key: bindingKey(binding), value: present ? JSON.stringify({ resourceType, resourceName, patternType, principal, host, operation, permissionType }) : null };
+}
+
+export class AclAuthorizer extends RecordsView {
   private bindings: AclBinding[] = [];
-  private readonly path: string;
   private readonly superUsers: ReadonlySet<string>;
+  // Without its ACLs the broker would deny (or, with allow.everyone, allow) by accident:
+  // it refuses to start instead, naming the file.
+  protected readonly tolerateDamagedFile = false;
 
   constructor(
-    dataDir: string,
+    context: SecurityStoreContext,
     private readonly options: AuthorizerOptions,
-    logger: Logger,
   ) {
+    super('acls', context, ACLS_FILE);
     this.superUsers = new Set(options.superUsers);
-    this.path = join(dataDir, ACLS_FILE);
-    if (existsSync(this.path)) {
-      try {
-        const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { version: number; acls: AclBinding[] };
-        this.bindings = parsed.acls ?? [];
-      } catch (error) {
-        // Without its ACLs the broker would deny (or, with allow.everyone, allow) by accident:
-        // refuse to start instead, naming the file.
-        throw new Error(`Cannot read the ACLs in ${this.path}: ${(error as Error).message}`);
-      }
-    }
-    logger.debug(`Authorizer: ${this.bindings.length} ACLs, ${this.superUsers.size} super users`);
+    this.start();
+    context.logger.debug(`Authorizer: ${this.bindings.length} ACLs, ${this.superUsers.size} super users`);
   }
 
   isSuperUser(principal: string): boolean {
@@ -116,27 +120,40 @@ export class AclAuthorizer {
     return this.bindings.filter((binding) => filterMatches(filter, binding));
   }
 
-  /** Adds bindings (an existing identical binding is not duplicated) and persists once. */
-  create(bindings: readonly AclBinding[]): void {
-    for (const binding of bindings) {
-      if (!this.bindings.some((existing) => sameBinding(existing, binding))) this.bindings.push({ ...binding });
-    }
-    this.persist();
+  /** Adds bindings (an existing identical binding is not duplicated); resolves once stored. */
+  create(bindings: readonly AclBinding[]): Promise<void> {
+    const added = bindings.filter(
+      (binding, index) => !this.bindings.some((existing) => sameBinding(existing, binding)) && bindings.findIndex((other) => sameBinding(other, binding)) === index,
+    );
+    return this.write(added.map((binding) => bindingRecord(binding, true)));
   }
 
-  /** Removes the bindings matching each filter; returns what each filter removed. */
-  delete(filters: readonly AclFilter[]): AclBinding[][] {
+  /** Removes the bindings matching each filter; resolves to what each filter removed. */
+  async delete(filters: readonly AclFilter[]): Promise<AclBinding[][]> {
     const removed = filters.map((filter) => this.bindings.filter((binding) => filterMatches(filter, binding)));
-    const gone = new Set(removed.flat());
-    if (gone.size > 0) {
-      this.bindings = this.bindings.filter((binding) => !gone.has(binding));
-      this.persist();
-    }
+    await this.write([...new Set(removed.flat())].map((binding) => bindingRecord(binding, false)));
     return removed;
   }
 
-  private persist(): void {
-    writeFileDurably(this.path, JSON.stringify({ version: 1, acls: this.bindings }, null, 2) + '\n');
+  protected rebuild(records: ReadonlyMap<string, string>): void {
+    const bindings: AclBinding[] = [];
+    for (const [key, text] of records) {
+      try {
+        bindings.push(JSON.parse(text) as AclBinding);
+      } catch (error) {
+        this.context.logger.error(`ACL record ${key} skipped: ${(error as Error).message}`);
+      }
+    }
+    this.bindings = bindings;
+  }
+
+  protected fileText(): string {
+    return JSON.stringify({ version: 1, acls: this.bindings }, null, 2) + '\n';
+  }
+
+  protected recordsFromFile(text: string): SecurityRecordChange[] {
+    const parsed = JSON.parse(text) as { version: number; acls?: AclBinding[] };
+    return (parsed.acls ?? []).map((binding) => bindingRecord(binding, true));
   }
 }
 

@@ -1,12 +1,11 @@
 // Client quotas as Kafka keeps them (ClientQuotaEntity -> config values): entities of
 // user, client-id, user + client-id, or ip, each name possibly the default (null), with
-// Kafka's keys. Stored in `client-quotas.json` in the data directory; quota-enforcer.ts
-// throttles the byte rates.
+// Kafka's keys. One record per entity and key in the metadata store (so that every broker
+// of a cluster enforces the same quotas) and, on a single node, `client-quotas.json` in the
+// data directory (src/security/security-records.ts); quota-enforcer.ts enforces them.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Logger } from '../logger.js';
-import { writeFileDurably } from '../log/durable-file.js';
+import { type SecurityRecordChange } from '../cluster/metadata-store.js';
+import { RecordsView, recordKey, type SecurityStoreContext } from './security-records.js';
 
 export const CLIENT_QUOTAS_FILE = 'client-quotas.json';
 
@@ -29,25 +28,28 @@ export function invalidQuota(entity: readonly QuotaEntityPart[], keys: readonly 
   return bad === undefined ? undefined : `Unknown quota key ${bad} for entity ${shape}`;
 }
 
-function keyOf(entity: readonly QuotaEntityPart[]): string {
-  return JSON.stringify([...entity].sort((a, b) => a.entityType.localeCompare(b.entityType)).map((part) => [part.entityType, part.entityName]));
+function sortedEntity(entity: readonly QuotaEntityPart[]): QuotaEntityPart[] {
+  return [...entity].sort((a, b) => a.entityType.localeCompare(b.entityType)).map((part) => ({ entityType: part.entityType, entityName: part.entityName }));
 }
 
-export class ClientQuotaStore {
-  private readonly quotas = new Map<string, { entity: QuotaEntityPart[]; values: Map<string, number> }>();
-  private readonly path: string;
+function keyOf(entity: readonly QuotaEntityPart[]): string {
+  return JSON.stringify(sortedEntity(entity).map((part) => [part.entityType, part.entityName]));
+}
 
-  constructor(dataDir: string, logger: Logger) {
-    this.path = join(dataDir, CLIENT_QUOTAS_FILE);
-    if (!existsSync(this.path)) return;
-    try {
-      const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { entries: Array<{ entity: QuotaEntityPart[]; values: Record<string, number> }> };
-      for (const entry of parsed.entries ?? []) this.quotas.set(keyOf(entry.entity), { entity: entry.entity, values: new Map(Object.entries(entry.values)) });
-    } catch (error) {
-      logger.error(`Cannot read ${this.path}, client quotas are not loaded: ${(error as Error).message}`);
-    }
+function record(entity: readonly QuotaEntityPart[], key: string, value: number | null): SecurityRecordChange {
+  return { key: recordKey(keyOf(entity), key), value: value === null ? null : JSON.stringify({ entity: sortedEntity(entity), key, value }) };
+}
+
+export class ClientQuotaStore extends RecordsView {
+  private quotas = new Map<string, { entity: QuotaEntityPart[]; values: Map<string, number> }>();
+  protected readonly tolerateDamagedFile = true;
+
+  constructor(context: SecurityStoreContext) {
+    super('quotas', context, CLIENT_QUOTAS_FILE);
+    this.start();
   }
 
+  /** How many entities have quotas (0: nothing to enforce). */
   get size(): number {
     return this.quotas.size;
   }
@@ -56,20 +58,35 @@ export class ClientQuotaStore {
     return [...this.quotas.values()];
   }
 
-  /** Applies set/remove operations per entity and writes the file once. */
-  apply(changes: ReadonlyArray<{ entity: QuotaEntityPart[]; ops: ReadonlyArray<{ key: string; value: number; remove: boolean }> }>): void {
-    if (changes.length === 0) return;
-    for (const { entity, ops } of changes) {
-      const key = keyOf(entity);
-      const entry = this.quotas.get(key) ?? { entity: [...entity], values: new Map<string, number>() };
-      for (const op of ops) {
-        if (op.remove) entry.values.delete(op.key);
-        else entry.values.set(op.key, op.value);
+  /** Applies set/remove operations per entity; resolves once stored. */
+  apply(changes: ReadonlyArray<{ entity: QuotaEntityPart[]; ops: ReadonlyArray<{ key: string; value: number; remove: boolean }> }>): Promise<void> {
+    return this.write(changes.flatMap(({ entity, ops }) => ops.map((op) => record(entity, op.key, op.remove ? null : op.value))));
+  }
+
+  protected rebuild(records: ReadonlyMap<string, string>): void {
+    const quotas = new Map<string, { entity: QuotaEntityPart[]; values: Map<string, number> }>();
+    for (const [key, text] of records) {
+      try {
+        const parsed = JSON.parse(text) as { entity: QuotaEntityPart[]; key: string; value: number };
+        if (!Array.isArray(parsed.entity) || typeof parsed.value !== 'number') throw new Error('not a quota value');
+        const entityKey = keyOf(parsed.entity);
+        let entry = quotas.get(entityKey);
+        if (entry === undefined) quotas.set(entityKey, (entry = { entity: sortedEntity(parsed.entity), values: new Map() }));
+        entry.values.set(parsed.key, parsed.value);
+      } catch (error) {
+        this.context.logger.error(`Client quota record ${key} skipped: ${(error as Error).message}`);
       }
-      if (entry.values.size === 0) this.quotas.delete(key);
-      else this.quotas.set(key, entry);
     }
+    this.quotas = quotas;
+  }
+
+  protected fileText(): string {
     const entries = [...this.quotas.values()].map((entry) => ({ entity: entry.entity, values: Object.fromEntries(entry.values) }));
-    writeFileDurably(this.path, JSON.stringify({ version: 1, entries }, null, 2) + '\n');
+    return JSON.stringify({ version: 1, entries }, null, 2) + '\n';
+  }
+
+  protected recordsFromFile(text: string): SecurityRecordChange[] {
+    const parsed = JSON.parse(text) as { entries?: Array<{ entity: QuotaEntityPart[]; values: Record<string, number> }> };
+    return (parsed.entries ?? []).flatMap(({ entity, values }) => Object.entries(values).map(([key, value]) => record(entity, key, value)));
   }
 }

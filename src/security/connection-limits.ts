@@ -2,7 +2,9 @@
 // max.connections.per.ip (with max.connections.per.ip.overrides, "host:count,...").
 // Kafka makes a connection over max.connections wait in the accept queue; Spate closes it
 // at once, so a flood cannot park thousands of sockets in the backlog either. A connection
-// over the per-address limit is closed, as in Kafka.
+// over the per-address limit is closed, as in Kafka. A connection over its address's
+// connection_creation_rate (KIP-612, src/security/quota-enforcer.ts) is held unread for the
+// throttle time and then closed, as Kafka's acceptor delays closing it.
 
 import { type Socket } from 'node:net';
 import { type BrokerConfig } from '../config/broker-config.js';
@@ -13,7 +15,11 @@ interface Counted {
   readonly isOpen: boolean;
 }
 
+/** At most this many throttled sockets wait for their delayed close; more are closed at once. */
+const MAX_HELD_SOCKETS = 1024;
+
 export class ConnectionLimits {
+  private readonly held = new Set<Socket>();
   private readonly maxConnections: number;
   private readonly maxPerIp: number;
   private readonly overrides = new Map<string, number>();
@@ -44,5 +50,31 @@ export class ConnectionLimits {
     const perIp = this.overrides.get(host) ?? this.maxPerIp;
     if (fromHost >= perIp) return `${fromHost} connections from ${host}, the limit is ${perIp} (max.connections.per.ip)`;
     return undefined;
+  }
+
+  /** KIP-612: keeps a throttled connection open, unread, for `ms`, then closes it. */
+  closeAfter(socket: Socket, ms: number): void {
+    if (this.held.size >= MAX_HELD_SOCKETS) {
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    socket.on('error', () => undefined);
+    this.held.add(socket);
+    const timer = setTimeout(() => {
+      this.held.delete(socket);
+      socket.destroy();
+    }, ms);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.held.delete(socket);
+    });
+  }
+
+  /** Closes the held connections at once (the broker is stopping). */
+  closeHeld(): void {
+    for (const socket of this.held) socket.destroy();
+    this.held.clear();
   }
 }

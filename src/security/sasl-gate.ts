@@ -11,10 +11,17 @@ const PRE_AUTHENTICATION_APIS: ReadonlySet<number> = new Set([ApiKey.ApiVersions
 /** Why the request must close the connection instead of being served, or undefined. */
 export function refusedBeforeAuthentication(security: ConnectionSecurity, apiKey: number, apiName: string, nowMs: number): string | undefined {
   if (!security.authenticated && !PRE_AUTHENTICATION_APIS.has(apiKey)) {
-    return `Unexpected ${apiName} request during SASL authentication on listener ${security.listener.name} (only ApiVersions, SaslHandshake and SaslAuthenticate are served before it completes)`;
+    const during = security.reauthenticating ? 'SASL re-authentication' : 'SASL authentication';
+    return `Unexpected ${apiName} request during ${during} on listener ${security.listener.name} (only ApiVersions, SaslHandshake and SaslAuthenticate are served before it completes)`;
   }
-  if (security.sessionExpired(nowMs) && apiKey !== ApiKey.SaslHandshake && apiKey !== ApiKey.SaslAuthenticate) {
-    return `SASL session of ${security.principal} expired and was not re-authenticated (connections.max.reauth.ms)`;
+  // Kafka's SocketServer: once the session has expired, only a re-authentication may follow
+  // (a SaslHandshake from a client that can re-authenticate, then its tokens).
+  if (security.sessionExpired(nowMs)) {
+    const renewing = (apiKey === ApiKey.SaslHandshake && security.supportsReauthentication) || (apiKey === ApiKey.SaslAuthenticate && security.reauthenticating);
+    if (!renewing) {
+      security.noteExpiredClose();
+      return `SASL session of ${security.principal} expired and was not re-authenticated (connections.max.reauth.ms or the credential's expiry)`;
+    }
   }
   return undefined;
 }
@@ -27,7 +34,7 @@ export function refusedBeforeAuthentication(security: ConnectionSecurity, apiKey
 export function answerRawSaslToken(security: ConnectionSecurity, token: Buffer, nowMs: number, reauthMs: number): Buffer {
   let response: Buffer;
   try {
-    response = security.step(token, nowMs, reauthMs);
+    response = security.step(token, nowMs, reauthMs).response;
   } catch (error) {
     if (error instanceof SaslAuthenticationError) throw new RawSaslFailure(error.message);
     throw error;

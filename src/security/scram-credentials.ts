@@ -1,11 +1,11 @@
-// The SCRAM credentials of the broker's users, kept in `scram-credentials.json` in the data
-// directory (written atomically; a restart finds them). Only the salt, iteration count,
-// StoredKey and ServerKey are kept, as Kafka keeps them in its metadata log.
+// The SCRAM credentials of the broker's users: only the salt, iteration count, StoredKey
+// and ServerKey are kept, as Kafka keeps them in its metadata log. They live in the metadata
+// store (one record per user and mechanism, so that every broker of a cluster authenticates
+// the same users) and, on a single node, in `scram-credentials.json` in the data directory
+// (src/security/security-records.ts).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Logger } from '../logger.js';
-import { writeFileDurably } from '../log/durable-file.js';
+import { type SecurityRecordChange } from '../cluster/metadata-store.js';
+import { RecordsView, recordKey, type SecurityStoreContext } from './security-records.js';
 import { type ScramCredential, type ScramMechanism } from './scram.js';
 
 export const SCRAM_CREDENTIALS_FILE = 'scram-credentials.json';
@@ -19,33 +19,30 @@ interface StoredCredential {
 
 type StoredFile = { version: 1; users: Record<string, Partial<Record<ScramMechanism, StoredCredential>>> };
 
-export class ScramCredentialStore {
-  private readonly users = new Map<string, Map<ScramMechanism, ScramCredential>>();
-  private readonly path: string;
+const MECHANISMS: readonly ScramMechanism[] = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
-  constructor(dataDir: string, logger: Logger) {
-    this.path = join(dataDir, SCRAM_CREDENTIALS_FILE);
-    if (!existsSync(this.path)) return;
-    try {
-      const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as StoredFile;
-      for (const [user, mechanisms] of Object.entries(parsed.users ?? {})) {
-        const credentials = new Map<ScramMechanism, ScramCredential>();
-        for (const [mechanism, stored] of Object.entries(mechanisms ?? {})) {
-          if (stored === undefined) continue;
-          credentials.set(mechanism as ScramMechanism, {
-            salt: Buffer.from(stored.salt, 'base64'),
-            iterations: stored.iterations,
-            storedKey: Buffer.from(stored.storedKey, 'base64'),
-            serverKey: Buffer.from(stored.serverKey, 'base64'),
-          });
-        }
-        if (credentials.size > 0) this.users.set(user, credentials);
-      }
-    } catch (error) {
-      // A damaged file must not let anyone in, nor stop the broker: no SCRAM user works until
-      // the credentials are set again.
-      logger.error(`Cannot read ${this.path}, SCRAM users are not loaded: ${(error as Error).message}`);
-    }
+function stored(credential: ScramCredential): StoredCredential {
+  return {
+    salt: credential.salt.toString('base64'),
+    iterations: credential.iterations,
+    storedKey: credential.storedKey.toString('base64'),
+    serverKey: credential.serverKey.toString('base64'),
+  };
+}
+
+function record(user: string, mechanism: ScramMechanism, credential: ScramCredential | null): SecurityRecordChange {
+  return { key: recordKey(user, mechanism), value: credential === null ? null : JSON.stringify({ user, mechanism, ...stored(credential) }) };
+}
+
+export class ScramCredentialStore extends RecordsView {
+  private users = new Map<string, Map<ScramMechanism, ScramCredential>>();
+  // A damaged file must not let anyone in, nor stop the broker: no SCRAM user works until the
+  // credentials are set again.
+  protected readonly tolerateDamagedFile = true;
+
+  constructor(context: SecurityStoreContext) {
+    super('scram', context, SCRAM_CREDENTIALS_FILE);
+    this.start();
   }
 
   get(user: string, mechanism: ScramMechanism): ScramCredential | undefined {
@@ -61,32 +58,50 @@ export class ScramCredentialStore {
     return this.users.has(user);
   }
 
-  /** Applies a batch of changes and writes the file once. */
-  apply(changes: ReadonlyArray<{ user: string; mechanism: ScramMechanism; credential: ScramCredential | null }>): void {
-    if (changes.length === 0) return;
-    for (const { user, mechanism, credential } of changes) {
-      const credentials = this.users.get(user) ?? new Map<ScramMechanism, ScramCredential>();
-      if (credential === null) credentials.delete(mechanism);
-      else credentials.set(mechanism, credential);
-      if (credentials.size === 0) this.users.delete(user);
-      else this.users.set(user, credentials);
-    }
-    this.persist();
+  /** Applies a batch of changes (null deletes); resolves once stored. */
+  apply(changes: ReadonlyArray<{ user: string; mechanism: ScramMechanism; credential: ScramCredential | null }>): Promise<void> {
+    return this.write(changes.map(({ user, mechanism, credential }) => record(user, mechanism, credential)));
   }
 
-  private persist(): void {
+  protected rebuild(records: ReadonlyMap<string, string>): void {
+    const users = new Map<string, Map<ScramMechanism, ScramCredential>>();
+    for (const [key, text] of records) {
+      try {
+        const parsed = JSON.parse(text) as StoredCredential & { user: string; mechanism: ScramMechanism };
+        if (!MECHANISMS.includes(parsed.mechanism) || typeof parsed.user !== 'string') throw new Error('not a SCRAM credential');
+        let credentials = users.get(parsed.user);
+        if (credentials === undefined) users.set(parsed.user, (credentials = new Map()));
+        credentials.set(parsed.mechanism, {
+          salt: Buffer.from(parsed.salt, 'base64'),
+          iterations: parsed.iterations,
+          storedKey: Buffer.from(parsed.storedKey, 'base64'),
+          serverKey: Buffer.from(parsed.serverKey, 'base64'),
+        });
+      } catch (error) {
+        this.context.logger.error(`SCRAM credential record ${key} skipped: ${(error as Error).message}`);
+      }
+    }
+    this.users = users;
+  }
+
+  protected fileText(): string {
     const users: StoredFile['users'] = {};
     for (const [user, credentials] of this.users) {
       users[user] = {};
-      for (const [mechanism, credential] of credentials) {
-        users[user]![mechanism] = {
-          salt: credential.salt.toString('base64'),
-          iterations: credential.iterations,
-          storedKey: credential.storedKey.toString('base64'),
-          serverKey: credential.serverKey.toString('base64'),
-        };
+      for (const [mechanism, credential] of credentials) users[user]![mechanism] = stored(credential);
+    }
+    return JSON.stringify({ version: 1, users } satisfies StoredFile, null, 2) + '\n';
+  }
+
+  protected recordsFromFile(text: string): SecurityRecordChange[] {
+    const parsed = JSON.parse(text) as StoredFile;
+    const changes: SecurityRecordChange[] = [];
+    for (const [user, mechanisms] of Object.entries(parsed.users ?? {})) {
+      for (const [mechanism, credential] of Object.entries(mechanisms ?? {})) {
+        if (credential === undefined || !MECHANISMS.includes(mechanism as ScramMechanism)) continue;
+        changes.push({ key: recordKey(user, mechanism), value: JSON.stringify({ user, mechanism, ...credential }) });
       }
     }
-    writeFileDurably(this.path, JSON.stringify({ version: 1, users } satisfies StoredFile, null, 2) + '\n');
+    return changes;
   }
 }

@@ -3,12 +3,13 @@
 // allowed and the ACL APIs answer SECURITY_DISABLED). Handlers reach it through the
 // request context's `authorize`, never directly.
 
+import { type SecurityMetadata } from '../cluster/metadata-store.js';
 import { type BrokerConfig } from '../config/broker-config.js';
 import { ConfigError } from '../config/definitions.js';
 import { type Logger } from '../logger.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from './acls.js';
 import { AclAuthorizer, STANDARD_AUTHORIZERS } from './authorizer.js';
-import { ConnectionSecurity } from './connection-security.js';
+import { type AuthenticationStats, ConnectionSecurity } from './connection-security.js';
 import { ANONYMOUS } from './principal.js';
 import { type ScramMechanism } from './scram.js';
 import { ScramCredentialStore } from './scram-credentials.js';
@@ -33,16 +34,30 @@ export class SecurityManager {
   readonly quotaEnforcer: QuotaEnforcer;
   readonly authorizer: AclAuthorizer | undefined;
   readonly reauthMs: number;
+  /** Authentications and re-authentications (KIP-368) so far, over every listener. */
+  readonly stats: AuthenticationStats = { authentications: 0, reauthentications: 0, failedAuthentications: 0, failedReauthentications: 0, expiredSessions: 0 };
 
-  constructor(config: BrokerConfig, logger: Logger) {
+  constructor(
+    config: BrokerConfig,
+    logger: Logger,
+    /** Where users, ACLs and quotas live: the metadata store, mirrored to the data directory's files when it is in process. */
+    records: { readonly store: SecurityMetadata; readonly mirror: boolean },
+  ) {
+    const context = { store: records.store, mirror: records.mirror, dataDir: config.dataDir, logger };
     for (const listener of config.listeners) {
-      const security = listenerSecurity(config, listener);
+      const security = listenerSecurity(config, listener, (message) => logger.error(message));
       this.listeners.set(listener.name, security);
       for (const warning of listenerWarnings(security)) logger.warn(warning);
     }
-    this.scram = new ScramCredentialStore(config.dataDir, logger);
-    this.quotas = new ClientQuotaStore(config.dataDir, logger);
-    this.quotaEnforcer = new QuotaEnforcer(this.quotas, config.values.get('quota.window.num') as number, (config.values.get('quota.window.size.seconds') as number) * 1000);
+    this.scram = new ScramCredentialStore(context);
+    this.quotas = new ClientQuotaStore(context);
+    this.quotaEnforcer = new QuotaEnforcer(
+      this.quotas,
+      config.values.get('quota.window.num') as number,
+      (config.values.get('quota.window.size.seconds') as number) * 1000,
+      config.values.get('controller.quota.window.num') as number,
+      (config.values.get('controller.quota.window.size.seconds') as number) * 1000,
+    );
     this.reauthMs = Number(config.values.get('connections.max.reauth.ms') as bigint);
     const authorizerClass = (config.values.get('authorizer.class.name') as string).trim();
     if (authorizerClass !== '') {
@@ -53,15 +68,22 @@ export class SecurityManager {
         .split(';')
         .map((principal) => principal.trim())
         .filter((principal) => principal !== '');
-      this.authorizer = new AclAuthorizer(config.dataDir, { superUsers, allowEveryoneIfNoAclFound: config.values.get('allow.everyone.if.no.acl.found') as boolean }, logger);
+      this.authorizer = new AclAuthorizer(context, { superUsers, allowEveryoneIfNoAclFound: config.values.get('allow.everyone.if.no.acl.found') as boolean });
     }
+  }
+
+  /** Stops following the metadata store (the broker stops). */
+  close(): void {
+    this.scram.close();
+    this.quotas.close();
+    this.authorizer?.close();
   }
 
   /** A new connection's security session on a listener. */
   session(listenerName: string, tlsPrincipal: string = ANONYMOUS): ConnectionSecurity {
     const listener = this.listeners.get(listenerName);
     if (listener === undefined) throw new Error(`No listener named ${listenerName}`);
-    return new ConnectionSecurity(listener, { scram: (user, mechanism: ScramMechanism) => this.scram.get(user, mechanism) }, tlsPrincipal);
+    return new ConnectionSecurity(listener, { scram: (user, mechanism: ScramMechanism) => this.scram.get(user, mechanism), stats: this.stats }, tlsPrincipal);
   }
 
   authorize(principal: string, host: string, operation: number, resource: Resource): boolean {

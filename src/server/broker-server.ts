@@ -22,6 +22,7 @@ import { Dispatcher } from './dispatcher.js';
 import { ConnectionLimits } from '../security/connection-limits.js';
 import { createListenerServer } from '../security/listener-server.js';
 import { RequestMemory } from '../security/request-memory.js';
+import { type SecurityManager } from '../security/security-manager.js';
 
 export interface BrokerOptions {
   /** Host to bind; overrides `listeners`. */
@@ -147,6 +148,12 @@ export class SpateBroker {
     return this.state.logs;
   }
 
+  /** Listeners' security, users, ACLs, quotas and authentication counts (src/security/), for tests and tools. */
+  get security(): SecurityManager {
+    if (this.state === undefined) throw new Error('The broker is not started');
+    return this.state.security;
+  }
+
   async start(): Promise<this> {
     const logs = new LogManager(this.config, this.logger);
     await logs.loadState(Date.now());
@@ -245,11 +252,13 @@ export class SpateBroker {
     await Promise.all(drained);
     this.logger.info(`Shutdown: ${drained.length} connection(s) drained in ${Math.round(performance.now() - started)} ms`);
     for (const connection of this.connections) connection.close();
+    this.limits.closeHeld();
     await Promise.all(closing);
     if (this.state !== undefined) {
       this.state.groups.stop();
       this.state.transactions.stop();
       this.state.shares.stop();
+      this.state.security.close();
       this.state.logs.flush();
       this.state.logs.close();
     }
@@ -265,6 +274,12 @@ export class SpateBroker {
     if (refused !== undefined) {
       this.logger.warn(`Refused connection from ${socket.remoteAddress} on ${listener}: ${refused}`);
       socket.destroy();
+      return;
+    }
+    const throttleMs = this.state!.security.quotaEnforcer.connectionThrottleMs((socket.remoteAddress ?? '').replace(/^::ffff:/, ''), Date.now());
+    if (throttleMs > 0) {
+      this.logger.debug(`Connection from ${socket.remoteAddress} on ${listener} over its connection_creation_rate: closed in ${throttleMs} ms`);
+      this.limits.closeAfter(socket, throttleMs);
       return;
     }
     const connection = new Connection(

@@ -134,7 +134,8 @@ export class Connection implements ConnectionInfo {
     const authenticationTimeoutMs = options.authenticationTimeoutMs ?? 0;
     if (!security.authenticated && authenticationTimeoutMs > 0) {
       this.authenticationTimer = setTimeout(() => {
-        if (!this.security.authenticated) this.close(`not authenticated within ${authenticationTimeoutMs} ms (spate.authentication.timeout.ms)`);
+        // A KIP-368 re-authentication in progress is not a connection that never authenticated.
+        if (!this.security.authenticated && !this.security.reauthenticating) this.close(`not authenticated within ${authenticationTimeoutMs} ms (spate.authentication.timeout.ms)`);
       }, authenticationTimeoutMs);
       this.authenticationTimer.unref();
     }

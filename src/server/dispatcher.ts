@@ -9,6 +9,7 @@ import { readRequestHeader, responseHeaderVersion, writeResponseHeader } from '.
 import { apiSchemas, ApiKey, type ApiSchema } from '../protocol/generated/index.js';
 import { Reader, Writer, type RecordsChunk } from '../protocol/primitives.js';
 import { supportedOperations } from '../security/acls.js';
+import { quotaExempt, quotaUser, requestThrottleMs } from '../security/request-quotas.js';
 import { answerRawSaslToken, RawSaslFailure, refusedBeforeAuthentication } from '../security/sasl-gate.js';
 
 export type ResponseChunks = Array<Buffer | RecordsChunk>;
@@ -131,6 +132,9 @@ export class Dispatcher {
       if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(correlationId);
       throw new CloseConnection(`Unsupported ${schema.name} version ${apiVersion} (served: ${handler.minVersion}-${handler.maxVersion}) from client ${clientId ?? '-'}`);
     }
+    // request_percentage needs the time spent on the request: measured only while quotas are set.
+    const quotas = this.broker.security.quotaEnforcer;
+    const started = quotas.active ? performance.now() : 0;
     let request: unknown;
     try {
       request = schema.readRequest(reader, apiVersion);
@@ -160,30 +164,40 @@ export class Dispatcher {
       authorizeAny: (operation, resourceType) => security.authorizeAny(principal, host, operation, resourceType),
       authorizedOperations: (resource) => security.authorizedOperations(principal, host, resource, supportedOperations(resource.type)),
     };
-    const response = await observedHandle(handler, request, context, this.observer, timing);
-    if (response === NO_RESPONSE) return null;
-    // Byte-rate quotas (src/security/quota-enforcer.ts): produce counts the request, fetch the answer.
-    const user = principal.slice(principal.indexOf(':') + 1);
-    if (apiKey === ApiKey.Produce) {
-      const throttleMs = security.quotaEnforcer.record('producer_byte_rate', user, clientId ?? '', frame.length, this.broker.now());
+    const metered = quotas.active && !quotaExempt(apiKey, request);
+    const pending = observedHandle(handler, request, context, this.observer, timing);
+    // Decoding and the handler up to its first wait (a long poll's wait is not the client's time).
+    const handledMs = metered ? performance.now() - started : 0;
+    let response = await pending;
+    // Client quotas (src/security/request-quotas.ts): the largest throttle of produce bytes,
+    // request time and the handler's own (controller mutations) goes in the answer and mutes the connection.
+    const handlerThrottleMs = response === NO_RESPONSE ? 0 : ((response as { throttleTimeMs?: number }).throttleTimeMs ?? 0);
+    const user = metered ? quotaUser(principal) : '';
+    if (metered || handlerThrottleMs > 0) {
+      const throttleMs = metered ? requestThrottleMs(quotas, apiKey, user, clientId ?? '', frame.length, handledMs, handlerThrottleMs, this.broker.now()) : handlerThrottleMs;
       if (throttleMs > 0) {
-        (response as { throttleTimeMs: number }).throttleTimeMs = throttleMs;
+        if (response !== NO_RESPONSE && throttleMs !== handlerThrottleMs) response = { ...(response as object), throttleTimeMs: throttleMs };
         connection.throttle(throttleMs);
       }
     }
+    if (response === NO_RESPONSE) return null;
+    const encodeStarted = metered ? performance.now() : 0;
     const encoded = encodeSchemaResponse(schema, apiVersion, correlationId, response);
+    if (!metered) return encoded;
     if (apiKey === ApiKey.Fetch) {
       const bytes = encoded.reduce((sum, chunk) => sum + chunk.byteLength, 0);
-      const throttleMs = security.quotaEnforcer.record('consumer_byte_rate', user, clientId ?? '', bytes, this.broker.now());
+      const throttleMs = quotas.record('consumer_byte_rate', user, clientId ?? '', bytes, this.broker.now());
       // throttle_time_ms is the body's first field, after the size, the correlation id and
       // (flexible versions) the header's empty tagged fields.
       const at = 8 + (responseHeaderVersion(apiKey, apiVersion) === 1 ? 1 : 0);
       const head = encoded[0];
-      if (throttleMs > 0 && Buffer.isBuffer(head) && head.length >= at + 4) {
+      if (throttleMs > 0 && Buffer.isBuffer(head) && head.length >= at + 4 && throttleMs > head.readInt32BE(at)) {
         head.writeInt32BE(throttleMs, at);
         connection.throttle(throttleMs);
       }
     }
+    // Encoding counts as request time but throttles only later requests (Kafka's network-thread time).
+    quotas.record('request_percentage', user, clientId ?? '', (performance.now() - encodeStarted) / 10, this.broker.now(), false);
     return encoded;
   }
 

@@ -200,3 +200,90 @@ t.test('two stores over one etcd', { skip: missing }, async (t) => {
   await etcd.stop();
   etcd = undefined;
 });
+
+t.test('configs through the store: a CAS whose update runs again on the winner, events on the other store', { skip: missing }, async (t) => {
+  const etcd = await startEtcd();
+  t.teardown(() => etcd.stop());
+  const endpoints = [`http://${etcd.hostPort}`];
+  const a = await EtcdMetadataStore.connect({ endpoints, cluster: 'configs', logger: quiet });
+  const b = await EtcdMetadataStore.connect({ endpoints, cluster: 'configs', logger: quiet });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  const seenByB: MetadataEvent[] = [];
+  b.watch((event) => seenByB.push(event));
+  const state = { leader: 0, leaderEpoch: 0, replicas: [0], isr: [0], version: 0 };
+  await a.createTopic({ name: 'tuned', id: Buffer.alloc(16, 1), replicas: [[0]], configs: { 'retention.ms': '1000' } }, [state]);
+  t.ok(await eventually(() => b.topic('tuned') !== undefined, 2000));
+
+  // Two incremental changes racing from two brokers: both end up applied.
+  await Promise.all([
+    a.alterTopicConfigs('tuned', (current) => ({ ...current, 'segment.bytes': '2097152' })),
+    b.alterTopicConfigs('tuned', (current) => ({ ...current, 'cleanup.policy': 'compact' })),
+  ]);
+  t.ok(await eventually(() => Object.keys(a.topic('tuned')!.configs).length === 3, 2000));
+  t.same(a.topic('tuned')!.configs, { 'retention.ms': '1000', 'segment.bytes': '2097152', 'cleanup.policy': 'compact' }, 'the loser ran its update again on the winner');
+  t.ok(
+    seenByB.some((event) => event.kind === 'topic-configs' && event.topic === 'tuned'),
+    "b saw 'topic-configs'",
+  );
+  await t.rejects(
+    a.alterTopicConfigs('absent', (current) => current),
+    { kafkaCode: 3, message: /does not exist/ },
+    'UNKNOWN_TOPIC_OR_PARTITION for a topic that does not exist',
+  );
+  await t.rejects(
+    a.alterTopicConfigs('tuned', () => {
+      throw new Error('refused by validation');
+    }),
+    /refused by validation/,
+    "the update's own error comes back, nothing written",
+  );
+
+  t.equal(b.clusterBrokerConfigs(), undefined, 'no cluster-wide broker configs yet');
+  await a.alterClusterBrokerConfigs((current) => ({ ...current, 'log.retention.ms': '7200000' }));
+  t.ok(await eventually(() => b.clusterBrokerConfigs()?.['log.retention.ms'] === '7200000', 2000));
+  t.ok(
+    seenByB.some((event) => event.kind === 'broker-configs'),
+    "b saw 'broker-configs'",
+  );
+});
+
+t.test('etcd stopped: writes wait for it, or time out naming it; a lost lease is registered again', { skip: missing }, async (t) => {
+  const etcd = await startEtcd();
+  t.teardown(() => etcd.stop());
+  const endpoints = [`http://${etcd.hostPort}`];
+  const warnings: string[] = [];
+  const logger = { ...quiet, warn: (line: string) => void warnings.push(line), info: (line: string) => void warnings.push(line) };
+  const patient = await EtcdMetadataStore.connect({ endpoints, cluster: 'outage', sessionTimeoutMs: 1000, logger });
+  const hasty = await EtcdMetadataStore.connect({ endpoints, cluster: 'outage', writeTimeoutMs: 1000, logger: quiet });
+  t.teardown(() => Promise.all([patient.close(), hasty.close()]));
+  await patient.registerBroker(registration(0));
+  const state = { leader: 0, leaderEpoch: 0, replicas: [0], isr: [0], version: 0 };
+
+  await etcd.kill();
+  const waiting = patient.createTopic({ name: 'during', id: Buffer.alloc(16, 2), replicas: [[0]], configs: {} }, [state]);
+  const refused = hasty.createTopic({ name: 'refused', id: Buffer.alloc(16, 3), replicas: [[0]], configs: {} }, [state]);
+  await t.rejects(
+    refused,
+    { kafkaCode: 7, message: new RegExp(`etcd at ${etcd.hostPort} did not answer for 1 s .*creating topic refused may not have been made`) },
+    'REQUEST_TIMED_OUT naming etcd',
+  );
+  // Away for more than twice the 1 s lease: the client gives the lease up.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  t.equal(patient.brokers().length, 1, 'the copy still lists the registration while etcd is away');
+  await etcd.restart();
+  t.equal(await waiting, true, 'the creation made during the outage succeeded once etcd was back');
+  t.ok(await eventually(() => hasty.topic('during') !== undefined, 5000), 'the other store sees it');
+  t.ok(await eventually(() => warnings.some((line) => /Broker 0 registered again/.test(line)), 15_000), 'the lost lease was registered again');
+  t.ok(warnings.some((line) => /lease of broker 0 lost/.test(line)));
+  t.ok(
+    warnings.some((line) => /does not answer .*creating topic during waits for it/.test(line)),
+    'the wait was logged',
+  );
+  // The new lease keeps the registration alive past the old one's TTL.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  t.same(
+    hasty.brokers().map((broker) => broker.nodeId),
+    [0],
+    'registered, under its new lease',
+  );
+});

@@ -22,21 +22,23 @@ export const TOOLS = {
   reassignPartitions: 'org.apache.kafka.tools.reassign.ReassignPartitionsCommand',
   leaderElection: 'org.apache.kafka.tools.LeaderElectionCommand',
   metadataQuorum: 'org.apache.kafka.tools.MetadataQuorumCommand',
+  /** Prints a JSON line per acknowledged (or failed) record: what a failover test needs from the Java client. */
+  verifiableProducer: 'org.apache.kafka.tools.VerifiableProducer',
 } as const;
 
 export function javaToolsAvailable(): boolean {
   return existsSync(LIB) && readdirSync(LIB).some((file) => file.startsWith('kafka-tools-'));
 }
 
-export function runKafkaTool(mainClass: string, args: string[], input?: string, timeoutMs = 90_000): Promise<RunResult> {
+/** The `java` arguments that run a tool's main class on the Kafka classpath (for a tool that streams its output). */
+export function kafkaToolArgs(mainClass: string, args: string[]): string[] {
   const classpath = readdirSync(LIB)
     .filter((file) => file.endsWith('.jar'))
     .map((file) => join(LIB, file))
     .join(':');
-  return run(
-    'java',
-    ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, mainClass, ...args],
-    input,
-    timeoutMs,
-  );
+  return ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, mainClass, ...args];
+}
+
+export function runKafkaTool(mainClass: string, args: string[], input?: string, timeoutMs = 90_000): Promise<RunResult> {
+  return run('java', kafkaToolArgs(mainClass, args), input, timeoutMs);
 }

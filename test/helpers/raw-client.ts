@@ -60,8 +60,8 @@ export class RawClient {
   }
 
   /** Sends one request and decodes its response. */
-  async request<T = any>(apiKey: number, apiVersion: number, body: unknown, correlationId = 1): Promise<{ correlationId: number; body: T }> {
-    this.write(encodeRequest(apiKey, apiVersion, correlationId, body));
+  async request<T = any>(apiKey: number, apiVersion: number, body: unknown, correlationId = 1, clientId?: string): Promise<{ correlationId: number; body: T }> {
+    this.write(encodeRequest(apiKey, apiVersion, correlationId, body, clientId));
     return decodeResponse(apiKey, apiVersion, await this.nextFrame()) as { correlationId: number; body: T };
   }
 

@@ -2,7 +2,7 @@
 // the exchange printed in RFC 7677, the authorizer's decision rules as Kafka documents them,
 // certificate subjects in RFC 2253 form, PEM written on one line, JAAS options.
 
-import { X509Certificate } from 'node:crypto';
+import { constants, generateKeyPairSync, sign as cryptoSign, X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import { AclOperation, AclPermission, PatternType, ResourceType, type AclBinding } from '../../src/security/acls.js';
 import { AclAuthorizer } from '../../src/security/authorizer.js';
+import { InProcessMetadataStore } from '../../src/cluster/metadata-store.js';
 import { rfc2253Subject } from '../../src/security/principal.js';
 import { credentialFromSaltedPassword, saltPassword, ScramServerExchange } from '../../src/security/scram.js';
-import { parseJaasOptions } from '../../src/security/security-config.js';
+import { listenerSecurity, listenerWarnings, parseJaasOptions } from '../../src/security/security-config.js';
+import { JwksFile, parseJwks, parseJws, verifyJws } from '../../src/security/jwt.js';
+import { JWT_VALIDATOR, UnsecuredJwsValidator } from '../../src/security/oauthbearer.js';
+import { loadBrokerConfig } from '../../src/config/broker-config.js';
 import { normalisePem } from '../../src/security/tls.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -56,7 +60,10 @@ t.test('authorizer decisions', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spate-authorizer-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const logger = createLogger('silent');
-  const authorizer = new AclAuthorizer(dir, { superUsers: ['User:root'], allowEveryoneIfNoAclFound: false }, logger);
+  // Each authorizer as a single node keeps it: a private in-process store mirrored to <dir>/acls.json.
+  const authorizerIn = (dataDir: string, options: { superUsers: string[]; allowEveryoneIfNoAclFound: boolean }) =>
+    new AclAuthorizer({ store: new InProcessMetadataStore(), mirror: true, dataDir, logger }, options);
+  const authorizer = authorizerIn(dir, { superUsers: ['User:root'], allowEveryoneIfNoAclFound: false });
   const binding = (name: string, patternType: number, principal: string, operation: number, permissionType: number, host = '*'): AclBinding => ({
     resourceType: ResourceType.TOPIC,
     resourceName: name,
@@ -66,7 +73,7 @@ t.test('authorizer decisions', async (t) => {
     operation,
     permissionType,
   });
-  authorizer.create([
+  await authorizer.create([
     binding('logs-', PatternType.PREFIXED, 'User:*', AclOperation.READ, AclPermission.ALLOW),
     binding('logs-private', PatternType.LITERAL, 'User:eve', AclOperation.ALL, AclPermission.DENY),
     binding('*', PatternType.LITERAL, 'User:ops', AclOperation.ALTER_CONFIGS, AclPermission.ALLOW),
@@ -86,12 +93,12 @@ t.test('authorizer decisions', async (t) => {
   t.ok(authorizer.authorizeAny('User:amy', '10.0.0.1', AclOperation.WRITE, ResourceType.TOPIC), 'amy may write to some topic');
   t.notOk(authorizer.authorizeAny('User:bob', '127.0.0.1', AclOperation.WRITE, ResourceType.TOPIC), 'bob to none');
 
-  const open = new AclAuthorizer(mkdtempSync(join(dir, 'open-')), { superUsers: [], allowEveryoneIfNoAclFound: true }, logger);
+  const open = authorizerIn(mkdtempSync(join(dir, 'open-')), { superUsers: [], allowEveryoneIfNoAclFound: true });
   t.ok(open.authorize('User:bob', '127.0.0.1', AclOperation.WRITE, ResourceType.TOPIC, 'x'), 'allow.everyone.if.no.acl.found: a resource without ACLs is open');
-  open.create([binding('x', PatternType.LITERAL, 'User:amy', AclOperation.READ, AclPermission.ALLOW)]);
+  await open.create([binding('x', PatternType.LITERAL, 'User:amy', AclOperation.READ, AclPermission.ALLOW)]);
   t.notOk(open.authorize('User:bob', '127.0.0.1', AclOperation.WRITE, ResourceType.TOPIC, 'x'), 'but not once any ACL names it');
 
-  const reloaded = new AclAuthorizer(dir, { superUsers: [], allowEveryoneIfNoAclFound: false }, logger);
+  const reloaded = authorizerIn(dir, { superUsers: [], allowEveryoneIfNoAclFound: false });
   t.equal(
     reloaded.describe({
       resourceType: ResourceType.ANY,
@@ -145,4 +152,52 @@ t.test('certificate subjects, one-line PEM, JAAS options', async (t) => {
       ['user_bob', 'bare'],
     ],
   );
+});
+
+t.test('JWS verification and OAUTHBEARER configuration', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'spate-jwt-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...rsa.privateKey.export({ format: 'jwk' }), kid: 'k1' };
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const sign = (alg: string, header: object = {}) => {
+    const input = `${encode({ alg, kid: 'k1', ...header })}.${encode({ sub: 'x' })}`;
+    const signature = cryptoSign('sha256', Buffer.from(input), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+    return `${input}.${signature.toString('base64url')}`;
+  };
+  // A private JWK in the file: only its public half is kept; keys for encryption are skipped.
+  const keys = parseJwks(JSON.stringify({ keys: [jwk, { ...jwk, kid: 'enc', use: 'enc' }, { kty: 'oct', k: 'c2VjcmV0' }] }));
+  t.equal(keys.length, 1, 'one signing key');
+  t.equal(keys[0]!.key.type, 'public');
+  t.doesNotThrow(() => verifyJws(parseJws(sign('PS256')), keys), 'PS256 verifies');
+  t.throws(() => verifyJws(parseJws(sign('PS256', { kid: 'other' })), keys), /no key in the JWKS/, 'an unknown kid');
+  t.throws(() => verifyJws(parseJws(sign('HS256')), keys), /not accepted/, 'HMAC is never accepted');
+  const [header, , signature] = sign('PS256').split('.');
+  t.throws(() => verifyJws(parseJws(`${header}.${encode({ sub: 'someone-else' })}.${signature}`), keys), /does not verify/, 'a signature over other claims');
+  t.throws(() => parseJws('a.b'), /3 dot-separated/);
+  t.throws(() => parseJws('a..b'), /'\.\.'/);
+  t.throws(() => parseJws(`${encode([1])}.${encode({})}.`), /not a JSON object/);
+  t.throws(() => parseJws(`!!.${encode({})}.`), /Base64/);
+  t.throws(() => parseJwks('{}'), /"keys"/);
+
+  const errors: string[] = [];
+  const missing = new JwksFile(join(dir, 'none.json'), (message) => errors.push(message));
+  t.same(missing.current(), [], 'a missing JWKS file: no keys');
+  t.match(errors[0], /Cannot read the JWKS file/, 'and an error naming it');
+
+  const base = { listeners: 'SASL_PLAINTEXT://127.0.0.1:0', 'sasl.enabled.mechanisms': 'OAUTHBEARER' };
+  const security = (config: Record<string, string>) => {
+    const loaded = loadBrokerConfig({ overrides: { ...base, ...config } });
+    return listenerSecurity(loaded, loaded.listeners[0]!);
+  };
+  t.type(security({}).oauthbearer, UnsecuredJwsValidator, 'no handler class: the unsecured validator');
+  t.throws(() => security({ 'sasl.server.callback.handler.class': 'com.example.Mine' }), /only OAuthBearerValidatorCallbackHandler/);
+  t.throws(() => security({ 'sasl.server.callback.handler.class': JWT_VALIDATOR }), /needs the JWKS/);
+  t.throws(() => security({ 'sasl.server.callback.handler.class': JWT_VALIDATOR, 'sasl.oauthbearer.jwks.endpoint.url': 'https://idp/jwks' }), /file: URL/);
+  t.throws(
+    () => security({ 'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': 'x required unsecuredValidatorAllowableClockSkewMs="-1";' }),
+    /non-negative/,
+    'a negative clock skew',
+  );
+  t.match(listenerWarnings(security({})).join('\n'), /unsecured/, 'the unsecured validator is warned about');
 });

@@ -10,6 +10,8 @@ export const TARGETS = {
   idleRssMiB: 60,
   cpuPerGiBRatio: 0.5, // broker CPU seconds per GiB moved, Spate / Kafka (issue 11)
   loopbackFactor: 2, // loopback limit / Spate produce MB/s
+  replicatedRatio: 1, // replicated produce MB/s, Spate / Kafka (issue 10)
+  failoverP50Ms: 2000, // and below Kafka's (issue 10)
   metricsCostPercent: 3, // produce throughput lost to the metrics hook (issue 14)
 };
 
@@ -46,6 +48,18 @@ function figuresOf(result) {
             ['p99', 'ms', m.p99, 'lower'],
             ['p99.9', 'ms', m.p999, 'lower'],
             ['max', 'ms', m.max, 'lower'],
+          ];
+    case 'replicated':
+      return result.id === 'replicated/failover/java'
+        ? [
+            ['failover p50', 'ms', m.p50Ms, 'lower'],
+            ['failover max', 'ms', m.maxMs, 'lower'],
+            ['records lost', '', m.lost, 'lower'],
+          ]
+        : [
+            ['MB/s', 'MB/s', m.mbPerSec, 'higher'],
+            ['records/s', 'rec/s', m.recordsPerSec, 'higher'],
+            ['p99', 'ms', m.p99Ms, 'lower'],
           ];
     case 'gateway':
       if (result.id.startsWith('gateway/metrics-cost')) {
@@ -189,6 +203,33 @@ export function evaluateTargets(spate, kafka, loopback) {
         unit: '×',
         ...verdict(ratio, TARGETS.latencyRatio, 'at most'),
       });
+    }
+  }
+
+  // Issue 10: replicated throughput at least Kafka's; failover p50 under 2 s and below Kafka's.
+  for (const s of spate.results.filter((r) => r.group === 'replicated')) {
+    const k = kafkaById.get(s.id);
+    const failover = s.id === 'replicated/failover/java';
+    const target = failover ? `failover p50 < ${TARGETS.failoverP50Ms} ms and < Kafka's` : `replicated produce ≥ ${TARGETS.replicatedRatio}× Kafka`;
+    if (!s.ok) {
+      targets.push({ target, detail: s.name, status: 'missed', why: `Spate failed: ${s.error}` });
+    } else if (failover) {
+      const p50 = s.metrics.p50Ms;
+      const kafkaP50 = k?.ok ? k.metrics.p50Ms : undefined;
+      const met = p50 < TARGETS.failoverP50Ms && (kafkaP50 === undefined || p50 < kafkaP50);
+      targets.push({
+        target,
+        detail: `Spate ${Math.round(p50)} ms${kafkaP50 !== undefined ? `, Kafka ${Math.round(kafkaP50)} ms` : ''} over ${s.metrics.rounds} rounds`,
+        value: p50,
+        unit: 'ms',
+        status: met ? 'met' : 'missed',
+        margin: TARGETS.failoverP50Ms / p50 - 1,
+      });
+    } else if (!k?.ok) {
+      targets.push({ target, detail: s.name, status: 'n/a', why: k ? `Kafka failed: ${k.error}` : 'no Kafka run' });
+    } else {
+      const ratio = s.metrics.mbPerSec / k.metrics.mbPerSec;
+      targets.push({ target, detail: `${s.name} [${s.client}]`, value: ratio, unit: '×', ...verdict(ratio, TARGETS.replicatedRatio, 'at least') });
     }
   }
 

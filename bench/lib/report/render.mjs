@@ -119,6 +119,7 @@ export function markdownReport(data, chartPrefix) {
     ['consume', 'Consume throughput'],
     ['latency', 'End-to-end latency'],
     ['scale', 'Partitions and connections'],
+    ['replicated', 'Replicated: three brokers, replication factor 3 (Spate: three processes on etcd)'],
     ['gateway', 'HTTP and WebSocket gateway, and the cost of /metrics (Spate only)'],
   ];
   for (const [group, title] of groups) {

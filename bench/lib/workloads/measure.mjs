@@ -12,7 +12,8 @@ const GIB = 1024 ** 3;
  */
 export async function measure(ctx, meta, body) {
   ctx.progress.step(`${ctx.broker.name}: ${meta.name} [${meta.client}]`);
-  const sampler = new ProcessSampler(ctx.broker.pid, 500);
+  // A cluster is sampled whole: its brokers, and etcd or the KRaft controller.
+  const sampler = new ProcessSampler(ctx.broker.pids ?? ctx.broker.pid, 500);
   let outcome;
   let error;
   try {
