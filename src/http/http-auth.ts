@@ -1,7 +1,9 @@
 // Who is asking over HTTP. With an authorizer (or spate.http.authentication=basic) every
 // REST, WebSocket, /metrics and console request must carry HTTP Basic credentials of a
 // broker user: a SASL/PLAIN user of a listener's JAAS config (user_<name>="<password>") or a
-// SCRAM user (AlterUserScramCredentials), checked the way their SASL mechanism checks them.
+// SCRAM user (AlterUserScramCredentials), checked the way their SASL mechanism checks them;
+// or, where a listener offers OAUTHBEARER, `Authorization: Bearer <token>` (RFC 6750),
+// checked by that listener's validator (unsecured JWS or JWKS), the principal its subject.
 // The request then acts as User:<name>, so Kafka's ACLs apply to the gateway as they apply
 // to the binary protocol. Without it the gateway acts as User:ANONYMOUS. /health and /ready
 // stay open (liveness probes carry no credentials).
@@ -12,6 +14,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type BrokerState } from '../broker/broker-state.js';
 import { ANONYMOUS, userPrincipal } from '../security/principal.js';
+import { type OAuthBearerValidator } from '../security/oauthbearer.js';
 import { credentialFromSaltedPassword, saltPassword, type ScramMechanism } from '../security/scram.js';
 
 export interface Caller {
@@ -38,9 +41,15 @@ export class HttpAuthenticator {
   /** The caller of a request from `host` with this Authorization header ('' when absent). */
   authenticate(authorization: string, host: string): Authentication {
     if (!this.required) return { caller: { principal: ANONYMOUS, host } };
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (bearer !== null) return this.bearer(bearer[1]!, host);
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
-    if (match === null)
-      return { refused: authorization === '' ? 'Authentication required (HTTP Basic, a SASL PLAIN or SCRAM user)' : 'Only HTTP Basic authentication is accepted' };
+    if (match === null) {
+      return {
+        refused:
+          authorization === '' ? 'Authentication required (HTTP Basic, a SASL PLAIN or SCRAM user)' : 'Only HTTP Basic (and Bearer, with OAUTHBEARER) authentication is accepted',
+      };
+    }
     const key = createHash('sha256').update(match[1]!).digest('base64');
     const now = Date.now();
     const known = this.remembered.get(key);
@@ -54,6 +63,18 @@ export class HttpAuthenticator {
     const principal = userPrincipal(user);
     this.remembered.set(key, { principal, until: now + REMEMBER_MS });
     return { caller: { principal, host } };
+  }
+
+  /** A Bearer token, checked by the first listener that offers OAUTHBEARER; not remembered (each request is checked, expiry included). */
+  private bearer(token: string, host: string): Authentication {
+    let validator: OAuthBearerValidator | undefined;
+    for (const listener of this.state.security.listeners.values()) validator ??= listener.oauthbearer;
+    if (validator === undefined) return { refused: 'Bearer tokens need a listener with OAUTHBEARER (sasl.enabled.mechanisms)' };
+    try {
+      return { caller: { principal: userPrincipal(validator.validate(token, Date.now()).principalName), host } };
+    } catch (error) {
+      return { refused: `Authentication failed: ${(error as Error).message}` };
+    }
   }
 
   private check(user: string, password: string): boolean {

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { saltPassword } from '../../src/security/scram.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { unsecuredToken } from '../security/tokens.js';
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
@@ -191,4 +192,26 @@ t.test('spate.http.authentication: none keeps the gateway open under an authoriz
   });
   t.equal((await fetch(`${closed.httpUrl!}/v3/clusters`)).status, 401);
   t.equal((await fetch(`${closed.httpUrl!}/v3/clusters`, { headers: { authorization: basic('carol', 'carol-pw') } })).status, 200, 'basic: any broker user, no authorizer');
+});
+
+t.test('Bearer tokens where a listener offers OAUTHBEARER, checked by its validator', async (t) => {
+  const broker = await startTestBroker(t, {
+    config: {
+      listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
+      'sasl.enabled.mechanisms': 'OAUTHBEARER',
+      'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config':
+        'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredValidatorRequiredScope="kafka";',
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      'super.users': 'User:dave',
+    },
+  });
+  const clusters = (authorization: string) => fetch(`${broker.httpUrl!}/v3/clusters/${broker.logs.clusterId}/topics`, { headers: { authorization } });
+  const good = await clusters(`Bearer ${unsecuredToken({ sub: 'dave', scope: 'kafka' })}`);
+  t.equal(good.status, 200, 'a valid token: its subject, User:dave, a super user');
+  const noScope = await clusters(`Bearer ${unsecuredToken({ sub: 'dave' })}`);
+  t.equal(noScope.status, 401, "the validator's required scope applies");
+  const expired = await clusters(`Bearer ${unsecuredToken({ sub: 'dave', scope: 'kafka', exp: Math.floor(Date.now() / 1000) - 60 })}`);
+  t.equal(expired.status, 401, 'an expired token is refused');
+  t.match(await expired.json(), { error_code: 40101, message: /Authentication failed/ });
+  t.equal((await clusters('Bearer not-a-jwt')).status, 401);
 });
