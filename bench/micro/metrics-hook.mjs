@@ -6,8 +6,15 @@
 // pairs), CPU time per request from process.cpuUsage(). Prints the median of each side and
 // of the paired differences, for requests of 1 and of 10 records of 100 bytes.
 //
-//   node bench/micro/metrics-hook.mjs        (after npm run build; pin it: taskset -c 0 ...)
+// With --system, the same A/B end to end: the broker in this process (pinned to core 0) and
+// the bench's generator as a child (core 1) sending small Produce requests (10 x 100 B, 4
+// connections x 16 in flight) over loopback, the hook switched on or off for each 3 s run
+// (new connections pick it up), runs alternating; the broker's CPU per record from
+// process.cpuUsage(), paired per round.
+//
+//   node bench/micro/metrics-hook.mjs [--system [PAIRS]]   (after npm run build; pin it: taskset -c 0 ...)
 
+import { spawn, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { createTopic } from '../lib/admin.mjs';
@@ -104,4 +111,76 @@ export async function run({ pairs = 40, block = 3000 } = {}) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();
+/** The end-to-end A/B (--system): one broker process, the hook toggled between generator runs. */
+export async function runSystem(pairs = 20) {
+  const { startBroker } = await load('index.js');
+  spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  const broker = await startBroker({ port: 0, temporary: true, logLevel: 'warn' });
+  try {
+    await createTopic(broker.bootstrap, 'hook', 1);
+    const dispatcher = broker['gateway'].options.dispatcher;
+    const observer = dispatcher.observer;
+    const times = broker['requestTimes'];
+    const set = (on) => {
+      dispatcher.observer = on ? observer : undefined;
+      broker['requestTimes'] = on ? times : undefined;
+    };
+    const generator = new URL('../load/generator.mjs', import.meta.url).pathname;
+    const produce = (seconds) =>
+      new Promise((resolve, reject) => {
+        const args = [
+          process.execPath,
+          generator,
+          'produce',
+          '--bootstrap',
+          broker.bootstrap,
+          '--topic',
+          'hook',
+          '--partitions',
+          '1',
+          '--record-size',
+          '100',
+          '--batch-bytes',
+          '1000',
+        ];
+        const child = spawn('taskset', ['-c', '1', ...args, '--connections', '4', '--inflight', '16', '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let output = '';
+        child.stdout.on('data', (chunk) => (output += chunk));
+        child.on('error', reject);
+        child.on('close', () =>
+          resolve(
+            JSON.parse(
+              output
+                .split('\n')
+                .find((line) => line.startsWith('result '))
+                .slice(7),
+            ),
+          ),
+        );
+      });
+    await produce(3);
+    const results = { on: [], off: [] };
+    for (let pair = 0; pair < pairs; pair++) {
+      for (const variant of pair % 2 ? ['on', 'off'] : ['off', 'on']) {
+        set(variant === 'on');
+        const before = process.cpuUsage();
+        const result = await produce(3);
+        const used = process.cpuUsage(before);
+        results[variant].push((used.user + used.system) / result.records);
+      }
+    }
+    set(true);
+    const paired = results.on.map((value, index) => 100 * (value / results.off[index] - 1));
+    console.log(
+      `metrics hook end to end: broker CPU per record off ${median(results.off).toFixed(3)} µs, on ${median(results.on).toFixed(3)} µs; ` +
+        `paired difference median ${median(paired).toFixed(1)}% (${Math.min(...paired).toFixed(1)} to ${Math.max(...paired).toFixed(1)}, ${pairs} pairs)`,
+    );
+  } finally {
+    await broker.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  if (process.argv[2] === '--system') await runSystem(Number(process.argv[3] ?? 20));
+  else await run();
+}
