@@ -1,5 +1,6 @@
 #include "read-binding.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "binding-util.h"
@@ -10,6 +11,28 @@ namespace {
 
 // Only native code may construct a ReadSlice: it passes this token as the argument.
 int construction_token;
+
+// The read queue, for the metrics (readQueue()): reads queued to libuv's thread pool and
+// not yet completed, and of those the ones running on a pool thread now. Relaxed atomics:
+// the counts are only ever read as a gauge, and every addon instance (worker threads load
+// their own) shares the one thread pool.
+std::atomic<int64_t> reads_in_flight{0};
+std::atomic<int64_t> reads_running{0};
+
+// Counts one read from construction (queued) to destruction (its promise settled).
+struct ReadInFlight {
+  ReadInFlight() { reads_in_flight.fetch_add(1, std::memory_order_relaxed); }
+  ~ReadInFlight() { reads_in_flight.fetch_sub(1, std::memory_order_relaxed); }
+  ReadInFlight(const ReadInFlight&) = delete;
+  ReadInFlight& operator=(const ReadInFlight&) = delete;
+};
+
+struct Running {
+  Running() { reads_running.fetch_add(1, std::memory_order_relaxed); }
+  ~Running() { reads_running.fetch_sub(1, std::memory_order_relaxed); }
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
+};
 
 class ReadWorker : public Napi::AsyncWorker {
  public:
@@ -25,7 +48,10 @@ class ReadWorker : public Napi::AsyncWorker {
 
   Napi::Promise promise() const { return deferred_.Promise(); }
 
-  void Execute() override { status_ = log_->Read(offset_, max_bytes_, min_one_batch_, map_, &result_); }
+  void Execute() override {
+    Running running;
+    status_ = log_->Read(offset_, max_bytes_, min_one_batch_, map_, &result_);
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -35,6 +61,7 @@ class ReadWorker : public Napi::AsyncWorker {
   }
 
  private:
+  ReadInFlight in_flight_;
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<SegmentLog> log_;
   int64_t offset_, max_bytes_;
@@ -53,7 +80,10 @@ class TimestampWorker : public Napi::AsyncWorker {
 
   Napi::Promise promise() const { return deferred_.Promise(); }
 
-  void Execute() override { status_ = log_->OffsetForTimestamp(timestamp_, &result_); }
+  void Execute() override {
+    Running running;
+    status_ = log_->OffsetForTimestamp(timestamp_, &result_);
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -66,6 +96,7 @@ class TimestampWorker : public Napi::AsyncWorker {
   }
 
  private:
+  ReadInFlight in_flight_;
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<SegmentLog> log_;
   int64_t timestamp_;
@@ -222,6 +253,14 @@ Napi::Value StartOffsetForTimestamp(const Napi::CallbackInfo& info,
   return promise;
 }
 
+// readQueue(): { queued, running } reads of every log (queued counts the running ones too).
+static Napi::Value ReadQueue(const Napi::CallbackInfo& info) {
+  Napi::Object counts = Napi::Object::New(info.Env());
+  counts.Set("queued", Napi::Number::New(info.Env(), static_cast<double>(reads_in_flight.load(std::memory_order_relaxed))));
+  counts.Set("running", Napi::Number::New(info.Env(), static_cast<double>(reads_running.load(std::memory_order_relaxed))));
+  return counts;
+}
+
 void InitReadSlice(Napi::Env env, Napi::Object exports) {
   Napi::Function slice_class = ReadSliceWrap::DefineClass(
       env, "ReadSlice",
@@ -236,6 +275,7 @@ void InitReadSlice(Napi::Env env, Napi::Object exports) {
        ReadSliceWrap::InstanceAccessor<&ReadSliceWrap::GetBuffer>("buffer")});
   Data(env).read_slice_class = Napi::Persistent(slice_class);
   exports.Set("ReadSlice", slice_class);
+  exports.Set("readQueue", Napi::Function::New(env, ReadQueue, "readQueue"));
 }
 
 }  // namespace js

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the `spate` command into dist/bundle/ with esbuild: spate.js (the CLI and the
+// Bundles the `spate` command into dist/bundle/ with esbuild (and the web console into
+// dist/console/, at the end): spate.js (the CLI and the
 // whole broker, what bin/spate.js loads) and the two worker-thread entries piscina starts
 // by file name, worker.js (compression) and cleaner-worker.js (log compaction).
 //
@@ -11,7 +12,7 @@
 // outside the bundle (`packages: 'external'`): the codec libraries carry native or
 // WebAssembly parts and are loaded from node_modules only when a batch needs them.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -104,3 +105,22 @@ await build({
   tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: false } },
   plugins: [lazyPiscina, bundledPromClient],
 });
+
+// The web console (console/): the browser code bundled into one ES module, with its page and
+// stylesheet, into dist/console/, which the HTTP listener serves at /console/. Nothing is
+// fetched at run time but the broker's own API.
+await build({
+  absWorkingDir: root,
+  entryPoints: { app: 'console/app.ts' },
+  outdir: 'dist/console',
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+mkdirSync(join(root, 'dist', 'console'), { recursive: true });
+for (const file of ['index.html', 'console.css']) copyFileSync(join(root, 'console', file), join(root, 'dist', 'console', file));

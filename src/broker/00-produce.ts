@@ -113,7 +113,12 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       return response;
     };
     if (!pending) return finish(responses as ProduceResponse['responses']);
-    return Promise.all(responses.map(async (topic) => ({ ...topic, partitionResponses: await Promise.all(topic.partitionResponses) }))).then(finish);
+    // acks=all waits for the followers: Kafka's RemoteTimeMs (a recompression on the worker pool counts there too).
+    const parkedAt = acks === -1 ? performance.now() : 0;
+    return Promise.all(responses.map(async (topic) => ({ ...topic, partitionResponses: await Promise.all(topic.partitionResponses) }))).then((settled) => {
+      if (acks === -1) context.remoteMs = (context.remoteMs ?? 0) + (performance.now() - parkedAt);
+      return finish(settled);
+    });
   },
 });
 

@@ -340,7 +340,9 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
       if (results.some((result) => result.throttled === true)) remaining = Math.min(remaining, Math.max(1, quota.msUntilAllowed(broker.now())));
       for (const result of results) result.records?.release();
       const logs = targets.map((target) => target.log).filter((log): log is PartitionLog => log !== undefined);
+      const parkedAt = performance.now();
       await waitForAppend(context, logs, remaining);
+      context.remoteMs = (context.remoteMs ?? 0) + (performance.now() - parkedAt);
       if (!context.connection.isOpen) return emptyFetchResponse(ErrorCode.NONE);
       results = await readTargets(targets, responseMaxBytes, readCommitted, follower, throttled);
     }

@@ -39,6 +39,11 @@ export interface RequestContext {
   readonly connection: ConnectionInfo;
   /** Who is asking: "User:<name>", or User:ANONYMOUS. */
   readonly principal: string;
+  /**
+   * Milliseconds the handler spent parked waiting on others (Kafka's RemoteTimeMs: acks=all
+   * for the followers, a Fetch long poll for data); handlers that park add to it.
+   */
+  remoteMs?: number;
   /** May the principal do this operation (an AclOperation) on the resource? Always true without an authorizer. */
   authorize(operation: number, resource: Resource): boolean;
   /** May it do the operation on at least one resource of the type (idempotent producers, KIP-679)? */

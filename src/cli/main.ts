@@ -1,7 +1,7 @@
 // The `spate` command line: `spate start [--config FILE] [--host H] [--port N]
 // [--http-port N] [--data-dir DIR] [--brokers N | --node-id N --cluster etcd://...]
-// [--override key=value ...]`, and the client commands (topics, produce, consume, groups)
-// in commands.ts.
+// [--override key=value ...]`, and the client commands (topics, produce, consume, groups,
+// configs, cluster) in commands.ts.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,13 +15,18 @@ import { keepInternalTopics } from '../cluster/internal-topics.js';
 import { runCommand } from './commands.js';
 
 const USAGE = `Usage: spate start [options]
-       spate topics list|describe|create|delete [--topic T] [--partitions N] [--replication-factor N] [--config K=V]
-       spate produce --topic T [--key-separator SEP] [--header K=V] [--partition P] [--file F] [--acks N]
+       spate topics list | describe [--topic T] | create --topic T [--partitions N] [--replication-factor N] [--config K=V ...]
+                    | alter --topic T [--partitions N] [--config K=V ...] [--delete-config K ...] | delete --topic T
+       spate produce --topic T [--key-separator SEP] [--header K=V ...] [--partition P] [--acks N] [--file F] [--rate N]
        spate consume --topic T [--from-beginning] [--partition P --offset N|earliest|latest] [--group G] [--count N] [--timeout-ms MS]
-       spate groups list|describe|delete [--group G]
-       spate configs get --topic T | --broker N
+       spate groups list | describe --group G | delete --group G
+                    | reset-offsets --group G (--topic T[:P,...] | --all-topics)
+                        (--to-earliest | --to-latest | --to-current | --to-offset N | --to-datetime YYYY-MM-DDTHH:mm:SS | --shift-by N)
+                        [--dry-run | --execute]
+       spate configs get|set (--topic T | --broker N | --broker-defaults | --group G) [--config K=V ...] [--delete-config K ...]
        spate cluster
-  client commands take --bootstrap-server HOST:PORT (default 127.0.0.1:9092) and --json
+  client commands take --bootstrap-server HOST:PORT (default 127.0.0.1:9092), --command-config FILE
+  (Kafka client properties: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location ...) and --json
 
 Starts a Spate broker (Kafka protocol) in the foreground, or talks to one (or to any Kafka broker).
 
@@ -43,7 +48,7 @@ Options:
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv),
     allowPositionals: true,
     options: {
       // start: the properties file; topics create: topic configs (K=V), as kafka-topics.sh spells it.
@@ -72,6 +77,19 @@ export async function main(argv: string[]): Promise<number | undefined> {
       count: { type: 'string' },
       'timeout-ms': { type: 'string' },
       broker: { type: 'string' },
+      'broker-defaults': { type: 'boolean' },
+      'delete-config': { type: 'string', multiple: true },
+      'command-config': { type: 'string' },
+      rate: { type: 'string' },
+      'all-topics': { type: 'boolean' },
+      'to-earliest': { type: 'boolean' },
+      'to-latest': { type: 'boolean' },
+      'to-current': { type: 'boolean' },
+      'to-offset': { type: 'string' },
+      'to-datetime': { type: 'string' },
+      'shift-by': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      execute: { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,12 +100,18 @@ export async function main(argv: string[]): Promise<number | undefined> {
     return command === undefined && values.help !== true ? 1 : 0;
   }
   if (['topics', 'produce', 'consume', 'groups', 'configs', 'cluster'].includes(command)) {
+    // Output piped into `head` and the like: stop quietly when the reader goes away.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
     return runCommand(command, positionals[1], {
       bootstrap: values['bootstrap-server'] ?? '127.0.0.1:9092',
       json: values.json === true,
       values: values as Record<string, string | boolean | string[] | undefined>,
       out: (line) => process.stdout.write(`${line}\n`),
       input: process.stdin,
+      progress: process.stderr,
     });
   }
   if (command !== 'start') {
@@ -198,6 +222,20 @@ export async function main(argv: string[]): Promise<number | undefined> {
   await signalled.done;
   broker.logger.info('Stopped');
   return 0;
+}
+
+/** `--shift-by -2` as Kafka's tools take it (parseArgs alone wants `--shift-by=-2`). */
+function joinNegativeValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    const next = argv[index + 1];
+    if ((arg === '--shift-by' || arg === '--to-offset') && next !== undefined && /^-\d+$/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index++;
+    } else joined.push(arg);
+  }
+  return joined;
 }
 
 /** Producer IDs this data directory handed out (its producer-id-block), where etcd has none reserved yet. */

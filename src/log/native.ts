@@ -273,6 +273,20 @@ interface NativeBinding {
   sendFileNow(socketFd: number, slice: ReadSlice, skip: number, length: number): number;
   raiseFileLimit(): FileLimit;
   openFileCount(): number;
+  readQueue(): ReadQueue;
+}
+
+/** Segment reads handed to libuv's thread pool and not yet answered (the read queue depth). */
+export interface ReadQueue {
+  /** Queued or running. */
+  readonly queued: number;
+  /** Of those, running on a pool thread now. */
+  readonly running: number;
+}
+
+/** The native read queue now (read, offsetForTimestamp), for the metrics; costs one call. */
+export function readQueue(): ReadQueue {
+  return binding.readQueue();
 }
 
 /** RLIMIT_NOFILE after raiseFileLimit; -1 means unlimited. */

@@ -14,7 +14,7 @@ import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { LogManager } from '../log/log-manager.js';
 import { parseHttpListener } from '../http/http-listener.js';
 import type { HttpGateway } from '../http/http-server.js';
-import { Connection, type NetworkTotals } from './connection.js';
+import { Connection, type NetworkTotals, type RequestTimesSink } from './connection.js';
 import { InProcessMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { Dispatcher, type RequestObserver } from './dispatcher.js';
@@ -66,6 +66,8 @@ export class SpateBroker {
   /** Open connections by listener name (the active-connections metric). */
   private readonly connectionCounts = new Map<string, number>();
   private readonly network: NetworkTotals = { sentDirectBytes: 0 };
+  /** The metrics' request-time hook, when HTTP (and so /metrics) is on. */
+  private requestTimes?: RequestTimesSink;
   private gateway?: HttpGateway;
   private nextConnectionId = 1;
   private housekeeping?: NodeJS.Timeout;
@@ -179,7 +181,8 @@ export class SpateBroker {
     // counted when the metrics arrive.
     const httpListener = (this.config.values.get('http.listeners') as string[])[0];
     const early: Array<Parameters<RequestObserver>> = [];
-    if (httpListener !== undefined) {
+    const requestHook = this.config.values.get('spate.metrics.request.hook.enable') === true;
+    if (httpListener !== undefined && requestHook) {
       dispatcher.observer = (...call) => {
         if (early.length < MAX_EARLY_OBSERVATIONS) early.push(call);
       };
@@ -213,8 +216,13 @@ export class SpateBroker {
       if (httpListener !== undefined) {
         const [{ BrokerMetrics }, { HttpGateway }] = await Promise.all([import('../metrics/broker-metrics.js'), import('../http/http-server.js')]);
         const metrics = new BrokerMetrics(state, this.connectionCounts, this.network);
-        for (const call of early.splice(0)) metrics.observe(...call);
-        dispatcher.observer = metrics.observe;
+        if (requestHook) {
+          for (const call of early.splice(0)) metrics.observe(...call);
+          dispatcher.observer = metrics.observe;
+          // Connections accepted from now on stamp their requests' times; the few accepted
+          // before the metrics loaded are counted but not timed.
+          this.requestTimes = metrics.requestTimes;
+        }
         const gateway = new HttpGateway({
           listener: parseHttpListener(httpListener),
           state,
@@ -303,6 +311,7 @@ export class SpateBroker {
         requestReadTimeoutMs: this.config.values.get('spate.request.read.timeout.ms') as number,
         authenticationTimeoutMs: this.config.values.get('spate.authentication.timeout.ms') as number,
         network: this.network,
+        ...(this.requestTimes !== undefined ? { requestTimes: this.requestTimes } : {}),
       },
       this.state!.security.session(listener, tlsPrincipal),
     );

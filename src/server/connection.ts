@@ -9,7 +9,7 @@ import { type ConnectionInfo } from '../broker/api-handler.js';
 import { type Logger } from '../logger.js';
 import { type ConnectionSecurity } from '../security/connection-security.js';
 import { type RequestMemory } from '../security/request-memory.js';
-import { CloseConnection, type Dispatcher, type ResponseChunks } from './dispatcher.js';
+import { CloseConnection, type Dispatcher, type RequestTiming, type ResponseChunks } from './dispatcher.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 
 /** A records chunk that can be written to a socket without passing through the JS heap. */
@@ -26,17 +26,35 @@ export interface OutboundRecords {
   sendTo?(socketFd: number): number;
 }
 
+/** One answered request's stamps (performance.now()), as the metrics read them. */
+export interface SentRequest extends RequestTiming {
+  /** The socket read that brought the request's frame. */
+  readonly receivedAt: number;
+  /** The response encoded (or none due). */
+  readonly doneAt: number;
+}
+
+/**
+ * Where a connection reports each answered request (the metrics: Kafka's RequestMetrics
+ * times), once its response was written (`writtenAt`) and handed to the kernel (`sentAt`).
+ */
+export interface RequestTimesSink {
+  responseSent(request: SentRequest, writtenAt: number, sentAt: number): void;
+}
+
 /** Byte counts shared by every connection of a server (read by the metrics). */
 export interface NetworkTotals {
   /** Record bytes that went to sockets with sendfile(2) rather than through Node. */
   sentDirectBytes: number;
 }
 
-interface Pending {
+/** A request read and not yet answered; its stamps are read only when options.requestTimes is set. */
+interface Pending extends SentRequest {
   /** Bytes of the request frame (with its size prefix), held in queued.max.request.bytes. */
   bytes: number;
   done: boolean;
   response: ResponseChunks | null;
+  doneAt: number;
 }
 
 export interface ConnectionOptions {
@@ -51,6 +69,8 @@ export interface ConnectionOptions {
   readonly authenticationTimeoutMs?: number;
   /** Where the connection counts what it sends directly. */
   readonly network?: NetworkTotals;
+  /** Where it reports request times (the metrics); unset: no clock is read. */
+  readonly requestTimes?: RequestTimesSink;
 }
 
 /** Above this many unsent bytes the connection stops reading new requests. */
@@ -63,6 +83,8 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024;
  * response header in one writev.
  */
 const DIRECT_SEND_MIN_BYTES = 64 * 1024;
+
+const EMPTY = Buffer.alloc(0);
 
 export class Connection implements ConnectionInfo {
   readonly remoteAddress: string;
@@ -87,6 +109,8 @@ export class Connection implements ConnectionInfo {
   private throttledUntil = 0;
   private readTimer: NodeJS.Timeout | undefined;
   private authenticationTimer: NodeJS.Timeout | undefined;
+  /** Responses of the current flush, kept for their send time (reused, not reallocated). */
+  private readonly flushed: Pending[] = [];
   private readonly resumeForMemory = () => {
     this.waitingForMemory = false;
     this.maybeResume();
@@ -256,7 +280,9 @@ export class Connection implements ConnectionInfo {
   }
 
   private startRequests(frames: Buffer[]): void {
-    for (const frame of frames) this.startRequest(frame);
+    const receivedAt = this.options.requestTimes === undefined ? 0 : performance.now();
+    // The first frame of a read starts at once (a clock read saved); the next ones wait behind it.
+    for (let index = 0; index < frames.length; index++) this.startRequest(frames[index]!, receivedAt, index === 0);
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
     this.watchPartialFrame();
   }
@@ -275,13 +301,25 @@ export class Connection implements ConnectionInfo {
     }
   }
 
-  private startRequest(frame: Buffer): void {
+  private startRequest(frame: Buffer, receivedAt: number, first: boolean): void {
     if (this.isClosed) return;
-    const pending: Pending = { bytes: frame.length + 4, done: false, response: null };
+    const timed = this.options.requestTimes !== undefined;
+    // apiKey -1 until the dispatcher reaches the handler; startedAt 0 asks the dispatcher to read the clock.
+    const pending: Pending = {
+      bytes: frame.length + 4,
+      done: false,
+      response: null,
+      apiKey: -1,
+      apiVersion: 0,
+      receivedAt,
+      startedAt: first ? receivedAt : 0,
+      remoteMs: 0,
+      doneAt: 0,
+    };
     this.queue.push(pending);
     let result: Promise<ResponseChunks | null>;
     try {
-      result = this.dispatcher.dispatch(frame, this);
+      result = this.dispatcher.dispatch(frame, this, timed ? pending : undefined);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -293,7 +331,13 @@ export class Connection implements ConnectionInfo {
         }
         pending.done = true;
         pending.response = response;
-        this.flushInOrder();
+        // One clock read: the response is ready, and (unless it waits behind an earlier one) written now.
+        if (timed) {
+          pending.doneAt = performance.now();
+          // Refused before a handler ran (no startedAt): no queue time to speak of.
+          if (pending.startedAt === 0) pending.startedAt = receivedAt;
+        }
+        this.flushInOrder(pending.doneAt);
       },
       (error: unknown) => {
         if (error instanceof CloseConnection) this.close(error.message);
@@ -306,21 +350,25 @@ export class Connection implements ConnectionInfo {
   }
 
   /** Writes every finished response at the head of the queue: responses keep request order. */
-  private flushInOrder(): void {
+  /** `now`: performance.now() when timed (the metrics), else 0. */
+  private flushInOrder(now: number): void {
     if (this.isClosed) {
       this.releaseQueued();
       return;
     }
     if (this.queue.length === 0 || !this.queue[0]!.done) return;
+    const times = this.options.requestTimes;
     this.socket.cork();
     while (this.queue.length > 0 && this.queue[0]!.done) {
-      const { response, bytes } = this.queue.shift()!;
-      this.heldBytes -= bytes;
-      this.options.memory?.release(bytes);
-      if (response !== null) this.writeChunks(response);
+      const pending = this.queue.shift()!;
+      this.heldBytes -= pending.bytes;
+      this.options.memory?.release(pending.bytes);
+      if (pending.response !== null) this.writeChunks(pending.response);
+      if (times !== undefined) this.flushed.push(pending);
       if (this.security.closeAfterResponse) break;
     }
     this.socket.uncork();
+    if (times !== undefined) this.reportTimes(times, now);
     if (this.security.closeAfterResponse) {
       // A failed SASL authentication: its error answer is the last thing sent (Kafka closes too).
       this.logger.info(`Closing connection ${this.id} from ${this.remoteAddress}: SASL authentication failed`);
@@ -334,6 +382,22 @@ export class Connection implements ConnectionInfo {
       return;
     }
     this.maybeResume();
+  }
+
+  /**
+   * The flushed responses' times. Written at once (Node's buffer empty after the write, the
+   * usual case): sent when written, no clock read and no allocation (the write call itself,
+   * a few µs, is not timed). Otherwise sent when the bytes queued before an empty marker
+   * write have left.
+   */
+  private reportTimes(times: RequestTimesSink, writtenAt: number): void {
+    if (this.socket.writableLength === 0 || this.isClosed) {
+      reportFlushed(times, this.flushed, writtenAt, writtenAt);
+      this.flushed.length = 0;
+      return;
+    }
+    const waiting = this.flushed.splice(0);
+    this.socket.write(EMPTY, () => reportFlushed(times, waiting, writtenAt, performance.now()));
   }
 
   private writeChunks(chunks: ResponseChunks): void {
@@ -392,6 +456,10 @@ export class Connection implements ConnectionInfo {
 }
 
 function noop(): void {}
+
+function reportFlushed(times: RequestTimesSink, flushed: readonly Pending[], writtenAt: number, sentAt: number): void {
+  for (const pending of flushed) times.responseSent(pending, writtenAt, sentAt);
+}
 
 function releaseChunks(chunks: ResponseChunks | null): void {
   for (const chunk of chunks ?? []) {
