@@ -32,7 +32,7 @@ t.test(`a slow WebSocket reader while ${TOTAL_MIB} MiB are produced`, async (t) 
     await broker.exited;
   });
   const pid = broker.child.pid!;
-  const url = /HTTP on (http:\/\/\S+)/.exec(broker.output())![1]!;
+  const url = await broker.httpUrl();
   const clusterId = ((await (await fetch(`${url}/v3/clusters`)).json()) as { data: Array<{ cluster_id: string }> }).data[0]!.cluster_id;
   const created = await fetch(`${url}/v3/clusters/${clusterId}/topics`, {
     method: 'POST',
