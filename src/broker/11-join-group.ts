@@ -1,12 +1,19 @@
 // JoinGroup, v0-9: the classic group protocol's join phase (see group/group-coordinator.ts).
 // From v4 a new member first gets MEMBER_ID_REQUIRED with its ID (KIP-394); static members
 // (group.instance.id, KIP-345) from v5. The response waits for the rebalance to complete.
+// Only the group's coordinator answers (NOT_COORDINATOR elsewhere, COORDINATOR_LOAD_IN_PROGRESS
+// while its partition of __consumer_offsets loads).
 
 import { type JoinGroupRequest, type JoinGroupResponse } from '../protocol/generated/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { AclOperation } from '../security/acls.js';
 import { groupResource } from '../security/security-manager.js';
 import { defineHandler } from './api-handler.js';
+import { type JoinResult } from '../group/classic-group.js';
+
+function joinFailure(errorCode: number, memberId: string): JoinResult {
+  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId, skipAssignment: false, members: [] };
+}
 
 export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
   apiKey: 11,
@@ -26,7 +33,8 @@ export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupRespons
         members: [],
       };
     }
-    const result = await context.broker.groups.joinGroup({
+    const coordinator = request.groupId === '' ? ErrorCode.NONE : context.broker.groups.coordinatorError(request.groupId);
+    const result = coordinator !== ErrorCode.NONE ? joinFailure(coordinator, request.memberId) : await context.broker.groups.joinGroup({
       groupId: request.groupId,
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId ?? null,

@@ -242,6 +242,8 @@ export class SpateBroker {
     for (const connection of this.connections) connection.close();
     await Promise.all(closing);
     if (this.state !== undefined) {
+      this.state.markers.stop();
+      this.state.interBroker.close();
       this.state.groups.stop();
       this.state.transactions.stop();
       this.state.shares.stop();
