@@ -20,6 +20,8 @@ export interface ShardHost {
    * shard was dropped meanwhile: the load stops at the next record (unloadShard has run).
    */
   loadShard(index: number, leaderEpoch: number, current: () => boolean): Promise<void>;
+  /** The shard serves requests from now on (a transaction coordinator resumes what the previous one left prepared). */
+  shardLoaded?(index: number): void;
   /** Forgets every key of the partition, answering whoever waits with NOT_COORDINATOR. */
   unloadShard(index: number): void;
 }
@@ -100,7 +102,8 @@ export class CoordinatorShards {
       .then(() => {
         if (!current()) return;
         shard.loaded = true;
-        this.logger.info(`${this.name}: loaded ${this.topic}-${index} at leader epoch ${epoch} in ${Math.round(performance.now() - started)} ms`);
+        this.logger.debug(`${this.name}: loaded ${this.topic}-${index} at leader epoch ${epoch} in ${Math.round(performance.now() - started)} ms`);
+        this.host.shardLoaded?.(index);
       })
       .catch((error: unknown) => {
         // Kafka leaves a shard that failed to load unserved; clients get NOT_COORDINATOR.
@@ -116,6 +119,6 @@ export class CoordinatorShards {
     if (shard === undefined) return;
     this.shards.delete(index);
     this.host.unloadShard(index);
-    this.logger.info(`${this.name}: resigned ${this.topic}-${index} (leader epoch ${shard.epoch})`);
+    this.logger.debug(`${this.name}: resigned ${this.topic}-${index} (leader epoch ${shard.epoch})`);
   }
 }

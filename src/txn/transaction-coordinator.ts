@@ -91,7 +91,11 @@ export class TransactionCoordinator {
     this.shards = new CoordinatorShards(
       TRANSACTION_STATE_TOPIC,
       replicas,
-      { loadShard: (index, _epoch, current) => this.loadShard(index, current), unloadShard: (index) => this.unloadShard(index) },
+      {
+        loadShard: (index, _epoch, current) => this.loadShard(index, current),
+        shardLoaded: (index) => this.resumeShard(index),
+        unloadShard: (index) => this.unloadShard(index),
+      },
       logger,
       'Transaction coordinator',
     );
@@ -100,7 +104,10 @@ export class TransactionCoordinator {
   /** A single node rebuilds every transactional ID from __transaction_state; a cluster's broker follows the leadership of its partitions. */
   async load(): Promise<void> {
     if (this.shards.clustered) return this.shards.start();
-    for (const index of this.log.topic.localPartitions()) await this.loadShard(index, () => true);
+    for (const index of this.log.topic.localPartitions()) {
+      await this.loadShard(index, () => true);
+      this.resumeShard(index);
+    }
   }
 
   /** Rebuilds the transactional IDs of one partition, then completes what was prepared and times out what was ongoing. */
@@ -120,7 +127,12 @@ export class TransactionCoordinator {
     }
     if (!current()) return;
     for (const [transactionalId, metadata] of loaded) this.transactions.set(transactionalId, metadata);
-    for (const metadata of loaded.values()) {
+  }
+
+  /** Once a shard serves: what was prepared is completed, what was ongoing times out as it would have. */
+  private resumeShard(index: number): void {
+    for (const metadata of this.transactions.values()) {
+      if (this.log.shardOf(metadata.transactionalId) !== index) continue;
       if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') {
         this.logger.info(`Completing transaction ${metadata.transactionalId} left in ${metadata.state}`);
         this.sendMarkers(metadata, metadata.state === 'PrepareCommit');
