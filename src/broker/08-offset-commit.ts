@@ -38,7 +38,7 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
         : coordinator !== ErrorCode.NONE
           ? coordinator
           : broker.groups.validateCommit(request.groupId, request.generationIdOrMemberEpoch ?? -1, request.memberId ?? '', request.groupInstanceId ?? null, apiVersion);
-    let codes: number[] = [];
+    let codes: number[] | Promise<number[]> = [];
     if (validation === ErrorCode.NONE) {
       const offsets = resolved
         .filter((t) => t.known)
@@ -53,7 +53,7 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
         );
       codes = broker.groups.commitOffsets(request.groupId, offsets);
     }
-    const respond = (failure: number): OffsetCommitResponse => {
+    const respond = (codes: number[]): OffsetCommitResponse => {
       let next = 0;
       return {
         throttleTimeMs: 0,
@@ -71,16 +71,12 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
                     ? byId
                       ? ErrorCode.UNKNOWN_TOPIC_ID
                       : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                    : failure !== ErrorCode.NONE
-                      ? failure
-                      : codes[next++]!,
+                    : codes[next++]!,
           })),
         })),
       };
     };
-    if (validation !== ErrorCode.NONE) return respond(ErrorCode.NONE);
     // Answered once the commit reached the in-sync replicas: at once on a single node.
-    const written = broker.groups.committed(request.groupId);
-    return typeof written === 'number' ? respond(written) : written.then(respond);
+    return codes instanceof Promise ? codes.then(respond) : respond(codes);
   },
 });

@@ -18,6 +18,7 @@ import { type LogManager } from '../log/log-manager.js';
 import { CoordinatorShards } from '../cluster/coordinator-shards.js';
 import { type ReplicaManager } from '../cluster/replica-manager.js';
 import { type TopicCatalog } from '../cluster/metadata.js';
+import { then, type MaybePromise } from '../cluster/maybe-async.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ClassicGroup, type ClassicMember, type JoinResult, type SyncResult } from './classic-group.js';
 import { ConsumerGroupCoordinator } from './consumer-group-coordinator.js';
@@ -739,15 +740,28 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** Commits offsets (already validated) durably; returns a code per offset. */
-  commitOffsets(groupId: string, offsets: readonly OffsetToCommit[]): number[] {
+  /**
+   * Commits offsets (already validated) durably: a code per offset, at once on a single node,
+   * else once the in-sync replicas have them. Only then are they the group's committed
+   * offsets (OffsetFetch never answers one that a coordinator failover could lose); a write
+   * that fails answers its error for every offset.
+   */
+  commitOffsets(groupId: string, offsets: readonly OffsetToCommit[]): MaybePromise<number[]> {
     const now = this.now();
     const { codes, records, accepted } = this.prepareCommit(groupId, offsets, now);
     this.offsetsLog.append(groupId, records, now);
-    const committed = this.groupOffsets(groupId);
-    for (const [key, value] of accepted) committed.set(key, value);
     if (!this.groups.has(groupId) && this.consumer.group(groupId) === undefined && this.streams.group(groupId) === undefined) this.groups.set(groupId, new ClassicGroup(groupId));
-    return codes;
+    const shard = this.offsetsLog.shardOf(groupId);
+    const epoch = this.shards.epoch(shard);
+    return then(this.committed(groupId), (code) => {
+      if (code !== ErrorCode.NONE) return codes.map((each) => (each === ErrorCode.NONE ? code : each));
+      // Still this broker's shard at the epoch of the write (else it was dropped meanwhile).
+      if (this.shards.epoch(shard) === epoch) {
+        const committed = this.groupOffsets(groupId);
+        for (const [key, value] of accepted) committed.set(key, value);
+      }
+      return codes;
+    });
   }
 
   /**

@@ -464,8 +464,15 @@ export class TransactionCoordinator {
     else written.then(finish, (error: unknown) => this.logger.error(`Transaction ${metadata.transactionalId}: writing its markers failed: ${(error as Error).message}`));
   }
 
-  /** The Complete state, written again until it is replicated (Kafka's TransactionMarkerChannelManager retries it too). */
+  /**
+   * The Complete state, written again until it is replicated (Kafka's
+   * TransactionMarkerChannelManager retries it too). Until then the transaction answers
+   * CONCURRENT_TRANSACTIONS: a coordinator that moved before the Complete state reached the
+   * in-sync replicas leaves the transaction prepared, and its successor writes the markers
+   * again, so nothing may start on the strength of a Complete state that could be lost.
+   */
   private writeComplete(metadata: TransactionMetadata): void {
+    metadata.pending = true;
     const retry = (why: string) => {
       this.logger.warn(`Transaction ${metadata.transactionalId}: the ${metadata.state} state was not written (${why}); retrying`);
       this.scheduler.schedule(this.completeKey(metadata.transactionalId), this.now() + COMPLETE_RETRY_MS, () => {
@@ -481,7 +488,8 @@ export class TransactionCoordinator {
     }
     const committed = this.log.committed(metadata.transactionalId, this.shards.epoch(this.log.shardOf(metadata.transactionalId)));
     void then(committed, (code) => {
-      if (code === ErrorCode.COORDINATOR_NOT_AVAILABLE && this.owns(metadata)) retry(`error ${code}`);
+      if (code === ErrorCode.NONE) metadata.pending = false;
+      else if (this.owns(metadata)) retry(`error ${code}`);
     });
   }
 
@@ -534,19 +542,23 @@ export class TransactionCoordinator {
     );
   }
 
-  /** transactional.id.expiration.ms: forget idle transactional IDs. */
+  /** transactional.id.expiration.ms: forget idle transactional IDs, once their tombstone is replicated. */
   private scheduleExpiration(intervalMs: number): void {
     this.scheduler.schedule('txn-expiration', this.now() + intervalMs, () => {
       const now = this.now();
       for (const metadata of [...this.transactions.values()]) {
-        if (metadata.isCompleteOrEmpty && !metadata.pending && now - metadata.lastUpdateMs >= this.expirationMs && this.owns(metadata)) {
-          try {
-            this.log.append(metadata.transactionalId, encodeTransactionLogKey(metadata.transactionalId), null, now);
-            this.transactions.delete(metadata.transactionalId);
-          } catch (error) {
-            this.logger.warn(`Transactional ID ${metadata.transactionalId} did not expire: ${(error as Error).message}`);
-          }
+        if (!metadata.isCompleteOrEmpty || metadata.pending || now - metadata.lastUpdateMs < this.expirationMs || !this.owns(metadata)) continue;
+        try {
+          this.log.append(metadata.transactionalId, encodeTransactionLogKey(metadata.transactionalId), null, now);
+        } catch (error) {
+          this.logger.warn(`Transactional ID ${metadata.transactionalId} did not expire: ${(error as Error).message}`);
+          continue;
         }
+        metadata.pending = true;
+        void then(this.log.committed(metadata.transactionalId, this.shards.epoch(this.log.shardOf(metadata.transactionalId))), (code) => {
+          metadata.pending = false;
+          if (code === ErrorCode.NONE && this.transactions.get(metadata.transactionalId) === metadata) this.transactions.delete(metadata.transactionalId);
+        });
       }
       this.scheduleExpiration(intervalMs);
     });

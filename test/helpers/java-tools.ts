@@ -1,6 +1,7 @@
 // Runs Kafka's own command-line tools (from the Maven artifacts that .ci/run resolves into
 // test/interop/java/lib) against a broker.
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,15 +29,19 @@ export function javaToolsAvailable(): boolean {
   return existsSync(LIB) && readdirSync(LIB).some((file) => file.startsWith('kafka-tools-'));
 }
 
-export function runKafkaTool(mainClass: string, args: string[], input?: string, timeoutMs = 90_000): Promise<RunResult> {
+function javaArguments(mainClass: string, args: string[]): string[] {
   const classpath = readdirSync(LIB)
     .filter((file) => file.endsWith('.jar'))
     .map((file) => join(LIB, file))
     .join(':');
-  return run(
-    'java',
-    ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, mainClass, ...args],
-    input,
-    timeoutMs,
-  );
+  return ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, mainClass, ...args];
+}
+
+export function runKafkaTool(mainClass: string, args: string[], input?: string, timeoutMs = 90_000): Promise<RunResult> {
+  return run('java', javaArguments(mainClass, args), input, timeoutMs);
+}
+
+/** Starts a tool and returns the process, for tests that act while it runs (the caller kills it). */
+export function spawnKafkaTool(mainClass: string, args: string[]): ChildProcess {
+  return spawn('java', javaArguments(mainClass, args), { stdio: ['ignore', 'pipe', 'pipe'] });
 }
