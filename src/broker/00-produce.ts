@@ -72,7 +72,9 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
           pending = true;
           const known = topic;
           return verified.then((code) =>
-            code === ErrorCode.NONE ? appendPartition(context, known, data, acks, request.timeoutMs, now, leaders) : verificationRefused(known.name, data.index, transactionalId!, code, apiVersion),
+            code === ErrorCode.NONE
+              ? appendPartition(context, known, data, acks, request.timeoutMs, now, leaders)
+              : verificationRefused(known.name, data.index, transactionalId!, code, apiVersion),
           );
         }
         if (verified !== ErrorCode.NONE) return verificationRefused(topic.name, data.index, transactionalId!, verified, apiVersion);

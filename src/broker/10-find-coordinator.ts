@@ -48,8 +48,8 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
         nodeId < 0
           ? undefined
           : nodeId === broker.nodeId
-          ? (broker.advertised.find((candidate) => candidate.listener === listener) ?? broker.advertised[0] ?? broker.replicas.metadata.endpoint(nodeId, listener))
-          : broker.replicas.metadata.endpoint(nodeId, listener);
+            ? (broker.advertised.find((candidate) => candidate.listener === listener) ?? broker.advertised[0] ?? broker.replicas.metadata.endpoint(nodeId, listener))
+            : broker.replicas.metadata.endpoint(nodeId, listener);
       if (errorCode === ErrorCode.NONE && endpoint === undefined) errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       const ok = errorCode === ErrorCode.NONE;
       return {

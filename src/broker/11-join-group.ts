@@ -34,20 +34,23 @@ export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupRespons
       };
     }
     const coordinator = request.groupId === '' ? ErrorCode.NONE : context.broker.groups.coordinatorError(request.groupId);
-    const result = coordinator !== ErrorCode.NONE ? joinFailure(coordinator, request.memberId) : await context.broker.groups.joinGroup({
-      groupId: request.groupId,
-      memberId: request.memberId,
-      groupInstanceId: request.groupInstanceId ?? null,
-      clientId: context.clientId ?? '',
-      clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
-      sessionTimeoutMs: request.sessionTimeoutMs,
-      // v0 has no rebalance timeout: Kafka uses the session timeout.
-      rebalanceTimeoutMs:
-        context.apiVersion >= 1 && request.rebalanceTimeoutMs !== undefined && request.rebalanceTimeoutMs >= 0 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
-      protocolType: request.protocolType,
-      protocols: request.protocols.map((protocol) => ({ name: protocol.name, metadata: protocol.metadata })),
-      requireKnownMemberId: context.apiVersion >= 4,
-    });
+    const result =
+      coordinator !== ErrorCode.NONE
+        ? joinFailure(coordinator, request.memberId)
+        : await context.broker.groups.joinGroup({
+            groupId: request.groupId,
+            memberId: request.memberId,
+            groupInstanceId: request.groupInstanceId ?? null,
+            clientId: context.clientId ?? '',
+            clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
+            sessionTimeoutMs: request.sessionTimeoutMs,
+            // v0 has no rebalance timeout: Kafka uses the session timeout.
+            rebalanceTimeoutMs:
+              context.apiVersion >= 1 && request.rebalanceTimeoutMs !== undefined && request.rebalanceTimeoutMs >= 0 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
+            protocolType: request.protocolType,
+            protocols: request.protocols.map((protocol) => ({ name: protocol.name, metadata: protocol.metadata })),
+            requireKnownMemberId: context.apiVersion >= 4,
+          });
     return {
       throttleTimeMs: 0,
       errorCode: result.errorCode,

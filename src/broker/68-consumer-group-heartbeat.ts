@@ -26,7 +26,8 @@ export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbea
     }
     // Only the group's coordinator answers (NOT_COORDINATOR elsewhere, COORDINATOR_LOAD_IN_PROGRESS while it loads).
     const coordinator = request.groupId === '' ? ErrorCode.NONE : context.broker.groups.coordinatorError(request.groupId);
-    if (coordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: coordinator, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    if (coordinator !== ErrorCode.NONE)
+      return { throttleTimeMs: 0, errorCode: coordinator, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     if (context.broker.features.level('group.version') < 1) {
       return {
         throttleTimeMs: 0,

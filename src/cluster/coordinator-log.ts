@@ -83,8 +83,10 @@ export class CoordinatorLog {
    * (NOT_COORDINATOR after losing leadership, COORDINATOR_NOT_AVAILABLE on a timeout).
    */
   committed(partition: number, leaderEpoch?: number): number | Promise<number> {
+    // A single node's high watermark is its log end: written is committed.
+    if (!this.replicas.clustered) return ErrorCode.NONE;
     const log = this.replicas.partition(this.name, partition)?.log;
-    if (log === undefined) return this.replicas.clustered ? ErrorCode.NOT_COORDINATOR : ErrorCode.NONE;
+    if (log === undefined) return ErrorCode.NOT_COORDINATOR;
     const last = log.logEndOffset - 1n;
     if (last < 0n) return ErrorCode.NONE;
     const code = this.replicas.whenCommitted(this.name, partition, last, this.commitTimeoutMs, leaderEpoch);

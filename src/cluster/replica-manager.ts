@@ -258,8 +258,12 @@ export class ReplicaManager implements IsrWriter {
 
   private coordinatorPartition(topic: string, index: number): Partition {
     const partition = this.leaderPartition(topic, index);
-    const configs = this.store.topic(topic)?.configs ?? this.logs.topic(topic)?.configs ?? {};
-    partition.checkMinIsr(topicConfigValue('min.insync.replicas', configs, this.config) as number);
+    // A single node's coordinators wrote to their own replica before there were clusters:
+    // min.insync.replicas applies only where there are other replicas.
+    if (this.clustered) {
+      const configs = this.store.topic(topic)?.configs ?? this.logs.topic(topic)?.configs ?? {};
+      partition.checkMinIsr(topicConfigValue('min.insync.replicas', configs, this.config) as number);
+    }
     return partition;
   }
 

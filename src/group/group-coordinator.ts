@@ -150,7 +150,7 @@ export class GroupCoordinator {
     this.shards = new CoordinatorShards(
       OFFSETS_TOPIC,
       replicas,
-      { loadShard: (index, _epoch, current) => this.loadShard(index, current), unloadShard: (index) => this.unloadShard(index) },
+      { loadShard: async (index, _epoch, current) => void (await this.loadShard(index, current)), unloadShard: (index) => this.unloadShard(index) },
       logger,
       'Group coordinator',
     );
@@ -212,16 +212,23 @@ export class GroupCoordinator {
   /** A single node rebuilds every group from __consumer_offsets; a cluster's broker follows the leadership of its partitions. */
   async load(): Promise<void> {
     if (this.shards.clustered) return this.shards.start();
-    for (const index of this.offsetsLog.topic.localPartitions()) await this.loadShard(index, () => true);
+    let groups = 0;
+    let records = 0;
+    for (const index of this.offsetsLog.topic.localPartitions()) {
+      const loaded = await this.loadShard(index, () => true, false);
+      groups += loaded.groups;
+      records += loaded.records;
+    }
+    if (records > 0) this.logger.info(`Loaded ${groups} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}`);
   }
 
   /** Rebuilds the groups and offsets of one __consumer_offsets partition from its records. */
-  private async loadShard(index: number, current: () => boolean): Promise<void> {
+  private async loadShard(index: number, current: () => boolean, log = true): Promise<{ groups: number; records: number }> {
     let records = 0;
     const touched = new Set<string>();
     for await (const record of this.offsetsLog.replay(index)) {
       // The shard was dropped meanwhile: unloadShard has removed what was replayed so far.
-      if (!current()) return;
+      if (!current()) return { groups: 0, records };
       records++;
       if (record.kind === 'marker') {
         this.completeTransaction(record.producerId, record.commit);
@@ -259,7 +266,7 @@ export class GroupCoordinator {
         this.groups.set(record.group, this.restoreGroup(record.group, record.value));
       }
     }
-    if (!current()) return;
+    if (!current()) return { groups: 0, records };
     const consumerGroups = this.consumer.loaded(touched);
     let classicGroups = 0;
     for (const groupId of touched) {
@@ -268,7 +275,8 @@ export class GroupCoordinator {
       classicGroups++;
       for (const member of group.members.values()) this.scheduleSession(group, member);
     }
-    if (records > 0) this.logger.info(`Loaded ${classicGroups + consumerGroups} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}-${index}`);
+    if (log && records > 0) this.logger.info(`Loaded ${classicGroups + consumerGroups} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}-${index}`);
+    return { groups: classicGroups + consumerGroups, records };
   }
 
   /** Drops the groups of a __consumer_offsets partition this broker no longer leads; their waiting members get NOT_COORDINATOR. */

@@ -46,7 +46,8 @@ export class TransactionVerifier {
    * COORDINATOR_LOAD_IN_PROGRESS, CONCURRENT_TRANSACTIONS, NETWORK_EXCEPTION.
    */
   verify(transactionalId: string, producerId: bigint, producerEpoch: number, topic: string, partition: number, add: boolean): MaybePromise<number> {
-    if (this.transactions.coordinatorError(transactionalId) !== ErrorCode.NOT_COORDINATOR) return this.verifyHere(transactionalId, producerId, producerEpoch, topic, partition, add);
+    if (this.transactions.coordinatorError(transactionalId) !== ErrorCode.NOT_COORDINATOR)
+      return this.verifyHere(transactionalId, producerId, producerEpoch, topic, partition, add);
     const key = verifiedKey(topic, partition, producerId);
     if (this.verified.get(key) === producerEpoch) return ErrorCode.NONE;
     return this.askCoordinator(transactionalId, producerId, producerEpoch, topic, partition, add).then((code) => {

@@ -50,7 +50,13 @@ t.test('a consumer group keeps its committed offsets when its coordinator stops'
   // kafkajs finds the group coordinator only when it joins: after its coordinator's broker is
   // gone its heartbeats fail until its retries run out; it then restarts (restartOnFailure)
   // and joins at the new coordinator. Few retries keep that short.
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, sessionTimeout: 10000, heartbeatInterval: 500, retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 500 } });
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 200,
+    sessionTimeout: 10000,
+    heartbeatInterval: 500,
+    retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 500 },
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: 'plain', fromBeginning: true });
   await consumer.run({ autoCommitInterval: 100, eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });

@@ -51,7 +51,11 @@ t.test('only the leader of a key partition coordinates it; the others answer NOT
   const cluster = await startTestCluster(t, { config: { 'group.initial.rebalance.delay.ms': 0 } });
   const byNode = await clients(t, cluster);
   const any = byNode.get(0)!;
-  t.equal((await call(any, 19, 5, { topics: [{ name: 'data', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false })).topics[0].errorCode, 0);
+  t.equal(
+    (await call(any, 19, 5, { topics: [{ name: 'data', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false })).topics[0]
+      .errorCode,
+    0,
+  );
 
   const groupId = 'shard-group';
   const coordinator = groupCoordinator(cluster, groupId);
@@ -136,7 +140,11 @@ t.test('offsets survive their coordinator; a transaction prepared before its coo
   const groupId = Array.from({ length: 50 }, (_, i) => `kept-${i}`).find((id) => groupCoordinator(cluster, id) === 0)!;
   t.ok(transactionalId !== undefined && groupId !== undefined, 'a transactional ID and a group coordinated by broker 0');
   const create = (name: string, replicas: number[]) =>
-    call(byNode.get(1)!, 19, 5, { topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: replicas }], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    call(byNode.get(1)!, 19, 5, {
+      topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: replicas }], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
   t.equal((await create('solo', [2])).topics[0].errorCode, 0);
   t.equal((await create('kept', [1, 2, 0])).topics[0].errorCode, 0);
 
@@ -150,7 +158,13 @@ t.test('offsets survive their coordinator; a transaction prepared before its coo
     v3AndBelowTopics: [{ name: 'solo', partitions: [0] }],
   });
   t.equal(add.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, 0);
-  const records = encodeRecordBatch({ attributes: 0x10, producerId: ids.producerId, producerEpoch: ids.producerEpoch, baseSequence: 0, records: [{ key: null, value: Buffer.from('prepared') }] });
+  const records = encodeRecordBatch({
+    attributes: 0x10,
+    producerId: ids.producerId,
+    producerEpoch: ids.producerEpoch,
+    baseSequence: 0,
+    records: [{ key: null, value: Buffer.from('prepared') }],
+  });
   const produced = await call(byNode.get(2)!, 0, 9, { transactionalId, acks: -1, timeoutMs: 5000, topicData: [{ name: 'solo', partitionData: [{ index: 0, records }] }] });
   t.equal(produced.responses[0].partitionResponses[0].errorCode, 0, 'broker 2 verified the write with the coordinator on broker 0 (AddPartitionsToTxn)');
 
@@ -172,7 +186,12 @@ t.test('offsets survive their coordinator; a transaction prepared before its coo
   t.equal(fetched.groups[0].topics[0]?.partitions[0].committedOffset, 42n, 'the committed offset survived its coordinator');
 
   const state = async () =>
-    (await whileLoading(() => call(byNode.get(1)!, 65, 0, { transactionalIds: [transactionalId] }), (answer) => answer.transactionStates[0].errorCode)).transactionStates[0];
+    (
+      await whileLoading(
+        () => call(byNode.get(1)!, 65, 0, { transactionalIds: [transactionalId] }),
+        (answer) => answer.transactionStates[0].errorCode,
+      )
+    ).transactionStates[0];
   t.equal((await state()).transactionState, 'PrepareCommit', 'broker 1 loaded the transaction, still prepared');
 
   await cluster.startBroker(2);
@@ -190,4 +209,73 @@ t.test('offsets survive their coordinator; a transaction prepared before its coo
     ['prepared'],
     'a read_committed consumer sees the record the prepared transaction wrote',
   );
+});
+
+t.test('while the new leader loads a partition its keys answer COORDINATOR_LOAD_IN_PROGRESS (Heartbeat: NONE), then are served', async (t) => {
+  const cluster = await startTestCluster(t, { config: { 'group.initial.rebalance.delay.ms': 0 } });
+  const byNode = await clients(t, cluster);
+  t.equal(
+    (
+      await call(byNode.get(0)!, 19, 5, {
+        topics: [{ name: 'loading', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      })
+    ).topics[0].errorCode,
+    0,
+  );
+  const groupId = Array.from({ length: 100 }, (_, i) => `loading-${i}`).find((id) => groupCoordinator(cluster, id) === 2)!;
+  t.equal((await commit(byNode.get(2)!, groupId, 'loading', 7n)).topics[0].partitions[0].errorCode, 0);
+
+  // The next leader of the group's partition reads it slowly: its load waits for the gate (so
+  // does any follower fetching from it meanwhile, so no write is tried while the gate is shut).
+  const index = partitionForKey(groupId, 50);
+  const next = cluster.store.partitionState('__consumer_offsets', index)!.isr.find((id) => id !== 2)!;
+  const log = cluster.broker(next).replicas.partition('__consumer_offsets', index)!.log;
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const read = log.read.bind(log);
+  log.read = async (...args: Parameters<typeof log.read>) => {
+    await gate;
+    return read(...args);
+  };
+  await cluster.stopBroker(2);
+  t.equal(groupCoordinator(cluster, groupId), next, `broker ${next} leads the group's partition`);
+  const here = byNode.get(next)!;
+  t.equal((await commit(here, groupId, 'loading', 8n)).topics[0].partitions[0].errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, 'OffsetCommit');
+  const v1 = await call(here, 9, 1, { groupId, topics: [{ name: 'loading', partitionIndexes: [0] }] });
+  t.equal(v1.topics[0].partitions[0].errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, 'OffsetFetch v1, on the partition');
+  t.equal(
+    (await call(here, 12, 3, { groupId, generationId: 1, memberId: 'm', groupInstanceId: null })).errorCode,
+    ErrorCode.NONE,
+    'Heartbeat: NONE while loading, as Kafka answers',
+  );
+  t.equal((await call(here, 16, 4, { statesFilter: [] })).errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, 'ListGroups');
+  t.equal(
+    (
+      await call(here, 68, 0, {
+        groupId,
+        memberId: '',
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 5000,
+        subscribedTopicNames: ['loading'],
+        serverAssignor: null,
+        topicPartitions: [],
+      })
+    ).errorCode,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    'ConsumerGroupHeartbeat',
+  );
+
+  open();
+  let fetched: any;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    fetched = await call(here, 9, 8, { groups: [{ groupId, topics: null }], requireStable: false });
+    if (fetched.groups[0].errorCode === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.equal(fetched.groups[0].topics[0]?.partitions[0].committedOffset, 7n, 'loaded: the offset committed at the old coordinator');
+  t.equal((await commit(here, groupId, 'loading', 9n)).topics[0].partitions[0].errorCode, 0, 'and commits are taken again');
 });
