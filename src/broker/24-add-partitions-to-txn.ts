@@ -4,12 +4,13 @@
 // others answer OPERATION_NOT_ATTEMPTED, as in Kafka. Only the transactional ID's coordinator
 // answers (NOT_COORDINATOR per partition elsewhere), once the new state is replicated. The
 // batched form is what a partition leader sends the coordinator to verify (or, for
-// transactions v2, add) a transactional write (transaction-verifier.ts).
+// transactions v2, add) a transactional write (transaction-verifier.ts); it needs
+// CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED otherwise), as in Kafka.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
-import { topicResource, transactionalIdResource } from '../security/security-manager.js';
+import { CLUSTER_RESOURCE, topicResource, transactionalIdResource } from '../security/security-manager.js';
 import { defineHandler, type RequestContext } from './api-handler.js';
 
 type Topics = ReadonlyArray<{ name: string; partitions: number[] }>;
@@ -18,12 +19,16 @@ async function addOrVerify(context: RequestContext, transactionalId: string, pro
   const transactions = context.broker.transactions;
   const wanted = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
   // Kafka: WRITE on the transactional ID, then on every topic; with a topic denied, the
-  // others answer OPERATION_NOT_ATTEMPTED and nothing is added.
-  const refusal = authorizationRefusal(
-    context,
-    transactionalId,
-    topics.map((t) => t.name),
-  );
+  // others answer OPERATION_NOT_ATTEMPTED and nothing is added. The batched form comes from
+  // brokers, authorized as a whole (CLUSTER_ACTION) instead.
+  const refusal =
+    context.apiVersion >= 4
+      ? undefined
+      : authorizationRefusal(
+          context,
+          transactionalId,
+          topics.map((t) => t.name),
+        );
   if (refusal !== undefined) {
     return topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: refusal(t.name) })) }));
   }
@@ -65,6 +70,9 @@ export const addPartitionsToTxnHandler = defineHandler<AddPartitionsToTxnRequest
         ),
       };
     }
+    // v4+ is what a partition leader sends the coordinator (KIP-890): CLUSTER_ACTION on the cluster, as in Kafka.
+    if (!context.authorize(AclOperation.CLUSTER_ACTION, CLUSTER_RESOURCE))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

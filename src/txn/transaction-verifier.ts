@@ -81,7 +81,10 @@ export class TransactionVerifier {
     };
     try {
       const response = await this.client.request<AddPartitionsToTxnResponse>(leader, endpoint, ApiKey.AddPartitionsToTxn, ADD_PARTITIONS_VERSION, request, this.timeoutMs);
-      if ((response.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE) return response.errorCode!;
+      const topLevel = response.errorCode ?? ErrorCode.NONE;
+      // Kafka hides the coordinator's refusal of this broker from the client: the write is not verified.
+      if (topLevel === ErrorCode.CLUSTER_AUTHORIZATION_FAILED) return ErrorCode.INVALID_TXN_STATE;
+      if (topLevel !== ErrorCode.NONE) return topLevel;
       const result = response.resultsByTransaction?.[0]?.topicResults[0]?.resultsByPartition[0];
       return result?.partitionErrorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
     } catch (error) {

@@ -11,6 +11,7 @@ import { partitionForKey } from '../../src/log/internal-topic.js';
 import { type SpateCluster } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestCluster } from '../helpers/cluster.js';
+import { startTestBroker } from '../helpers/broker.js';
 import { kcatConsume } from '../helpers/kcat.js';
 
 const groupCoordinator = (cluster: SpateCluster, groupId: string) => cluster.leaderOf('__consumer_offsets', partitionForKey(groupId, 50));
@@ -278,4 +279,18 @@ t.test('while the new leader loads a partition its keys answer COORDINATOR_LOAD_
   }
   t.equal(fetched.groups[0].topics[0]?.partitions[0].committedOffset, 7n, 'loaded: the offset committed at the old coordinator');
   t.equal((await commit(here, groupId, 'loading', 9n)).topics[0].partitions[0].errorCode, 0, 'and commits are taken again');
+});
+
+t.test('the broker-to-broker APIs need CLUSTER_ACTION once an authorizer is set', async (t) => {
+  const broker = await startTestBroker(t, { config: { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' } });
+  const client = await RawClient.connect(broker.bootstrap);
+  t.teardown(() => client.close());
+  const markers = await call(client, 27, 1, {
+    markers: [{ producerId: 1n, producerEpoch: 0, transactionResult: true, coordinatorEpoch: 0, topics: [{ name: 'any', partitionIndexes: [0] }] }],
+  });
+  t.equal(markers.markers[0].topics[0].partitions[0].errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'WriteTxnMarkers');
+  const added = await call(client, 24, 5, {
+    transactions: [{ transactionalId: 'x', producerId: 1n, producerEpoch: 0, verifyOnly: true, topics: [{ name: 'any', partitions: [0] }] }],
+  });
+  t.equal(added.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'AddPartitionsToTxn v5 (the batched, broker form)');
 });
