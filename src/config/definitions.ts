@@ -155,6 +155,15 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('transaction.state.log.num.partitions', 'int', 50, 'Partitions of the __transaction_state topic.', atLeast(1)),
   define('transaction.state.log.replication.factor', 'int', 3, 'Replicas of __transaction_state in a multi-process cluster; created once this many brokers are live.', atLeast(1)),
   define('transaction.state.log.segment.bytes', 'int', 104857600, 'Segment size of the __transaction_state topic.', atLeast(1)),
+  define('transaction.state.log.min.isr', 'int', 2, 'min.insync.replicas of __transaction_state (at most its replication factor).', atLeast(1)),
+  define(
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    'int',
+    10000,
+    'How soon a timed-out transaction whose abort could not be written is tried again.',
+    atLeast(1),
+  ),
+  define('request.timeout.ms', 'int', 30000, 'How long a transaction coordinator waits for its writes to be replicated and for WriteTxnMarkers answers.', atLeast(0)),
   define('transaction.remove.expired.transaction.cleanup.interval.ms', 'long', 3600000n, 'How often expired transactional IDs are removed.', atLeast(1n)),
   define('cluster.id', 'string', null, 'Cluster ID; generated and kept in meta.properties when unset.'),
   define('group.initial.rebalance.delay.ms', 'int', 3000, 'Wait this long for more members before the first rebalance of an empty group.', atLeast(0)),
@@ -188,6 +197,7 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('offsets.topic.num.partitions', 'int', 50, 'Partitions of the __consumer_offsets topic.', atLeast(1)),
   define('offsets.topic.replication.factor', 'int', 3, 'Replicas of __consumer_offsets in a multi-process cluster; created once this many brokers are live.', atLeast(1)),
   define('offsets.topic.segment.bytes', 'int', 104857600, 'Segment size of the __consumer_offsets topic.', atLeast(1)),
+  define('offsets.commit.timeout.ms', 'int', 5000, 'How long a group coordinator write (offset commit, group state) may wait for the in-sync replicas.', atLeast(1)),
   define('offset.metadata.max.bytes', 'int', 4096, 'Largest metadata string allowed with an offset commit.', atLeast(0)),
   // Security (src/security/): listeners' protocols, TLS, SASL, the authorizer and the
   // connection limits, with Kafka's names and defaults. Any of the ssl.* and sasl.* keys can

@@ -271,6 +271,8 @@ export class SpateBroker {
     this.limits.closeHeld();
     await Promise.all(closing);
     if (this.state !== undefined) {
+      this.state.markers.stop();
+      this.state.interBroker.close();
       this.state.groups.stop();
       this.state.transactions.stop();
       this.state.shares.stop();
