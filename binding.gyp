@@ -17,6 +17,7 @@
         "native/log-segment.cc",
         "native/segment-log.cc",
         "native/log-read.cc",
+        "native/page-cache.cc",
         "native/segment-replace.cc",
         "native/segment-log-binding.cc",
         "native/read-binding.cc",

@@ -26,6 +26,7 @@ import { manyConnections, manyPartitions } from './lib/workloads/scale.mjs';
 import { loopbackLimit } from './lib/workloads/loopback.mjs';
 import { CEILING_CASES, ceiling } from './lib/workloads/ceiling.mjs';
 import { configurePinning } from './lib/cpu-pin.mjs';
+import { gatewayFanout, gatewayProduce, metricsCost } from './lib/workloads/gateway.mjs';
 import { kafkaCluster, spateCluster } from './lib/brokers/cluster.mjs';
 import { replicatedFailover, replicatedProduce, waitForBrokers } from './lib/workloads/replicated.mjs';
 import { writeRatioHistory } from './lib/report/ratios.mjs';
@@ -34,9 +35,11 @@ import { buildCharts } from './lib/report/charts.mjs';
 import { markdownReport, terminalReport } from './lib/report/render.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const GROUPS = ['ceiling', 'produce', 'consume', 'latency', 'scale', 'replicated'];
+const GROUPS = ['ceiling', 'produce', 'consume', 'latency', 'scale', 'replicated', 'gateway'];
 /** The groups run against one broker; 'replicated' runs against a cluster of three. */
 const SINGLE_BROKER_GROUPS = GROUPS.filter((group) => group !== 'replicated');
+/** The single-broker groups measured against Kafka too ('gateway' is Spate's alone). */
+const KAFKA_COMPARED_GROUPS = SINGLE_BROKER_GROUPS.filter((group) => group !== 'gateway');
 
 const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUPS] [--no-profile]
 
@@ -46,7 +49,8 @@ const USAGE = `Usage: npm run bench -- [--quick] [--against kafka] [--only GROUP
                      mode saved in bench/results/ is used for the ratios, if there is one
   --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')}
                      (replicated: three brokers, RF 3, acks=all, and failover; Spate as three
-                     processes on etcd, which needs the etcd binary)
+                     processes on etcd, which needs the etcd binary; gateway: Spate only, REST
+                     and WebSocket next to the binary protocol, and the cost of /metrics)
   --no-pin           do not pin the broker to core 0 and the load generators to the others
   --no-profile       skip the CPU profiles of Spate taken where a target is missed
   --profile          take them even when every target is met
@@ -75,6 +79,10 @@ const PLANS = {
     connections: 200,
     connectionSeconds: 5,
     profileRecords: 300_000,
+    gatewaySeconds: 5,
+    gatewayFanoutRate: 1000,
+    metricsCostRounds: 5,
+    metricsCostSeconds: 3,
     replicated: { warmupRecords: 100_000, records: 300_000, capSeconds: 60, failoverRounds: 5, failoverRate: 500 },
   },
   full: {
@@ -98,6 +106,10 @@ const PLANS = {
     connections: 1000,
     connectionSeconds: 20,
     profileRecords: 1_000_000,
+    gatewaySeconds: 10,
+    gatewayFanoutRate: 1000,
+    metricsCostRounds: 7,
+    metricsCostSeconds: 5,
     replicated: { warmupRecords: 500_000, records: 2_000_000, capSeconds: 120, failoverRounds: 10, failoverRate: 1000 },
   },
 };
@@ -159,7 +171,7 @@ function git(args) {
 async function makeBroker(kind, cpuProfileDir, workDir) {
   const dir = workDir ?? mkdtempSync(join(os.tmpdir(), `spate-bench-${kind}-`));
   const port = await freePort();
-  if (kind === 'spate') return { broker: spateBroker({ root: ROOT, workDir: dir, port, cpuProfileDir }), dir };
+  if (kind === 'spate') return { broker: spateBroker({ root: ROOT, workDir: dir, port, cpuProfileDir, httpPort: await freePort() }), dir };
   return { broker: kafkaBroker({ root: ROOT, workDir: dir, port, controllerPort: await freePort() }), dir };
 }
 
@@ -203,7 +215,10 @@ async function benchReplicated(kind, plan, tools, progress, out) {
 async function benchBroker(kind, plan, options, tools, progress) {
   const out = { name: kind, startToReadyMs: [], results: [], errors: [] };
   if (!SINGLE_BROKER_GROUPS.some((group) => options.only.has(group))) return out;
-  for (let i = 0; i < plan.extraStarts; i++) {
+  // The gateway alone (--only gateway, Spate's own) warms its own paths: the cold starts and the Java warm-up are for the Kafka comparisons.
+  const gatewayOnly = !KAFKA_COMPARED_GROUPS.some((group) => options.only.has(group));
+  if (gatewayOnly && kind !== 'spate') return out;
+  for (let i = 0; i < (gatewayOnly ? 0 : plan.extraStarts); i++) {
     progress.step(`${kind}: cold start ${i + 1} of ${plan.extraStarts + 1}`);
     const { broker, dir } = await makeBroker(kind);
     try {
@@ -255,6 +270,7 @@ async function benchBroker(kind, plan, options, tools, progress) {
     // Warm-up, not reported: both brokers' JITs (V8's, HotSpot's) compile their hot paths
     // before anything is measured, as the OpenMessaging Benchmark's warm-up phase does.
     await step(plan.warmupRecords / 50_000, async () => {
+      if (gatewayOnly) return;
       const scratch = { ...ctx, results: [] };
       const warm = { key: 'warmup', size: 1024, acks: '1', label: 'Warm-up (not reported)', sizeLabel: '1 KiB' };
       const produced = await produceJava(scratch, warm, plan.warmupRecords, plan.produceCapSeconds);
@@ -300,6 +316,11 @@ async function benchBroker(kind, plan, options, tools, progress) {
     if (options.only.has('scale')) {
       await step(15, () => manyPartitions(ctx, plan.partitions, plan.partitionRecords, plan.produceCapSeconds));
       await step(plan.connectionSeconds + 5, () => manyConnections(ctx, plan.connections, plan.connectionSeconds));
+    }
+    if (options.only.has('gateway') && kind === 'spate') {
+      await step(plan.gatewaySeconds * 3 + 10, () => gatewayProduce(ctx, plan.gatewaySeconds));
+      await step(plan.gatewaySeconds * 2 + 10, () => gatewayFanout(ctx, plan.gatewaySeconds, plan.gatewayFanoutRate));
+      await step(plan.metricsCostRounds * (plan.metricsCostSeconds + 2) * 8 + 20, () => metricsCost(ctx, { rounds: plan.metricsCostRounds, seconds: plan.metricsCostSeconds }));
     }
     if (!alive()) out.errors.push(`${kind} exited during the run:\n${broker.logTail(20)}`);
     out.peakRss = memory(broker.pid).hwm;
@@ -396,6 +417,7 @@ const METHOD = (plan, mode) => [
   `Broker cost: CPU is utime + stime of the broker process from /proc/<pid>/stat over each workload (the load generator's own CPU and the rest of the machine's, from /proc/stat, are recorded beside it: on 2 cores a client near 100-200% is the limit, not the broker); RSS from /proc/<pid>/status (VmRSS, ${plan.idleSettleMs / 1000} s after ready for idle; VmHWM for peak). Start to ready: from spawn to the first answered ApiVersions request, median of ${plan.extraStarts + 1} starts (Kafka's storage formatting is done before and not counted).`,
   `Loopback limit: bench/clients/loopback.mjs, one Node process writing Produce requests (8 partitions x 128 x 1 KiB records) to another that only counts the bytes, ${plan.loopbackSeconds} s, median of ${plan.loopbackRepeats} runs.`,
   `Ceiling: bench/load/generator.mjs, the bench's own generator: Produce v7 requests built once (8 partitions x 128 KiB batches), ${4} connections with 4 requests in flight each, acks=1, ${plan.ceilingSeconds} s a run; then a Fetch v11 loop that walks only the batch headers and counts bytes, over everything written. Median of ${plan.ceilingRepeats} runs each, with the slowest and fastest run.`,
+  `Gateway (Spate only): REST produce of one 100-byte record per POST with 32 in flight (Node's http client, keep-alive) next to kafkajs send() of one record with acks=all and 32 in flight (REST produces with acks=all), and a streamed POST of 500 records per body; fan-out: ${plan.gatewayFanoutRate} records/s (kafkajs, a batch every 10 ms) to a one-partition topic read by 100 WebSocket subscribers from its end, next to 100 Fetch v4 long-poll consumers (the bench's wire client), latency = receipt minus the record timestamp; ${plan.gatewaySeconds} s each after a 2 s warm-up. The /metrics cost: four variants (HTTP off, so no metrics hook; HTTP on with the request hook off; on; on and scraped every second), a fresh broker for each in every round, the bench's generator against it for ${plan.metricsCostSeconds} s after a 1 s warm-up, ${plan.metricsCostRounds} rounds in rotating order, for small requests (10 x 100 B records) and large ones (8 x 128 KiB); the per-round differences of records/s and of the broker's CPU per record, their median and range.`,
   `Replicated (three brokers): Spate as three \`spate start --node-id N --cluster etcd://...\` processes with one etcd (3.4, Debian's etcd-server); Kafka ${KAFKA_VERSION} as one KRaft controller and three brokers (process.roles=controller / broker, four JVMs with kafka-server-start.sh's options), so that killing a broker kills no controller on either side. Every process of a cluster (brokers, and etcd or the controller) runs on the broker core and the cost figures sum them. Produce: a topic of 8 partitions, replication factor 3, min.insync.replicas=2, ProducerPerformance with acks=all and the settings above, ${plan.replicated.records.toLocaleString('en-US')} records of 1 KiB after an unreported warm-up of ${plan.replicated.warmupRecords.toLocaleString('en-US')}. Failover: broker.session.timeout.ms=${REPLICATED_SESSION_TIMEOUT_MS} on both (Kafka's default is 9000; Kafka's brokers heartbeat every 500 ms, Spate renews its etcd lease every third of the timeout); Kafka's VerifiableProducer (idempotent, acks=all, ${plan.replicated.failoverRate} records/s) writes to a partition replicated 3 times whose leader is killed with SIGKILL, ${plan.replicated.failoverRounds} rounds; a round's failover is from the kill to the first acknowledgement of a record the new leader wrote (at or past its epoch's start offset, from OffsetForLeaderEpoch); the killed broker is restarted and the next round waits for a full ISR; every acknowledged record is then read back.`,
   `Pinning: ${pinningText()}.`,
   `Mode: ${mode}. Clients, broker and bench share the machine's cores; numbers are for this machine only.`,
@@ -430,7 +452,8 @@ async function main() {
   }
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
 
-  const brokers = ['spate', ...(options.againstKafka ? ['kafka'] : [])];
+  // Kafka has no gateway: a gateway-only run measures Spate alone.
+  const brokers = ['spate', ...(options.againstKafka && [...options.only].some((group) => group !== 'gateway') ? ['kafka'] : [])];
   const weightPerBroker = (kind) => {
     let w = (kind === 'kafka' ? 12 : 1) * (plan.extraStarts + 1) + 3;
     w += plan.warmupRecords / 50_000;
@@ -439,6 +462,7 @@ async function main() {
     if (options.only.has('consume')) w += 2 * plan.consumeCapSeconds;
     if (options.only.has('latency')) w += plan.rates.length * (plan.rateSeconds + 4) + 8;
     if (options.only.has('scale')) w += 20 + plan.connectionSeconds;
+    if (options.only.has('gateway') && kind === 'spate') w += plan.gatewaySeconds * 5 + 20 + plan.metricsCostRounds * (plan.metricsCostSeconds + 2) * 8 + 20;
     if (options.only.has('replicated')) w += plan.replicated.capSeconds + plan.replicated.failoverRounds * 10;
     return w;
   };
@@ -463,13 +487,19 @@ async function main() {
       spateDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
       pinning: pinning ?? null,
       // A run of the replicated group alone keeps its own results (bench/results/replicated-<mode>/), beside the single-broker ones.
-      results: options.only.size === 1 && options.only.has('replicated') ? `replicated-${options.mode}` : options.mode,
+      // So does a run of the gateway group alone (bench/results/gateway-<mode>/): it must not replace a full run's report.
+      results:
+        options.only.size === 1 && options.only.has('replicated')
+          ? `replicated-${options.mode}`
+          : options.only.size === 1 && options.only.has('gateway')
+            ? `gateway-${options.mode}`
+            : options.mode,
     },
     method: METHOD(plan, options.mode),
     brokers: {},
   };
 
-  const singleBroker = SINGLE_BROKER_GROUPS.some((group) => options.only.has(group));
+  const singleBroker = KAFKA_COMPARED_GROUPS.some((group) => options.only.has(group));
   if (singleBroker) {
     progress.step('loopback limit');
     data.loopback = await repeatedLoopback(plan);
@@ -489,7 +519,7 @@ async function main() {
   const kafkaCache = join(resultsDir, `kafka-${data.meta.results}.json`);
   if (options.againstKafka) {
     writeFileSync(kafkaCache, JSON.stringify({ date: data.meta.date, only: [...options.only], broker: data.brokers.kafka }, null, 1));
-  } else if (existsSync(kafkaCache)) {
+  } else if (existsSync(kafkaCache) && [...options.only].some((group) => group !== 'gateway')) {
     const cached = JSON.parse(readFileSync(kafkaCache, 'utf8'));
     data.brokers.kafka = { ...cached.broker, fromCache: cached.date };
     progress.note(`using the Kafka figures of ${cached.date} from ${relative(ROOT, kafkaCache)} for the ratios`);

@@ -12,7 +12,9 @@
 // ApiVersions request (what a client sees, as the full bench does); idle RSS is VmRSS
 // --settle-ms after ready. `node -e 0` (spawn to exit) is the floor no Node program can beat.
 // With several --bin the variants run interleaved, run by run, so a busy machine slows them
-// alike: that makes the comparison fair even where the absolute figures are not.
+// alike: that makes the comparison fair even where the absolute figures are not. "CPU to
+// ready" is the broker's own CPU time (user + system, /proc, 10 ms ticks) when the first
+// ApiVersions was answered: the figure a busy machine moves least.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -113,6 +115,13 @@ function rssMiB(pid) {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
 }
 
+/** CPU time (user + system) a process has used, in ms: unlike wall time, barely moved by a busy machine. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 function nodeNoop() {
   return new Promise((done, fail) => {
     const started = performance.now();
@@ -148,9 +157,10 @@ async function coldStart(bin) {
     for (let attempt = 0; attempt < 100 && !answered; attempt++) answered = await probeApiVersions('127.0.0.1', port, 1000);
     if (!answered) throw new Error('ApiVersions never answered');
     const readyMs = performance.now() - started;
+    const readyCpuMs = cpuMs(child.pid);
     const selfMs = Number(/started in (\d+) ms/.exec(output)?.[1] ?? Number.NaN);
     await sleep(settleMs);
-    return { readyMs, selfMs, rssMiB: rssMiB(child.pid) };
+    return { readyMs, readyCpuMs, selfMs, rssMiB: rssMiB(child.pid) };
   } finally {
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -167,7 +177,7 @@ function stats(samples) {
 }
 
 const noop = [];
-const perVariant = new Map(variants.map((v) => [v.name, { readyMs: [], selfMs: [], rssMiB: [] }]));
+const perVariant = new Map(variants.map((v) => [v.name, { readyMs: [], readyCpuMs: [], selfMs: [], rssMiB: [] }]));
 for (let run = 0; run < runs; run++) {
   noop.push(await nodeNoop());
   for (const variant of variants) {
@@ -190,14 +200,16 @@ const report = {
   settleMs,
   loadAverage: loadavg,
   nodeNoopMs: stats(noop),
-  variants: Object.fromEntries([...perVariant].map(([name, s]) => [name, { readyMs: stats(s.readyMs), selfReportedMs: stats(s.selfMs), idleRssMiB: stats(s.rssMiB) }])),
+  variants: Object.fromEntries(
+    [...perVariant].map(([name, s]) => [name, { readyMs: stats(s.readyMs), readyCpuMs: stats(s.readyCpuMs), selfReportedMs: stats(s.selfMs), idleRssMiB: stats(s.rssMiB) }]),
+  ),
 };
 const f = (x) => x.toFixed(1);
 console.log(`median of ${runs} runs (min-max), load average ${loadavg}:`);
 console.log(`  node -e 0                ${f(report.nodeNoopMs.median)} ms (${f(report.nodeNoopMs.min)}-${f(report.nodeNoopMs.max)})`);
 for (const [name, v] of Object.entries(report.variants)) {
   console.log(
-    `  ${name.padEnd(24)} start to ready ${f(v.readyMs.median)} ms (${f(v.readyMs.min)}-${f(v.readyMs.max)}), self-reported ${f(v.selfReportedMs.median)} ms, idle RSS ${f(v.idleRssMiB.median)} MiB (${f(v.idleRssMiB.min)}-${f(v.idleRssMiB.max)})`,
+    `  ${name.padEnd(24)} start to ready ${f(v.readyMs.median)} ms (${f(v.readyMs.min)}-${f(v.readyMs.max)}), CPU to ready ${f(v.readyCpuMs.median)} ms, self-reported ${f(v.selfReportedMs.median)} ms, idle RSS ${f(v.idleRssMiB.median)} MiB (${f(v.idleRssMiB.min)}-${f(v.idleRssMiB.max)})`,
   );
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 1));

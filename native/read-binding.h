@@ -30,19 +30,32 @@ class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
   Napi::Value Release(const Napi::CallbackInfo& info);
   Napi::Value Released(const Napi::CallbackInfo& info);
   Napi::Value GetBuffer(const Napi::CallbackInfo& info);
+  Napi::Value CopyTo(const Napi::CallbackInfo& info);
+  // The slice's fields, read on access: setting them as properties on every slice cost a
+  // string lookup and an allocation each (a fetch makes a slice per partition).
+  Napi::Value BaseOffset(const Napi::CallbackInfo& info);
+  Napi::Value LastOffset(const Napi::CallbackInfo& info);
+  Napi::Value Length(const Napi::CallbackInfo& info);
+  Napi::Value Position(const Napi::CallbackInfo& info);
+  Napi::Value Fd(const Napi::CallbackInfo& info);
 
  private:
   std::shared_ptr<MappedRegion> mapping_;  // until the buffer is made or release()
   bool mapped_ = false;                    // mmap delivery was asked for
+  uint64_t map_hint_ = 0;                  // for a mapping made on first use of the buffer
   Napi::ObjectReference buffer_;           // the Buffer once made
 
   std::shared_ptr<SegmentFile> file_;
   std::shared_ptr<OpenSegmentFile> open_;
   uint64_t position_ = 0;
   uint64_t length_ = 0;
+  int64_t base_offset_ = 0;
+  int64_t last_offset_ = -1;
+  int fd_ = -1;  // the segment's descriptor as it was at the read (reported after release too)
 };
 
 Napi::Value StartRead(const Napi::CallbackInfo& info, const std::shared_ptr<SegmentLog>& log);
+Napi::Value ReadNow(const Napi::CallbackInfo& info, const std::shared_ptr<SegmentLog>& log);
 Napi::Value StartOffsetForTimestamp(const Napi::CallbackInfo& info,
                                     const std::shared_ptr<SegmentLog>& log);
 

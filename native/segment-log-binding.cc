@@ -89,6 +89,7 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
          StaticMethod<&SegmentLogWrap::CloseAll>("closeAll"),
          InstanceMethod<&SegmentLogWrap::Append>("append"),
          InstanceMethod<&SegmentLogWrap::Read>("read"),
+         InstanceMethod<&SegmentLogWrap::ReadNow>("readNow"),
          InstanceMethod<&SegmentLogWrap::OffsetForTimestamp>("offsetForTimestamp"),
          InstanceMethod<&SegmentLogWrap::MaxTimestamp>("maxTimestamp"),
          InstanceMethod<&SegmentLogWrap::Flush>("flush"),
@@ -287,6 +288,7 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
   }
 
   Napi::Value Read(const Napi::CallbackInfo& info) { return StartRead(info, log_); }
+  Napi::Value ReadNow(const Napi::CallbackInfo& info) { return js::ReadNow(info, log_); }
 
   Napi::Value OffsetForTimestamp(const Napi::CallbackInfo& info) {
     return StartOffsetForTimestamp(info, log_);

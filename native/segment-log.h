@@ -27,6 +27,7 @@ struct AppendResult {
 // A contiguous run of whole batches inside one segment file.
 struct ReadResult {
   bool at_end = false;  // the offset was the log end offset: nothing to read yet
+  bool would_block = false;  // a no_wait read that must go to a worker thread instead
   int64_t base_offset = 0;
   int64_t last_offset = -1;
   uint64_t position = 0;
@@ -34,7 +35,10 @@ struct ReadResult {
   std::shared_ptr<SegmentFile> file;
   std::shared_ptr<OpenSegmentFile> open;  // the descriptor, held until the slice is released
   bool mapped = false;                    // mmap delivery was asked for
-  std::shared_ptr<MappedRegion> mapping;  // mmap delivery only; covers [position, +length)
+  // mmap delivery, when the read had to fault pages in: covers [position, +length). Empty
+  // when every page was already in the page cache: the slice maps on first use of its Buffer.
+  std::shared_ptr<MappedRegion> mapping;
+  uint64_t map_hint = 0;                  // the length for a new whole-segment mapping
 };
 
 // What retention and the cleaner need to know about one segment.
@@ -134,8 +138,11 @@ class SegmentLog {
   Status Append(uint8_t* data, size_t length, size_t batch_count, int64_t now_ms,
                 AppendResult* out);
 
-  // Worker-thread entry points (log-read.cc).
-  Status Read(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map, ReadResult* out);
+  // Worker-thread entry points (log-read.cc). With `no_wait` (the event loop's fast path)
+  // a read that might wait for the disk is not made: one outside the active segment, or
+  // whose bytes are not all in the page cache, returns ok with out->would_block set.
+  Status Read(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map, ReadResult* out,
+              bool no_wait = false);
   Status OffsetForTimestamp(int64_t timestamp, TimestampLookup* out);
 
   Status Flush();
@@ -185,7 +192,7 @@ class SegmentLog {
   void CloseLocked(bool clean);
   // One attempt of Read / OffsetForTimestamp; SEGMENT_RETIRED when the segment went away
   // between the lookup and opening its file.
-  Status ReadOnce(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map, ReadResult* out);
+  Status ReadOnce(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map, ReadResult* out, bool no_wait);
   Status OffsetForTimestampOnce(int64_t timestamp, TimestampLookup* out);
   // Index of the segment holding `offset`: the last one whose base offset is <= offset.
   size_t SegmentIndexFor(int64_t offset) const;

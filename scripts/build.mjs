@@ -26,4 +26,6 @@ const gypArgs = ['rebuild'];
 if (existsSync(join(nodeDir, 'include', 'node', 'node_api.h'))) gypArgs.push(`--nodedir=${nodeDir}`);
 run(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), ...gypArgs]);
 run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
+// The web console is browser code (DOM types): checked on its own, bundled by bundle.mjs.
+run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'console/tsconfig.json']);
 run(process.execPath, [join(root, 'scripts', 'bundle.mjs')]);

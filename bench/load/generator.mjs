@@ -2,12 +2,12 @@
 // client's: it spends as little CPU per byte as a Kafka client can.
 //
 //   node generator.mjs produce --bootstrap H:P --topic T [--partitions 8] [--connections 4]
-//        [--inflight 4] [--record-size 1024] [--acks 1] [--seconds 10]
+//        [--inflight 4] [--record-size 1024] [--batch-bytes 131072] [--acks 1] [--seconds 10]
 //   node generator.mjs fetch --bootstrap H:P --topic T [--partitions 8] [--connections 4]
 //        [--record-size 1024] [--until N] [--seconds 10] [--partition-max-bytes 1048576]
 //
 // produce: every connection builds its Produce v7 requests once (one v2 batch of 128 KiB of
-// records per partition, as a batching producer sends them) and sends them again and again,
+// records per partition, as a batching producer sends them; --batch-bytes for smaller ones) and sends them again and again,
 // --inflight of them pipelined; only the correlation id is rewritten, in a frame whose
 // previous send has been answered (so the socket is done with its bytes). Responses are
 // checked for partition errors and otherwise only counted.
@@ -32,6 +32,7 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '4' },
     inflight: { type: 'string', default: '4' },
     'record-size': { type: 'string', default: '1024' },
+    'batch-bytes': { type: 'string', default: String(128 * 1024) },
     acks: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '10' },
     until: { type: 'string', default: '0' },
@@ -187,7 +188,7 @@ function produceError(buffer, at) {
 async function produce() {
   const inflight = Number(values.inflight);
   const acks = Number(values.acks);
-  const recordsPerBatch = Math.max(1, Math.floor((128 * 1024) / recordSize));
+  const recordsPerBatch = Math.max(1, Math.floor(Number(values['batch-bytes']) / recordSize));
   const value = randomBytes(recordSize);
   const batches = Array.from({ length: partitions }, () => encodeRecordBatch(value, recordsPerBatch));
   const template = produceFrame(acks, batches);

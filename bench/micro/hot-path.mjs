@@ -42,21 +42,24 @@ if (process.env.SPATE_BASE_DIST) builds.unshift({ name: 'base', dist: dirOf(proc
 
 async function loadBuild({ name, dist }) {
   const load = (path) => import(new URL(path, dist).href);
-  const [primitives, frame, generated, frameReader, dispatcher, recordBatch, native, brokerConfig, logger, logManager, brokerState, brokerHandlers] = await Promise.all([
-    load('protocol/primitives.js'),
-    load('protocol/frame.js'),
-    load('protocol/generated/index.js'),
-    load('server/frame-reader.js'),
-    load('server/dispatcher.js'),
-    load('protocol/record-batch.js'),
-    load('log/native.js'),
-    load('config/broker-config.js'),
-    load('logger.js'),
-    load('log/log-manager.js'),
-    load('broker/broker-state.js'),
-    load('broker/index.js'),
-  ]);
-  const broker = { ...brokerConfig, ...logger, ...logManager, ...brokerState, handlers: brokerHandlers.handlers };
+  const [primitives, frame, generated, frameReader, dispatcher, recordBatch, native, brokerConfig, logger, logManager, brokerState, brokerHandlers, replicaManager, metadataStore] =
+    await Promise.all([
+      load('protocol/primitives.js'),
+      load('protocol/frame.js'),
+      load('protocol/generated/index.js'),
+      load('server/frame-reader.js'),
+      load('server/dispatcher.js'),
+      load('protocol/record-batch.js'),
+      load('log/native.js'),
+      load('config/broker-config.js'),
+      load('logger.js'),
+      load('log/log-manager.js'),
+      load('broker/broker-state.js'),
+      load('broker/index.js'),
+      load('cluster/replica-manager.js').catch(() => ({})),
+      load('cluster/metadata-store.js').catch(() => ({})),
+    ]);
+  const broker = { ...brokerConfig, ...logger, ...logManager, ...brokerState, ...replicaManager, ...metadataStore, handlers: brokerHandlers.handlers };
   // frame.js last: the generated index exports a versioned readRequestHeader of its own.
   return { name, ...primitives, ...generated, ...frameReader, ...recordBatch, ...frame, dispatcher, native, broker };
 }
@@ -104,17 +107,29 @@ async function garbagePerAsyncCall(fn, calls) {
 
 /** A broker's dispatcher over a fresh data directory, with the bench topic created. */
 async function dispatcherOf(b, state) {
-  const { loadBrokerConfig, createLogger, LogManager, BrokerState, handlers } = b.broker;
+  const { loadBrokerConfig, createLogger, LogManager, BrokerState, ReplicaManager, InProcessMetadataStore, handlers } = b.broker;
   const config = loadBrokerConfig({
     overrides: { 'log.dirs': join(state.dir, `broker-${b.name}`), 'log.segment.bytes': String(64 * MiB), 'log.retention.bytes': String(160 * MiB) },
   });
   const logger = createLogger('silent');
   const logs = new LogManager(config, logger);
   await logs.loadState(Date.now());
-  const brokerState = new BrokerState(config, logs, logger);
+  // The replica layer, as SpateBroker.start() builds it for a single node (builds before it had none).
+  let replicas;
+  if (ReplicaManager !== undefined) {
+    replicas = new ReplicaManager(logs, config, logger, { store: new InProcessMetadataStore(), clustered: false });
+    await replicas.open();
+  }
+  const brokerState = new BrokerState(config, logs, logger, replicas);
+  if (replicas !== undefined) {
+    brokerState.advertised.push({ listener: 'PLAINTEXT', host: '127.0.0.1', port: 9092 });
+    await replicas.register(brokerState.advertised);
+  }
   state.closers.push(() => logs.close());
   const dispatcher = new b.dispatcher.Dispatcher(handlers, brokerState);
-  const connection = { id: 1, remoteAddress: '127.0.0.1:1', closed: new Promise(() => {}), isOpen: true };
+  const connection = { id: 1, remoteAddress: '127.0.0.1:1', remoteHost: '127.0.0.1', closed: new Promise(() => {}), isOpen: true };
+  // Who is asking (builds with the security layer): an anonymous PLAINTEXT client.
+  if (brokerState.security?.session !== undefined) connection.security = brokerState.security.session('PLAINTEXT', 'User:ANONYMOUS');
   const create = b.encodeRequest(b.ApiKey.CreateTopics, 7, 9, 'bench', {
     topics: [{ name: 'bench-topic', numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }],
     timeoutMs: 10_000,
@@ -161,6 +176,31 @@ function fixtures(b) {
           lastFetchedEpoch: -1,
           logStartOffset: -1n,
           partitionMaxBytes: MiB,
+        })),
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: '',
+  });
+  // A consumer near the log end: 16 KiB a partition, answered inline (copyTo) rather than by sendfile.
+  const smallFetchFrame = b.encodeRequest(b.ApiKey.Fetch, 12, 3, 'bench-client', {
+    replicaId: -1,
+    maxWaitMs: 500,
+    minBytes: 1,
+    maxBytes: 50 * MiB,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topic: 'bench-topic',
+        partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({
+          partition,
+          currentLeaderEpoch: -1,
+          fetchOffset: 1000n,
+          lastFetchedEpoch: -1,
+          logStartOffset: -1n,
+          partitionMaxBytes: 16 * 1024,
         })),
       },
     ],
@@ -214,6 +254,7 @@ function fixtures(b) {
     batches,
     produceFrame,
     fetchFrame,
+    smallFetchFrame,
     produceResponse,
     fetchResponse,
     chunks,
@@ -232,6 +273,26 @@ const STEPS = [
       return () => {
         let n = 0;
         for (const chunk of f.chunks) n += reader.push(chunk).length;
+        if (n !== 1) throw new Error('frame not assembled');
+      };
+    },
+  ],
+  [
+    // The plain TCP path (connection.ts): the socket reads into the reader's own buffers. The
+    // first read of a frame lands in the slab (64 KiB here), the rest straight in the frame.
+    'FrameReader, own buffers: 1 MiB produce frame, first read 64 KiB then the rest',
+    (b, f) => {
+      if (b.FrameReader.prototype.readBuffer === undefined) return null;
+      const reader = new b.FrameReader(100 * MiB);
+      return () => {
+        let n = 0;
+        for (let at = 0; at < f.produceFrame.length;) {
+          const target = reader.readBuffer();
+          const bytes = Math.min(target.length, f.produceFrame.length - at, at === 0 ? 64 * 1024 : Infinity);
+          f.produceFrame.copy(target, 0, at, at + bytes);
+          at += bytes;
+          n += reader.received(bytes).length;
+        }
         if (n !== 1) throw new Error('frame not assembled');
       };
     },
@@ -283,6 +344,21 @@ const STEPS = [
     },
   ],
   [
+    // A consumer near the log end: the active segment, in the page cache.
+    'read 128 KiB from the active segment on the event loop (readNow)',
+    (b, f, state) => {
+      const log = new b.native.SegmentLog(join(state.dir, `read-now-${b.name}`), { segmentBytes: 64 * MiB });
+      state.logs.push(log);
+      if (log.readNow === undefined) return null;
+      for (const batch of f.batches) log.append(Buffer.from(batch), b.native.validateBatches(batch), Date.now());
+      return () => {
+        const slice = log.readNow(1n, 128 * 1024, true);
+        if (!slice) throw new Error('readNow declined');
+        slice.release();
+      };
+    },
+  ],
+  [
     'encode Produce v9 response (8 partitions)',
     (b, f) => {
       const schema = b.apiSchemas.get(b.ApiKey.Produce);
@@ -311,6 +387,19 @@ const STEPS = [
 /** Whole requests through Dispatcher.dispatch: decode, handler, log, encode ([name, async make]). */
 const REQUESTS = [
   [
+    // On a worker thread in builds before readNow; in the answer's buffer (copyTo) or mapped.
+    'read 128 KiB from the active segment on a worker thread (read)',
+    async (b, f, state) => {
+      const log = new b.native.SegmentLog(join(state.dir, `read-worker-${b.name}`), { segmentBytes: 64 * MiB });
+      state.logs.push(log);
+      for (const batch of f.batches) log.append(Buffer.from(batch), b.native.validateBatches(batch), Date.now());
+      return async () => {
+        const slice = await log.read(1n, 128 * 1024, true);
+        slice.release();
+      };
+    },
+  ],
+  [
     'whole Produce v9 request, 8 x 128 KiB, acks=1 (dispatch: decode, handler, append, encode)',
     async (b, f, state) => {
       const { dispatcher, connection } = await state.broker(b);
@@ -331,6 +420,19 @@ const REQUESTS = [
         const chunks = await dispatcher.dispatch(frame, connection);
         if (chunks === null) throw new Error('no fetch response');
         // Mapped views are given back once sent, as the connection does.
+        for (const chunk of chunks) chunk.release?.();
+      };
+    },
+  ],
+  [
+    'whole Fetch v12 request, 8 partitions, 16 KiB each (small answer: records inline)',
+    async (b, f, state) => {
+      const { dispatcher, connection } = await state.broker(b);
+      for (let i = 0; i < 10; i++) await dispatcher.dispatch(f.produceFrame.subarray(4), connection);
+      const frame = f.smallFetchFrame.subarray(4);
+      return async () => {
+        const chunks = await dispatcher.dispatch(frame, connection);
+        if (chunks === null) throw new Error('no fetch response');
         for (const chunk of chunks) chunk.release?.();
       };
     },
@@ -374,7 +476,9 @@ export async function run() {
   try {
     console.log(`\nhot path, ${loaded.map((b) => b.name).join(' vs ')} (ops/s ±rme; garbage per call: JS heap + Buffer memory)`);
     for (const [step, make] of STEPS) {
-      const fns = loaded.map((b) => [b.name, make(b, fixtures(b), state)]);
+      // A step a build cannot run (an API it does not have) makes null for it.
+      const fns = loaded.map((b) => [b.name, make(b, fixtures(b), state)]).filter(([, fn]) => fn !== null);
+      if (fns.length === 0) continue;
       const garbage = new Map(fns.map(([name, fn]) => [name, typeof globalThis.gc === 'function' ? garbagePerCall(fn, 300) : { heap: Number.NaN, buffers: Number.NaN }]));
       // Rounds alternate the builds, so a busy moment of the machine falls on both alike;
       // the best round is the least disturbed one.

@@ -7,7 +7,9 @@
 // (KIP-516). An error under acks=0 closes the connection, as Kafka does, since there is no
 // response to carry it. Transactional writes are checked against the producer's ongoing
 // transaction (KIP-890 part 1): a partition not added to it answers INVALID_TXN_STATE, except
-// from v12 with transactions v2 (KIP-890 part 2), where the write adds it to the transaction.
+// from v12 with transactions v2 (KIP-890 part 2), where the write adds it to the transaction;
+// in a cluster the transaction coordinator may be another broker, asked with AddPartitionsToTxn
+// (its retriable errors answer NOT_ENOUGH_REPLICAS, as Kafka does).
 // Internal topics refuse client writes (INVALID_TOPIC_EXCEPTION), as in Kafka. Partitions
 // whose batches go through the compression workers answer once those are done; the
 // response keeps the request's order.
@@ -16,11 +18,13 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type ProduceRequest, type ProduceResponse, type ProduceResponsePartitionProduceResponse } from '../protocol/generated/index.js';
 import { CloseConnection } from '../server/dispatcher.js';
 import { type AppendResult } from '../log/partition-log.js';
-import { defineHandler, NO_RESPONSE } from './api-handler.js';
+import { type Topic } from '../log/log-manager.js';
+import { defineHandler, NO_RESPONSE, type RequestContext } from './api-handler.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource, transactionalIdResource } from '../security/security-manager.js';
 import { NotLeaderError } from '../cluster/replica-manager.js';
+import { produceVerificationError } from '../txn/transaction-verifier.js';
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage };
@@ -52,42 +56,31 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         if (topicDenied) return partitionError(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
         if (topic === undefined) return partitionError(data.index, byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
         const transactionalId = request.transactionalId;
+        let verified: number | Promise<number> = ErrorCode.NONE;
         if (transactionalId !== null && transactionalId !== undefined && Buffer.isBuffer(data.records) && data.records.length >= 61) {
           // KIP-890 part 1: a transactional write must belong to the producer's ongoing
-          // transaction on this partition; the batch header names the producer and epoch.
-          const producerId = data.records.readBigInt64BE(43);
-          const producerEpoch = data.records.readInt16BE(51);
-          let code = broker.transactions.checkProduce(transactionalId, producerId, producerEpoch, topic.name, data.index);
+          // transaction on this partition; the batch header names the producer and epoch. The
+          // transaction coordinator answers (this broker in the same turn, or another one).
           // Transactions v2 (KIP-890 part 2): a v12+ producer does not send AddPartitionsToTxn;
           // its first write to a partition adds the partition to its transaction.
-          if (code === ErrorCode.INVALID_TXN_STATE && apiVersion >= 12 && broker.features.level('transaction.version') >= 2) {
-            code =
-              broker.transactions
-                .addPartitions(transactionalId, producerId, producerEpoch, [{ topic: topic.name, partition: data.index }])
-                .values()
-                .next().value ?? ErrorCode.NONE;
-          }
-          if (code !== ErrorCode.NONE) {
-            const message = code === ErrorCode.INVALID_TXN_STATE ? `Partition ${topic.name}-${data.index} is not part of an ongoing transaction of ${transactionalId}` : null;
-            return partitionError(data.index, code === ErrorCode.PRODUCER_FENCED && apiVersion < 9 ? ErrorCode.INVALID_PRODUCER_EPOCH : code, message);
-          }
+          const producerId = data.records.readBigInt64BE(43);
+          const producerEpoch = data.records.readInt16BE(51);
+          const add = apiVersion >= 12 && broker.features.level('transaction.version') >= 2;
+          verified = broker.transactionVerifier.verify(transactionalId, producerId, producerEpoch, topic.name, data.index, add);
         }
-        if (topic.internal) return partitionError(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
-        if (broker.replicas.partition(topic.name, data.index) === undefined) return partitionError(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-        if (data.records === null || !Buffer.isBuffer(data.records)) return partitionError(data.index, ErrorCode.CORRUPT_MESSAGE, 'No records');
-        try {
-          const appended = broker.replicas.appendRecords(topic, data.index, data.records, acks, request.timeoutMs, now);
-          if (appended instanceof Promise) {
-            pending = true;
-            return appended.then(
-              (result) => partitionOk(data.index, result),
-              (error: unknown) => appendFailed(data.index, error, leaders),
-            );
-          }
-          return partitionOk(data.index, appended);
-        } catch (error) {
-          return appendFailed(data.index, error, leaders);
+        if (verified instanceof Promise) {
+          pending = true;
+          const known = topic;
+          return verified.then((code) =>
+            code === ErrorCode.NONE
+              ? appendPartition(context, known, data, acks, request.timeoutMs, now, leaders)
+              : verificationRefused(known.name, data.index, transactionalId!, code, apiVersion),
+          );
         }
+        if (verified !== ErrorCode.NONE) return verificationRefused(topic.name, data.index, transactionalId!, verified, apiVersion);
+        const result = appendPartition(context, topic, data, acks, request.timeoutMs, now, leaders);
+        if (result instanceof Promise) pending = true;
+        return result;
       });
       return { name: topicData.name ?? '', topicId: topicData.topicId ?? ZERO_UUID, partitionResponses };
     });
@@ -113,11 +106,49 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       return response;
     };
     if (!pending) return finish(responses as ProduceResponse['responses']);
-    return Promise.all(responses.map(async (topic) => ({ ...topic, partitionResponses: await Promise.all(topic.partitionResponses) }))).then(finish);
+    // acks=all waits for the followers: Kafka's RemoteTimeMs (a recompression on the worker pool counts there too).
+    const parkedAt = acks === -1 ? performance.now() : 0;
+    return Promise.all(responses.map(async (topic) => ({ ...topic, partitionResponses: await Promise.all(topic.partitionResponses) }))).then((settled) => {
+      if (acks === -1) context.remoteMs = (context.remoteMs ?? 0) + (performance.now() - parkedAt);
+      return finish(settled);
+    });
   },
 });
 
 type PartitionResult = ProduceResponsePartitionProduceResponse | Promise<ProduceResponsePartitionProduceResponse>;
+
+/** One partition's append through the replica layer (after the transaction checks). */
+function appendPartition(
+  context: RequestContext,
+  topic: Topic,
+  data: ProduceRequest['topicData'][number]['partitionData'][number],
+  acks: number,
+  timeoutMs: number,
+  now: number,
+  leaders: Set<number>,
+): PartitionResult {
+  const { broker } = context;
+  if (topic.internal) return partitionError(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
+  if (broker.replicas.partition(topic.name, data.index) === undefined) return partitionError(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+  if (data.records === null || !Buffer.isBuffer(data.records)) return partitionError(data.index, ErrorCode.CORRUPT_MESSAGE, 'No records');
+  try {
+    const appended = broker.replicas.appendRecords(topic, data.index, data.records, acks, timeoutMs, now);
+    if (appended instanceof Promise) {
+      return appended.then(
+        (result) => partitionOk(data.index, result),
+        (error: unknown) => appendFailed(data.index, error, leaders),
+      );
+    }
+    return partitionOk(data.index, appended);
+  } catch (error) {
+    return appendFailed(data.index, error, leaders);
+  }
+}
+
+function verificationRefused(topic: string, index: number, transactionalId: string, code: number, apiVersion: number): ProduceResponsePartitionProduceResponse {
+  const message = code === ErrorCode.INVALID_TXN_STATE ? `Partition ${topic}-${index} is not part of an ongoing transaction of ${transactionalId}` : null;
+  return partitionError(index, produceVerificationError(code, apiVersion), message);
+}
 
 function partitionOk(index: number, appended: AppendResult): ProduceResponsePartitionProduceResponse {
   return {

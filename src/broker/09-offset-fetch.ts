@@ -3,7 +3,10 @@
 // From v9 a member of a KIP-848 consumer group sends its member ID and epoch: an unknown
 // member or a stale epoch answers UNKNOWN_MEMBER_ID / STALE_MEMBER_EPOCH for the group.
 // Topics by ID from v10. requireStable (v7+) answers UNSTABLE_OFFSET_COMMIT while offsets
-// committed in an open transaction are pending for the group.
+// committed in an open transaction are pending for the group. Only the group's coordinator
+// answers: elsewhere NOT_COORDINATOR (COORDINATOR_LOAD_IN_PROGRESS while its partition of
+// __consumer_offsets loads), on the group from v8, at the top from v2, and on every asked
+// partition in v1, which has no top-level error (Kafka's OffsetFetchRequest.getErrorResponse).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/index.js';
@@ -76,6 +79,12 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
     if (apiVersion < 8) {
       if (groupDenied(request.groupId ?? '')) return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
       const topics = request.topics === null || request.topics === undefined ? null : request.topics;
+      const coordinator = broker.groups.coordinatorError(request.groupId ?? '');
+      if (coordinator !== ErrorCode.NONE) {
+        const partitions = (topic: { name: string; partitionIndexes: number[] }) =>
+          topic.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: coordinator }));
+        return { throttleTimeMs: 0, topics: apiVersion < 2 ? (topics ?? []).map((topic) => ({ name: topic.name, partitions: partitions(topic) })) : [], errorCode: coordinator };
+      }
       return { throttleTimeMs: 0, topics: fetchGroup({ ...context, requireStable: request.requireStable ?? false }, request.groupId ?? '', topics), errorCode: ErrorCode.NONE };
     }
     const byId = apiVersion >= 10;
@@ -83,6 +92,8 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
       throttleTimeMs: 0,
       groups: (request.groups ?? []).map((group) => {
         if (groupDenied(group.groupId)) return { groupId: group.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+        const coordinator = broker.groups.coordinatorError(group.groupId);
+        if (coordinator !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: coordinator };
         const streamsGroup = broker.groups.streams.group(group.groupId);
         const validation =
           streamsGroup === undefined
@@ -93,7 +104,7 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
           group.topics === null
             ? null
             : group.topics.map((t) => ({
-                name: byId ? (broker.logs.topicById(t.topicId ?? ZERO_UUID)?.name ?? '') : (t.name ?? ''),
+                name: byId ? (broker.replicas.metadata.topicInfoById(t.topicId ?? ZERO_UUID)?.name ?? '') : (t.name ?? ''),
                 topicId: t.topicId ?? ZERO_UUID,
                 partitionIndexes: t.partitionIndexes,
               }));
@@ -102,7 +113,7 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
           groupId: group.groupId,
           topics: topics.map((t, i) => ({
             name: t.name,
-            topicId: wanted?.[i]?.topicId ?? broker.logs.topic(t.name)?.id ?? ZERO_UUID,
+            topicId: wanted?.[i]?.topicId ?? broker.replicas.metadata.topicInfo(t.name)?.id ?? ZERO_UUID,
             partitions: t.partitions.map((p) => (byId && t.name === '' ? { ...p, errorCode: ErrorCode.UNKNOWN_TOPIC_ID } : p)),
           })),
           errorCode: ErrorCode.NONE,

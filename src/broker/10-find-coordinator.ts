@@ -1,7 +1,8 @@
 // FindCoordinator, v0-6 (batched keys from v4): a group's or transactional ID's coordinator
 // is the leader of the key's partition of __consumer_offsets / __transaction_state (by the
-// key's Java hash, as Kafka places them); before that topic exists, and on a single node,
-// this node. A partition without a live leader answers COORDINATOR_NOT_AVAILABLE. The
+// key's Java hash, as Kafka places them), whose coordinator loads the key's state when it
+// becomes that leader; a single node coordinates every key. Before the topic exists, and for
+// a partition without a live leader, the answer is COORDINATOR_NOT_AVAILABLE. The
 // endpoint is the one of the listener the request came in on. DESCRIBE on the group or
 // transactional ID is required (GROUP_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED). Share-partition
 // keys (type 2, which Kafka brokers use to find the share coordinator) are refused: the
@@ -28,9 +29,13 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
     const listener = context.connection.security.listener.name;
     const keyType = request.keyType ?? GROUP;
     const coordinatorOf = (key: string): number => {
-      const internal = broker.logs.topic(keyType === GROUP ? OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC);
-      if (internal === undefined || internal.partitions.length === 0) return broker.nodeId;
-      return broker.replicas.describePartition(internal.name, partitionForKey(key, internal.partitions.length))?.leader ?? -1;
+      // A single node coordinates everything (its internal topics are created on first use).
+      if (!broker.replicas.clustered) return broker.nodeId;
+      const name = keyType === GROUP ? OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
+      const internal = broker.replicas.store.topic(name);
+      // Not created yet (a cluster on etcd waits for offsets.topic.replication.factor brokers).
+      if (internal === undefined || internal.replicas.length === 0) return -1;
+      return broker.replicas.describePartition(name, partitionForKey(key, internal.replicas.length))?.leader ?? -1;
     };
     const answer = (key: string) => {
       const supported = keyType === GROUP || keyType === TRANSACTION;
@@ -40,9 +45,11 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
       let errorCode: number = !supported ? ErrorCode.INVALID_REQUEST : !authorized ? deniedCode : key === '' && keyType === GROUP ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
       const nodeId = errorCode === ErrorCode.NONE ? coordinatorOf(key) : -1;
       const endpoint =
-        nodeId === broker.nodeId
-          ? (broker.advertised.find((candidate) => candidate.listener === listener) ?? broker.advertised[0] ?? broker.replicas.metadata.endpoint(nodeId, listener))
-          : broker.replicas.metadata.endpoint(nodeId, listener);
+        nodeId < 0
+          ? undefined
+          : nodeId === broker.nodeId
+            ? (broker.advertised.find((candidate) => candidate.listener === listener) ?? broker.advertised[0] ?? broker.replicas.metadata.endpoint(nodeId, listener))
+            : broker.replicas.metadata.endpoint(nodeId, listener);
       if (errorCode === ErrorCode.NONE && endpoint === undefined) errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       const ok = errorCode === ErrorCode.NONE;
       return {

@@ -11,13 +11,18 @@ export const leaveGroupHandler = defineHandler<LeaveGroupRequest, LeaveGroupResp
   apiKey: 13,
   minVersion: 0,
   maxVersion: 5,
-  handle(request, context) {
+  async handle(request, context) {
     if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
+    // Only the group's coordinator answers, once what the leave wrote is replicated.
+    const coordinator = context.broker.groups.coordinatorError(request.groupId);
+    if (coordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: coordinator, members: [] };
     const batched = context.apiVersion >= 3;
     const leaving = batched
       ? (request.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null }))
       : [{ memberId: request.memberId ?? '', groupInstanceId: null }];
     const result = context.broker.groups.leaveGroup(request.groupId, leaving);
+    const written = await context.broker.groups.committed(request.groupId);
+    if (written !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: written, members: [] };
     if (!batched) return { throttleTimeMs: 0, errorCode: result.errorCode, members: [] };
     return {
       throttleTimeMs: 0,

@@ -14,6 +14,10 @@ export const syncGroupHandler = defineHandler<SyncGroupRequest, SyncGroupRespons
     if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     }
+    // Only the group's coordinator answers, once the group's assignment is replicated (Kafka
+    // answers SyncGroup after storing the group).
+    const coordinator = context.broker.groups.coordinatorError(request.groupId);
+    if (coordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: coordinator, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     const result = await context.broker.groups.syncGroup({
       groupId: request.groupId,
       generationId: request.generationId,
@@ -23,6 +27,8 @@ export const syncGroupHandler = defineHandler<SyncGroupRequest, SyncGroupRespons
       protocolName: request.protocolName ?? null,
       assignments: request.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
     });
+    const written = result.errorCode === ErrorCode.NONE ? await context.broker.groups.committed(request.groupId) : ErrorCode.NONE;
+    if (written !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: written, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     return {
       throttleTimeMs: 0,
       errorCode: result.errorCode,

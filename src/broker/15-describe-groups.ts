@@ -32,6 +32,10 @@ export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, Descri
             authorizedOperations: NO_OPERATIONS,
           };
         }
+        const coordinator = context.broker.groups.coordinatorError(groupId);
+        if (coordinator !== ErrorCode.NONE) {
+          return { errorCode: coordinator, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: NO_OPERATIONS };
+        }
         const description = context.broker.groups.describeGroup(groupId);
         if (description === undefined || description.groupType !== 'classic') {
           const message = description === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a classic group.`;

@@ -12,6 +12,9 @@ export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResp
   minVersion: 0,
   maxVersion: 5,
   handle(request, context) {
+    // Each broker lists the groups it coordinates (admin clients ask every broker); while a
+    // partition of __consumer_offsets loads, Kafka answers COORDINATOR_LOAD_IN_PROGRESS.
+    if (context.broker.groups.loading) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groups: [] };
     const states = new Set((request.statesFilter ?? []).map((state) => state.toLowerCase()));
     const types = new Set((request.typesFilter ?? []).map((type) => type.toLowerCase()));
     const shareGroups = context.broker.shares.listGroups().map((group) => ({ ...group, protocolType: 'share', groupType: 'share' as const }));

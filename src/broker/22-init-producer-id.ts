@@ -2,7 +2,9 @@
 // transactional ID: a fresh producer ID with epoch 0 (as in Kafka, even when the request names
 // its previous ID). With one: the transaction coordinator's ID and a bumped epoch, which
 // fences older instances and aborts what they left open; KIP-360 lets a producer that names
-// its current ID and epoch recover by bumping it.
+// its current ID and epoch recover by bumping it. Only the transactional ID's coordinator
+// answers (NOT_COORDINATOR elsewhere, COORDINATOR_LOAD_IN_PROGRESS while it loads), once the
+// new epoch is replicated; while an abort it started is completing, CONCURRENT_TRANSACTIONS.
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type InitProducerIdRequest, type InitProducerIdResponse } from '../protocol/generated/index.js';
@@ -14,7 +16,7 @@ export const initProducerIdHandler = defineHandler<InitProducerIdRequest, InitPr
   apiKey: 22,
   minVersion: 0,
   maxVersion: 5,
-  handle(request, context) {
+  async handle(request, context) {
     const { broker } = context;
     if (request.transactionalId === null || request.transactionalId === undefined) {
       // KIP-679: an idempotent producer needs IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
@@ -33,7 +35,7 @@ export const initProducerIdHandler = defineHandler<InitProducerIdRequest, InitPr
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
     }
     try {
-      const { producerId, producerEpoch } = broker.transactions.initProducerId(
+      const { producerId, producerEpoch } = await broker.transactions.initProducerId(
         request.transactionalId,
         request.transactionTimeoutMs,
         request.producerId ?? -1n,

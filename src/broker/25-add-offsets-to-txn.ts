@@ -12,7 +12,7 @@ export const addOffsetsToTxnHandler = defineHandler<AddOffsetsToTxnRequest, AddO
   apiKey: 25,
   minVersion: 0,
   maxVersion: 4,
-  handle(request, context) {
+  async handle(request, context) {
     const { broker } = context;
     if (!context.authorize(AclOperation.WRITE, transactionalIdResource(request.transactionalId)))
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
@@ -20,7 +20,7 @@ export const addOffsetsToTxnHandler = defineHandler<AddOffsetsToTxnRequest, AddO
     if (request.groupId === '') return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
     try {
       const { topic, partition } = broker.groups.offsetsTopicPartition(request.groupId);
-      const codes = broker.transactions.addPartitions(request.transactionalId, request.producerId, request.producerEpoch, [{ topic, partition }]);
+      const codes = await broker.transactions.addPartitions(request.transactionalId, request.producerId, request.producerEpoch, [{ topic, partition }]);
       return { throttleTimeMs: 0, errorCode: forVersion([...codes.values()][0] ?? ErrorCode.NONE, context.apiVersion) };
     } catch (error) {
       if (error instanceof KafkaError) return { throttleTimeMs: 0, errorCode: forVersion(error.kafkaCode, context.apiVersion) };

@@ -13,17 +13,22 @@ export const deleteGroupsHandler = defineHandler<DeleteGroupsRequest, DeleteGrou
   apiKey: 42,
   minVersion: 0,
   maxVersion: 2,
-  handle(request, context) {
-    return {
-      throttleTimeMs: 0,
-      results: request.groupsNames.map((groupId) => ({
-        groupId,
-        errorCode: !context.authorize(AclOperation.DELETE, groupResource(groupId))
-          ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+  async handle(request, context) {
+    const { groups } = context.broker;
+    const results = request.groupsNames.map((groupId) => ({
+      groupId,
+      errorCode: !context.authorize(AclOperation.DELETE, groupResource(groupId))
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : groups.coordinatorError(groupId) !== ErrorCode.NONE
+          ? groups.coordinatorError(groupId)
           : context.broker.shares.group(groupId) !== undefined
             ? context.broker.shares.deleteGroup(groupId, context.broker.now())
-            : context.broker.groups.deleteGroup(groupId),
-      })),
-    };
+            : groups.deleteGroup(groupId),
+    }));
+    // Answered once the tombstones reached the in-sync replicas.
+    for (const result of results) {
+      if (result.errorCode === ErrorCode.NONE) result.errorCode = await groups.committed(result.groupId);
+    }
+    return { throttleTimeMs: 0, results };
   },
 });

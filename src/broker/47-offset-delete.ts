@@ -13,9 +13,11 @@ export const offsetDeleteHandler = defineHandler<OffsetDeleteRequest, OffsetDele
   apiKey: 47,
   minVersion: 0,
   maxVersion: 0,
-  handle(request, context) {
+  async handle(request, context) {
     const { groups } = context.broker;
     if (!context.authorize(AclOperation.DELETE, groupResource(request.groupId))) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    const coordinator = groups.coordinatorError(request.groupId);
+    if (coordinator !== ErrorCode.NONE) return { errorCode: coordinator, throttleTimeMs: 0, topics: [] };
     const group = groups.describeGroup(request.groupId);
     if (group === undefined && groups.allCommittedOffsets(request.groupId).size === 0) {
       return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] };
@@ -37,6 +39,8 @@ export const offsetDeleteHandler = defineHandler<OffsetDeleteRequest, OffsetDele
     }
     const wanted = request.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
     const codes = groups.deleteOffsets(request.groupId, wanted, subscribed);
+    const written = await groups.committed(request.groupId);
+    if (written !== ErrorCode.NONE) return { errorCode: written, throttleTimeMs: 0, topics: [] };
     let next = 0;
     return {
       errorCode: ErrorCode.NONE,

@@ -1,5 +1,6 @@
 // DescribeTransactions, v0: state, timeout, start time, producer and partitions of each
-// transactional ID; unknown IDs answer TRANSACTIONAL_ID_NOT_FOUND.
+// transactional ID; unknown IDs answer TRANSACTIONAL_ID_NOT_FOUND; IDs another broker
+// coordinates NOT_COORDINATOR (COORDINATOR_LOAD_IN_PROGRESS while this one loads them).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type DescribeTransactionsRequest, type DescribeTransactionsResponse } from '../protocol/generated/index.js';
@@ -28,9 +29,10 @@ export const describeTransactionsHandler = defineHandler<DescribeTransactionsReq
             topics: [],
           };
         }
-        if (metadata === undefined) {
+        const coordinator = context.broker.transactions.coordinatorError(transactionalId);
+        if (metadata === undefined || coordinator !== ErrorCode.NONE) {
           return {
-            errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            errorCode: coordinator !== ErrorCode.NONE ? coordinator : ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
             transactionalId,
             transactionState: '',
             transactionTimeoutMs: 0,

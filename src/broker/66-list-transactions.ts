@@ -25,6 +25,9 @@ export const listTransactionsHandler = defineHandler<ListTransactionsRequest, Li
         return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION, unknownStateFilters, transactionStates: [] };
       }
     }
+    // Each broker lists the transactional IDs it coordinates (admin clients ask every broker);
+    // while a partition of __transaction_state loads, Kafka answers COORDINATOR_LOAD_IN_PROGRESS.
+    if (context.broker.transactions.loading) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, unknownStateFilters, transactionStates: [] };
     const now = Date.now();
     const duration = request.durationFilter ?? -1n;
     const transactionStates = [...context.broker.transactions.all()]

@@ -24,6 +24,10 @@ export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbea
     if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     }
+    // Only the group's coordinator answers (NOT_COORDINATOR elsewhere, COORDINATOR_LOAD_IN_PROGRESS while it loads).
+    const coordinator = request.groupId === '' ? ErrorCode.NONE : context.broker.groups.coordinatorError(request.groupId);
+    if (coordinator !== ErrorCode.NONE)
+      return { throttleTimeMs: 0, errorCode: coordinator, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     if (context.broker.features.level('group.version') < 1) {
       return {
         throttleTimeMs: 0,
@@ -50,14 +54,20 @@ export const consumerGroupHeartbeatHandler = defineHandler<ConsumerGroupHeartbea
       clientId: context.clientId ?? '',
       clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
     });
-    return {
-      throttleTimeMs: 0,
-      errorCode: result.errorCode,
-      errorMessage: result.errorMessage,
-      memberId: result.memberId,
-      memberEpoch: result.memberEpoch,
-      heartbeatIntervalMs: result.heartbeatIntervalMs,
-      assignment: result.assignment === null ? null : { topicPartitions: result.assignment },
-    };
+    const response = (written: number): ConsumerGroupHeartbeatResponse =>
+      written !== ErrorCode.NONE
+        ? { throttleTimeMs: 0, errorCode: written, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null }
+        : {
+            throttleTimeMs: 0,
+            errorCode: result.errorCode,
+            errorMessage: result.errorMessage,
+            memberId: result.memberId,
+            memberEpoch: result.memberEpoch,
+            heartbeatIntervalMs: result.heartbeatIntervalMs,
+            assignment: result.assignment === null ? null : { topicPartitions: result.assignment },
+          };
+    // Answered once the records the heartbeat wrote reached the in-sync replicas (at once on a single node).
+    const written = result.errorCode === ErrorCode.NONE ? context.broker.groups.committed(request.groupId) : ErrorCode.NONE;
+    return typeof written === 'number' ? response(written) : written.then(response);
   },
 });

@@ -35,6 +35,8 @@ export const consumerGroupDescribeHandler = defineHandler<ConsumerGroupDescribeR
       groups: request.groupIds.map((groupId) => {
         if (groupId.trim() === '') return failed(groupId, ErrorCode.INVALID_GROUP_ID, 'The group id is empty.');
         if (!context.authorize(AclOperation.DESCRIBE, groupResource(groupId))) return failed(groupId, ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
+        const coordinator = context.broker.groups.coordinatorError(groupId);
+        if (coordinator !== ErrorCode.NONE) return failed(groupId, coordinator, null);
         const { errorCode, errorMessage, description } = context.broker.groups.consumer.describe(groupId);
         if (description === null) return failed(groupId, errorCode, errorMessage);
         return {

@@ -26,6 +26,11 @@ export const shareGroupHeartbeatHandler = defineHandler<ShareGroupHeartbeatReque
         assignment: null,
       };
     }
+    // Share groups are kept by the group coordinator of their ID: NOT_COORDINATOR elsewhere.
+    const coordinator = request.groupId.trim() === '' ? ErrorCode.NONE : context.broker.groups.coordinatorError(request.groupId);
+    if (coordinator !== ErrorCode.NONE) {
+      return { throttleTimeMs: 0, errorCode: coordinator, errorMessage: null, memberId: request.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    }
     const result = context.broker.shares.heartbeat(
       {
         groupId: request.groupId,

@@ -30,6 +30,8 @@ export const shareGroupDescribeHandler = defineHandler<ShareGroupDescribeRequest
       throttleTimeMs: 0,
       groups: request.groupIds.map((groupId) => {
         if (groupId.trim() === '') return failed(groupId, ErrorCode.INVALID_GROUP_ID, 'The group id is empty.');
+        const coordinator = broker.groups.coordinatorError(groupId);
+        if (coordinator !== ErrorCode.NONE) return failed(groupId, coordinator, `This broker does not coordinate group ${groupId}.`);
         const group = broker.shares.group(groupId);
         if (group === undefined) {
           const message = broker.shares.otherGroupExists(groupId) ? `Group ${groupId} is not a share group.` : `Group ${groupId} not found.`;

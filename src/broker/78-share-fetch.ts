@@ -123,7 +123,9 @@ function waitForRecords(context: RequestContext, groupId: string, targets: reado
       const state = broker.shares.existingPartition(groupId, target.topicId, target.partition);
       if (state !== undefined) unsubscribes.push(state.onAvailable(done));
     }
-    void context.connection.closed.then(done);
+    // onStop rather than closed.then(): the latter keeps a reaction per long poll alive for the connection's life.
+    if (context.connection.onStop !== undefined) unsubscribes.push(context.connection.onStop(done));
+    else void context.connection.closed.then(done);
   });
 }
 

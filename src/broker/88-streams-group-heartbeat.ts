@@ -37,6 +37,9 @@ export const streamsGroupHeartbeatHandler = defineHandler<StreamsGroupHeartbeatR
     });
     if (!context.authorize(AclOperation.READ, groupResource(request.groupId))) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
     if (context.broker.features.level('streams.version') < 1) return refuse(ErrorCode.UNSUPPORTED_VERSION, 'The streams group protocol is disabled (streams.version < 1)');
+    // Only the group's coordinator answers (NOT_COORDINATOR elsewhere, COORDINATOR_LOAD_IN_PROGRESS while it loads).
+    const coordinator = request.groupId === '' ? ErrorCode.NONE : context.broker.groups.coordinatorError(request.groupId);
+    if (coordinator !== ErrorCode.NONE) return refuse(coordinator, null);
     return context.broker.groups.streams.heartbeat({
       ...request,
       clientId: context.clientId ?? '',

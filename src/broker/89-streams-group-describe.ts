@@ -33,6 +33,8 @@ export const streamsGroupDescribeHandler = defineHandler<StreamsGroupDescribeReq
       groups: request.groupIds.map((groupId) => {
         if (groupId.trim() === '') return failed(groupId, ErrorCode.INVALID_GROUP_ID, 'The group id is empty.');
         if (!context.authorize(AclOperation.DESCRIBE, groupResource(groupId))) return failed(groupId, ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
+        const coordinator = context.broker.groups.coordinatorError(groupId);
+        if (coordinator !== ErrorCode.NONE) return failed(groupId, coordinator, null);
         return context.broker.groups.streams.describe(groupId);
       }),
     };

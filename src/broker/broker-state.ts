@@ -6,8 +6,11 @@ import { type Logger } from '../logger.js';
 import { type LogManager } from '../log/log-manager.js';
 import { GroupCoordinator } from '../group/group-coordinator.js';
 import { OFFSETS_TOPIC } from '../group/offsets-log.js';
-import { TransactionCoordinator, type MarkerWriter } from '../txn/transaction-coordinator.js';
+import { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import { TransactionLog } from '../txn/transaction-log.js';
+import { TransactionMarkerChannel } from '../txn/transaction-marker-channel.js';
+import { TransactionVerifier } from '../txn/transaction-verifier.js';
+import { InterBrokerClient } from '../cluster/inter-broker-client.js';
 import { Features } from './features.js';
 import { GroupConfigs } from '../group/group-configs.js';
 import { BrokerLoggers } from './broker-loggers.js';
@@ -33,6 +36,12 @@ export class BrokerState {
   readonly producerIds: ProducerIdManager;
   readonly groups: GroupCoordinator;
   readonly transactions: TransactionCoordinator;
+  /** Transaction markers to the partitions' leaders (local appends, or WriteTxnMarkers). */
+  readonly markers: TransactionMarkerChannel;
+  /** KIP-890 verification of transactional writes with their coordinator, wherever it is. */
+  readonly transactionVerifier: TransactionVerifier;
+  /** Requests to the other brokers of the cluster (WriteTxnMarkers, AddPartitionsToTxn). */
+  readonly interBroker = new InterBrokerClient();
   /** Supported and finalised feature levels (KIP-584). */
   readonly features: Features;
   /** Per-group config overrides (the GROUP config resource). */
@@ -69,7 +78,7 @@ export class BrokerState {
     this.loggers = new BrokerLoggers(logger);
     this.clientMetrics = new ClientMetricsConfigs(config.dataDir, logger);
     this.telemetry = new ClientTelemetry(this.clientMetrics, logger);
-    this.groups = new GroupCoordinator(logs, config, logger);
+    this.groups = new GroupCoordinator(logs, replicas, config, logger);
     this.groups.consumer.groupConfigs = this.groupConfigs;
     this.groups.streams.groupConfigs = this.groupConfigs;
     // Streams groups create their changelog and repartition topics as CreateTopics would.
@@ -83,21 +92,19 @@ export class BrokerState {
         }
       }
     };
-    const markers: MarkerWriter = {
-      partitionExists: (topic, partition) => replicas.partition(topic, partition) !== undefined,
-      writeMarker: (topic, partition, producerId, producerEpoch, commit) => {
-        // Markers reach only the partitions this broker leads (WriteTxnMarkers to other leaders is still to come).
-        replicas.partition(topic, partition)?.log.appendMarker(producerId, producerEpoch, commit, this.now());
-        // Offsets committed in the transaction follow its outcome.
-        if (topic === OFFSETS_TOPIC) this.groups.completeTransaction(producerId, commit);
-      },
-    };
     this.shares = new ShareCoordinator(logs, config, logger);
     this.shares.groupConfigs = (groupId) => this.groupConfigs.get(groupId);
     // Share groups share the group ID space with classic and consumer groups.
     this.shares.otherGroupExists = (groupId) => this.groups.listGroups().some((group) => group.groupId === groupId);
     this.groups.isShareGroup = (groupId) => this.shares.group(groupId) !== undefined;
-    this.transactions = new TransactionCoordinator(new TransactionLog(logs, config), markers, this.producerIds, config, logger);
+    this.groups.unloadShareGroups = (inShard) => this.shares.unloadGroups(inShard);
+    this.markers = new TransactionMarkerChannel(replicas, this.interBroker, config, logger, (topic, partition, producerId, commit) => {
+      // Offsets committed in the transaction follow its outcome.
+      if (topic === OFFSETS_TOPIC) this.groups.completeTransaction(producerId, commit);
+      this.transactionVerifier.markerWritten(topic, partition, producerId);
+    });
+    this.transactions = new TransactionCoordinator(new TransactionLog(replicas, logs, config), this.markers, this.producerIds, replicas, config, logger);
+    this.transactionVerifier = new TransactionVerifier(this.transactions, replicas, this.interBroker, config, logger);
   }
 
   get nodeId(): number {

@@ -24,6 +24,7 @@ import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.js';
 import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn.js';
 import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.js';
 import { endTxnHandler } from './26-end-txn.js';
+import { writeTxnMarkersHandler } from './27-write-txn-markers.js';
 import { txnOffsetCommitHandler } from './28-txn-offset-commit.js';
 import { describeAclsHandler } from './29-describe-acls.js';
 import { createAclsHandler } from './30-create-acls.js';
@@ -89,6 +90,7 @@ export const handlers: readonly ApiHandler[] = [
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,
   endTxnHandler,
+  writeTxnMarkersHandler,
   txnOffsetCommitHandler,
   describeAclsHandler,
   createAclsHandler,

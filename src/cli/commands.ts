@@ -1,72 +1,30 @@
-// `spate topics|produce|consume|groups`: Kafka's command-line tools (kafka-topics.sh,
-// kafka-console-producer.sh, kafka-console-consumer.sh, kafka-consumer-groups.sh) in one
-// command, over the project's own protocol layer, against Spate or any Kafka broker.
-// `--json` prints machine-readable output (consume: one JSON object per line).
+// `spate topics|produce|consume|groups|configs|cluster`: Kafka's command-line tools
+// (kafka-topics.sh, kafka-console-producer.sh, kafka-console-consumer.sh,
+// kafka-consumer-groups.sh, kafka-configs.sh) in one command, over the project's own protocol
+// layer, against Spate or any Kafka broker. `--json` prints machine-readable output (consume:
+// one JSON object per line); `--command-config FILE` reads a Kafka client properties file
+// (TLS, SASL). This file: the dispatch, produce, consume and cluster; topics and configs are in
+// topic-commands.ts, groups in group-commands.ts.
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { decodeDataRecords, loadRecordCodecs } from '../http/websocket-streams.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { partitionForKey } from '../http/partitioner.js';
-import {
-  type CreateTopicsResponse,
-  type DeleteGroupsResponse,
-  type DeleteTopicsResponse,
-  type DescribeConfigsResponse,
-  type DescribeGroupsResponse,
-  type FetchResponse,
-  type FindCoordinatorResponse,
-  type ListGroupsResponse,
-  type ListOffsetsResponse,
-  type MetadataResponse,
-  type OffsetCommitResponse,
-  type OffsetFetchResponse,
-  type ProduceResponse,
-} from '../protocol/generated/index.js';
+import { type FetchResponse, type OffsetCommitResponse, type ProduceResponse } from '../protocol/generated/index.js';
 import { encodeRecordBatch, type RecordInput } from '../protocol/record-batch.js';
-import { KafkaClient, KafkaCommandError } from './kafka-client.js';
+import { readCommandConfig } from './command-config.js';
+import { check, type CommandOptions, committedOffsets, coordinator, integer, keyValues, listOffset, partitionsOf, required, table, text, toJsonLine } from './command-support.js';
+import { groups } from './group-commands.js';
+import { KafkaClient } from './kafka-client.js';
+import { ProgressBar } from './progress.js';
+import { configs, topics } from './topic-commands.js';
 
-export interface CommandOptions {
-  readonly bootstrap: string;
-  readonly json: boolean;
-  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
-  readonly out: (line: string) => void;
-  readonly input: NodeJS.ReadableStream;
-}
-
-const text = (options: CommandOptions, name: string): string | undefined => {
-  const value = options.values[name];
-  return typeof value === 'string' ? value : undefined;
-};
-const required = (options: CommandOptions, name: string): string => {
-  const value = text(options, name);
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-};
-const integer = (options: CommandOptions, name: string, fallback: number): number => {
-  const value = text(options, name);
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number)) throw new Error(`--${name} must be an integer, got '${value}'`);
-  return number;
-};
-const check = (errorCode: number, message: string | null | undefined, what: string) => {
-  if (errorCode !== 0) throw new KafkaCommandError(errorCode, message ?? what);
-};
-const toJsonLine = (value: unknown) => JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? Number(item) : item));
-
-/** Left-aligned columns, as Kafka's tools print them. */
-function table(rows: Array<Record<string, unknown>>, columns: string[]): string[] {
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column] ?? '-').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, index) => cell.padEnd(widths[index]!))
-      .join('  ')
-      .trimEnd();
-  return [line(columns.map((column) => column.toUpperCase())), ...rows.map((row) => line(columns.map((column) => String(row[column] ?? '-'))))];
-}
+export { type CommandOptions } from './command-support.js';
 
 export async function runCommand(command: string, sub: string | undefined, options: CommandOptions): Promise<number> {
-  const client = await KafkaClient.connect(options.bootstrap);
+  const commandConfig = text(options, 'command-config');
+  const security = commandConfig === undefined ? {} : readCommandConfig(commandConfig);
+  const client = await KafkaClient.connect(options.bootstrap, 10_000, security);
   try {
     switch (command) {
       case 'topics':
@@ -89,118 +47,56 @@ export async function runCommand(command: string, sub: string | undefined, optio
   }
 }
 
-async function topics(client: KafkaClient, sub: string | undefined, options: CommandOptions): Promise<number> {
-  switch (sub) {
-    case 'list': {
-      const metadata = await client.metadata(null);
-      const names = metadata.topics
-        .map((topic) => topic.name ?? '')
-        .filter((name) => name !== '')
-        .sort();
-      if (options.json) options.out(toJsonLine(names));
-      else for (const name of names) options.out(name);
-      return 0;
-    }
-    case 'describe': {
-      const wanted = text(options, 'topic');
-      const metadata = await client.metadata(wanted === undefined ? null : [wanted]);
-      const described = metadata.topics.map((topic) => {
-        check(topic.errorCode, null, `topic ${topic.name ?? ''}`);
-        return {
-          topic: topic.name,
-          topicId: topic.topicId === undefined ? null : topic.topicId.toString('base64url'),
-          internal: topic.isInternal ?? false,
-          partitions: topic.partitions.map((partition) => ({
-            partition: partition.partitionIndex,
-            leader: partition.leaderId,
-            replicas: partition.replicaNodes,
-            isr: partition.isrNodes,
-          })),
-        };
-      });
-      if (options.json) options.out(toJsonLine(described));
-      else {
-        for (const topic of described) {
-          options.out(`Topic: ${topic.topic}\tTopicId: ${topic.topicId}\tPartitionCount: ${topic.partitions.length}`);
-          for (const partition of topic.partitions) {
-            options.out(
-              `\tTopic: ${topic.topic}\tPartition: ${partition.partition}\tLeader: ${partition.leader}\tReplicas: ${partition.replicas.join(',')}\tIsr: ${partition.isr.join(',')}`,
-            );
-          }
-        }
-      }
-      return 0;
-    }
-    case 'create': {
-      const name = required(options, 'topic');
-      const configs = ((options.values['config'] as string[] | undefined) ?? []).map((item) => {
-        const equals = item.indexOf('=');
-        if (equals <= 0) throw new Error(`--config expects key=value, got '${item}'`);
-        return { name: item.slice(0, equals), value: item.slice(equals + 1) };
-      });
-      const response = await client.request<CreateTopicsResponse>(19, 7, {
-        topics: [{ name, numPartitions: integer(options, 'partitions', -1), replicationFactor: integer(options, 'replication-factor', -1), assignments: [], configs }],
-        timeoutMs: 30_000,
-        validateOnly: false,
-      });
-      const result = response.topics[0]!;
-      check(result.errorCode, result.errorMessage, `create ${name}`);
-      if (options.json) options.out(toJsonLine({ topic: name, partitions: result.numPartitions, replicationFactor: result.replicationFactor }));
-      else options.out(`Created topic ${name}.`);
-      return 0;
-    }
-    case 'delete': {
-      const name = required(options, 'topic');
-      const response = await client.request<DeleteTopicsResponse>(20, 6, { topics: [{ name, topicId: Buffer.alloc(16) }], topicNames: [name], timeoutMs: 30_000 });
-      const result = response.responses[0]!;
-      check(result.errorCode, result.errorMessage, `delete ${name}`);
-      if (options.json) options.out(toJsonLine({ topic: name, deleted: true }));
-      else options.out(`Deleted topic ${name}.`);
-      return 0;
-    }
-    default:
-      throw new Error(`spate topics: expected list, describe, create or delete, got '${sub ?? ''}'`);
-  }
-}
-
-async function partitionsOf(client: KafkaClient, topic: string): Promise<MetadataResponse['topics'][number]['partitions']> {
-  const metadata = await client.metadata([topic]);
-  const found = metadata.topics[0];
-  if (found === undefined) throw new Error(`No metadata for ${topic}`);
-  check(found.errorCode, null, `topic ${topic}`);
-  return [...found.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
-}
-
-/** Lines from stdin or --file: `value`, or `key<sep>value` with --key-separator. */
+/**
+ * Lines from stdin or --file: `value`, or `key<sep>value` with --key-separator; at most
+ * --rate records a second; a progress bar (bytes of the file) on a terminal.
+ */
 async function produce(client: KafkaClient, options: CommandOptions): Promise<number> {
   const topic = required(options, 'topic');
   const separator = text(options, 'key-separator');
   const file = text(options, 'file');
-  const headers = ((options.values['header'] as string[] | undefined) ?? []).map((item) => {
-    const equals = item.indexOf('=');
-    if (equals <= 0) throw new Error(`--header expects key=value, got '${item}'`);
-    return { key: item.slice(0, equals), value: item.slice(equals + 1) };
-  });
+  const headers = keyValues(options, 'header');
   const acks = integer(options, 'acks', -1);
+  const rate = text(options, 'rate') === undefined ? undefined : Number(text(options, 'rate'));
+  if (rate !== undefined && !(rate > 0)) throw new Error(`--rate must be a positive number of records a second, got '${text(options, 'rate')}'`);
   const fixedPartition = text(options, 'partition') === undefined ? undefined : integer(options, 'partition', 0);
   const partitions = await partitionsOf(client, topic);
-  const lines = createInterface({ input: file === undefined ? options.input : createReadStream(file), crlfDelay: Infinity });
+  const input: NodeJS.ReadableStream = file === undefined ? options.input : createReadStream(file);
+  const progress = new ProgressBar(
+    `Producing ${file ?? 'stdin'}`,
+    file === undefined ? 0 : statSync(file).size,
+    'bytes',
+    file === undefined ? { write: () => true } : options.progress,
+  );
+  let bytesRead = 0;
+  input.on('data', (chunk: Buffer | string) => {
+    bytesRead += chunk.length;
+    progress.update(bytesRead);
+  });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let roundRobin = 0;
   let count = 0;
+  const started = performance.now();
+  // Paced runs send small batches (a tenth of a second's records) so the rate holds within the second.
+  const batchSize = rate === undefined ? 500 : Math.max(1, Math.min(500, Math.floor(rate / 10)));
   const pending = new Map<number, RecordInput[]>();
   const flush = async () => {
     for (const [partition, records] of pending) {
       const leader = partitions[partition]!.leaderId;
-      const response = await client.requestTo<ProduceResponse>(leader, 0, 9, {
+      const request = {
         transactionalId: null,
         acks,
         timeoutMs: 30_000,
         topicData: [{ name: topic, partitionData: [{ index: partition, records: encodeRecordBatch({ records }) }] }],
-      });
-      if (acks !== 0) {
-        const result = response.responses[0]!.partitionResponses[0]!;
-        check(result.errorCode, result.errorMessage ?? null, `produce to ${topic}-${partition}`);
+      };
+      // acks=0: the broker sends no response.
+      if (acks === 0) {
+        await client.sendTo(leader, 0, 9, request);
+        continue;
       }
+      const response = await client.requestTo<ProduceResponse>(leader, 0, 9, request);
+      const result = response.responses[0]!.partitionResponses[0]!;
+      check(result.errorCode, result.errorMessage ?? null, `produce to ${topic}-${partition}`);
     }
     pending.clear();
   };
@@ -220,49 +116,31 @@ async function produce(client: KafkaClient, options: CommandOptions): Promise<nu
     if (batch === undefined) pending.set(partition, (batch = []));
     batch.push({ key, value, headers });
     count++;
-    if (count % 500 === 0) await flush();
+    if (count % batchSize === 0) {
+      await flush();
+      if (rate !== undefined) {
+        const due = started + (count / rate) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
+    }
   }
   await flush();
-  if (options.json) options.out(toJsonLine({ topic, records: count }));
-  else options.out(`Produced ${count} record${count === 1 ? '' : 's'} to ${topic}.`);
+  progress.finish();
+  const seconds = (performance.now() - started) / 1000;
+  if (options.json) options.out(toJsonLine({ topic, records: count, seconds: Math.round(seconds * 1000) / 1000 }));
+  else
+    options.out(
+      `Produced ${count} record${count === 1 ? '' : 's'} to ${topic}${rate !== undefined ? ` in ${seconds.toFixed(1)} s (${Math.round(count / Math.max(seconds, 0.001))}/s)` : ''}.`,
+    );
   return 0;
-}
-
-async function listOffset(client: KafkaClient, leader: number, topic: string, partition: number, timestamp: bigint): Promise<bigint> {
-  const response = await client.requestTo<ListOffsetsResponse>(leader, 2, 7, {
-    replicaId: -1,
-    isolationLevel: 0,
-    topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }],
-  });
-  const result = response.topics[0]!.partitions[0]!;
-  check(result.errorCode, null, `ListOffsets ${topic}-${partition}`);
-  return result.offset;
-}
-
-async function coordinator(client: KafkaClient, group: string): Promise<number> {
-  const response = await client.request<FindCoordinatorResponse>(10, 4, { key: group, keyType: 0, coordinatorKeys: [group] });
-  const found = response.coordinators?.[0];
-  if (found !== undefined) {
-    check(found.errorCode, found.errorMessage, `coordinator of ${group}`);
-    return found.nodeId;
-  }
-  check(response.errorCode ?? 0, response.errorMessage, `coordinator of ${group}`);
-  return response.nodeId ?? -1;
-}
-
-async function committedOffsets(client: KafkaClient, node: number, group: string): Promise<Map<string, bigint>> {
-  const response = await client.requestTo<OffsetFetchResponse>(node, 9, 8, { groups: [{ groupId: group, topics: null }], requireStable: false });
-  const answer = response.groups?.[0];
-  if (answer === undefined) throw new Error(`No OffsetFetch answer for ${group}`);
-  check(answer.errorCode, null, `offsets of ${group}`);
-  const offsets = new Map<string, bigint>();
-  for (const topic of answer.topics)
-    for (const partition of topic.partitions) if (partition.committedOffset >= 0n) offsets.set(`${topic.name}\u0000${partition.partitionIndex}`, partition.committedOffset);
-  return offsets;
 }
 
 /** Fetches from each partition's leader until --count records or --timeout-ms without records. */
 async function consume(client: KafkaClient, options: CommandOptions): Promise<number> {
+  // Loaded here, not at the top: websocket-streams.ts pulls in the HTTP side (uWebSockets.js,
+  // prom-client), which a `spate start` without an HTTP listener must not load.
+  const { decodeDataRecords, loadRecordCodecs } = await import('../http/websocket-streams.js');
   await loadRecordCodecs();
   const topic = required(options, 'topic');
   const count = integer(options, 'count', Number.MAX_SAFE_INTEGER);
@@ -374,43 +252,6 @@ async function cluster(client: KafkaClient, options: CommandOptions): Promise<nu
   return 0;
 }
 
-/** DescribeConfigs of a topic (--topic) or a broker (--broker N), as `kafka-configs --describe --all` lists them. */
-async function configs(client: KafkaClient, sub: string | undefined, options: CommandOptions): Promise<number> {
-  if (sub !== 'get') throw new Error(`spate configs: expected get, got '${sub ?? ''}'`);
-  const topic = text(options, 'topic');
-  const broker = text(options, 'broker');
-  if ((topic === undefined) === (broker === undefined)) throw new Error('spate configs get needs --topic T or --broker N');
-  const response = await client.request<DescribeConfigsResponse>(32, 4, {
-    resources: [{ resourceType: topic !== undefined ? 2 : 4, resourceName: topic ?? broker!, configurationKeys: null }],
-    includeSynonyms: false,
-    includeDocumentation: false,
-  });
-  const result = response.results[0]!;
-  check(result.errorCode, result.errorMessage, `configs of ${topic ?? `broker ${broker}`}`);
-  const SOURCES = [
-    'UNKNOWN',
-    'TOPIC_CONFIG',
-    'DYNAMIC_BROKER_CONFIG',
-    'DYNAMIC_DEFAULT_BROKER_CONFIG',
-    'STATIC_BROKER_CONFIG',
-    'DEFAULT_CONFIG',
-    'DYNAMIC_BROKER_LOGGER_CONFIG',
-    'CLIENT_METRICS_CONFIG',
-    'GROUP_CONFIG',
-  ];
-  const rows = result.configs
-    .map((config) => ({
-      name: config.name,
-      value: config.isSensitive ? null : config.value,
-      source: SOURCES[config.configSource] ?? String(config.configSource),
-      readOnly: config.readOnly,
-    }))
-    .sort((a, b) => (a.name < b.name ? -1 : 1));
-  if (options.json) options.out(toJsonLine(rows));
-  else for (const row of rows) options.out(`${row.name}=${row.value ?? '(sensitive)'}\t${row.source}`);
-  return 0;
-}
-
 /** The offset after the last whole batch of a records blob. */
 function lastOffsetOf(records: Buffer): bigint {
   let position = 0;
@@ -422,65 +263,4 @@ function lastOffsetOf(records: Buffer): bigint {
     position += size;
   }
   return next;
-}
-
-async function groups(client: KafkaClient, sub: string | undefined, options: CommandOptions): Promise<number> {
-  switch (sub) {
-    case 'list': {
-      const response = await client.request<ListGroupsResponse>(16, 4, { statesFilter: [], typesFilter: [] });
-      check(response.errorCode, null, 'ListGroups');
-      const rows = response.groups
-        .map((group) => ({ group: group.groupId, state: group.groupState ?? '', protocolType: group.protocolType }))
-        .sort((a, b) => (a.group < b.group ? -1 : 1));
-      if (options.json) options.out(toJsonLine(rows));
-      else for (const row of rows) options.out(row.group);
-      return 0;
-    }
-    case 'describe': {
-      const group = required(options, 'group');
-      const node = await coordinator(client, group);
-      const described = await client.requestTo<DescribeGroupsResponse>(node, 15, 5, { groups: [group], includeAuthorizedOperations: false });
-      const info = described.groups[0]!;
-      check(info.errorCode, null, `describe ${group}`);
-      const offsets = await committedOffsets(client, node, group);
-      const rows = [];
-      const leaders = new Map<string, number>();
-      for (const key of offsets.keys()) {
-        const [topic] = key.split('\u0000') as [string];
-        if (!leaders.has(topic)) for (const partition of await partitionsOf(client, topic)) leaders.set(`${topic}\u0000${partition.partitionIndex}`, partition.leaderId);
-      }
-      for (const [key, offset] of [...offsets].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const [topic, partition] = key.split('\u0000') as [string, string];
-        const leader = leaders.get(key);
-        const end = leader === undefined ? undefined : await listOffset(client, leader, topic, Number(partition), -1n);
-        rows.push({ group, topic, partition: Number(partition), currentOffset: offset, logEndOffset: end ?? null, lag: end === undefined ? null : end - offset });
-      }
-      if (options.json)
-        options.out(
-          toJsonLine({
-            group,
-            state: info.groupState,
-            members: info.members.map((member) => ({ memberId: member.memberId, clientId: member.clientId, host: member.clientHost })),
-            offsets: rows,
-          }),
-        );
-      else {
-        options.out(`Group ${group} is ${info.groupState} with ${info.members.length} member${info.members.length === 1 ? '' : 's'}.`);
-        for (const line of table(rows, ['group', 'topic', 'partition', 'currentOffset', 'logEndOffset', 'lag'])) options.out(line);
-      }
-      return 0;
-    }
-    case 'delete': {
-      const group = required(options, 'group');
-      const node = await coordinator(client, group);
-      const response = await client.requestTo<DeleteGroupsResponse>(node, 42, 2, { groupsNames: [group] });
-      const result = response.results[0]!;
-      check(result.errorCode, null, `delete group ${group}`);
-      if (options.json) options.out(toJsonLine({ group, deleted: true }));
-      else options.out(`Deleted group ${group}.`);
-      return 0;
-    }
-    default:
-      throw new Error(`spate groups: expected list, describe or delete, got '${sub ?? ''}'`);
-  }
 }

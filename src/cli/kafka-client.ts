@@ -1,9 +1,12 @@
 // The CLI's Kafka client, built on the project's own protocol layer (the generated codecs and
 // frame helpers): one connection per broker, requests pipelined by correlation ID, versions
 // checked against the broker's ApiVersions answer so the same commands work against Spate
-// and Apache Kafka. No security yet (the --command-config settings come with SASL/TLS).
+// and Apache Kafka; TLS and SASL (PLAIN, SCRAM) as --command-config asks (command-config.ts).
 
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { type ClientSecurity } from './command-config.js';
+import { authenticate } from './sasl-client.js';
 import { errorName } from '../protocol/errors.js';
 import { decodeResponse, encodeRequest } from '../protocol/frame.js';
 import { apiSchemas, type MetadataResponse } from '../protocol/generated/index.js';
@@ -37,21 +40,23 @@ class BrokerConnection {
     socket.on('close', () => failAll(new Error(`Connection to ${address} closed`)));
   }
 
-  static open(host: string, port: number, timeoutMs: number): Promise<BrokerConnection> {
+  static open(host: string, port: number, timeoutMs: number, security: ClientSecurity = {}): Promise<BrokerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
+      const tls = security.tls;
+      // TLS: the host name is checked against the certificate (Kafka's ssl.endpoint.identification.algorithm=https).
+      const socket = tls === undefined ? connect({ host, port }) : connectTls({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host, ...tls });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`Cannot connect to ${host}:${port} within ${timeoutMs} ms`));
       }, timeoutMs);
-      socket.once('connect', () => {
+      socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.setNoDelay(true);
         resolve(new BrokerConnection(socket, `${host}:${port}`));
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
-        reject(new Error(`Cannot connect to ${host}:${port}: ${error.message}`));
+        reject(new Error(`Cannot connect to ${host}:${port}${tls !== undefined ? ' (TLS)' : ''}: ${error.message}`));
       });
     });
   }
@@ -84,6 +89,12 @@ class BrokerConnection {
     return version;
   }
 
+  /** Sends a request the broker does not answer (Produce with acks=0). */
+  sendOnly(apiKey: number, apiVersion: number, body: unknown): Promise<void> {
+    const correlationId = this.nextCorrelationId++;
+    return new Promise((resolve, reject) => this.socket.write(encodeRequest(apiKey, apiVersion, correlationId, 'spate-cli', body), (error) => (error ? reject(error) : resolve())));
+  }
+
   send<Response>(apiKey: number, apiVersion: number, body: unknown): Promise<Response> {
     const correlationId = this.nextCorrelationId++;
     return new Promise((resolve, reject) => {
@@ -105,10 +116,11 @@ export class KafkaClient {
   private constructor(
     private readonly bootstrap: BrokerConnection,
     private readonly timeoutMs: number,
+    private readonly security: ClientSecurity,
   ) {}
 
   /** Connects to the first reachable `host:port` of a comma-separated list. */
-  static async connect(bootstrapServers: string, timeoutMs = 10_000): Promise<KafkaClient> {
+  static async connect(bootstrapServers: string, timeoutMs = 10_000, security: ClientSecurity = {}): Promise<KafkaClient> {
     const errors: string[] = [];
     for (const server of bootstrapServers
       .split(',')
@@ -121,11 +133,15 @@ export class KafkaClient {
         errors.push(`'${server}' is not host:port`);
         continue;
       }
+      let connection: BrokerConnection | undefined;
       try {
-        const connection = await BrokerConnection.open(host, port, timeoutMs);
-        await negotiate(connection);
-        return new KafkaClient(connection, timeoutMs);
+        connection = await BrokerConnection.open(host, port, timeoutMs, security);
+        await negotiate(connection, security);
+        return new KafkaClient(connection, timeoutMs, security);
       } catch (error) {
+        connection?.close();
+        // A refused login is the answer, not a reason to try the next server.
+        if (error instanceof KafkaCommandError || (error as Error).name === 'SaslFailure') throw error;
         errors.push((error as Error).message);
       }
     }
@@ -147,6 +163,12 @@ export class KafkaClient {
     return connection.send<Response>(apiKey, connection.version(apiKey, preferredVersion), body);
   }
 
+  /** Sends a request that gets no response (Produce with acks=0) to one broker. */
+  async sendTo(nodeId: number, apiKey: number, preferredVersion: number, body: unknown): Promise<void> {
+    const connection = await this.connectionTo(nodeId);
+    await connection.sendOnly(apiKey, connection.version(apiKey, preferredVersion), body);
+  }
+
   /** Metadata (v12 at most) for some topics, or all with null; remembers the brokers. */
   async metadata(topics: string[] | null): Promise<MetadataResponse> {
     const response = await this.request<MetadataResponse>(3, 12, {
@@ -165,8 +187,8 @@ export class KafkaClient {
     if (!this.brokers.has(nodeId)) await this.metadata([]);
     const broker = this.brokers.get(nodeId);
     if (broker === undefined) throw new Error(`Broker ${nodeId} is not in the cluster metadata`);
-    const connection = await BrokerConnection.open(broker.host, broker.port, this.timeoutMs);
-    await negotiate(connection);
+    const connection = await BrokerConnection.open(broker.host, broker.port, this.timeoutMs, this.security);
+    await negotiate(connection, this.security);
     this.connections.set(nodeId, connection);
     return connection;
   }
@@ -177,7 +199,7 @@ export class KafkaClient {
   }
 }
 
-async function negotiate(connection: BrokerConnection): Promise<void> {
+async function negotiate(connection: BrokerConnection, security: ClientSecurity): Promise<void> {
   // ApiVersions v3 (KIP-511); a broker that only knows older versions answers in v0 with its range.
   connection.versions.set(18, { min: 0, max: 3 });
   const response = await connection.send<{ errorCode: number; apiKeys: Array<{ apiKey: number; minVersion: number; maxVersion: number }> }>(18, 3, {
@@ -186,4 +208,5 @@ async function negotiate(connection: BrokerConnection): Promise<void> {
   });
   if (response.errorCode !== 0) throw new KafkaCommandError(response.errorCode, 'ApiVersions refused');
   connection.versions = new Map(response.apiKeys.map((key) => [key.apiKey, { min: key.minVersion, max: key.maxVersion }]));
+  if (security.sasl !== undefined) await authenticate((apiKey, apiVersion, body) => connection.send(apiKey, apiVersion, body), security.sasl, connection.version(36, 2));
 }

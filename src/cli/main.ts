@@ -1,7 +1,7 @@
 // The `spate` command line: `spate start [--config FILE] [--host H] [--port N]
 // [--http-port N] [--data-dir DIR] [--brokers N | --node-id N --cluster etcd://...]
-// [--override key=value ...]`, and the client commands (topics, produce, consume, groups)
-// in commands.ts.
+// [--override key=value ...]`, and the client commands (topics, produce, consume, groups,
+// configs, cluster) in commands.ts.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,13 +15,18 @@ import { keepInternalTopics } from '../cluster/internal-topics.js';
 import { runCommand } from './commands.js';
 
 const USAGE = `Usage: spate start [options]
-       spate topics list|describe|create|delete [--topic T] [--partitions N] [--replication-factor N] [--config K=V]
-       spate produce --topic T [--key-separator SEP] [--header K=V] [--partition P] [--file F] [--acks N]
+       spate topics list | describe [--topic T] | create --topic T [--partitions N] [--replication-factor N] [--config K=V ...]
+                    | alter --topic T [--partitions N] [--config K=V ...] [--delete-config K ...] | delete --topic T
+       spate produce --topic T [--key-separator SEP] [--header K=V ...] [--partition P] [--acks N] [--file F] [--rate N]
        spate consume --topic T [--from-beginning] [--partition P --offset N|earliest|latest] [--group G] [--count N] [--timeout-ms MS]
-       spate groups list|describe|delete [--group G]
-       spate configs get --topic T | --broker N
+       spate groups list | describe --group G | delete --group G
+                    | reset-offsets --group G (--topic T[:P,...] | --all-topics)
+                        (--to-earliest | --to-latest | --to-current | --to-offset N | --to-datetime YYYY-MM-DDTHH:mm:SS | --shift-by N)
+                        [--dry-run | --execute]
+       spate configs get|set (--topic T | --broker N | --broker-defaults | --group G) [--config K=V ...] [--delete-config K ...]
        spate cluster
-  client commands take --bootstrap-server HOST:PORT (default 127.0.0.1:9092) and --json
+  client commands take --bootstrap-server HOST:PORT (default 127.0.0.1:9092), --command-config FILE
+  (Kafka client properties: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location ...) and --json
 
 Starts a Spate broker (Kafka protocol) in the foreground, or talks to one (or to any Kafka broker).
 
@@ -43,7 +48,7 @@ Options:
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv),
     allowPositionals: true,
     options: {
       // start: the properties file; topics create: topic configs (K=V), as kafka-topics.sh spells it.
@@ -72,6 +77,19 @@ export async function main(argv: string[]): Promise<number | undefined> {
       count: { type: 'string' },
       'timeout-ms': { type: 'string' },
       broker: { type: 'string' },
+      'broker-defaults': { type: 'boolean' },
+      'delete-config': { type: 'string', multiple: true },
+      'command-config': { type: 'string' },
+      rate: { type: 'string' },
+      'all-topics': { type: 'boolean' },
+      'to-earliest': { type: 'boolean' },
+      'to-latest': { type: 'boolean' },
+      'to-current': { type: 'boolean' },
+      'to-offset': { type: 'string' },
+      'to-datetime': { type: 'string' },
+      'shift-by': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      execute: { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,12 +100,18 @@ export async function main(argv: string[]): Promise<number | undefined> {
     return command === undefined && values.help !== true ? 1 : 0;
   }
   if (['topics', 'produce', 'consume', 'groups', 'configs', 'cluster'].includes(command)) {
+    // Output piped into `head` and the like: stop quietly when the reader goes away.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
     return runCommand(command, positionals[1], {
       bootstrap: values['bootstrap-server'] ?? '127.0.0.1:9092',
       json: values.json === true,
       values: values as Record<string, string | boolean | string[] | undefined>,
       out: (line) => process.stdout.write(`${line}\n`),
       input: process.stdin,
+      progress: process.stderr,
     });
   }
   if (command !== 'start') {
@@ -131,7 +155,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     await cluster.start();
     const logger = cluster.brokers[0]!.logger;
     logger.info(`Spate cluster of ${count} brokers ready on ${cluster.bootstrap} (started in ${Math.round(performance.now() - started)} ms)`);
-    await untilSignal(logger, () => cluster.stop());
+    await untilSignal(logger, () => cluster.stop()).done;
     logger.info('Stopped');
     return 0;
   }
@@ -169,25 +193,49 @@ export async function main(argv: string[]): Promise<number | undefined> {
     config,
     logger,
     ...(store !== undefined ? { metadataStore: store } : {}),
+    // Ready as soon as Kafka clients are served; the HTTP listener follows a few ms later.
+    onListening: (ready) =>
+      ready.logger.info(
+        `Spate broker ${ready.config.nodeId} ready on ${ready.bootstrap} (data in ${ready.config.dataDir}, started in ${Math.round(performance.now() - started)} ms)`,
+      ),
   });
-  try {
-    await broker.start();
-  } catch (error) {
-    await store?.close();
-    throw error;
-  }
-  const unwatch = store !== undefined ? keepInternalTopics(broker) : undefined;
-  broker.logger.info(
-    `Spate broker ${broker.config.nodeId} ready on ${broker.bootstrap}${broker.httpUrl !== undefined ? `, HTTP on ${broker.httpUrl}` : ''} (data in ${broker.config.dataDir}, started in ${Math.round(performance.now() - started)} ms)`,
-  );
-
-  await untilSignal(broker.logger, async () => {
+  // Signals are handled from before the ready line: one that arrives while the HTTP side is
+  // still coming up waits for it, then shuts down cleanly.
+  const starting = broker.start();
+  let unwatch: (() => void) | undefined;
+  const signalled = untilSignal(broker.logger, async () => {
+    await starting.catch(() => undefined);
     unwatch?.();
     await broker.stop();
     await store?.close();
   });
+  try {
+    await starting;
+  } catch (error) {
+    signalled.cancel();
+    await store?.close();
+    throw error;
+  }
+  unwatch = store !== undefined ? keepInternalTopics(broker) : undefined;
+  if (broker.httpUrl !== undefined) broker.logger.info(`HTTP on ${broker.httpUrl} (metrics, REST, WebSocket; up ${Math.round(performance.now() - started)} ms after start)`);
+
+  await signalled.done;
   broker.logger.info('Stopped');
   return 0;
+}
+
+/** `--shift-by -2` as Kafka's tools take it (parseArgs alone wants `--shift-by=-2`). */
+function joinNegativeValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    const next = argv[index + 1];
+    if ((arg === '--shift-by' || arg === '--to-offset') && next !== undefined && /^-\d+$/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index++;
+    } else joined.push(arg);
+  }
+  return joined;
 }
 
 /** Producer IDs this data directory handed out (its producer-id-block), where etcd has none reserved yet. */
@@ -198,19 +246,24 @@ function reservedProducerIds(dataDir: string): bigint {
   return /^\d+$/.test(text) ? BigInt(text) : 0n;
 }
 
-/** Waits for SIGTERM or SIGINT, then runs `stop`. */
-function untilSignal(logger: { info(message: string): void; error(message: string): void }, stop: () => Promise<void>): Promise<void> {
-  return new Promise<void>((resolve) => {
+/** Runs `stop` on SIGTERM or SIGINT; `done` resolves once it has run, cancel() stops listening. */
+function untilSignal(logger: { info(message: string): void; error(message: string): void }, stop: () => Promise<void>): { done: Promise<void>; cancel(): void } {
+  let cancel = () => undefined as void;
+  const done = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info(`${signal} received, shutting down`);
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      cancel();
       stop().then(resolve, (error: unknown) => {
         logger.error(`Shutdown failed: ${(error as Error).message}`);
         resolve();
       });
     };
+    cancel = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  return { done, cancel };
 }

@@ -3,6 +3,7 @@
 // replicating to each other over the real protocol. stopBroker / restartBroker are how tests
 // exercise failover; a restarted broker keeps its data directory and rejoins as a follower.
 
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,8 @@ export class SpateCluster {
   private readonly logger: Logger;
   /** Ports of stopped brokers, so that a restart binds the same port again when possible. */
   private readonly ports = new Map<number, number>();
+  /** One cluster ID for every broker (clients refuse brokers of another cluster). */
+  private readonly clusterId: string;
 
   constructor(private readonly options: ClusterOptions) {
     if (!Number.isInteger(options.brokers) || options.brokers < 1) throw new Error(`brokers must be a positive integer, got ${options.brokers}`);
@@ -46,6 +49,18 @@ export class SpateCluster {
     this.root = options.dataDir ?? mkdtempSync(join(tmpdir(), 'spate-cluster-'));
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'info');
     this.store = new InProcessMetadataStore({ firstProducerId: this.reservedProducerIds() });
+    this.clusterId = String(options.config?.['cluster.id'] ?? this.existingClusterId() ?? randomBytes(16).toString('base64url'));
+  }
+
+  /** The cluster ID a broker of an earlier run wrote to its meta.properties. */
+  private existingClusterId(): string | undefined {
+    for (let nodeId = 0; nodeId < this.options.brokers; nodeId++) {
+      const path = join(this.root, `broker-${nodeId}`, 'meta.properties');
+      if (!existsSync(path)) continue;
+      const found = /^cluster\.id=(.+)$/m.exec(readFileSync(path, 'utf8'))?.[1]?.trim();
+      if (found !== undefined && found !== '') return found;
+    }
+    return undefined;
   }
 
   /** Producer IDs stay unique across runs on the same data directories: start past every block handed out. */
@@ -97,7 +112,7 @@ export class SpateCluster {
       port,
       dataDir: join(this.root, `broker-${nodeId}`),
       ...(this.options.configFile !== undefined ? { configFile: this.options.configFile } : {}),
-      config: { ...(this.options.config ?? {}), ...(this.options.brokerConfig?.(nodeId) ?? {}), 'node.id': nodeId },
+      config: { 'cluster.id': this.clusterId, ...(this.options.config ?? {}), ...(this.options.brokerConfig?.(nodeId) ?? {}), 'node.id': nodeId },
       logger: this.logger,
       metadataStore: this.store,
       // Each broker has its own HTTP listener: httpBasePort + node id, or a free port each.

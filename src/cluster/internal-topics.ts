@@ -2,7 +2,7 @@
 // The one-process cluster creates them once all its brokers are up; a multi-process cluster
 // on etcd has its controller create them once offsets.topic.replication.factor /
 // transaction.state.log.replication.factor brokers are live, as Kafka creates them only when
-// that many brokers can hold them (until then FindCoordinator answers from a local copy).
+// that many brokers can hold them (until then FindCoordinator answers COORDINATOR_NOT_AVAILABLE).
 
 import { OFFSETS_TOPIC } from '../group/offsets-log.js';
 import { newTopicId } from '../log/log-manager.js';
@@ -22,9 +22,14 @@ export async function createInternalTopics(broker: SpateBroker, factor: (topic: 
   ] as const;
   const store = broker.replicas.store;
   for (const [name, key, configs] of internal) {
-    if (store.topic(name) !== undefined || factor(name) > store.brokers().length) continue;
+    const replicas = factor(name);
+    if (store.topic(name) !== undefined || replicas > store.brokers().length) continue;
     const partitions = values.get(key) as number;
-    await broker.replicas.createTopic(name, partitions, factor(name), undefined, configs, newTopicId());
+    // Kafka's transaction.state.log.min.isr is the topic's min.insync.replicas (here at most
+    // its replication factor, so a smaller cluster's coordinator can write at all).
+    const topicConfigs: Record<string, string> = { ...configs };
+    if (name === TRANSACTION_STATE_TOPIC) topicConfigs['min.insync.replicas'] = String(Math.min(values.get('transaction.state.log.min.isr') as number, replicas));
+    await broker.replicas.createTopic(name, partitions, replicas, undefined, topicConfigs, newTopicId());
   }
 }
 

@@ -46,6 +46,32 @@ export interface PartitionView extends PartitionState {
   readonly offlineReplicas: readonly number[];
 }
 
+/**
+ * A topic as the cluster knows it, whichever brokers hold its replicas: what the group
+ * coordinators need (offset commits, subscriptions, assignments) on a broker that may hold
+ * none of them.
+ */
+export interface TopicInfo {
+  readonly name: string;
+  readonly id: Buffer;
+  readonly partitionCount: number;
+  readonly internal: boolean;
+}
+
+/** The cluster's topics, as the coordinators look them up. */
+export interface TopicCatalog {
+  topicInfo(name: string): TopicInfo | undefined;
+  topicInfoById(id: Buffer): TopicInfo | undefined;
+  topicInfos(): TopicInfo[];
+}
+
+/** Topics Kafka marks internal. */
+const INTERNAL = new Set(['__consumer_offsets', '__transaction_state', '__share_group_state']);
+
+function topicInfo(assignment: TopicAssignment): TopicInfo {
+  return { name: assignment.name, id: assignment.id, partitionCount: assignment.replicas.length, internal: INTERNAL.has(assignment.name) };
+}
+
 export interface ClusterSnapshotSource {
   brokers(): BrokerRegistration[];
   controllerId(): number;
@@ -54,7 +80,10 @@ export interface ClusterSnapshotSource {
   partitionState(topic: string, partition: number): PartitionState | undefined;
 }
 
-export class ClusterMetadata {
+export class ClusterMetadata implements TopicCatalog {
+  /** Topic names by ID (hex), rebuilt on a miss. */
+  private namesById = new Map<string, string>();
+
   constructor(private readonly source: ClusterSnapshotSource) {}
 
   /** Live brokers, by node id. */
@@ -82,6 +111,29 @@ export class ClusterMetadata {
 
   topic(name: string): TopicAssignment | undefined {
     return this.source.topic(name);
+  }
+
+  /** A topic of the cluster by name (UNKNOWN_TOPIC_OR_PARTITION when undefined). */
+  topicInfo(name: string): TopicInfo | undefined {
+    const assignment = this.source.topic(name);
+    return assignment === undefined ? undefined : topicInfo(assignment);
+  }
+
+  /** A topic of the cluster by its ID (KIP-516). */
+  topicInfoById(id: Buffer): TopicInfo | undefined {
+    const hex = id.toString('hex');
+    const cached = this.namesById.get(hex);
+    const assignment = cached === undefined ? undefined : this.source.topic(cached);
+    if (assignment !== undefined && assignment.id.equals(id)) return topicInfo(assignment);
+    this.namesById = new Map(this.source.topics().map((topic) => [topic.id.toString('hex'), topic.name]));
+    const name = this.namesById.get(hex);
+    const found = name === undefined ? undefined : this.source.topic(name);
+    return found === undefined ? undefined : topicInfo(found);
+  }
+
+  /** Every topic of the cluster. */
+  topicInfos(): TopicInfo[] {
+    return this.source.topics().map(topicInfo);
   }
 
   partition(topic: string, partition: number): PartitionView | undefined {

@@ -49,6 +49,12 @@ export class NotLeaderError extends KafkaError {
   }
 }
 
+/**
+ * Told when this broker becomes leader of a partition of a watched topic (`leaderEpoch` set)
+ * and when it stops leading it (undefined): how the coordinators follow leadership.
+ */
+export type LeadershipListener = (index: number, leaderEpoch: number | undefined) => void;
+
 export interface ReplicaManagerOptions {
   readonly store: MetadataStore;
   /** False on a single node: the store is private and seeded from the local topics. */
@@ -67,6 +73,10 @@ export class ReplicaManager implements IsrWriter {
   /** Partitions whose ISR change is on its way to the store. */
   private readonly isrWrites = new Set<string>();
   private readonly fetchers = new Map<number, ReplicaFetcher>();
+  /** Coordinators following the leadership of their internal topic's partitions, by topic. */
+  private readonly leadershipListeners = new Map<string, Set<LeadershipListener>>();
+  /** The leader epoch of each partition this broker leads, as last announced to the listeners. */
+  private readonly announcedLeadership = new Map<string, number>();
   private checkpoint = new Map<string, bigint>();
   private unwatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -130,6 +140,8 @@ export class ReplicaManager implements IsrWriter {
     for (const fetcher of this.fetchers.values()) fetcher.stop();
     this.fetchers.clear();
     for (const partition of this.partitions.values()) partition.failWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    // The coordinators resign every shard before the store moves the leaderships.
+    for (const partition of this.partitions.values()) this.announceLeadership(partition, false);
     this.writeCheckpoint();
     await this.store.unregisterBroker(this.nodeId);
   }
@@ -191,6 +203,88 @@ export class ReplicaManager implements IsrWriter {
     };
     const appended = partition.log.append(records, nowMs);
     return appended instanceof Promise ? appended.then(complete) : complete(appended);
+  }
+
+  // ---- coordinators (their internal topics' partitions) ----
+
+  /**
+   * Follows this broker's leadership of `topic`'s partitions: `listener(index, epoch)` now for
+   * each one it leads, then on every change (a new leader epoch counts as a new leadership);
+   * `listener(index, undefined)` when it stops leading one. Returns the unsubscribe function.
+   */
+  onLeadership(topic: string, listener: LeadershipListener): () => void {
+    let listeners = this.leadershipListeners.get(topic);
+    if (listeners === undefined) this.leadershipListeners.set(topic, (listeners = new Set()));
+    listeners.add(listener);
+    for (const partition of this.partitions.values()) {
+      if (partition.topic !== topic || !partition.isLeader) continue;
+      this.announcedLeadership.set(key(topic, partition.index), partition.leaderEpoch);
+      listener(partition.index, partition.leaderEpoch);
+    }
+    return () => listeners.delete(listener);
+  }
+
+  private announceLeadership(partition: Partition, leading: boolean): void {
+    const listeners = this.leadershipListeners.get(partition.topic);
+    if (listeners === undefined || listeners.size === 0) return;
+    const name = key(partition.topic, partition.index);
+    const before = this.announcedLeadership.get(name);
+    const now = leading ? partition.leaderEpoch : undefined;
+    if (before === now) return;
+    if (now === undefined) this.announcedLeadership.delete(name);
+    else this.announcedLeadership.set(name, now);
+    for (const listener of [...listeners]) {
+      // A new epoch while still leading: the shard resigns first, then loads again.
+      if (before !== undefined && now !== undefined) listener(partition.index, undefined);
+      listener(partition.index, now);
+    }
+  }
+
+  /**
+   * A coordinator's write to a partition of its internal topic, as leader (Kafka's
+   * AppendOrigin.COORDINATOR with acks=-1): leadership and min.insync.replicas are checked,
+   * the batch is stamped with the leader epoch and appended; returns its last offset. The
+   * caller answers once whenCommitted says the high watermark passed it.
+   */
+  appendAsCoordinator(topic: string, index: number, records: Buffer, nowMs: number): bigint {
+    const partition = this.coordinatorPartition(topic, index);
+    partition.log.appendFromCoordinator(records, nowMs);
+    partition.afterAppend();
+    // Appended synchronously: the batch ends at the log end.
+    return partition.log.logEndOffset - 1n;
+  }
+
+  /** A COMMIT or ABORT marker written as leader (WriteTxnMarkers, or the coordinator's own partitions); returns its offset. */
+  appendMarker(topic: string, index: number, producerId: bigint, producerEpoch: number, commit: boolean, nowMs: number): bigint {
+    const partition = this.coordinatorPartition(topic, index);
+    const offset = partition.log.appendMarker(producerId, producerEpoch, commit, nowMs);
+    partition.afterAppend();
+    return offset;
+  }
+
+  private coordinatorPartition(topic: string, index: number): Partition {
+    const partition = this.leaderPartition(topic, index);
+    // A single node's coordinators wrote to their own replica before there were clusters:
+    // min.insync.replicas applies only where there are other replicas.
+    if (this.clustered) {
+      const configs = this.store.topic(topic)?.configs ?? this.logs.topic(topic)?.configs ?? {};
+      partition.checkMinIsr(topicConfigValue('min.insync.replicas', configs, this.config) as number);
+    }
+    return partition;
+  }
+
+  /**
+   * NONE once the high watermark of a partition this broker leads has passed `offset` (at
+   * once when it has, so a single node answers in the same turn), else a promise of NONE, of
+   * NOT_LEADER_OR_FOLLOWER when leadership moves (or moved: `leaderEpoch` is no longer the
+   * current one), or of REQUEST_TIMED_OUT after `timeoutMs`.
+   */
+  whenCommitted(topic: string, index: number, offset: bigint, timeoutMs: number, leaderEpoch?: number): number | Promise<number> {
+    const partition = this.partition(topic, index);
+    if (partition === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (!partition.isLeader || (leaderEpoch !== undefined && partition.leaderEpoch !== leaderEpoch)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    if (partition.highWatermark > offset) return ErrorCode.NONE;
+    return partition.waitForReplication(offset, timeoutMs);
   }
 
   /** A follower's fetch at the leader: its log-end offset is `fetchOffset`. */
@@ -330,6 +424,7 @@ export class ReplicaManager implements IsrWriter {
         for (const [name, partition] of this.partitions) {
           if (partition.topic !== event.topic) continue;
           partition.failWaiters(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          this.announceLeadership(partition, false);
           this.partitions.delete(name);
         }
         if (this.logs.topic(event.topic) !== undefined) this.logs.deleteTopic(event.topic);
@@ -344,6 +439,7 @@ export class ReplicaManager implements IsrWriter {
           break;
         }
         const change = partition.applyState(state, Date.now());
+        this.announceLeadership(partition, partition.isLeader);
         if (change.becameLeader) this.logger.debug(`${partition.topic}-${partition.index}: leader at epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
         // A replica added by a reassignment may hold an old copy: it checks for divergence first, like a new follower.
         if (change.becameFollower || (!wasReplica && !partition.isLeader && state.replicas.includes(this.nodeId))) this.truncate(partition);
@@ -409,6 +505,7 @@ export class ReplicaManager implements IsrWriter {
       const partition = new Partition(topic.name, index, log, this.nodeId, state, this, now);
       this.partitions.set(name, partition);
       if (!partition.isLeader && state.replicas.includes(this.nodeId)) this.truncate(partition);
+      if (partition.isLeader) this.announceLeadership(partition, true);
     }
   }
 

@@ -97,6 +97,19 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('connections.max.idle.ms', 'long', 600000n, 'Idle connections are closed after this many milliseconds.'),
   define('queued.max.requests', 'int', 500, 'Requests in flight per connection before reading pauses.', atLeast(1)),
   define('http.listeners', 'list', ['http://127.0.0.1:8082'], 'HTTP listener (metrics, REST, WebSocket, console) as http://host:port; empty disables it.'),
+  define(
+    'spate.metrics.request.hook.enable',
+    'boolean',
+    true,
+    'Count and time every request for /metrics (requests, errors, topic bytes, request times); false leaves those series empty (Spate only).',
+  ),
+  define(
+    'spate.http.authentication',
+    'string',
+    'auto',
+    'HTTP Basic authentication against the SASL PLAIN and SCRAM users: basic, none, or auto (basic when authorizer.class.name is set) (Spate only).',
+    oneOf('auto', 'basic', 'none'),
+  ),
   define('log.segment.bytes', 'int', 1073741824, 'Size of one log segment file.', atLeast(1048576)),
   define('log.roll.ms', 'long', null, 'Roll a segment after this long; overrides log.roll.hours.'),
   define('log.roll.hours', 'int', 168, 'Roll a segment after this many hours.', atLeast(1)),
@@ -147,6 +160,15 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('transaction.state.log.num.partitions', 'int', 50, 'Partitions of the __transaction_state topic.', atLeast(1)),
   define('transaction.state.log.replication.factor', 'int', 3, 'Replicas of __transaction_state in a multi-process cluster; created once this many brokers are live.', atLeast(1)),
   define('transaction.state.log.segment.bytes', 'int', 104857600, 'Segment size of the __transaction_state topic.', atLeast(1)),
+  define('transaction.state.log.min.isr', 'int', 2, 'min.insync.replicas of __transaction_state (at most its replication factor).', atLeast(1)),
+  define(
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    'int',
+    10000,
+    'How soon a timed-out transaction whose abort could not be written is tried again.',
+    atLeast(1),
+  ),
+  define('request.timeout.ms', 'int', 30000, 'How long a transaction coordinator waits for its writes to be replicated and for WriteTxnMarkers answers.', atLeast(0)),
   define('transaction.remove.expired.transaction.cleanup.interval.ms', 'long', 3600000n, 'How often expired transactional IDs are removed.', atLeast(1n)),
   define('cluster.id', 'string', null, 'Cluster ID; generated and kept in meta.properties when unset.'),
   define('group.initial.rebalance.delay.ms', 'int', 3000, 'Wait this long for more members before the first rebalance of an empty group.', atLeast(0)),
@@ -180,6 +202,7 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('offsets.topic.num.partitions', 'int', 50, 'Partitions of the __consumer_offsets topic.', atLeast(1)),
   define('offsets.topic.replication.factor', 'int', 3, 'Replicas of __consumer_offsets in a multi-process cluster; created once this many brokers are live.', atLeast(1)),
   define('offsets.topic.segment.bytes', 'int', 104857600, 'Segment size of the __consumer_offsets topic.', atLeast(1)),
+  define('offsets.commit.timeout.ms', 'int', 5000, 'How long a group coordinator write (offset commit, group state) may wait for the in-sync replicas.', atLeast(1)),
   define('offset.metadata.max.bytes', 'int', 4096, 'Largest metadata string allowed with an offset commit.', atLeast(0)),
   // Security (src/security/): listeners' protocols, TLS, SASL, the authorizer and the
   // connection limits, with Kafka's names and defaults. Any of the ssl.* and sasl.* keys can

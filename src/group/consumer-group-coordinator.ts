@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { type BrokerConfig } from '../config/broker-config.js';
 import { type Logger } from '../logger.js';
-import { type LogManager, type Topic } from '../log/log-manager.js';
+import { type TopicCatalog, type TopicInfo } from '../cluster/metadata.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ASSIGNORS, type AssignmentTopic, DEFAULT_ASSIGNOR } from './assignors.js';
 import {
@@ -72,7 +72,7 @@ export class ConsumerGroupCoordinator {
   private readonly topics: SubscribedTopics;
 
   constructor(
-    private readonly logs: LogManager,
+    private readonly catalog: TopicCatalog,
     private readonly offsetsLog: OffsetsLog,
     private readonly scheduler: Scheduler,
     config: BrokerConfig,
@@ -80,7 +80,7 @@ export class ConsumerGroupCoordinator {
     private readonly classic: ClassicGroupAccess,
     private readonly now: () => number,
   ) {
-    this.topics = new SubscribedTopics(logs);
+    this.topics = new SubscribedTopics(catalog);
     this.sessionTimeoutMs = config.values.get('group.consumer.session.timeout.ms') as number;
     this.heartbeatIntervalMs = config.values.get('group.consumer.heartbeat.interval.ms') as number;
     // Kafka's group.consumer.max.size (the classic group.max.size when a caller's config lacks it).
@@ -301,13 +301,13 @@ export class ConsumerGroupCoordinator {
     const assignorName = group.preferredAssignor() ?? DEFAULT_ASSIGNOR;
     const assignor = ASSIGNORS.get(assignorName)!;
     const topics = new Map<string, AssignmentTopic>();
-    const memo = new Map<string, Topic[]>();
+    const memo = new Map<string, TopicInfo[]>();
     const members = [...group.members.values()].map((member) => {
       const ids = new Set<string>();
       for (const topic of this.topics.ofMember(member, memo)) {
         const id = topic.id.toString('hex');
         ids.add(id);
-        topics.set(id, { id, name: topic.name, partitions: topic.partitions.length });
+        topics.set(id, { id, name: topic.name, partitions: topic.partitionCount });
       }
       return { memberId: member.memberId, instanceId: member.instanceId, subscribedTopicIds: ids };
     });
@@ -416,7 +416,7 @@ export class ConsumerGroupCoordinator {
       const classic = this.classic.classicGroupState(groupId) !== 'none';
       return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: classic ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`, description: null };
     }
-    return { errorCode: ErrorCode.NONE, errorMessage: null, description: consumerGroupDescription(group, this.logs, DEFAULT_ASSIGNOR) };
+    return { errorCode: ErrorCode.NONE, errorMessage: null, description: consumerGroupDescription(group, this.catalog, DEFAULT_ASSIGNOR) };
   }
 
   /** OffsetCommit (apiVersion given) or TxnOffsetCommit for a consumer group (Kafka's ConsumerGroup.validateOffsetCommit). */
@@ -455,14 +455,23 @@ export class ConsumerGroupCoordinator {
     replayConsumerGroupRecord(this.groups, record);
   }
 
-  /** After loading: every member gets a fresh session, as Kafka does on coordinator load. */
-  loaded(): number {
-    for (const group of this.groups.values()) {
+  /** After loading a shard: every member of its groups gets a fresh session, as Kafka does on coordinator load. */
+  loaded(groupIds: Iterable<string>): number {
+    let count = 0;
+    for (const groupId of groupIds) {
+      const group = this.groups.get(groupId);
+      if (group === undefined) continue;
+      count++;
       for (const member of group.members.values()) {
         this.scheduleSession(group, member.memberId);
         if (member.state === 'UnrevokedPartitions') this.scheduleRebalanceTimeout(group, member);
       }
     }
-    return this.groups.size;
+    return count;
+  }
+
+  /** Drops the groups of a shard this broker no longer coordinates (their timers are cancelled by the caller). */
+  unload(inShard: (groupId: string) => boolean): void {
+    for (const groupId of [...this.groups.keys()]) if (inShard(groupId)) this.groups.delete(groupId);
   }
 }

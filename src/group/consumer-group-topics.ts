@@ -1,9 +1,9 @@
-// What a consumer group subscribes to, resolved against the broker's topics: topic names
+// What a consumer group subscribes to, resolved against the cluster's topics: topic names
 // plus SubscribedTopicRegex matches (KIP-848 regex subscriptions), and the hash of the
 // subscribed topics' metadata whose change bumps the group epoch (KIP-1101).
 
 import { createHash } from 'node:crypto';
-import { type LogManager, type Topic } from '../log/log-manager.js';
+import { type TopicCatalog, type TopicInfo } from '../cluster/metadata.js';
 import { type ConsumerGroup, type ConsumerGroupMember } from './consumer-group.js';
 
 const regexCache = new Map<string, { regex?: RegExp; problem?: string }>();
@@ -49,23 +49,23 @@ export function compileTopicRegex(pattern: string): { regex?: RegExp; problem?: 
 }
 
 export class SubscribedTopics {
-  constructor(private readonly logs: LogManager) {}
+  constructor(private readonly catalog: TopicCatalog) {}
 
   /**
    * The existing topics behind some names and regexes. Kafka's regex resolution leaves
    * internal topics out. `memo` shares regex matches between the calls of one operation.
    */
-  resolve(names: Iterable<string>, regexes: Iterable<string>, memo = new Map<string, Topic[]>()): Map<string, Topic> {
-    const topics = new Map<string, Topic>();
+  resolve(names: Iterable<string>, regexes: Iterable<string>, memo = new Map<string, TopicInfo[]>()): Map<string, TopicInfo> {
+    const topics = new Map<string, TopicInfo>();
     for (const name of names) {
-      const topic = this.logs.topic(name);
+      const topic = this.catalog.topicInfo(name);
       if (topic !== undefined) topics.set(name, topic);
     }
     for (const pattern of regexes) {
       let matched = memo.get(pattern);
       if (matched === undefined) {
         const regex = compileTopicRegex(pattern).regex;
-        matched = regex === undefined ? [] : [...this.logs.allTopics()].filter((topic) => !topic.internal && regex.test(topic.name));
+        matched = regex === undefined ? [] : this.catalog.topicInfos().filter((topic) => !topic.internal && regex.test(topic.name));
         memo.set(pattern, matched);
       }
       for (const topic of matched) topics.set(topic.name, topic);
@@ -74,13 +74,13 @@ export class SubscribedTopics {
   }
 
   /** The existing topics a member subscribes to: its names, plus what its regex matches. */
-  ofMember(member: ConsumerGroupMember, memo?: Map<string, Topic[]>): Topic[] {
+  ofMember(member: ConsumerGroupMember, memo?: Map<string, TopicInfo[]>): TopicInfo[] {
     const regexes = member.subscribedTopicRegex === null ? [] : [member.subscribedTopicRegex];
     return [...this.resolve(member.subscribedTopicNames, regexes, memo).values()];
   }
 
   /** The existing topics any member of the group subscribes to. */
-  ofGroup(group: ConsumerGroup): Map<string, Topic> {
+  ofGroup(group: ConsumerGroup): Map<string, TopicInfo> {
     const names = new Set<string>();
     const regexes = new Set<string>();
     for (const member of group.members.values()) {
@@ -102,7 +102,7 @@ export class SubscribedTopics {
     const topics = this.ofGroup(group);
     if (topics.size === 0) return 0n;
     const text = [...topics.values()]
-      .map((topic) => `${topic.name}:${topic.id.toString('hex')}:${topic.partitions.length}`)
+      .map((topic) => `${topic.name}:${topic.id.toString('hex')}:${topic.partitionCount}`)
       .sort()
       .join(',');
     return createHash('sha256').update(text).digest().readBigInt64BE(0);

@@ -1,7 +1,7 @@
 // Read-only views of KIP-848 consumer groups: the ConsumerGroupDescribe shape (topic IDs
 // with their names) and partitions as ConsumerGroupHeartbeat carries them.
 
-import { type LogManager } from '../log/log-manager.js';
+import { type TopicCatalog } from '../cluster/metadata.js';
 import { type ConsumerGroup, type TopicPartitions } from './consumer-group.js';
 
 export interface DescribedPartitions {
@@ -40,17 +40,17 @@ export function wirePartitions(partitions: TopicPartitions): Array<{ topicId: Bu
 }
 
 /** Partitions with topic names; topics that no longer exist are left out. */
-function describedPartitions(partitions: TopicPartitions, logs: LogManager): DescribedPartitions[] {
+function describedPartitions(partitions: TopicPartitions, catalog: TopicCatalog): DescribedPartitions[] {
   const described: DescribedPartitions[] = [];
   for (const [topicId, set] of partitions) {
     const id = Buffer.from(topicId, 'hex');
-    const topic = logs.topicById(id);
+    const topic = catalog.topicInfoById(id);
     if (topic !== undefined && set.size > 0) described.push({ topicId: id, topicName: topic.name, partitions: sortedPartitions(set) });
   }
   return described.sort((a, b) => (a.topicName < b.topicName ? -1 : a.topicName > b.topicName ? 1 : 0));
 }
 
-export function consumerGroupDescription(group: ConsumerGroup, logs: LogManager, defaultAssignor: string): ConsumerGroupDescription {
+export function consumerGroupDescription(group: ConsumerGroup, catalog: TopicCatalog, defaultAssignor: string): ConsumerGroupDescription {
   return {
     groupId: group.groupId,
     groupState: group.state,
@@ -66,8 +66,8 @@ export function consumerGroupDescription(group: ConsumerGroup, logs: LogManager,
       clientHost: member.clientHost,
       subscribedTopicNames: [...member.subscribedTopicNames],
       subscribedTopicRegex: member.subscribedTopicRegex,
-      assignment: describedPartitions(member.assigned, logs),
-      targetAssignment: describedPartitions(group.targetAssignment.get(member.memberId) ?? new Map(), logs),
+      assignment: describedPartitions(member.assigned, catalog),
+      targetAssignment: describedPartitions(group.targetAssignment.get(member.memberId) ?? new Map(), catalog),
     })),
   };
 }

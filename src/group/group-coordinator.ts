@@ -4,16 +4,26 @@
 // share one group ID space, the offsets and the admin APIs here. Every deadline goes through
 // one Scheduler. A group's work is synchronous bookkeeping plus promises for the members
 // that wait, so no group blocks another or the data path.
+//
+// In a cluster the coordinator serves the groups of the __consumer_offsets partitions this
+// broker leads (CoordinatorShards): a partition's groups and offsets are replayed from its
+// log when the broker becomes its leader and dropped when it resigns. Handlers check
+// coordinatorError(groupId) first and answer once committed(groupId) says the writes they
+// caused reached the in-sync replicas.
 
 import { randomUUID } from 'node:crypto';
 import { type BrokerConfig } from '../config/broker-config.js';
 import { type Logger } from '../logger.js';
 import { type LogManager } from '../log/log-manager.js';
+import { CoordinatorShards } from '../cluster/coordinator-shards.js';
+import { type ReplicaManager } from '../cluster/replica-manager.js';
+import { type TopicCatalog } from '../cluster/metadata.js';
+import { then, type MaybePromise } from '../cluster/maybe-async.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ClassicGroup, type ClassicMember, type JoinResult, type SyncResult } from './classic-group.js';
 import { ConsumerGroupCoordinator } from './consumer-group-coordinator.js';
 import { StreamsGroupCoordinator } from '../streams/streams-coordinator.js';
-import { OffsetsLog, type KeyValue } from './offsets-log.js';
+import { OFFSETS_TOPIC, OffsetsLog, type KeyValue } from './offsets-log.js';
 import { encodeGroupMetadataKey, encodeGroupMetadataValue, encodeOffsetCommitKey, encodeOffsetCommitValue, type GroupMetadataValue } from './offsets-topic-records.js';
 import { Scheduler } from './scheduler.js';
 import { TransactionalOffsets } from './transactional-offsets.js';
@@ -118,15 +128,32 @@ export class GroupCoordinator {
   readonly streams: StreamsGroupCoordinator;
   /** Whether a share group has the ID (share groups live in src/share); set by the broker. */
   isShareGroup: (groupId: string) => boolean = () => false;
+  /** Share groups of a dropped shard go with it (share groups live in src/share); set by the broker. */
+  unloadShareGroups: (inShard: (groupId: string) => boolean) => void = () => undefined;
+  /** The __consumer_offsets partitions this broker serves. */
+  readonly shards: CoordinatorShards;
+
+  /** The cluster's topics (offset commits and subscriptions name topics this broker may hold no replica of). */
+  private readonly catalog: TopicCatalog;
 
   constructor(
-    private readonly logs: LogManager,
+    logs: LogManager,
+    replicas: ReplicaManager,
     config: BrokerConfig,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.scheduler = new Scheduler(now);
-    this.offsetsLog = new OffsetsLog(logs, config);
+    // A timer's write that cannot be made (the shard moved, too few in-sync replicas) is logged, not thrown.
+    this.scheduler = new Scheduler(now, (error, key) => logger.warn(`Group coordinator: ${key.split('\u0000').slice(0, 2).join(' ')}: ${(error as Error).message}`));
+    this.offsetsLog = new OffsetsLog(replicas, logs, config);
+    this.catalog = replicas.metadata;
+    this.shards = new CoordinatorShards(
+      OFFSETS_TOPIC,
+      replicas,
+      { loadShard: async (index, _epoch, current) => void (await this.loadShard(index, current)), unloadShard: (index) => this.unloadShard(index) },
+      logger,
+      'Group coordinator',
+    );
     const value = (key: string) => config.values.get(key) as number;
     this.initialDelayMs = value('group.initial.rebalance.delay.ms');
     this.minSessionTimeoutMs = value('group.min.session.timeout.ms');
@@ -137,7 +164,7 @@ export class GroupCoordinator {
     const checkInterval = Number(config.values.get('offsets.retention.check.interval.ms') as bigint);
     this.scheduleRetentionCheck(checkInterval);
     this.consumer = new ConsumerGroupCoordinator(
-      logs,
+      this.catalog,
       this.offsetsLog,
       this.scheduler,
       config,
@@ -154,7 +181,7 @@ export class GroupCoordinator {
       now,
     );
     this.streams = new StreamsGroupCoordinator(
-      logs,
+      this.catalog,
       this.scheduler,
       config,
       logger,
@@ -182,14 +209,33 @@ export class GroupCoordinator {
     this.offsetsLog.append(groupId, [{ key: encodeGroupMetadataKey(groupId), value: null }], this.now());
   }
 
-  /** Rebuilds groups and offsets from __consumer_offsets. */
+  /** A single node rebuilds every group from __consumer_offsets; a cluster's broker follows the leadership of its partitions. */
   async load(): Promise<void> {
+    if (this.shards.clustered) return this.shards.start();
+    let groups = 0;
     let records = 0;
-    for await (const record of this.offsetsLog.replay()) {
+    for (const index of this.offsetsLog.topic.localPartitions()) {
+      const loaded = await this.loadShard(index, () => true, false);
+      groups += loaded.groups;
+      records += loaded.records;
+    }
+    if (records > 0) this.logger.info(`Loaded ${groups} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}`);
+  }
+
+  /** Rebuilds the groups and offsets of one __consumer_offsets partition from its records. */
+  private async loadShard(index: number, current: () => boolean, log = true): Promise<{ groups: number; records: number }> {
+    let records = 0;
+    const touched = new Set<string>();
+    for await (const record of this.offsetsLog.replay(index)) {
+      // The shard was dropped meanwhile: unloadShard has removed what was replayed so far.
+      if (!current()) return { groups: 0, records };
       records++;
       if (record.kind === 'marker') {
         this.completeTransaction(record.producerId, record.commit);
-      } else if (record.kind === 'offset' && record.producerId !== undefined && record.value !== null) {
+        continue;
+      }
+      touched.add(record.group);
+      if (record.kind === 'offset' && record.producerId !== undefined && record.value !== null) {
         // Written inside a transaction: pending until the transaction's marker is replayed.
         this.transactionalOffsets.add(record.producerId, [
           {
@@ -220,14 +266,69 @@ export class GroupCoordinator {
         this.groups.set(record.group, this.restoreGroup(record.group, record.value));
       }
     }
-    const consumerGroups = this.consumer.loaded();
-    for (const group of this.groups.values()) {
+    if (!current()) return { groups: 0, records };
+    const consumerGroups = this.consumer.loaded(touched);
+    let classicGroups = 0;
+    for (const groupId of touched) {
+      const group = this.groups.get(groupId);
+      if (group === undefined) continue;
+      classicGroups++;
       for (const member of group.members.values()) this.scheduleSession(group, member);
     }
-    if (records > 0) this.logger.info(`Loaded ${this.groups.size + consumerGroups} group(s) from ${records} record(s) of __consumer_offsets`);
+    if (log && records > 0) this.logger.info(`Loaded ${classicGroups + consumerGroups} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}-${index}`);
+    return { groups: classicGroups + consumerGroups, records };
+  }
+
+  /** Drops the groups of a __consumer_offsets partition this broker no longer leads; their waiting members get NOT_COORDINATOR. */
+  private unloadShard(index: number): void {
+    const inShard = (groupId: string) => this.offsetsLog.shardOf(groupId) === index;
+    const dropped = new Set<string>();
+    for (const [groupId, group] of this.groups) {
+      if (!inShard(groupId)) continue;
+      dropped.add(groupId);
+      for (const member of group.members.values()) {
+        member.awaitingJoin?.(joinError(ErrorCode.NOT_COORDINATOR, member.memberId));
+        member.awaitingJoin = undefined;
+        member.awaitingSync?.(syncError(ErrorCode.NOT_COORDINATOR));
+        member.awaitingSync = undefined;
+      }
+      this.groups.delete(groupId);
+      this.joinedDuringDelay.delete(groupId);
+    }
+    for (const groupId of this.offsets.keys()) if (inShard(groupId)) dropped.add(groupId);
+    for (const groupId of dropped) this.offsets.delete(groupId);
+    this.transactionalOffsets.dropGroups(inShard);
+    this.consumer.unload(inShard);
+    this.streams.unload(inShard);
+    this.unloadShareGroups(inShard);
+    // Every timer key names its group second: "session\0<group>\0<member>", "join\0<group>".
+    this.scheduler.cancelWhere((key) => {
+      const groupId = key.split('\u0000')[1];
+      return groupId !== undefined && inShard(groupId);
+    });
+  }
+
+  /**
+   * NONE when this broker coordinates the group, else COORDINATOR_LOAD_IN_PROGRESS while its
+   * partition loads, NOT_COORDINATOR when another broker leads it, COORDINATOR_NOT_AVAILABLE
+   * before __consumer_offsets exists (always NONE on a single node).
+   */
+  coordinatorError(groupId: string): number {
+    return this.shards.error(this.offsetsLog.shardOf(groupId));
+  }
+
+  /** NONE once the writes made for the group so far are replicated to the ISR (at once on a single node), else the error to answer. */
+  committed(groupId: string): number | Promise<number> {
+    return this.offsetsLog.committed(groupId, this.shards.epoch(this.offsetsLog.shardOf(groupId)));
+  }
+
+  /** True while some partition of __consumer_offsets is loading here (ListGroups answers COORDINATOR_LOAD_IN_PROGRESS). */
+  get loading(): boolean {
+    return this.shards.loading;
   }
 
   stop(): void {
+    this.shards.stop();
     this.scheduler.stop();
     for (const group of this.groups.values()) {
       for (const member of group.members.values()) {
@@ -647,15 +748,28 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** Commits offsets (already validated) durably; returns a code per offset. */
-  commitOffsets(groupId: string, offsets: readonly OffsetToCommit[]): number[] {
+  /**
+   * Commits offsets (already validated) durably: a code per offset, at once on a single node,
+   * else once the in-sync replicas have them. Only then are they the group's committed
+   * offsets (OffsetFetch never answers one that a coordinator failover could lose); a write
+   * that fails answers its error for every offset.
+   */
+  commitOffsets(groupId: string, offsets: readonly OffsetToCommit[]): MaybePromise<number[]> {
     const now = this.now();
     const { codes, records, accepted } = this.prepareCommit(groupId, offsets, now);
     this.offsetsLog.append(groupId, records, now);
-    const committed = this.groupOffsets(groupId);
-    for (const [key, value] of accepted) committed.set(key, value);
     if (!this.groups.has(groupId) && this.consumer.group(groupId) === undefined && this.streams.group(groupId) === undefined) this.groups.set(groupId, new ClassicGroup(groupId));
-    return codes;
+    const shard = this.offsetsLog.shardOf(groupId);
+    const epoch = this.shards.epoch(shard);
+    return then(this.committed(groupId), (code) => {
+      if (code !== ErrorCode.NONE) return codes.map((each) => (each === ErrorCode.NONE ? code : each));
+      // Still this broker's shard at the epoch of the write (else it was dropped meanwhile).
+      if (this.shards.epoch(shard) === epoch) {
+        const committed = this.groupOffsets(groupId);
+        for (const [key, value] of accepted) committed.set(key, value);
+      }
+      return codes;
+    });
   }
 
   /**
@@ -695,8 +809,8 @@ export class GroupCoordinator {
     const records: KeyValue[] = [];
     const accepted: Array<[string, CommittedOffset]> = [];
     for (const offset of offsets) {
-      const topic = this.logs.topic(offset.topic);
-      if (topic === undefined || topic.partitions[offset.partition] === undefined) {
+      const topic = this.catalog.topicInfo(offset.topic);
+      if (topic === undefined || offset.partition < 0 || offset.partition >= topic.partitionCount) {
         codes.push(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         continue;
       }
@@ -891,6 +1005,7 @@ export class GroupCoordinator {
   expireOffsets(): void {
     const now = this.now();
     for (const [groupId, committed] of this.offsets) {
+      if (this.coordinatorError(groupId) !== ErrorCode.NONE) continue;
       const group = this.groups.get(groupId);
       if (group !== undefined && group.state !== 'Empty') continue;
       const consumerGroup = this.consumer.group(groupId);
@@ -914,7 +1029,7 @@ export class GroupCoordinator {
     // An empty classic group without offsets (left by Connect workers, MirrorMaker, a consumer
     // that never committed) goes once it has been empty for offsets.retention.minutes, as in Kafka.
     for (const [groupId, group] of this.groups) {
-      if (group.state !== 'Empty' || (this.offsets.get(groupId)?.size ?? 0) > 0) continue;
+      if (group.state !== 'Empty' || (this.offsets.get(groupId)?.size ?? 0) > 0 || this.coordinatorError(groupId) !== ErrorCode.NONE) continue;
       if (now - group.stateTimestamp < this.offsetsRetentionMs) continue;
       this.logger.info(`Removing classic group ${groupId}: empty without offsets since ${new Date(group.stateTimestamp).toISOString()} (offsets.retention.minutes)`);
       this.removeEmptyClassicGroup(groupId);

@@ -1,9 +1,11 @@
 // Persistence of group state through the log, as Kafka does: the internal, compacted
 // __consumer_offsets topic, one partition per group chosen by the group ID's Java hash.
-// Writes go through the normal append path; at start every partition is read back in order.
+// Writes go through the replica layer as the partition's leader; a shard (one partition) is
+// loaded by reading its records back in order.
 
 import { type BrokerConfig } from '../config/broker-config.js';
-import { InternalTopic, type KeyValue } from '../log/internal-topic.js';
+import { CoordinatorLog, type KeyValue } from '../cluster/coordinator-log.js';
+import { type ReplicaManager } from '../cluster/replica-manager.js';
 import { type LogManager } from '../log/log-manager.js';
 import { RecordBatchAttribute } from '../protocol/record-batch.js';
 import { decodeOffsetsTopicRecord, type OffsetsTopicRecord } from './offsets-topic-records.js';
@@ -13,34 +15,52 @@ export const OFFSETS_TOPIC = '__consumer_offsets';
 export type { KeyValue };
 
 export class OffsetsLog {
-  private readonly topic: InternalTopic;
+  readonly topic: CoordinatorLog;
 
-  constructor(logs: LogManager, config: BrokerConfig) {
-    this.topic = new InternalTopic(logs, OFFSETS_TOPIC, config.values.get('offsets.topic.num.partitions') as number, {
-      'cleanup.policy': 'compact',
-      'segment.bytes': String(config.values.get('offsets.topic.segment.bytes')),
-      'compression.type': 'producer',
-    });
+  constructor(replicas: ReplicaManager, logs: LogManager, config: BrokerConfig) {
+    this.topic = new CoordinatorLog(
+      replicas,
+      logs,
+      OFFSETS_TOPIC,
+      config.values.get('offsets.topic.num.partitions') as number,
+      {
+        'cleanup.policy': 'compact',
+        'segment.bytes': String(config.values.get('offsets.topic.segment.bytes')),
+        'compression.type': 'producer',
+      },
+      config.values.get('offsets.commit.timeout.ms') as number,
+    );
   }
 
-  /** Appends records for one group atomically (one batch), before the caller answers. */
+  /** The __consumer_offsets partition of a group. */
+  shardOf(groupId: string): number {
+    return this.topic.partitionOf(groupId);
+  }
+
+  /** Appends records for one group atomically (one batch); the caller answers once committed(). */
   append(groupId: string, records: readonly KeyValue[], nowMs: number): void {
-    this.topic.append(groupId, records, nowMs);
+    this.topic.append(this.shardOf(groupId), records, nowMs);
   }
 
-  /** The partition holding a group's records (the topic is created on first use). */
+  /** The partition holding a group's records (on a single node the topic is created on first use). */
   partitionOf(groupId: string): { topic: string; partition: number } {
-    return { topic: OFFSETS_TOPIC, partition: this.topic.partitionOf(groupId) };
+    this.topic.ensureCreated();
+    return { topic: OFFSETS_TOPIC, partition: this.shardOf(groupId) };
   }
 
   /** Appends records inside a producer's transaction: they count only once its COMMIT marker follows. */
   appendTransactional(groupId: string, records: readonly KeyValue[], producerId: bigint, producerEpoch: number, nowMs: number): void {
-    this.topic.append(groupId, records, nowMs, { attributes: RecordBatchAttribute.TRANSACTIONAL, producerId, producerEpoch, baseSequence: -1 });
+    this.topic.append(this.shardOf(groupId), records, nowMs, { attributes: RecordBatchAttribute.TRANSACTIONAL, producerId, producerEpoch, baseSequence: -1 });
   }
 
-  /** Every record of the topic, partition by partition, in offset order. */
-  async *replay(): AsyncGenerator<OffsetsTopicRecord> {
-    for await (const batch of this.topic.batches()) {
+  /** NONE once the group's writes so far are replicated (at once on a single node), else the coordinator's error. */
+  committed(groupId: string, leaderEpoch?: number): number | Promise<number> {
+    return this.topic.committed(this.shardOf(groupId), leaderEpoch);
+  }
+
+  /** Every record of one partition, in offset order. */
+  async *replay(partition: number): AsyncGenerator<OffsetsTopicRecord> {
+    for await (const batch of this.topic.replay(partition)) {
       if (batch.isControl) {
         const key = batch.records[0]?.key;
         // Control record key: version int16, type int16 (0 ABORT, 1 COMMIT).

@@ -17,7 +17,13 @@ export class Scheduler {
   private armedFor = Infinity;
   private stopped = false;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** A task that throws (a write its coordinator could not make) is reported here, and the others still run. */
+    private readonly onError: (error: unknown, key: string) => void = (error) => {
+      throw error;
+    },
+  ) {}
 
   get size(): number {
     return this.heap.length;
@@ -39,6 +45,11 @@ export class Scheduler {
     if (entry === undefined) return;
     this.byKey.delete(key);
     this.removeAt(entry.index);
+  }
+
+  /** Cancels every task whose key matches (a coordinator dropping the groups of a shard). */
+  cancelWhere(matches: (key: string) => boolean): void {
+    for (const key of [...this.byKey.keys()]) if (matches(key)) this.cancel(key);
   }
 
   has(key: string): boolean {
@@ -76,7 +87,11 @@ export class Scheduler {
       const entry = this.heap[0]!;
       this.byKey.delete(entry.key);
       this.removeAt(0);
-      entry.callback();
+      try {
+        entry.callback();
+      } catch (error) {
+        this.onError(error, entry.key);
+      }
     }
     this.arm();
   }

@@ -25,6 +25,15 @@ export class TransactionalOffsets<T> {
     return list;
   }
 
+  /** Forgets the pending offsets of some groups (their coordinator shard moved to another broker). */
+  dropGroups(matches: (groupId: string) => boolean): void {
+    for (const [producerId, list] of this.pending) {
+      const kept = list.filter((offset) => !matches(offset.groupId));
+      if (kept.length === 0) this.pending.delete(producerId);
+      else if (kept.length !== list.length) this.pending.set(producerId, kept);
+    }
+  }
+
   /** Is a transactional commit waiting for this group (OffsetFetch's requireStable)? */
   hasPending(groupId: string): boolean {
     for (const list of this.pending.values()) if (list.some((offset) => offset.groupId === groupId)) return true;

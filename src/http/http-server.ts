@@ -1,22 +1,25 @@
 // The broker's HTTP side on uWebSockets.js, on its own listener (http.listeners): /metrics
-// (Prometheus text), /health and /ready, the REST Proxy v3 API and the WebSocket streams.
+// (Prometheus text), /health and /ready, the REST Proxy v3 API, the WebSocket streams and
+// the web console (/console/).
 // Started after the Kafka listeners are bound and stopped before the logs close.
 
-import uWS from 'uWebSockets.js';
+import uWS, { type HttpRequest, type HttpResponse } from 'uWebSockets.js';
 import { type ApiHandler, type ConnectionInfo, NO_RESPONSE, type RequestContext } from '../broker/api-handler.js';
 import { type BrokerState } from '../broker/broker-state.js';
 import { type Logger } from '../logger.js';
 import { type BrokerMetrics } from '../metrics/broker-metrics.js';
-import { type Dispatcher, observedHandle } from '../server/dispatcher.js';
+import { type Dispatcher, observedHandle, type RequestTiming } from '../server/dispatcher.js';
 import { supportedOperations } from '../security/acls.js';
-import { ANONYMOUS } from '../security/principal.js';
+import { type Resource } from '../security/security-manager.js';
 import { type GatewayContext } from './gateway-context.js';
-import { exchange, send, sendJson } from './http-support.js';
+import { exchange, send, sendJson, statusLine, toJson } from './http-support.js';
+import { registerConsole } from './console-assets.js';
 import { registerRestV3 } from './rest-v3.js';
 import { registerStreams, type StreamOptions, type Streams } from './websocket-streams.js';
 import { Gauge } from 'prom-client';
 
 import { type HttpListener } from './http-listener.js';
+import { type Caller, HttpAuthenticator } from './http-auth.js';
 
 export { parseHttpListener, type HttpListener } from './http-listener.js';
 
@@ -44,17 +47,19 @@ export class HttpGateway implements GatewayContext {
   /** What the handlers see as "the connection" of gateway requests. */
   private readonly connectionInfo: ConnectionInfo;
   private readonly streams: Streams;
+  private readonly authenticator: HttpAuthenticator;
 
   constructor(private readonly options: HttpGatewayOptions) {
     this.state = options.state;
     this.maxBodyBytes = options.maxBodyBytes ?? options.state.config.socketRequestMaxBytes;
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     const isOpen = () => !this.closing;
+    this.authenticator = new HttpAuthenticator(options.state);
     this.connectionInfo = {
       id: 0,
       remoteAddress: 'http-gateway',
-      // The gateway has no authentication of its own yet: it acts as User:ANONYMOUS on the
-      // first listener, so an authorizer applies the ACLs of that principal to it.
+      // Handlers see the gateway as one connection on the first listener; who is asking (and
+      // from where) travels in each request's context (invoke's caller).
       remoteHost: '127.0.0.1',
       security: options.state.security.session(options.state.config.listeners[0]!.name),
       // Quotas mute a Kafka connection; gateway requests are not throttled yet.
@@ -70,7 +75,8 @@ export class HttpGateway implements GatewayContext {
       const ready = options.ready();
       sendJson(exchange(res), ready ? 200 : 503, { status: ready ? 'READY' : 'NOT_READY' });
     });
-    this.app.get('/metrics', (res) => {
+    this.app.get('/metrics', (res, req) => {
+      if (this.caller(res, req) === undefined) return;
       const target = exchange(res);
       options.metrics.exposition().then(
         (text) => send(target, 200, text, options.metrics.contentType),
@@ -78,6 +84,7 @@ export class HttpGateway implements GatewayContext {
       );
     });
     registerRestV3(this.app, this);
+    registerConsole(this.app, (res, req) => this.caller(res, req) !== undefined);
     const streams = (this.streams = registerStreams(this.app, this, options.streams));
     new Gauge({
       name: 'spate_websocket_buffered_bytes',
@@ -130,6 +137,7 @@ export class HttpGateway implements GatewayContext {
     if (this.closing) return;
     this.closing = true;
     this.streams.stop();
+    this.options.metrics.close();
     if (this.listenSocket !== undefined) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
     // Closes the open HTTP and WebSocket connections too (in the binary, not in its typings).
@@ -137,10 +145,30 @@ export class HttpGateway implements GatewayContext {
     this.resolveClosed();
   }
 
-  async invoke<Response>(apiKey: number, apiVersion: number, request: unknown): Promise<Response> {
+  caller(res: HttpResponse, req: HttpRequest): Caller | undefined {
+    const host = Buffer.from(res.getRemoteAddressAsText())
+      .toString('utf8')
+      .replace(/^::ffff:/, '');
+    const authentication = this.authenticator.authenticate(req.getHeader('authorization'), host);
+    if ('caller' in authentication) return authentication.caller;
+    this.options.logger.debug(`HTTP ${req.getMethod().toUpperCase()} ${req.getUrl()} from ${host} refused: ${authentication.refused}`);
+    // Confluent REST Proxy's authentication error code.
+    const body = toJson({ error_code: 40101, message: authentication.refused });
+    res.cork(() => {
+      res.writeStatus(statusLine(401)).writeHeader('www-authenticate', 'Basic realm="Spate", charset="UTF-8"').writeHeader('content-type', 'application/json').end(body);
+    });
+    return undefined;
+  }
+
+  authorize(caller: Caller, operation: number, resource: Resource): boolean {
+    return this.state.security.authorize(caller.principal, caller.host, operation, resource);
+  }
+
+  async invoke<Response>(apiKey: number, apiVersion: number, request: unknown, caller: Caller): Promise<Response> {
     const handler: ApiHandler | undefined = this.options.dispatcher.handler(apiKey);
     if (handler === undefined) throw new Error(`No handler for API key ${apiKey}`);
     const security = this.state.security;
+    const { principal, host } = caller;
     const context: RequestContext = {
       apiKey,
       apiVersion,
@@ -148,13 +176,19 @@ export class HttpGateway implements GatewayContext {
       clientId: 'spate-http',
       broker: this.state,
       connection: this.connectionInfo,
-      principal: ANONYMOUS,
-      authorize: (operation, resource) => security.authorize(ANONYMOUS, '127.0.0.1', operation, resource),
-      authorizeAny: (operation, resourceType) => security.authorizeAny(ANONYMOUS, '127.0.0.1', operation, resourceType),
-      authorizedOperations: (resource) => security.authorizedOperations(ANONYMOUS, '127.0.0.1', resource, supportedOperations(resource.type)),
+      principal,
+      remoteMs: 0,
+      authorize: (operation, resource) => security.authorize(principal, host, operation, resource),
+      authorizeAny: (operation, resourceType) => security.authorizeAny(principal, host, operation, resourceType),
+      authorizedOperations: (resource) => security.authorizedOperations(principal, host, resource, supportedOperations(resource.type)),
     };
-    const response = await observedHandle(handler, request, context, this.options.dispatcher.observer);
-    if (response === NO_RESPONSE) throw new Error('The handler sent no response');
-    return response as Response;
+    const timing: RequestTiming = { apiKey, apiVersion, startedAt: 0, remoteMs: 0 };
+    try {
+      const response = await observedHandle(handler, request, context, this.options.dispatcher.observer, timing);
+      if (response === NO_RESPONSE) throw new Error('The handler sent no response');
+      return response as Response;
+    } finally {
+      this.options.metrics.gatewayHandled(apiKey, apiVersion, performance.now() - timing.startedAt, timing.remoteMs);
+    }
   }
 }

@@ -5,8 +5,11 @@
 // several records in one streamed body, answered one JSON object per record).
 // Everything goes through the broker's own handlers (CreateTopics, DeleteTopics, Produce)
 // or its state, never through a Kafka client on loopback.
-// Differences from the proxy: no schema-registry types (AVRO, PROTOBUF, JSONSCHEMA); the
-// cluster has one broker until the cluster layer lands.
+// Who asks is the HTTP Basic user (http-auth.ts) when authentication is on, else
+// User:ANONYMOUS; the ACLs apply as Kafka applies them to the same requests (DESCRIBE to
+// see a topic or group, DESCRIBE_CONFIGS for configs, READ to read records; creating,
+// deleting and producing go through the handlers, which check their own).
+// Differences from the proxy: no schema-registry types (AVRO, PROTOBUF, JSONSCHEMA).
 
 import { type TemplatedApp } from 'uWebSockets.js';
 import { describeTopicConfigs, ConfigSource } from '../config/topic-config.js';
@@ -22,17 +25,30 @@ import {
 } from '../protocol/generated/index.js';
 import { encodeRecordBatch, type RecordInput } from '../protocol/record-batch.js';
 import { type Topic } from '../log/log-manager.js';
+import { type BrokerRegistration } from '../cluster/metadata.js';
 import { exchange, parseJson, readBody, RestError, RestErrorCode, sendError, sendJson, send, type Exchange } from './http-support.js';
 import { type GatewayContext } from './gateway-context.js';
+import { type Caller } from './http-auth.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource, topicResource } from '../security/security-manager.js';
 import { partitionForKey } from './partitioner.js';
 import { streamRecords } from './record-stream.js';
+import { readRecords } from './rest-records.js';
 
 const CONFIG_SOURCE_NAMES = new Map<number, string>(Object.entries(ConfigSource).map(([name, code]) => [code, name === 'UNKNOWN' ? 'UNKNOWN' : name]));
+
+const AUTHORIZATION_ERRORS = new Set<number>([
+  ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+  ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+  ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+]);
 
 /** Kafka error codes the proxy maps to 4xx; everything else is a 500 with 50002. */
 function kafkaError(code: number, message: string | null): RestError {
   const text = message ?? errorName(code);
   if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, text);
+  if (AUTHORIZATION_ERRORS.has(code)) return new RestError(403, RestErrorCode.KAFKA_AUTHORIZATION_ERROR, `${errorName(code)}: ${text}`);
   if (
     [
       ErrorCode.TOPIC_ALREADY_EXISTS,
@@ -70,9 +86,11 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     pattern: string,
     params: number,
     body: boolean,
-    run: (args: string[], query: string, payload: Buffer | undefined, target: Exchange) => Promise<void> | void,
+    run: (args: string[], query: string, payload: Buffer | undefined, target: Exchange, caller: Caller) => Promise<void> | void,
   ) => {
     app[method](pattern, (res, req) => {
+      const caller = gateway.caller(res, req);
+      if (caller === undefined) return; // 401 answered
       const args: string[] = [];
       for (let index = 0; index < params; index++) args.push(decodeURIComponent(req.getParameter(index)));
       const query = req.getQuery() ?? '';
@@ -81,7 +99,7 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
         try {
           const payload = body ? await readBody(target, gateway.maxBodyBytes) : undefined;
           if (args[0] !== state.clusterId) throw new RestError(404, RestErrorCode.NOT_FOUND, `Cluster ${args[0]} cannot be found.`);
-          await run(args, query, payload, target);
+          await run(args, query, payload, target, caller);
         } catch (error) {
           sendError(target, error);
         }
@@ -94,7 +112,7 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     kind: 'KafkaCluster',
     metadata: resource('', ''),
     cluster_id: state.clusterId,
-    controller: related(`/brokers/${state.nodeId}`),
+    controller: related(`/brokers/${state.replicas.metadata.controllerId}`),
     acls: related('/acls'),
     brokers: related('/brokers'),
     broker_configs: related('/broker-configs'),
@@ -103,10 +121,35 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     partition_reassignments: related('/topics/-/partitions/-/reassignment'),
   });
 
-  app.get('/v3/clusters', (res) => {
+  app.get('/v3/clusters', (res, req) => {
+    if (gateway.caller(res, req) === undefined) return;
     sendJson(exchange(res), 200, { kind: 'KafkaClusterList', metadata: { self: `${gateway.baseUrl}/v3/clusters`, next: null }, data: [clusterBody()] });
   });
   route('get', '/v3/clusters/:cluster', 1, false, (_args, _query, _body, target) => sendJson(target, 200, clusterBody()));
+
+  // The live brokers of the cluster (this one alone on a single node), with their first
+  // listener's address and rack; `is_controller` is Spate's addition.
+  const brokerBody = (broker: BrokerRegistration) => ({
+    kind: 'KafkaBroker',
+    metadata: resource(`/brokers/${broker.nodeId}`, `/broker=${broker.nodeId}`),
+    cluster_id: state.clusterId,
+    broker_id: broker.nodeId,
+    host: broker.endpoints[0]?.host ?? null,
+    port: broker.endpoints[0]?.port ?? null,
+    rack: broker.rack,
+    is_controller: broker.nodeId === state.replicas.metadata.controllerId,
+    configs: related(`/brokers/${broker.nodeId}/configs`),
+    partition_replicas: related(`/brokers/${broker.nodeId}/partition-replicas`),
+  });
+  route('get', '/v3/clusters/:cluster/brokers', 1, false, (_args, _query, _body, target) => {
+    const data = state.replicas.metadata.brokers().map(brokerBody);
+    sendJson(target, 200, { kind: 'KafkaBrokerList', metadata: { self: `${base()}/brokers`, next: null }, data });
+  });
+  route('get', '/v3/clusters/:cluster/brokers/:broker', 2, false, (args, _query, _body, target) => {
+    const broker = state.replicas.metadata.broker(Number(args[1]));
+    if (broker === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Broker ${args[1]} cannot be found.`);
+    sendJson(target, 200, brokerBody(broker));
+  });
 
   const topicBody = (topic: Topic) => ({
     kind: 'KafkaTopic',
@@ -114,7 +157,7 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     cluster_id: state.clusterId,
     topic_name: topic.name,
     is_internal: topic.internal,
-    replication_factor: 1,
+    replication_factor: state.replicas.store.topic(topic.name)?.replicas[0]?.length ?? 1,
     partitions_count: topic.partitions.length,
     partitions: related(`/topics/${topic.name}/partitions`),
     configs: related(`/topics/${topic.name}/configs`),
@@ -127,13 +170,29 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     return topic;
   };
 
-  route('get', '/v3/clusters/:cluster/topics', 1, false, (_args, _query, _body, target) => {
-    const data = [...state.logs.allTopics()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(topicBody);
+  /** Kafka's rule for a named resource the caller may not see: *_AUTHORIZATION_FAILED, as 403 in the proxy's form. */
+  const requireTopic = (caller: Caller, operation: number, name: string) => {
+    if (!gateway.authorize(caller, operation, topicResource(name))) throw kafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Not authorized to access topics: [${name}]`);
+  };
+  const requireGroup = (caller: Caller, operation: number, groupId: string) => {
+    if (!gateway.authorize(caller, operation, groupResource(groupId))) throw kafkaError(ErrorCode.GROUP_AUTHORIZATION_FAILED, `Not authorized to access group: ${groupId}`);
+  };
+  const describedTopic = (caller: Caller, name: string): Topic => {
+    requireTopic(caller, AclOperation.DESCRIBE, name);
+    return findTopic(name);
+  };
+
+  // Listing shows what the caller may describe, as Metadata does.
+  route('get', '/v3/clusters/:cluster/topics', 1, false, (_args, _query, _body, target, caller) => {
+    const data = [...state.logs.allTopics()]
+      .filter((topic) => gateway.authorize(caller, AclOperation.DESCRIBE, topicResource(topic.name)))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map(topicBody);
     sendJson(target, 200, { kind: 'KafkaTopicList', metadata: { self: `${base()}/topics`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/topics/:topic', 2, false, (args, _query, _body, target) => sendJson(target, 200, topicBody(findTopic(args[1]!))));
+  route('get', '/v3/clusters/:cluster/topics/:topic', 2, false, (args, _query, _body, target, caller) => sendJson(target, 200, topicBody(describedTopic(caller, args[1]!))));
 
-  route('post', '/v3/clusters/:cluster/topics', 1, true, async (_args, _query, payload, target) => {
+  route('post', '/v3/clusters/:cluster/topics', 1, true, async (_args, _query, payload, target, caller) => {
     const wanted = parseJson(payload!) as Record<string, unknown>;
     if (typeof wanted !== 'object' || wanted === null || typeof wanted['topic_name'] !== 'string') {
       throw new RestError(400, RestErrorCode.BAD_REQUEST, 'topic_name is required');
@@ -153,7 +212,7 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
       timeoutMs: 30000,
       validateOnly: wanted['validate_only'] === true,
     };
-    const response = await gateway.invoke<CreateTopicsResponse>(19, 7, request);
+    const response = await gateway.invoke<CreateTopicsResponse>(19, 7, request, caller);
     const result = response.topics[0]!;
     if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage);
     const topic = state.logs.topic(name);
@@ -166,39 +225,90 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     );
   });
 
-  route('del', '/v3/clusters/:cluster/topics/:topic', 2, false, async (args, _query, _body, target) => {
+  route('del', '/v3/clusters/:cluster/topics/:topic', 2, false, async (args, _query, _body, target, caller) => {
     const request: DeleteTopicsRequest = { topics: [{ name: args[1]!, topicId: Buffer.alloc(16) }], timeoutMs: 30000 };
-    const response = await gateway.invoke<DeleteTopicsResponse>(20, 6, request);
+    const response = await gateway.invoke<DeleteTopicsResponse>(20, 6, request, caller);
     const result = response.responses[0]!;
     if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage ?? null);
     send(target, 204, '');
   });
 
-  const partitionBody = (topic: string, partition: number) => ({
-    kind: 'KafkaPartition',
-    metadata: resource(`/topics/${topic}/partitions/${partition}`, `/topic=${topic}/partition=${partition}`),
-    cluster_id: state.clusterId,
-    topic_name: topic,
-    partition_id: partition,
-    leader: related(`/topics/${topic}/partitions/${partition}/replicas/${state.nodeId}`),
-    replicas: related(`/topics/${topic}/partitions/${partition}/replicas`),
-    reassignment: related(`/topics/${topic}/partitions/${partition}/reassignment`),
+  // The proxy's KafkaPartition, and Spate's additions: leader, replicas, ISR and offline
+  // replicas by broker ID, and `log` (offsets, size, segments) when this broker holds a replica.
+  const partitionBody = (topic: string, partition: number) => {
+    const view = state.replicas.describePartition(topic, partition);
+    // Every broker of a cluster keeps a (empty) log for each partition; only a replica's counts.
+    const log = view === undefined || view.replicas.includes(state.nodeId) ? state.logs.partition(topic, partition) : undefined;
+    return {
+      kind: 'KafkaPartition',
+      metadata: resource(`/topics/${topic}/partitions/${partition}`, `/topic=${topic}/partition=${partition}`),
+      cluster_id: state.clusterId,
+      topic_name: topic,
+      partition_id: partition,
+      leader: related(`/topics/${topic}/partitions/${partition}/replicas/${view?.leader ?? state.nodeId}`),
+      replicas: related(`/topics/${topic}/partitions/${partition}/replicas`),
+      reassignment: related(`/topics/${topic}/partitions/${partition}/reassignment`),
+      leader_id: view?.leader ?? state.nodeId,
+      leader_epoch: view?.leaderEpoch ?? 0,
+      replica_ids: view?.replicas ?? [state.nodeId],
+      isr_ids: view?.isr ?? [state.nodeId],
+      offline_replica_ids: view?.offlineReplicas ?? [],
+      log:
+        log === undefined || log.isDeleted
+          ? null
+          : {
+              broker_id: state.nodeId,
+              log_start_offset: log.logStartOffset,
+              log_end_offset: log.logEndOffset,
+              high_watermark: log.highWatermark,
+              size_bytes: log.sizeInBytes,
+              segments: log.segmentInfo().length,
+            },
+    };
+  };
+  const findPartition = (topic: Topic, index: string): number => {
+    const partition = Number(index);
+    if (!Number.isInteger(partition) || topic.partitions[partition] === undefined) {
+      throw new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, 'This server does not host this topic-partition.');
+    }
+    return partition;
+  };
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition/replicas', 3, false, (args, _query, _body, target, caller) => {
+    const topic = describedTopic(caller, args[1]!);
+    const partition = findPartition(topic, args[2]!);
+    const view = state.replicas.describePartition(topic.name, partition);
+    const replicas = view?.replicas ?? [state.nodeId];
+    const data = replicas.map((brokerId) => ({
+      kind: 'KafkaReplica',
+      metadata: resource(`/topics/${topic.name}/partitions/${partition}/replicas/${brokerId}`, `/topic=${topic.name}/partition=${partition}/replica=${brokerId}`),
+      cluster_id: state.clusterId,
+      topic_name: topic.name,
+      partition_id: partition,
+      broker_id: brokerId,
+      is_leader: (view?.leader ?? state.nodeId) === brokerId,
+      is_in_sync: (view?.isr ?? [state.nodeId]).includes(brokerId),
+      broker: related(`/brokers/${brokerId}`),
+    }));
+    sendJson(target, 200, { kind: 'KafkaReplicaList', metadata: { self: `${base()}/topics/${topic.name}/partitions/${partition}/replicas`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/topics/:topic/partitions', 2, false, (args, _query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition/records', 3, false, async (args, query, _body, target, caller) => {
+    // Reading records is what a consumer's Fetch does: READ on the topic.
+    requireTopic(caller, AclOperation.READ, args[1]!);
     const topic = findTopic(args[1]!);
+    sendJson(target, 200, await readRecords(gateway, topic.name, findPartition(topic, args[2]!), query));
+  });
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions', 2, false, (args, _query, _body, target, caller) => {
+    const topic = describedTopic(caller, args[1]!);
     const data = topic.partitions.map((log) => partitionBody(topic.name, log.partition));
     sendJson(target, 200, { kind: 'KafkaPartitionList', metadata: { self: `${base()}/topics/${topic.name}/partitions`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition', 3, false, (args, _query, _body, target) => {
-    const topic = findTopic(args[1]!);
-    const index = Number(args[2]);
-    if (!Number.isInteger(index) || topic.partitions[index] === undefined) {
-      throw new RestError(404, RestErrorCode.KAFKA_UNKNOWN_TOPIC_PARTITION, 'This server does not host this topic-partition.');
-    }
-    sendJson(target, 200, partitionBody(topic.name, index));
+  route('get', '/v3/clusters/:cluster/topics/:topic/partitions/:partition', 3, false, (args, _query, _body, target, caller) => {
+    const topic = describedTopic(caller, args[1]!);
+    sendJson(target, 200, partitionBody(topic.name, findPartition(topic, args[2]!)));
   });
 
-  route('get', '/v3/clusters/:cluster/topics/:topic/configs', 2, false, (args, _query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/topics/:topic/configs', 2, false, (args, _query, _body, target, caller) => {
+    requireTopic(caller, AclOperation.DESCRIBE_CONFIGS, args[1]!);
     const topic = findTopic(args[1]!);
     const data = describeTopicConfigs(topic.configs, state.config).map((config) => ({
       kind: 'KafkaTopicConfig',
@@ -230,15 +340,24 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
       state: groupState(described?.state ?? listed?.state ?? 'Unknown'),
       type: (described?.groupType ?? listed?.groupType ?? 'classic').toUpperCase(),
       coordinator: related(`/brokers/${state.nodeId}`),
+      // Spate's addition: the members, so a console needs one request per group.
+      members_count: described?.members.length ?? 0,
       consumers: related(`/consumer-groups/${groupId}/consumers`),
       lag_summary: related(`/consumer-groups/${groupId}/lag-summary`),
     };
   };
-  route('get', '/v3/clusters/:cluster/consumer-groups', 1, false, (_args, _query, _body, target) => {
-    const data = state.groups.listGroups().map((group) => groupBody(group.groupId));
+  route('get', '/v3/clusters/:cluster/consumer-groups', 1, false, (_args, _query, _body, target, caller) => {
+    // As ListGroups: the groups the caller may describe.
+    const data = state.groups
+      .listGroups()
+      .filter((group) => gateway.authorize(caller, AclOperation.DESCRIBE, groupResource(group.groupId)))
+      .map((group) => groupBody(group.groupId));
     sendJson(target, 200, { kind: 'KafkaConsumerGroupList', metadata: { self: `${base()}/consumer-groups`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/consumer-groups/:group', 2, false, (args, _query, _body, target) => sendJson(target, 200, groupBody(args[1]!)));
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group', 2, false, (args, _query, _body, target, caller) => {
+    requireGroup(caller, AclOperation.DESCRIBE, args[1]!);
+    sendJson(target, 200, groupBody(args[1]!));
+  });
 
   /** Members of a classic group with their assigned partitions (decoded from the consumer protocol). */
   const members = (groupId: string) => {
@@ -246,8 +365,9 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     if (described === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer group ${groupId} cannot be found.`);
     return described.members.map((member) => ({ ...member, partitions: decodeAssignment(member.assignment) }));
   };
-  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers', 2, false, (args, _query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers', 2, false, (args, _query, _body, target, caller) => {
     const groupId = args[1]!;
+    requireGroup(caller, AclOperation.DESCRIBE, groupId);
     const data = members(groupId).map((member) => ({
       kind: 'KafkaConsumer',
       metadata: resource(`/consumer-groups/${groupId}/consumers/${member.memberId}`, `/consumer-group=${groupId}/consumer=${member.memberId}`),
@@ -260,14 +380,48 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
     }));
     sendJson(target, 200, { kind: 'KafkaConsumerList', metadata: { self: `${base()}/consumer-groups/${groupId}/consumers`, next: null }, data });
   });
-  route('get', '/v3/clusters/:cluster/consumer-groups/:group/lags', 2, false, (args, _query, _body, target) => {
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/consumers/:consumer/assignments', 3, false, (args, _query, _body, target, caller) => {
+    const [, groupId, consumerId] = args as [string, string, string];
+    requireGroup(caller, AclOperation.DESCRIBE, groupId);
+    const member = members(groupId).find((candidate) => candidate.memberId === consumerId);
+    if (member === undefined) throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer ${consumerId} cannot be found.`);
+    const data = member.partitions.map((key) => {
+      const at = key.lastIndexOf(':');
+      const [topic, partition] = [key.slice(0, at), Number(key.slice(at + 1))];
+      return {
+        kind: 'KafkaConsumerAssignment',
+        metadata: resource(
+          `/consumer-groups/${groupId}/consumers/${consumerId}/assignments/${topic}/partitions/${partition}`,
+          `/consumer-group=${groupId}/consumer=${consumerId}/assignment=${topic}/partition=${partition}`,
+        ),
+        cluster_id: state.clusterId,
+        consumer_group_id: groupId,
+        consumer_id: consumerId,
+        topic_name: topic,
+        partition_id: partition,
+        partition: related(`/topics/${topic}/partitions/${partition}`),
+        lag: related(`/consumer-groups/${groupId}/lags/${topic}/partitions/${partition}`),
+      };
+    });
+    sendJson(target, 200, {
+      kind: 'KafkaConsumerAssignmentList',
+      metadata: { self: `${base()}/consumer-groups/${groupId}/consumers/${consumerId}/assignments`, next: null },
+      data,
+    });
+  });
+  route('get', '/v3/clusters/:cluster/consumer-groups/:group/lags', 2, false, (args, _query, _body, target, caller) => {
     const groupId = args[1]!;
+    requireGroup(caller, AclOperation.DESCRIBE, groupId);
     const owners = new Map<string, { memberId: string; groupInstanceId: string | null; clientId: string }>();
     if (state.groups.describeGroup(groupId) === undefined && state.groups.allCommittedOffsets(groupId).size === 0) {
       throw new RestError(404, RestErrorCode.NOT_FOUND, `Consumer group ${groupId} cannot be found.`);
     }
     for (const member of members(groupId)) for (const key of member.partitions) owners.set(key, member);
-    const data = consumerGroupLags(state, groupId).map((row) => {
+    // As OffsetFetch: the offsets of topics the caller may describe.
+    const rows = consumerGroupLags(state, groupId)
+      .filter((row) => gateway.authorize(caller, AclOperation.DESCRIBE, topicResource(row.topic)))
+      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    const data = rows.map((row) => {
       const owner = owners.get(`${row.topic}:${row.partition}`);
       return {
         kind: 'KafkaConsumerLag',
@@ -288,9 +442,9 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
   });
 
   const produceOne = createRecordProducer(gateway);
-  route('post', '/v3/clusters/:cluster/topics/:topic/records', 2, false, async (args, _query, _body, target) => {
+  route('post', '/v3/clusters/:cluster/topics/:topic/records', 2, false, async (args, _query, _body, target, caller) => {
     const topic = findTopic(args[1]!);
-    await streamRecords(target, gateway.maxBodyBytes, (record) => produceOne(topic, record));
+    await streamRecords(target, gateway.maxBodyBytes, (record) => produceOne(topic, record, caller));
   });
 }
 
@@ -298,10 +452,10 @@ export function registerRestV3(app: TemplatedApp, gateway: GatewayContext): void
  * Appends one record given in the proxy's JSON shape through the Produce handler (acks=all),
  * answering the proxy's ProduceResponse shape. Shared with the WebSocket produce.
  */
-export function createRecordProducer(gateway: GatewayContext): (topic: Topic, body: unknown) => Promise<Record<string, unknown>> {
+export function createRecordProducer(gateway: GatewayContext): (topic: Topic, body: unknown, caller: Caller) => Promise<Record<string, unknown>> {
   const state = gateway.state;
   let roundRobin = 0;
-  return async function produceOne(topic: Topic, body: unknown) {
+  return async function produceOne(topic: Topic, body: unknown, caller: Caller) {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RestError(400, RestErrorCode.BAD_REQUEST, 'A record must be a JSON object');
     const record = body as Record<string, unknown>;
     const key = recordData(record['key'], 'key');
@@ -328,7 +482,7 @@ export function createRecordProducer(gateway: GatewayContext): (topic: Topic, bo
       timeoutMs: 30000,
       topicData: [{ name: topic.name, partitionData: [{ index: partition, records: encodeRecordBatch({ records: [input] }) }] }],
     };
-    const response = await gateway.invoke<ProduceResponse>(0, 9, request);
+    const response = await gateway.invoke<ProduceResponse>(0, 9, request, caller);
     const result = response.responses[0]!.partitionResponses[0]!;
     if (result.errorCode !== ErrorCode.NONE) throw kafkaError(result.errorCode, result.errorMessage ?? null);
     const appendTime = result.logAppendTimeMs >= 0n ? Number(result.logAppendTimeMs) : timestamp;
@@ -337,7 +491,8 @@ export function createRecordProducer(gateway: GatewayContext): (topic: Topic, bo
       cluster_id: state.clusterId,
       topic_name: topic.name,
       partition_id: partition,
-      offset: result.baseOffset,
+      // A number, not a bigint: the answer serializes without a replacer (offsets fit a double far beyond real logs).
+      offset: Number(result.baseOffset),
       timestamp: new Date(appendTime).toISOString(),
       key: key.type === null ? null : { type: key.type, size: key.bytes?.length ?? 0 },
       value: value.type === null ? null : { type: value.type, size: value.bytes?.length ?? 0 },

@@ -15,7 +15,10 @@
 import { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type * as BatchesModule from '../compression/batches.js';
 import { type PartitionLog } from '../log/partition-log.js';
-import { KafkaError, errorName } from '../protocol/errors.js';
+import { ErrorCode, KafkaError, errorName } from '../protocol/errors.js';
+import { AclOperation } from '../security/acls.js';
+import { groupResource, topicResource } from '../security/security-manager.js';
+import { type Caller } from './http-auth.js';
 import { decodeRecordBatches, type DecodedRecord } from '../protocol/record-batch.js';
 import { type GatewayContext } from './gateway-context.js';
 import { RestError, toJson } from './http-support.js';
@@ -44,6 +47,8 @@ interface PartitionCursor {
 interface SocketState {
   cursors: PartitionCursor[];
   open: boolean;
+  /** Who opened the socket (HTTP Basic at the upgrade, or User:ANONYMOUS). */
+  caller: Caller;
 }
 
 type Socket = WebSocket<SocketState>;
@@ -128,7 +133,8 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
             id: cursor.subscription,
             topic: cursor.topic,
             partition: cursor.log.partition,
-            records: part.map(({ offset, timestamp, key, value, headers }) => ({ offset, timestamp, key, value, headers })),
+            // Numbers, not bigints: the message serializes without a replacer.
+            records: part.map(({ offset, timestamp, key, value, headers }) => ({ offset: Number(offset), timestamp: Number(timestamp), key, value, headers })),
           });
         }
         cursor.offset = sentUpTo;
@@ -149,12 +155,20 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
     const id = typeof message['id'] === 'string' ? message['id'] : String(message['id'] ?? '');
     const topicName = message['topic'];
     if (typeof topicName !== 'string') throw new RestError(400, 400, 'subscribe needs a topic');
+    const caller = ws.getUserData().caller;
+    // A consumer's rights: READ on the topic, and on the group whose offsets it uses.
+    if (!gateway.authorize(caller, AclOperation.READ, topicResource(topicName))) {
+      throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Not authorized to access topics: [${topicName}]`);
+    }
     const topic = state.logs.topic(topicName);
     if (topic === undefined) throw new RestError(404, 40403, `Topic ${topicName} does not exist`);
     const wanted = message['partition'];
     const logs = typeof wanted === 'number' ? [topic.partitions[wanted]] : topic.partitions;
     if (logs.some((log) => log === undefined)) throw new RestError(404, 40403, `Partition ${String(wanted)} of ${topicName} does not exist`);
     const group = typeof message['group'] === 'string' ? message['group'] : undefined;
+    if (group !== undefined && !gateway.authorize(caller, AclOperation.READ, groupResource(group))) {
+      throw new KafkaError(ErrorCode.GROUP_AUTHORIZATION_FAILED, `Not authorized to access group: ${group}`);
+    }
     const from = message['from'];
     const cursors: PartitionCursor[] = [];
     for (const log of logs as PartitionLog[]) {
@@ -206,7 +220,7 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
           const topicName = message['topic'];
           const topic = typeof topicName === 'string' ? state.logs.topic(topicName) : undefined;
           if (topic === undefined) throw new RestError(404, 40403, `Topic ${String(topicName)} does not exist`);
-          const result = await produce(topic, message);
+          const result = await produce(topic, message, ws.getUserData().caller);
           sendJson(ws, { op: 'ack', id, partition: result['partition_id'], offset: result['offset'], timestamp: result['timestamp'] });
           break;
         }
@@ -226,8 +240,10 @@ export function registerStreams(app: TemplatedApp, gateway: GatewayContext, over
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
+      const caller = gateway.caller(res, req);
+      if (caller === undefined) return; // 401 answered
       res.upgrade<SocketState>(
-        { cursors: [], open: true },
+        { cursors: [], open: true, caller },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),

@@ -1,6 +1,7 @@
-// Records read from a segment, ready for the socket: a view of the memory-mapped segment
-// file (no copy through the JS heap), kept mapped until the socket has sent it, or sent
-// straight from the page cache with sendfile(2) (sendTo), in which case no Buffer is made.
+// Records read from a segment, ready for the socket: sent straight from the page cache with
+// sendfile(2) (sendTo), or a view of the memory-mapped segment file kept mapped until the
+// socket has sent it, or, for a small chunk, copied into the answer's own buffer (copyTo);
+// neither of the first and last makes a Buffer over the mapping.
 
 import { type ReadSlice, sendFileNow } from './native.js';
 
@@ -43,6 +44,11 @@ export class LogRecords {
    */
   sendTo(socketFd: number): number {
     return sendFileNow(socketFd, this.slice, 0, this.size);
+  }
+
+  /** Copies the bytes into `target` at `offset` (small chunks of an answer: see Writer.records). */
+  copyTo(target: Uint8Array, offset: number): void {
+    this.slice.copyTo(target, offset, this.size);
   }
 
   /**

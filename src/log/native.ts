@@ -4,7 +4,8 @@
 // Threading: validateBatches, append, flush, close, truncateTo and deleteSegmentsBefore
 // run synchronously on the calling thread (appends are page-cache writes, like Kafka's).
 // read, offsetForTimestamp, replaceSegment, SegmentLog.open and sendFile run on libuv worker threads and
-// return promises, so the event loop never waits on the disk or a slow socket;
+// return promises, so the event loop never waits on the disk or a slow socket; readNow reads
+// on the calling thread only what is in the page cache, and says so when it cannot;
 // SegmentLog.openAll / closeAll run many logs on a pool of native threads of their own
 // (num.recovery.threads.per.data.dir).
 import { createRequire } from 'node:module';
@@ -156,8 +157,8 @@ export interface ReadSlice {
    */
   readonly length: number;
   /**
-   * 'mmap' delivery: a read-only Buffer over the mapped segment, pages already faulted in on
-   * the worker thread. Never write to it (the mapping is PROT_READ: a write crashes the
+   * 'mmap' delivery: a read-only Buffer over the mapped segment, its pages in the page cache
+   * (the worker thread checked, cachestat(2), and faulted in those that were not). Never write to it (the mapping is PROT_READ: a write crashes the
    * process). Made on first access (a slice sent with sendFileNow never makes one, so it adds
    * nothing to V8's external memory); once made it keeps the mapping alive by itself, also
    * after release(). First asked after release(), it is empty. Undefined for 'sendfile'
@@ -170,6 +171,12 @@ export interface ReadSlice {
   readonly released: boolean;
   /** Drops the slice's reference on the segment file. Idempotent. */
   release(): void;
+  /**
+   * Copies the slice's first `length` bytes into `target` at `targetOffset` (pread on the
+   * calling thread: the read brought the pages into the page cache). Throws LogError 56 on a
+   * file error, SLICE_RELEASED after release().
+   */
+  copyTo(target: Uint8Array, targetOffset: number, length: number): void;
 }
 
 export interface TimestampAndOffset {
@@ -196,6 +203,12 @@ export interface SegmentLog {
    * sendFile.
    */
   read(offset: bigint, maxBytes: number, minOneBatch: boolean, delivery?: Delivery): Promise<ReadSlice | null>;
+  /**
+   * The same read on the calling thread, when it cannot wait for the disk: the offset lies
+   * in the active segment and every page the read touches is in the page cache (cachestat).
+   * Returns undefined otherwise; the caller then uses read(). Throws what read() rejects with.
+   */
+  readNow(offset: bigint, maxBytes: number, minOneBatch: boolean, delivery?: Delivery): ReadSlice | null | undefined;
   /**
    * ListOffsets by timestamp: the first record with timestamp >= `timestamp` (exact for
    * uncompressed batches; for compressed ones the batch's base offset and max timestamp),
@@ -314,6 +327,20 @@ interface NativeBinding {
   lockLogDir(dir: string): number;
   unlockLogDir(fd: number): void;
   syncFileSystem(dir: string): Promise<void>;
+  readQueue(): ReadQueue;
+}
+
+/** Segment reads handed to libuv's thread pool and not yet answered (the read queue depth). */
+export interface ReadQueue {
+  /** Queued or running. */
+  readonly queued: number;
+  /** Of those, running on a pool thread now. */
+  readonly running: number;
+}
+
+/** The native read queue now (read, offsetForTimestamp), for the metrics; costs one call. */
+export function readQueue(): ReadQueue {
+  return binding.readQueue();
 }
 
 /** RLIMIT_NOFILE after raiseFileLimit; -1 means unlimited. */
@@ -443,8 +470,8 @@ export function sendFile(socketFd: number, slice: ReadSlice, timeoutMs?: number)
  * Sends bytes [skip, skip + length) of a slice to a socket with sendfile(2) on the calling
  * thread, as many as the socket's send buffer takes now (it never waits, so the caller
  * writes the rest through Node); returns how many went out. For 'mmap' slices, whose pages
- * the read worker already faulted in: the call copies from the page cache and never waits
- * for the disk. The socket must have nothing queued in Node (writableLength 0) or the bytes
+ * the read worker found in, or brought into, the page cache: the call copies from the page
+ * cache and never waits for the disk. The socket must have nothing queued in Node (writableLength 0) or the bytes
  * would overtake it. A socket error returns what was sent (Node's next write reports it);
  * a file error throws LogError 56.
  */

@@ -577,25 +577,48 @@ export class PartitionLog {
 
   /** Reads whole batches from `offset`; null at the log end. Rejects OFFSET_OUT_OF_RANGE. */
   async read(offset: bigint, maxBytes: number, minOneBatch: boolean): Promise<LogRecords | null> {
-    if (this.deleted) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${this.partition} was deleted`);
-    if (offset < this.logStartOffset || offset > this.logEndOffset) {
-      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}] of ${this.topic}-${this.partition}`);
-    }
-    if (offset === this.logEndOffset) return null;
+    const now = this.readNow(offset, maxBytes, minOneBatch);
+    if (now !== undefined) return now;
     try {
       const slice = await this.segments.read(offset, maxBytes, minOneBatch, 'mmap');
       return slice === null ? null : new LogRecords(slice);
     } catch (error) {
-      if (error instanceof LogError && error.kafkaCode === ErrorCode.CORRUPT_MESSAGE && !this.reportedCorruption.has(error.message)) {
-        // Logged once per bad batch; every fetch of it answers CORRUPT_MESSAGE.
-        this.reportedCorruption.add(error.message);
-        this.options.logger?.error(
-          `Fetch of ${this.topic}-${this.partition} at offset ${offset} answered CORRUPT_MESSAGE: ${error.message}. ` +
-            'Consumers cannot pass this batch; delete the records before it is past (DeleteRecords) or restore the segment',
-        );
-      }
-      throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
+      throw this.readFailed(error, offset);
     }
+  }
+
+  /**
+   * The same read, done on this thread when it cannot wait for the disk (the active segment,
+   * in the page cache: consumers near the log end), without the two thread switches a worker
+   * read costs; undefined when read() must do it. Throws what read() rejects with.
+   */
+  readNow(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRecords | null | undefined {
+    if (this.deleted) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${this.partition} was deleted`);
+    const end = this.logEndOffset;
+    if (offset === end) return null;
+    if (offset < this.logStartOffset || offset > end) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Offset ${offset} is outside [${this.logStartOffset}, ${end}] of ${this.topic}-${this.partition}`);
+    }
+    let slice;
+    try {
+      slice = this.segments.readNow(offset, maxBytes, minOneBatch, 'mmap');
+    } catch (error) {
+      throw this.readFailed(error, offset);
+    }
+    return slice === undefined ? undefined : slice === null ? null : new LogRecords(slice);
+  }
+
+  /** The KafkaError a failed read answers; a corrupt batch is logged once. */
+  private readFailed(error: unknown, offset: bigint): KafkaError {
+    if (error instanceof LogError && error.kafkaCode === ErrorCode.CORRUPT_MESSAGE && !this.reportedCorruption.has(error.message)) {
+      // Logged once per bad batch; every fetch of it answers CORRUPT_MESSAGE.
+      this.reportedCorruption.add(error.message);
+      this.options.logger?.error(
+        `Fetch of ${this.topic}-${this.partition} at offset ${offset} answered CORRUPT_MESSAGE: ${error.message}. ` +
+          'Consumers cannot pass this batch; delete the records before it is past (DeleteRecords) or restore the segment',
+      );
+    }
+    return toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
   }
 
   async offsetForTimestamp(timestamp: bigint): Promise<TimestampLookup | null> {

@@ -1,50 +1,51 @@
 // One broker's Prometheus metrics, with Kafka's meanings under Prometheus names:
-//   kafka.network RequestMetrics (RequestsPerSec, ErrorsPerSec, TotalTimeMs) per API and version,
+//   kafka.network RequestMetrics (RequestsPerSec, ErrorsPerSec, and the request times split
+//     into queue / local / remote / response queue / send / total) per API (request-metrics.ts),
 //   kafka.server BrokerTopicMetrics (BytesInPerSec, BytesOutPerSec, MessagesInPerSec) per topic,
+//   kafka.server ReplicaManager (UnderReplicatedPartitions, UnderMinIsrPartitionCount,
+//     AtMinIsrPartitionCount, LeaderCount, PartitionCount, IsrShrinksPerSec, IsrExpandsPerSec)
+//     and the controller's OfflinePartitionsCount,
 //   kafka.log Log (Size, NumLogSegments, LogStartOffset, LogEndOffset) per partition,
 //   consumer-group lag per group and partition (what Kafka's tools compute from OffsetFetch),
 //   active connections per listener (kafka.server socket-server-metrics connection-count),
-//   record bytes sent with sendfile(2) rather than through Node,
+//   record bytes sent with sendfile(2) rather than through Node, the native read queue,
 //   and what clients push with KIP-714 telemetry (the last value of each pushed data point).
 // Each broker has its own registry (several brokers can share a process); the process-wide
 // metrics (event loop, GC, memory) come from process-metrics.ts and are appended at scrape.
-// The request hook is one call per request; the gauges read the broker's state only when
-// scraped, so an idle /metrics costs nothing on the produce path.
+// The request hooks write plain numbers (typed arrays, per-topic totals); everything becomes
+// a Prometheus series only when scraped, so an idle /metrics costs nothing on the produce path.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { type BrokerState } from '../broker/broker-state.js';
+import { topicConfigValue } from '../config/topic-config.js';
+import { readQueue } from '../log/native.js';
 import { errorName } from '../protocol/errors.js';
-import { apiSchemas, ApiKey } from '../protocol/generated/index.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import { type FetchRequest, type FetchResponse, type ProduceRequest, type ProduceResponse } from '../protocol/generated/index.js';
-import { type NetworkTotals } from '../server/connection.js';
+import { type NetworkTotals, type RequestTimesSink } from '../server/connection.js';
 import { type RequestObserver } from '../server/dispatcher.js';
 import { processMetrics } from './process-metrics.js';
+import { apiName, RequestMetrics } from './request-metrics.js';
 
-/** Seconds; Kafka's request times are sub-millisecond to the request timeout. */
-const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-
-interface TopicSeries {
-  readonly bytesIn: { inc(value: number): void };
-  readonly bytesOut: { inc(value: number): void };
-  readonly messagesIn: { inc(value: number): void };
-}
-
-interface RequestSeries {
-  readonly requests: { inc(): void };
-  readonly latency: { observe(value: number): void };
+/** Record bytes and counts of one topic, summed by the request hook, exported at scrape. */
+interface TopicTotals {
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
 }
 
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly observe: RequestObserver;
-  private readonly series = new Map<number, RequestSeries>();
-  private readonly topics = new Map<string, TopicSeries>();
-  private readonly requests: Counter<'api' | 'version'>;
-  private readonly latency: Histogram<'api' | 'version'>;
+  /** What the connections report (queue, response queue, send and total times). */
+  readonly requestTimes: RequestTimesSink;
+  private readonly requests = new RequestMetrics();
+  private readonly topics = new Map<string, TopicTotals>();
   private readonly errors: Counter<'api' | 'error'>;
-  private readonly bytesIn: Counter<'topic'>;
-  private readonly bytesOut: Counter<'topic'>;
-  private readonly messagesIn: Counter<'topic'>;
+  private isrShrinks = 0;
+  private isrExpands = 0;
+  private readonly isrSeen = new Map<string, { leader: number; leaderEpoch: number; isr: readonly number[] }>();
+  private readonly unwatch: () => void;
 
   constructor(
     private readonly state: BrokerState,
@@ -54,68 +55,68 @@ export class BrokerMetrics {
     private readonly network: Readonly<NetworkTotals> = { sentDirectBytes: 0 },
   ) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'spate_requests_total',
-      help: 'Requests handled, by API and version (Kafka RequestMetrics RequestsPerSec).',
-      labelNames: ['api', 'version'],
-      registers,
-    });
-    this.latency = new Histogram({
-      name: 'spate_request_duration_seconds',
-      help: 'Time from decoded request to response body, by API and version (Kafka RequestMetrics LocalTimeMs + RemoteTimeMs).',
-      labelNames: ['api', 'version'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.requestTimes = this.requests;
     this.errors = new Counter({
       name: 'spate_request_errors_total',
       help: 'Error codes in responses, by API and Kafka error name (Kafka RequestMetrics ErrorsPerSec); UNKNOWN_SERVER_ERROR also counts handler failures.',
       labelNames: ['api', 'error'],
       registers,
     });
-    this.bytesIn = new Counter({
-      name: 'spate_topic_bytes_in_total',
-      help: 'Record bytes appended by producers, by topic (Kafka BrokerTopicMetrics BytesInPerSec).',
-      labelNames: ['topic'],
-      registers,
-    });
-    this.bytesOut = new Counter({
-      name: 'spate_topic_bytes_out_total',
-      help: 'Record bytes sent to consumers, by topic (Kafka BrokerTopicMetrics BytesOutPerSec).',
-      labelNames: ['topic'],
-      registers,
-    });
-    this.messagesIn = new Counter({
-      name: 'spate_topic_messages_in_total',
-      help: 'Records appended by producers, by topic (Kafka BrokerTopicMetrics MessagesInPerSec).',
-      labelNames: ['topic'],
-      registers,
-    });
+    const topics = this.topics;
+    const topicCounter = (name: string, help: string, pick: (totals: TopicTotals) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['topic'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [topic, totals] of topics) if (pick(totals) > 0) this.inc({ topic }, pick(totals));
+        },
+      });
+    topicCounter('spate_topic_bytes_in_total', 'Record bytes appended by producers, by topic (Kafka BrokerTopicMetrics BytesInPerSec).', (totals) => totals.bytesIn);
+    topicCounter('spate_topic_bytes_out_total', 'Record bytes sent to consumers, by topic (Kafka BrokerTopicMetrics BytesOutPerSec).', (totals) => totals.bytesOut);
+    topicCounter('spate_topic_messages_in_total', 'Records appended by producers, by topic (Kafka BrokerTopicMetrics MessagesInPerSec).', (totals) => totals.messagesIn);
     this.definePartitionGauges(registers);
-    this.observe = (apiKey, apiVersion, request, response, elapsedMs, failed) => this.record(apiKey, apiVersion, request, response, elapsedMs, failed);
+    this.defineReplicaMetrics(registers);
+    // ISR shrinks and expands are counted from the store's partition-state events (read only:
+    // the replica layer in src/cluster decides them).
+    const store = state.replicas.store;
+    const seedTopic = (name: string) => {
+      const partitions = store.topic(name)?.replicas.length ?? 0;
+      for (let index = 0; index < partitions; index++) this.onPartitionState(name, index);
+    };
+    this.unwatch = store.watch((event) => {
+      if (event.kind === 'partition-state') this.onPartitionState(event.topic, event.partition);
+      else if (event.kind === 'topic-created' || event.kind === 'partitions-added') seedTopic(event.topic);
+      else if (event.kind === 'topic-deleted') for (const key of this.isrSeen.keys()) if (key.startsWith(`${event.topic}\u0000`)) this.isrSeen.delete(key);
+    });
+    for (const assignment of store.topics()) seedTopic(assignment.name);
+    this.observe = (apiKey, apiVersion, request, response, failed) => this.record(apiKey, apiVersion, request, response, failed);
+  }
+
+  /** Stops following the metadata store (the broker is stopping). */
+  close(): void {
+    this.unwatch();
   }
 
   /** The Prometheus text exposition: this broker's metrics, then the process's. */
   async exposition(): Promise<string> {
     const own = await this.registry.metrics();
     const shared = await processMetrics().metrics();
-    return `${own}\n${shared}`;
+    return `${this.requests.exposition()}\n${own}\n${shared}`;
   }
 
   get contentType(): string {
     return this.registry.contentType;
   }
 
-  private record(apiKey: number, apiVersion: number, request: unknown, response: unknown, elapsedMs: number, failed: boolean): void {
-    const key = apiKey * 256 + apiVersion;
-    let series = this.series.get(key);
-    if (series === undefined) {
-      const labels = { api: apiName(apiKey), version: String(apiVersion) };
-      series = { requests: this.requests.labels(labels), latency: this.latency.labels(labels) };
-      this.series.set(key, series);
-    }
-    series.requests.inc();
-    series.latency.observe(elapsedMs / 1000);
+  /** A request the HTTP gateway ran through a handler (it has no Kafka connection to time it). */
+  gatewayHandled(apiKey: number, apiVersion: number, handlerMs: number, remoteMs: number): void {
+    this.requests.handled(apiKey, apiVersion, handlerMs, remoteMs);
+  }
+
+  private record(apiKey: number, apiVersion: number, request: unknown, response: unknown, failed: boolean): void {
     if (failed) {
       this.errors.inc({ api: apiName(apiKey), error: 'UNKNOWN_SERVER_ERROR' });
       return;
@@ -148,7 +149,6 @@ export class BrokerMetrics {
     for (let topicIndex = 0; topicIndex < topics.length; topicIndex++) {
       const topic = topics[topicIndex]!;
       const answered = response.responses[topicIndex];
-      const series = this.topicSeries(this.topicName(topic.name, topic.topicId));
       let bytes = 0;
       let messages = 0;
       for (let partitionIndex = 0; partitionIndex < topic.partitionData.length; partitionIndex++) {
@@ -165,8 +165,10 @@ export class BrokerMetrics {
         bytes += records.byteLength;
         if (Buffer.isBuffer(records)) messages += countRecords(records);
       }
-      if (bytes > 0) series.bytesIn.inc(bytes);
-      if (messages > 0) series.messagesIn.inc(messages);
+      if (bytes === 0 && messages === 0) continue;
+      const totals = this.topicTotals(this.topicName(topic.name, topic.topicId));
+      totals.bytesIn += bytes;
+      totals.messagesIn += messages;
     }
   }
 
@@ -177,25 +179,122 @@ export class BrokerMetrics {
         if (partition.errorCode !== 0) this.errors.inc({ api: 'Fetch', error: errorName(partition.errorCode) });
         if (partition.records !== null) bytes += partition.records.byteLength;
       }
-      if (bytes > 0) this.topicSeries(this.topicName(topic.topic, topic.topicId)).bytesOut.inc(bytes);
+      if (bytes > 0) this.topicTotals(this.topicName(topic.topic, topic.topicId)).bytesOut += bytes;
     }
   }
 
-  /** The per-topic counter children, looked up once per topic name. */
-  private topicSeries(topic: string): TopicSeries {
-    let series = this.topics.get(topic);
-    if (series === undefined) {
-      const labels = { topic };
-      series = { bytesIn: this.bytesIn.labels(labels), bytesOut: this.bytesOut.labels(labels), messagesIn: this.messagesIn.labels(labels) };
-      this.topics.set(topic, series);
+  /** The per-topic totals, made once per topic name. */
+  private topicTotals(topic: string): TopicTotals {
+    let totals = this.topics.get(topic);
+    if (totals === undefined) {
+      totals = { bytesIn: 0, bytesOut: 0, messagesIn: 0 };
+      this.topics.set(topic, totals);
     }
-    return series;
+    return totals;
   }
 
   private topicName(name: string | undefined, topicId: Buffer | undefined): string {
     if (name !== undefined && name !== '') return name;
     if (topicId !== undefined) return this.state.logs.topicById(topicId)?.name ?? topicId.toString('hex');
     return '';
+  }
+
+  /**
+   * Kafka's leader counts an ISR shrink or expand (IsrShrinksPerSec, IsrExpandsPerSec) when it
+   * changes the ISR of a partition it leads; here: an ISR change of a partition this broker
+   * leads, without a change of leader or leader epoch (a controller's removal of a replica on
+   * a broker that left counts too).
+   */
+  private onPartitionState(topic: string, partition: number): void {
+    const key = `${topic}\u0000${partition}`;
+    const state = this.state.replicas.store.partitionState(topic, partition);
+    const previous = this.isrSeen.get(key);
+    if (state === undefined) return;
+    this.isrSeen.set(key, { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr });
+    if (previous === undefined || state.leader !== this.state.replicas.nodeId) return;
+    if (previous.leader !== state.leader || previous.leaderEpoch !== state.leaderEpoch) return;
+    if (previous.isr.some((replica) => !state.isr.includes(replica))) this.isrShrinks++;
+    if (state.isr.some((replica) => !previous.isr.includes(replica))) this.isrExpands++;
+  }
+
+  /** Partition counts from the metadata store (leader, replicas, ISR), computed at scrape. */
+  private defineReplicaMetrics(registers: Registry[]): void {
+    const state = this.state;
+    const replicas = state.replicas;
+    const counts = () => {
+      const totals = { partitions: 0, leaders: 0, underReplicated: 0, underMinIsr: 0, atMinIsr: 0, offline: 0 };
+      const live = new Set(replicas.metadata.brokers().map((broker) => broker.nodeId));
+      const nodeId = replicas.nodeId;
+      for (const assignment of replicas.store.topics()) {
+        const minIsr = topicConfigValue('min.insync.replicas', state.logs.topic(assignment.name)?.configs ?? assignment.configs, state.config) as number;
+        for (let index = 0; index < assignment.replicas.length; index++) {
+          const partition = replicas.store.partitionState(assignment.name, index);
+          if (partition === undefined) continue;
+          if (partition.leader === -1 || !live.has(partition.leader)) totals.offline++;
+          if (partition.replicas.includes(nodeId)) totals.partitions++;
+          if (partition.leader !== nodeId) continue;
+          totals.leaders++;
+          if (partition.isr.length < partition.replicas.length) totals.underReplicated++;
+          if (partition.isr.length < minIsr) totals.underMinIsr++;
+          else if (partition.isr.length === minIsr) totals.atMinIsr++;
+        }
+      }
+      return totals;
+    };
+    const gauge = (name: string, help: string, pick: (totals: ReturnType<typeof counts>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(pick(counts()));
+        },
+      });
+    gauge(
+      'spate_under_replicated_partitions',
+      'Partitions this broker leads whose ISR is smaller than their replica set (Kafka ReplicaManager UnderReplicatedPartitions).',
+      (totals) => totals.underReplicated,
+    );
+    gauge(
+      'spate_under_min_isr_partitions',
+      'Partitions this broker leads whose ISR is below min.insync.replicas (Kafka ReplicaManager UnderMinIsrPartitionCount).',
+      (totals) => totals.underMinIsr,
+    );
+    gauge(
+      'spate_at_min_isr_partitions',
+      'Partitions this broker leads whose ISR is exactly min.insync.replicas (Kafka ReplicaManager AtMinIsrPartitionCount).',
+      (totals) => totals.atMinIsr,
+    );
+    gauge('spate_leader_partitions', 'Partitions this broker leads (Kafka ReplicaManager LeaderCount).', (totals) => totals.leaders);
+    gauge('spate_replica_partitions', 'Partitions this broker holds a replica of (Kafka ReplicaManager PartitionCount).', (totals) => totals.partitions);
+    gauge(
+      'spate_offline_partitions',
+      'Partitions without a live leader; reported by the controller, 0 on the other brokers (Kafka KafkaController OfflinePartitionsCount).',
+      (totals) => (replicas.metadata.controllerId === replicas.nodeId ? totals.offline : 0),
+    );
+    const isrChanges = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    isrChanges('spate_isr_shrinks_total', 'ISR shrinks of partitions this broker leads (Kafka ReplicaManager IsrShrinksPerSec).', () => this.isrShrinks);
+    isrChanges('spate_isr_expands_total', 'ISR expansions of partitions this broker leads (Kafka ReplicaManager IsrExpandsPerSec).', () => this.isrExpands);
+    new Gauge({
+      name: 'spate_native_read_queue_depth',
+      help: "Segment reads handed to libuv's thread pool and not yet answered, by state (queued includes running; the pool has UV_THREADPOOL_SIZE threads).",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const queue = readQueue();
+        this.set({ state: 'queued' }, queue.queued);
+        this.set({ state: 'running' }, queue.running);
+      },
+    });
   }
 
   /** Gauges computed at scrape time from the logs, the groups and the server. */
@@ -307,17 +406,6 @@ export function consumerGroupLags(state: BrokerState, groupId?: string): GroupLa
     }
   }
   return rows;
-}
-
-const names = new Map<number, string>();
-
-function apiName(apiKey: number): string {
-  let name = names.get(apiKey);
-  if (name === undefined) {
-    name = apiSchemas.get(apiKey)?.name ?? `api-${apiKey}`;
-    names.set(apiKey, name);
-  }
-  return name;
 }
 
 /** Records in a v2 records blob, read from the batch headers (recordsCount at byte 57). */

@@ -26,9 +26,14 @@ export class ProtocolEncodeError extends KafkaError {
 /**
  * A records blob that the Writer does not copy: the caller owns it and knows how to send it
  * (for example a region of a log segment to pass to sendfile). Only its size is needed here.
+ * One that can copy itself (copyTo) and is smaller than INLINE_RECORDS_LIMIT is copied into
+ * the writer's buffer instead, and then released: one write for a small answer, and no
+ * Buffer over a mapped segment.
  */
 export interface RecordsChunk {
   readonly byteLength: number;
+  copyTo?(target: Uint8Array, offset: number): void;
+  release?(): void;
 }
 
 /** Shared, never to be mutated: the default value of uuid fields. */
@@ -604,7 +609,8 @@ export class Writer {
 
   /**
    * A records field: the length prefix (compact or int32; null = 0 / -1), then the data. Buffers
-   * under 64 KiB are copied inline; bigger Buffers and any other RecordsChunk become their own chunk.
+   * under 64 KiB, and RecordsChunks under 64 KiB that can copy themselves, are copied inline
+   * (the chunk is then released); bigger ones and any other RecordsChunk become their own chunk.
    */
   records(value: Buffer | RecordsChunk | null, compact: boolean): void {
     if (value === null) {
@@ -619,6 +625,13 @@ export class Writer {
     const isBuffer = Buffer.isBuffer(value);
     if (isBuffer && length < INLINE_RECORDS_LIMIT) {
       this.raw(value);
+      return;
+    }
+    if (!isBuffer && length < INLINE_RECORDS_LIMIT && value.copyTo !== undefined) {
+      this.ensure(length);
+      value.copyTo(this.buf, this.pos);
+      this.pos += length;
+      value.release?.();
       return;
     }
     this.flushInline();

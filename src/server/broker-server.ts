@@ -14,11 +14,10 @@ import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { LogManager } from '../log/log-manager.js';
 import { parseHttpListener } from '../http/http-listener.js';
 import type { HttpGateway } from '../http/http-server.js';
-import type { BrokerMetrics } from '../metrics/broker-metrics.js';
-import { Connection, type NetworkTotals } from './connection.js';
+import { Connection, type NetworkTotals, type RequestTimesSink } from './connection.js';
 import { InProcessMetadataStore, type MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type RequestObserver } from './dispatcher.js';
 import { ConnectionLimits } from '../security/connection-limits.js';
 import { createListenerServer } from '../security/listener-server.js';
 import { RequestMemory } from '../security/request-memory.js';
@@ -48,7 +47,15 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   /** The cluster's metadata store (the one-process cluster shares one); absent: a single node with a private store. */
   readonly metadataStore?: MetadataStore;
+  /**
+   * Called once the Kafka listeners accept and serve connections, before the HTTP listener
+   * (which start() still waits for) is up: the `spate` command prints its ready line here.
+   */
+  readonly onListening?: (broker: SpateBroker) => void;
 }
+
+/** Requests observed before the metrics are loaded, kept to count them then (bounded). */
+const MAX_EARLY_OBSERVATIONS = 10_000;
 
 export class SpateBroker {
   readonly config: BrokerConfig;
@@ -59,6 +66,8 @@ export class SpateBroker {
   /** Open connections by listener name (the active-connections metric). */
   private readonly connectionCounts = new Map<string, number>();
   private readonly network: NetworkTotals = { sentDirectBytes: 0 };
+  /** The metrics' request-time hook, when HTTP (and so /metrics) is on. */
+  private requestTimes?: RequestTimesSink;
   private gateway?: HttpGateway;
   private nextConnectionId = 1;
   private housekeeping?: NodeJS.Timeout;
@@ -166,14 +175,17 @@ export class SpateBroker {
     await state.transactions.load();
     await state.shares.load();
     const dispatcher = new Dispatcher(handlers, state);
-    // The HTTP side (uWebSockets.js, prom-client) is loaded only when a listener is set: a
-    // broker with http.listeners empty starts without it. Metrics observe from the first request.
+    // The HTTP side (uWebSockets.js, prom-client, the metrics) is loaded only when a listener
+    // is set, and only once the Kafka listeners serve (onListening): its modules cost a start
+    // about 20 ms that Kafka clients need not wait for. Requests answered meanwhile are
+    // counted when the metrics arrive.
     const httpListener = (this.config.values.get('http.listeners') as string[])[0];
-    let metrics: BrokerMetrics | undefined;
-    if (httpListener !== undefined) {
-      const { BrokerMetrics } = await import('../metrics/broker-metrics.js');
-      metrics = new BrokerMetrics(state, this.connectionCounts, this.network);
-      dispatcher.observer = metrics.observe;
+    const early: Array<Parameters<RequestObserver>> = [];
+    const requestHook = this.config.values.get('spate.metrics.request.hook.enable') === true;
+    if (httpListener !== undefined && requestHook) {
+      dispatcher.observer = (...call) => {
+        if (early.length < MAX_EARLY_OBSERVATIONS) early.push(call);
+      };
     }
     try {
       for (const listener of this.config.listeners) {
@@ -199,8 +211,18 @@ export class SpateBroker {
           port: advertised !== undefined && advertised.port !== 0 && advertised !== listener ? advertised.port : bound.port,
         });
       }
-      if (httpListener !== undefined && metrics !== undefined) {
-        const { HttpGateway } = await import('../http/http-server.js');
+      await replicas.register(state.advertised);
+      this.options.onListening?.(this);
+      if (httpListener !== undefined) {
+        const [{ BrokerMetrics }, { HttpGateway }] = await Promise.all([import('../metrics/broker-metrics.js'), import('../http/http-server.js')]);
+        const metrics = new BrokerMetrics(state, this.connectionCounts, this.network);
+        if (requestHook) {
+          for (const call of early.splice(0)) metrics.observe(...call);
+          dispatcher.observer = metrics.observe;
+          // Connections accepted from now on stamp their requests' times; the few accepted
+          // before the metrics loaded are counted but not timed.
+          this.requestTimes = metrics.requestTimes;
+        }
         const gateway = new HttpGateway({
           listener: parseHttpListener(httpListener),
           state,
@@ -217,7 +239,6 @@ export class SpateBroker {
       await this.stop();
       throw error;
     }
-    await replicas.register(state.advertised);
     this.housekeeping = setInterval(() => logs.expireProducers(Date.now()), 60_000);
     this.housekeeping.unref();
     return this;
@@ -246,10 +267,12 @@ export class SpateBroker {
     });
     await Promise.all(drained);
     this.logger.info(`Shutdown: ${drained.length} connection(s) drained in ${Math.round(performance.now() - started)} ms`);
-    for (const connection of this.connections) connection.close();
+    for (const connection of this.connections) connection.closeAfterDrain();
     this.limits.closeHeld();
     await Promise.all(closing);
     if (this.state !== undefined) {
+      this.state.markers.stop();
+      this.state.interBroker.close();
       this.state.groups.stop();
       this.state.transactions.stop();
       this.state.shares.stop();
@@ -289,6 +312,7 @@ export class SpateBroker {
         requestReadTimeoutMs: this.config.values.get('spate.request.read.timeout.ms') as number,
         authenticationTimeoutMs: this.config.values.get('spate.authentication.timeout.ms') as number,
         network: this.network,
+        ...(this.requestTimes !== undefined ? { requestTimes: this.requestTimes } : {}),
       },
       this.state!.security.session(listener, tlsPrincipal),
     );

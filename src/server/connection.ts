@@ -9,7 +9,7 @@ import { type ConnectionInfo } from '../broker/api-handler.js';
 import { type Logger } from '../logger.js';
 import { type ConnectionSecurity } from '../security/connection-security.js';
 import { type RequestMemory } from '../security/request-memory.js';
-import { CloseConnection, type Dispatcher, type ResponseChunks } from './dispatcher.js';
+import { CloseConnection, type Dispatcher, type RequestTiming, type ResponseChunks } from './dispatcher.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 
 /** A records chunk that can be written to a socket without passing through the JS heap. */
@@ -26,17 +26,35 @@ export interface OutboundRecords {
   sendTo?(socketFd: number): number;
 }
 
+/** One answered request's stamps (performance.now()), as the metrics read them. */
+export interface SentRequest extends RequestTiming {
+  /** The socket read that brought the request's frame. */
+  readonly receivedAt: number;
+  /** The response encoded (or none due). */
+  readonly doneAt: number;
+}
+
+/**
+ * Where a connection reports each answered request (the metrics: Kafka's RequestMetrics
+ * times), once its response was written (`writtenAt`) and handed to the kernel (`sentAt`).
+ */
+export interface RequestTimesSink {
+  responseSent(request: SentRequest, writtenAt: number, sentAt: number): void;
+}
+
 /** Byte counts shared by every connection of a server (read by the metrics). */
 export interface NetworkTotals {
   /** Record bytes that went to sockets with sendfile(2) rather than through Node. */
   sentDirectBytes: number;
 }
 
-interface Pending {
+/** A request read and not yet answered; its stamps are read only when options.requestTimes is set. */
+interface Pending extends SentRequest {
   /** Bytes of the request frame (with its size prefix), held in queued.max.request.bytes. */
   bytes: number;
   done: boolean;
   response: ResponseChunks | null;
+  doneAt: number;
 }
 
 export interface ConnectionOptions {
@@ -51,6 +69,8 @@ export interface ConnectionOptions {
   readonly authenticationTimeoutMs?: number;
   /** Where the connection counts what it sends directly. */
   readonly network?: NetworkTotals;
+  /** Where it reports request times (the metrics); unset: no clock is read. */
+  readonly requestTimes?: RequestTimesSink;
 }
 
 /** Above this many unsent bytes the connection stops reading new requests. */
@@ -64,6 +84,8 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024;
  */
 const DIRECT_SEND_MIN_BYTES = 64 * 1024;
 
+const EMPTY = Buffer.alloc(0);
+
 export class Connection implements ConnectionInfo {
   readonly remoteAddress: string;
   readonly remoteHost: string;
@@ -72,6 +94,9 @@ export class Connection implements ConnectionInfo {
   private readonly queue: Pending[] = [];
   private isClosed = false;
   private drainStarted = false;
+  /** closeAfterDrain(): what arrives now is read and dropped. */
+  private discarding = false;
+  private readonly stopListeners = new Set<() => void>();
   private resolveDraining!: () => void;
   /** Resolves when drain() starts (ConnectionInfo.draining). */
   readonly draining: Promise<void> = new Promise((resolve) => (this.resolveDraining = resolve));
@@ -84,6 +109,8 @@ export class Connection implements ConnectionInfo {
   private throttledUntil = 0;
   private readTimer: NodeJS.Timeout | undefined;
   private authenticationTimer: NodeJS.Timeout | undefined;
+  /** Responses of the current flush, kept for their send time (reused, not reallocated). */
+  private readonly flushed: Pending[] = [];
   private readonly resumeForMemory = () => {
     this.waitingForMemory = false;
     this.maybeResume();
@@ -115,7 +142,9 @@ export class Connection implements ConnectionInfo {
       }, authenticationTimeoutMs);
       this.authenticationTimer.unref();
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!this.directSend || !readIntoOwnBuffers(socket, this.frames, (bytes) => this.onRead(bytes))) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
     socket.on('drain', () => this.maybeResume());
     socket.on('error', (error) => this.logger.debug(`connection ${this.id} ${this.remoteAddress}: ${error.message}`));
     socket.on('close', () => this.onSocketClosed());
@@ -123,6 +152,27 @@ export class Connection implements ConnectionInfo {
 
   get isOpen(): boolean {
     return !this.isClosed;
+  }
+
+  get stopping(): boolean {
+    return this.isClosed || this.drainStarted;
+  }
+
+  onStop(listener: () => void): () => void {
+    if (this.stopping) {
+      queueMicrotask(listener);
+      return noop;
+    }
+    this.stopListeners.add(listener);
+    return () => this.stopListeners.delete(listener);
+  }
+
+  /** Runs the onStop listeners (the connection closed or started draining). */
+  private notifyStop(): void {
+    if (this.stopListeners.size === 0) return;
+    const listeners = [...this.stopListeners];
+    this.stopListeners.clear();
+    for (const listener of listeners) listener();
   }
 
   get inFlight(): number {
@@ -137,9 +187,27 @@ export class Connection implements ConnectionInfo {
     this.drainStarted = true;
     this.socket.pause();
     this.resolveDraining();
+    this.notifyStop();
     while ((this.queue.length > 0 || this.socket.writableLength > 0) && !this.isClosed) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  }
+
+  /**
+   * Ends a drained connection without losing answers already sent. A socket closed while
+   * requests sit unread in its receive buffer sends a reset, and a reset makes the client's
+   * kernel drop answers the client had not read yet: a pipelining client that kept sending
+   * during the drain lost its last answers that way. So the connection sends its FIN, reads
+   * and drops whatever still arrives, and closes once the client has closed too, or after
+   * `lingerMs`.
+   */
+  closeAfterDrain(lingerMs = 200): void {
+    if (this.isClosed) return;
+    this.discarding = true;
+    this.socket.once('end', () => this.close());
+    setTimeout(() => this.close(), lingerMs).unref();
+    this.socket.end();
+    this.socket.resume();
   }
 
   close(reason?: string): void {
@@ -150,6 +218,7 @@ export class Connection implements ConnectionInfo {
     this.releaseQueued();
     this.releaseResources();
     this.resolveClosed();
+    this.notifyStop();
   }
 
   throttle(ms: number): void {
@@ -169,23 +238,51 @@ export class Connection implements ConnectionInfo {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.isClosed) return;
-    this.heldBytes += chunk.length;
-    if (this.options.memory !== undefined && !this.options.memory.hold(chunk.length)) {
+    if (this.isClosed || this.discarding) return;
+    this.holdRead(chunk.length);
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(chunk);
+    } catch (error) {
+      this.framingFailed(error);
+      return;
+    }
+    this.startRequests(frames);
+  }
+
+  /** Plain TCP: `bytes` were read into the frame reader's own buffer. */
+  private onRead(bytes: number): void {
+    if (this.isClosed || this.discarding) return;
+    this.holdRead(bytes);
+    let frames: Buffer[];
+    try {
+      frames = this.frames.received(bytes);
+    } catch (error) {
+      this.framingFailed(error);
+      return;
+    }
+    this.startRequests(frames);
+  }
+
+  private holdRead(bytes: number): void {
+    this.heldBytes += bytes;
+    if (this.options.memory !== undefined && !this.options.memory.hold(bytes)) {
       // Over queued.max.request.bytes: stop reading until another request is answered.
       this.waitingForMemory = true;
       this.socket.pause();
       this.options.memory.whenAvailable(this.resumeForMemory);
     }
-    let frames: Buffer[];
-    try {
-      frames = this.frames.push(chunk);
-    } catch (error) {
-      if (error instanceof FrameTooLargeError) this.close(error.message);
-      else this.close(`framing error: ${(error as Error).message}`);
-      return;
-    }
-    for (const frame of frames) this.startRequest(frame);
+  }
+
+  private framingFailed(error: unknown): void {
+    if (error instanceof FrameTooLargeError) this.close(error.message);
+    else this.close(`framing error: ${(error as Error).message}`);
+  }
+
+  private startRequests(frames: Buffer[]): void {
+    const receivedAt = this.options.requestTimes === undefined ? 0 : performance.now();
+    // The first frame of a read starts at once (a clock read saved); the next ones wait behind it.
+    for (let index = 0; index < frames.length; index++) this.startRequest(frames[index]!, receivedAt, index === 0);
     if (this.queue.length >= this.options.maxInFlight) this.socket.pause();
     this.watchPartialFrame();
   }
@@ -204,13 +301,25 @@ export class Connection implements ConnectionInfo {
     }
   }
 
-  private startRequest(frame: Buffer): void {
+  private startRequest(frame: Buffer, receivedAt: number, first: boolean): void {
     if (this.isClosed) return;
-    const pending: Pending = { bytes: frame.length + 4, done: false, response: null };
+    const timed = this.options.requestTimes !== undefined;
+    // apiKey -1 until the dispatcher reaches the handler; startedAt 0 asks the dispatcher to read the clock.
+    const pending: Pending = {
+      bytes: frame.length + 4,
+      done: false,
+      response: null,
+      apiKey: -1,
+      apiVersion: 0,
+      receivedAt,
+      startedAt: first ? receivedAt : 0,
+      remoteMs: 0,
+      doneAt: 0,
+    };
     this.queue.push(pending);
     let result: Promise<ResponseChunks | null>;
     try {
-      result = this.dispatcher.dispatch(frame, this);
+      result = this.dispatcher.dispatch(frame, this, timed ? pending : undefined);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -222,7 +331,13 @@ export class Connection implements ConnectionInfo {
         }
         pending.done = true;
         pending.response = response;
-        this.flushInOrder();
+        // One clock read: the response is ready, and (unless it waits behind an earlier one) written now.
+        if (timed) {
+          pending.doneAt = performance.now();
+          // Refused before a handler ran (no startedAt): no queue time to speak of.
+          if (pending.startedAt === 0) pending.startedAt = receivedAt;
+        }
+        this.flushInOrder(pending.doneAt);
       },
       (error: unknown) => {
         if (error instanceof CloseConnection) this.close(error.message);
@@ -235,21 +350,25 @@ export class Connection implements ConnectionInfo {
   }
 
   /** Writes every finished response at the head of the queue: responses keep request order. */
-  private flushInOrder(): void {
+  /** `now`: performance.now() when timed (the metrics), else 0. */
+  private flushInOrder(now: number): void {
     if (this.isClosed) {
       this.releaseQueued();
       return;
     }
     if (this.queue.length === 0 || !this.queue[0]!.done) return;
+    const times = this.options.requestTimes;
     this.socket.cork();
     while (this.queue.length > 0 && this.queue[0]!.done) {
-      const { response, bytes } = this.queue.shift()!;
-      this.heldBytes -= bytes;
-      this.options.memory?.release(bytes);
-      if (response !== null) this.writeChunks(response);
+      const pending = this.queue.shift()!;
+      this.heldBytes -= pending.bytes;
+      this.options.memory?.release(pending.bytes);
+      if (pending.response !== null) this.writeChunks(pending.response);
+      if (times !== undefined) this.flushed.push(pending);
       if (this.security.closeAfterResponse) break;
     }
     this.socket.uncork();
+    if (times !== undefined) this.reportTimes(times, now);
     if (this.security.closeAfterResponse) {
       // A failed SASL authentication: its error answer is the last thing sent (Kafka closes too).
       this.logger.info(`Closing connection ${this.id} from ${this.remoteAddress}: SASL authentication failed`);
@@ -259,9 +378,26 @@ export class Connection implements ConnectionInfo {
       this.releaseQueued();
       this.releaseResources();
       this.resolveClosed();
+      this.notifyStop();
       return;
     }
     this.maybeResume();
+  }
+
+  /**
+   * The flushed responses' times. Written at once (Node's buffer empty after the write, the
+   * usual case): sent when written, no clock read and no allocation (the write call itself,
+   * a few µs, is not timed). Otherwise sent when the bytes queued before an empty marker
+   * write have left.
+   */
+  private reportTimes(times: RequestTimesSink, writtenAt: number): void {
+    if (this.socket.writableLength === 0 || this.isClosed) {
+      reportFlushed(times, this.flushed, writtenAt, writtenAt);
+      this.flushed.length = 0;
+      return;
+    }
+    const waiting = this.flushed.splice(0);
+    this.socket.write(EMPTY, () => reportFlushed(times, waiting, writtenAt, performance.now()));
   }
 
   private writeChunks(chunks: ResponseChunks): void {
@@ -314,12 +450,61 @@ export class Connection implements ConnectionInfo {
       this.releaseQueued();
       this.releaseResources();
       this.resolveClosed();
+      this.notifyStop();
     }
   }
+}
+
+function noop(): void {}
+
+function reportFlushed(times: RequestTimesSink, flushed: readonly Pending[], writtenAt: number, sentAt: number): void {
+  for (const pending of flushed) times.responseSent(pending, writtenAt, sentAt);
 }
 
 function releaseChunks(chunks: ResponseChunks | null): void {
   for (const chunk of chunks ?? []) {
     if (!Buffer.isBuffer(chunk)) (chunk as OutboundRecords).release();
   }
+}
+
+/**
+ * Node's own socket internals behind `net.Socket`'s `onread` option (the symbols the
+ * Socket constructor sets), which only sockets made by `net.connect` can ask for: a server's
+ * sockets are made by Node. Found once by their descriptions; undefined on a Node without them.
+ */
+let onreadSymbols: { buffer: symbol; callback: symbol; generator: symbol } | null | undefined;
+
+function findOnreadSymbols(socket: Socket): typeof onreadSymbols {
+  if (onreadSymbols !== undefined) return onreadSymbols;
+  const named = (name: string) => Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === name);
+  const buffer = named('kBuffer');
+  const callback = named('kBufferCb');
+  const generator = named('kBufferGen');
+  onreadSymbols = buffer !== undefined && callback !== undefined && generator !== undefined ? { buffer, callback, generator } : null;
+  return onreadSymbols;
+}
+
+/**
+ * Makes a plain TCP socket read into the frame reader's buffers (what `onread: { buffer,
+ * callback }` does for client sockets): no Buffer allocated per read, no Readable stream
+ * machinery, and a large frame read straight into its final buffer (frame-reader.ts). After
+ * each read Node asks the generator where the next read goes. pause() and resume() stop
+ * and restart reading as they do for such sockets. Returns false (the caller reads 'data'
+ * events) where Node lacks the internals this needs.
+ */
+function readIntoOwnBuffers(socket: Socket, frames: FrameReader, onRead: (bytes: number) => void): boolean {
+  const symbols = findOnreadSymbols(socket);
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null })._handle;
+  if (symbols == null || typeof handle?.useUserBuffer !== 'function') return false;
+  const first = frames.readBuffer();
+  const internals = socket as unknown as Record<symbol, unknown>;
+  internals[symbols.buffer] = first;
+  internals[symbols.generator] = () => frames.readBuffer();
+  internals[symbols.callback] = (bytes: number) => {
+    onRead(bytes);
+  };
+  handle.useUserBuffer(first);
+  // Flowing, so that the peer's end of stream still ends and closes the socket.
+  socket.resume();
+  return true;
 }

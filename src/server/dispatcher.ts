@@ -17,20 +17,46 @@ export type ResponseChunks = Array<Buffer | RecordsChunk>;
 /** A request the broker will not answer; the connection is closed, the reason logged. */
 export class CloseConnection extends Error {}
 
-/** Told about every handled request (handler time in ms); the metrics hook. */
-export type RequestObserver = (apiKey: number, apiVersion: number, request: unknown, response: unknown, elapsedMs: number, failed: boolean) => void;
+/** Told about every handled request (counts, errors, bytes per topic); the metrics hook. */
+export type RequestObserver = (apiKey: number, apiVersion: number, request: unknown, response: unknown, failed: boolean) => void;
 
-/** Runs a handler and reports it to the observer (the metrics), failures included. */
-export async function observedHandle(handler: ApiHandler, request: unknown, context: RequestContext, observer: RequestObserver | undefined): Promise<unknown> {
-  const started = observer === undefined ? 0 : performance.now();
+/**
+ * The stamps the metrics need of one request (Kafka's RequestMetrics times), kept by whoever
+ * sent it (a connection's pending request): the dispatcher fills in the API, when the handler
+ * started, and how long it was parked waiting on others.
+ */
+export interface RequestTiming {
+  apiKey: number;
+  apiVersion: number;
+  /** performance.now() when the handler started; 0 until known (the dispatcher then reads the clock). */
+  startedAt: number;
+  /** The handler's RequestContext.remoteMs once it answered. */
+  remoteMs: number;
+}
+
+/** Runs a handler and reports it to the observer (the metrics), failures included; stamps `timing` when given. */
+export async function observedHandle(
+  handler: ApiHandler,
+  request: unknown,
+  context: RequestContext,
+  observer: RequestObserver | undefined,
+  timing?: RequestTiming,
+): Promise<unknown> {
+  if (timing !== undefined) {
+    timing.apiKey = context.apiKey;
+    timing.apiVersion = context.apiVersion;
+    // 0: the sender has no better stamp (a connection gives its read's time to the first frame of it).
+    if (timing.startedAt === 0) timing.startedAt = performance.now();
+  }
   let response;
   try {
     response = await handler.handle(request, context);
   } catch (error) {
-    observer?.(context.apiKey, context.apiVersion, request, undefined, performance.now() - started, true);
+    observer?.(context.apiKey, context.apiVersion, request, undefined, true);
     throw error;
   }
-  observer?.(context.apiKey, context.apiVersion, request, response, performance.now() - started, false);
+  if (timing !== undefined) timing.remoteMs = context.remoteMs ?? 0;
+  observer?.(context.apiKey, context.apiVersion, request, response, false);
   return response;
 }
 
@@ -74,9 +100,10 @@ export class Dispatcher {
 
   /**
    * Handles one frame. Resolves to the response bytes (size prefix included), or null when
-   * no response is due; throws CloseConnection for requests that cannot be answered.
+   * no response is due; throws CloseConnection for requests that cannot be answered. `timing`
+   * (the metrics' request stamps) is filled in when given.
    */
-  async dispatch(frame: Buffer, connection: ConnectionInfo): Promise<ResponseChunks | null> {
+  async dispatch(frame: Buffer, connection: ConnectionInfo, timing?: RequestTiming): Promise<ResponseChunks | null> {
     const session = connection.security;
     if (session.state === 'raw-tokens') {
       try {
@@ -132,12 +159,13 @@ export class Dispatcher {
       broker: this.broker,
       connection,
       principal,
+      remoteMs: 0,
       authorize: (operation, resource) => security.authorize(principal, host, operation, resource),
       authorizeAny: (operation, resourceType) => security.authorizeAny(principal, host, operation, resourceType),
       authorizedOperations: (resource) => security.authorizedOperations(principal, host, resource, supportedOperations(resource.type)),
     };
     const metered = quotas.active && !quotaExempt(apiKey, request);
-    const pending = observedHandle(handler, request, context, this.observer);
+    const pending = observedHandle(handler, request, context, this.observer, timing);
     // Decoding and the handler up to its first wait (a long poll's wait is not the client's time).
     const handledMs = metered ? performance.now() - started : 0;
     let response = await pending;

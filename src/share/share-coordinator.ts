@@ -207,6 +207,19 @@ export class ShareCoordinator {
     this.flush(Date.now());
   }
 
+  /**
+   * The group coordinator of these groups' IDs moved to another broker: their members go (they
+   * find the new coordinator and join again there; their record locks are released). The
+   * share-partition state stays with this broker while it leads the partitions.
+   */
+  unloadGroups(inShard: (groupId: string) => boolean): void {
+    for (const group of [...this.groups.values()]) {
+      if (!inShard(group.groupId)) continue;
+      for (const member of [...group.members.values()]) this.removeMember(group, member);
+      if (!this.partitionsOf(group.groupId).length) this.groups.delete(group.groupId);
+    }
+  }
+
   listGroups(): ListedShareGroup[] {
     return [...this.groups.values()].map((group) => ({ groupId: group.groupId, state: group.state }));
   }

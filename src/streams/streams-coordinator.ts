@@ -11,7 +11,7 @@
 // ignored); regexes use JavaScript syntax with whole-name matching; no warm-up tasks.
 
 import { type BrokerConfig } from '../config/broker-config.js';
-import { type LogManager } from '../log/log-manager.js';
+import { type TopicCatalog } from '../cluster/metadata.js';
 import { type Logger } from '../logger.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
@@ -114,7 +114,7 @@ export class StreamsGroupCoordinator {
   groupConfigs: { intValue(groupId: string, name: string): number } | undefined;
 
   constructor(
-    private readonly logs: LogManager,
+    private readonly catalog: TopicCatalog,
     private readonly scheduler: Scheduler,
     config: BrokerConfig,
     private readonly logger: Logger,
@@ -134,14 +134,19 @@ export class StreamsGroupCoordinator {
 
   private readonly topics: TopicLookup = {
     topic: (name) => {
-      const topic = this.logs.topic(name);
-      return topic === undefined ? undefined : { partitions: topic.partitions.length, id: topic.id.toString('hex') };
+      const topic = this.catalog.topicInfo(name);
+      return topic === undefined ? undefined : { partitions: topic.partitionCount, id: topic.id.toString('hex') };
     },
-    names: () => [...this.logs.allTopics()].map((topic) => topic.name),
+    names: () => this.catalog.topicInfos().map((topic) => topic.name),
   };
 
   group(groupId: string): StreamsGroup | undefined {
     return this.groups.get(groupId);
+  }
+
+  /** Drops the groups of a __consumer_offsets partition this broker no longer coordinates (their timers are cancelled by the caller). */
+  unload(inShard: (groupId: string) => boolean): void {
+    for (const groupId of [...this.groups.keys()]) if (inShard(groupId)) this.groups.delete(groupId);
   }
 
   allGroups(): IterableIterator<StreamsGroup> {
@@ -389,7 +394,7 @@ export class StreamsGroupCoordinator {
           ...subtopology.stateChangelogTopics.map((topic) => topic.name),
         ];
         for (const name of names) {
-          const count = this.logs.topic(name)?.partitions.length ?? 0;
+          const count = this.catalog.topicInfo(name)?.partitionCount ?? 0;
           const partitions = byTopic.get(name) ?? new Set<number>();
           for (const partition of set) if (partition < count) partitions.add(partition);
           byTopic.set(name, partitions);

@@ -11,6 +11,8 @@ export class TransactionMetadata {
   previousEpoch = -1;
   previousProducerId = -1n;
   lastUpdateMs: number;
+  /** A state change is on its way to the in-sync replicas: other requests answer CONCURRENT_TRANSACTIONS (Kafka's pendingState). */
+  pending = false;
 
   constructor(
     readonly transactionalId: string,
@@ -34,6 +36,17 @@ export class TransactionMetadata {
 
   partitionList(): Array<{ topic: string; partitions: number[] }> {
     return [...this.partitions].map(([topic, set]) => ({ topic, partitions: [...set].sort((a, b) => a - b) }));
+  }
+
+  /** The fields a failed write restores (Kafka keeps the old state when its append fails). */
+  snapshot(): () => void {
+    const { state, startMs, previousEpoch, previousProducerId, lastUpdateMs, producerId, producerEpoch, timeoutMs } = this;
+    const partitions = this.partitionList();
+    return () => {
+      Object.assign(this, { state, startMs, previousEpoch, previousProducerId, lastUpdateMs, producerId, producerEpoch, timeoutMs });
+      this.partitions.clear();
+      for (const topic of partitions) for (const partition of topic.partitions) this.addPartition(topic.topic, partition);
+    };
   }
 
   get isCompleteOrEmpty(): boolean {

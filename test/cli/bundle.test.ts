@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { spawn } from 'node:child_process';
 import { kcatConsume, run, type KcatRecord } from '../helpers/kcat.js';
 import { startProcessBroker } from '../helpers/process-broker.js';
 
@@ -35,8 +36,8 @@ t.test('loading the bundle loads no codec library, no piscina and no etcd client
   const result = await run(process.execPath, ['--input-type=module', '-e', script]);
   t.equal(result.code, 0, result.stderr);
   const loaded = JSON.parse(result.stdout) as string[];
-  // etcd3 and its gRPC stack load only with --cluster etcd://...
-  for (const name of ['snappy', 'lz4-napi', 'zstd-wasm', 'piscina', 'etcd3', '@grpc']) {
+  // etcd3 and its gRPC stack load only with --cluster etcd://..., the HTTP side only with a listener.
+  for (const name of ['snappy', 'lz4-napi', 'zstd-wasm', 'piscina', 'etcd3', '@grpc', 'uWebSockets.js', 'prom-client', '@opentelemetry']) {
     t.notOk(
       loaded.some((file) => file.includes(`/${name}/`)),
       `${name} is not loaded at start`,
@@ -109,4 +110,40 @@ t.test('the bundled broker recompresses through its worker pool and compacts thr
     'the last value of every key',
   );
   t.notMatch(broker.output(), /\bERROR\b/, 'the broker logged no error');
+});
+
+t.test('with an HTTP listener: ready for Kafka clients first, then /metrics, without @opentelemetry/api', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'spate-bundle-http-'));
+  // NODE_DEBUG=module: Node names every CommonJS file it loads on stderr.
+  const child = spawn(process.execPath, [join(BUNDLE, '..', '..', 'bin', 'spate.js'), 'start', '--port', '0', '--http-port', '0', '--data-dir', join(dir, 'data')], {
+    env: { ...process.env, NODE_DEBUG: 'module' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  t.teardown(async () => {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no HTTP line:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /HTTP on (http:\/\/\S+)/.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+  });
+  t.ok(output.indexOf('ready on') >= 0 && output.indexOf('ready on') < output.indexOf('HTTP on'), 'the ready line comes before the HTTP listener');
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  t.match(metrics, /^process_cpu_seconds_total \d/m, "prom-client's process metrics");
+  t.match(metrics, /^nodejs_eventloop_utilization_ratio /m);
+  t.match(metrics, /kafka_network_request_metrics_requests_total|spate_/, 'and the broker metrics');
+  t.notMatch(output, /@opentelemetry/, 'prom-client ran without loading @opentelemetry/api');
+  t.match(output, /uWebSockets\.js/, 'uWebSockets.js loaded (the check sees CommonJS loads)');
 });

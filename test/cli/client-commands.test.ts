@@ -38,7 +38,7 @@ t.test('the client commands against Spate', async (t) => {
 
   const produced = await spate('k1=v1\nk2=v2\nk3=v3\nplain\n', 'produce', '--topic', 'cli-topic', '--key-separator', '=', '--header', 'origin=cli', '--json');
   t.equal(produced.code, 0, produced.stderr);
-  t.same(JSON.parse(produced.stdout), { topic: 'cli-topic', records: 4 });
+  t.match(JSON.parse(produced.stdout), { topic: 'cli-topic', records: 4 });
 
   // kafkajs reads what the CLI wrote, keys, values and headers intact.
   const consumer = kafka.consumer({ groupId: 'cli-check' });

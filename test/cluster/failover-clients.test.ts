@@ -57,7 +57,11 @@ async function checkNoLoss(t: Test, cluster: SpateCluster, topic: string, acked:
   }
 }
 
-/** A leader other than the node coordinating `groupId`, so the group survives the stop (coordinator failover is not served yet). */
+/**
+ * A leader other than the node coordinating `groupId`: this test is about the data path; the
+ * coordinator's failover (which kafkajs's consumer rides out only once its retries run out)
+ * has its own tests (coordinator-failover-*.test.ts).
+ */
 function leaderAvoiding(cluster: SpateCluster, groupId: string): number {
   const coordinator = cluster.leaderOf('__consumer_offsets', partitionForKey(groupId, 50));
   return [0, 1, 2].find((id) => id !== coordinator)!;

@@ -1,6 +1,7 @@
 // Runs Kafka's own command-line tools (from the Maven artifacts that .ci/run resolves into
 // test/interop/java/lib) against a broker.
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,4 +42,9 @@ export function kafkaToolArgs(mainClass: string, args: string[]): string[] {
 
 export function runKafkaTool(mainClass: string, args: string[], input?: string, timeoutMs = 90_000): Promise<RunResult> {
   return run('java', kafkaToolArgs(mainClass, args), input, timeoutMs);
+}
+
+/** Starts a tool and returns the process, for tests that act while it runs (the caller kills it). */
+export function spawnKafkaTool(mainClass: string, args: string[]): ChildProcess {
+  return spawn('java', kafkaToolArgs(mainClass, args), { stdio: ['ignore', 'pipe', 'pipe'] });
 }

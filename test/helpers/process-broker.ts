@@ -10,6 +10,8 @@ export interface ProcessBroker {
   readonly child: ChildProcess;
   readonly bootstrap: string;
   readonly output: () => string;
+  /** The HTTP listener's URL, once its line is out (the HTTP side starts after the ready line). */
+  readonly httpUrl: () => Promise<string>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -34,12 +36,20 @@ export function startProcessBroker(dataDir: string, extra: string[] = [], option
       child.kill('SIGKILL');
       reject(new Error(`broker did not become ready:\n${output}`));
     }, options.readyTimeoutMs ?? 20_000);
+    const httpUrl = async (): Promise<string> => {
+      for (let waited = 0; waited < 20_000; waited += 20) {
+        const match = /HTTP on (http:\/\/\S+)/.exec(output);
+        if (match !== null) return match[1]!;
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      throw new Error(`no HTTP listener line:\n${output}`);
+    };
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /ready on (\S+:\d+)/.exec(output);
       if (match !== null) {
         clearTimeout(timer);
-        resolve({ child, bootstrap: match[1]!, output: () => output, exited });
+        resolve({ child, bootstrap: match[1]!, output: () => output, httpUrl, exited });
       }
     };
     child.stdout!.on('data', onData);

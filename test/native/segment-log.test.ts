@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -253,6 +254,89 @@ t.test('slices outlive segment deletion, truncation and close', async (t) => {
   oldSlice.release();
   oldSlice.release();
   t.equal(oldSlice.released, true);
+});
+
+/** Bytes of `file` in the page cache (util-linux fincore), or undefined without the tool. */
+function residentBytes(file: string): number | undefined {
+  try {
+    return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file], { encoding: 'utf8' }).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('an mmap read brings the pages it returns into the page cache before it resolves', async (t) => {
+  const dir = tempDir(t);
+  const log = openLog(t, dir);
+  const batches = Array.from({ length: 64 }, (_, i) => appendBatch(log, simpleRecords(8, 4000, i)));
+  log.flush(); // clean pages can be dropped
+  const segment = join(dir, '00000000000000000000.log');
+  // GNU dd: iflag=nocache with count=0 asks the kernel to drop the whole file's cached pages.
+  execFileSync('dd', [`if=${segment}`, 'iflag=nocache', 'count=0', 'status=none']);
+  const before = residentBytes(segment);
+  if (before === undefined || before > log.size / 2) {
+    t.pass(`not checked: cannot drop the segment's pages here (fincore: ${before ?? 'missing'})`);
+    return;
+  }
+  const slice = (await log.read(batches[8]!.baseOffset, 1 << 20, true, 'mmap'))!;
+  const after = residentBytes(segment)!;
+  t.ok(after - before >= slice.length - 8192, `the ${slice.length} bytes read are resident (${before} -> ${after} bytes)`);
+  t.ok(slice.buffer!.equals(Buffer.concat(batches.slice(8, 8 + Math.round(slice.length / batches[8]!.bytes.length)).map((b) => b.bytes))));
+  slice.release();
+  // Already resident: the read maps nothing and the Buffer is made on first use.
+  const again = (await log.read(batches[8]!.baseOffset, 1 << 20, true, 'mmap'))!;
+  t.equal(again.length, slice.length);
+  t.ok(again.buffer!.equals(slice.buffer!), 'a Buffer made after a read that mapped nothing has the same bytes');
+  again.release();
+});
+
+t.test('copyTo copies a slice into a buffer, within bounds, until released', async (t) => {
+  const log = openLog(t, tempDir(t));
+  const batches = Array.from({ length: 4 }, (_, i) => appendBatch(log, simpleRecords(3, 100, i)));
+  const slice = (await log.read(batches[1]!.baseOffset, 1 << 20, true, 'sendfile'))!;
+  const target = Buffer.alloc(slice.length + 10, 0xee);
+  slice.copyTo(target, 10, slice.length);
+  t.ok(target.subarray(10).equals(Buffer.concat(batches.slice(1).map((b) => b.bytes))), 'the bytes, at the offset');
+  t.equal(target[9], 0xee, 'nothing before it');
+  t.throws(() => slice.copyTo(target, 11, slice.length), /inside both/, 'past the end of the target');
+  t.throws(() => slice.copyTo(Buffer.alloc(slice.length + 8), 0, slice.length + 1), /inside both/, 'past the end of the slice');
+  slice.release();
+  t.throws(() => slice.copyTo(target, 0, 1), { code: 'SLICE_RELEASED' });
+});
+
+t.test('readNow reads the active segment from the page cache on the calling thread, and declines the rest', async (t) => {
+  const dir = tempDir(t);
+  const log = openLog(t, dir, small);
+  const batches = appendMany(log, 60);
+  t.ok(log.segmentCount > 2);
+  const last = batches.at(-1)!;
+  const now = log.readNow(last.baseOffset, 1 << 20, true, 'mmap');
+  t.ok(now !== undefined && now !== null, 'the active segment is read at once');
+  const later = (await log.read(last.baseOffset, 1 << 20, true, 'mmap'))!;
+  t.same([now!.baseOffset, now!.lastOffset, now!.length], [later.baseOffset, later.lastOffset, later.length], 'as read() reads it');
+  t.ok(now!.buffer!.equals(later.buffer!));
+  now!.release();
+  later.release();
+  t.equal(log.readNow(log.logEndOffset, 1 << 20, true), null, 'null at the log end');
+  t.equal(log.readNow(0n, 1 << 20, true), undefined, 'an older segment is left to a worker thread');
+  t.throws(() => log.readNow(log.logEndOffset + 1n, 1, true), { code: 'OFFSET_OUT_OF_RANGE' });
+});
+
+t.test('readNow declines a read whose pages are not in the page cache', async (t) => {
+  const dir = tempDir(t);
+  const log = openLog(t, dir);
+  const batches = Array.from({ length: 16 }, (_, i) => appendBatch(log, simpleRecords(8, 2000, i)));
+  log.flush(); // clean pages can be dropped; nothing is mapped yet
+  const segment = join(dir, '00000000000000000000.log');
+  execFileSync('dd', [`if=${segment}`, 'iflag=nocache', 'count=0', 'status=none']);
+  if ((residentBytes(segment) ?? 1) > 0) {
+    t.pass('not checked: cannot drop the segment pages here');
+    return;
+  }
+  t.equal(log.readNow(batches[4]!.baseOffset, 1 << 20, true), undefined, 'a read that would wait for the disk is declined');
+  const read = (await log.read(batches[4]!.baseOffset, 1 << 20, true))!;
+  t.ok(read.buffer!.equals(Buffer.concat(batches.slice(4).map((b) => b.bytes))), 'and read() serves it');
+  read.release();
 });
 
 t.test('concurrent reads while appending', async (t) => {

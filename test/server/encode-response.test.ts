@@ -88,3 +88,30 @@ t.test('FrameReader: a chunk that completes no frame answers with an empty list'
   t.same(reader.push(Buffer.from([2, 3])), [Buffer.from([1, 2, 3])]);
   t.equal(reader.bufferedBytes, 0);
 });
+
+t.test('a small records chunk that can copy itself goes inline and is released; a large one stays a chunk', async (t) => {
+  const chunk = (size: number) => {
+    const state = { released: 0, copied: 0 };
+    const value: RecordsChunk = {
+      byteLength: size,
+      copyTo(target, offset) {
+        target.fill(7, offset, offset + size);
+        state.copied++;
+      },
+      release() {
+        state.released++;
+      },
+    };
+    return { value, state };
+  };
+  const small = chunk(1000);
+  const encoded = encodeResponse(ApiKey.Fetch, 12, 5, fetchResponse(1, small.value), writeFetch);
+  t.equal(encoded.length, 1, 'one buffer: header and records');
+  t.same(small.state, { released: 1, copied: 1 }, 'copied once, released by the writer');
+  const decoded = decodeResponse(ApiKey.Fetch, 12, (encoded[0] as Buffer).subarray(4)).body as FetchResponse;
+  t.ok((decoded.responses[0]!.partitions[0]!.records as Buffer).equals(Buffer.alloc(1000, 7)));
+  const large = chunk(64 * 1024);
+  const out = encodeResponse(ApiKey.Fetch, 12, 6, fetchResponse(1, large.value), writeFetch);
+  t.same(large.state, { released: 0, copied: 0 }, 'a 64 KiB chunk is not copied (sendfile takes it)');
+  t.ok(out.includes(large.value));
+});

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { BrokerProcess } from './child.mjs';
 
-export function spateBroker({ root, workDir, port, cpuProfileDir }) {
+export function spateBroker({ root, workDir, port, cpuProfileDir, httpPort = 0, overrides = {} }) {
   // The V8 option `npm start` and bin/spate.js's shebang give the broker (see bin/spate.js).
   const args = ['--initial-heap-size=64'];
   if (cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`);
@@ -13,9 +13,12 @@ export function spateBroker({ root, workDir, port, cpuProfileDir }) {
   // The one setting changed from the defaults, on both brokers (see kafka.mjs): a consumer
   // group starts at once instead of waiting 3 s for more members.
   args.push('--override', 'group.initial.rebalance.delay.ms=0');
-  // The HTTP listener (metrics, REST) on a free port, so a bench never collides on 8082.
-  args.push('--http-port', '0');
-  return new BrokerProcess({
+  // The HTTP listener (metrics, REST) on a free port, so a bench never collides on 8082; the
+  // gateway workloads pass the port they picked, or null for no HTTP (and so no metrics hook).
+  if (httpPort === null) args.push('--override', 'http.listeners=');
+  else args.push('--http-port', String(httpPort));
+  for (const [key, value] of Object.entries(overrides)) args.push('--override', `${key}=${value}`);
+  const broker = new BrokerProcess({
     name: 'spate',
     command: process.execPath,
     args,
@@ -24,4 +27,7 @@ export function spateBroker({ root, workDir, port, cpuProfileDir }) {
     port,
     readyTimeoutMs: 30_000,
   });
+  // REST, WebSocket and /metrics, when the port was chosen here.
+  if (httpPort !== null && httpPort !== 0) broker.httpUrl = `http://127.0.0.1:${httpPort}`;
+  return broker;
 }

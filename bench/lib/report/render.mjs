@@ -103,7 +103,7 @@ export function markdownReport(data, chartPrefix) {
     );
     out.push('');
   }
-  out.push('## Targets (issues 6 and 11)');
+  out.push('## Targets (issues 6, 11 and 14)');
   out.push('');
   out.push('| target | workload | value | status |');
   out.push('| --- | --- | --- | --- |');
@@ -120,6 +120,7 @@ export function markdownReport(data, chartPrefix) {
     ['latency', 'End-to-end latency'],
     ['scale', 'Partitions and connections'],
     ['replicated', 'Replicated: three brokers, replication factor 3 (Spate: three processes on etcd)'],
+    ['gateway', 'HTTP and WebSocket gateway, and the cost of /metrics (Spate only)'],
   ];
   for (const [group, title] of groups) {
     const groupRows = rows.filter((r) => r.group === group);
