@@ -34,6 +34,8 @@ export class ShareGroup {
   readonly members = new Map<string, ShareMember>();
   groupEpoch = 0;
   assignmentEpoch = 0;
+  /** Every topic the group subscribed to while this coordinator held it (where its share-partition state may be). */
+  readonly knownTopics = new Set<string>();
   /** The subscribed topics' names and partition counts when the assignment was computed. */
   private metadataSignature = '';
 
@@ -55,6 +57,7 @@ export class ShareGroup {
       .sort()
       .map((name) => lookup(name))
       .filter((topic): topic is TopicInfo => topic !== undefined);
+    for (const topic of topics) this.knownTopics.add(topic.name);
     const signature = topics.map((topic) => `${topic.name}:${topic.id.toString('hex')}:${topic.partitions}`).join(',');
     if (!membershipChanged && signature === this.metadataSignature) return;
     this.metadataSignature = signature;
