@@ -116,9 +116,12 @@ async function acquireAll(context: RequestContext, request: ShareFetchRequest, g
         continue;
       }
       if (records !== null) {
-        acquired = state.acquire(batchHeaders(records.buffer), memberId, budgetRecords, strict, limits, broker.now());
-        const last = acquired[acquired.length - 1];
-        if (last === undefined || !records.truncateBefore(last.lastOffset + 1n)) {
+        const headers = batchHeaders(records.buffer);
+        acquired = state.acquire(headers, memberId, budgetRecords, strict, limits, broker.now());
+        const last = acquired[acquired.length - 1]?.lastOffset;
+        // Whole batches go out (the client keeps the acquired offsets): up to the end of the one holding the last acquired offset.
+        const end = last === undefined ? undefined : (headers.find((header) => header.baseOffset <= last && header.lastOffset >= last)?.lastOffset ?? last);
+        if (end === undefined || !records.truncateBefore(end + 1n)) {
           records.release();
           records = null;
         }
