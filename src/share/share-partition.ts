@@ -161,6 +161,13 @@ export class SharePartition {
         }
         const entry = this.inFlight[Number(offset - this.startOffset)]!;
         if (entry.state !== DeliveryState.AVAILABLE) continue;
+        if (entry.deliveryCount >= limits.deliveryCountLimit) {
+          // Delivered as often as allowed already (persisted while acquired at a leader that
+          // went away, or the limit was lowered): archived, never handed out again.
+          entry.state = DeliveryState.ARCHIVED;
+          archived = true;
+          continue;
+        }
         if (batch.isControl) {
           // Transaction markers are never delivered: they are done as soon as they are reached.
           entry.state = DeliveryState.ARCHIVED;
