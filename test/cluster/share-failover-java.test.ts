@@ -4,7 +4,9 @@
 // (1) the broker leading the data partition stops: its share-partition moves with the
 // leadership, the new leader starts from the state the share coordinator persisted; (2) in a
 // second cluster, the broker hosting the share-partition's share coordinator stops: the
-// __share_group_state partition's new leader replays it and the acknowledgements go on.
+// __share_group_state partition's new leader replays it and the acknowledgements go on; (3)
+// in a third, the broker hosting the group's group coordinator (membership) stops: the
+// members find the new coordinator and join again while their share sessions go on.
 // Either way every record is accepted exactly once as the consumers count confirmed
 // acknowledgements (a record whose acknowledgement failed may come again, Kafka's
 // at-least-once), none is lost, the poison record's persisted delivery count carries over
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SpateCluster } from '../../src/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { partitionForKey } from '../../src/log/internal-topic.js';
 import { shareCoordinatorKey, shareStatePartition } from '../../src/share/share-state-log.js';
 import { startTestCluster } from '../helpers/cluster.js';
 import { javaToolsAvailable, runKafkaTool } from '../helpers/java-tools.js';
@@ -89,8 +92,17 @@ const parsed = (workers: readonly Worker[], kind: string) =>
 let correlation = 1;
 const call = async (client: RawClient, apiKey: number, version: number, body: unknown) => (await client.request(apiKey, version, body, correlation++)).body;
 
-/** A topic with one partition on all three brokers, its records, and a group whose share coordinator is not on the data leader. */
-async function prepare(t: Test, cluster: SpateCluster, topic: string): Promise<{ groupId: string; leader: number; coordinator: number; values: string[] }> {
+interface Roles {
+  /** The data partition's leader. */
+  readonly leader: number;
+  /** The share coordinator of the group's share-partition. */
+  readonly coordinator: number;
+  /** The group coordinator (membership). */
+  readonly groupCoordinator: number;
+}
+
+/** A topic with one partition on all three brokers, its records, and a group whose data leader, share coordinator and group coordinator are three different brokers. */
+async function prepare(t: Test, cluster: SpateCluster, topic: string): Promise<Roles & { groupId: string; values: string[] }> {
   const client = await RawClient.connect(cluster.broker(0).bootstrap);
   t.teardown(() => client.close());
   const created = await call(client, 19, 5, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
@@ -104,7 +116,8 @@ async function prepare(t: Test, cluster: SpateCluster, topic: string): Promise<{
   }
   const leader = cluster.leaderOf(topic, 0);
   const coordinatorOf = (groupId: string) => cluster.leaderOf('__share_group_state', shareStatePartition(shareCoordinatorKey(groupId, topicId, 0), 50));
-  const groupId = Array.from({ length: 200 }, (_, i) => `${topic}-workers-${i}`).find((id) => coordinatorOf(id) !== leader)!;
+  const groupCoordinatorOf = (groupId: string) => cluster.leaderOf('__consumer_offsets', partitionForKey(groupId, 50));
+  const groupId = Array.from({ length: 500 }, (_, i) => `${topic}-workers-${i}`).find((id) => new Set([leader, coordinatorOf(id), groupCoordinatorOf(id)]).size === 3)!;
   const values = Array.from({ length: RECORDS }, (_, i) => `${topic}-${i}`);
   const leaderClient = await RawClient.connect(cluster.broker(leader).bootstrap);
   t.teardown(() => leaderClient.close());
@@ -113,11 +126,11 @@ async function prepare(t: Test, cluster: SpateCluster, topic: string): Promise<{
     const produced = await call(leaderClient, 0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
     if (produced.responses[0].partitionResponses[0].errorCode !== 0) throw new Error(`produce: ${produced.responses[0].partitionResponses[0].errorCode}`);
   }
-  return { groupId, leader, coordinator: coordinatorOf(groupId), values };
+  return { groupId, leader, coordinator: coordinatorOf(groupId), groupCoordinator: groupCoordinatorOf(groupId), values };
 }
 
 /** Runs three consumers, stops `victim` once some records are accepted and the poison record came twice, and checks the outcome. */
-async function runAndStop(t: Test, cluster: SpateCluster, classes: string, topic: string, choose: (prepared: { leader: number; coordinator: number }) => number): Promise<void> {
+async function runAndStop(t: Test, cluster: SpateCluster, classes: string, topic: string, choose: (roles: Roles) => number): Promise<void> {
   const prepared = await prepare(t, cluster, topic);
   const { groupId, values } = prepared;
   const shareGroups = (args: string[]) => runKafkaTool(SHARE_GROUPS, ['--bootstrap-server', cluster.bootstrap, ...args]);
@@ -130,7 +143,9 @@ async function runAndStop(t: Test, cluster: SpateCluster, classes: string, topic
   const victim = choose(prepared);
   const stoppedAt = Date.now();
   await cluster.stopBroker(victim);
-  t.comment(`stopped broker ${victim} (data leader ${prepared.leader}, share coordinator ${prepared.coordinator}) after ${parsed(workers, 'ACKED').length} acknowledgements`);
+  t.comment(
+    `stopped broker ${victim} (data leader ${prepared.leader}, share coordinator ${prepared.coordinator}, group coordinator ${prepared.groupCoordinator}) after ${parsed(workers, 'ACKED').length} acknowledgements`,
+  );
 
   const accepted = () => new Set(parsed(workers, 'ACKED').map((ack) => ack.value));
   await waitFor('every record accepted', () => values.every((value) => accepted().has(value)));
@@ -144,6 +159,13 @@ async function runAndStop(t: Test, cluster: SpateCluster, classes: string, topic
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   t.match(described, new RegExp(`${topic}\\s+0\\s+${RECORDS + 1}\\s+0`), `kafka-share-groups: start offset past every record, lag 0:\n${described}`);
+  let members = '';
+  for (let attempt = 0; attempt < 40; attempt++) {
+    members = (await shareGroups(['--describe', '--members', '--group', groupId])).stdout;
+    if (members.split('\n').filter((line) => line.startsWith(groupId)).length === 3) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  t.equal(members.split('\n').filter((line) => line.startsWith(groupId)).length, 3, `the three members are in the group at its coordinator:\n${members}`);
   await new Promise((resolve) => setTimeout(resolve, 2000)); // a late duplicate would show now
   workers.forEach((worker) => worker.child.kill('SIGTERM'));
   await Promise.all(workers.map((worker) => worker.exited));
@@ -202,5 +224,10 @@ if (!javaToolsAvailable()) {
   t.test("the broker hosting the share-partition's share coordinator stops: the new coordinator replays its state", async (t) => {
     const cluster = await startTestCluster(t, { config });
     await runAndStop(t, cluster, classes, 'tasks', ({ coordinator }) => coordinator);
+  });
+
+  t.test("the broker hosting the share group's group coordinator stops: the members join the new one and read on", async (t) => {
+    const cluster = await startTestCluster(t, { config });
+    await runAndStop(t, cluster, classes, 'orders', ({ groupCoordinator }) => groupCoordinator);
   });
 }
