@@ -51,19 +51,29 @@ interface Fetched {
   acquired: AcquiredRange[];
 }
 
-/** Batch headers of a read (base offset, last offset, control flag), without decoding records. */
-function batchHeaders(buffer: Buffer): Array<{ baseOffset: bigint; lastOffset: bigint; isControl: boolean }> {
-  const headers: Array<{ baseOffset: bigint; lastOffset: bigint; isControl: boolean }> = [];
+interface BatchHeader {
+  readonly baseOffset: bigint;
+  readonly lastOffset: bigint;
+  readonly isControl: boolean;
+}
+
+/**
+ * Batch headers of a read (base offset, last offset, control flag), without decoding records,
+ * parsed as acquisition asks for them: a read may hold far more batches than one fetch hands
+ * out, and `seen` keeps the ones looked at.
+ */
+function* batchHeaders(buffer: Buffer, seen: BatchHeader[]): Generator<BatchHeader> {
   let position = 0;
   while (position + 61 <= buffer.length) {
     const baseOffset = buffer.readBigInt64BE(position);
     const length = buffer.readInt32BE(position + 8);
     if (length < 49 || position + 12 + length > buffer.length) break;
     const attributes = buffer.readInt16BE(position + 21);
-    headers.push({ baseOffset, lastOffset: baseOffset + BigInt(buffer.readInt32BE(position + 23)), isControl: (attributes & 0x20) !== 0 });
+    const header = { baseOffset, lastOffset: baseOffset + BigInt(buffer.readInt32BE(position + 23)), isControl: (attributes & 0x20) !== 0 };
+    seen.push(header);
+    yield header;
     position += 12 + length;
   }
-  return headers;
 }
 
 /** Acquires what each session partition has available; partitions without records get none. */
@@ -116,8 +126,8 @@ async function acquireAll(context: RequestContext, request: ShareFetchRequest, g
         continue;
       }
       if (records !== null) {
-        const headers = batchHeaders(records.buffer);
-        acquired = state.acquire(headers, memberId, budgetRecords, strict, limits, broker.now());
+        const headers: BatchHeader[] = [];
+        acquired = state.acquire(batchHeaders(records.buffer, headers), memberId, budgetRecords, strict, limits, broker.now());
         const last = acquired[acquired.length - 1]?.lastOffset;
         // Whole batches go out (the client keeps the acquired offsets): up to the end of the one holding the last acquired offset.
         const end = last === undefined ? undefined : (headers.find((header) => header.baseOffset <= last && header.lastOffset >= last)?.lastOffset ?? last);

@@ -108,8 +108,13 @@ const UNINITIALIZED_START_OFFSET = -1n;
 const ok = (): ShareStateResult => ({ errorCode: ErrorCode.NONE, errorMessage: null });
 const failed = (errorCode: number, errorMessage: string | null = null): ShareStateResult => ({ errorCode, errorMessage });
 
+/** Key strings of the ids passed in; a share-partition leader passes the same object every time. */
+const keys = new WeakMap<SharePartitionId, string>();
+
 function keyOf(id: SharePartitionId): string {
-  return `${id.groupId}\u0000${id.topicId.toString('hex')}\u0000${id.partition}`;
+  let key = keys.get(id);
+  if (key === undefined) keys.set(id, (key = `${id.groupId}\u0000${id.topicId.toString('hex')}\u0000${id.partition}`));
+  return key;
 }
 
 export class ShareCoordinator {
@@ -123,6 +128,8 @@ export class ShareCoordinator {
   private readonly timers: NodeJS.Timeout[] = [];
   private unwatch: (() => void) | undefined;
   private creating: Promise<void> | undefined;
+  /** Placements of the ids passed in (the hash of the key is computed once per share-partition leader's id). */
+  private readonly placements = new WeakMap<SharePartitionId, { shard: number; count: number }>();
 
   constructor(
     private readonly replicas: ReplicaManager,
@@ -144,7 +151,12 @@ export class ShareCoordinator {
 
   /** The __share_group_state partition of a share-partition. */
   partitionOf(id: SharePartitionId): number {
-    return this.log.partitionOf(id.groupId, id.topicId, id.partition);
+    const count = this.log.topic.partitionCount;
+    const cached = this.placements.get(id);
+    if (cached !== undefined && cached.count === count) return cached.shard;
+    const shard = this.log.partitionOf(id.groupId, id.topicId, id.partition);
+    this.placements.set(id, { shard, count });
+    return shard;
   }
 
   /** NONE when this broker serves the share-partition's key, else NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS or COORDINATOR_NOT_AVAILABLE. */

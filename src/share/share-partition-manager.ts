@@ -261,8 +261,9 @@ export class SharePartitionManager {
     const version = partition.version;
     partition.dirty = false;
     partition.writing = true;
+    // The share-partition is its own id: the same object every write, so its placement is computed once.
     const written = this.persister.write(
-      { groupId: partition.groupId, topicId: partition.topicId, partition: partition.partition },
+      partition,
       {
         stateEpoch: partition.stateEpoch,
         leaderEpoch: partition.leaderEpoch,

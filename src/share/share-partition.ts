@@ -133,7 +133,7 @@ export class SharePartition {
    * letting the in-flight window grow past maxRecordLocks (the first batch excepted).
    */
   acquire(
-    batches: ReadonlyArray<{ baseOffset: bigint; lastOffset: bigint; isControl: boolean }>,
+    batches: Iterable<{ baseOffset: bigint; lastOffset: bigint; isControl: boolean }>,
     memberId: string,
     maxRecords: number,
     strictLimit: boolean,
