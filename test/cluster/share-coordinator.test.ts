@@ -17,6 +17,7 @@
 import t, { type Test } from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { partitionForKey } from '../../src/log/internal-topic.js';
 import { shareCoordinatorKey, shareStatePartition } from '../../src/share/share-state-log.js';
 import { type SpateCluster } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -221,8 +222,10 @@ t.test('share-partitions live at the data partition leader and fail over with it
   const topicId = cluster.broker(0).replicas.topicId('queue')!;
   const leader = cluster.leaderOf('queue', 0);
   await findShareCoordinator(byNode.get(0)!, shareCoordinatorKey('probe', topicId, 0));
-  // A group whose share coordinator is not on the data partition's leader, so that stopping the leader tests the leader alone.
-  const groupId = Array.from({ length: 200 }, (_, i) => `fail-${i}`).find((id) => shareCoordinator(cluster, id, topicId) !== leader)!;
+  // A group whose share coordinator and group coordinator are not on the data partition's leader, so that stopping the leader tests the leader alone.
+  const groupId = Array.from({ length: 500 }, (_, i) => `fail-${i}`).find(
+    (id) => shareCoordinator(cluster, id, topicId) !== leader && cluster.leaderOf('__consumer_offsets', partitionForKey(id, 50)) !== leader,
+  )!;
   const atLeader = byNode.get(leader)!;
   const follower = [0, 1, 2].find((id) => id !== leader)!;
   const records = encodeRecordBatch({ records: Array.from({ length: 6 }, (_, i) => ({ key: null, value: Buffer.from(`r${i}`) })) });
@@ -278,7 +281,8 @@ t.test('share-partitions live at the data partition leader and fail over with it
   const newLeader = cluster.leaderOf('queue', 0);
   t.not(newLeader, leader, `broker ${newLeader} leads the partition now`);
   const atNew = byNode.get(newLeader)!;
-  const moved = await shareFetch(atNew, groupId, 'm2', topicId, 0);
+  // Waits for the records: a new leader's high watermark catches up once its followers fetch.
+  const moved = await shareFetch(atNew, groupId, 'm2', topicId, 0, [], 10_000);
   const counts = new Map<bigint, number>();
   for (const range of moved.responses[0].partitions[0].acquiredRecords) for (let offset = range.firstOffset; offset <= range.lastOffset; offset++) counts.set(offset, range.deliveryCount);
   t.same([...counts.keys()], [2n, 3n, 4n, 5n], 'the new leader starts from the persisted state: 0-1, accepted, stay done; 2-5, handed out at the old leader, come back');
@@ -301,9 +305,7 @@ t.test('share-partitions live at the data partition leader and fail over with it
     await call(byNode.get(coordinatorNode)!, 85, 1, state(groupId, topicId, { stateEpoch: stale.stateEpoch, leaderEpoch: stale.leaderEpoch, startOffset: 0n, deliveryCompleteCount: -1, stateBatches: [] })),
   );
   t.equal(fenced.errorCode, ErrorCode.FENCED_LEADER_EPOCH, "a write at the old leader's epoch is fenced");
-  const described = await call(byNode.get(groupCoordinator === leader ? newLeader : groupCoordinator)!, 10, 4, { keyType: 0, coordinatorKeys: [groupId] });
-  const coordinatorNow = described.coordinators[0].nodeId;
-  const offsets = await call(byNode.get(coordinatorNow)!, 90, 1, { groups: [{ groupId, topics: [{ topicName: 'queue', partitions: [0] }] }] });
+  const offsets = await call(byNode.get(groupCoordinator)!, 90, 1, { groups: [{ groupId, topics: [{ topicName: 'queue', partitions: [0] }] }] });
   t.same([offsets.groups[0].topics[0].partitions[0].startOffset, offsets.groups[0].topics[0].partitions[0].lag], [6n, 0n], 'DescribeShareGroupOffsets: everything done, lag 0');
 });
 
