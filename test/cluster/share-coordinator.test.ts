@@ -309,6 +309,43 @@ t.test('share-partitions live at the data partition leader and fail over with it
   t.same([offsets.groups[0].topics[0].partitions[0].startOffset, offsets.groups[0].topics[0].partitions[0].lag], [6n, 0n], 'DescribeShareGroupOffsets: everything done, lag 0');
 });
 
+t.test("share group membership lives with the group coordinator: NOT_COORDINATOR elsewhere, rejoined at the next coordinator", async (t) => {
+  const cluster = await startTestCluster(t);
+  const byNode = await clients(t, cluster);
+  await createTopic(byNode.get(0)!, 'members');
+  const groupId = 'member-group';
+  const coordinator = cluster.leaderOf('__consumer_offsets', partitionForKey(groupId, 50));
+  const other = byNode.get([0, 1, 2].find((id) => id !== coordinator)!)!;
+  const here = byNode.get(coordinator)!;
+  const heartbeat = (client: RawClient, memberEpoch: number, subscribedTopicNames: string[] | null = ['members']) =>
+    call(client, 76, 1, { groupId, memberId: 'member-1', memberEpoch, rackId: null, subscribedTopicNames });
+  t.equal((await heartbeat(other, 0)).errorCode, ErrorCode.NOT_COORDINATOR, 'ShareGroupHeartbeat elsewhere');
+  const joined = await heartbeat(here, 0);
+  t.same([joined.errorCode, joined.memberEpoch], [0, 1], 'joined at the coordinator');
+  t.equal((await call(other, 77, 1, { groupIds: [groupId], includeAuthorizedOperations: false })).groups[0].errorCode, ErrorCode.NOT_COORDINATOR, 'ShareGroupDescribe elsewhere');
+  t.equal((await call(other, 90, 1, { groups: [{ groupId, topics: null }] })).groups[0].errorCode, ErrorCode.NOT_COORDINATOR, 'DescribeShareGroupOffsets elsewhere');
+  t.equal((await call(other, 91, 0, { groupId, topics: [] })).errorCode, ErrorCode.NOT_COORDINATOR, 'AlterShareGroupOffsets elsewhere');
+  t.equal((await call(other, 92, 0, { groupId, topics: [] })).errorCode, ErrorCode.NOT_COORDINATOR, 'DeleteShareGroupOffsets elsewhere');
+  t.equal((await call(here, 77, 1, { groupIds: [groupId], includeAuthorizedOperations: false })).groups[0].members.length, 1);
+
+  await cluster.stopBroker(coordinator);
+  const next = cluster.leaderOf('__consumer_offsets', partitionForKey(groupId, 50));
+  const atNext = byNode.get(next)!;
+  let again = await heartbeat(atNext, 1, null);
+  for (let attempt = 0; attempt < 100 && again.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    again = await heartbeat(atNext, 1, null);
+  }
+  t.equal(again.errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'the next coordinator does not know the member (membership is not persisted): it joins again');
+  const rejoined = await heartbeat(atNext, 0);
+  t.equal(rejoined.errorCode, 0, 'joined again with its member ID');
+  t.same(
+    rejoined.assignment.topicPartitions.map((assigned: any) => assigned.partitions),
+    [[0]],
+    'with the same assignment',
+  );
+});
+
 t.test('the share-state APIs need CLUSTER_ACTION once an authorizer is set', async (t) => {
   const broker = await startTestBroker(t, { config: { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' } });
   const client = await RawClient.connect(broker.bootstrap);
