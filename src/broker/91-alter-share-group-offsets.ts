@@ -47,6 +47,10 @@ export const alterShareGroupOffsetsHandler = defineHandler<AlterShareGroupOffset
         };
       }),
     );
+    // The group and its topics in __consumer_offsets, answered once replicated.
+    const persisted = shares.persist(group);
+    const committed = persisted === ErrorCode.NONE ? await broker.groups.committed(request.groupId) : persisted;
+    if (committed !== ErrorCode.NONE) return failed(committed, null);
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, responses };
   },
 });

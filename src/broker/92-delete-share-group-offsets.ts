@@ -26,9 +26,15 @@ export const deleteShareGroupOffsetsHandler = defineHandler<DeleteShareGroupOffs
         const topic = broker.replicas.metadata.topicInfo(topicName);
         if (topic === undefined) return { topicName, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
         const ids = Array.from({ length: topic.partitionCount }, (_, partition) => ({ groupId: request.groupId, topicName, topicId: topic.id, partition }));
-        return { topicName, topicId: topic.id, errorCode: await deleteShareState(broker.shareAdmin, ids), errorMessage: null };
+        const errorCode = await deleteShareState(broker.shareAdmin, ids);
+        if (errorCode === ErrorCode.NONE) group.knownTopics.delete(topicName);
+        return { topicName, topicId: topic.id, errorCode, errorMessage: null };
       }),
     );
+    // The topics the group has state for, in __consumer_offsets; answered once replicated.
+    const persisted = broker.shares.persist(group);
+    const committed = persisted === ErrorCode.NONE ? await broker.groups.committed(request.groupId) : persisted;
+    if (committed !== ErrorCode.NONE) return failed(committed, null);
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, responses };
   },
 });

@@ -115,6 +115,8 @@ export class BrokerState {
     this.shares.otherGroupExists = (groupId) => this.groups.listGroups().some((group) => group.groupId === groupId);
     this.groups.isShareGroup = (groupId) => this.shares.group(groupId) !== undefined;
     this.groups.unloadShareGroups = (inShard) => this.shares.unloadGroups(inShard);
+    this.groups.replayShareGroup = (record) => this.shares.replay(record);
+    this.shares.appendRecords = (groupId, records) => this.groups.appendShareGroupRecords(groupId, records);
     this.shareAdmin = { groups: this.shares, partitions: this.sharePartitions, persister: this.sharePersister, replicas, interBroker: this.interBroker, logger };
     this.markers = new TransactionMarkerChannel(replicas, this.interBroker, config, logger, (topic, partition, producerId, commit) => {
       // Offsets committed in the transaction follow its outcome.

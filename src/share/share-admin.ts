@@ -126,6 +126,5 @@ export async function deleteShareGroup(admin: ShareAdmin, groupId: string): Prom
   if (group.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
   const code = await deleteShareState(admin, admin.groups.sharePartitionsOf(groupId));
   if (code !== ErrorCode.NONE) return code;
-  admin.groups.removeGroup(groupId);
-  return ErrorCode.NONE;
+  return admin.groups.removeGroup(groupId);
 }

@@ -5,18 +5,30 @@
 // coordinator with the member IDs they keep; their share sessions and acquired records at
 // the share-partition leaders are not touched, as in Kafka).
 //
-// Differs from Kafka: membership is not persisted in __consumer_offsets, so after the group
-// coordinator moves or restarts a share group exists again once a member joins (or, on a
-// single node, from its share-partition state); the topics whose share-partition state the
-// admin APIs look at are those the group subscribed to while this coordinator held it, plus
-// the ones with state in this broker's share coordinator shards (every one on a single node).
+// The group's epoch and the topics it has share-partition state for are written to
+// __consumer_offsets as Kafka does (ShareGroupMetadata and ShareGroupStatePartitionMetadata
+// records, share-group-records.ts) and replayed when a broker loads the partition, so an
+// empty share group, its offsets and its deletion outlive a coordinator move or a restart.
+// Differs from Kafka: members are not written, so after the group coordinator moves its
+// members rejoin (FENCED_MEMBER_EPOCH / UNKNOWN_MEMBER_ID, which share consumers answer by
+// joining again with their member IDs); the topics a group has state for are the ones it
+// subscribed to or was reset on (Kafka's group coordinator initialises each share-partition;
+// here the share-partition leader does, share-partition-manager.ts).
 
 import { type BrokerConfig } from '../config/broker-config.js';
+import { coordinatorWriteError, type KeyValue } from '../cluster/coordinator-log.js';
 import { type TopicCatalog } from '../cluster/metadata.js';
 import { type Logger } from '../logger.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type SharePartitionId } from './share-coordinator.js';
 import { ShareGroup, type ShareMember, type TopicInfo } from './share-group.js';
+import {
+  encodeShareGroupMetadataKey,
+  encodeShareGroupMetadataValue,
+  encodeShareGroupStatePartitionMetadataKey,
+  encodeShareGroupStatePartitionMetadataValue,
+  type ShareGroupRecord,
+} from './share-group-records.js';
 import { type SharePartitionManager } from './share-partition-manager.js';
 
 export interface ShareHeartbeatRequest {
@@ -57,6 +69,8 @@ export class ShareGroupCoordinator {
   otherGroupExists: (groupId: string) => boolean = () => false;
   /** The share-partitions of a group with state in this broker's share coordinator shards. */
   localSharePartitions: (groupId: string) => SharePartitionId[] = () => [];
+  /** Appends a group's records to its __consumer_offsets partition (throws KafkaError when this broker cannot); set by the broker. */
+  appendRecords: (groupId: string, records: readonly KeyValue[]) => void = () => undefined;
 
   constructor(
     private readonly catalog: TopicCatalog,
@@ -74,6 +88,62 @@ export class ShareGroupCoordinator {
     let group = this.groups.get(groupId);
     if (group === undefined) this.groups.set(groupId, (group = new ShareGroup(groupId)));
     return group;
+  }
+
+  /**
+   * Writes what changed of the group's epoch and known topics to __consumer_offsets; the
+   * caller answers once GroupCoordinator.committed says so. Returns the error when it cannot.
+   */
+  persist(group: ShareGroup): number {
+    const records: KeyValue[] = [];
+    if (group.groupEpoch !== group.persistedEpoch) records.push({ key: encodeShareGroupMetadataKey(group.groupId), value: encodeShareGroupMetadataValue(group.groupEpoch, 0n) });
+    const initialized = [...group.knownTopics]
+      .sort()
+      .map((name) => this.catalog.topicInfo(name))
+      .filter((topic) => topic !== undefined)
+      .map((topic) => ({ topicId: topic.id, topicName: topic.name, partitions: Array.from({ length: topic.partitionCount }, (_, index) => index) }));
+    const signature = initialized.map((topic) => `${topic.topicName}:${topic.topicId.toString('hex')}:${topic.partitions.length}`).join(',');
+    if (signature !== group.persistedTopics) {
+      records.push({
+        key: encodeShareGroupStatePartitionMetadataKey(group.groupId),
+        value: encodeShareGroupStatePartitionMetadataValue({ initializing: [], initialized, deleting: [] }),
+      });
+    }
+    if (records.length === 0) return ErrorCode.NONE;
+    try {
+      this.appendRecords(group.groupId, records);
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+      return coordinatorWriteError(error.kafkaCode);
+    }
+    group.persistedEpoch = group.groupEpoch;
+    group.persistedTopics = signature;
+    return ErrorCode.NONE;
+  }
+
+  /** A share group record replayed from __consumer_offsets (the partition is loading here). */
+  replay(record: ShareGroupRecord): void {
+    if (record.value === null) {
+      const group = this.groups.get(record.group);
+      if (group === undefined) return;
+      if (record.kind === 'share-group') {
+        if (group.members.size === 0) this.groups.delete(record.group);
+      } else {
+        group.knownTopics.clear();
+        group.persistedTopics = '';
+      }
+      return;
+    }
+    const group = this.register(record.group);
+    if (record.kind === 'share-group') {
+      group.groupEpoch = Math.max(group.groupEpoch, record.value.epoch);
+      group.assignmentEpoch = group.groupEpoch;
+      group.persistedEpoch = record.value.epoch;
+      return;
+    }
+    group.knownTopics.clear();
+    for (const topic of record.value.initialized) group.knownTopics.add(topic.topicName);
+    group.persistedTopics = record.value.initialized.map((topic) => `${topic.topicName}:${topic.topicId.toString('hex')}:${topic.partitions.length}`).join(',');
   }
 
   heartbeat(request: ShareHeartbeatRequest, nowMs: number): ShareHeartbeatResult {
@@ -145,6 +215,9 @@ export class ShareGroupCoordinator {
     group.refresh((name) => this.topicInfo(name), membershipChanged);
     this.touchMember(group, member);
 
+    const persisted = this.persist(group);
+    if (persisted !== ErrorCode.NONE) return fail(persisted, `The share group's metadata could not be written (error ${persisted}).`);
+
     let assignment: ShareHeartbeatResult['assignment'] = null;
     if (member.sentEpoch !== group.assignmentEpoch) {
       member.memberEpoch = group.assignmentEpoch;
@@ -183,6 +256,8 @@ export class ShareGroupCoordinator {
     if (session !== undefined) this.partitions.sessionRemoved(session);
     else this.partitions.releaseMember(group.groupId, member.memberId);
     group.refresh((name) => this.topicInfo(name), true);
+    const persisted = this.persist(group);
+    if (persisted !== ErrorCode.NONE) this.logger.debug(`Share group ${group.groupId}: its new epoch could not be written (error ${persisted})`);
   }
 
   /** The group coordinator of these groups' IDs moved to another broker: their membership goes with it. */
@@ -219,12 +294,22 @@ export class ShareGroupCoordinator {
     return [...found.values()].sort((a, b) => (a.topicName < b.topicName ? -1 : a.topicName > b.topicName ? 1 : a.partition - b.partition));
   }
 
-  /** DeleteGroups for a share group, after its state was deleted: the group goes. */
-  removeGroup(groupId: string): void {
+  /** DeleteGroups for a share group, after its state was deleted: the group goes (tombstones in __consumer_offsets). Returns the error when it cannot. */
+  removeGroup(groupId: string): number {
+    try {
+      this.appendRecords(groupId, [
+        { key: encodeShareGroupStatePartitionMetadataKey(groupId), value: null },
+        { key: encodeShareGroupMetadataKey(groupId), value: null },
+      ]);
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+      return coordinatorWriteError(error.kafkaCode);
+    }
     const group = this.groups.get(groupId);
     for (const member of group?.members.values() ?? []) if (member.sessionTimer !== undefined) clearTimeout(member.sessionTimer);
     this.groups.delete(groupId);
     this.partitions.removeGroup(groupId);
+    return ErrorCode.NONE;
   }
 
   stop(): void {

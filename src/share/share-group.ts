@@ -34,8 +34,11 @@ export class ShareGroup {
   readonly members = new Map<string, ShareMember>();
   groupEpoch = 0;
   assignmentEpoch = 0;
-  /** Every topic the group subscribed to while this coordinator held it (where its share-partition state may be). */
+  /** Every topic the group subscribed to (where its share-partition state may be), kept in __consumer_offsets. */
   readonly knownTopics = new Set<string>();
+  /** What __consumer_offsets has of the group: its epoch and known topics' signature. */
+  persistedEpoch = -1;
+  persistedTopics = '';
   /** The subscribed topics' names and partition counts when the assignment was computed. */
   private metadataSignature = '';
 

@@ -336,9 +336,13 @@ t.test("share group membership lives with the group coordinator: NOT_COORDINATOR
     await new Promise((resolve) => setTimeout(resolve, 50));
     again = await heartbeat(atNext, 1, null);
   }
-  t.equal(again.errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'the next coordinator does not know the member (membership is not persisted): it joins again');
+  t.equal(again.errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'the next coordinator does not know the member (members are not persisted): it joins again');
+  const loaded = (await call(atNext, 77, 1, { groupIds: [groupId], includeAuthorizedOperations: false })).groups[0];
+  t.same([loaded.errorCode, loaded.groupState, loaded.groupEpoch], [0, 'Empty', 1], 'the group and its epoch were replayed from __consumer_offsets (ShareGroupMetadata)');
+  const offsets = (await call(atNext, 90, 1, { groups: [{ groupId, topics: null }] })).groups[0];
+  t.equal(offsets.errorCode, 0, 'DescribeShareGroupOffsets on the empty group at the next coordinator');
   const rejoined = await heartbeat(atNext, 0);
-  t.equal(rejoined.errorCode, 0, 'joined again with its member ID');
+  t.same([rejoined.errorCode, rejoined.memberEpoch], [0, 2], 'joined again with its member ID, the group epoch going on');
   t.same(
     rejoined.assignment.topicPartitions.map((assigned: any) => assigned.partitions),
     [[0]],
