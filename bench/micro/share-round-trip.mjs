@@ -15,7 +15,11 @@ const iterations = Number(process.argv[3] ?? 10000);
 const warmup = 2000;
 const load = (path) => import(new URL(path, dist).href);
 
-const [{ startBroker }, { encodeRequest, decodeResponse }, { encodeRecordBatch }] = await Promise.all([load('index.js'), load('protocol/frame.js'), load('protocol/record-batch.js')]);
+const [{ startBroker }, { encodeRequest, decodeResponse }, { encodeRecordBatch }] = await Promise.all([
+  load('index.js'),
+  load('protocol/frame.js'),
+  load('protocol/record-batch.js'),
+]);
 
 const broker = await startBroker({ port: 0, temporary: true, logLevel: 'warn', config: { 'group.share.record.lock.duration.ms': 60000 } });
 const socket = connect({ host: '127.0.0.1', port: broker.port, noDelay: true });

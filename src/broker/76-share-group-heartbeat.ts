@@ -33,18 +33,15 @@ export const shareGroupHeartbeatHandler = defineHandler<ShareGroupHeartbeatReque
     if (coordinator !== ErrorCode.NONE) {
       return { throttleTimeMs: 0, errorCode: coordinator, errorMessage: null, memberId: request.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     }
-    const result = context.broker.shares.heartbeat(
-      {
-        groupId: request.groupId,
-        memberId: request.memberId,
-        memberEpoch: request.memberEpoch,
-        rackId: request.rackId,
-        subscribedTopicNames: request.subscribedTopicNames,
-        clientId: context.clientId ?? '',
-        clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
-      },
-      context.broker.now(),
-    );
+    const result = context.broker.shares.heartbeat({
+      groupId: request.groupId,
+      memberId: request.memberId,
+      memberEpoch: request.memberEpoch,
+      rackId: request.rackId,
+      subscribedTopicNames: request.subscribedTopicNames,
+      clientId: context.clientId ?? '',
+      clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
+    });
     const answer = (errorCode: number): ShareGroupHeartbeatResponse =>
       errorCode === ErrorCode.NONE
         ? {

@@ -145,7 +145,7 @@ async function acquireAll(context: RequestContext, request: ShareFetchRequest, g
     results.push({ target, errorCode: ErrorCode.NONE, errorMessage: null, leader, records, acquired });
   }
   // What acquisition changed (transaction markers and gaps archived) is written; the fetch does not wait for it.
-  manager.flush(broker.now());
+  manager.flush();
   return results;
 }
 

@@ -68,7 +68,13 @@ export async function partitionOffsets(admin: ShareAdmin, topicName: string, par
 }
 
 /** Start offset (and, with `withLag`, lag: records up to the high watermark not yet delivered to completion, KIP-1226) of each share-partition. */
-export async function describeShareOffsets(admin: ShareAdmin, groupId: string, wanted: readonly NamedSharePartition[], withLag: boolean, onlyInitialized: boolean): Promise<DescribedOffset[]> {
+export async function describeShareOffsets(
+  admin: ShareAdmin,
+  groupId: string,
+  wanted: readonly NamedSharePartition[],
+  withLag: boolean,
+  onlyInitialized: boolean,
+): Promise<DescribedOffset[]> {
   const described = await Promise.all(
     wanted.map(async (id): Promise<DescribedOffset | undefined> => {
       const summary = await admin.persister.summary(id);

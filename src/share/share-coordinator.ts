@@ -236,7 +236,9 @@ export class ShareCoordinator {
     const state = this.shard(shard).get(keyOf(id));
     if (state === undefined) return answer(failed(ErrorCode.INVALID_REQUEST, `Read on uninitialized share partition ${shareCoordinatorKey(id.groupId, id.topicId, id.partition)}`));
     if (leaderEpoch !== -1 && state.fenceLeaderEpoch > leaderEpoch) {
-      return answer(failed(ErrorCode.FENCED_LEADER_EPOCH, `Read request leader epoch is smaller than last recorded current: ${state.fenceLeaderEpoch}, requested: ${leaderEpoch}.`));
+      return answer(
+        failed(ErrorCode.FENCED_LEADER_EPOCH, `Read request leader epoch is smaller than last recorded current: ${state.fenceLeaderEpoch}, requested: ${leaderEpoch}.`),
+      );
     }
     if (leaderEpoch === -1 || state.fenceLeaderEpoch === leaderEpoch) {
       // Nothing to write: answered once what was written before is committed.
@@ -255,7 +257,10 @@ export class ShareCoordinator {
     const state = this.shard(shard).get(keyOf(id));
     if (state === undefined) return failed(ErrorCode.INVALID_REQUEST, `Write on uninitialized share partition ${shareCoordinatorKey(id.groupId, id.topicId, id.partition)}`);
     if (request.leaderEpoch !== -1 && state.fenceLeaderEpoch > request.leaderEpoch) {
-      return failed(ErrorCode.FENCED_LEADER_EPOCH, `Write request leader epoch is smaller than last recorded current: ${state.fenceLeaderEpoch}, requested: ${request.leaderEpoch}.`);
+      return failed(
+        ErrorCode.FENCED_LEADER_EPOCH,
+        `Write request leader epoch is smaller than last recorded current: ${state.fenceLeaderEpoch}, requested: ${request.leaderEpoch}.`,
+      );
     }
     if (request.stateEpoch !== -1 && state.stateEpoch > request.stateEpoch) {
       return failed(ErrorCode.FENCED_STATE_EPOCH, `Write request state epoch is smaller than last recorded current: ${state.stateEpoch}, requested: ${request.stateEpoch}.`);

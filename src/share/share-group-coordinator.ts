@@ -146,7 +146,7 @@ export class ShareGroupCoordinator {
     group.persistedTopics = record.value.initialized.map((topic) => `${topic.topicName}:${topic.topicId.toString('hex')}:${topic.partitions.length}`).join(',');
   }
 
-  heartbeat(request: ShareHeartbeatRequest, nowMs: number): ShareHeartbeatResult {
+  heartbeat(request: ShareHeartbeatRequest): ShareHeartbeatResult {
     const intervalMs = this.partitions.groupInt(request.groupId, 'share.heartbeat.interval.ms', 'group.share.heartbeat.interval.ms');
     const fail = (errorCode: number, errorMessage: string): ShareHeartbeatResult => ({
       errorCode,

@@ -131,7 +131,10 @@ export class SharePartitionManager {
       const startOffset = await this.initialOffset(groupId, replica.log, nowMs);
       const initialized = await this.persister.initialize(id, 0, startOffset);
       if (initialized.errorCode !== ErrorCode.NONE && initialized.errorCode !== ErrorCode.FENCED_STATE_EPOCH) {
-        throw new KafkaError(persisterError(initialized.errorCode), `Initializing share-partition ${groupId}:${topicName}-${replica.index} failed: ${initialized.errorMessage ?? initialized.errorCode}`);
+        throw new KafkaError(
+          persisterError(initialized.errorCode),
+          `Initializing share-partition ${groupId}:${topicName}-${replica.index} failed: ${initialized.errorMessage ?? initialized.errorCode}`,
+        );
       }
       read = await this.persister.read(id, leaderEpoch);
     }
@@ -158,11 +161,13 @@ export class SharePartitionManager {
     if (created.spso < replica.log.logStartOffset) created.moveStartTo(replica.log.logStartOffset);
     if (decide) created.markDirty();
     if (created.version > created.writtenVersion) {
-      this.flush(nowMs);
+      this.flush();
       const code = await this.persisted(created);
       if (code !== ErrorCode.NONE) throw new KafkaError(code, `Writing the start offset of share-partition ${groupId}:${topicName}-${replica.index} failed`);
     }
-    this.logger.debug(`Share-partition ${groupId}:${topicName}-${replica.index} initialised at leader epoch ${leaderEpoch}: start offset ${created.spso}, state epoch ${created.stateEpoch}`);
+    this.logger.debug(
+      `Share-partition ${groupId}:${topicName}-${replica.index} initialised at leader epoch ${leaderEpoch}: start offset ${created.spso}, state epoch ${created.stateEpoch}`,
+    );
     return created;
   }
 
@@ -218,7 +223,7 @@ export class SharePartitionManager {
         this.lockTimers.delete(partition);
         if (this.partitions.get(partition.key) !== partition) return;
         partition.expireLocks(Date.now(), this.limits(partition.groupId));
-        this.flush(Date.now());
+        this.flush();
         this.armLockTimer(partition);
       },
       Math.max(0, deadline - Date.now()),
@@ -230,8 +235,8 @@ export class SharePartitionManager {
   // ---- persistence ------------------------------------------------------------------------
 
   /** Starts writing every share-partition that changed (one write in flight per share-partition). */
-  flush(nowMs: number): void {
-    for (const partition of this.dirty) this.write(partition, nowMs);
+  flush(): void {
+    for (const partition of this.dirty) this.write(partition);
     this.dirty.clear();
   }
 
@@ -250,7 +255,7 @@ export class SharePartitionManager {
     });
   }
 
-  private write(partition: SharePartition, nowMs: number): void {
+  private write(partition: SharePartition): void {
     if (partition.writing || this.partitions.get(partition.key) !== partition || partition.writtenVersion >= partition.version) return;
     // Only the partition's current leader writes (at the epoch it initialised the state at).
     const replica = this.replicas.partition(partition.topicName, partition.partition);
@@ -262,16 +267,13 @@ export class SharePartitionManager {
     partition.dirty = false;
     partition.writing = true;
     // The share-partition is its own id: the same object every write, so its placement is computed once.
-    const written = this.persister.write(
-      partition,
-      {
-        stateEpoch: partition.stateEpoch,
-        leaderEpoch: partition.leaderEpoch,
-        startOffset: partition.spso,
-        deliveryCompleteCount: partition.deliveryCompleteCount(),
-        stateBatches: partition.stateBatches(),
-      },
-    );
+    const written = this.persister.write(partition, {
+      stateEpoch: partition.stateEpoch,
+      leaderEpoch: partition.leaderEpoch,
+      startOffset: partition.spso,
+      deliveryCompleteCount: partition.deliveryCompleteCount(),
+      stateBatches: partition.stateBatches(),
+    });
     void then(written, (result) => {
       partition.writing = false;
       if (result.errorCode !== ErrorCode.NONE) {
@@ -290,7 +292,7 @@ export class SharePartitionManager {
         else this.waiters.delete(partition);
       }
       // Changed while the write was in flight: the next write carries it.
-      if (partition.version > version) this.write(partition, Date.now());
+      if (partition.version > version) this.write(partition);
       else if (this.evictable(partition)) this.forgetPartition(partition);
     });
   }
@@ -343,7 +345,7 @@ export class SharePartitionManager {
   releaseMember(groupId: string, memberId: string): void {
     const limits = this.limits(groupId);
     for (const partition of this.partitions.values()) if (partition.groupId === groupId) partition.releaseMember(memberId, limits);
-    this.flush(Date.now());
+    this.flush();
   }
 
   /** A member's session on this broker is gone: its records are released; the group's last one drops its share-partitions from memory. */

@@ -76,7 +76,7 @@ export function applyAcknowledgements(
     outcomes.set(key, outcome);
     if (outcome.errorCode === ErrorCode.NONE && state !== undefined) touched.push([key, state]);
   }
-  manager.flush(nowMs);
+  manager.flush();
   const waits: Array<Promise<void>> = [];
   for (const [key, state] of touched) {
     const done = then(manager.persisted(state), (code) => {

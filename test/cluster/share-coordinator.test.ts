@@ -149,7 +149,11 @@ t.test('the share coordinator: FindCoordinator, NOT_COORDINATOR elsewhere, Kafka
   // An offsets reset: a newer state epoch fences writes carrying the older one.
   t.equal(partitionResult(await call(here, 83, 0, state(groupId, topicId, { stateEpoch: 1, startOffset: 0n }))).errorCode, 0);
   t.equal(await write({ stateEpoch: 0, leaderEpoch: 3, startOffset: 7n, stateBatches: [] }), ErrorCode.FENCED_STATE_EPOCH, 'FENCED_STATE_EPOCH after a reset');
-  t.equal(partitionResult(await call(here, 83, 0, state(groupId, topicId, { stateEpoch: 0, startOffset: 0n }))).errorCode, ErrorCode.FENCED_STATE_EPOCH, 'and for an older Initialize');
+  t.equal(
+    partitionResult(await call(here, 83, 0, state(groupId, topicId, { stateEpoch: 0, startOffset: 0n }))).errorCode,
+    ErrorCode.FENCED_STATE_EPOCH,
+    'and for an older Initialize',
+  );
   t.same([(await read(3)).startOffset, (await read(3)).stateBatches], [0n, []], 'the reset state');
   t.equal(partitionResult(await call(here, 86, 0, state(groupId, topicId))).errorCode, 0, 'deleted');
   t.equal((await read(3)).errorCode, ErrorCode.INVALID_REQUEST, 'and uninitialised again');
@@ -211,7 +215,12 @@ const shareFetch = (client: RawClient, groupId: string, memberId: string, topicI
     batchSize: 500,
     shareAcquireMode: 0,
     isRenewAck: false,
-    topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: acks.map(([firstOffset, lastOffset, acknowledgeTypes]) => ({ firstOffset, lastOffset, acknowledgeTypes })) }] }],
+    topics: [
+      {
+        topicId,
+        partitions: [{ partitionIndex: 0, acknowledgementBatches: acks.map(([firstOffset, lastOffset, acknowledgeTypes]) => ({ firstOffset, lastOffset, acknowledgeTypes })) }],
+      },
+    ],
     forgottenTopicsData: [],
   });
 
@@ -284,7 +293,8 @@ t.test('share-partitions live at the data partition leader and fail over with it
   // Waits for the records: a new leader's high watermark catches up once its followers fetch.
   const moved = await shareFetch(atNew, groupId, 'm2', topicId, 0, [], 10_000);
   const counts = new Map<bigint, number>();
-  for (const range of moved.responses[0].partitions[0].acquiredRecords) for (let offset = range.firstOffset; offset <= range.lastOffset; offset++) counts.set(offset, range.deliveryCount);
+  for (const range of moved.responses[0].partitions[0].acquiredRecords)
+    for (let offset = range.firstOffset; offset <= range.lastOffset; offset++) counts.set(offset, range.deliveryCount);
   t.same([...counts.keys()], [2n, 3n, 4n, 5n], 'the new leader starts from the persisted state: 0-1, accepted, stay done; 2-5, handed out at the old leader, come back');
   // 4-5 were persisted as delivered once (with the acknowledgement of 0-3); 2-3 as delivered once when
   // released, or twice when the old leader's session release on its way out was persisted before the new leader read.
@@ -302,14 +312,19 @@ t.test('share-partitions live at the data partition leader and fail over with it
   // The old leader's copy is fenced: its write (were it still running) is refused with FENCED_LEADER_EPOCH.
   const coordinatorNode = shareCoordinator(cluster, groupId, topicId);
   const fenced = partitionResult(
-    await call(byNode.get(coordinatorNode)!, 85, 1, state(groupId, topicId, { stateEpoch: stale.stateEpoch, leaderEpoch: stale.leaderEpoch, startOffset: 0n, deliveryCompleteCount: -1, stateBatches: [] })),
+    await call(
+      byNode.get(coordinatorNode)!,
+      85,
+      1,
+      state(groupId, topicId, { stateEpoch: stale.stateEpoch, leaderEpoch: stale.leaderEpoch, startOffset: 0n, deliveryCompleteCount: -1, stateBatches: [] }),
+    ),
   );
   t.equal(fenced.errorCode, ErrorCode.FENCED_LEADER_EPOCH, "a write at the old leader's epoch is fenced");
   const offsets = await call(byNode.get(groupCoordinator)!, 90, 1, { groups: [{ groupId, topics: [{ topicName: 'queue', partitions: [0] }] }] });
   t.same([offsets.groups[0].topics[0].partitions[0].startOffset, offsets.groups[0].topics[0].partitions[0].lag], [6n, 0n], 'DescribeShareGroupOffsets: everything done, lag 0');
 });
 
-t.test("share group membership lives with the group coordinator: NOT_COORDINATOR elsewhere, rejoined at the next coordinator", async (t) => {
+t.test('share group membership lives with the group coordinator: NOT_COORDINATOR elsewhere, rejoined at the next coordinator', async (t) => {
   const cluster = await startTestCluster(t);
   const byNode = await clients(t, cluster);
   await createTopic(byNode.get(0)!, 'members');

@@ -48,7 +48,21 @@ interface Worker {
 function startWorker(classes: string, bootstrap: string, group: string, topic: string): Worker {
   const child = spawn(
     'java',
-    ['-Xms32m', '-Xmx128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', `${classes}:${classpath()}`, 'ShareAckWorker', bootstrap, group, topic, '30000', '10'],
+    [
+      '-Xms32m',
+      '-Xmx128m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      '-cp',
+      `${classes}:${classpath()}`,
+      'ShareAckWorker',
+      bootstrap,
+      group,
+      topic,
+      '30000',
+      '10',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: Worker['lines'] = [];
@@ -105,7 +119,11 @@ interface Roles {
 async function prepare(t: Test, cluster: SpateCluster, topic: string): Promise<Roles & { groupId: string; values: string[] }> {
   const client = await RawClient.connect(cluster.broker(0).bootstrap);
   t.teardown(() => client.close());
-  const created = await call(client, 19, 5, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+  const created = await call(client, 19, 5, {
+    topics: [{ name: topic, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
   t.equal(created.topics[0].errorCode, 0, `created ${topic} (replication factor 3)`);
   const topicId = cluster.broker(0).replicas.topicId(topic)!;
   // The first share key looked up creates __share_group_state.
@@ -139,7 +157,10 @@ async function runAndStop(t: Test, cluster: SpateCluster, classes: string, topic
 
   const workers = [0, 1, 2].map(() => startWorker(classes, cluster.bootstrap, groupId, topic));
   t.teardown(() => workers.forEach((worker) => worker.child.kill('SIGKILL')));
-  await waitFor('records accepted and the poison record delivered twice', () => parsed(workers, 'ACKED').length >= 100 && parsed(workers, 'GOT').filter((got) => got.value === 'poison-pill').length >= 2);
+  await waitFor(
+    'records accepted and the poison record delivered twice',
+    () => parsed(workers, 'ACKED').length >= 100 && parsed(workers, 'GOT').filter((got) => got.value === 'poison-pill').length >= 2,
+  );
   const victim = choose(prepared);
   const stoppedAt = Date.now();
   await cluster.stopBroker(victim);
@@ -198,7 +219,10 @@ async function runAndStop(t: Test, cluster: SpateCluster, classes: string, topic
     poisonAfter.length > 0 && poisonAfter.every((got) => Number(got.extra) >= 3),
     `after the stop it came back at the delivery count persisted before it, plus one (${poisonAfter.map((got) => got.extra).join(',')})`,
   );
-  t.ok(poison.length <= DELIVERY_LIMIT + 1, `then it was archived: ${poison.length} deliveries (one may repeat across the stop: an interrupted delivery is not persisted, as in Kafka)`);
+  t.ok(
+    poison.length <= DELIVERY_LIMIT + 1,
+    `then it was archived: ${poison.length} deliveries (one may repeat across the stop: an interrupted delivery is not persisted, as in Kafka)`,
+  );
   t.ok(
     workers.every((worker) => parsed([worker], 'ACKED').length > 0),
     `all three consumers accepted records (${workers.map((worker) => parsed([worker], 'ACKED').length).join('/')})`,

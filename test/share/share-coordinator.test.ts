@@ -43,7 +43,9 @@ async function recordsOf(broker: SpateBroker, partition: number) {
   const read = await log.read(log.logStartOffset, 1 << 20, true);
   if (read === null) return [];
   try {
-    return decodeRecordBatches(Buffer.from(read.buffer)).flatMap((batch) => batch.records.map((record) => ({ offset: record.offset, ...decodeShareStateRecord(record.key!, record.value)! })));
+    return decodeRecordBatches(Buffer.from(read.buffer)).flatMap((batch) =>
+      batch.records.map((record) => ({ offset: record.offset, ...decodeShareStateRecord(record.key!, record.value)! })),
+    );
   } finally {
     read.release();
   }
@@ -65,7 +67,13 @@ t.test('snapshots and updates as Kafka writes them; a restart replays them; prun
       await call(
         85,
         1,
-        one(groupId, topicId, { stateEpoch: 0, leaderEpoch: 0, startOffset, deliveryCompleteCount: 1, stateBatches: [{ firstOffset, lastOffset: firstOffset, deliveryState, deliveryCount: 1 }] }),
+        one(groupId, topicId, {
+          stateEpoch: 0,
+          leaderEpoch: 0,
+          startOffset,
+          deliveryCompleteCount: 1,
+          stateBatches: [{ firstOffset, lastOffset: firstOffset, deliveryState, deliveryCount: 1 }],
+        }),
       ),
     ).errorCode;
   for (let i = 0n; i < 5n; i++) t.equal(await write(i, i, 2), 0);
@@ -84,7 +92,10 @@ t.test('snapshots and updates as Kafka writes them; a restart replays them; prun
   t.same([before.startOffset, before.stateBatches], [4n, [{ firstOffset: 4n, lastOffset: 4n, deliveryState: 2, deliveryCount: 1 }]]);
 
   await broker.stop();
-  broker = await startTestBroker(t, { dataDir, config: { ...config, 'share.coordinator.state.topic.prune.interval.ms': 100, 'share.coordinator.cold.partition.snapshot.interval.ms': 300 } });
+  broker = await startTestBroker(t, {
+    dataDir,
+    config: { ...config, 'share.coordinator.state.topic.prune.interval.ms': 100, 'share.coordinator.cold.partition.snapshot.interval.ms': 300 },
+  });
   ({ call } = await connect(t, broker));
   const after = result(await call(84, 0, one(groupId, topicId, { leaderEpoch: 0 })));
   t.same([after.startOffset, after.stateBatches], [before.startOffset, before.stateBatches], 'the restart replayed the snapshot and the updates after it');
@@ -137,7 +148,10 @@ t.test('a data directory of an older Spate: configs and placement converted, log
   };
   broker.logs
     .topic(STATE)!
-    .partitions[oldPartition]!.append(encodeRecordBatch({ records: [{ key: encodeShareStateKey(SHARE_SNAPSHOT_KEY, { groupId, topicId, partition: 0 }), value: encodeShareSnapshotValue(snapshot) }] }), Date.now());
+    .partitions[oldPartition]!.append(
+      encodeRecordBatch({ records: [{ key: encodeShareStateKey(SHARE_SNAPSHOT_KEY, { groupId, topicId, partition: 0 }), value: encodeShareSnapshotValue(snapshot) }] }),
+      Date.now(),
+    );
   await broker.stop();
 
   const lines: string[] = [];
