@@ -34,6 +34,8 @@ import { ShareSessionCache, type ShareSession } from './share-sessions.js';
 /** Group-level overrides (share.*), set through the GROUP config resource. */
 export type GroupConfigLookup = (groupId: string) => ReadonlyMap<string, string> | undefined;
 
+const SWEEP_INTERVAL_MS = 10_000;
+
 interface Waiter {
   readonly version: number;
   readonly settle: (errorCode: number) => void;
@@ -65,6 +67,7 @@ export class SharePartitionManager {
   private readonly dropped = new WeakMap<SharePartition, number>();
   private readonly lockTimers = new Map<SharePartition, { timer: NodeJS.Timeout; at: number }>();
   private readonly watchedConnections = new Set<number>();
+  private readonly sweeper: NodeJS.Timeout;
   readonly sessions: ShareSessionCache;
   /** Group-level configs (the GROUP config resource). */
   groupConfigs: GroupConfigLookup = () => undefined;
@@ -76,6 +79,22 @@ export class SharePartitionManager {
     private readonly logger: Logger,
   ) {
     this.sessions = new ShareSessionCache(config.values.get('group.share.max.share.sessions') as number);
+    // Share-partitions of partitions this broker no longer leads are dropped (Kafka drops them
+    // when the replica becomes a follower; here a sweep finds them, as the replica layer
+    // announces leadership changes only to the internal topics' coordinators).
+    this.sweeper = setInterval(() => this.dropFollowed(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** Drops the share-partitions whose data partition this broker no longer leads at the epoch they were read at. */
+  dropFollowed(): void {
+    for (const partition of [...this.partitions.values()]) {
+      const replica = this.replicas.partition(partition.topicName, partition.partition);
+      if (replica !== undefined && replica.isLeader && replica.leaderEpoch === partition.leaderEpoch) continue;
+      if (partition.writing) continue; // its write's outcome decides
+      this.logger.debug(`Share-partition ${partition.groupId}:${partition.topicName}-${partition.partition}: no longer led here; dropped`);
+      this.drop(partition, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
   }
 
   // ---- configuration ------------------------------------------------------------------
@@ -377,6 +396,7 @@ export class SharePartitionManager {
   }
 
   stop(): void {
+    clearInterval(this.sweeper);
     for (const { timer } of this.lockTimers.values()) clearTimeout(timer);
     this.lockTimers.clear();
   }

@@ -322,6 +322,28 @@ t.test('share-partitions live at the data partition leader and fail over with it
   t.equal(fenced.errorCode, ErrorCode.FENCED_LEADER_EPOCH, "a write at the old leader's epoch is fenced");
   const offsets = await call(byNode.get(groupCoordinator)!, 90, 1, { groups: [{ groupId, topics: [{ topicName: 'queue', partitions: [0] }] }] });
   t.same([offsets.groups[0].topics[0].partitions[0].startOffset, offsets.groups[0].topics[0].partitions[0].lag], [6n, 0n], 'DescribeShareGroupOffsets: everything done, lag 0');
+
+  // The old leader comes back and a preferred election gives it the partition again: the
+  // interim leader drops its copy, the old one reads the state afresh.
+  await cluster.startBroker(leader);
+  const restarted = await RawClient.connect(cluster.broker(leader).bootstrap);
+  t.teardown(() => restarted.close());
+  await waitFor('the restarted broker to rejoin the ISR', () => cluster.store.partitionState('queue', 0)!.isr.includes(leader));
+  const elected = await call(atNew, 43, 2, { electionType: 0, topicPartitions: [{ topic: 'queue', partitions: [0] }], timeoutMs: 5000 });
+  t.equal(elected.replicaElectionResults[0].partitionResult[0].errorCode, 0, 'preferred election');
+  await waitFor('the preferred leader', () => cluster.leaderOf('queue', 0) === leader);
+  const interim = (cluster.broker(newLeader) as any).state.sharePartitions;
+  await waitFor('the interim leader to follow', () => cluster.broker(newLeader).replicas.partition('queue', 0)?.isLeader === false);
+  interim.dropFollowed();
+  t.equal(interim.existingPartition(groupId, topicId, 0), undefined, 'the interim leader dropped its share-partition');
+  const more = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('r6') }] });
+  await call(restarted, 0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'queue', partitionData: [{ index: 0, records: more }] }] });
+  const back = await shareFetch(restarted, groupId, 'm3', topicId, 0, [], 10_000);
+  t.same(
+    back.responses[0].partitions[0].acquiredRecords,
+    [{ firstOffset: 6n, lastOffset: 6n, deliveryCount: 1 }],
+    'the leader again serves the share-partition from its persisted state',
+  );
 });
 
 t.test('share group membership lives with the group coordinator: NOT_COORDINATOR elsewhere, rejoined at the next coordinator', async (t) => {
