@@ -105,7 +105,8 @@ interface ShareState {
 
 const UNINITIALIZED_START_OFFSET = -1n;
 
-const ok = (): ShareStateResult => ({ errorCode: ErrorCode.NONE, errorMessage: null });
+const OK: ShareStateResult = Object.freeze({ errorCode: ErrorCode.NONE, errorMessage: null });
+const ok = (): ShareStateResult => OK;
 const failed = (errorCode: number, errorMessage: string | null = null): ShareStateResult => ({ errorCode, errorMessage });
 
 /** Key strings of the ids passed in; a share-partition leader passes the same object every time. */
@@ -130,6 +131,9 @@ export class ShareCoordinator {
   private creating: Promise<void> | undefined;
   /** Placements of the ids passed in (the hash of the key is computed once per share-partition leader's id). */
   private readonly placements = new WeakMap<SharePartitionId, { shard: number; count: number }>();
+  private readonly topicNames = new WeakMap<SharePartitionId, string>();
+  /** Encoded record keys of the ids passed in. */
+  private readonly recordKeys = new WeakMap<SharePartitionId, { snapshot: Buffer; update: Buffer }>();
 
   constructor(
     private readonly replicas: ReplicaManager,
@@ -314,8 +318,13 @@ export class ShareCoordinator {
     if (id.partition < 0) return failed(ErrorCode.INVALID_REQUEST, 'The partition id cannot be a negative number.');
     const coordinator = this.coordinatorError(id);
     if (coordinator !== ErrorCode.NONE) return failed(coordinator);
+    // The topic's name as found last time for this id: a lookup by name costs nothing new.
+    const known = this.topicNames.get(id);
+    const assignment = known === undefined ? undefined : this.replicas.store.topic(known);
+    if (assignment !== undefined && assignment.id.equals(id.topicId) && id.partition < assignment.replicas.length) return undefined;
     const topic = this.catalog.topicInfoById(id.topicId);
     if (topic === undefined || id.partition >= topic.partitionCount) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'Topic/TopicPartition not found in metadata image.');
+    this.topicNames.set(id, topic.name);
     return undefined;
   }
 
@@ -355,15 +364,19 @@ export class ShareCoordinator {
     change: { kind: 'snapshot'; value: ShareSnapshotValue } | { kind: 'update'; value: ShareUpdateValue } | { kind: 'tombstone' },
     nowMs = Date.now(),
   ): MaybePromise<ShareStateResult> {
-    const key: ShareStateKey = id;
+    let keys = this.recordKeys.get(id);
+    if (keys === undefined) {
+      const key: ShareStateKey = id;
+      this.recordKeys.set(id, (keys = { snapshot: encodeShareStateKey(SHARE_SNAPSHOT_KEY, key), update: encodeShareStateKey(SHARE_UPDATE_KEY, key) }));
+    }
     const records =
       change.kind === 'snapshot'
-        ? [{ key: encodeShareStateKey(SHARE_SNAPSHOT_KEY, key), value: encodeShareSnapshotValue(change.value) }]
+        ? [{ key: keys.snapshot, value: encodeShareSnapshotValue(change.value) }]
         : change.kind === 'update'
-          ? [{ key: encodeShareStateKey(SHARE_UPDATE_KEY, key), value: encodeShareUpdateValue(change.value) }]
+          ? [{ key: keys.update, value: encodeShareUpdateValue(change.value) }]
           : [
-              { key: encodeShareStateKey(SHARE_SNAPSHOT_KEY, key), value: null },
-              { key: encodeShareStateKey(SHARE_UPDATE_KEY, key), value: null },
+              { key: keys.snapshot, value: null },
+              { key: keys.update, value: null },
             ];
     let offset: bigint;
     try {

@@ -29,11 +29,34 @@ function overlay(list: StateBatch[], batch: StateBatch): StateBatch[] {
   return result;
 }
 
+/** True when the batches are sorted, apart, at or above `startOffset` (-1: any) and no two neighbours could join. */
+function normalized(batches: readonly StateBatch[], startOffset: bigint): boolean {
+  let previous: StateBatch | undefined;
+  for (const batch of batches) {
+    if (batch.lastOffset < batch.firstOffset || (startOffset >= 0n && batch.firstOffset < startOffset)) return false;
+    if (previous !== undefined) {
+      if (batch.firstOffset <= previous.lastOffset) return false;
+      if (batch.firstOffset === previous.lastOffset + 1n && batch.deliveryState === previous.deliveryState && batch.deliveryCount === previous.deliveryCount) return false;
+    }
+    previous = batch;
+  }
+  return true;
+}
+
 /**
  * The batches of `current` with `updates` applied in order, pruned below `startOffset` (not
  * when it is -1) and joined where neighbours agree. Neither input needs to be sorted.
  */
 export function combineStateBatches(current: readonly StateBatch[], updates: readonly StateBatch[], startOffset: bigint): StateBatch[] {
+  // What a share-partition leader writes is its whole in-flight window, already in this form:
+  // when it covers everything of `current` that is left, it is the answer as it is.
+  if (updates.length > 0 && normalized(updates, startOffset)) {
+    const first = updates[0]!.firstOffset;
+    const last = updates[updates.length - 1]!.lastOffset;
+    if (current.every((batch) => batch.lastOffset < startOffset || (batch.firstOffset >= first && batch.lastOffset <= last))) return updates as StateBatch[];
+  } else if (updates.length === 0 && normalized(current, startOffset)) {
+    return current as StateBatch[];
+  }
   let list: StateBatch[] = [];
   for (const batch of current) list = overlay(list, batch);
   for (const batch of updates) list = overlay(list, batch);
