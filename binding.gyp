@@ -11,6 +11,7 @@
         "native/record-batch-binding.cc",
         "native/file-util.cc",
         "native/index-file.cc",
+        "native/segment-file.cc",
         "native/offset-index.cc",
         "native/time-index.cc",
         "native/log-segment.cc",
@@ -22,7 +23,7 @@
         "native/read-binding.cc",
         "native/sendfile.cc",
         "native/sendfile-binding.cc",
-        "native/resource-limits-binding.cc"
+        "native/log-dir-binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

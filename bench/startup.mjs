@@ -1,6 +1,11 @@
 // `npm run bench:startup`: start to ready and idle RSS of `spate start`, beside `node -e 0`.
 //
 //   node bench/startup.mjs [--runs 10] [--settle-ms 2000] [--bin NAME=path ...] [--json FILE]
+//   node bench/startup.mjs --partitions 10000 [--topics 100] [--runs 3] [--delete N] [--against kafka] [--json FILE]
+//
+// With --partitions: start-up with many partitions, the same data on Spate and (with
+// --against kafka) Apache Kafka 4.3.1: SIGTERM, the start after it and the start after a
+// kill -9, timed to the moment a client is served (bench/lib/workloads/startup-partitions.mjs).
 //
 // Each run spawns `node <bin> start --port 0 --data-dir <fresh tmp dir>`, reads the port from
 // the broker's ready line, and counts start to ready from spawn to the first answered
@@ -12,7 +17,7 @@
 // ApiVersions was answered: the figure a busy machine moves least.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,9 +33,77 @@ const { values } = parseArgs({
     'settle-ms': { type: 'string', default: '2000' },
     bin: { type: 'string', multiple: true },
     json: { type: 'string' },
+    partitions: { type: 'string' },
+    topics: { type: 'string', default: '100' },
+    delete: { type: 'string', default: '0' },
+    against: { type: 'string' },
   },
 });
+if (values.partitions !== undefined) {
+  await manyPartitions();
+  process.exit(0);
+}
 const runs = Number(values.runs);
+
+/** --partitions: the start-up of a broker holding many partitions, beside Kafka's. */
+async function manyPartitions() {
+  const { startupWithPartitions } = await import('./lib/workloads/startup-partitions.mjs');
+  const { spateBroker } = await import('./lib/brokers/spate.mjs');
+  const { freePort } = await import('./lib/ports.mjs');
+  const topics = Number(values.topics);
+  const perTopic = Math.ceil(Number(values.partitions) / topics);
+  const partitionRuns = values.runs === '10' ? 3 : Number(values.runs);
+  const root = mkdtempSync(join(os.tmpdir(), 'spate-startup-partitions-'));
+  const note = (line) => process.stderr.write(`${line}\n`);
+  // Both brokers may open as many files as the kernel lets root: Kafka keeps every
+  // segment's files open (Spate raises its own soft limit to the hard one).
+  const withFileLimit = (broker) => {
+    const { command, args } = broker.options;
+    broker.options = {
+      ...broker.options,
+      command: '/bin/sh',
+      args: ['-c', 'ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', command, ...args],
+      readyTimeoutMs: 600_000,
+    };
+    return broker;
+  };
+  const results = {};
+  try {
+    const brokers = [['spate', async (workDir) => spateBroker({ root: ROOT, workDir, port: await freePort() })]];
+    if (values.against === 'kafka') {
+      const { kafkaBroker } = await import('./lib/brokers/kafka.mjs');
+      brokers.push(['kafka', async (workDir) => kafkaBroker({ root: ROOT, workDir, port: await freePort(), controllerPort: await freePort() })]);
+    }
+    for (const [name, make] of brokers) {
+      const workDir = join(root, name);
+      mkdirSync(workDir, { recursive: true });
+      const broker = withFileLimit(await make(workDir));
+      try {
+        results[name] = await startupWithPartitions(broker, { topics, perTopic, runs: partitionRuns, deleteTopics: Number(values.delete), note });
+      } finally {
+        await broker.stop(10_000).catch(() => undefined);
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const loadavg = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
+  const range = (samples) => `${Math.round(median(samples))} ms (${Math.round(Math.min(...samples))}-${Math.round(Math.max(...samples))})`;
+  const report = { date: new Date().toISOString(), node: process.version, topics, perTopic, runs: partitionRuns, loadAverage: loadavg, brokers: results };
+  console.log(`${topics * perTopic} partitions (${topics} topics x ${perTopic}), median of ${partitionRuns} (min-max), load average at the end ${loadavg}:`);
+  for (const [name, r] of Object.entries(results)) {
+    console.log(
+      `  ${name.padEnd(6)} create ${Math.round(r.createMs)} ms, SIGTERM ${range(r.stops)}, start after SIGTERM ${range(r.cleanStarts)}, start after kill -9 ${range(r.crashStarts)}` +
+        (r.deleteMs !== undefined ? `, DeleteTopics of ${values.delete} ${Math.round(r.deleteMs)} ms` : ''),
+    );
+  }
+  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 1));
+}
 const settleMs = Number(values['settle-ms']);
 const variants = (values.bin ?? [`spate=${join(ROOT, 'bin', 'spate.js')}`]).map((spec) => {
   const at = spec.indexOf('=');

@@ -13,7 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   spate::js::InitReadSlice(env, exports);
   spate::js::InitSegmentLog(env, exports);
   spate::js::InitSendFile(env, exports);
-  spate::js::InitResourceLimits(env, exports);
+  spate::js::InitLogDir(env, exports);
   return exports;
 }
 

@@ -59,7 +59,7 @@ void InitRecordBatch(Napi::Env env, Napi::Object exports);
 void InitSegmentLog(Napi::Env env, Napi::Object exports);
 void InitReadSlice(Napi::Env env, Napi::Object exports);
 void InitSendFile(Napi::Env env, Napi::Object exports);
-void InitResourceLimits(Napi::Env env, Napi::Object exports);
+void InitLogDir(Napi::Env env, Napi::Object exports);
 
 }  // namespace js
 }  // namespace spate

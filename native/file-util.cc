@@ -84,6 +84,13 @@ Status FileSize(int fd, uint64_t* size, const std::string& path) {
   return Status::Ok();
 }
 
+Status PathSize(const std::string& path, uint64_t* size) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::Storage("stat " + path, errno);
+  *size = static_cast<uint64_t>(st.st_size);
+  return Status::Ok();
+}
+
 Status Truncate(int fd, uint64_t size, const std::string& path) {
   while (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
     if (errno != EINTR) return Status::Storage("truncate " + path, errno);
@@ -104,6 +111,8 @@ Status OpenFile(const std::string& path, int flags, UniqueFd* out) {
 }
 
 Status MakeDirectories(const std::string& path) {
+  // Usually the directory exists, or only its last component is missing: one call.
+  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return Status::Ok();
   for (size_t slash = 1; slash != std::string::npos;) {
     slash = path.find('/', slash + 1);
     std::string prefix = path.substr(0, slash);

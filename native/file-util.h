@@ -41,6 +41,8 @@ class UniqueFd {
 struct MappedRegion {
   uint8_t* address = nullptr;
   size_t length = 0;
+  // Whatever must live as long as the mapping (a segment's usage token, see SegmentFile).
+  std::shared_ptr<const void> keep;
   MappedRegion() = default;
   MappedRegion(const MappedRegion&) = delete;
   MappedRegion& operator=(const MappedRegion&) = delete;
@@ -56,6 +58,8 @@ Status PreadFully(int fd, void* buffer, size_t length, uint64_t offset, size_t* 
 Status PwriteFully(int fd, const void* buffer, size_t length, uint64_t offset,
                    const std::string& path);
 Status FileSize(int fd, uint64_t* size, const std::string& path);
+// The size of the file at `path`, without opening it.
+Status PathSize(const std::string& path, uint64_t* size);
 Status Truncate(int fd, uint64_t size, const std::string& path);
 Status DataSync(int fd, const std::string& path);
 

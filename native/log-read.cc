@@ -18,6 +18,7 @@ namespace {
 // Where a read continues: one segment file and the byte range it may scan.
 struct ScanTarget {
   std::shared_ptr<SegmentFile> file;
+  std::shared_ptr<OpenSegmentFile> open;
   int64_t base_offset = 0;
   uint64_t start = 0;
   uint64_t end = 0;        // the segment size when the read started
@@ -26,6 +27,11 @@ struct ScanTarget {
 };
 
 constexpr uint64_t kWillNeedThreshold = 256 * 1024;
+// How often a read looks its segment up again when the segment was deleted or replaced
+// between the lookup and the open (each retry sees the newer list of segments).
+constexpr int kRetiredRetries = 8;
+
+bool Retired(const Status& status) { return !status.ok() && std::string(status.code) == "SEGMENT_RETIRED"; }
 
 void Prefault(const MappedRegion& region, uint64_t position, uint64_t length) {
   static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -42,7 +48,7 @@ void Prefault(const MappedRegion& region, uint64_t position, uint64_t length) {
 // Checks the CRC of every batch of [position, position + *length) that lies beyond the
 // file's verified watermark, through the mapping when there is one. A bad first batch is
 // CORRUPT_MESSAGE (naming the file and position); a bad later one ends the read before it.
-Status VerifyBatches(SegmentFile& file, const MappedRegion* mapping, uint64_t position,
+Status VerifyBatches(SegmentFile& file, const OpenSegmentFile& open, const MappedRegion* mapping, uint64_t position,
                      uint64_t* length, int64_t* last_offset) {
   const uint64_t end = position + *length;
   const uint64_t verified = file.verified_end.load();
@@ -57,7 +63,7 @@ Status VerifyBatches(SegmentFile& file, const MappedRegion* mapping, uint64_t po
       header = mapping->address + at;
     } else {
       size_t got = 0;
-      SPATE_RETURN_IF_ERROR(PreadFully(file.fd.get(), header_copy, sizeof header_copy, at, &got, file.path));
+      SPATE_RETURN_IF_ERROR(PreadFully(open.fd.get(), header_copy, sizeof header_copy, at, &got, file.path));
       if (got != sizeof header_copy) return Status::Corrupt(file.path + ": short batch header at position " + std::to_string(at));
       header = header_copy;
     }
@@ -69,7 +75,7 @@ Status VerifyBatches(SegmentFile& file, const MappedRegion* mapping, uint64_t po
       } else {
         buffer.resize(h.size() - kAttributesOffset);
         size_t got = 0;
-        SPATE_RETURN_IF_ERROR(PreadFully(file.fd.get(), buffer.data(), buffer.size(), at + kAttributesOffset, &got, file.path));
+        SPATE_RETURN_IF_ERROR(PreadFully(open.fd.get(), buffer.data(), buffer.size(), at + kAttributesOffset, &got, file.path));
         if (got != buffer.size()) return Status::Corrupt(file.path + ": short batch at position " + std::to_string(at));
         covered = buffer.data();
       }
@@ -96,6 +102,14 @@ Status VerifyBatches(SegmentFile& file, const MappedRegion* mapping, uint64_t po
 
 Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map,
                         ReadResult* out, bool no_wait) {
+  for (int attempt = 0;; attempt++) {
+    Status status = ReadOnce(offset, max_bytes, min_one_batch, map, out, no_wait);
+    if (!Retired(status) || attempt == kRetiredRetries) return status;
+  }
+}
+
+Status SegmentLog::ReadOnce(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map,
+                            ReadResult* out, bool no_wait) {
   *out = ReadResult();
   ScanTarget target;
   bool active = false;
@@ -129,11 +143,14 @@ Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, b
       target.jump = segment.offset_index().WholeBatchesBefore(target.start + static_cast<uint64_t>(max_bytes));
   }
 
+  // The descriptor: the active segment's pinned one, or an older segment's through the
+  // open-file cache (opened outside the mutex).
+  SPATE_RETURN_IF_ERROR(target.file->Open(&target.open));
   // The headers the scan below reads must be in the page cache too.
   if (no_wait) {
     uint64_t scan_end = std::min<uint64_t>(target.end, target.start + static_cast<uint64_t>(std::max<int64_t>(max_bytes, 0)) + kBatchHeaderSize);
     if (scan_end > target.start &&
-        PageCacheResidency(target.file->fd.get(), target.start, scan_end - target.start) != Residency::kAll) {
+        PageCacheResidency(target.open->fd.get(), target.start, scan_end - target.start) != Residency::kAll) {
       out->would_block = true;
       return Status::Ok();
     }
@@ -143,7 +160,8 @@ Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, b
   uint64_t first_position = 0;
   BatchHeader first;
   for (;;) {
-    BatchScanner scanner(*target.file, target.start, target.end);
+    if (!target.open) SPATE_RETURN_IF_ERROR(target.file->Open(&target.open));
+    BatchScanner scanner(*target.open, target.file->path, target.start, target.end);
     bool found = false;
     for (;;) {
       uint64_t position = 0;
@@ -169,6 +187,7 @@ Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, b
       return Status::Ok();
     }
     target.file = (*next)->file();
+    target.open.reset();
     target.base_offset = (*next)->base_offset();
     target.start = 0;
     target.jump = 0;
@@ -178,6 +197,7 @@ Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, b
   }
 
   out->file = target.file;
+  out->open = target.open;
   out->mapped = map;
   out->position = first_position;
   out->base_offset = first.base_offset;
@@ -202,7 +222,7 @@ Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, b
       length = target.jump - first_position;
       scan_from = target.jump;
     }
-    BatchScanner scanner(*target.file, scan_from, target.end);
+    BatchScanner scanner(*target.open, target.file->path, scan_from, target.end);
     bool took_any = false;
     for (;;) {
       bool found = false;
@@ -224,23 +244,30 @@ Status SegmentLog::Read(int64_t offset, int64_t max_bytes, bool min_one_batch, b
   // or, written through Node, are mapped then (minor faults only, never the disk). Faulting
   // them in anyway cost about a fifth of the broker's CPU per GiB fetched (one fault per 16
   // pages, bench/load/cost.mjs). Missing pages are read in now, on this worker thread.
-  if (map && length > 0 && PageCacheResidency(target.file->fd.get(), first_position, length) != Residency::kAll) {
+  if (map && length > 0 && PageCacheResidency(target.open->fd.get(), first_position, length) != Residency::kAll) {
     if (no_wait) {
       *out = ReadResult();
       out->would_block = true;
       return Status::Ok();
     }
-    SPATE_RETURN_IF_ERROR(target.file->MappingCovering(first_position + length, target.map_hint, &out->mapping));
+    SPATE_RETURN_IF_ERROR(target.file->MappingCovering(*target.open, first_position + length, target.map_hint, &out->mapping));
     Prefault(*out->mapping, first_position, length);
   }
   if (length > 0)
-    SPATE_RETURN_IF_ERROR(VerifyBatches(*target.file, map ? out->mapping.get() : nullptr, first_position, &length, &last_offset));
+    SPATE_RETURN_IF_ERROR(VerifyBatches(*target.file, *target.open, map ? out->mapping.get() : nullptr, first_position, &length, &last_offset));
   out->length = length;
   out->last_offset = last_offset;
   return Status::Ok();
 }
 
 Status SegmentLog::OffsetForTimestamp(int64_t timestamp, TimestampLookup* out) {
+  for (int attempt = 0;; attempt++) {
+    Status status = OffsetForTimestampOnce(timestamp, out);
+    if (!Retired(status) || attempt == kRetiredRetries) return status;
+  }
+}
+
+Status SegmentLog::OffsetForTimestampOnce(int64_t timestamp, TimestampLookup* out) {
   *out = TimestampLookup();
   int64_t after_base = std::numeric_limits<int64_t>::min();
   for (;;) {
@@ -262,7 +289,8 @@ Status SegmentLog::OffsetForTimestamp(int64_t timestamp, TimestampLookup* out) {
       target.end = segment.size();
       log_start = log_start_offset_;
     }
-    BatchScanner scanner(*target.file, target.start, target.end);
+    SPATE_RETURN_IF_ERROR(target.file->Open(&target.open));
+    BatchScanner scanner(*target.open, target.file->path, target.start, target.end);
     for (;;) {
       bool found = false;
       uint64_t position = 0;
@@ -277,7 +305,7 @@ Status SegmentLog::OffsetForTimestamp(int64_t timestamp, TimestampLookup* out) {
         // Uncompressed: find the exact record, as Kafka's ListOffsets does.
         std::vector<uint8_t> batch(h.size());
         size_t got = 0;
-        SPATE_RETURN_IF_ERROR(PreadFully(target.file->fd.get(), batch.data(), batch.size(), position, &got, target.file->path));
+        SPATE_RETURN_IF_ERROR(PreadFully(target.open->fd.get(), batch.data(), batch.size(), position, &got, target.file->path));
         int64_t record_offset, record_timestamp;
         if (got == batch.size() &&
             FindRecordByTimestamp(batch.data(), batch.size(), timestamp, log_start, &record_offset, &record_timestamp)) {

@@ -16,16 +16,12 @@ namespace {
 
 constexpr size_t kRecoveryWindow = 1 << 20;
 
-uint64_t RoundUpToPage(uint64_t n) {
-  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  return (n + page - 1) / page * page;
-}
-
 // Sequential reader for recovery: a 1 MiB window refilled with pread.
 class WindowReader {
  public:
-  WindowReader(const SegmentFile& file, uint64_t file_size)
-      : file_(file), file_size_(file_size), window_(kRecoveryWindow) {}
+  WindowReader(const OpenSegmentFile& open, const std::string& path, uint64_t file_size)
+      : fd_(open.fd.get()), path_(path), file_size_(file_size),
+        window_(static_cast<size_t>(std::max<uint64_t>(kBatchHeaderSize, std::min<uint64_t>(kRecoveryWindow, file_size)))) {}
 
   size_t capacity() const { return window_.size(); }
 
@@ -41,7 +37,7 @@ class WindowReader {
     size_t got = 0;
     start_ = position;
     length_ = 0;
-    SPATE_RETURN_IF_ERROR(PreadFully(file_.fd.get(), window_.data(), want, position, &got, file_.path));
+    SPATE_RETURN_IF_ERROR(PreadFully(fd_, window_.data(), want, position, &got, path_));
     length_ = got;
     if (got >= length) *out = window_.data();
     return Status::Ok();
@@ -65,7 +61,8 @@ class WindowReader {
   }
 
  private:
-  const SegmentFile& file_;
+  int fd_;
+  const std::string& path_;
   uint64_t file_size_;
   std::vector<uint8_t> window_;
   uint64_t start_ = 0;
@@ -98,26 +95,6 @@ Status CopyPrefix(int from, int to, uint64_t length, const std::string& path) {
 
 }  // namespace
 
-bool SegmentFile::InUse(const std::shared_ptr<SegmentFile>& self) {
-  std::lock_guard<std::mutex> lock(mapping_mutex);
-  return self.use_count() > 1 || (mapping && mapping.use_count() > 1);
-}
-
-Status SegmentFile::MappingCovering(uint64_t end, uint64_t hint,
-                                    std::shared_ptr<MappedRegion>* out) {
-  std::lock_guard<std::mutex> lock(mapping_mutex);
-  if (!mapping || mapping->length < end) {
-    // Mapping past EOF is allowed; only touching such pages faults, and readers never go
-    // beyond the size they saw. An active segment maps segment.bytes once, so later reads
-    // of its growing tail reuse the same mapping.
-    std::shared_ptr<MappedRegion> region;
-    SPATE_RETURN_IF_ERROR(MapFile(fd.get(), RoundUpToPage(std::max(end, hint)), false, path, &region));
-    mapping = std::move(region);
-  }
-  *out = mapping;
-  return Status::Ok();
-}
-
 Status BatchScanner::Next(bool* found, uint64_t* position, BatchHeader* header) {
   *found = false;
   if (position_ >= end_) return Status::Ok();
@@ -126,7 +103,7 @@ Status BatchScanner::Next(bool* found, uint64_t* position, BatchHeader* header) 
     size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buffer_, remaining));
     size_t got = 0;
     buffer_length_ = 0;
-    SPATE_RETURN_IF_ERROR(PreadFully(file_.fd.get(), buffer_, want, position_, &got, file_.path));
+    SPATE_RETURN_IF_ERROR(PreadFully(fd_, buffer_, want, position_, &got, path_));
     buffer_start_ = position_;
     buffer_length_ = got;
   }
@@ -134,7 +111,7 @@ Status BatchScanner::Next(bool* found, uint64_t* position, BatchHeader* header) 
   size_t buffered = static_cast<size_t>(buffer_start_ + buffer_length_ - position_);
   Status s = CheckBatchFraming(p, buffered < kBatchHeaderSize ? buffered : static_cast<size_t>(remaining));
   if (!s.ok()) {
-    s.message = file_.path + " at position " + std::to_string(position_) + ": " + s.message;
+    s.message = path_ + " at position " + std::to_string(position_) + ": " + s.message;
     return s;
   }
   *header = ParseBatchHeader(p);
@@ -163,9 +140,8 @@ std::vector<std::string> LogSegment::FilePaths(const std::string& dir, int64_t b
 }
 
 Status LogSegment::OpenFiles(bool create, bool* indexes_found) {
-  file_ = std::make_shared<SegmentFile>();
   std::vector<std::string> paths = FilePaths(dir_, base_offset_, suffix_);
-  file_->path = paths[0];
+  file_ = std::make_shared<SegmentFile>(paths[0]);
   const std::string& offset_path = paths[1];
   const std::string& time_path = paths[2];
   if (create) {
@@ -174,10 +150,14 @@ Status LogSegment::OpenFiles(bool create, bool* indexes_found) {
   }
   if (indexes_found != nullptr)
     *indexes_found = ::access(offset_path.c_str(), F_OK) == 0 && ::access(time_path.c_str(), F_OK) == 0;
-  SPATE_RETURN_IF_ERROR(OpenFile(file_->path, create ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR, &file_->fd));
+  // A new segment is the active one: its .log stays open. An existing one is only looked
+  // at (its size); the descriptor is opened when something reads or recovers it.
+  if (create)
+    SPATE_RETURN_IF_ERROR(file_->Pin(true));
+  else
+    SPATE_RETURN_IF_ERROR(PathSize(file_->path, &size_));
   SPATE_RETURN_IF_ERROR(offset_index_.file().Open(offset_path));
-  SPATE_RETURN_IF_ERROR(time_index_.file().Open(time_path));
-  return FileSize(file_->fd.get(), &size_, file_->path);
+  return time_index_.file().Open(time_path);
 }
 
 Status LogSegment::Create(const std::string& dir, int64_t base_offset, const LogConfig& config,
@@ -211,8 +191,14 @@ Status LogSegment::RenameFiles(const std::string& suffix) {
   // The .log first: once it has its new name the segment's data is in place, and a crash
   // before the indexes follow only costs an index rebuild (see SegmentLog::Load).
   for (size_t i = 0; i < from.size(); i++) {
-    if (::rename(from[i].c_str(), to[i].c_str()) != 0)
-      return Status::Storage("rename " + from[i] + " to " + to[i], errno);
+    if (::rename(from[i].c_str(), to[i].c_str()) == 0) continue;
+    // An empty segment may have no index files (they come with the first entry): then no
+    // older index of that name may stay behind either.
+    if (errno == ENOENT && i > 0) {
+      SPATE_RETURN_IF_ERROR(RemoveFile(to[i]));
+      continue;
+    }
+    return Status::Storage("rename " + from[i] + " to " + to[i], errno);
   }
   file_->path = to[0];
   offset_index_.file().set_path(to[1]);
@@ -226,7 +212,8 @@ int64_t LogSegment::FirstBatchTimestamp() {
   if (first_batch_timestamp_ == kUnknownTimestamp) {
     uint8_t header[kBatchHeaderSize];
     size_t got = 0;
-    if (!PreadFully(file_->fd.get(), header, sizeof header, 0, &got, file_->path).ok() ||
+    std::shared_ptr<OpenSegmentFile> open;
+    if (!OpenLog(&open).ok() || !PreadFully(open->fd.get(), header, sizeof header, 0, &got, file_->path).ok() ||
         got != sizeof header)
       return -1;
     first_batch_timestamp_ = ParseBatchHeader(header).max_timestamp;
@@ -237,7 +224,7 @@ int64_t LogSegment::FirstBatchTimestamp() {
 bool LogSegment::ShouldRoll(uint64_t bytes, int64_t last_offset, int64_t now_ms) const {
   if (size_ == 0) return false;
   return size_ + bytes > static_cast<uint64_t>(config_.segment_bytes) ||
-         (roll_base_ms_ >= 0 && now_ms - roll_base_ms_ > config_.segment_ms) || IndexesFull() ||
+         (roll_base_ms_ >= 0 && now_ms - roll_base_ms_ > config_.segment_ms) || (indexes_expanded_ && IndexesFull()) ||
          last_offset - base_offset_ > INT32_MAX;
 }
 
@@ -257,11 +244,14 @@ void LogSegment::IndexBatch(uint64_t position, size_t batch_size, int64_t last_o
 }
 
 Status LogSegment::Append(const uint8_t* data, size_t length, int64_t now_ms) {
+  SPATE_RETURN_IF_ERROR(PrepareAppend());
   const uint64_t start = size_;
-  Status s = PwriteFully(file_->fd.get(), data, length, start, file_->path);
+  std::shared_ptr<OpenSegmentFile> open;  // the active segment's pinned descriptor
+  SPATE_RETURN_IF_ERROR(OpenLog(&open));
+  Status s = PwriteFully(open->fd.get(), data, length, start, file_->path);
   if (!s.ok()) {
     // Never leave part of a batch visible: cut back to where this append began.
-    Truncate(file_->fd.get(), start, file_->path);
+    Truncate(open->fd.get(), start, file_->path);
     return s;
   }
   if (roll_base_ms_ < 0) roll_base_ms_ = now_ms;
@@ -288,10 +278,15 @@ void LogSegment::ResetIndexState() {
 
 Status LogSegment::Recover(RecoveryResult* result) {
   SPATE_RETURN_IF_ERROR(MakeActive());
-  ResetIndexState();
+  std::shared_ptr<OpenSegmentFile> open;
+  SPATE_RETURN_IF_ERROR(OpenLog(&open));
   uint64_t file_size = 0;
-  SPATE_RETURN_IF_ERROR(FileSize(file_->fd.get(), &file_size, file_->path));
-  WindowReader reader(*file_, file_size);
+  SPATE_RETURN_IF_ERROR(FileSize(open->fd.get(), &file_size, file_->path));
+  // An empty segment (an idle partition's, after a crash) has nothing to scan and needs no
+  // index room: the first append preallocates it.
+  if (file_size > 0) SPATE_RETURN_IF_ERROR(ExpandIndexes());
+  ResetIndexState();
+  WindowReader reader(*open, file_->path, file_size);
   uint64_t position = 0;
   size_t batches = 0;
   int64_t first_batch_timestamp = -1;
@@ -358,7 +353,7 @@ Status LogSegment::Recover(RecoveryResult* result) {
   result->truncated_bytes = file_size - position;
   result->truncated_at = position;
   result->stop_reason = position < file_size ? reason : "";
-  if (position < file_size) SPATE_RETURN_IF_ERROR(Truncate(file_->fd.get(), position, file_->path));
+  if (position < file_size) SPATE_RETURN_IF_ERROR(Truncate(open->fd.get(), position, file_->path));
   size_ = position;
   file_->verified_end.store(position);
   roll_base_ms_ = batches > 0 ? first_batch_timestamp : -1;
@@ -373,7 +368,9 @@ Status LogSegment::LoadCleanState() {
   max_timestamp_ = last_time.timestamp;
   offset_of_max_timestamp_ = last_time.offset;
   next_offset_ = base_offset_;
-  BatchScanner scanner(*file_, offset_index_.LastEntry().position, size_);
+  std::shared_ptr<OpenSegmentFile> open;
+  SPATE_RETURN_IF_ERROR(OpenLog(&open));
+  BatchScanner scanner(*open, file_->path, offset_index_.LastEntry().position, size_);
   for (;;) {
     bool found = false;
     uint64_t position = 0;
@@ -394,14 +391,26 @@ bool LogSegment::IndexesSane() const {
   return offset_index_.Sane(size_) && time_index_.Sane();
 }
 
-Status LogSegment::MakeActive() {
+Status LogSegment::MakeActive() { return file_->Pin(); }
+
+Status LogSegment::ExpandIndexes() {
+  if (indexes_expanded_) return Status::Ok();
   SPATE_RETURN_IF_ERROR(offset_index_.file().Resize(static_cast<size_t>(config_.segment_index_bytes)));
   SPATE_RETURN_IF_ERROR(time_index_.file().Resize(static_cast<size_t>(config_.segment_index_bytes)));
+  indexes_expanded_ = true;
+  return Status::Ok();
+}
+
+Status LogSegment::PrepareAppend() {
+  SPATE_RETURN_IF_ERROR(file_->Pin());  // no-op once open
+  SPATE_RETURN_IF_ERROR(ExpandIndexes());
   if (size_ >= kBatchHeaderSize && roll_base_ms_ < 0) {
     // Kafka rolls by the first batch's timestamp after a restart.
     uint8_t header[kBatchHeaderSize];
     size_t got = 0;
-    SPATE_RETURN_IF_ERROR(PreadFully(file_->fd.get(), header, sizeof header, 0, &got, file_->path));
+    std::shared_ptr<OpenSegmentFile> open;
+    SPATE_RETURN_IF_ERROR(OpenLog(&open));
+    SPATE_RETURN_IF_ERROR(PreadFully(open->fd.get(), header, sizeof header, 0, &got, file_->path));
     if (got == sizeof header) roll_base_ms_ = ParseBatchHeader(header).max_timestamp;
   }
   return Status::Ok();
@@ -410,25 +419,32 @@ Status LogSegment::MakeActive() {
 Status LogSegment::MakeInactive() {
   time_index_.MaybeAppend(max_timestamp_, offset_of_max_timestamp_, true);
   SPATE_RETURN_IF_ERROR(offset_index_.file().Trim());
-  return time_index_.file().Trim();
+  SPATE_RETURN_IF_ERROR(time_index_.file().Trim());
+  indexes_expanded_ = false;
+  file_->Unpin();
+  return Status::Ok();
 }
 
-Status LogSegment::SwapInTruncatedCopy(uint64_t length) {
+Status LogSegment::SwapInTruncatedCopy(const OpenSegmentFile& open, uint64_t length, bool active) {
   std::string temp_path = file_->path + ".truncating";
-  auto copy = std::make_shared<SegmentFile>();
-  copy->path = file_->path;
-  SPATE_RETURN_IF_ERROR(OpenFile(temp_path, O_RDWR | O_CREAT | O_TRUNC, &copy->fd));
-  SPATE_RETURN_IF_ERROR(CopyPrefix(file_->fd.get(), copy->fd.get(), length, file_->path));
+  UniqueFd fd;
+  SPATE_RETURN_IF_ERROR(OpenFile(temp_path, O_RDWR | O_CREAT | O_TRUNC, &fd));
+  SPATE_RETURN_IF_ERROR(CopyPrefix(open.fd.get(), fd.get(), length, file_->path));
   if (::rename(temp_path.c_str(), file_->path.c_str()) != 0)
     return Status::Storage("rename " + temp_path, errno);
   SPATE_RETURN_IF_ERROR(FsyncDirectory(dir_));
+  auto copy = std::make_shared<SegmentFile>(file_->path);
+  copy->Adopt(std::move(fd), active);
   copy->verified_end.store(std::min<uint64_t>(file_->verified_end.load(), length));
-  file_ = std::move(copy);  // readers keep the old inode, unchanged
+  file_->Retire();  // readers keep the old inode, unchanged
+  file_ = std::move(copy);
   return Status::Ok();
 }
 
 Status LogSegment::TruncateTo(int64_t offset) {
-  BatchScanner scanner(*file_, offset_index_.Lookup(offset).position, size_);
+  std::shared_ptr<OpenSegmentFile> open;
+  SPATE_RETURN_IF_ERROR(OpenLog(&open));
+  BatchScanner scanner(*open, file_->path, offset_index_.Lookup(offset).position, size_);
   uint64_t cut = size_;
   for (;;) {
     bool found = false;
@@ -442,10 +458,13 @@ Status LogSegment::TruncateTo(int64_t offset) {
     }
   }
   if (cut < size_) {
-    if (file_->InUse(file_))
-      SPATE_RETURN_IF_ERROR(SwapInTruncatedCopy(cut));
-    else
-      SPATE_RETURN_IF_ERROR(Truncate(file_->fd.get(), cut, file_->path));
+    // Our own lease is not a reader: InUse counts the SegmentFile's owners and mappings.
+    if (file_->InUse(file_)) {
+      SPATE_RETURN_IF_ERROR(SwapInTruncatedCopy(*open, cut, true));
+      SPATE_RETURN_IF_ERROR(OpenLog(&open));
+    } else {
+      SPATE_RETURN_IF_ERROR(Truncate(open->fd.get(), cut, file_->path));
+    }
     size_ = cut;
     if (file_->verified_end.load() > cut) file_->verified_end.store(cut);
   }
@@ -458,7 +477,7 @@ Status LogSegment::TruncateTo(int64_t offset) {
   max_timestamp_ = last_time.timestamp;
   offset_of_max_timestamp_ = last_time.offset;
   next_offset_ = base_offset_;
-  BatchScanner rescan(*file_, rescan_from, size_);
+  BatchScanner rescan(*open, file_->path, rescan_from, size_);
   for (;;) {
     bool found = false;
     uint64_t position = 0;
@@ -480,7 +499,9 @@ Status LogSegment::TruncateTo(int64_t offset) {
 
 Status LogSegment::Flush() {
   if (!dirty_) return Status::Ok();
-  SPATE_RETURN_IF_ERROR(DataSync(file_->fd.get(), file_->path));
+  std::shared_ptr<OpenSegmentFile> open;
+  SPATE_RETURN_IF_ERROR(OpenLog(&open));
+  SPATE_RETURN_IF_ERROR(DataSync(open->fd.get(), file_->path));
   SPATE_RETURN_IF_ERROR(offset_index_.file().Flush());
   SPATE_RETURN_IF_ERROR(time_index_.file().Flush());
   dirty_ = false;
@@ -494,7 +515,7 @@ std::vector<std::string> LogSegment::IndexPaths() const {
 void LogSegment::Close() {
   offset_index_.file().Close();
   time_index_.file().Close();
-  file_.reset();
+  if (file_) file_->Retire();
 }
 
 Status LogSegment::Delete() {

@@ -1,7 +1,8 @@
 // LogSegment: one .log file with its OffsetIndex and TimeIndex, named by base offset.
 // All mutation happens under SegmentLog's mutex; readers on worker threads use only the
-// SegmentFile they were handed, which stays valid after the segment is rolled, truncated
-// (the file is swapped out) or deleted.
+// SegmentFile they were handed and the descriptor they opened through it, which stay valid
+// after the segment is rolled, truncated (the file is swapped out) or deleted. Only the
+// active segment keeps its .log open (see segment-file.h).
 #pragma once
 
 #include <atomic>
@@ -16,51 +17,26 @@
 #include "log-config.h"
 #include "offset-index.h"
 #include "record-batch.h"
+#include "segment-file.h"
 #include "status.h"
 #include "time-index.h"
 
 namespace spate {
 
-// The .log file, shared with in-flight reads and read slices.
-struct SegmentFile {
-  std::string path;
-  UniqueFd fd;
-
-  // The whole-segment read mapping, created on the first mmap read and reused; Buffers
-  // handed to JS each own a reference, so unmapping waits for the last of them.
-  std::mutex mapping_mutex;
-  std::shared_ptr<MappedRegion> mapping;
-
-  // Bytes from the start of the file whose batch CRCs are known good: recovered at open,
-  // or appended by this process after validateBatches checked them. Reads verify the
-  // batches beyond it before serving them (a clean start trusts the files unread).
-  std::atomic<uint64_t> verified_end{0};
-  void MarkVerified(uint64_t from, uint64_t to) {
-    uint64_t current = verified_end.load();
-    while (from <= current && to > current && !verified_end.compare_exchange_weak(current, to)) {
-    }
-  }
-
-  // True when a reader or a Buffer may still look at bytes of this file, in which case
-  // truncation must not shrink it in place (a mapped page past EOF raises SIGBUS).
-  bool InUse(const std::shared_ptr<SegmentFile>& self);
-  // A mapping covering [0, end), at least `hint` bytes long when it has to be created.
-  Status MappingCovering(uint64_t end, uint64_t hint, std::shared_ptr<MappedRegion>* out);
-};
-
 // Walks batch headers of a segment file in [start, end) with small buffered preads.
-// Thread-safe on a shared SegmentFile: it only preads.
+// Thread-safe on a shared descriptor: it only preads. The caller keeps the file open.
 class BatchScanner {
  public:
-  BatchScanner(const SegmentFile& file, uint64_t start, uint64_t end)
-      : file_(file), position_(start), end_(end) {}
+  BatchScanner(const OpenSegmentFile& open, const std::string& path, uint64_t start, uint64_t end)
+      : fd_(open.fd.get()), path_(path), position_(start), end_(end) {}
   // The next batch header, or *found = false at `end`. A torn or malformed header inside
   // the range is an error.
   Status Next(bool* found, uint64_t* position, BatchHeader* header);
   uint64_t position() const { return position_; }
 
  private:
-  const SegmentFile& file_;
+  int fd_;
+  const std::string& path_;
   uint64_t position_;
   uint64_t end_;
   uint8_t buffer_[4096];
@@ -130,9 +106,16 @@ class LogSegment {
   // Sanity of the on-disk indexes against the log (Kafka's sanityCheck).
   bool IndexesSane() const;
 
-  // Preallocates the indexes so they can grow (the segment receives appends).
+  // Keeps the .log open: the segment receives appends. The indexes are preallocated by the
+  // first append (PrepareAppend), so opening 10,000 idle partitions resizes nothing; an empty
+  // active segment is not even opened until then.
   Status MakeActive();
-  // Adds the final time index entry and trims both indexes to their entries.
+  // Before an append (and before ShouldRoll asks): preallocates the indexes to
+  // segment.index.bytes and, after a restart, reads the first batch's timestamp that
+  // segment.ms counts from (Kafka rolls by it).
+  Status PrepareAppend();
+  // Adds the final time index entry and trims both indexes to their entries; the .log
+  // descriptor goes to the open-file cache.
   Status MakeInactive();
 
   // Removes every batch with an offset >= `offset` (the whole batch that holds it).
@@ -141,6 +124,7 @@ class LogSegment {
   Status Flush();
   // Index file paths, for a background flush after roll.
   std::vector<std::string> IndexPaths() const;
+  // Unmaps the indexes and lets go of the .log (readers keep what they hold).
   void Close();
   Status Delete();
 
@@ -148,10 +132,12 @@ class LogSegment {
   LogSegment(const std::string& dir, int64_t base_offset, const LogConfig& config,
              std::string suffix = "");
   Status OpenFiles(bool create, bool* indexes_found);
+  Status ExpandIndexes();
+  Status OpenLog(std::shared_ptr<OpenSegmentFile>* out) { return file_->Open(out); }
   void IndexBatch(uint64_t position, size_t batch_size, int64_t last_offset,
                   int64_t max_timestamp);
   void ResetIndexState();
-  Status SwapInTruncatedCopy(uint64_t length);
+  Status SwapInTruncatedCopy(const OpenSegmentFile& open, uint64_t length, bool active);
 
   std::string dir_;
   int64_t base_offset_;
@@ -166,6 +152,7 @@ class LogSegment {
   uint64_t bytes_since_last_index_entry_ = 0;
   int64_t roll_base_ms_ = -1;  // when the first batch arrived; -1 while empty
   bool dirty_ = false;
+  bool indexes_expanded_ = false;  // preallocated to segment.index.bytes
   int64_t first_batch_timestamp_ = kUnknownTimestamp;
   std::string suffix_;
 

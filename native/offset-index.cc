@@ -13,6 +13,7 @@ void OffsetIndex::Append(int64_t offset, uint32_t position) {
   if (full()) return;
   if (entries() > 0 && EntryAt(entries() - 1).offset >= offset) return;
   uint8_t* slot = file_.AppendSlot();
+  if (slot == nullptr) return;  // no space for the index page: the entry is skipped
   WriteBe32(slot, static_cast<uint32_t>(offset - base_offset_));
   WriteBe32(slot + 4, position);
 }

@@ -117,11 +117,12 @@ Napi::Object ReadSliceWrap::Create(Napi::Env env, ReadResult& result) {
   Napi::Object slice = Data(env).read_slice_class.New({Napi::External<int>::New(env, &construction_token)});
   ReadSliceWrap* wrap = ReadSliceWrap::Unwrap(slice);
   wrap->file_ = std::move(result.file);
+  wrap->open_ = std::move(result.open);
   wrap->position_ = result.position;
   wrap->length_ = result.length;
   wrap->base_offset_ = result.base_offset;
   wrap->last_offset_ = result.last_offset;
-  wrap->fd_ = wrap->file_->fd.get();
+  wrap->fd_ = wrap->open_->fd.get();
   wrap->mapped_ = result.mapped;
   wrap->mapping_ = std::move(result.mapping);
   wrap->map_hint_ = result.map_hint;
@@ -130,6 +131,7 @@ Napi::Object ReadSliceWrap::Create(Napi::Env env, ReadResult& result) {
 
 Napi::Value ReadSliceWrap::Release(const Napi::CallbackInfo& info) {
   file_.reset();
+  open_.reset();
   mapping_.reset();  // a Buffer made before keeps its own pin
   return info.Env().Undefined();
 }
@@ -139,10 +141,10 @@ Napi::Value ReadSliceWrap::GetBuffer(const Napi::CallbackInfo& info) {
   if (!buffer_.IsEmpty()) return buffer_.Value();
   if (!mapped_) return env.Undefined();
   Napi::Object buffer;
-  if (!mapping_ && file_ && length_ > 0) {
+  if (!mapping_ && file_ && open_ && length_ > 0) {
     // The read found every page in the page cache and mapped nothing: map now (the pages
     // fault in as Node copies them, from memory).
-    Status status = file_->MappingCovering(position_ + length_, map_hint_, &mapping_);
+    Status status = file_->MappingCovering(*open_, position_ + length_, map_hint_, &mapping_);
     if (!status.ok()) Throw(env, status);
   }
   if (mapping_ && length_ > 0) {
@@ -175,7 +177,7 @@ Napi::Value ReadSliceWrap::CopyTo(const Napi::CallbackInfo& info) {
     ThrowArgument(env, "length", "a range inside both the slice and the target");
   if (!file_) Throw(env, Status::Make(-1, "SLICE_RELEASED", "the slice was released before copyTo"));
   size_t got = 0;
-  Status status = PreadFully(file_->fd.get(), target + target_offset, static_cast<size_t>(length), position_, &got, file_->path);
+  Status status = PreadFully(open_->fd.get(), target + target_offset, static_cast<size_t>(length), position_, &got, file_->path);
   if (status.ok() && got != static_cast<size_t>(length))
     status = Status::Make(kKafkaStorageError, "SHORT_FILE", file_->path + ": ended " + std::to_string(static_cast<size_t>(length) - got) + " bytes before the slice");
   if (!status.ok()) Throw(env, status);

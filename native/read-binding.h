@@ -10,8 +10,10 @@
 namespace spate {
 namespace js {
 
-// A slice of a segment returned by SegmentLog.read. It pins the segment file (fd) until
-// release() or garbage collection; its `buffer` (mmap delivery) pins the mapping on its own.
+// A slice of a segment returned by SegmentLog.read. It pins the segment file and its open
+// descriptor until release() or garbage collection (the open-file cache may drop the
+// descriptor meanwhile; it stays open for the slice); its `buffer` (mmap delivery) pins the
+// mapping on its own.
 // The Buffer is made on first access: a slice that only goes to sendFileNow never creates
 // one, and so adds nothing to V8's external memory (which drives major GCs).
 class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
@@ -19,8 +21,9 @@ class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
   explicit ReadSliceWrap(const Napi::CallbackInfo& info);
   static Napi::Object Create(Napi::Env env, ReadResult& result);
 
-  // The pinned file, empty after release().
+  // The pinned file and descriptor, empty after release().
   const std::shared_ptr<SegmentFile>& file() const { return file_; }
+  const std::shared_ptr<OpenSegmentFile>& open() const { return open_; }
   uint64_t position() const { return position_; }
   uint64_t length() const { return length_; }
 
@@ -43,6 +46,7 @@ class ReadSliceWrap : public Napi::ObjectWrap<ReadSliceWrap> {
   Napi::ObjectReference buffer_;           // the Buffer once made
 
   std::shared_ptr<SegmentFile> file_;
+  std::shared_ptr<OpenSegmentFile> open_;
   uint64_t position_ = 0;
   uint64_t length_ = 0;
   int64_t base_offset_ = 0;

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "binding-util.h"
+#include "parallel.h"
 #include "read-binding.h"
 #include "segment-log.h"
 
@@ -43,6 +44,28 @@ LogConfig ParseOptions(Napi::Value value) {
   return config;
 }
 
+// What the log dir knows before a log opens: { cleanShutdown, recoveryPoint } in the options.
+LoadHints ParseHints(Napi::Value value) {
+  LoadHints hints;
+  if (!value.IsObject()) return hints;
+  Napi::Object options = value.As<Napi::Object>();
+  hints.clean_shutdown = options.Get("cleanShutdown").ToBoolean().Value();
+  Napi::Value point = options.Get("recoveryPoint");
+  if (!point.IsUndefined() && !point.IsNull()) {
+    if (!ToInt64(point, &hints.recovery_point)) ThrowArgument(options.Env(), "options.recoveryPoint", "an integer");
+    hints.has_recovery_point = true;
+  }
+  return hints;
+}
+
+// The threads argument of openAll / closeAll.
+size_t ParseThreads(const Napi::CallbackInfo& info, size_t index) {
+  int64_t threads = 1;
+  SPATE_ARG_INT64(info, index, "threads", threads);
+  if (threads < 1 || threads > 256) ThrowArgument(info.Env(), "threads", "an integer in [1, 256]");
+  return static_cast<size_t>(threads);
+}
+
 class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
  public:
   explicit SegmentLogWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentLogWrap>(info) {
@@ -54,7 +77,7 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
     std::string dir;
     SPATE_ARG_STRING(info, 0, "dir", dir);
     LogConfig config = ParseOptions(info[1]);
-    Status status = SegmentLog::Open(dir, config, &log_);
+    Status status = SegmentLog::Open(dir, config, ParseHints(info[1]), &log_);
     if (!status.ok()) Throw(env, status);
   }
 
@@ -62,6 +85,8 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
     return DefineClass(
         env, "SegmentLog",
         {StaticMethod<&SegmentLogWrap::Open>("open"),
+         StaticMethod<&SegmentLogWrap::OpenAll>("openAll"),
+         StaticMethod<&SegmentLogWrap::CloseAll>("closeAll"),
          InstanceMethod<&SegmentLogWrap::Append>("append"),
          InstanceMethod<&SegmentLogWrap::Read>("read"),
          InstanceMethod<&SegmentLogWrap::ReadNow>("readNow"),
@@ -76,23 +101,27 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
          InstanceMethod<&SegmentLogWrap::Segments>("segments"),
          InstanceMethod<&SegmentLogWrap::ReplaceSegment>("replaceSegment"),
          InstanceMethod<&SegmentLogWrap::TakeRepairs>("takeRepairs"),
+         InstanceMethod<&SegmentLogWrap::TakeLoadInfo>("takeLoadInfo"),
          InstanceAccessor<&SegmentLogWrap::LogStartOffset>("logStartOffset"),
          InstanceAccessor<&SegmentLogWrap::LogEndOffset>("logEndOffset"),
+         InstanceAccessor<&SegmentLogWrap::RecoveryPoint>("recoveryPoint"),
          InstanceAccessor<&SegmentLogWrap::Size>("size"),
          InstanceAccessor<&SegmentLogWrap::SegmentCount>("segmentCount"),
-         InstanceAccessor<&SegmentLogWrap::Closed>("closed")});
+         InstanceAccessor<&SegmentLogWrap::Closed>("closed"),
+         InstanceAccessor<&SegmentLogWrap::HasUnflushedData>("hasUnflushedData")});
   }
 
  private:
   class OpenWorker : public Napi::AsyncWorker {
    public:
-    OpenWorker(Napi::Env env, std::string dir, LogConfig config)
+    OpenWorker(Napi::Env env, std::string dir, LogConfig config, LoadHints hints)
         : Napi::AsyncWorker(env, "spate.open"),
           deferred_(Napi::Promise::Deferred::New(env)),
           dir_(std::move(dir)),
-          config_(config) {}
+          config_(config),
+          hints_(hints) {}
     Napi::Promise promise() const { return deferred_.Promise(); }
-    void Execute() override { status_ = SegmentLog::Open(dir_, config_, &log_); }
+    void Execute() override { status_ = SegmentLog::Open(dir_, config_, hints_, &log_); }
     void OnOK() override {
       Napi::Env env = Env();
       if (!status_.ok()) return deferred_.Reject(MakeError(env, status_));
@@ -104,6 +133,7 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
     Napi::Promise::Deferred deferred_;
     std::string dir_;
     LogConfig config_;
+    LoadHints hints_;
     Status status_;
     std::shared_ptr<SegmentLog> log_;
   };
@@ -111,7 +141,124 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
   static Napi::Value Open(const Napi::CallbackInfo& info) {
     std::string dir;
     SPATE_ARG_STRING(info, 0, "dir", dir);
-    auto* worker = new OpenWorker(info.Env(), dir, ParseOptions(info[1]));
+    auto* worker = new OpenWorker(info.Env(), dir, ParseOptions(info[1]), ParseHints(info[1]));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  // openAll([{ dir, options }], threads): opens (and recovers) many logs on `threads`
+  // native threads, off the event loop; resolves with one SegmentLog or LogError per entry.
+  struct OpenRequest {
+    std::string dir;
+    LogConfig config;
+    LoadHints hints;
+    Status status;
+    std::shared_ptr<SegmentLog> log;
+  };
+
+  class OpenAllWorker : public Napi::AsyncWorker {
+   public:
+    OpenAllWorker(Napi::Env env, std::vector<OpenRequest> requests, size_t threads)
+        : Napi::AsyncWorker(env, "spate.openAll"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          requests_(std::move(requests)),
+          threads_(threads) {}
+    Napi::Promise promise() const { return deferred_.Promise(); }
+    void Execute() override {
+      RunInParallel(requests_.size(), threads_, [this](size_t i) {
+        OpenRequest& request = requests_[i];
+        request.status = SegmentLog::Open(request.dir, request.config, request.hints, &request.log);
+      });
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      Napi::Array out = Napi::Array::New(env, requests_.size());
+      for (size_t i = 0; i < requests_.size(); i++) {
+        OpenRequest& request = requests_[i];
+        if (!request.status.ok()) {
+          out.Set(static_cast<uint32_t>(i), MakeError(env, request.status));
+          continue;
+        }
+        auto external = Napi::External<std::shared_ptr<SegmentLog>>::New(env, &request.log);
+        out.Set(static_cast<uint32_t>(i), Data(env).segment_log_class.New({external}));
+      }
+      deferred_.Resolve(out);
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::vector<OpenRequest> requests_;
+    size_t threads_;
+  };
+
+  static Napi::Value OpenAll(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray()) ThrowArgument(env, "specs", "an array of { dir, options }");
+    Napi::Array specs = info[0].As<Napi::Array>();
+    size_t threads = ParseThreads(info, 1);
+    std::vector<OpenRequest> requests(specs.Length());
+    for (uint32_t i = 0; i < specs.Length(); i++) {
+      Napi::Value spec = specs.Get(i);
+      if (!spec.IsObject() || !spec.As<Napi::Object>().Get("dir").IsString())
+        ThrowArgument(env, "specs", "an array of { dir, options }");
+      requests[i].dir = spec.As<Napi::Object>().Get("dir").As<Napi::String>().Utf8Value();
+      Napi::Value options = spec.As<Napi::Object>().Get("options");
+      requests[i].config = ParseOptions(options);
+      requests[i].hints = ParseHints(options);
+    }
+    auto* worker = new OpenAllWorker(env, std::move(requests), threads);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  // closeAll(logs, threads, flush = true): closes many logs on `threads` native threads
+  // (Kafka flushes at shutdown with the same pool); resolves with a LogError or null each.
+  class CloseAllWorker : public Napi::AsyncWorker {
+   public:
+    CloseAllWorker(Napi::Env env, std::vector<std::shared_ptr<SegmentLog>> logs, size_t threads, bool flush)
+        : Napi::AsyncWorker(env, "spate.closeAll"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          logs_(std::move(logs)),
+          statuses_(logs_.size()),
+          threads_(threads),
+          flush_(flush) {}
+    Napi::Promise promise() const { return deferred_.Promise(); }
+    void Execute() override {
+      RunInParallel(logs_.size(), threads_, [this](size_t i) { statuses_[i] = logs_[i]->Close(flush_); });
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      Napi::Array out = Napi::Array::New(env, statuses_.size());
+      for (size_t i = 0; i < statuses_.size(); i++)
+        out.Set(static_cast<uint32_t>(i), statuses_[i].ok() ? env.Null() : MakeError(env, statuses_[i]));
+      deferred_.Resolve(out);
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::vector<std::shared_ptr<SegmentLog>> logs_;
+    std::vector<Status> statuses_;
+    size_t threads_;
+    bool flush_;
+  };
+
+  static Napi::Value CloseAll(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray()) ThrowArgument(env, "logs", "an array of SegmentLog");
+    Napi::Array array = info[0].As<Napi::Array>();
+    size_t threads = ParseThreads(info, 1);
+    bool flush = info[2].IsUndefined() || info[2].ToBoolean().Value();
+    std::vector<std::shared_ptr<SegmentLog>> logs;
+    logs.reserve(array.Length());
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value item = array.Get(i);
+      if (!item.IsObject() || !item.As<Napi::Object>().InstanceOf(Data(env).segment_log_class.Value()))
+        ThrowArgument(env, "logs", "an array of SegmentLog");
+      logs.push_back(SegmentLogWrap::Unwrap(item.As<Napi::Object>())->log_);
+    }
+    auto* worker = new CloseAllWorker(env, std::move(logs), threads, flush);
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
@@ -162,7 +309,7 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Status status = log_->Close();
+    Status status = log_->Close(info[0].IsUndefined() || info[0].ToBoolean().Value());
     if (!status.ok()) Throw(info.Env(), status);
     return info.Env().Undefined();
   }
@@ -271,17 +418,35 @@ class SegmentLogWrap : public Napi::ObjectWrap<SegmentLogWrap> {
     return out;
   }
 
+  Napi::Value TakeLoadInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    LoadInfo files = log_->TakeLoadInfo();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("partitionMetadata", files.has_partition_metadata ? Napi::Value(Napi::String::New(env, files.partition_metadata)) : env.Null());
+    Napi::Array snapshots = Napi::Array::New(env, files.snapshots.size());
+    for (size_t i = 0; i < files.snapshots.size(); i++) snapshots.Set(static_cast<uint32_t>(i), files.snapshots[i]);
+    out.Set("snapshots", snapshots);
+    out.Set("recoveredSegments", Napi::Number::New(env, static_cast<double>(files.recovered_segments)));
+    return out;
+  }
+
   Napi::Value LogStartOffset(const Napi::CallbackInfo& info) {
     return Napi::BigInt::New(info.Env(), log_->log_start_offset());
   }
   Napi::Value LogEndOffset(const Napi::CallbackInfo& info) {
     return Napi::BigInt::New(info.Env(), log_->log_end_offset());
   }
+  Napi::Value RecoveryPoint(const Napi::CallbackInfo& info) {
+    return Napi::BigInt::New(info.Env(), log_->recovery_point());
+  }
   Napi::Value Size(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(log_->size()));
   }
   Napi::Value SegmentCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(log_->segment_count()));
+  }
+  Napi::Value HasUnflushedData(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), log_->HasUnflushedData());
   }
   Napi::Value Closed(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), log_->closed());

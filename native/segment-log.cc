@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <limits>
 #include <thread>
+#include <unordered_set>
 
 #include "byte-order.h"
 
@@ -51,34 +52,41 @@ Status ReadOffsetFile(const std::string& path, int64_t* value, bool* exists) {
 
 bool FileExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
+// The partition directories open in this process. A directory is opened by one SegmentLog
+// at a time; the broker's log dir carries Kafka's `.lock` against other processes, so a
+// partition needs no descriptor of its own for locking.
+std::mutex open_directories_mutex;
+std::unordered_set<std::string>& OpenDirectories() {
+  static auto* directories = new std::unordered_set<std::string>();
+  return *directories;
+}
+
 }  // namespace
 
 // ---- RecoveryPoint -----------------------------------------------------------------
-
-Status RecoveryPoint::WriteLocked(int64_t to) {
-  SPATE_RETURN_IF_ERROR(WriteFileAtomic(dir_, SegmentLog::kRecoveryPointFile, std::to_string(to) + "\n"));
-  value_ = to;
-  return Status::Ok();
-}
 
 int64_t RecoveryPoint::value() {
   std::lock_guard<std::mutex> lock(mutex_);
   return value_;
 }
 
-Status RecoveryPoint::Set(int64_t to) {
+void RecoveryPoint::Set(int64_t to) {
   std::lock_guard<std::mutex> lock(mutex_);
   generation_++;
   first_ticket_of_generation_ = next_ticket_;
-  return WriteLocked(to);
+  value_ = to;
 }
 
-Status RecoveryPoint::Lower(int64_t to) {
+void RecoveryPoint::Lower(int64_t to) {
   std::lock_guard<std::mutex> lock(mutex_);
   generation_++;
   first_ticket_of_generation_ = next_ticket_;
-  if (to < value_) return WriteLocked(to);
-  return Status::Ok();
+  if (to < value_) value_ = to;
+}
+
+void RecoveryPoint::Advance(int64_t to) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!flush_failed_ && completed_tickets_ == next_ticket_ && to > value_) value_ = to;
 }
 
 uint64_t RecoveryPoint::BeginFlush() {
@@ -90,7 +98,7 @@ void RecoveryPoint::Complete(uint64_t ticket, int64_t to, bool flushed) {
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] { return completed_tickets_ == ticket; });
   if (!flushed) flush_failed_ = true;  // never claim durability past a failed flush
-  if (!flush_failed_ && ticket >= first_ticket_of_generation_ && to > value_) WriteLocked(to);
+  if (!flush_failed_ && ticket >= first_ticket_of_generation_ && to > value_) value_ = to;
   completed_tickets_++;
   changed_.notify_all();
 }
@@ -110,10 +118,10 @@ SegmentLog::~SegmentLog() {
   if (!closed_) CloseLocked(false);
 }
 
-Status SegmentLog::Open(const std::string& dir, const LogConfig& config,
+Status SegmentLog::Open(const std::string& dir, const LogConfig& config, const LoadHints& hints,
                         std::shared_ptr<SegmentLog>* out) {
   std::shared_ptr<SegmentLog> log(new SegmentLog(dir, config));
-  Status s = log->Load();
+  Status s = log->Load(hints);
   if (!s.ok()) {
     std::lock_guard<std::mutex> lock(log->mutex_);
     log->CloseLocked(false);
@@ -124,21 +132,25 @@ Status SegmentLog::Open(const std::string& dir, const LogConfig& config,
 }
 
 Status SegmentLog::LockDirectory() {
-  SPATE_RETURN_IF_ERROR(OpenFile(dir_, O_RDONLY | O_DIRECTORY, &directory_lock_));
-  if (::flock(directory_lock_.get(), LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    directory_lock_.reset();
-    if (err == EWOULDBLOCK)
-      return Status::Make(kKafkaStorageError, "LOG_DIR_LOCKED",
-                          dir_ + " is already open by another SegmentLog", err);
-    return Status::Storage("flock " + dir_, err);
-  }
+  std::lock_guard<std::mutex> lock(open_directories_mutex);
+  if (!OpenDirectories().insert(dir_).second)
+    return Status::Make(kKafkaStorageError, "LOG_DIR_LOCKED", dir_ + " is already open by another SegmentLog", EWOULDBLOCK);
+  directory_locked_ = true;
   return Status::Ok();
 }
 
-Status SegmentLog::Load() {
+void SegmentLog::UnlockDirectory() {
+  if (!directory_locked_) return;
+  std::lock_guard<std::mutex> lock(open_directories_mutex);
+  OpenDirectories().erase(dir_);
+  directory_locked_ = false;
+}
+
+Status SegmentLog::Load(const LoadHints& given) {
   SPATE_RETURN_IF_ERROR(MakeDirectories(dir_));
   SPATE_RETURN_IF_ERROR(LockDirectory());
+  LoadHints hints = given;
+  bool legacy_clean = false, legacy_recovery_point = false, has_start_offset_file = false;
 
   std::vector<int64_t> bases;
   std::vector<std::string> index_names;
@@ -150,6 +162,16 @@ Status SegmentLog::Load() {
     int64_t base;
     if (EndsWith(name, kSwapSuffix)) {
       swap_names.push_back(name);
+    } else if (name == kLegacyCleanShutdownFile) {
+      legacy_clean = true;
+    } else if (name == kLegacyRecoveryPointFile) {
+      legacy_recovery_point = true;
+    } else if (name == kLogStartOffsetFile) {
+      has_start_offset_file = true;
+    } else if (name == "partition.metadata") {
+      load_info_.has_partition_metadata = true;
+    } else if (EndsWith(name, ".snapshot")) {
+      load_info_.snapshots.push_back(name);
     } else if (EndsWith(name, ".tmp") || EndsWith(name, ".truncating") ||
                EndsWith(name, kCleanedSuffix) || EndsWith(name, ".deleted")) {
       RemoveFile(JoinPath(dir_, name));  // an interrupted atomic write or truncation
@@ -192,30 +214,55 @@ Status SegmentLog::Load() {
     }
   }
 
-  // The marker goes before anything else is written, so a crash from now on is unclean.
-  const std::string marker = JoinPath(dir_, kCleanShutdownFile);
-  const bool clean = FileExists(marker);
-  if (clean) {
-    SPATE_RETURN_IF_ERROR(RemoveFile(marker));
-    SPATE_RETURN_IF_ERROR(FsyncDirectory(dir_));
+  // A directory last closed by an older Spate carries its own marker and recovery point.
+  if (legacy_recovery_point && !hints.has_recovery_point) {
+    int64_t value = 0;
+    bool exists = false;
+    SPATE_RETURN_IF_ERROR(ReadOffsetFile(JoinPath(dir_, kLegacyRecoveryPointFile), &value, &exists));
+    hints.has_recovery_point = exists;
+    hints.recovery_point = value;
   }
+  if (legacy_clean) hints.clean_shutdown = true;
+  if (legacy_clean) SPATE_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, kLegacyCleanShutdownFile)));
+  if (legacy_recovery_point) SPATE_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, kLegacyRecoveryPointFile)));
+  const bool clean = hints.clean_shutdown;
+  const int64_t recovery_point = hints.recovery_point;
 
-  int64_t persisted_start = -1, recovery_point = std::numeric_limits<int64_t>::min();
+  int64_t persisted_start = -1;
   bool exists = false;
-  SPATE_RETURN_IF_ERROR(ReadOffsetFile(JoinPath(dir_, kLogStartOffsetFile), &persisted_start, &exists));
+  if (has_start_offset_file) SPATE_RETURN_IF_ERROR(ReadOffsetFile(JoinPath(dir_, kLogStartOffsetFile), &persisted_start, &exists));
   if (!exists) persisted_start = -1;
-  SPATE_RETURN_IF_ERROR(ReadOffsetFile(JoinPath(dir_, kRecoveryPointFile), &recovery_point, &exists));
-  if (!exists) recovery_point = std::numeric_limits<int64_t>::min();  // recover every segment
-  recovery_point_ = std::make_shared<RecoveryPoint>(dir_, exists ? recovery_point : -1);
+  if (load_info_.has_partition_metadata) {
+    SPATE_RETURN_IF_ERROR(ReadSmallFile(JoinPath(dir_, "partition.metadata"), &load_info_.partition_metadata,
+                                        &load_info_.has_partition_metadata));
+  }
+  // Both index files of each segment, as the listing found them (no access() per file).
+  std::vector<int64_t> offset_indexes, time_indexes;
+  for (const auto& name : index_names) {
+    int64_t base = 0;
+    if (ParseSegmentName(name, ".index", &base)) offset_indexes.push_back(base);
+    if (ParseSegmentName(name, ".timeindex", &base)) time_indexes.push_back(base);
+  }
+  std::sort(offset_indexes.begin(), offset_indexes.end());
+  std::sort(time_indexes.begin(), time_indexes.end());
 
   bool recovered_any = false;
   for (size_t i = 0; i < bases.size(); i++) {
     std::unique_ptr<LogSegment> segment;
-    bool indexes_found = false;
-    SPATE_RETURN_IF_ERROR(LogSegment::Load(dir_, bases[i], config_, &segment, &indexes_found));
-    const bool unflushed = !clean && bases[i] >= recovery_point;
+    const bool indexes_found = std::binary_search(offset_indexes.begin(), offset_indexes.end(), bases[i]) &&
+                               std::binary_search(time_indexes.begin(), time_indexes.end(), bases[i]);
+    SPATE_RETURN_IF_ERROR(LogSegment::Load(dir_, bases[i], config_, &segment, nullptr));
+    // After a crash, every segment holding offsets at or above the recovery point (Kafka:
+    // logSegments(recoveryPoint, ...)); the last one always, its tail is where writes stopped.
+    const bool unflushed =
+        !clean && (!hints.has_recovery_point || i + 1 == bases.size() || bases[i + 1] > recovery_point);
+    // The active one, when it has bytes to read now; an empty one is opened by its first append.
+    if (i + 1 == bases.size() && segment->size() > 0) SPATE_RETURN_IF_ERROR(segment->file()->Pin());
     const bool indexes_missing = !indexes_found && segment->size() > 0;
-    const bool indexes_insane = !indexes_missing && !segment->IndexesSane();
+    // Checked only where the answer matters: a segment recovered after a crash gets new
+    // indexes anyway, and its preallocated index would be read from its far end (10 MiB of
+    // sparse file faulted in per partition).
+    const bool indexes_insane = !indexes_missing && !unflushed && !segment->IndexesSane();
     bool recover = unflushed || indexes_missing || indexes_insane || config_.verify_on_open;
     bool clean_state_failed = false;
     if (!recover && !segment->LoadCleanState().ok()) recover = clean_state_failed = true;
@@ -223,6 +270,9 @@ Status SegmentLog::Load() {
       RecoveryResult result;
       SPATE_RETURN_IF_ERROR(segment->Recover(&result));
       recovered_any = true;
+      // The internal topics' check at every open (verify_on_open) is not a recovery.
+      if ((unflushed || indexes_missing || indexes_insane || clean_state_failed) && result.batches + result.truncated_bytes > 0)
+        load_info_.recovered_segments++;
       const std::string log_path = segment->file()->path;
       if (result.truncated_bytes > 0) {
         Repair repair;
@@ -234,7 +284,9 @@ Status SegmentLog::Load() {
         repair.end_offset = result.dropped_base_offset >= 0 ? result.dropped_last_offset : -1;
         repair.reason = result.stop_reason + (result.torn_tail ? " (a write interrupted by the stop)" : " (damage inside the segment: every batch after it is dropped too)");
         repairs_.push_back(std::move(repair));
-      } else if (indexes_missing || indexes_insane || clean_state_failed) {
+      } else if ((indexes_missing || indexes_insane || clean_state_failed) && !unflushed) {
+        // An unflushed segment's index is rebuilt anyway: after a crash it is the
+        // preallocated file, whose zeroed tail never matches; nothing to report.
         Repair repair;
         repair.file = JoinPath(dir_, SegmentFileName(bases[i], ".index"));
         repair.action = "index-rebuilt";
@@ -285,33 +337,38 @@ Status SegmentLog::Load() {
     SPATE_RETURN_IF_ERROR(LogSegment::Create(dir_, std::max<int64_t>(0, persisted_start), config_, &segment));
     segments_.push_back(std::move(segment));
   }
-  SPATE_RETURN_IF_ERROR(segments_.back()->MakeActive());
+  // An idle partition's empty active segment holds no descriptor until its first append.
+  if (segments_.back()->size() > 0) SPATE_RETURN_IF_ERROR(segments_.back()->MakeActive());
 
   log_end_offset_ = segments_.back()->next_offset();
   log_start_offset_ = std::min(std::max(segments_.front()->base_offset(), persisted_start), log_end_offset_);
-  if (exists && recovery_point > log_end_offset_ && repairs_.empty()) {
+  if (hints.has_recovery_point && recovery_point > log_end_offset_ && repairs_.empty()) {
     Repair repair;
-    repair.file = JoinPath(dir_, kRecoveryPointFile);
+    repair.file = dir_;
     repair.action = "missing";
     repair.reason = "the recovery point " + std::to_string(recovery_point) +
-                    " is beyond the log end: data that was on disk is gone";
+                    " (recovery-point-offset-checkpoint) is beyond the log end: data that was on disk is gone";
     repair.start_offset = log_end_offset_;
     repair.end_offset = recovery_point - 1;
     repairs_.push_back(std::move(repair));
   }
   for (const auto& segment : segments_) total_bytes_ += segment->size();
   RecomputeMaxTimestamp();
-  // A brand-new log needs no recovery point: without the file, recovery scans from the start,
-  // which for one empty segment is nothing. Skipping the write spares two fsyncs per
-  // partition when a topic with many partitions is created.
-  if (!created && (recovered_any || recovery_point_->value() != segments_.back()->base_offset()))
-    SPATE_RETURN_IF_ERROR(recovery_point_->Set(segments_.back()->base_offset()));
+  // After a clean stop everything is on disk. Otherwise what was recovered is on disk up to
+  // the active segment (the older recovered segments were flushed above); its tail is not.
+  recovery_point_ = std::make_shared<RecoveryPoint>(clean && !recovered_any ? log_end_offset_ : segments_.back()->base_offset());
+  (void)created;
   return Status::Ok();
 }
 
 std::vector<Repair> SegmentLog::TakeRepairs() {
   std::lock_guard<std::mutex> lock(mutex_);
   return std::move(repairs_);
+}
+
+LoadInfo SegmentLog::TakeLoadInfo() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::move(load_info_);
 }
 
 void SegmentLog::RecomputeMaxTimestamp() {
@@ -361,6 +418,7 @@ Status SegmentLog::Append(uint8_t* data, size_t length, size_t batch_count, int6
 
   const int64_t first_offset = log_end_offset_;
   const int64_t last_offset = first_offset + offset_count - 1;
+  SPATE_RETURN_IF_ERROR(segments_.back()->PrepareAppend());
   if (segments_.back()->ShouldRoll(length, last_offset, now_ms)) SPATE_RETURN_IF_ERROR(Roll(now_ms));
   LogSegment& active = *segments_.back();
   if (last_offset - active.base_offset() > INT32_MAX)
@@ -401,18 +459,22 @@ Status SegmentLog::Roll(int64_t now_ms) {
   std::unique_ptr<LogSegment> next;
   SPATE_RETURN_IF_ERROR(LogSegment::Create(dir_, log_end_offset_, config_, &next));
   SPATE_RETURN_IF_ERROR(next->MakeActive());
+  // Taken before MakeInactive hands the descriptor to the cache, so the flush below never
+  // has to reopen it.
+  std::shared_ptr<OpenSegmentFile> rolled;
+  SPATE_RETURN_IF_ERROR(previous->file()->Open(&rolled));
   SPATE_RETURN_IF_ERROR(previous->MakeInactive());
   segments_.push_back(std::move(next));
 
   // Like Kafka, flush the rolled segment off the request path, then move the recovery
-  // point past it so a crash never rescans it.
+  // point past it so a crash never rescans it. The flush holds the descriptor it syncs.
   std::shared_ptr<SegmentFile> file = previous->file();
   std::vector<std::string> index_paths = previous->IndexPaths();
   std::shared_ptr<RecoveryPoint> recovery_point = recovery_point_;
   const int64_t new_point = log_end_offset_;
   const uint64_t ticket = recovery_point->BeginFlush();
-  std::thread([file, index_paths, recovery_point, new_point, ticket] {
-    bool flushed = DataSync(file->fd.get(), file->path).ok();
+  std::thread([file, rolled, index_paths, recovery_point, new_point, ticket] {
+    bool flushed = DataSync(rolled->fd.get(), file->path).ok();
     for (const auto& path : index_paths) {
       int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) continue;  // deleted meanwhile
@@ -431,6 +493,7 @@ Status SegmentLog::Flush() {
   if (closed_) return Status::Closed();
   for (auto& segment : segments_) SPATE_RETURN_IF_ERROR(segment->Flush());
   unflushed_messages_ = 0;
+  recovery_point_->Advance(log_end_offset_);
   return Status::Ok();
 }
 
@@ -438,21 +501,22 @@ void SegmentLog::CloseLocked(bool clean) {
   if (recovery_point_) recovery_point_->WaitForFlushes();
   for (auto& segment : segments_) segment->Close();
   segments_.clear();
-  directory_lock_.reset();
+  UnlockDirectory();
   closed_ = true;
   (void)clean;
 }
 
-Status SegmentLog::Close() {
+Status SegmentLog::Close(bool flush) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return Status::Ok();
   Status s = segments_.back()->MakeInactive();  // final time index entry, trimmed indexes
   for (auto& segment : segments_) {
-    if (!s.ok()) break;
+    if (!s.ok() || !flush) break;
     s = segment->Flush();
   }
-  if (s.ok()) s = recovery_point_->Set(segments_.back()->base_offset());
-  if (s.ok()) s = WriteFileAtomic(dir_, kCleanShutdownFile, "");
+  if (recovery_point_) recovery_point_->WaitForFlushes();
+  // Kafka's close: flushed up to the log end, which the checkpoint then records.
+  if (s.ok() && flush) recovery_point_->Advance(log_end_offset_);
   CloseLocked(s.ok());
   return s;
 }
@@ -513,7 +577,7 @@ Status SegmentLog::TruncateTo(int64_t offset) {
     SPATE_RETURN_IF_ERROR(segment->MakeActive());
     segments_.push_back(std::move(segment));
     log_end_offset_ = start;
-    SPATE_RETURN_IF_ERROR(recovery_point_->Lower(start));
+    recovery_point_->Lower(start);
     SPATE_RETURN_IF_ERROR(SetLogStartOffset(start));
     RecomputeMaxTimestamp();
     return Status::Ok();
@@ -527,7 +591,7 @@ Status SegmentLog::TruncateTo(int64_t offset) {
   }
   LogSegment& last = *segments_.back();
   if (reactivate) SPATE_RETURN_IF_ERROR(last.MakeActive());
-  SPATE_RETURN_IF_ERROR(recovery_point_->Lower(last.base_offset()));
+  recovery_point_->Lower(last.base_offset());
   uint64_t before = last.size();
   SPATE_RETURN_IF_ERROR(last.TruncateTo(offset));
   total_bytes_ -= before - last.size();
@@ -565,6 +629,11 @@ int64_t SegmentLog::log_end_offset() {
   return log_end_offset_;
 }
 
+int64_t SegmentLog::recovery_point() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return recovery_point_ ? recovery_point_->value() : 0;
+}
+
 uint64_t SegmentLog::size() {
   std::lock_guard<std::mutex> lock(mutex_);
   return total_bytes_;
@@ -578,6 +647,13 @@ size_t SegmentLog::segment_count() {
 TimestampOffset SegmentLog::MaxTimestamp() {
   std::lock_guard<std::mutex> lock(mutex_);
   return max_timestamp_;
+}
+
+bool SegmentLog::HasUnflushedData() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& segment : segments_)
+    if (segment->dirty()) return true;
+  return false;
 }
 
 bool SegmentLog::closed() {

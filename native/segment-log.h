@@ -33,6 +33,7 @@ struct ReadResult {
   uint64_t position = 0;
   uint64_t length = 0;  // 0 when the first batch exceeds max_bytes and min_one_batch is off
   std::shared_ptr<SegmentFile> file;
+  std::shared_ptr<OpenSegmentFile> open;  // the descriptor, held until the slice is released
   bool mapped = false;                    // mmap delivery was asked for
   // mmap delivery, when the read had to fault pages in: covers [position, +length). Empty
   // when every page was already in the page cache: the slice maps on first use of its Buffer.
@@ -60,23 +61,47 @@ struct Repair {
   uint64_t bytes = 0;     // bytes dropped
 };
 
+// What Load found for the layers above: the files of the partition directory they read
+// (from Load's listing, so that a broker of 10,000 partitions lists each directory once at
+// start) and how many segments it recovered.
+struct LoadInfo {
+  bool has_partition_metadata = false;
+  std::string partition_metadata;  // Kafka's partition.metadata, as read (a few dozen bytes)
+  std::vector<std::string> snapshots;  // names ending in .snapshot (producer state)
+  size_t recovered_segments = 0;
+};
+
 struct TimestampLookup {
   bool found = false;
   int64_t offset = -1;
   int64_t timestamp = -1;
 };
 
-// The recovery point: segments whose base offset is below it are known to be on disk, so
-// recovery after a crash starts at it. Written after the background flush of a rolled
-// segment; lowered by truncation.
+// What the log directory knows about a partition before it opens (Kafka's LogManager
+// passes the same to each log it loads).
+struct LoadHints {
+  // The log dir's .kafka_cleanshutdown marker was there: every log was flushed and closed.
+  bool clean_shutdown = false;
+  // The partition's entry in recovery-point-offset-checkpoint; without one, an unclean
+  // start recovers every segment (Kafka uses 0).
+  bool has_recovery_point = false;
+  int64_t recovery_point = 0;
+};
+
+// The recovery point: offsets below it are known to be on disk, so recovery after a crash
+// starts at the segment holding it. Advanced after the background flush of a rolled segment
+// and by a flush of the whole log; lowered by truncation. The log directory's
+// recovery-point-offset-checkpoint persists it (src/log/log-manager.ts).
 class RecoveryPoint {
  public:
-  RecoveryPoint(std::string dir, int64_t value) : dir_(std::move(dir)), value_(value) {}
+  explicit RecoveryPoint(int64_t value) : value_(value) {}
   int64_t value();
   // Replaces the value (at open, or lowered by a truncation); in-flight flushes started
   // before it can no longer advance it.
-  Status Set(int64_t to);
-  Status Lower(int64_t to);
+  void Set(int64_t to);
+  void Lower(int64_t to);
+  // A flush of everything below `to` completed (no background flush is in flight).
+  void Advance(int64_t to);
   // Background flushes of rolled segments complete in roll order: a flush takes a ticket,
   // and Complete(ticket) advances the point only after all earlier tickets completed.
   uint64_t BeginFlush();
@@ -84,11 +109,8 @@ class RecoveryPoint {
   void WaitForFlushes();
 
  private:
-  Status WriteLocked(int64_t to);
-
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::string dir_;
   int64_t value_;
   uint64_t generation_ = 0;
   uint64_t next_ticket_ = 0;
@@ -99,11 +121,13 @@ class RecoveryPoint {
 
 class SegmentLog {
  public:
-  static constexpr const char* kCleanShutdownFile = ".spate-clean";
   static constexpr const char* kLogStartOffsetFile = "log-start-offset";
-  static constexpr const char* kRecoveryPointFile = "recovery-point";
+  // Per-partition files of older Spate versions, read once and removed (the log dir's
+  // .kafka_cleanshutdown and recovery-point-offset-checkpoint replace them).
+  static constexpr const char* kLegacyCleanShutdownFile = ".spate-clean";
+  static constexpr const char* kLegacyRecoveryPointFile = "recovery-point";
 
-  static Status Open(const std::string& dir, const LogConfig& config,
+  static Status Open(const std::string& dir, const LogConfig& config, const LoadHints& hints,
                      std::shared_ptr<SegmentLog>* out);
   ~SegmentLog();
   SegmentLog(const SegmentLog&) = delete;
@@ -122,7 +146,9 @@ class SegmentLog {
   Status OffsetForTimestamp(int64_t timestamp, TimestampLookup* out);
 
   Status Flush();
-  Status Close();
+  // Flushes (unless `flush` is false: a deleted partition), trims the indexes and closes;
+  // the recovery point is then the log end offset.
+  Status Close(bool flush = true);
   Status TruncateTo(int64_t offset);
   Status DeleteSegmentsBefore(int64_t offset, int* deleted);
   // Rolls the active segment if it holds anything, so retention can delete all of it.
@@ -143,21 +169,31 @@ class SegmentLog {
 
   int64_t log_start_offset();
   int64_t log_end_offset();
+  int64_t recovery_point();
   uint64_t size();
   size_t segment_count();
   TimestampOffset MaxTimestamp();  // (-1, -1) for an empty log
   bool closed();
+  // Whether any segment holds writes not yet flushed (fdatasync) by this process.
+  bool HasUnflushedData();
   // What Load repaired; taken once by the binding after open.
   std::vector<Repair> TakeRepairs();
+  // What Load found of partition.metadata and the producer snapshots, and recovered; taken once.
+  LoadInfo TakeLoadInfo();
 
  private:
   SegmentLog(std::string dir, const LogConfig& config);
-  Status Load();
+  Status Load(const LoadHints& hints);
   Status LockDirectory();
+  void UnlockDirectory();
   Status Roll(int64_t now_ms);
   Status SetLogStartOffset(int64_t offset);
   void RecomputeMaxTimestamp();
   void CloseLocked(bool clean);
+  // One attempt of Read / OffsetForTimestamp; SEGMENT_RETIRED when the segment went away
+  // between the lookup and opening its file.
+  Status ReadOnce(int64_t offset, int64_t max_bytes, bool min_one_batch, bool map, ReadResult* out, bool no_wait);
+  Status OffsetForTimestampOnce(int64_t timestamp, TimestampLookup* out);
   // Index of the segment holding `offset`: the last one whose base offset is <= offset.
   size_t SegmentIndexFor(int64_t offset) const;
 
@@ -175,9 +211,10 @@ class SegmentLog {
   int64_t unflushed_messages_ = 0;
   int64_t last_flush_ms_ = -1;
   bool closed_ = false;
-  UniqueFd directory_lock_;
+  bool directory_locked_ = false;
   std::shared_ptr<RecoveryPoint> recovery_point_;
   std::vector<Repair> repairs_;
+  LoadInfo load_info_;
 };
 
 }  // namespace spate

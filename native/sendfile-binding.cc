@@ -13,7 +13,7 @@ namespace {
 
 class SendFileWorker : public Napi::AsyncWorker {
  public:
-  SendFileWorker(Napi::Env env, int socket_fd, std::shared_ptr<SegmentFile> file, uint64_t position,
+  SendFileWorker(Napi::Env env, int socket_fd, std::shared_ptr<OpenSegmentFile> file, uint64_t position,
                  uint64_t length, int timeout_ms)
       : Napi::AsyncWorker(env, "spate.sendFile"),
         deferred_(Napi::Promise::Deferred::New(env)),
@@ -42,7 +42,7 @@ class SendFileWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   int socket_fd_;
-  std::shared_ptr<SegmentFile> file_;  // keeps the fd open even if the slice is released
+  std::shared_ptr<OpenSegmentFile> file_;  // keeps the fd open even if the slice is released
   uint64_t position_, length_;
   int timeout_ms_;
   Status status_;
@@ -63,7 +63,7 @@ Napi::Value SendFileJs(const Napi::CallbackInfo& info) {
     released.Reject(MakeError(env, Status::Make(-1, "SLICE_RELEASED", "the slice was released before sendFile")));
     return released.Promise();
   }
-  auto* worker = new SendFileWorker(env, static_cast<int>(socket_fd), slice->file(), slice->position(),
+  auto* worker = new SendFileWorker(env, static_cast<int>(socket_fd), slice->open(), slice->position(),
                                     slice->length(), static_cast<int>(timeout_ms));
   Napi::Promise promise = worker->promise();
   worker->Queue();
@@ -84,7 +84,7 @@ Napi::Value SendFileNowJs(const Napi::CallbackInfo& info) {
     ThrowArgument(env, "length", "a range inside the slice");
   if (!slice->file()) Throw(env, Status::Make(-1, "SLICE_RELEASED", "the slice was released before sendFileNow"));
   uint64_t sent = 0;
-  Status status = SendFileNow(static_cast<int>(socket_fd), slice->file()->fd.get(),
+  Status status = SendFileNow(static_cast<int>(socket_fd), slice->open()->fd.get(),
                               slice->position() + static_cast<uint64_t>(skip), static_cast<uint64_t>(length), &sent);
   // A socket error is Node's to report: the caller's write of the rest meets it too.
   if (!status.ok() && status.kafka_code == kKafkaStorageError) Throw(env, status);

@@ -15,6 +15,7 @@ void TimeIndex::MaybeAppend(int64_t timestamp, int64_t offset, bool final) {
   TimestampOffset last = LastEntry();
   if (timestamp <= last.timestamp || offset < last.offset) return;
   uint8_t* slot = file_.AppendSlot();
+  if (slot == nullptr) return;  // no space for the index page: the entry is skipped
   WriteBe64(slot, static_cast<uint64_t>(timestamp));
   WriteBe32(slot + 8, static_cast<uint32_t>(offset - base_offset_));
 }

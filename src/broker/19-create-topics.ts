@@ -28,6 +28,15 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
     const mutations = controllerMutationQuota(context, 6);
     const results: CreateTopicsResponseCreatableTopicResult[] = [];
     for (const wanted of request.topics) results.push(await createOne(wanted));
+    // One topics.json write for every topic of the request, answered once it is on disk.
+    try {
+      await broker.logs.metadataWritten();
+    } catch (error) {
+      for (const result of results) {
+        if (result.errorCode !== ErrorCode.NONE || request.validateOnly === true) continue;
+        Object.assign(result, { topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: (error as Error).message, configs: null });
+      }
+    }
     return { throttleTimeMs: mutations.throttleTimeMs, topics: results };
 
     async function createOne(wanted: CreateTopicsRequest['topics'][number]): Promise<CreateTopicsResponseCreatableTopicResult> {
@@ -59,7 +68,7 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
       try {
         const validated = validateTopicRequest(broker, topicRequest);
         if (request.validateOnly !== true) mutations.record(validated.numPartitions);
-        const topicId = request.validateOnly === true ? ZERO_UUID : (await createTopic(broker, topicRequest)).id;
+        const topicId = request.validateOnly === true ? ZERO_UUID : (await createTopic(broker, topicRequest, { durable: false })).id;
         return {
           name: wanted.name,
           topicId,

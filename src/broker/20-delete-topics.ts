@@ -7,7 +7,7 @@
 // THROTTLING_QUOTA_EXCEEDED from v5.
 
 import { brokerConfigValue } from '../config/topic-config.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type DeleteTopicsRequest, type DeleteTopicsResponse, type DeleteTopicsResponseDeletableTopicResult } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acls.js';
 import { topicResource } from '../security/security-manager.js';
@@ -56,7 +56,13 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
           if (error instanceof ThrottlingQuotaExceeded) return result(ErrorCode.THROTTLING_QUOTA_EXCEEDED, error.message, topic.name, topic.id);
           throw error;
         }
-        await broker.replicas.deleteTopic(topic.name);
+        try {
+          await broker.replicas.deleteTopic(topic.name);
+        } catch (error) {
+          // topics.json could not be written: the topic stays listed, its data in place.
+          if (error instanceof KafkaError) return result(error.kafkaCode, error.message, topic.name, topic.id);
+          throw error;
+        }
         broker.logger.info(`Deleted topic ${topic.name}`);
         return result(ErrorCode.NONE, null, topic.name, topic.id);
       }),

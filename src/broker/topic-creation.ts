@@ -80,9 +80,15 @@ export function validateTopicRequest(broker: BrokerState, request: TopicRequest)
   return { name: request.name, numPartitions, replicationFactor, replicas, configs: configs as Record<string, string> };
 }
 
-export async function createTopic(broker: BrokerState, request: TopicRequest): Promise<Topic> {
+/**
+ * Creates a topic; resolves once topics.json lists it. `durable: false` resolves before,
+ * for a caller that creates several and then awaits broker.logs.metadataWritten() once
+ * (the log manager writes topics.json once for all of them).
+ */
+export async function createTopic(broker: BrokerState, request: TopicRequest, options: { durable?: boolean } = {}): Promise<Topic> {
   const validated = validateTopicRequest(broker, request);
   const topic = await broker.replicas.createTopic(validated.name, validated.numPartitions, validated.replicationFactor, validated.replicas, validated.configs, newTopicId());
+  if (options.durable !== false) await broker.logs.metadataWritten();
   broker.logger.info(
     `Created topic ${topic.name} with ${validated.numPartitions} partition(s)` + (validated.replicationFactor > 1 ? ` and replication factor ${validated.replicationFactor}` : ''),
   );

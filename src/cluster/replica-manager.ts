@@ -357,6 +357,7 @@ export class ReplicaManager implements IsrWriter {
 
   async deleteTopic(name: string): Promise<void> {
     if (!(await this.store.deleteTopic(name)) && this.logs.topic(name) !== undefined) this.logs.deleteTopic(name);
+    await this.logs.metadataWritten(); // topics.json without it is on disk (one write for a whole DeleteTopics)
   }
 
   /** Partitions this broker follows whose leader is `leaderId`, ready to fetch (not truncating). */

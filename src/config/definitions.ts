@@ -126,6 +126,11 @@ export const brokerConfigDefinitions: readonly ConfigDefinition[] = [
   define('log.retention.bytes', 'long', -1n, 'Retention size per partition; -1 is unlimited.'),
   define('log.retention.check.interval.ms', 'long', 300000n, 'How often the retention policies are applied.', atLeast(1n)),
   define('log.segment.delete.delay.ms', 'long', 60000n, 'How long a deleted segment stays on disk before it is removed.', atLeast(0n)),
+  define('num.recovery.threads.per.data.dir', 'int', 2, 'Threads that open and recover the logs at start and flush them at shutdown (Kafka 4 default 2).', atLeast(1)),
+  define('log.flush.offset.checkpoint.interval.ms', 'int', 60000, 'How often recovery-point-offset-checkpoint is written; 0 writes it only at shutdown.', atLeast(0)),
+  // Spate's own: Kafka keeps every segment's files open; Spate opens older segments on read
+  // and closes the least recently used beyond this many (-1: a tenth of the open file limit).
+  define('spate.log.max.open.segment.files', 'int', -1, 'Most older segment files open at once; -1 derives it from RLIMIT_NOFILE (Spate only).', atLeast(-1)),
   define('log.cleanup.policy', 'list', ['delete'], 'Default cleanup policy.', oneOf('delete', 'compact')),
   define('log.cleaner.enable', 'boolean', true, 'Run the log cleaner for compacted topics.'),
   define('log.cleaner.threads', 'int', 1, 'Log cleaner threads (one cleaner worker thread is used).', atLeast(0)),

@@ -21,8 +21,8 @@ function writeTemp(path: string, contents: string | Buffer): string {
   return temp;
 }
 
-/** Makes the renames in the file's directory durable. */
-function fsyncDirectory(path: string): void {
+/** Makes the renames (and removals) in the file's directory durable. */
+export function fsyncDirectory(path: string): void {
   const dirFd = openSync(dirname(path), 'r');
   try {
     fsyncSync(dirFd);

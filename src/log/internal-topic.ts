@@ -88,7 +88,10 @@ export class InternalTopic {
 
   private ensureTopic(): Topic {
     // In a cluster the topic may have been created meanwhile through the metadata store.
-    this.topic ??= this.logs.topic(this.name) ?? this.logs.createTopic(this.name, this.partitionCount, this.configs);
+    if (this.topic === undefined) {
+      this.topic = this.logs.topic(this.name) ?? this.logs.createTopic(this.name, this.partitionCount, this.configs);
+      this.logs.persistNow(); // listed in topics.json before the first record goes in
+    }
     return this.topic;
   }
 }

@@ -5,7 +5,9 @@
 // run synchronously on the calling thread (appends are page-cache writes, like Kafka's).
 // read, offsetForTimestamp, replaceSegment, SegmentLog.open and sendFile run on libuv worker threads and
 // return promises, so the event loop never waits on the disk or a slow socket; readNow reads
-// on the calling thread only what is in the page cache, and says so when it cannot.
+// on the calling thread only what is in the page cache, and says so when it cannot;
+// SegmentLog.openAll / closeAll run many logs on a pool of native threads of their own
+// (num.recovery.threads.per.data.dir).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +101,17 @@ export interface SegmentLogOptions {
   verifyOnOpen?: boolean;
   /** cleanup.policy includes compact: offset gaps between segments are expected (default false). */
   compacted?: boolean;
+  /**
+   * Opening only: the log dir's `.kafka_cleanshutdown` marker was there, so nothing needs
+   * recovery (default false: an unclean start recovers from the recovery point).
+   */
+  cleanShutdown?: boolean;
+  /**
+   * Opening only: the partition's entry of `recovery-point-offset-checkpoint`; after an
+   * unclean stop the segments holding offsets at or above it are recovered. Without it, all
+   * are (Kafka uses 0).
+   */
+  recoveryPoint?: bigint;
 }
 
 /** One repair recovery made while opening a log (see SegmentLog.takeRepairs). */
@@ -209,8 +222,11 @@ export interface SegmentLog {
   maxTimestamp(): TimestampAndOffset;
   /** fdatasync every segment written since the last flush, and msync their indexes. */
   flush(): void;
-  /** Flushes, trims the indexes, writes the clean-shutdown marker. Live slices stay valid. */
-  close(): void;
+  /**
+   * Flushes, trims the indexes and closes; the recovery point is then the log end offset.
+   * `flush` false skips the fsyncs (a deleted partition). Live slices stay valid.
+   */
+  close(flush?: boolean): void;
   /** Removes every batch with an offset >= `offset` (the whole batch that holds it). */
   truncateTo(offset: bigint): void;
   /**
@@ -234,12 +250,27 @@ export interface SegmentLog {
   replaceSegment(baseOffset: bigint, expectedSize: number): Promise<boolean>;
   /** What recovery repaired while opening this log; empty after the first call. */
   takeRepairs(): Repair[];
+  /**
+   * What the opening found of the directory's partition.metadata (its text, null when
+   * absent) and producer snapshots (file names), read once by the layers above so that a
+   * start lists each directory once; and how many segments it recovered (CRC-checked,
+   * indexes rebuilt). Empty after the first call.
+   */
+  takeLoadInfo(): { partitionMetadata: string | null; snapshots: string[]; recoveredSegments: number };
   readonly logStartOffset: bigint;
   readonly logEndOffset: bigint;
+  /**
+   * Offsets below it are on disk (fsynced): advanced by the background flush of rolled
+   * segments and by flush/close, lowered by truncation. recovery-point-offset-checkpoint
+   * persists it.
+   */
+  readonly recoveryPoint: bigint;
   /** Bytes in all segment files. */
   readonly size: number;
   readonly segmentCount: number;
   readonly closed: boolean;
+  /** Whether any segment holds writes this process has not flushed (fdatasync) yet. */
+  readonly hasUnflushedData: boolean;
 }
 
 export interface SegmentInfo {
@@ -258,6 +289,24 @@ export interface SegmentLogConstructor {
   new (dir: string, options?: SegmentLogOptions): SegmentLog;
   /** The same, with recovery on a worker thread. */
   open(dir: string, options?: SegmentLogOptions): Promise<SegmentLog>;
+  /**
+   * Opens (and recovers) many logs on `threads` native threads, off the event loop: one
+   * SegmentLog, or the LogError that kept it from opening, per entry.
+   */
+  openAll(specs: ReadonlyArray<{ dir: string; options?: SegmentLogOptions }>, threads: number): Promise<Array<SegmentLog | LogError>>;
+  /** Closes many logs on `threads` native threads: null or a LogError per log. */
+  closeAll(logs: readonly SegmentLog[], threads: number, flush?: boolean): Promise<Array<LogError | null>>;
+}
+
+/** The open-file cache of older segments' .log files (see native/segment-file.h). */
+export interface OpenSegmentFileStats {
+  /** Descriptors the cache holds now (the active segments' are not counted). */
+  readonly open: number;
+  readonly limit: number;
+  /** Opened, found open, and closed as least recently used, since the process started. */
+  readonly opened: number;
+  readonly hits: number;
+  readonly evicted: number;
 }
 
 interface NativeBinding {
@@ -273,6 +322,11 @@ interface NativeBinding {
   sendFileNow(socketFd: number, slice: ReadSlice, skip: number, length: number): number;
   raiseFileLimit(): FileLimit;
   openFileCount(): number;
+  setOpenSegmentFileLimit(limit: number): void;
+  openSegmentFileStats(): OpenSegmentFileStats;
+  lockLogDir(dir: string): number;
+  unlockLogDir(fd: number): void;
+  syncFileSystem(dir: string): Promise<void>;
   readQueue(): ReadQueue;
 }
 
@@ -305,6 +359,35 @@ export function raiseFileLimit(): FileLimit {
 /** The file descriptors this process holds now (/proc/self/fd), -1 if unknown. */
 export function openFileCount(): number {
   return binding.openFileCount();
+}
+
+/**
+ * How many older segments' .log files may stay open at once, process-wide (the active
+ * segments' are always open); beyond it the least recently read are closed.
+ */
+export function setOpenSegmentFileLimit(limit: number): void {
+  binding.setOpenSegmentFileLimit(limit);
+}
+
+export function openSegmentFileStats(): OpenSegmentFileStats {
+  return binding.openSegmentFileStats();
+}
+
+/**
+ * Takes Kafka's exclusive lock on `<dir>/.lock`; returns the descriptor to pass to
+ * unlockLogDir. Throws LogError LOG_DIR_LOCKED when another process holds it.
+ */
+export function lockLogDir(dir: string): number {
+  return binding.lockLogDir(dir);
+}
+
+export function unlockLogDir(fd: number): void {
+  binding.unlockLogDir(fd);
+}
+
+/** syncfs(2) of the file system holding `dir`, on a worker thread: every write to it so far is durable. */
+export function syncFileSystem(dir: string): Promise<void> {
+  return binding.syncFileSystem(dir);
 }
 
 // src/log/native.ts and dist/log/native.js both sit two levels below the package root.

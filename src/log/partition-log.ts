@@ -18,6 +18,7 @@ import { ProducerStateManager, recordsFingerprint, type ProducerBatch, type Prod
 import { TransactionIndex, type AbortedTransaction } from './transaction-index.js';
 import { decodeRecordBatches, encodeRecordBatch, RecordBatchAttribute } from '../protocol/record-batch.js';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { type Logger } from '../logger.js';
 import { type StorageHealth } from './storage-health.js';
 import { join } from 'node:path';
@@ -58,9 +59,18 @@ export interface PartitionLogOptions {
   readonly verifyOnOpen?: boolean;
   /** Shared by the broker's logs, so a full disk is logged once per episode. */
   readonly health?: StorageHealth;
+  /** The native log, already opened (and recovered) by LogManager's parallel start; else it is opened here. */
+  readonly segments?: SegmentLog;
+  /** What the log dir knows before opening: the clean-shutdown marker and this partition's recovery point. */
+  readonly loadHints?: Pick<SegmentLogOptions, 'cleanShutdown' | 'recoveryPoint'>;
+  /** Truncation lowered the recovery point: the log dir's checkpoint must be written (Kafka does it at once). */
+  readonly onRecoveryPointLowered?: () => void;
+  /** The producer snapshot files the opening found (LogManager's start lists each directory once); else loadState lists it. */
+  readonly snapshotFiles?: readonly string[];
 }
 
-function segmentOptions(config: LogConfig): SegmentLogOptions {
+/** The native log options of a topic config. */
+export function segmentOptions(config: LogConfig): SegmentLogOptions {
   return {
     compacted: config.cleanupPolicy.includes('compact'),
     segmentBytes: config.segmentBytes,
@@ -85,6 +95,10 @@ export class PartitionLog {
   private readonly reportedCorruption = new Set<string>();
   /** Recovery logged repairs at open (so the snapshot check below does not repeat them). */
   private readonly repairedAtOpen: boolean;
+  /** The offset of the producer snapshot on disk; close writes a new one only when the log moved past it. */
+  private snapshotOffset: bigint | undefined;
+  /** The snapshot files on disk (the newest and older ones a crash left), removed once a newer one is written. */
+  private snapshotNames: string[] | undefined;
   /** Set by the replica layer when followers must confirm records first; undefined: the log end. */
   private replicatedHighWatermark: bigint | undefined;
   /** Stamped into each appended batch's partitionLeaderEpoch (offset 12, outside the CRC). */
@@ -101,7 +115,7 @@ export class PartitionLog {
     private readonly options: PartitionLogOptions = {},
   ) {
     try {
-      this.segments = new SegmentLog(dir, { ...segmentOptions(config), verifyOnOpen: options.verifyOnOpen === true });
+      this.segments = options.segments ?? new SegmentLog(dir, { ...segmentOptions(config), verifyOnOpen: options.verifyOnOpen === true, ...options.loadHints });
     } catch (error) {
       throw new Error(
         `Cannot open the log of ${topic}-${partition} in ${dir}: ${(error as Error).message}. ` +
@@ -129,6 +143,11 @@ export class PartitionLog {
 
   get logEndOffset(): bigint {
     return this.segments.logEndOffset;
+  }
+
+  /** Offsets below it are on disk; recovery-point-offset-checkpoint records it. */
+  get recoveryPoint(): bigint {
+    return this.segments.recoveryPoint;
   }
 
   /** The log end with one replica; with followers, what the replica layer set (never past the log end). */
@@ -401,6 +420,8 @@ export class PartitionLog {
     } catch (error) {
       throw toKafkaError(error, ErrorCode.KAFKA_STORAGE_ERROR);
     }
+    this.options.onRecoveryPointLowered?.();
+    this.snapshotOffset = undefined;
     this.producers.importState([]);
     this.transactions.restore({ ongoing: [], aborted: [] });
     let from = this.logStartOffset;
@@ -422,6 +443,7 @@ export class PartitionLog {
    */
   async loadState(nowMs: number): Promise<void> {
     const snapshot = this.readSnapshot();
+    this.snapshotOffset = snapshot?.offset;
     let from = this.logStartOffset;
     if (snapshot !== undefined && snapshot.offset > this.logEndOffset && !this.repairedAtOpen) {
       // The snapshot was written at a clean close: the log held that much then.
@@ -484,18 +506,53 @@ export class PartitionLog {
   private readSnapshot(): SnapshotFile | undefined {
     let newest: string | undefined;
     try {
-      for (const name of readdirSync(this.dir)) if (name.endsWith('.snapshot') && (newest === undefined || name > newest)) newest = name;
+      this.snapshotNames = (this.options.snapshotFiles ?? readdirSync(this.dir)).filter((name) => name.endsWith('.snapshot'));
+      for (const name of this.snapshotNames) if (newest === undefined || name > newest) newest = name;
       if (newest === undefined) return undefined;
       const parsed = JSON.parse(readFileSync(join(this.dir, newest), 'utf8')) as SnapshotFile & { offset: string };
+      if (!Array.isArray(parsed.producers) || !Array.isArray(parsed.ongoing) || !Array.isArray(parsed.aborted)) throw new Error('not a producer snapshot');
       return { ...parsed, offset: BigInt(parsed.offset) };
-    } catch {
-      return undefined; // a torn or unreadable snapshot: rebuild from the log
+    } catch (error) {
+      // A torn or unreadable snapshot: the state is rebuilt from the log, as Kafka does.
+      this.options.logger?.warn(
+        `Recovery of ${this.topic}-${this.partition}: the producer snapshot ${join(this.dir, newest ?? '')} is unreadable (${(error as Error).message}); the producer state is rebuilt from the log`,
+      );
+      return undefined;
     }
   }
 
-  /** Writes `<20-digit log end offset>.snapshot` and removes older ones. */
+  /**
+   * Writes `<20-digit log end offset>.snapshot` and removes older ones; nothing when the
+   * snapshot on disk is already at the log end, or when the log is empty (Kafka's
+   * takeSnapshot skips the same), so stopping a broker of idle partitions writes nothing.
+   */
   private writeSnapshot(): void {
+    const snapshot = this.pendingSnapshot();
+    if (snapshot === undefined) return;
+    writeFileSync(snapshot.temp, snapshot.body);
+    renameSync(snapshot.temp, snapshot.path);
+    for (const stale of snapshot.stale) rmSync(stale, { force: true });
+    this.snapshotWritten(snapshot);
+  }
+
+  /** writeSnapshot through libuv's threads (LogManager writes thousands at shutdown). */
+  async writeSnapshotAsync(): Promise<void> {
+    if (this.closed || this.deleted) return;
+    const snapshot = this.pendingSnapshot();
+    if (snapshot === undefined) return;
+    try {
+      await writeFile(snapshot.temp, snapshot.body);
+      await rename(snapshot.temp, snapshot.path);
+      await Promise.all(snapshot.stale.map((stale) => rm(stale, { force: true })));
+      this.snapshotWritten(snapshot);
+    } catch {
+      // Without a snapshot the next start rebuilds the state from the log.
+    }
+  }
+
+  private pendingSnapshot(): { offset: bigint; name: string; path: string; temp: string; body: string; stale: string[] } | undefined {
     const offset = this.logEndOffset;
+    if (offset === this.snapshotOffset || (this.snapshotOffset === undefined && offset === this.logStartOffset) || !existsSync(this.dir)) return undefined;
     const state = this.transactions.snapshot();
     const body = JSON.stringify({
       version: 1,
@@ -505,12 +562,17 @@ export class PartitionLog {
       aborted: state.aborted.map((txn) => [String(txn.producerId), String(txn.firstOffset), String(txn.lastOffset)]),
     });
     const name = `${String(offset).padStart(20, '0')}.snapshot`;
-    const temp = join(this.dir, `${name}.tmp`);
-    writeFileSync(temp, body);
-    renameSync(temp, join(this.dir, name));
-    for (const other of readdirSync(this.dir)) {
-      if (other.endsWith('.snapshot') && other !== name) rmSync(join(this.dir, other), { force: true });
-    }
+    const path = join(this.dir, name);
+    // The older ones: known from the listing at open (no directory listing per close).
+    const stale = (this.snapshotNames ?? readdirSync(this.dir).filter((other) => other.endsWith('.snapshot')))
+      .filter((other) => other !== name)
+      .map((other) => join(this.dir, other));
+    return { offset, name, path, temp: `${path}.tmp`, body, stale };
+  }
+
+  private snapshotWritten(snapshot: { offset: bigint; name: string }): void {
+    this.snapshotOffset = snapshot.offset;
+    this.snapshotNames = [snapshot.name];
   }
 
   /** Reads whole batches from `offset`; null at the log end. Rejects OFFSET_OUT_OF_RANGE. */
@@ -694,8 +756,17 @@ export class PartitionLog {
   }
 
   close(): void {
-    if (this.closed) return;
-    if (!this.deleted && existsSync(this.dir)) {
+    this.beginClose()?.close(!this.deleted);
+  }
+
+  /**
+   * The first half of close: the producer snapshot is written and the log refuses further
+   * use; returns the native log for the caller to close (LogManager closes many at once on
+   * its recovery threads), or undefined if it was closed already.
+   */
+  beginClose(): SegmentLog | undefined {
+    if (this.closed) return undefined;
+    if (!this.deleted) {
       try {
         this.writeSnapshot();
       } catch {
@@ -703,10 +774,10 @@ export class PartitionLog {
       }
     }
     this.closed = true;
-    this.segments.close();
+    return this.segments;
   }
 
-  /** The topic was deleted: the log closes and readers and writers are told so. */
+  /** The topic was deleted: the log closes (without flushing what is about to be removed) and readers and writers are told so. */
   markDeleted(): void {
     this.deleted = true;
     this.close();

@@ -18,6 +18,11 @@ export function readPartitionMetadata(dir: string): PartitionMetadata {
   } catch (error) {
     return { kind: 'damaged', problem: (error as Error).message };
   }
+  return parsePartitionMetadata(text);
+}
+
+/** The file's text as read (at start the native log reads it with the rest of the directory). */
+export function parsePartitionMetadata(text: string): PartitionMetadata {
   const version = /^version:\s*(\d+)\s*$/m.exec(text)?.[1];
   const encoded = /^topic_id:\s*([A-Za-z0-9_-]{22})\s*$/m.exec(text)?.[1];
   if (version !== '0') return { kind: 'damaged', problem: `version ${version ?? 'missing'}` };

@@ -162,7 +162,7 @@ export class SpateBroker {
   }
 
   async start(): Promise<this> {
-    const logs = new LogManager(this.config, this.logger);
+    const logs = await new LogManager(this.config, this.logger).open();
     await logs.loadState(Date.now());
     const replicas = new ReplicaManager(logs, this.config, this.logger, {
       store: this.metadataStore ?? new InProcessMetadataStore(),
@@ -281,8 +281,7 @@ export class SpateBroker {
       this.state.sharePartitions.stop();
       this.state.shareCoordinator.stop();
       this.state.security.close();
-      this.state.logs.flush();
-      this.state.logs.close();
+      await this.state.logs.close(); // flushes every log, in parallel
     }
     if (this.temporaryDir !== undefined) rmSync(this.temporaryDir, { recursive: true, force: true });
   }

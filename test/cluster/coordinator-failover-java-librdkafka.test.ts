@@ -47,10 +47,11 @@ async function setup(t: Test, records: number) {
   return { cluster, inputs };
 }
 
-/** Stops the coordinators' broker once `progress()` passes `at`, and starts it again 3 s later. */
-async function failoverDuring(cluster: SpateCluster, progress: () => number, at: number, done: Promise<unknown>): Promise<void> {
+/** Stops the coordinators' broker once `progress()` passes `at` (then calls `stopped`), and starts it again 3 s later. */
+async function failoverDuring(cluster: SpateCluster, progress: () => number, at: number, done: Promise<unknown>, stopped?: () => void): Promise<void> {
   await Promise.race([waitFor(`progress past ${at}`, () => progress() >= at, 90_000), done]);
   await cluster.stopBroker(VICTIM);
+  stopped?.();
   await new Promise((resolve) => setTimeout(resolve, 3000));
   await cluster.startBroker(VICTIM);
 }
@@ -144,7 +145,11 @@ t.test('librdkafka consume-transform-produce stays exactly once while its coordi
   // send_offsets_to_transaction would hang (librdkafka issue #5511, against Kafka as well).
   const groupId = keyOn('rdkafka-eos-group', (VICTIM + 1) % 3, (key) => groupCoordinator(cluster, key));
   const transactionalId = keyOn('rdkafka-eos', VICTIM, (key) => transactionCoordinator(cluster, key));
-  const child = spawn('python3', [PYTHON_EOS, cluster.bootstrap, transactionalId, groupId, 'input', 'output', String(inputs.length)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('python3', [PYTHON_EOS, cluster.bootstrap, transactionalId, groupId, 'input', 'output', String(inputs.length)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // The loop waits at 1000 until the broker is stopped: on a fast machine it would otherwise finish first.
+    env: { ...process.env, PAUSE_AT: '1000' },
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), 150_000);
   t.teardown(() => {
     clearTimeout(killer);
@@ -159,7 +164,13 @@ t.test('librdkafka consume-transform-produce stays exactly once while its coordi
     if (kind === 'progress') copied = Number(count);
     if (kind === 'done') summary = line;
   });
-  await failoverDuring(cluster, () => copied, 1000, exited);
+  await failoverDuring(
+    cluster,
+    () => copied,
+    1000,
+    exited,
+    () => child.stdin!.end('go\n'),
+  );
   t.ok(copied < inputs.length, `the coordinators' broker stopped mid-copy (${copied} copied)`);
   const code = await exited;
   t.equal(code, 0, `the loop finished${code === 0 ? '' : `: ${stderr.slice(-1500)}`}`);

@@ -15,9 +15,19 @@ export interface ProcessBroker {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startProcessBroker(dataDir: string, extra: string[] = []): Promise<ProcessBroker> {
+export interface ProcessBrokerOptions {
+  /** RLIMIT_NOFILE (soft and hard) of the broker process, set with the shell's ulimit before it starts. */
+  readonly fileLimit?: number;
+  /** How long to wait for the ready line (default 20 s). */
+  readonly readyTimeoutMs?: number;
+}
+
+export function startProcessBroker(dataDir: string, extra: string[] = [], options: ProcessBrokerOptions = {}): Promise<ProcessBroker> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--initial-heap-size=64', BIN, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra], {
+    const args = ['--initial-heap-size=64', BIN, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra];
+    const [command, commandArgs] =
+      options.fileLimit === undefined ? [process.execPath, args] : ['/bin/sh', ['-c', `ulimit -n ${options.fileLimit} && exec "$0" "$@"`, process.execPath, ...args]];
+    const child = spawn(command, commandArgs, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -25,7 +35,7 @@ export function startProcessBroker(dataDir: string, extra: string[] = []): Promi
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`broker did not become ready:\n${output}`));
-    }, 20_000);
+    }, options.readyTimeoutMs ?? 20_000);
     const httpUrl = async (): Promise<string> => {
       for (let waited = 0; waited < 20_000; waited += 20) {
         const match = /HTTP on (http:\/\/\S+)/.exec(output);

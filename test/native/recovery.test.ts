@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { validateBatches } from '../../src/log/native.js';
+import { validateBatches, type SegmentLogOptions } from '../../src/log/native.js';
 import { buildBatch, simpleRecords } from './fixtures/batch-builder.js';
 import { appendMany, openLog, readAll, tempDir, type Appended } from './fixtures/helpers.js';
 
@@ -23,7 +23,7 @@ function crashCopy(t: Test, from: string): string {
 }
 
 /** Opens `dir` and checks it holds exactly `expected` batches, each readable at every offset. */
-async function expectLog(t: Test, dir: string, expected: Appended[], options?: object) {
+async function expectLog(t: Test, dir: string, expected: Appended[], options?: SegmentLogOptions) {
   const log = openLog(t, dir, options);
   const end = expected.length ? expected.at(-1)!.lastOffset + 1n : 0n;
   t.equal(log.logEndOffset, end, `log end offset ${end}`);
@@ -125,39 +125,50 @@ t.test('several segments: only the tail after the recovery point is rescanned', 
       .slice(0, 20),
   );
   // Rolled segments are flushed in the background; then the recovery point moves past them.
-  const recoveryPoint = () => readFileSync(join(dir, 'recovery-point'), 'utf8').trim();
-  for (let waited = 0; recoveryPoint() !== String(lastBase) && waited < 10_000; waited += 20) {
+  for (let waited = 0; log.recoveryPoint !== lastBase && waited < 10_000; waited += 20) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const crashed = crashCopy(t, dir);
+  const recoveryPoint = log.recoveryPoint;
   log.close();
-  t.equal(readFileSync(join(crashed, 'recovery-point'), 'utf8').trim(), String(lastBase));
+  t.equal(recoveryPoint, lastBase, 'the recovery point is the active segment once the rolled ones are flushed');
+  const firstSegmentBatches: Appended[] = [];
+  let bytes = 0;
+  for (const b of batches) {
+    if (bytes + b.bytes.length > options.segmentBytes) break;
+    bytes += b.bytes.length;
+    firstSegmentBatches.push(b);
+  }
+  /** Flips a byte inside the third batch of the first segment. */
+  const damageFirstSegment = (copy: string) => {
+    t.equal(statSync(segmentPath(copy, 0n)).size, bytes);
+    const file = segmentPath(copy, 0n);
+    const content = readFileSync(file);
+    const third = firstSegmentBatches[0]!.bytes.length + firstSegmentBatches[1]!.bytes.length;
+    content[third + 70] ^= 0x55;
+    writeFileSync(file, content);
+  };
 
   await t.test('torn active segment', async (t) => {
     const copy = crashCopy(t, crashed);
     const file = segmentPath(copy, lastBase);
     const lastSize = statSync(file).size;
     truncateSync(file, lastSize - 3);
-    await expectLog(t, copy, batches.slice(0, -1), options);
+    await expectLog(t, copy, batches.slice(0, -1), { ...options, recoveryPoint });
+  });
+
+  await t.test('segments below the recovery point are not rescanned (a read checks them)', async (t) => {
+    const copy = crashCopy(t, crashed);
+    damageFirstSegment(copy);
+    const log = openLog(t, copy, { ...options, recoveryPoint });
+    t.same(log.takeRepairs(), [], 'nothing repaired: the damaged segment was not read at open');
+    t.equal(log.logEndOffset, batches.at(-1)!.lastOffset + 1n);
+    await t.rejects(log.read(firstSegmentBatches[2]!.baseOffset, 1, true), { code: 'CORRUPT_MESSAGE' }, 'the read finds the damage');
   });
 
   await t.test('without a recovery point every segment is checked; a damaged one drops what follows', async (t) => {
     const copy = crashCopy(t, crashed);
-    rmSync(join(copy, 'recovery-point'));
-    const firstSegmentBatches: Appended[] = [];
-    let bytes = 0;
-    for (const b of batches) {
-      if (bytes + b.bytes.length > options.segmentBytes) break;
-      bytes += b.bytes.length;
-      firstSegmentBatches.push(b);
-    }
-    t.equal(statSync(segmentPath(copy, 0n)).size, bytes);
-    // Damage the third batch of the first segment.
-    const file = segmentPath(copy, 0n);
-    const content = readFileSync(file);
-    const third = firstSegmentBatches[0]!.bytes.length + firstSegmentBatches[1]!.bytes.length;
-    content[third + 70] ^= 0x55;
-    writeFileSync(file, content);
+    damageFirstSegment(copy);
     await expectLog(t, copy, batches.slice(0, 2), options);
     // Left: the damaged first segment, and at most the segment the check's append rolled
     // into (its first batch's timestamp is older than segment.ms, as in Kafka).

@@ -145,7 +145,8 @@ t.test('close and reopen give the same log', async (t) => {
   const before = await readAll(log);
   const segments = log.segmentCount;
   log.close();
-  t.ok(existsSync(join(dir, '.spate-clean')));
+  t.equal(log.recoveryPoint, log.logEndOffset, 'closing flushed everything: the recovery point is the log end');
+  t.notOk(existsSync(join(dir, '.spate-clean')), 'no marker of its own: the log dir keeps .kafka_cleanshutdown');
   t.throws(() => log.append(Buffer.alloc(0), { batchCount: 0 }, 0), { code: 'LOG_CLOSED', kafkaCode: 56 });
   for (const name of readdirSync(dir)) {
     if (name.endsWith('.index')) t.equal(statSync(join(dir, name)).size % 8, 0);
@@ -153,8 +154,8 @@ t.test('close and reopen give the same log', async (t) => {
   }
   t.ok(statSync(join(dir, '00000000000000000000.index')).size < small.segmentIndexBytes, 'indexes trimmed');
 
-  const reopened = openLog(t, dir, small);
-  t.notOk(existsSync(join(dir, '.spate-clean')), 'marker removed on open');
+  const reopened = openLog(t, dir, { ...small, cleanShutdown: true, recoveryPoint: log.recoveryPoint });
+  t.equal(reopened.recoveryPoint, reopened.logEndOffset, 'a clean open starts with everything on disk');
   t.equal(reopened.segmentCount, segments);
   t.equal(reopened.logEndOffset, batches.at(-1)!.lastOffset + 1n);
   t.ok((await readAll(reopened)).equals(before));

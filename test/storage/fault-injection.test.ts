@@ -3,7 +3,7 @@
 // repaired at WARN (file, offsets, why), serve what survived, refuse what it cannot serve
 // with a Kafka error code, and refuse to start only naming the file and what to do.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -150,14 +150,27 @@ t.test('deleted segment files: logged as missing data', async (t) => {
   );
 });
 
-t.test('a partition whose every file was deleted: the loss is logged against the producer snapshot', async (t) => {
+t.test('a partition whose every file was deleted: the loss is logged against the recovery point, or the producer snapshot', async (t) => {
   const dir = dataDir(t);
   const first = await start(t, dir);
   await writeBatches(first.client, 'wiped', 4);
   await first.stop();
+  const copy = `${dir}-copy`;
+  cpSync(dir, copy, { recursive: true });
+  t.teardown(() => rmSync(copy, { recursive: true, force: true }));
   for (const suffix of ['.log', '.index', '.timeindex']) rmSync(segmentFile(dir, 'wiped-0', 0n, suffix));
   const second = await start(t, dir);
-  t.match(second.lines.join('\n'), /WARN Recovery of wiped-0: the producer snapshot in .*wiped-0 is at offset 8 but the log ends at 0: offsets 0-7 are lost/);
+  t.match(
+    second.lines.join('\n'),
+    /WARN Recovery of wiped-0: Missing data in .*wiped-0 offsets 0-7: the recovery point 8 \(recovery-point-offset-checkpoint\) is beyond the log end/,
+  );
+  await second.stop();
+
+  // Without the checkpoint (deleted too) the producer snapshot still tells.
+  for (const suffix of ['.log', '.index', '.timeindex']) rmSync(segmentFile(copy, 'wiped-0', 0n, suffix));
+  rmSync(join(copy, 'recovery-point-offset-checkpoint'));
+  const third = await start(t, copy);
+  t.match(third.lines.join('\n'), /WARN Recovery of wiped-0: the producer snapshot in .*wiped-0 is at offset 8 but the log ends at 0: offsets 0-7 are lost/);
 });
 
 t.test('a missing index is rebuilt and logged', async (t) => {
@@ -311,5 +324,196 @@ t.test('producer-id-block damaged with no previous generation: the start is refu
   writeFileSync(join(dir, 'producer-id-block'), 'garbage');
   await t.rejects(startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logger: capturingLogger([]) }), {
     message: /Cannot read .*producer-id-block: .*not a number\. Restore the file from a backup/,
+  });
+});
+
+t.test('data damaged after a clean stop (cut mid-batch, zeroed tail): found at start, truncated with a WARN', async (t) => {
+  for (const [damage, reason] of [
+    ['cut', /an incomplete batch|malformed batch header/],
+    ['zeroed', /malformed batch header/],
+  ] as const) {
+    await t.test(damage, async (t) => {
+      const dir = dataDir(t);
+      const first = await start(t, dir);
+      await writeBatches(first.client, 'clean', 4); // offsets 0-7
+      await first.stop();
+      const log = segmentFile(dir, 'clean-0');
+      const third = batchPositions(log)[2]!;
+      if (damage === 'cut') truncateSync(log, third + 30);
+      else {
+        const bytes = readFileSync(log);
+        bytes.fill(0, third);
+        writeFileSync(log, bytes);
+      }
+      t.ok(existsSync(join(dir, '.kafka_cleanshutdown')), 'the marker says clean');
+      const second = await start(t, dir);
+      t.match(
+        second.lines.find((line) => line.includes(log)),
+        new RegExp(`^WARN Recovery of clean-0: Truncated ${log.replace(/[.]/g, '\\.')} from offset 4 \\(\\d+ bytes at position ${third}\\): .*${reason.source}`),
+      );
+      t.equal((await fetch(second.client, 'clean', 0n)).highWatermark, 4n);
+    });
+  }
+});
+
+t.test('a deleted .timeindex or a garbage .index is rebuilt with a WARN', async (t) => {
+  const dir = dataDir(t);
+  const first = await start(t, dir, { 'log.index.interval.bytes': 1 });
+  await writeBatches(first.client, 'idx', 6);
+  await writeBatches(first.client, 'tidx', 6);
+  await first.stop();
+  writeFileSync(segmentFile(dir, 'idx-0', 0n, '.index'), Buffer.alloc(64, 0x7f));
+  rmSync(segmentFile(dir, 'tidx-0', 0n, '.timeindex'));
+  const second = await start(t, dir);
+  t.match(
+    second.lines.find((line) => line.includes('idx-0/')),
+    /Rebuilt the index of .*idx-0\/00000000000000000000\.index offsets 0-11: the index did not match the segment/,
+  );
+  t.match(
+    second.lines.find((line) => line.includes('tidx-0/')),
+    /Rebuilt the index of .*tidx-0\/00000000000000000000\.index offsets 0-11: an index file was missing/,
+  );
+  t.equal((await fetch(second.client, 'idx', 5n)).values.length, 8, 'reads use the rebuilt index');
+});
+
+/** Commits offset 5 then 10 for group g on topic orders (one batch each), stops, and returns the __consumer_offsets segment holding them. */
+async function committedOffsets(t: Test, dir: string): Promise<{ log: string; partitionDir: string }> {
+  const first = await start(t, dir);
+  t.equal(await createTopic(first.client, 'orders'), 0);
+  for (const offset of [5n, 10n]) {
+    const answer = await first.client.request(8, 8, {
+      groupId: 'g',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    t.equal(answer.body.topics[0].partitions[0].errorCode, 0, `committed ${offset}`);
+  }
+  await first.stop();
+  const partitionDir = readdirSync(dir).find((name) => name.startsWith('__consumer_offsets-') && statSync(segmentFile(dir, name)).size > 0)!;
+  return { log: segmentFile(dir, partitionDir), partitionDir };
+}
+
+async function groupOffset(bootstrap: string): Promise<string> {
+  const admin = new Kafka({ clientId: 'faults2', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId: 'g', topics: ['orders'] });
+    return offsets!.partitions[0]!.offset;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+t.test('__consumer_offsets cut, zeroed or deleted after a clean stop: the broker starts, says what it dropped, keeps what survived', async (t) => {
+  await t.test('cut inside the last batch', async (t) => {
+    const dir = dataDir(t);
+    const { log, partitionDir } = await committedOffsets(t, dir);
+    truncateSync(log, statSync(log).size - 10);
+    const second = await start(t, dir);
+    t.match(
+      second.lines.find((line) => line.includes(log)),
+      new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*interrupted`),
+    );
+    t.equal(await groupOffset(second.broker.bootstrap), '5', 'the commit before the cut is served');
+  });
+  await t.test('the last batch zeroed', async (t) => {
+    const dir = dataDir(t);
+    const { log, partitionDir } = await committedOffsets(t, dir);
+    const bytes = readFileSync(log);
+    bytes.fill(0, batchPositions(log).at(-1)!);
+    writeFileSync(log, bytes);
+    const second = await start(t, dir);
+    t.match(
+      second.lines.find((line) => line.includes(log)),
+      new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*malformed batch header`),
+    );
+    t.equal(await groupOffset(second.broker.bootstrap), '5');
+  });
+  await t.test('the segment deleted', async (t) => {
+    const dir = dataDir(t);
+    const { log, partitionDir } = await committedOffsets(t, dir);
+    rmSync(log);
+    const second = await start(t, dir);
+    t.match(
+      second.lines.find((line) => line.includes(log)),
+      new RegExp(`^WARN Recovery of ${partitionDir}: Missing data in ${log.replace(/[.]/g, '\\.')} from offset 0: the segment file is gone`),
+    );
+    t.equal(await groupOffset(second.broker.bootstrap), '-1', 'the commits are gone, and the WARN said so');
+  });
+});
+
+t.test('a flipped byte in __transaction_state after a clean stop: truncated with a WARN, the broker starts', async (t) => {
+  const dir = dataDir(t);
+  const first = await start(t, dir);
+  t.equal(await createTopic(first.client, 'txn-data'), 0);
+  const producer = new Kafka({ clientId: 'txn', brokers: [first.broker.bootstrap], logLevel: logLevel.NOTHING }).producer({
+    transactionalId: 'tx-1',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  const transaction = await producer.transaction();
+  await transaction.send({ topic: 'txn-data', messages: [{ value: 'in a transaction' }] });
+  await transaction.commit();
+  await producer.disconnect();
+  await first.stop();
+  const partitionDir = readdirSync(dir).find((name) => name.startsWith('__transaction_state-') && statSync(segmentFile(dir, name)).size > 0)!;
+  const log = segmentFile(dir, partitionDir);
+  flipByte(log, batchPositions(log).at(-1)! + 40);
+  const second = await start(t, dir);
+  t.match(
+    second.lines.find((line) => line.includes(log)),
+    new RegExp(`^WARN Recovery of ${partitionDir}: Truncated .*a CRC mismatch`),
+  );
+  t.ok((await fetch(second.client, 'txn-data', 0n)).values.includes('in a transaction'), 'the committed data is served');
+});
+
+t.test('damaged metadata files: partition.metadata, the recovery-point checkpoint, a producer snapshot, meta.properties', async (t) => {
+  await t.test('partition.metadata garbage: rewritten with the topic ID, with a WARN', async (t) => {
+    const dir = dataDir(t);
+    const first = await start(t, dir);
+    await writeBatches(first.client, 'meta', 2);
+    await first.stop();
+    writeFileSync(join(dir, 'meta-0', 'partition.metadata'), 'garbage');
+    const second = await start(t, dir);
+    t.match(second.lines.join('\n'), /WARN .*meta-0\/partition\.metadata is unreadable \(version missing\); rewritten with meta's topic ID from topics\.json/);
+    t.equal((await fetch(second.client, 'meta', 0n)).values.length, 4, 'the data stays with its topic');
+    t.match(readFileSync(join(dir, 'meta-0', 'partition.metadata'), 'utf8'), /^version: 0\ntopic_id: /);
+  });
+  await t.test('recovery-point-offset-checkpoint garbage after a crash: a WARN, every segment recovered', async (t) => {
+    const dir = dataDir(t);
+    const first = await start(t, dir);
+    await writeBatches(first.client, 'points', 3);
+    await first.stop();
+    rmSync(join(dir, '.kafka_cleanshutdown'));
+    writeFileSync(join(dir, 'recovery-point-offset-checkpoint'), '0\n7\npoints 0');
+    const log = segmentFile(dir, 'points-0');
+    truncateSync(log, statSync(log).size - 4);
+    const second = await start(t, dir);
+    t.match(second.lines.join('\n'), /WARN .*recovery-point-offset-checkpoint is damaged \(expected 7 entries, found 1\); ignored: every segment of every partition is recovered/);
+    t.match(second.lines.join('\n'), /WARN Recovery of points-0: Truncated .* from offset 4 .*interrupted/);
+    t.equal((await fetch(second.client, 'points', 0n)).values.length, 4);
+  });
+  await t.test('a producer snapshot garbage: a WARN, the producer state rebuilt from the log', async (t) => {
+    const dir = dataDir(t);
+    const first = await start(t, dir);
+    await writeBatches(first.client, 'snap', 2);
+    await first.stop();
+    const snapshot = readdirSync(join(dir, 'snap-0')).find((name) => name.endsWith('.snapshot'))!;
+    writeFileSync(join(dir, 'snap-0', snapshot), '{"version":1,');
+    const second = await start(t, dir);
+    t.match(second.lines.join('\n'), new RegExp(`WARN Recovery of snap-0: the producer snapshot .*${snapshot} is unreadable \\(.*\\); the producer state is rebuilt from the log`));
+    t.equal((await produce(second.client, 'snap', ['more'])).baseOffset, 4n);
+  });
+  await t.test('meta.properties garbage with no previous generation: the start is refused naming the file', async (t) => {
+    const dir = dataDir(t);
+    const first = await start(t, dir);
+    await first.stop();
+    writeFileSync(join(dir, 'meta.properties'), '\0\0\0');
+    await t.rejects(startBroker({ host: '127.0.0.1', port: 0, dataDir: dir, logger: capturingLogger([]) }), {
+      message: /Cannot read .*meta\.properties: .*no cluster\.id\. Restore the file from a backup/,
+    });
   });
 });

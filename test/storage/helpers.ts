@@ -102,10 +102,19 @@ export function flipByte(path: string, position: number): void {
   writeFileSync(path, bytes);
 }
 
-/** Makes the partition's next open look like the start after a crash, recovering every segment. */
+/**
+ * Makes the next start look like the one after a crash (no `.kafka_cleanshutdown` in the log
+ * dir), with the partition's entry gone from recovery-point-offset-checkpoint so that every
+ * one of its segments is recovered.
+ */
 export function makeUnclean(dir: string, topicPartition: string): void {
-  rmSync(join(dir, topicPartition, '.spate-clean'), { force: true });
-  rmSync(join(dir, topicPartition, 'recovery-point'), { force: true });
+  rmSync(join(dir, '.kafka_cleanshutdown'), { force: true });
+  const checkpoint = join(dir, 'recovery-point-offset-checkpoint');
+  const entries = readFileSync(checkpoint, 'utf8')
+    .split('\n')
+    .slice(2)
+    .filter((line) => line.length > 0 && line.replace(/ (\d+) -?\d+$/, '-$1') !== topicPartition);
+  writeFileSync(checkpoint, `0\n${entries.length}\n${entries.map((line) => `${line}\n`).join('')}`);
 }
 
 export function partitionDirs(dir: string, prefix: string): string[] {
