@@ -5,8 +5,10 @@
 // a partition without a live leader, the answer is COORDINATOR_NOT_AVAILABLE. The
 // endpoint is the one of the listener the request came in on. DESCRIBE on the group or
 // transactional ID is required (GROUP_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED). Share-partition
-// keys (type 2, which Kafka brokers use to find the share coordinator) are refused: the
-// share coordinator is local to each broker.
+// keys (type 2, v6+, "group:topicId:partition"), which brokers use to find the share
+// coordinator, name the leader of the key's __share_group_state partition (Utils.abs of the
+// key's hash, as Kafka's share coordinator places it); they need CLUSTER_ACTION, and the
+// first one asked in a cluster creates the topic (COORDINATOR_NOT_AVAILABLE until it exists).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/index.js';
@@ -16,9 +18,18 @@ import { defineHandler } from './api-handler.js';
 import { partitionForKey } from '../log/internal-topic.js';
 import { OFFSETS_TOPIC } from '../group/offsets-log.js';
 import { TRANSACTION_STATE_TOPIC } from '../txn/transaction-log.js';
+import { CLUSTER_RESOURCE } from '../security/security-manager.js';
+import { SHARE_STATE_TOPIC, shareStatePartition } from '../share/share-state-log.js';
 
 const GROUP = 0;
 const TRANSACTION = 1;
+const SHARE = 2;
+
+/** Kafka's SharePartitionKey.getInstance: exactly "group:topicId:partition", the topic ID in base64. */
+function validShareKey(key: string): boolean {
+  const tokens = key.split(':');
+  return tokens.length === 3 && tokens[0] !== '' && Buffer.from(tokens[1]!, 'base64url').length === 16 && /^\d+$/.test(tokens[2]!);
+}
 
 export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
   apiKey: 10,
@@ -31,18 +42,34 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
     const coordinatorOf = (key: string): number => {
       // A single node coordinates everything (its internal topics are created on first use).
       if (!broker.replicas.clustered) return broker.nodeId;
-      const name = keyType === GROUP ? OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
+      const name = keyType === GROUP ? OFFSETS_TOPIC : keyType === SHARE ? SHARE_STATE_TOPIC : TRANSACTION_STATE_TOPIC;
       const internal = broker.replicas.store.topic(name);
       // Not created yet (a cluster on etcd waits for offsets.topic.replication.factor brokers).
-      if (internal === undefined || internal.replicas.length === 0) return -1;
-      return broker.replicas.describePartition(name, partitionForKey(key, internal.replicas.length))?.leader ?? -1;
+      if (internal === undefined || internal.replicas.length === 0) {
+        if (keyType === SHARE) broker.shareCoordinator.ensureTopic();
+        return -1;
+      }
+      const partition = keyType === SHARE ? shareStatePartition(key, internal.replicas.length) : partitionForKey(key, internal.replicas.length);
+      return broker.replicas.describePartition(name, partition)?.leader ?? -1;
     };
     const answer = (key: string) => {
-      const supported = keyType === GROUP || keyType === TRANSACTION;
-      const resource = keyType === GROUP ? groupResource(key) : transactionalIdResource(key);
-      const authorized = !supported || context.authorize(AclOperation.DESCRIBE, resource);
-      const deniedCode = keyType === GROUP ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-      let errorCode: number = !supported ? ErrorCode.INVALID_REQUEST : !authorized ? deniedCode : key === '' && keyType === GROUP ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE;
+      const supported = keyType === GROUP || keyType === TRANSACTION || (keyType === SHARE && apiVersion >= 6);
+      const authorized =
+        !supported ||
+        (keyType === SHARE
+          ? context.authorize(AclOperation.CLUSTER_ACTION, CLUSTER_RESOURCE)
+          : context.authorize(AclOperation.DESCRIBE, keyType === GROUP ? groupResource(key) : transactionalIdResource(key)));
+      const deniedCode =
+        keyType === GROUP ? ErrorCode.GROUP_AUTHORIZATION_FAILED : keyType === SHARE ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      let errorCode: number = !supported
+        ? ErrorCode.INVALID_REQUEST
+        : !authorized
+          ? deniedCode
+          : key === '' && keyType === GROUP
+            ? ErrorCode.INVALID_GROUP_ID
+            : keyType === SHARE && !validShareKey(key)
+              ? ErrorCode.INVALID_REQUEST
+              : ErrorCode.NONE;
       const nodeId = errorCode === ErrorCode.NONE ? coordinatorOf(key) : -1;
       const endpoint =
         nodeId < 0
@@ -61,7 +88,9 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
         errorMessage: ok
           ? null
           : errorCode === ErrorCode.INVALID_REQUEST
-            ? `Key type ${keyType} is not supported`
+            ? supported
+              ? `Share coordinator key ${key} is not group:topicId:partition`
+              : `Key type ${keyType} is not supported`
             : errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE
               ? 'The coordinator is not available.'
               : errorCode === deniedCode

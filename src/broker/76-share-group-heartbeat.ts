@@ -4,9 +4,11 @@
 // is computed by the broker (Kafka's simple assignor: partitions may be shared by several
 // members) and sent whenever it changed. A group ID held by a classic or consumer group
 // answers GROUP_ID_NOT_FOUND, as Kafka does. With the share.version feature finalised below 1
-// share groups are off: UNSUPPORTED_VERSION, as in Kafka.
+// share groups are off: UNSUPPORTED_VERSION, as in Kafka. A change of the group's epoch is
+// written to __consumer_offsets (ShareGroupMetadata) and answered once replicated.
 
 import { type ShareGroupHeartbeatRequest, type ShareGroupHeartbeatResponse } from '../protocol/generated/index.js';
+import { then } from '../cluster/maybe-async.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { defineHandler } from './api-handler.js';
 
@@ -31,26 +33,28 @@ export const shareGroupHeartbeatHandler = defineHandler<ShareGroupHeartbeatReque
     if (coordinator !== ErrorCode.NONE) {
       return { throttleTimeMs: 0, errorCode: coordinator, errorMessage: null, memberId: request.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     }
-    const result = context.broker.shares.heartbeat(
-      {
-        groupId: request.groupId,
-        memberId: request.memberId,
-        memberEpoch: request.memberEpoch,
-        rackId: request.rackId,
-        subscribedTopicNames: request.subscribedTopicNames,
-        clientId: context.clientId ?? '',
-        clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
-      },
-      context.broker.now(),
-    );
-    return {
-      throttleTimeMs: 0,
-      errorCode: result.errorCode,
-      errorMessage: result.errorMessage,
-      memberId: result.memberId,
-      memberEpoch: result.memberEpoch,
-      heartbeatIntervalMs: result.heartbeatIntervalMs,
-      assignment: result.assignment === null ? null : { topicPartitions: result.assignment },
-    };
+    const result = context.broker.shares.heartbeat({
+      groupId: request.groupId,
+      memberId: request.memberId,
+      memberEpoch: request.memberEpoch,
+      rackId: request.rackId,
+      subscribedTopicNames: request.subscribedTopicNames,
+      clientId: context.clientId ?? '',
+      clientHost: `/${context.connection.remoteAddress.replace(/:\d+$/, '')}`,
+    });
+    const answer = (errorCode: number): ShareGroupHeartbeatResponse =>
+      errorCode === ErrorCode.NONE
+        ? {
+            throttleTimeMs: 0,
+            errorCode: result.errorCode,
+            errorMessage: result.errorMessage,
+            memberId: result.memberId,
+            memberEpoch: result.memberEpoch,
+            heartbeatIntervalMs: result.heartbeatIntervalMs,
+            assignment: result.assignment === null ? null : { topicPartitions: result.assignment },
+          }
+        : { throttleTimeMs: 0, errorCode, errorMessage: null, memberId: request.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    // The group's new epoch (and topics) in __consumer_offsets: answered once replicated, at once on a single node.
+    return result.errorCode === ErrorCode.NONE ? then(context.broker.groups.committed(request.groupId), answer) : answer(ErrorCode.NONE);
   },
 });

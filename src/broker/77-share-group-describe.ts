@@ -55,7 +55,7 @@ export const shareGroupDescribeHandler = defineHandler<ShareGroupDescribeRequest
             assignment: {
               topicPartitions: [...member.assignment].map(([topicId, partitions]) => {
                 const id = Buffer.from(topicId, 'hex');
-                return { topicId: id, topicName: broker.logs.topicById(id)?.name ?? '', partitions: [...partitions].sort((a, b) => a - b) };
+                return { topicId: id, topicName: broker.replicas.metadata.topicInfoById(id)?.name ?? '', partitions: [...partitions].sort((a, b) => a - b) };
               }),
             },
           })),

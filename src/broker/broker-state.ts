@@ -15,6 +15,10 @@ import { Features } from './features.js';
 import { GroupConfigs } from '../group/group-configs.js';
 import { BrokerLoggers } from './broker-loggers.js';
 import { ShareCoordinator } from '../share/share-coordinator.js';
+import { ShareGroupCoordinator } from '../share/share-group-coordinator.js';
+import { SharePartitionManager } from '../share/share-partition-manager.js';
+import { SharePersister } from '../share/share-persister.js';
+import { type ShareAdmin } from '../share/share-admin.js';
 import { SecurityManager } from '../security/security-manager.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ProducerIdManager } from './producer-ids.js';
@@ -48,7 +52,16 @@ export class BrokerState {
   readonly groupConfigs: GroupConfigs;
   /** The BROKER_LOGGER config resource: the log level, changed at run time. */
   readonly loggers: BrokerLoggers;
-  readonly shares: ShareCoordinator;
+  /** Share groups' membership, kept with the group coordinator of their ID (KIP-932). */
+  readonly shares: ShareGroupCoordinator;
+  /** The share-partitions of the partitions this broker leads, and their share sessions. */
+  readonly sharePartitions: SharePartitionManager;
+  /** The share coordinator: share-partition state in the __share_group_state partitions this broker leads. */
+  readonly shareCoordinator: ShareCoordinator;
+  /** The way to the share coordinator of a share-partition, here or on another broker. */
+  readonly sharePersister: SharePersister;
+  /** What the share-group admin APIs need. */
+  readonly shareAdmin: ShareAdmin;
   /** Client-metrics subscriptions (the CLIENT_METRICS config resource, KIP-714). */
   readonly clientMetrics: ClientMetricsConfigs;
   /** What clients push (GetTelemetrySubscriptions, PushTelemetry). */
@@ -92,12 +105,19 @@ export class BrokerState {
         }
       }
     };
-    this.shares = new ShareCoordinator(logs, config, logger);
-    this.shares.groupConfigs = (groupId) => this.groupConfigs.get(groupId);
+    this.shareCoordinator = new ShareCoordinator(replicas, logs, replicas.metadata, config, logger);
+    this.sharePersister = new SharePersister(this.shareCoordinator, replicas, this.interBroker, logger);
+    this.sharePartitions = new SharePartitionManager(replicas, this.sharePersister, config, logger);
+    this.sharePartitions.groupConfigs = (groupId) => this.groupConfigs.get(groupId);
+    this.shares = new ShareGroupCoordinator(replicas.metadata, this.sharePartitions, config, logger);
+    this.shares.localSharePartitions = (groupId) => this.shareCoordinator.sharePartitionsOf(groupId);
     // Share groups share the group ID space with classic and consumer groups.
     this.shares.otherGroupExists = (groupId) => this.groups.listGroups().some((group) => group.groupId === groupId);
     this.groups.isShareGroup = (groupId) => this.shares.group(groupId) !== undefined;
     this.groups.unloadShareGroups = (inShard) => this.shares.unloadGroups(inShard);
+    this.groups.replayShareGroup = (record) => this.shares.replay(record);
+    this.shares.appendRecords = (groupId, records) => this.groups.appendShareGroupRecords(groupId, records);
+    this.shareAdmin = { groups: this.shares, partitions: this.sharePartitions, persister: this.sharePersister, replicas, interBroker: this.interBroker, logger };
     this.markers = new TransactionMarkerChannel(replicas, this.interBroker, config, logger, (topic, partition, producerId, commit) => {
       // Offsets committed in the transaction follow its outcome.
       if (topic === OFFSETS_TOPIC) this.groups.completeTransaction(producerId, commit);

@@ -60,6 +60,11 @@ import { shareGroupHeartbeatHandler } from './76-share-group-heartbeat.js';
 import { shareGroupDescribeHandler } from './77-share-group-describe.js';
 import { shareFetchHandler } from './78-share-fetch.js';
 import { shareAcknowledgeHandler } from './79-share-acknowledge.js';
+import { initializeShareGroupStateHandler } from './83-initialize-share-group-state.js';
+import { readShareGroupStateHandler } from './84-read-share-group-state.js';
+import { writeShareGroupStateHandler } from './85-write-share-group-state.js';
+import { deleteShareGroupStateHandler } from './86-delete-share-group-state.js';
+import { readShareGroupStateSummaryHandler } from './87-read-share-group-state-summary.js';
 import { streamsGroupHeartbeatHandler } from './88-streams-group-heartbeat.js';
 import { streamsGroupDescribeHandler } from './89-streams-group-describe.js';
 import { describeShareGroupOffsetsHandler } from './90-describe-share-group-offsets.js';
@@ -126,6 +131,11 @@ export const handlers: readonly ApiHandler[] = [
   shareGroupDescribeHandler,
   shareFetchHandler,
   shareAcknowledgeHandler,
+  initializeShareGroupStateHandler,
+  readShareGroupStateHandler,
+  writeShareGroupStateHandler,
+  deleteShareGroupStateHandler,
+  readShareGroupStateSummaryHandler,
   streamsGroupHeartbeatHandler,
   streamsGroupDescribeHandler,
   describeShareGroupOffsetsHandler,

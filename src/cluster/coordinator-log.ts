@@ -64,17 +64,18 @@ export class CoordinatorLog {
   }
 
   /**
-   * Appends records for one key atomically (one batch) as the partition's leader. Throws
-   * KafkaError (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, ...) when it cannot.
+   * Appends records for one key atomically (one batch) as the partition's leader and returns
+   * the batch's last offset (-1 for no records). Throws KafkaError (NOT_LEADER_OR_FOLLOWER,
+   * NOT_ENOUGH_REPLICAS, ...) when it cannot.
    */
-  append(partition: number, records: readonly KeyValue[], nowMs: number, options?: InternalBatchOptions): void {
-    if (records.length === 0) return;
+  append(partition: number, records: readonly KeyValue[], nowMs: number, options?: InternalBatchOptions): bigint {
+    if (records.length === 0) return -1n;
     this.ensureLocal();
     const batch = encodeRecordBatch({
       ...options,
       records: records.map((record) => ({ key: record.key, value: record.value, timestamp: BigInt(nowMs) })),
     });
-    this.replicas.appendAsCoordinator(this.name, partition, batch, nowMs);
+    return this.replicas.appendAsCoordinator(this.name, partition, batch, nowMs);
   }
 
   /**

@@ -26,6 +26,7 @@ import { StreamsGroupCoordinator } from '../streams/streams-coordinator.js';
 import { OFFSETS_TOPIC, OffsetsLog, type KeyValue } from './offsets-log.js';
 import { encodeGroupMetadataKey, encodeGroupMetadataValue, encodeOffsetCommitKey, encodeOffsetCommitValue, type GroupMetadataValue } from './offsets-topic-records.js';
 import { Scheduler } from './scheduler.js';
+import { type ShareGroupRecord } from '../share/share-group-records.js';
 import { TransactionalOffsets } from './transactional-offsets.js';
 
 export interface CommittedOffset {
@@ -130,6 +131,8 @@ export class GroupCoordinator {
   isShareGroup: (groupId: string) => boolean = () => false;
   /** Share groups of a dropped shard go with it (share groups live in src/share); set by the broker. */
   unloadShareGroups: (inShard: (groupId: string) => boolean) => void = () => undefined;
+  /** A share group's record replayed from a loading shard (share groups live in src/share); set by the broker. */
+  replayShareGroup: (record: ShareGroupRecord) => void = () => undefined;
   /** The __consumer_offsets partitions this broker serves. */
   readonly shards: CoordinatorShards;
 
@@ -234,6 +237,10 @@ export class GroupCoordinator {
         this.completeTransaction(record.producerId, record.commit);
         continue;
       }
+      if (record.kind === 'share-group' || record.kind === 'share-group-partitions') {
+        this.replayShareGroup(record);
+        continue;
+      }
       touched.add(record.group);
       if (record.kind === 'offset' && record.producerId !== undefined && record.value !== null) {
         // Written inside a transaction: pending until the transaction's marker is replayed.
@@ -315,6 +322,11 @@ export class GroupCoordinator {
    */
   coordinatorError(groupId: string): number {
     return this.shards.error(this.offsetsLog.shardOf(groupId));
+  }
+
+  /** Appends a share group's records to its partition of __consumer_offsets (throws KafkaError when this broker cannot); answer once committed(). */
+  appendShareGroupRecords(groupId: string, records: readonly KeyValue[]): void {
+    this.offsetsLog.append(groupId, records, this.now());
   }
 
   /** NONE once the writes made for the group so far are replicated to the ISR (at once on a single node), else the error to answer. */

@@ -2,10 +2,12 @@
 // recognise the records: key version 1 = OffsetCommitKey (group, topic, partition) with an
 // OffsetCommitValue v3; key version 2 = GroupMetadataKey (group) with a GroupMetadataValue
 // v3. A null value is a tombstone (offset deleted, group deleted). Key versions 3-8 hold
-// KIP-848 consumer groups (consumer-group-records.ts).
+// KIP-848 consumer groups (consumer-group-records.ts), 11 and 15 share groups
+// (share/share-group-records.ts).
 
 import { ProtocolDecodeError, Reader, Writer } from '../protocol/primitives.js';
 import { type ConsumerGroupRecord, decodeConsumerGroupRecord } from './consumer-group-records.js';
+import { decodeShareGroupRecord, type ShareGroupRecord } from '../share/share-group-records.js';
 
 export const OFFSET_COMMIT_KEY_VERSION = 1;
 export const GROUP_METADATA_KEY_VERSION = 2;
@@ -64,7 +66,7 @@ export interface GroupMetadataRecord {
   readonly value: GroupMetadataValue | null;
 }
 
-export type OffsetsTopicRecord = OffsetCommitRecord | GroupMetadataRecord | ConsumerGroupRecord | TransactionMarkerRecord;
+export type OffsetsTopicRecord = OffsetCommitRecord | GroupMetadataRecord | ConsumerGroupRecord | ShareGroupRecord | TransactionMarkerRecord;
 
 export function encodeOffsetCommitKey(group: string, topic: string, partition: number): Buffer {
   const w = new Writer(64);
@@ -128,7 +130,7 @@ export function decodeOffsetsTopicRecord(key: Buffer, value: Buffer | null): Off
     const group = k.nonNullString();
     return { kind: 'group', group, value: value === null ? null : decodeGroupMetadataValue(value) };
   }
-  return decodeConsumerGroupRecord(keyVersion, k, value);
+  return decodeShareGroupRecord(keyVersion, k, value) ?? decodeConsumerGroupRecord(keyVersion, k, value);
 }
 
 function decodeOffsetCommitValue(value: Buffer): OffsetCommitValue {

@@ -173,7 +173,9 @@ export class SpateBroker {
     this.state = state;
     await state.groups.load();
     await state.transactions.load();
-    await state.shares.load();
+    await state.shareCoordinator.load();
+    // A single node knows its share groups again from their share-partition state.
+    if (!replicas.clustered) for (const groupId of state.shareCoordinator.groupIds()) state.shares.register(groupId);
     const dispatcher = new Dispatcher(handlers, state);
     // The HTTP side (uWebSockets.js, prom-client, the metrics) is loaded only when a listener
     // is set, and only once the Kafka listeners serve (onListening): its modules cost a start
@@ -276,6 +278,8 @@ export class SpateBroker {
       this.state.groups.stop();
       this.state.transactions.stop();
       this.state.shares.stop();
+      this.state.sharePartitions.stop();
+      this.state.shareCoordinator.stop();
       this.state.security.close();
       await this.state.logs.close(); // flushes every log, in parallel
     }

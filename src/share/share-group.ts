@@ -34,6 +34,11 @@ export class ShareGroup {
   readonly members = new Map<string, ShareMember>();
   groupEpoch = 0;
   assignmentEpoch = 0;
+  /** Every topic the group subscribed to (where its share-partition state may be), kept in __consumer_offsets. */
+  readonly knownTopics = new Set<string>();
+  /** What __consumer_offsets has of the group: its epoch and known topics' signature. */
+  persistedEpoch = -1;
+  persistedTopics = '';
   /** The subscribed topics' names and partition counts when the assignment was computed. */
   private metadataSignature = '';
 
@@ -55,6 +60,7 @@ export class ShareGroup {
       .sort()
       .map((name) => lookup(name))
       .filter((topic): topic is TopicInfo => topic !== undefined);
+    for (const topic of topics) this.knownTopics.add(topic.name);
     const signature = topics.map((topic) => `${topic.name}:${topic.id.toString('hex')}:${topic.partitions}`).join(',');
     if (!membershipChanged && signature === this.metadataSignature) return;
     this.metadataSignature = signature;

@@ -61,12 +61,23 @@ export class SharePartition {
   /** Offsets [startOffset, endOffset), in order. */
   private inFlight: InFlight[] = [];
   private startOffset: bigint;
-  /** Bumped by every write of the state; persisted as the snapshot's state epoch. */
+  /** The share coordinator's state epoch of this state (bumped there by an admin reset, which fences this copy). */
   stateEpoch = 0;
+  /** The data partition's leader epoch this share-partition was initialised at. */
+  leaderEpoch = 0;
+  /** The data partition's topic name. */
+  topicName = '';
   createTimestamp: number;
-  /** Set when the persisted form is behind the memory; the coordinator writes and clears it. */
+  /** Set when the persisted form is behind the memory; the manager writes and clears it. */
   dirty = false;
-  /** Told when the partition becomes dirty, so the coordinator writes only what changed. */
+  /** Counts changes; `writtenVersion` is the last one persisted. */
+  version = 0;
+  writtenVersion = 0;
+  /** A write of this state is in flight. */
+  writing = false;
+  /** To be dropped from memory once written (its group has no session left on this broker). */
+  evict = false;
+  /** Told when the partition becomes dirty, so the manager writes only what changed. */
   onDirty: ((partition: SharePartition) => void) | undefined;
   private readonly availableListeners = new Set<() => void>();
 
@@ -122,7 +133,7 @@ export class SharePartition {
    * letting the in-flight window grow past maxRecordLocks (the first batch excepted).
    */
   acquire(
-    batches: ReadonlyArray<{ baseOffset: bigint; lastOffset: bigint; isControl: boolean }>,
+    batches: Iterable<{ baseOffset: bigint; lastOffset: bigint; isControl: boolean }>,
     memberId: string,
     maxRecords: number,
     strictLimit: boolean,
@@ -150,6 +161,13 @@ export class SharePartition {
         }
         const entry = this.inFlight[Number(offset - this.startOffset)]!;
         if (entry.state !== DeliveryState.AVAILABLE) continue;
+        if (entry.deliveryCount >= limits.deliveryCountLimit) {
+          // Delivered as often as allowed already (persisted while acquired at a leader that
+          // went away, or the limit was lowered): archived, never handed out again.
+          entry.state = DeliveryState.ARCHIVED;
+          archived = true;
+          continue;
+        }
         if (batch.isControl) {
           // Transaction markers are never delivered: they are done as soon as they are reached.
           entry.state = DeliveryState.ARCHIVED;
@@ -320,7 +338,14 @@ export class SharePartition {
 
   markDirty(): void {
     this.dirty = true;
+    this.version++;
+    this.evict = false;
     this.onDirty?.(this);
+  }
+
+  /** Wakes the fetches waiting on this share-partition (it was dropped: they look again). */
+  wakeWaiting(): void {
+    this.notifyAvailable();
   }
 
   private finish(entry: InFlight, state: DeliveryState.ACKNOWLEDGED | DeliveryState.ARCHIVED): void {

@@ -89,6 +89,12 @@ export class ShareSessionCache {
     return removed;
   }
 
+  /** Whether any member of the group has a session here. */
+  hasGroup(groupId: string): boolean {
+    for (const session of this.sessions.values()) if (session.groupId === groupId) return true;
+    return false;
+  }
+
   removeGroup(groupId: string): void {
     for (const [key, session] of this.sessions) if (session.groupId === groupId) this.sessions.delete(key);
   }

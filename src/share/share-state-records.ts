@@ -4,8 +4,10 @@
 // int16 names the record type, the value a flexible struct of version 0.
 //   key 0  ShareSnapshotKey (group, topic ID, partition) -> ShareSnapshotValue: the whole state
 //   key 1  ShareUpdateKey   (group, topic ID, partition) -> ShareUpdateValue: changed batches
-// Spate writes only snapshots; updates (written by Kafka) are understood when replayed. A
-// null value is a tombstone: the share-partition's state was deleted.
+// The share coordinator writes them as Kafka 4.3's does (share-coordinator.ts): a snapshot
+// first, then updates, and a snapshot again every
+// share.coordinator.snapshot.update.records.per.snapshot updates. A null value is a
+// tombstone: the share-partition's state was deleted.
 
 import { ProtocolDecodeError, Reader, Writer } from '../protocol/primitives.js';
 import { type StateBatch } from './share-partition.js';
@@ -37,6 +39,8 @@ export interface ShareUpdateValue {
   readonly leaderEpoch: number;
   /** -1 when the update does not move the start offset. */
   readonly startOffset: bigint;
+  /** -1 when unknown (written before KIP-1226). */
+  readonly deliveryCompleteCount: number;
   readonly stateBatches: readonly StateBatch[];
 }
 
@@ -63,15 +67,31 @@ export function encodeShareSnapshotValue(value: ShareSnapshotValue): Buffer {
   w.int64(value.createTimestamp);
   w.int64(value.writeTimestamp);
   writeBatches(w, value.stateBatches);
-  if (value.deliveryCompleteCount === -1) {
-    w.emptyTaggedFields();
-  } else {
-    w.uvarint(1);
-    const count = new Writer(4);
-    count.int32(value.deliveryCompleteCount);
-    w.taggedField(DELIVERY_COMPLETE_COUNT_TAG, count);
-  }
+  writeDeliveryCompleteCount(w, value.deliveryCompleteCount);
   return w.toBuffer();
+}
+
+export function encodeShareUpdateValue(value: ShareUpdateValue): Buffer {
+  const w = new Writer(48 + value.stateBatches.length * 24);
+  w.int16(VALUE_VERSION);
+  w.int32(value.snapshotEpoch);
+  w.int32(value.leaderEpoch);
+  w.int64(value.startOffset);
+  writeBatches(w, value.stateBatches);
+  writeDeliveryCompleteCount(w, value.deliveryCompleteCount);
+  return w.toBuffer();
+}
+
+/** The tagged field DeliveryCompleteCount (KIP-1226), left out at its default -1 as Kafka does. */
+function writeDeliveryCompleteCount(w: Writer, count: number): void {
+  if (count === -1) {
+    w.emptyTaggedFields();
+    return;
+  }
+  w.uvarint(1);
+  const field = new Writer(4);
+  field.int32(count);
+  w.taggedField(DELIVERY_COMPLETE_COUNT_TAG, field);
 }
 
 function writeBatches(w: Writer, batches: readonly StateBatch[]): void {
@@ -130,6 +150,6 @@ export function decodeShareStateRecord(keyBytes: Buffer, valueBytes: Buffer | nu
   const leaderEpoch = r.int32();
   const startOffset = r.int64();
   const stateBatches = readBatches(r);
-  readDeliveryCompleteCount(r);
-  return { kind: 'update', key, value: { snapshotEpoch, leaderEpoch, startOffset, stateBatches } };
+  const deliveryCompleteCount = readDeliveryCompleteCount(r);
+  return { kind: 'update', key, value: { snapshotEpoch, leaderEpoch, startOffset, deliveryCompleteCount, stateBatches } };
 }

@@ -71,3 +71,16 @@ t.test('lock expiry, the delivery limit, and the persisted batches', async (t) =
     { firstOffset: 13n, lastOffset: 13n, deliveryCount: 1 },
   ]);
 });
+
+t.test('a record persisted at the delivery limit (handed out when its leader went away) is archived, not delivered again', async (t) => {
+  const partition = fresh();
+  partition.restore(0n, [
+    { firstOffset: 0n, lastOffset: 0n, deliveryState: 0, deliveryCount: 3 },
+    { firstOffset: 1n, lastOffset: 1n, deliveryState: 0, deliveryCount: 2 },
+  ]);
+  t.same(partition.acquire([batch(0n, 2n)], 'm', 100, false, limits, 0), [
+    { firstOffset: 1n, lastOffset: 1n, deliveryCount: 3 },
+    { firstOffset: 2n, lastOffset: 2n, deliveryCount: 1 },
+  ]);
+  t.equal(partition.spso, 1n, 'offset 0 (3 deliveries, the limit) is archived');
+});
