@@ -7,13 +7,14 @@
 //
 //   node bench/load/cost.mjs [--bin name=path/to/bin/spate.js ...] [--rounds 3]
 //        [--produce-seconds 6] [--fetch-seconds 6] [--record-size 1024] [--repeat-fetch 1]
-//        [--strace] [--trace-gc]
+//        [--acks 1] [--batch-bytes 131072] [--strace] [--trace-gc]
 //
 // Several --bin are run round by round, each round in a different order (A B, B A, ...),
 // so a busy moment of the machine hits every build alike. Each run: a fresh broker and
 // data directory, a topic of 8 partitions, produce for --produce-seconds (acks=1, 4
 // connections x 4 in flight), then fetch everything from offset 0 (--repeat-fetch times;
-// the second pass reads pages the first already touched). --strace counts the broker's
+// the second pass reads pages the first already touched; 0: produce only). --acks and
+// --batch-bytes go to the generator's produce. --trace-gc also counts scavenges per GiB. --strace counts the broker's
 // syscalls during the fetch phase (it slows the broker: only the counts mean something).
 // Prints one line per phase and run, then the median per build.
 
@@ -39,6 +40,8 @@ const { values } = parseArgs({
     'fetch-seconds': { type: 'string', default: '6' },
     'record-size': { type: 'string', default: '1024' },
     'repeat-fetch': { type: 'string', default: '1' },
+    acks: { type: 'string', default: '1' },
+    'batch-bytes': { type: 'string', default: String(128 * 1024) },
     strace: { type: 'boolean', default: false },
     perf: { type: 'string' },
     'trace-gc': { type: 'boolean', default: false },
@@ -154,6 +157,7 @@ async function runOnce(build) {
     await createTopic(bootstrap, 'cost', 8);
     const common = ['--bootstrap', bootstrap, '--topic', 'cost', '--partitions', '8', '--connections', '4', '--record-size', values['record-size']];
     const gcCount = () => (readFileSync(broker.log, 'utf8').match(/Mark-Compact/g) ?? []).length;
+    const scavengeCount = () => (readFileSync(broker.log, 'utf8').match(/Scavenge/g) ?? []).length;
     const perf = async (phase, run) => {
       if (values.perf === undefined) return run();
       const recorder = spawn('perf', ['record', '-g', '-F', '999', '-o', `${values.perf}-${build.name}-${phase}.data`, '-p', String(broker.pid)], { stdio: 'ignore' });
@@ -167,9 +171,12 @@ async function runOnce(build) {
     };
     let before = procStat(broker.pid);
     let gcBefore = gcCount();
-    const produced = await perf('produce', () => runGenerator(['produce', ...common, '--inflight', '4', '--acks', '1', '--seconds', values['produce-seconds']]));
+    let scavengesBefore = scavengeCount();
+    const produced = await perf('produce', () =>
+      runGenerator(['produce', ...common, '--inflight', '4', '--acks', values.acks, '--batch-bytes', values['batch-bytes'], '--seconds', values['produce-seconds']]),
+    );
     let after = procStat(broker.pid);
-    result.produce = { ...diff(before, after), bytes: produced.bytes, mbPerSec: produced.mbPerSec, mc: gcCount() - gcBefore };
+    result.produce = { ...diff(before, after), bytes: produced.bytes, mbPerSec: produced.mbPerSec, mc: gcCount() - gcBefore, scavenges: scavengeCount() - scavengesBefore };
     const perPartition = Math.floor(produced.records / 8);
     result.fetch = [];
     for (let r = 0; r < Number(values['repeat-fetch']); r++) {
@@ -181,9 +188,17 @@ async function runOnce(build) {
       }
       before = procStat(broker.pid);
       gcBefore = gcCount();
+      scavengesBefore = scavengeCount();
       const fetched = await perf(`fetch${r + 1}`, () => runGenerator(['fetch', ...common, '--until', String(perPartition), '--seconds', values['fetch-seconds']]));
       after = procStat(broker.pid);
-      const phase = { ...diff(before, after), bytes: fetched.bytes, mbPerSec: fetched.mbPerSec, requests: fetched.requests, mc: gcCount() - gcBefore };
+      const phase = {
+        ...diff(before, after),
+        bytes: fetched.bytes,
+        mbPerSec: fetched.mbPerSec,
+        requests: fetched.requests,
+        mc: gcCount() - gcBefore,
+        scavenges: scavengeCount() - scavengesBefore,
+      };
       if (tracer !== undefined) {
         tracer.kill('SIGINT');
         await new Promise((resolve) => tracer.once('close', resolve));
@@ -222,7 +237,7 @@ function describe(label, phase) {
     : '';
   return (
     `${label.padEnd(22)} ${(phase.bytes / GIB).toFixed(2)} GiB ${phase.mbPerSec.toFixed(0).padStart(5)} MB/s  cpu ${g.cpu.toFixed(3)} s/GiB (user ${g.user.toFixed(3)} sys ${g.sys.toFixed(3)}; main thread ${g.main.toFixed(3)})` +
-    `  faults ${Math.round(g.faults)}/GiB  switches ${Math.round(g.switches)}/GiB${phase.requests ? `  requests ${phase.requests}` : ''}  MC ${phase.mc}${sys}`
+    `  faults ${Math.round(g.faults)}/GiB  switches ${Math.round(g.switches)}/GiB${phase.requests ? `  requests ${phase.requests}` : ''}  MC ${phase.mc}${values['trace-gc'] ? `  scavenges ${Math.round(phase.scavenges / (phase.bytes / GIB))}/GiB` : ''}${sys}`
   );
 }
 
@@ -246,6 +261,7 @@ for (const build of builds) {
   const mine = all.filter((r) => r.build === build.name);
   const produce = median(mine.map((r) => perGib(r.produce).cpu));
   const fetches = mine[0].fetch.map((_, i) => median(mine.map((r) => perGib(r.fetch[i]).cpu)).toFixed(3));
-  console.log(`  ${build.name.padEnd(12)} produce ${produce.toFixed(3)}  fetch ${fetches.join(' / ')}`);
+  const scavenges = values['trace-gc'] ? `  produce scavenges/GiB ${Math.round(median(mine.map((r) => r.produce.scavenges / (r.produce.bytes / GIB))))}` : '';
+  console.log(`  ${build.name.padEnd(12)} produce ${produce.toFixed(3)}${fetches.length > 0 ? `  fetch ${fetches.join(' / ')}` : ''}${scavenges}`);
 }
 spawnSync('true');

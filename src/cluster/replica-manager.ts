@@ -68,6 +68,8 @@ export class ReplicaManager implements IsrWriter {
   /** leader/follower.replication.throttled.rate over the replicas the topics list (Kafka's ReplicationQuotaManager). */
   readonly quotas: { readonly leader: ReplicationQuota; readonly follower: ReplicationQuota };
   private readonly partitions = new Map<string, Partition>();
+  /** The same partitions by topic, then index: the append and read paths find theirs without building a key string. */
+  private readonly byTopic = new Map<string, Array<Partition | undefined>>();
   private readonly truncating = new Map<string, Promise<void>>();
   private readonly pendingEpochCheck = new Set<string>();
   /** Partitions whose ISR change is on its way to the store. */
@@ -148,13 +150,13 @@ export class ReplicaManager implements IsrWriter {
 
   /** The local replica of a partition (leader or follower), if this broker has one. */
   partition(topic: string, index: number): Partition | undefined {
-    const found = this.partitions.get(key(topic, index));
+    const found = this.byTopic.get(topic)?.[index];
     if (found !== undefined || this.clustered) return found;
     // A single node's internal topics are created lazily by their coordinators.
     const local = this.logs.topic(topic);
     if (local === undefined || index >= local.partitions.length) return undefined;
     this.seedLocalTopic(local);
-    return this.partitions.get(key(topic, index));
+    return this.byTopic.get(topic)?.[index];
   }
 
   /** Leader, epoch, replicas, ISR and offline replicas of a partition, for Metadata. */
@@ -189,20 +191,29 @@ export class ReplicaManager implements IsrWriter {
    */
   appendRecords(topic: Topic, index: number, records: Buffer, acks: number, timeoutMs: number, nowMs: number): AppendResult | Promise<AppendResult> {
     const partition = this.leaderPartition(topic.name, index);
-    const minIsr = acks === -1 ? (topicConfigValue('min.insync.replicas', topic.configs, this.config) as number) : 1;
+    // Resolved with the log's config (and again on every topic or broker config change), not per append.
+    const minIsr = acks === -1 ? partition.log.logConfig.minInsyncReplicas : 1;
     if (acks === -1) partition.checkMinIsr(minIsr);
-    const complete = (result: AppendResult): AppendResult | Promise<AppendResult> => {
-      partition.afterAppend();
-      if (acks !== -1 || partition.highWatermark > result.lastOffset) return result;
-      return partition.waitForReplication(result.lastOffset, timeoutMs).then((code) => {
-        if (code === ErrorCode.NONE && partition.state.isr.length < minIsr) code = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
-        if (code === ErrorCode.NONE) return result;
-        const state = partition.state;
-        throw new NotLeaderError(code, `${topic.name}-${index}: the write at ${result.baseOffset} was not replicated to the ISR (error ${code})`, state.leader, state.leaderEpoch);
-      });
-    };
     const appended = partition.log.append(records, nowMs);
-    return appended instanceof Promise ? appended.then(complete) : complete(appended);
+    if (appended instanceof Promise) return appended.then((result) => this.appended(partition, result, acks, minIsr, timeoutMs));
+    return this.appended(partition, appended, acks, minIsr, timeoutMs);
+  }
+
+  /** After a client's append: the high watermark moves, and acks=all waits for it to pass the batch. */
+  private appended(partition: Partition, result: AppendResult, acks: number, minIsr: number, timeoutMs: number): AppendResult | Promise<AppendResult> {
+    partition.afterAppend();
+    if (acks !== -1 || partition.highWatermark > result.lastOffset) return result;
+    return partition.waitForReplication(result.lastOffset, timeoutMs).then((code) => {
+      if (code === ErrorCode.NONE && partition.state.isr.length < minIsr) code = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+      if (code === ErrorCode.NONE) return result;
+      const state = partition.state;
+      throw new NotLeaderError(
+        code,
+        `${partition.topic}-${partition.index}: the write at ${result.baseOffset} was not replicated to the ISR (error ${code})`,
+        state.leader,
+        state.leaderEpoch,
+      );
+    });
   }
 
   // ---- coordinators (their internal topics' partitions) ----
@@ -426,6 +437,7 @@ export class ReplicaManager implements IsrWriter {
           partition.failWaiters(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           this.announceLeadership(partition, false);
           this.partitions.delete(name);
+          this.byTopic.delete(event.topic);
         }
         if (this.logs.topic(event.topic) !== undefined) this.logs.deleteTopic(event.topic);
         break;
@@ -503,7 +515,7 @@ export class ReplicaManager implements IsrWriter {
       }
       if (state.replicas.length > 1) log.setHighWatermark(this.checkpoint.get(name) ?? log.logStartOffset);
       const partition = new Partition(topic.name, index, log, this.nodeId, state, this, now);
-      this.partitions.set(name, partition);
+      this.putPartition(partition);
       if (!partition.isLeader && state.replicas.includes(this.nodeId)) this.truncate(partition);
       if (partition.isLeader) this.announceLeadership(partition, true);
     }
@@ -524,7 +536,7 @@ export class ReplicaManager implements IsrWriter {
       const current = this.store.partitionState(partition.topic, partition.index) ?? state;
       if (current.replicas.includes(this.nodeId)) return; // added back meanwhile
       const log = this.logs.deleteReplicaData(partition.topic, partition.index);
-      this.partitions.set(name, new Partition(partition.topic, partition.index, log, this.nodeId, current, this, Date.now()));
+      this.putPartition(new Partition(partition.topic, partition.index, log, this.nodeId, current, this, Date.now()));
       this.logger.info(`${partition.topic}-${partition.index}: this broker is no longer one of its replicas [${current.replicas.join(',')}]; its local data is deleted`);
     };
     // A truncation under way finishes first: it holds the old log.
@@ -577,6 +589,13 @@ export class ReplicaManager implements IsrWriter {
         this.refreshFetchers();
       });
     this.truncating.set(name, run);
+  }
+
+  private putPartition(partition: Partition): void {
+    this.partitions.set(key(partition.topic, partition.index), partition);
+    let byIndex = this.byTopic.get(partition.topic);
+    if (byIndex === undefined) this.byTopic.set(partition.topic, (byIndex = []));
+    byIndex[partition.index] = partition;
   }
 
   private initialState(replicas: readonly number[]): Omit<PartitionState, 'version'> & { version: number } {

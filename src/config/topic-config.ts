@@ -39,6 +39,8 @@ export interface LogConfig {
   readonly compressionGzipLevel: number;
   readonly compressionLz4Level: number;
   readonly compressionZstdLevel: number;
+  /** acks=all needs this many in-sync replicas (resolved here so that an append reads a field, not the config layers). */
+  readonly minInsyncReplicas: number;
 }
 
 /** The dynamic broker configs (AlterConfigs on a BROKER resource), as Kafka keeps them. */
@@ -90,19 +92,32 @@ function brokerSynonymGroup(name: string): readonly string[] {
 
 type Layer = { readonly values: ReadonlyMap<string, string | ConfigValue>; readonly source: number };
 
+/**
+ * The layers of each BrokerConfig, built once: its static values and Kafka's defaults do not
+ * change while it lives, and the dynamic layers are the live maps that AlterConfigs and the
+ * metadata store change in place. A lookup per request (min.insync.replicas of an acks=all
+ * produce, the replication quota of a follower fetch) used to rebuild the two fixed maps,
+ * several hundred entries, every time.
+ */
+const layersByConfig = new WeakMap<BrokerConfig, { readonly dynamic: DynamicBrokerConfigs; readonly layers: readonly Layer[] }>();
+
 /** The set layers of broker configs, most specific first (Kafka's order for synonyms). */
-function brokerLayers(broker: BrokerConfig): Layer[] {
+function brokerLayers(broker: BrokerConfig): readonly Layer[] {
   const dynamic = broker.dynamic ?? emptyDynamicConfigs();
+  const cached = layersByConfig.get(broker);
+  if (cached !== undefined && cached.dynamic === dynamic) return cached.layers;
   const staticValues = new Map<string, ConfigValue>();
   for (const name of broker.explicit) staticValues.set(name, broker.values.get(name) ?? null);
   const defaults = new Map<string, ConfigValue>();
   for (const [name, definition] of brokerConfigByName) if (definition.defaultValue !== null) defaults.set(name, definition.defaultValue);
-  return [
+  const layers = [
     { values: dynamic.perBroker, source: ConfigSource.DYNAMIC_BROKER_CONFIG },
     { values: dynamic.clusterDefault, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG },
     { values: staticValues, source: ConfigSource.STATIC_BROKER_CONFIG },
     { values: defaults, source: ConfigSource.DEFAULT_CONFIG },
   ];
+  layersByConfig.set(broker, { dynamic, layers });
+  return layers;
 }
 
 function typedBrokerValue(name: string, raw: string | ConfigValue): ConfigValue {
@@ -208,6 +223,7 @@ export function resolveLogConfig(overrides: Readonly<Record<string, string>>, br
     compressionGzipLevel: get('compression.gzip.level') as number,
     compressionLz4Level: get('compression.lz4.level') as number,
     compressionZstdLevel: get('compression.zstd.level') as number,
+    minInsyncReplicas: get('min.insync.replicas') as number,
   };
 }
 

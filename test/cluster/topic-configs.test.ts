@@ -60,6 +60,13 @@ t.test('a topic config altered on one broker applies on every broker of a one-pr
   const [lowered] = await incremental([{ resourceType: TOPIC, resourceName: 'shared', configs: [{ name: 'min.insync.replicas', configOperation: 1, value: null }] }]);
   t.equal(lowered.errorCode, 0);
   t.equal(await produceAcksAll(b1!, 'shared', 'back to the default'), ErrorCode.NONE, 'deleting the override on broker 0 lets broker 1 accept again');
+  // The cluster-wide broker default reaches the leader's resolved configs through the store's broker-configs event.
+  const clusterDefault = async (operation: number, value: string | null) =>
+    (await incremental([{ resourceType: BROKER, resourceName: '', configs: [{ name: 'min.insync.replicas', configOperation: operation, value }] }]))[0].errorCode;
+  t.equal(await clusterDefault(0, '3'), 0);
+  t.equal(await produceAcksAll(b1!, 'shared', 'default 3'), ErrorCode.NOT_ENOUGH_REPLICAS, 'a cluster-wide min.insync.replicas=3 set on broker 0 applies on broker 1 at once');
+  t.equal(await clusterDefault(1, null), 0);
+  t.equal(await produceAcksAll(b1!, 'shared', 'default removed'), ErrorCode.NONE, 'and its removal too');
 
   // A broker that was away when the configs changed takes the cluster's on its return.
   const [changedMeanwhile] = await incremental([{ resourceType: TOPIC, resourceName: 'shared', configs: [{ name: 'segment.bytes', configOperation: 0, value: '2097152' }] }]);
