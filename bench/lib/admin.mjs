@@ -15,3 +15,15 @@ export async function createTopic(bootstrap, topic, partitions) {
     await admin.disconnect();
   }
 }
+
+/** Deletes a workload's topic once it is measured: the ceilings write tens of GiB, which the next workloads need as free disk. */
+export async function deleteTopic(bootstrap, topic) {
+  const kafka = new Kafka({ clientId: 'spate-bench-admin', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [topic], timeout: 60_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -4,7 +4,7 @@
 // with the slowest and fastest, so one unlucky second on a shared machine shows as spread.
 
 import { join } from 'node:path';
-import { createTopic } from '../admin.mjs';
+import { createTopic, deleteTopic } from '../admin.mjs';
 import { runProcess, resultLine, intervalSeries, failureReason } from '../run-process.mjs';
 import { measure } from './measure.mjs';
 
@@ -77,7 +77,10 @@ export async function ceiling(ctx, c, seconds, repeats) {
       return summarise(runs, series);
     },
   );
-  if (!produced.ok || written === 0) return [produced];
+  if (!produced.ok || written === 0) {
+    await deleteTopic(ctx.broker.bootstrap, topic);
+    return [produced];
+  }
   // The generator spreads every request over all partitions alike.
   const perPartition = Math.floor(written / PARTITIONS);
   const fetched = await measure(
@@ -94,5 +97,6 @@ export async function ceiling(ctx, c, seconds, repeats) {
       return summarise(runs, series);
     },
   );
+  await deleteTopic(ctx.broker.bootstrap, topic);
   return [produced, fetched];
 }
